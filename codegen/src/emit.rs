@@ -1,0 +1,560 @@
+//! Stage 4: token streams from the model (`quote!` only, no I/O).
+
+use crate::model::*;
+use crate::naming;
+use crate::spec::EnumRepr;
+use crate::types::Scalar;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+use std::collections::BTreeSet;
+
+fn ident(s: &str) -> Ident {
+    Ident::new(s, Span::call_site())
+}
+
+fn docs(lines: &[String]) -> TokenStream {
+    let ls = lines.iter().map(|l| {
+        let text = if l.is_empty() { String::new() } else { format!(" {}", escape_doc(l)) };
+        quote! { #[doc = #text] }
+    });
+    quote! { #(#ls)* }
+}
+
+/// Keeps rustdoc quiet: bare URLs become links, brackets are not read as intra-doc links.
+fn escape_doc(s: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in s.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if (word.starts_with("http://") || word.starts_with("https://")) && !word.starts_with('<') {
+            out.push('<');
+            out.push_str(word);
+            out.push('>');
+        } else {
+            out.push_str(&word.replace('[', "\\[").replace(']', "\\]"));
+        }
+    }
+    out
+}
+
+fn cfg(set: &Option<BTreeSet<String>>) -> TokenStream {
+    match set {
+        None => quote! {},
+        Some(s) => {
+            let fs = s.iter();
+            quote! { #[cfg(any(#(feature = #fs),*))] }
+        }
+    }
+}
+
+fn feature_cfg(f: &Option<String>) -> TokenStream {
+    match f {
+        None => quote! {},
+        Some(f) => quote! { #[cfg(feature = #f)] },
+    }
+}
+
+fn rust_ty(ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::Scalar(Scalar::String) => quote! { String },
+        Ty::Scalar(Scalar::Bool) => quote! { bool },
+        Ty::Scalar(Scalar::I32) => quote! { i32 },
+        Ty::Scalar(Scalar::I64) => quote! { i64 },
+        Ty::Scalar(Scalar::U32) => quote! { u32 },
+        Ty::Scalar(Scalar::U64) => quote! { u64 },
+        Ty::Scalar(Scalar::F64) => quote! { f64 },
+        Ty::Json => quote! { ::serde_json::Value },
+        Ty::List(t) => {
+            let t = rust_ty(t);
+            quote! { Vec<#t> }
+        }
+        Ty::Struct(n) | Ty::Enum(n) => {
+            let n = ident(n);
+            quote! { #n }
+        }
+    }
+}
+
+fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
+    let base = match ty {
+        Ty::Scalar(Scalar::String) => "string",
+        Ty::Scalar(Scalar::Bool) => "boolean",
+        Ty::Scalar(Scalar::F64) => "float",
+        Ty::Scalar(_) => "int",
+        _ => return None,
+    };
+    Some(if optional { format!("crate::flex::opt_{base}") } else { format!("crate::flex::{base}") })
+}
+
+fn field_tokens(f: &Field) -> TokenStream {
+    let doc = docs(&f.doc);
+    let name = f.rust.ident();
+    let ty = rust_ty(&f.ty);
+    let mut attrs = Vec::new();
+    if f.rust.name != f.wire {
+        let w = &f.wire;
+        attrs.push(quote! { rename = #w });
+    }
+    if f.required {
+        if f.serde_default {
+            attrs.push(quote! { default });
+        }
+    } else {
+        attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
+    }
+    if f.flex {
+        if let Some(func) = flex_fn(&f.ty, !f.required) {
+            attrs.push(quote! { deserialize_with = #func });
+        }
+    }
+    let serde = if attrs.is_empty() { quote! {} } else { quote! { #[serde(#(#attrs),*)] } };
+    let full_ty = if f.required { ty } else { quote! { Option<#ty> } };
+    quote! { #doc #serde pub #name: #full_ty, }
+}
+
+fn struct_tokens(st: &Struct) -> TokenStream {
+    let doc = docs(&st.doc);
+    let cfg = cfg(&st.cfg);
+    let name = ident(&st.name);
+    let default = if st.default { quote! { Default, } } else { quote! {} };
+    let deny = if st.deny_unknown { quote! { #[serde(deny_unknown_fields)] } } else { quote! {} };
+    let fields = st.fields.iter().map(field_tokens);
+
+    let required: Vec<&Field> = st.fields.iter().filter(|f| f.required).collect();
+    let params = required.iter().map(|f| {
+        let n = f.rust.ident();
+        let t = rust_ty(&f.ty);
+        quote! { #n: impl Into<#t> }
+    });
+    let inits = st.fields.iter().map(|f| {
+        let n = f.rust.ident();
+        if f.required {
+            quote! { #n: #n.into() }
+        } else {
+            quote! { #n: None }
+        }
+    });
+    let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
+        let n = f.rust.ident();
+        let t = rust_ty(&f.ty);
+        let d = format!(" Sets `{}`: {}", f.wire, escape_doc(f.doc.first().map(String::as_str).unwrap_or("")));
+        quote! {
+            #[doc = #d]
+            #[must_use]
+            pub fn #n(mut self, value: impl Into<#t>) -> Self {
+                self.#n = Some(value.into());
+                self
+            }
+        }
+    });
+    let many = if required.len() > 7 { quote! { #[allow(clippy::too_many_arguments)] } } else { quote! {} };
+    let new_doc = format!(" Creates a `{}` from its required fields; every optional field starts as `None`.", st.name);
+    quote! {
+        #doc
+        #cfg
+        #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
+        #[non_exhaustive]
+        #deny
+        pub struct #name { #(#fields)* }
+
+        #cfg
+        impl #name {
+            #[doc = #new_doc]
+            #many
+            pub fn new(#(#params),*) -> Self {
+                Self { #(#inits),* }
+            }
+            #(#setters)*
+        }
+    }
+}
+
+fn enum_tokens(e: &Enum) -> TokenStream {
+    let doc = docs(&e.doc);
+    let cfg = cfg(&e.cfg);
+    let name = ident(&e.name);
+    let catch = ident(naming::CATCH_ALL);
+    let variants = e.values.iter().map(|v| {
+        let vn = ident(&v.name);
+        let code = match &v.code {
+            Code::Int(i) => i.to_string(),
+            Code::Str(s) => format!("\"{s}\""),
+        };
+        let d = format!(" `{code}`: {}", escape_doc(&v.doc));
+        quote! { #[doc = #d] #vn, }
+    });
+    match e.repr {
+        EnumRepr::Int => {
+            let to = e.values.iter().map(|v| {
+                let vn = ident(&v.name);
+                let c = match &v.code {
+                    Code::Int(i) => Literal::i64_unsuffixed(*i),
+                    Code::Str(_) => Literal::i64_unsuffixed(0),
+                };
+                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
+            });
+            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
+            quote! {
+                #doc
+                #cfg
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
+                pub enum #name {
+                    #(#variants)*
+                    /// A code this version of the crate does not know; the wire value is kept.
+                    #catch(i64),
+                }
+                #cfg
+                impl #name {
+                    /// The wire code.
+                    pub fn code(self) -> i64 {
+                        match self { #(#to,)* Self::#catch(code) => code }
+                    }
+                    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+                    pub fn from_code(code: i64) -> Self {
+                        match code { #(#from,)* other => Self::#catch(other) }
+                    }
+                }
+                #cfg
+                impl ::serde::Serialize for #name {
+                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_i64(self.code())
+                    }
+                }
+                #cfg
+                impl<'de> ::serde::Deserialize<'de> for #name {
+                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
+                    }
+                }
+            }
+        }
+        EnumRepr::String => {
+            let to = e.values.iter().map(|v| {
+                let vn = ident(&v.name);
+                let c = match &v.code {
+                    Code::Str(s) => s.clone(),
+                    Code::Int(i) => i.to_string(),
+                };
+                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
+            });
+            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
+            quote! {
+                #doc
+                #cfg
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
+                pub enum #name {
+                    #(#variants)*
+                    /// A value this version of the crate does not know; the wire value is kept.
+                    #catch(String),
+                }
+                #cfg
+                impl #name {
+                    /// The wire value.
+                    pub fn as_str(&self) -> &str {
+                        match self { #(#to,)* Self::#catch(code) => code.as_str() }
+                    }
+                    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+                    pub fn from_code(code: &str) -> Self {
+                        match code { #(#from,)* other => Self::#catch(other.to_string()) }
+                    }
+                }
+                #cfg
+                impl ::serde::Serialize for #name {
+                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+                #cfg
+                impl<'de> ::serde::Deserialize<'de> for #name {
+                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        crate::flex::string(deserializer).map(|s| Self::from_code(&s))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn opt_str(s: &Option<String>) -> TokenStream {
+    match s {
+        Some(s) => quote! { Some(#s) },
+        None => quote! { None },
+    }
+}
+
+fn endpoint_const(ep: &Endpoint) -> TokenStream {
+    let cfg = feature_cfg(&ep.feature);
+    let c = ident(&ep.const_name);
+    let (name, name_zh, summary, group, path, doc_url) = (&ep.method, &ep.name_zh, &ep.summary, &ep.group, &ep.path, &ep.doc_url);
+    let method = if ep.http_method == "GET" { quote! { Get } } else { quote! { Post } };
+    let token = match ep.token.as_str() {
+        "suite" => quote! { Suite },
+        "provider" => quote! { Provider },
+        "none" => quote! { None },
+        _ => quote! { Access },
+    };
+    let deprecated = opt_str(&ep.deprecated);
+    let upload = opt_str(&ep.upload);
+    let ex_req = opt_str(&ep.example_request);
+    let ex_resp = opt_str(&ep.example_response);
+    let paging = match &ep.paging {
+        None => quote! { None },
+        Some(p) => {
+            let style = if p.cursor_style { quote! { Cursor } } else { quote! { Offset } };
+            let cursor = &p.cursor.wire;
+            let next = opt_str(&p.next.as_ref().map(|f| f.wire.clone()));
+            let items = &p.items.wire;
+            let limit = opt_str(&p.limit.as_ref().map(|f| f.wire.clone()));
+            quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
+        }
+    };
+    let doc = format!(" Catalog entry of `{path}`.");
+    quote! {
+        #[doc = #doc]
+        #cfg
+        pub(crate) const #c: crate::catalog::Endpoint = crate::catalog::Endpoint {
+            name: #name,
+            name_zh: #name_zh,
+            summary: #summary,
+            group: #group,
+            method: crate::catalog::HttpMethod::#method,
+            path: #path,
+            doc_url: #doc_url,
+            token: crate::catalog::TokenKind::#token,
+            deprecated: #deprecated,
+            upload: #upload,
+            paging: #paging,
+            example_request: #ex_req,
+            example_response: #ex_resp,
+        };
+    }
+}
+
+fn method_docs(ep: &Endpoint) -> TokenStream {
+    let mut lines = vec![format!("{} — {}", ep.name_zh, ep.summary), String::new()];
+    lines.push(format!("`{} /cgi-bin/{}`", ep.http_method, ep.path));
+    if !ep.doc_url.is_empty() {
+        lines.push(String::new());
+        lines.push(format!("Official docs: {}", ep.doc_url));
+    }
+    if ep.token != "access" {
+        lines.push(String::new());
+        lines.push(format!("Needs a client holding a `{}` token (see `TokenKind`).", ep.token));
+    }
+    if let Some(n) = &ep.notes {
+        lines.push(String::new());
+        lines.extend(n.lines().map(str::to_string));
+    }
+    docs(&lines)
+}
+
+fn method_tokens(ep: &Endpoint) -> TokenStream {
+    let cfg = feature_cfg(&ep.feature);
+    let doc = method_docs(ep);
+    let m = ident(&ep.method);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let dep = match &ep.deprecated {
+        Some(d) => quote! { #[deprecated(note = #d)] },
+        None => quote! {},
+    };
+    let method = if ep.upload.is_some() {
+        quote! {
+            #doc
+            #dep
+            pub async fn #m(&self, request: &#req, file: crate::Upload) -> crate::Result<#resp> {
+                self.execute_upload(&#c, request, file).await
+            }
+        }
+    } else {
+        quote! {
+            #doc
+            #dep
+            pub async fn #m(&self, request: &#req) -> crate::Result<#resp> {
+                self.execute(&#c, request).await
+            }
+        }
+    };
+    let stream = ep.paging.as_ref().map(|p| paging_tokens(ep, p, &dep)).unwrap_or_default();
+    quote! {
+        #cfg
+        impl crate::Client {
+            #method
+        }
+        #stream
+    }
+}
+
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
+    let cfg = feature_cfg(&ep.feature);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let item = rust_ty(&p.item_ty);
+    let items = p.items.rust.ident();
+    let take_items = if p.items.required { quote! { response.#items } } else { quote! { response.#items.unwrap_or_default() } };
+    let cursor = p.cursor.rust.ident();
+    let stream = format_ident!("{}", naming::stream_method(&ep.method));
+    let sdoc = format!(
+        " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
+        ep.method,
+        ep.method,
+        if p.cursor_style { "cursor" } else { "offset" },
+        if p.chunk.is_some() { "; a list longer than the documented cap is split into several requests" } else { "" }
+    );
+    if p.cursor_style {
+        let next = p.next.as_ref().expect("validated").rust.ident();
+        let next_val = if p.next.as_ref().is_some_and(|n| n.required) { quote! { Some(response.#next) } } else { quote! { response.#next } };
+        let (get, set) = if p.cursor.required {
+            (quote! { Some(self.#cursor.as_str()) }, quote! { self.#cursor = cursor; })
+        } else {
+            (quote! { self.#cursor.as_deref() }, quote! { self.#cursor = Some(cursor); })
+        };
+        let split = match &p.chunk {
+            None => quote! {},
+            Some((f, max)) => {
+                let fi = f.rust.ident();
+                let acc = if f.required { quote! { Some(&mut request.#fi) } } else { quote! { request.#fi.as_mut() } };
+                quote! {
+                    fn split(self) -> Vec<Self> {
+                        crate::paging::split_list(self, #max, |request| #acc)
+                    }
+                }
+            }
+        };
+        quote! {
+            #cfg
+            impl crate::paging::CursorPaged for #req {
+                type Response = #resp;
+                type Item = #item;
+                const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
+                fn cursor(&self) -> Option<&str> { #get }
+                fn set_cursor(&mut self, cursor: String) { #set }
+                fn into_page(response: #resp) -> (Vec<#item>, Option<String>) { (#take_items, #next_val) }
+                #split
+            }
+            #cfg
+            impl crate::Client {
+                #[doc = #sdoc]
+                #dep
+                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                    crate::paging::cursor_stream(self.clone(), request)
+                }
+            }
+        }
+    } else {
+        let limit = p.limit.as_ref().expect("validated");
+        let li = limit.rust.ident();
+        let get_limit = if limit.required { quote! { u64::try_from(self.#li).ok() } } else { quote! { self.#li.and_then(|v| u64::try_from(v).ok()) } };
+        let cty = rust_ty(&p.cursor.ty);
+        let (get, set) = if p.cursor.required {
+            (quote! { u64::try_from(self.#cursor).unwrap_or(0) }, quote! { self.#cursor = #cty::try_from(offset).unwrap_or(#cty::MAX); })
+        } else {
+            (quote! { self.#cursor.and_then(|v| u64::try_from(v).ok()).unwrap_or(0) }, quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); })
+        };
+        quote! {
+            #cfg
+            impl crate::paging::OffsetPaged for #req {
+                type Response = #resp;
+                type Item = #item;
+                const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
+                fn offset(&self) -> u64 { #get }
+                fn set_offset(&mut self, offset: u64) { #set }
+                fn limit(&self) -> Option<u64> { #get_limit }
+                fn into_items(response: #resp) -> Vec<#item> { #take_items }
+            }
+            #cfg
+            impl crate::Client {
+                #[doc = #sdoc]
+                #dep
+                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                    crate::paging::offset_stream(self.clone(), request)
+                }
+            }
+        }
+    }
+}
+
+/// One group's file.
+pub fn group_file(g: &Group) -> TokenStream {
+    let structs = g.structs.iter().map(struct_tokens);
+    let enums = g.enums.iter().map(enum_tokens);
+    let consts = g.endpoints.iter().map(endpoint_const);
+    let methods = g.endpoints.iter().map(method_tokens);
+    quote! {
+        #(#structs)*
+        #(#enums)*
+        #(#consts)*
+        #(#methods)*
+    }
+}
+
+/// The index that includes every group file (from `OUT_DIR`).
+pub fn models_index(api: &Api) -> TokenStream {
+    let incs = api.groups.iter().map(|g| {
+        let f = format!("/{}.rs", g.name);
+        quote! { include!(concat!(env!("OUT_DIR"), #f)); }
+    });
+    quote! { #(#incs)* }
+}
+
+/// The catalog: the endpoint list and the by-path dispatch tables.
+pub fn catalog_file(api: &Api) -> TokenStream {
+    let eps: Vec<&Endpoint> = api.groups.iter().flat_map(|g| g.endpoints.iter()).collect();
+    let pushes = eps.iter().map(|ep| {
+        let cfg = feature_cfg(&ep.feature);
+        let c = ident(&ep.const_name);
+        quote! { #cfg v.push(crate::models::#c); }
+    });
+    let arms = |f: &dyn Fn(&Endpoint) -> TokenStream| -> Vec<TokenStream> {
+        eps.iter()
+            .map(|ep| {
+                let cfg = feature_cfg(&ep.feature);
+                let p = &ep.path;
+                let body = f(ep);
+                quote! { #cfg #p => Some(#body), }
+            })
+            .collect()
+    };
+    let rt_req = arms(&|ep| {
+        let r = ident(&ep.request);
+        quote! { super::roundtrip::<crate::models::#r>(path, value) }
+    });
+    let rt_resp = arms(&|ep| {
+        let r = ident(&ep.response);
+        quote! { super::roundtrip::<crate::models::#r>(path, value) }
+    });
+    let validate = arms(&|ep| {
+        let r = ident(&ep.request);
+        quote! { super::validate::<crate::models::#r> as fn(&::serde_json::Value) -> Result<(), String> }
+    });
+    let call = arms(&|ep| {
+        let (r, s, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+        quote! { super::dispatch::<crate::models::#r, crate::models::#s>(client, &crate::models::#c, value).await }
+    });
+    quote! {
+        /// Every catalogued endpoint compiled into this build, in spec order.
+        pub(crate) fn all() -> Vec<super::Endpoint> {
+            let mut v = Vec::new();
+            #(#pushes)*
+            v
+        }
+        /// JSON → typed request → JSON for the endpoint at `path`.
+        pub(crate) fn roundtrip_request(path: &str, value: &::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
+            match path { #(#rt_req)* _ => None }
+        }
+        /// JSON → typed response → JSON for the endpoint at `path`.
+        pub(crate) fn roundtrip_response(path: &str, value: &::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
+            match path { #(#rt_resp)* _ => None }
+        }
+        /// A checker that a JSON request fits the typed request of `path`.
+        #[allow(dead_code)]
+        pub(crate) fn request_validator(path: &str) -> Option<fn(&::serde_json::Value) -> Result<(), String>> {
+            match path { #(#validate)* _ => None }
+        }
+        /// Calls the endpoint at `path` through its typed models.
+        pub(crate) async fn call(client: &crate::Client, path: &str, value: ::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
+            match path { #(#call)* _ => None }
+        }
+    }
+}

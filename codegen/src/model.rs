@@ -1,0 +1,176 @@
+//! The lowered model: every Rust name decided, every type resolved. `emit` reads only this.
+
+use crate::naming::RustIdent;
+use crate::spec::EnumRepr;
+use crate::types::Scalar;
+use std::collections::BTreeSet;
+
+/// The whole API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Spec groups in file order, with what each emits.
+    pub groups: Vec<Group>,
+}
+
+/// One spec file's worth of output.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Group name (the file stem).
+    pub name: String,
+    /// One line about it.
+    pub doc: String,
+    /// The cargo feature that gates its endpoints (`None` for always-on groups).
+    pub feature: Option<String>,
+    /// Object types emitted in this group's file (named, inline, requests, responses), sorted by name.
+    pub structs: Vec<Struct>,
+    /// Enums defined in this group's file, sorted by name.
+    pub enums: Vec<Enum>,
+    /// Endpoints in spec order.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// A resolved Rust type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// A scalar.
+    Scalar(Scalar),
+    /// `serde_json::Value`.
+    Json,
+    /// `Vec<T>`.
+    List(Box<Ty>),
+    /// A generated struct, by Rust name.
+    Struct(String),
+    /// A generated enum, by Rust name.
+    Enum(String),
+}
+
+/// A struct.
+#[derive(Debug, Clone)]
+pub struct Struct {
+    /// Rust name.
+    pub name: String,
+    /// Doc lines.
+    pub doc: Vec<String>,
+    /// Fields.
+    pub fields: Vec<Field>,
+    /// Features any of which needs it (`None`: always compiled).
+    pub cfg: Option<BTreeSet<String>>,
+    /// Derives `Default`.
+    pub default: bool,
+    /// A top-level request: reject unknown keys when decoding.
+    pub deny_unknown: bool,
+}
+
+/// A struct field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Wire name.
+    pub wire: String,
+    /// Rust name.
+    pub rust: RustIdent,
+    /// Type.
+    pub ty: Ty,
+    /// Plain (required) or `Option`.
+    pub required: bool,
+    /// Accept numbers and strings alike.
+    pub flex: bool,
+    /// A required field that decodes to its default when missing.
+    pub serde_default: bool,
+    /// Doc lines.
+    pub doc: Vec<String>,
+}
+
+/// An enum.
+#[derive(Debug, Clone)]
+pub struct Enum {
+    /// Rust name.
+    pub name: String,
+    /// Doc lines.
+    pub doc: Vec<String>,
+    /// Int or string codes.
+    pub repr: EnumRepr,
+    /// Documented values.
+    pub values: Vec<EnumVariant>,
+    /// Features any of which needs it (`None`: always compiled).
+    pub cfg: Option<BTreeSet<String>>,
+}
+
+/// One enum value.
+#[derive(Debug, Clone)]
+pub struct EnumVariant {
+    /// Variant name.
+    pub name: String,
+    /// Wire code: an integer or a string.
+    pub code: Code,
+    /// Doc.
+    pub doc: String,
+}
+
+/// An enum code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    /// Integer code.
+    Int(i64),
+    /// String code.
+    Str(String),
+}
+
+/// An endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Path under `/cgi-bin/`.
+    pub path: String,
+    /// `GET` or `POST`.
+    pub http_method: String,
+    /// Official doc URL ("" when there is none).
+    pub doc_url: String,
+    /// Official Chinese name.
+    pub name_zh: String,
+    /// English summary.
+    pub summary: String,
+    /// Client method name.
+    pub method: String,
+    /// Request type name.
+    pub request: String,
+    /// Response type name.
+    pub response: String,
+    /// Catalog constant name.
+    pub const_name: String,
+    /// access, suite, provider or none.
+    pub token: String,
+    /// Deprecation note.
+    pub deprecated: Option<String>,
+    /// Remarks.
+    pub notes: Option<String>,
+    /// Multipart file part.
+    pub upload: Option<String>,
+    /// Paging.
+    pub paging: Option<Paging>,
+    /// Example request JSON (compact).
+    pub example_request: Option<String>,
+    /// Example response JSON (compact).
+    pub example_response: Option<String>,
+    /// The group feature (None: always on).
+    pub feature: Option<String>,
+    /// Group name.
+    pub group: String,
+}
+
+/// Lowered paging annotation.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    /// Cursor (true) or offset (false).
+    pub cursor_style: bool,
+    /// Request cursor/offset field.
+    pub cursor: Field,
+    /// Response next-cursor field (cursor style).
+    pub next: Option<Field>,
+    /// Response items field.
+    pub items: Field,
+    /// Element type of items.
+    pub item_ty: Ty,
+    /// Request limit field.
+    pub limit: Option<Field>,
+    /// Chunked request list field and its cap.
+    pub chunk: Option<(Field, usize)>,
+}

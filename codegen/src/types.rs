@@ -1,0 +1,114 @@
+//! Type expressions of the spec (`string`, `[Tag]`, `object`, ...).
+
+/// A parsed type expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TyExpr {
+    /// A built-in scalar.
+    Scalar(Scalar),
+    /// Any JSON value.
+    Json,
+    /// An inline object (its fields are given beside the type).
+    Object,
+    /// A list.
+    List(Box<TyExpr>),
+    /// A named type or enum.
+    Named(String),
+}
+
+/// Built-in scalars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    /// `string`
+    String,
+    /// `bool`
+    Bool,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `f64`
+    F64,
+}
+
+impl Scalar {
+    /// Is it an integer type?
+    pub fn is_int(self) -> bool {
+        matches!(self, Scalar::I32 | Scalar::I64 | Scalar::U32 | Scalar::U64)
+    }
+    /// The spec spelling.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            Scalar::String => "string",
+            Scalar::Bool => "bool",
+            Scalar::I32 => "i32",
+            Scalar::I64 => "i64",
+            Scalar::U32 => "u32",
+            Scalar::U64 => "u64",
+            Scalar::F64 => "f64",
+        }
+    }
+    /// Does a JSON integer fit?
+    pub fn fits(self, n: &serde_json::Number) -> bool {
+        match self {
+            Scalar::I32 => n.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
+            Scalar::I64 => n.as_i64().is_some(),
+            Scalar::U32 => n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()),
+            Scalar::U64 => n.as_u64().is_some(),
+            Scalar::F64 => true,
+            _ => false,
+        }
+    }
+}
+
+/// Parses a type expression.
+pub fn parse(s: &str) -> Result<TyExpr, String> {
+    let t = s.trim();
+    if let Some(inner) = t.strip_prefix('[') {
+        let inner = inner.strip_suffix(']').ok_or_else(|| format!("type `{s}`: a list is written `[T]`"))?;
+        return Ok(TyExpr::List(Box::new(parse(inner)?)));
+    }
+    Ok(match t {
+        "string" => TyExpr::Scalar(Scalar::String),
+        "bool" => TyExpr::Scalar(Scalar::Bool),
+        "i32" => TyExpr::Scalar(Scalar::I32),
+        "i64" => TyExpr::Scalar(Scalar::I64),
+        "u32" => TyExpr::Scalar(Scalar::U32),
+        "u64" => TyExpr::Scalar(Scalar::U64),
+        "f64" => TyExpr::Scalar(Scalar::F64),
+        "json" => TyExpr::Json,
+        "object" => TyExpr::Object,
+        "" => return Err("empty type".into()),
+        name if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && name.starts_with(|c: char| c.is_ascii_uppercase()) => {
+            TyExpr::Named(name.to_string())
+        }
+        other => return Err(format!("unknown type `{other}` (built-ins: string, bool, i32, i64, u32, u64, f64, json, object, [T]; named types start with an upper-case letter)")),
+    })
+}
+
+impl TyExpr {
+    /// The innermost element type of nested lists.
+    pub fn innermost(&self) -> &TyExpr {
+        match self {
+            TyExpr::List(t) => t.innermost(),
+            t => t,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        assert_eq!(parse("string"), Ok(TyExpr::Scalar(Scalar::String)));
+        assert_eq!(parse("[[u32]]"), Ok(TyExpr::List(Box::new(TyExpr::List(Box::new(TyExpr::Scalar(Scalar::U32)))))));
+        assert_eq!(parse("CorpTag"), Ok(TyExpr::Named("CorpTag".into())));
+        assert!(parse("[string").unwrap_err().contains("[T]"));
+        assert!(parse("int").unwrap_err().contains("unknown type `int`"));
+    }
+}

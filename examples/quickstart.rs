@@ -1,0 +1,56 @@
+//! Quickstart: list the members with 客户联系, the corp's tags, one member's customers and a customer's details.
+//!
+//! With `WECOM_CORP_ID` and `WECOM_SECRET` (the 客户联系 secret) set, it calls WeCom. Without them it starts the
+//! embedded stand-in (a loopback server answering with the official examples) and says so.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+use wecom_externalcontact::models::{GetCorpTagListRequest, GetFollowUserListRequest, GetRequest, ListRequest};
+use wecom_externalcontact::standin::StandIn;
+use wecom_externalcontact::Client;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (client, _standin) = match (std::env::var("WECOM_CORP_ID"), std::env::var("WECOM_SECRET")) {
+        (Ok(corp_id), Ok(secret)) => {
+            println!("Calling WeCom as corp {corp_id}.");
+            (Client::builder().corp_id(corp_id).secret(secret).build()?, None)
+        }
+        _ => {
+            let standin = StandIn::start().await?;
+            println!("WECOM_CORP_ID / WECOM_SECRET not set: using the embedded stand-in at {} (answers are the official examples).", standin.base_url());
+            (standin.client(), Some(standin))
+        }
+    };
+
+    let members = client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
+    let members = members.follow_user.unwrap_or_default();
+    println!("\nMembers with 客户联系 ({}): {}", members.len(), members.join(", "));
+
+    let tags = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await?;
+    println!("\nCorp tag groups:");
+    for group in tags.tag_group.iter().flatten() {
+        let names: Vec<&str> = group.tag.iter().flatten().map(|t| t.name.as_str()).collect();
+        println!("  {} [{}]: {}", group.group_name, group.group_id, names.join(", "));
+    }
+
+    let Some(member) = members.first() else {
+        println!("\nNo member has 客户联系 enabled; nothing more to show.");
+        return Ok(());
+    };
+    let customers = client.list(&ListRequest::new(member.clone())).await?;
+    let customers = customers.external_userid.unwrap_or_default();
+    println!("\nCustomers of {member} ({}): {}", customers.len(), customers.join(", "));
+
+    if let Some(id) = customers.first() {
+        let detail = client.get(&GetRequest::new(id.clone())).await?;
+        let c = &detail.external_contact;
+        println!("\nCustomer {}: {} ({:?}, {:?})", c.external_userid, c.name, c.r#type, c.gender);
+        for f in detail.follow_user.iter().flatten() {
+            let tags: Vec<String> = f.tags.iter().flatten().filter_map(|t| t.tag_name.clone()).collect();
+            println!("  followed by {} since {:?} via {:?}; remark {:?}; tags [{}]", f.userid, f.createtime, f.add_way, f.remark, tags.join(", "));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The crate's one error type.
+//!
+//! No variant ever carries an access_token, a corpsecret, an EncodingAESKey or a request URL with its query
+//! string: transport errors are stored as a message taken from an error whose URL was stripped, and decode
+//! errors keep only a short excerpt of a response body (never of the `gettoken` body).
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// WeCom answered with a non-zero `errcode`.
+    #[error("WeCom API error {errcode} on {endpoint}: {errmsg}")]
+    Api {
+        /// The path of the endpoint under `/cgi-bin/`.
+        endpoint: String,
+        /// WeCom's error code (see the official 全局错误码 page).
+        errcode: i64,
+        /// WeCom's error message.
+        errmsg: String,
+    },
+    /// The HTTP exchange failed (connection refused, TLS, non-2xx status, ...).
+    #[error("transport error on {endpoint}: {message}")]
+    Transport {
+        /// The path of the endpoint under `/cgi-bin/`.
+        endpoint: String,
+        /// What failed; never includes the URL or its query.
+        message: String,
+    },
+    /// The request did not complete within the configured timeout.
+    #[error("request to {endpoint} timed out")]
+    Timeout {
+        /// The path of the endpoint under `/cgi-bin/`.
+        endpoint: String,
+    },
+    /// The response body could not be decoded into the endpoint's typed model.
+    #[error("could not decode the response of {endpoint}: {message} (body starts: {excerpt:?})")]
+    Decode {
+        /// The path of the endpoint under `/cgi-bin/`.
+        endpoint: String,
+        /// The decoder's message.
+        message: String,
+        /// The first bytes of the body (empty for token responses).
+        excerpt: String,
+    },
+    /// The request was refused before anything was sent: it does not fit the endpoint's model, the path is
+    /// not in the catalog, or the client holds the wrong kind of token for the endpoint.
+    #[error("invalid request for {endpoint}: {message}")]
+    InvalidRequest {
+        /// The path of the endpoint under `/cgi-bin/` (or what the caller passed).
+        endpoint: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The client was configured wrongly (missing corp id or secret, a bad base URL, ...).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A callback could not be verified, decrypted, encrypted or parsed.
+    #[error("callback error: {0}")]
+    Callback(#[from] crate::callback::CallbackError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The WeCom `errcode` when this is an API error.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            Error::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+}
