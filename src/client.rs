@@ -418,6 +418,6 @@ mod tests {
             o: Option<String>,
         }
         let q = to_query("x", &R { userid: "u".into(), n: 3, b: true, o: None }).unwrap();
-        assert_eq!(q, vec![("b".into(), "1".into()), ("n".into(), "3".into()), ("userid".into(), "u".into())]);
+        assert_eq!(q, vec![("userid".into(), "u".into()), ("n".into(), "3".into()), ("b".into(), "1".into())]);
     }
 }

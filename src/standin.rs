@@ -62,7 +62,7 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path under `/cgi-bin/`.
     pub path: String,
-    /// Query parameters other than the token, in order.
+    /// Query parameters other than the token (`access_token`, `suite_access_token`, `provider_access_token`), in order.
     pub query: Vec<(String, String)>,
     /// The JSON body, if it was JSON.
     pub json: Option<Value>,
@@ -217,7 +217,7 @@ async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
     let record = RecordedRequest {
         method: method.as_str().to_string(),
         path: path.clone(),
-        query: query.iter().filter(|(k, _)| !token_names.contains(&k.as_str())).cloned().collect(),
+        query: query.iter().filter(|(k, _)| !token_names[..3].contains(&k.as_str())).cloned().collect(),
         json: json_body.clone(),
         body: body.to_vec(),
         content_type: content_type.clone(),

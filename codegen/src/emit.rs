@@ -558,3 +558,39 @@ pub fn catalog_file(api: &Api) -> TokenStream {
         }
     }
 }
+
+/// One test per endpoint, for `tests/endpoints.rs`: the official examples survive JSON → typed → JSON, and
+/// the typed method, run against the stand-in, sends the documented method, path, query and body and decodes
+/// the example response. The helpers live in `tests/support/mod.rs`.
+pub fn endpoint_tests(api: &Api) -> TokenStream {
+    let tests = api.groups.iter().flat_map(|g| g.endpoints.iter()).map(|ep| {
+        let cfg = feature_cfg(&ep.feature);
+        let path = &ep.path;
+        let m = ident(&ep.method);
+        let req = ident(&ep.request);
+        let rt = format_ident!("{}_examples_round_trip", ep.method);
+        let wire = format_ident!("{}_on_the_wire", ep.method);
+        let call = if ep.upload.is_some() {
+            quote! { client.#m(&request, support::sample_upload()).await }
+        } else {
+            quote! { client.#m(&request).await }
+        };
+        quote! {
+            #cfg
+            #[test]
+            fn #rt() {
+                support::examples_round_trip(#path);
+            }
+            #cfg
+            #[tokio::test]
+            #[allow(deprecated)]
+            async fn #wire() {
+                let (standin, client, ep) = support::setup(#path).await;
+                let request: wecom_externalcontact::models::#req = support::example_request(ep);
+                let response = #call.expect("the call succeeds against the stand-in");
+                support::check_exchange(ep, &standin, &request, &response);
+            }
+        }
+    });
+    quote! { #(#tests)* }
+}

@@ -47,6 +47,7 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
     }
     files.push(("models.rs".into(), render::render("models.rs", emit::models_index(&api)).map_err(bug)?));
     files.push(("catalog.rs".into(), render::render("catalog.rs", emit::catalog_file(&api)).map_err(bug)?));
+    files.push(("endpoint_tests.rs".into(), render::render("endpoint_tests.rs", emit::endpoint_tests(&api)).map_err(bug)?));
     files.sort();
     Ok(Output { files })
 }

@@ -1,0 +1,161 @@
+//! Helpers shared by the integration tests (and by the generated per-endpoint tests).
+#![allow(dead_code)]
+
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use wecom_externalcontact::catalog::{self, Endpoint, PagingStyle};
+use wecom_externalcontact::standin::{StandIn, StandInConfig};
+use wecom_externalcontact::token::StaticToken;
+use wecom_externalcontact::{Client, TokenKind, Upload};
+
+/// The catalogued endpoint at `path`.
+pub fn endpoint(path: &str) -> &'static Endpoint {
+    catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))
+}
+
+/// Numbers compare by value, and a numeric string equals the number it spells (fields marked `flex`).
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => s.trim().parse::<f64>().ok() == n.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        _ => a == b,
+    }
+}
+
+pub fn without_errcode(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.remove("errcode");
+        m.remove("errmsg");
+    }
+    v
+}
+
+/// The official examples of `path` survive JSON → typed model → JSON with no value lost.
+pub fn examples_round_trip(path: &str) {
+    let ep = endpoint(path);
+    if let Some(req) = ep.example_request {
+        let v: Value = serde_json::from_str(req).expect("example request is JSON");
+        let back = catalog::roundtrip_request(path, &v).unwrap_or_else(|e| panic!("{path}: example request does not decode: {e}"));
+        assert!(same(&v, &back), "{path}: request example changed in a round trip:\n in: {v}\nout: {back}");
+    }
+    if let Some(resp) = ep.example_response {
+        let v: Value = serde_json::from_str(resp).expect("example response is JSON");
+        let back = catalog::roundtrip_response(path, &v).unwrap_or_else(|e| panic!("{path}: example response does not decode: {e}"));
+        let v = without_errcode(v);
+        assert!(same(&v, &back), "{path}: response example changed in a round trip:\n in: {v}\nout: {back}");
+    }
+}
+
+pub const SUITE_TOKEN: &str = "standin-suite-token";
+pub const PROVIDER_TOKEN: &str = "standin-provider-token";
+
+/// A stand-in and a client holding the kind of token `path` takes.
+pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
+    let ep = endpoint(path);
+    let mut config = StandInConfig::default();
+    if ep.token == TokenKind::None {
+        // gettoken: the stand-in accepts the credentials of the official example.
+        let ex: Value = serde_json::from_str(ep.example_request.unwrap_or("{}")).unwrap();
+        config.corp_id = ex["corpid"].as_str().unwrap_or("ID").to_string();
+        config.secret = ex["corpsecret"].as_str().unwrap_or("SECRET").to_string();
+    }
+    config.extra_tokens.insert(SUITE_TOKEN.into(), TokenKind::Suite);
+    config.extra_tokens.insert(PROVIDER_TOKEN.into(), TokenKind::Provider);
+    let standin = StandIn::start_with(config).await.expect("stand-in starts");
+    let client = match ep.token {
+        TokenKind::Suite => Client::builder().base_url(standin.base_url()).token_provider(TokenKind::Suite, Arc::new(StaticToken::new(SUITE_TOKEN))).build().unwrap(),
+        TokenKind::Provider => Client::builder().base_url(standin.base_url()).token_provider(TokenKind::Provider, Arc::new(StaticToken::new(PROVIDER_TOKEN))).build().unwrap(),
+        _ => standin.client(),
+    };
+    (standin, client, ep)
+}
+
+/// The example request of `ep` as its typed model (`{}` when the docs print none).
+pub fn example_request<T: DeserializeOwned>(ep: &Endpoint) -> T {
+    let text = ep.example_request.unwrap_or("{}");
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{}: example request does not fit its model: {e}", ep.path))
+}
+
+pub fn sample_upload() -> Upload {
+    Upload::from_bytes("hello.png", b"\x89PNG\r\n\x1a\nstand-in bytes".to_vec()).content_type("image/png")
+}
+
+/// What went over the wire matches the endpoint's method, path, query/body; the typed response equals the
+/// stand-in's answer (the official example, with paging fields set by the stand-in).
+pub fn check_exchange<Req: Serialize, Resp: Serialize>(ep: &Endpoint, standin: &StandIn, request: &Req, response: &Resp) {
+    let calls: Vec<_> = standin.requests().into_iter().filter(|r| r.path == ep.path).collect();
+    assert_eq!(calls.len(), 1, "{}: exactly one request", ep.path);
+    let call = &calls[0];
+    assert_eq!(call.method, ep.method.as_str(), "{}: HTTP method", ep.path);
+    let sent = serde_json::to_value(request).unwrap();
+    let as_query = |v: &Value| -> Vec<(String, String)> {
+        let mut q: Vec<(String, String)> = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => if *b { "1".into() } else { "0".into() },
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect();
+        q.sort();
+        q
+    };
+    if ep.upload.is_some() {
+        let mut q = call.query.clone();
+        q.sort();
+        assert_eq!(q, as_query(&sent), "{}: query", ep.path);
+        let ct = call.content_type.clone().unwrap_or_default();
+        assert!(ct.starts_with("multipart/form-data"), "{}: content type {ct}", ep.path);
+        let body = String::from_utf8_lossy(&call.body);
+        assert!(body.contains("name=\"media\"") && body.contains("filename=\"hello.png\"") && body.contains("stand-in bytes"), "{}: multipart body", ep.path);
+    } else if ep.method.as_str() == "GET" {
+        let mut q = call.query.clone();
+        q.sort();
+        assert_eq!(q, as_query(&sent), "{}: query", ep.path);
+        assert!(call.body.is_empty(), "{}: a GET has no body", ep.path);
+    } else {
+        assert!(call.query.is_empty(), "{}: a POST sends only the token in the query", ep.path);
+        assert_eq!(call.json.as_ref(), Some(&sent), "{}: JSON body", ep.path);
+        assert_eq!(call.content_type.as_deref(), Some("application/json"), "{}: content type", ep.path);
+        if let Some(ex) = ep.example_request {
+            let ex: Value = serde_json::from_str(ex).unwrap();
+            assert!(same(&ex, &sent), "{}: the body is the official example\n ex: {ex}\nsent: {sent}", ep.path);
+        }
+    }
+    let got = serde_json::to_value(response).unwrap();
+    if let Some(ex) = ep.example_response {
+        let mut ex = without_errcode(serde_json::from_str(ex).unwrap());
+        let mut got = got.clone();
+        if ep.token == TokenKind::None {
+            // gettoken: the stand-in issues its own token.
+            assert!(got["access_token"].as_str().is_some_and(|t| t.starts_with("standin-token-")), "{}: a token", ep.path);
+            for v in [&mut ex, &mut got] {
+                if let Value::Object(m) = v {
+                    m.remove("access_token");
+                }
+            }
+        }
+        if let Some(p) = ep.paging {
+            // The stand-in sets these itself.
+            for v in [&mut ex, &mut got] {
+                if let Value::Object(m) = v {
+                    if let Some(n) = p.next {
+                        m.remove(n);
+                    }
+                    if p.style == PagingStyle::Offset {
+                        m.remove(p.items);
+                    }
+                }
+            }
+        }
+        assert!(same(&ex, &got), "{}: decoded response\n ex: {ex}\ngot: {got}", ep.path);
+    }
+}
