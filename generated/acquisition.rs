@@ -334,7 +334,6 @@ impl AcquisitionQuota {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateLinkRequest {
     /// 链接名称，最长 30 个字符
-    #[serde(default)]
     pub link_name: String,
     /// 使用范围；user_list 与 department_list 不可同时为空
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -412,7 +411,6 @@ impl CustomerAcquisitionCreateLinkResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateOnceKeyRequest {
     /// 获客链接id
-    #[serde(default)]
     pub link_id: String,
     /// 生成的代支付key数量，默认 100，最大 1000
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -463,7 +461,6 @@ impl CustomerAcquisitionCreateOnceKeyResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCustomerRequest {
     /// 获客链接id
-    #[serde(default)]
     pub link_id: String,
     /// 返回的最大记录数，最大值 1000
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -536,7 +533,6 @@ impl CustomerAcquisitionCustomerResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionDeleteLinkRequest {
     /// 获客链接的id
-    #[serde(default)]
     pub link_id: String,
 }
 #[cfg(any(feature = "acquisition"))]
@@ -565,7 +561,6 @@ impl CustomerAcquisitionDeleteLinkResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetChatInfoRequest {
     /// 成员多次收消息事件回调的会话信息凭据 ChatKey
-    #[serde(default)]
     pub chat_key: String,
 }
 #[cfg(any(feature = "acquisition"))]
@@ -696,7 +691,6 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetRequest {
     /// 获客链接id，需要是当前应用创建
-    #[serde(default)]
     pub link_id: String,
 }
 #[cfg(any(feature = "acquisition"))]
@@ -877,13 +871,10 @@ impl CustomerAcquisitionQuotaResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionStatisticRequest {
     /// 获客链接的id
-    #[serde(default)]
     pub link_id: String,
     /// 统计起始时间戳
-    #[serde(default)]
     pub start_time: i64,
     /// 统计结束时间戳
-    #[serde(default)]
     pub end_time: i64,
 }
 #[cfg(any(feature = "acquisition"))]
@@ -942,7 +933,6 @@ impl CustomerAcquisitionStatisticResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionUpdateLinkRequest {
     /// 获客链接的id，需要是当前应用创建
-    #[serde(default)]
     pub link_id: String,
     /// 更新的链接名称，最长 30 个字符
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1026,13 +1016,10 @@ impl CustomerAcquisitionUpdateLinkResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceCustomerAcquisitionGetBillListRequest {
     /// 流水记录开始时间
-    #[serde(default)]
     pub begin_time: i64,
     /// 流水记录结束时间
-    #[serde(default)]
     pub end_time: i64,
     /// 授权企业corpid
-    #[serde(default)]
     pub auth_corpid: String,
     /// 分页游标，由上一次调用返回，首次调用可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]

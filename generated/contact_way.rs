@@ -190,10 +190,8 @@ impl AddContactWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct CloseTempChatRequest {
     /// 企业成员的userid
-    #[serde(default)]
     pub userid: String,
     /// 客户的外部联系人userid
-    #[serde(default)]
     pub external_userid: String,
 }
 #[cfg(any(feature = "contact_way"))]
@@ -477,7 +475,6 @@ impl ContactWayConfigRef {
 #[serde(deny_unknown_fields)]
 pub struct DelContactWayRequest {
     /// 企业联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
 }
 #[cfg(any(feature = "contact_way"))]
@@ -508,7 +505,6 @@ impl DelContactWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetContactWayRequest {
     /// 联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
 }
 #[cfg(any(feature = "contact_way"))]
@@ -634,7 +630,6 @@ impl ListContactWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct UpdateContactWayRequest {
     /// 企业联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
     /// 联系方式的备注信息, 不超过30个字符, 将覆盖之前的备注
     #[serde(default, skip_serializing_if = "Option::is_none")]

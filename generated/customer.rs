@@ -32,7 +32,6 @@ impl BatchGetByUserFailInfo {
 #[serde(deny_unknown_fields)]
 pub struct BatchGetByUserRequest {
     /// 企业成员的userid列表, 最多支持100个
-    #[serde(default)]
     pub userid_list: Vec<String>,
     /// 分页查询的游标, 由上一次调用返回, 首次调用可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,7 +183,7 @@ impl ContactListResponse {
 #[serde(deny_unknown_fields)]
 pub struct CrmGetExternalContactRequest {
     /// 外部联系人的userid
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub external_userid: String,
 }
 #[cfg(any(feature = "customer"))]
@@ -888,7 +887,7 @@ impl FollowUserWechatChannels {
 #[serde(deny_unknown_fields)]
 pub struct GetRequest {
     /// 外部联系人的userid, 注意不是企业成员的账号
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub external_userid: String,
     /// 上次请求返回的next_cursor
     #[serde(
@@ -958,7 +957,7 @@ impl GetResponse {
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
     /// 企业成员的userid
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub userid: String,
 }
 #[cfg(any(feature = "customer"))]
@@ -997,10 +996,8 @@ impl ListResponse {
 #[serde(deny_unknown_fields)]
 pub struct RemarkRequest {
     /// 企业成员的userid
-    #[serde(default)]
     pub userid: String,
     /// 外部联系人userid
-    #[serde(default)]
     pub external_userid: String,
     /// 此用户对外部联系人的备注, 最多20个字符
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,10 +11,8 @@ pub struct CustomerStrategyCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 规则组名称
-    #[serde(default)]
     pub strategy_name: String,
     /// 规则组管理员userid列表，不可配置超级管理员，最多 20 个
-    #[serde(default)]
     pub admin_list: Vec<String>,
     /// 权限配置
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +80,6 @@ impl CustomerStrategyCreateResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyDelRequest {
     /// 规则组id
-    #[serde(default)]
     pub strategy_id: i64,
 }
 #[cfg(any(feature = "customer_strategy"))]
@@ -181,7 +178,6 @@ impl CustomerStrategyDetail {
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyEditRequest {
     /// 规则组id
-    #[serde(default)]
     pub strategy_id: i64,
     /// 规则组名称
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,7 +258,6 @@ impl CustomerStrategyEditResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRangeRequest {
     /// 规则组id
-    #[serde(default)]
     pub strategy_id: i64,
     /// 分页游标
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -335,7 +330,6 @@ impl CustomerStrategyGetRangeResponse {
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRequest {
     /// 规则组id
-    #[serde(default)]
     pub strategy_id: i64,
 }
 #[cfg(any(feature = "customer_strategy"))]

@@ -137,7 +137,6 @@ impl AddMsgTemplateResponse {
 #[serde(deny_unknown_fields)]
 pub struct CancelGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
-    #[serde(default)]
     pub msgid: String,
 }
 #[cfg(any(feature = "group_msg"))]
@@ -166,7 +165,6 @@ impl CancelGroupmsgSendResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetGroupMsgResultRequest {
     /// 群发消息的id，由创建企业群发接口返回
-    #[serde(default)]
     pub msgid: String,
     /// 返回的最大记录数
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,10 +239,8 @@ pub struct GetGroupmsgListV2Request {
     /// 群发任务的类型
     pub chat_type: GroupMsgChatType,
     /// 群发任务记录开始时间 (unix seconds)
-    #[serde(default)]
     pub start_time: i64,
     /// 群发任务记录结束时间 (unix seconds)
-    #[serde(default)]
     pub end_time: i64,
     /// 群发任务创建人企业账号id
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,10 +339,8 @@ impl GetGroupmsgListV2Response {
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgSendResultRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
-    #[serde(default)]
     pub msgid: String,
     /// 发送成员userid，由获取群发成员发送任务列表接口返回
-    #[serde(default)]
     pub userid: String,
     /// 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,7 +414,6 @@ impl GetGroupmsgSendResultResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgTaskRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
-    #[serde(default)]
     pub msgid: String,
     /// 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -806,6 +799,7 @@ impl GroupMsgSendResult {
 #[cfg(any(feature = "group_msg"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct GroupMsgTagFilter {
     /// 标签组列表
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -828,6 +822,7 @@ impl GroupMsgTagFilter {
 #[cfg(any(feature = "group_msg"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct GroupMsgTagFilterGroup {
     /// 标签id列表，每组最多 100 个
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -897,7 +892,6 @@ impl GroupMsgTask {
 #[serde(deny_unknown_fields)]
 pub struct RemindGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
-    #[serde(default)]
     pub msgid: String,
 }
 #[cfg(any(feature = "group_msg"))]

@@ -143,6 +143,7 @@ impl GroupChatListItem {
 #[cfg(any(feature = "groupchat"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct GroupChatListOwnerFilter {
     /// 用户ID列表, 最多100个
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,7 +291,6 @@ impl GroupChatMemberInvitor {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetRequest {
     /// 客户群ID
-    #[serde(default)]
     pub chat_id: String,
     /// 是否需要返回群成员的名字 group_chat.member_list.name; 0-不返回, 1-返回; 默认不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,7 +346,6 @@ pub struct GroupchatListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 分页, 预期请求的数据量, 取值范围 1 ~ 1000
-    #[serde(default)]
     pub limit: u32,
 }
 #[cfg(any(feature = "groupchat"))]
@@ -420,7 +419,6 @@ impl GroupchatListResponse {
 #[serde(deny_unknown_fields)]
 pub struct OpengidToChatidRequest {
     /// 小程序在微信获取到的群ID, 参见 wx.getGroupEnterInfo
-    #[serde(default)]
     pub opengid: String,
 }
 #[cfg(any(feature = "groupchat"))]

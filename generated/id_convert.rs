@@ -84,7 +84,6 @@ impl BatchToExternalUserIdSuccess {
 #[serde(deny_unknown_fields)]
 pub struct BatchToExternalUseridRequest {
     /// 家长手机号列表, 最多 100 个
-    #[serde(default)]
     pub mobiles: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -163,7 +162,6 @@ impl ChatIdConvertItem {
 #[serde(deny_unknown_fields)]
 pub struct ConvertToOpenidRequest {
     /// 外部联系人的 userid (不是企业成员的账号)
-    #[serde(default)]
     pub external_userid: String,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -207,7 +205,6 @@ pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 上游或下游企业外部联系人 id, 最多 100 个
-    #[serde(default)]
     pub external_userid: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -255,10 +252,8 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(default)]
     pub unionid: String,
     /// 微信客户的 openid
-    #[serde(default)]
     pub openid: String,
     /// 需要换取的企业 corpid, 不填则拉取所有企业
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -323,10 +318,8 @@ impl CorpgroupUnionidToExternalUseridResponse {
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToPendingIdRequest {
     /// 微信客户的 unionid
-    #[serde(default)]
     pub unionid: String,
     /// 微信客户的 openid
-    #[serde(default)]
     pub openid: String,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -393,10 +386,8 @@ impl ExternalTagIdConvertItem {
 #[serde(deny_unknown_fields)]
 pub struct FromServiceExternalUseridRequest {
     /// 服务商主体的 external_userid, 必须是 source_agentid 对应的应用所获取
-    #[serde(default)]
     pub external_userid: String,
     /// 企业授权的代开发自建应用或第三方应用的 agentid
-    #[serde(default)]
     pub source_agentid: i64,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -441,7 +432,6 @@ impl FromServiceExternalUseridResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetNewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
-    #[serde(default)]
     pub external_userid_list: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -482,10 +472,8 @@ impl GetNewExternalUseridResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetNewExternalUseridRequest {
     /// 客户群 id
-    #[serde(default)]
     pub chat_id: String,
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
-    #[serde(default)]
     pub external_userid_list: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -602,7 +590,6 @@ impl IdConvertPendingId {
 #[serde(deny_unknown_fields)]
 pub struct IdconvertApplyToUpgradeChatidRequest {
     /// 完成升级的时间戳 (unix seconds), 不得早于当前时间或晚于 7 天后
-    #[serde(default)]
     pub upgrade_time: i64,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -636,7 +623,6 @@ pub struct IdconvertBatchExternalUseridToPendingIdRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 该企业的外部联系人 id, 最多 100 个
-    #[serde(default)]
     pub external_userid: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -684,7 +670,6 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 #[serde(deny_unknown_fields)]
 pub struct IdconvertChatidRequest {
     /// 需要转换的群 id 列表, 最多 100 个
-    #[serde(default)]
     pub chat_id_list: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -741,7 +726,6 @@ pub struct IdconvertConvertTmpExternalUseridRequest {
     /// 转换的目标用户类型: 1 客户, 2 企业互联, 3 上下游, 4 互联企业 (圈子)
     pub user_type: TmpExternalUserIdUserType,
     /// 外部用户临时 id, 最多 100 个
-    #[serde(default)]
     pub tmp_external_userid_list: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -803,7 +787,6 @@ impl IdconvertConvertTmpExternalUseridResponse {
 #[serde(deny_unknown_fields)]
 pub struct IdconvertExternalTagidRequest {
     /// 企业主体下的客户标签 id (或标签组 id) 列表, 最多 1000 个
-    #[serde(default)]
     pub external_tagid_list: Vec<String>,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -856,10 +839,8 @@ impl IdconvertExternalTagidResponse {
 #[serde(deny_unknown_fields)]
 pub struct IdconvertUnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(default)]
     pub unionid: String,
     /// 微信客户的 openid
-    #[serde(default)]
     pub openid: String,
     /// 小程序或公众号的主体类型, 默认 0 (企业)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -926,7 +907,7 @@ impl IdconvertUnionidToExternalUseridResponse {
         self
     }
 }
-/// Request of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
+/// Request of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 #[cfg(any(feature = "id_convert"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -939,7 +920,7 @@ impl IdconvertUpgradeChatidForNewCorpRequest {
         Self {}
     }
 }
-/// Response of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
+/// Response of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 #[cfg(any(feature = "id_convert"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -958,7 +939,6 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactFinishExternalUseridMigrationRequest {
     /// 企业 corpid
-    #[serde(default)]
     pub corpid: String,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -987,10 +967,8 @@ impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     /// 微信用户的 unionid
-    #[serde(default)]
     pub unionid: String,
     /// 微信用户的 openid
-    #[serde(default)]
     pub openid: String,
     /// 需要换取的企业 corpid; 不填则拉取所有企业 (外联群场景必填)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1093,7 +1071,6 @@ impl TmpExternalUserIdResult {
 #[serde(deny_unknown_fields)]
 pub struct ToServiceExternalUseridRequest {
     /// 代开发自建应用获取到的外部联系人 id
-    #[serde(default)]
     pub external_userid: String,
 }
 #[cfg(any(feature = "id_convert"))]
@@ -1134,7 +1111,6 @@ impl ToServiceExternalUseridResponse {
 #[serde(deny_unknown_fields)]
 pub struct UnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(default)]
     pub unionid: String,
     /// 微信客户的 openid (与 unionid 取自同一个小程序)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1634,7 +1610,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     name_zh: "对所有新授权企业升级群ID",
     summary: "Upgrade group ids for every corp that newly authorizes this 代开发 app template, without applying corp by corp.",
     group: "id_convert",
-    method: crate::catalog::HttpMethod::Get,
+    method: crate::catalog::HttpMethod::Post,
     path: "idconvert/upgrade_chatid_for_new_corp",
     doc_url: "https://developer.work.weixin.qq.com/document/path/99601",
     token: crate::catalog::TokenKind::Suite,
@@ -2012,14 +1988,16 @@ impl crate::Client {
 impl crate::Client {
     /// 对所有新授权企业升级群ID — Upgrade group ids for every corp that newly authorizes this 代开发 app template, without applying corp by corp.
     ///
-    /// `GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
+    /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
-    /// Official method is GET with the 代开发 template's suite_access_token and no other parameters (doc copy of
-    /// 99601, thinkwechat and Mud.Wechat agree); SKIT sends a POST, and the census row says POST. The page
+    /// Method: the census (our coverage target, taken from the official docs) and SKIT say POST; a copy of doc
+    /// 99601, thinkwechat and Mud.Wechat send GET with no parameters. We follow the census until the official
+    /// page can be re-read; WeCom's handlers for parameterless calls generally accept either. Takes the 代开发
+    /// template's suite_access_token. The page
     /// prints no response example; the example below is the plain success body.
     pub async fn idconvert_upgrade_chatid_for_new_corp(
         &self,

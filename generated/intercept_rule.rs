@@ -8,10 +8,8 @@
 #[serde(deny_unknown_fields)]
 pub struct AddInterceptRuleRequest {
     /// 规则名称，长度1~20个utf8字符
-    #[serde(default)]
     pub rule_name: String,
     /// 敏感词列表，每个词1~32个utf8字符，最多300个
-    #[serde(default)]
     pub word_list: Vec<String>,
     /// 额外的拦截语义规则
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,7 +17,6 @@ pub struct AddInterceptRuleRequest {
     /// 拦截方式
     pub intercept_type: InterceptType,
     /// 敏感词适用范围，user_list 与 department_list 不能同时为空
-    #[serde(default)]
     pub applicable_range: InterceptApplicableRange,
 }
 #[cfg(any(feature = "intercept_rule"))]
@@ -71,7 +68,6 @@ impl AddInterceptRuleResponse {
 #[serde(deny_unknown_fields)]
 pub struct DelInterceptRuleRequest {
     /// 规则id
-    #[serde(default)]
     pub rule_id: String,
 }
 #[cfg(any(feature = "intercept_rule"))]
@@ -135,7 +131,6 @@ impl GetInterceptRuleListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetInterceptRuleRequest {
     /// 规则id
-    #[serde(default)]
     pub rule_id: String,
 }
 #[cfg(any(feature = "intercept_rule"))]
@@ -347,7 +342,6 @@ impl InterceptRuleSummary {
 #[serde(deny_unknown_fields)]
 pub struct UpdateInterceptRuleRequest {
     /// 规则id
-    #[serde(default)]
     pub rule_id: String,
     /// 规则名称，长度1~20个utf8字符
     #[serde(default, skip_serializing_if = "Option::is_none")]

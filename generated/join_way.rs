@@ -130,7 +130,6 @@ pub struct GroupchatAddJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<u32>,
     /// 使用该配置的客户群ID列表, 最多支持5个
-    #[serde(default)]
     pub chat_id_list: Vec<String>,
     /// 企业自定义的state参数, 用于区分不同的入群渠道, 不超过30个UTF-8字符; 设置后获取客户群详情会返回每个群成员对应的该参数值
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,7 +218,6 @@ impl GroupchatAddJoinWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatDelJoinWayRequest {
     /// 企业联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
 }
 #[cfg(any(feature = "join_way"))]
@@ -250,7 +248,6 @@ impl GroupchatDelJoinWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetJoinWayRequest {
     /// 联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
 }
 #[cfg(any(feature = "join_way"))]
@@ -285,7 +282,6 @@ impl GroupchatGetJoinWayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatUpdateJoinWayRequest {
     /// 企业联系方式的配置id
-    #[serde(default)]
     pub config_id: String,
     /// 场景
     pub scene: GroupChatJoinWayScene,
@@ -302,7 +298,6 @@ pub struct GroupchatUpdateJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<u32>,
     /// 使用该配置的客户群ID列表, 最多支持5个
-    #[serde(default)]
     pub chat_id_list: Vec<String>,
     /// 企业自定义的state参数, 用于区分不同的入群渠道, 不超过30个UTF-8字符
     #[serde(default, skip_serializing_if = "Option::is_none")]

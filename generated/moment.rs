@@ -69,7 +69,6 @@ impl AddMomentTaskResponse {
 #[serde(deny_unknown_fields)]
 pub struct CancelMomentTaskRequest {
     /// 朋友圈id，可通过获取客户朋友圈企业发表的列表接口获取
-    #[serde(default)]
     pub moment_id: String,
 }
 #[cfg(any(feature = "moment"))]
@@ -100,10 +99,8 @@ impl CancelMomentTaskResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCommentsRequest {
     /// 朋友圈id
-    #[serde(default)]
     pub moment_id: String,
     /// 企业发表成员userid (企业创建的朋友圈取自获取客户朋友圈企业发表的列表，个人创建的即创建人)
-    #[serde(default)]
     pub userid: String,
 }
 #[cfg(any(feature = "moment"))]
@@ -157,10 +154,8 @@ impl GetMomentCommentsResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCustomerListRequest {
     /// 朋友圈id
-    #[serde(default)]
     pub moment_id: String,
     /// 企业发表成员userid (企业创建的朋友圈取自获取客户朋友圈企业发表的列表，个人创建的即创建人)
-    #[serde(default)]
     pub userid: String,
     /// 分页游标，首次调用可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,10 +229,8 @@ impl GetMomentCustomerListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentListRequest {
     /// 朋友圈记录开始时间 (unix seconds)
-    #[serde(default)]
     pub start_time: i64,
     /// 朋友圈记录结束时间 (unix seconds)
-    #[serde(default)]
     pub end_time: i64,
     /// 朋友圈创建人的userid
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,10 +324,8 @@ impl GetMomentListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentSendResultRequest {
     /// 朋友圈id
-    #[serde(default)]
     pub moment_id: String,
     /// 企业发表成员userid (企业创建的朋友圈取自获取客户朋友圈企业发表的列表，个人创建的即创建人)
-    #[serde(default)]
     pub userid: String,
     /// 分页游标，首次调用可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -408,7 +399,6 @@ impl GetMomentSendResultResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskRequest {
     /// 朋友圈id，仅支持企业发表的朋友圈
-    #[serde(default)]
     pub moment_id: String,
     /// 分页游标，首次调用可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -481,7 +471,7 @@ impl GetMomentTaskResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskResultRequest {
     /// 异步任务id，由创建发表任务接口返回
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub jobid: String,
 }
 #[cfg(any(feature = "moment"))]
@@ -1164,6 +1154,7 @@ impl MomentVideo {
 #[cfg(any(feature = "moment"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct MomentVisibleRange {
     /// 发表任务的执行者列表
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,16 +8,13 @@
 #[serde(deny_unknown_fields)]
 pub struct AddProductAlbumRequest {
     /// 商品的名称、特色等；不超过300个字
-    #[serde(default)]
     pub description: String,
     /// 商品的价格，单位为分；最大不超过5万元
-    #[serde(default)]
     pub price: i64,
     /// 商品编码；不超过128个字节；只能输入数字和字母
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_sn: Option<String>,
     /// 附件，仅支持 image，最多9个
-    #[serde(default)]
     pub attachments: Vec<ProductAttachment>,
 }
 #[cfg(any(feature = "product_album"))]
@@ -67,7 +64,6 @@ impl AddProductAlbumResponse {
 #[serde(deny_unknown_fields)]
 pub struct DeleteProductAlbumRequest {
     /// 商品id
-    #[serde(default)]
     pub product_id: String,
 }
 #[cfg(any(feature = "product_album"))]
@@ -164,7 +160,6 @@ impl GetProductAlbumListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetProductAlbumRequest {
     /// 商品id
-    #[serde(default)]
     pub product_id: String,
 }
 #[cfg(any(feature = "product_album"))]
@@ -316,7 +311,6 @@ impl ProductAttachmentImage {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductAlbumRequest {
     /// 商品id
-    #[serde(default)]
     pub product_id: String,
     /// 商品的名称、特色等；不超过300个字
     #[serde(default, skip_serializing_if = "Option::is_none")]

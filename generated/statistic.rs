@@ -14,10 +14,8 @@ pub struct GetUserBehaviorDataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
     /// 数据起始时间 (unix seconds)
-    #[serde(default)]
     pub start_time: i64,
     /// 数据结束时间 (unix seconds)
-    #[serde(default)]
     pub end_time: i64,
 }
 #[cfg(any(feature = "statistic"))]
@@ -250,13 +248,11 @@ impl GroupChatStatisticOwnerItem {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticGroupByDayRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    #[serde(default)]
     pub day_begin_time: i64,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤
-    #[serde(default)]
     pub owner_filter: GroupChatStatisticOwnerFilter,
 }
 #[cfg(any(feature = "statistic"))]
@@ -308,13 +304,11 @@ impl GroupchatStatisticGroupByDayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    #[serde(default)]
     pub day_begin_time: i64,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤
-    #[serde(default)]
     pub owner_filter: GroupChatStatisticOwnerFilter,
     /// 排序方式, 默认为1
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,6 @@
 #[serde(deny_unknown_fields)]
 pub struct AddStrategyTagRequest {
     /// 规则组id
-    #[serde(default)]
     pub strategy_id: i64,
     /// 标签组id; 向已有标签组添加标签时填写
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,7 +135,6 @@ impl DelStrategyTagResponse {
 #[serde(deny_unknown_fields)]
 pub struct EditStrategyTagRequest {
     /// 标签或标签组的id
-    #[serde(default)]
     pub id: String,
     /// 新的标签或标签组名称, 最长30个字符
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,9 +249,9 @@ impl GetStrategyTagListResponse {
 #[cfg(any(feature = "strategy_tag"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct NewStrategyTag {
     /// 添加的标签名称, 最长30个字符
-    #[serde(default)]
     pub name: String,
     /// 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]

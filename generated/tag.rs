@@ -266,7 +266,6 @@ impl DelCorpTagResponse {
 #[serde(deny_unknown_fields)]
 pub struct EditCorpTagRequest {
     /// 标签或标签组的id
-    #[serde(default)]
     pub id: String,
     /// 新的标签或标签组名称, 最长30个字符
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -384,10 +383,8 @@ impl GetCorpTagListResponse {
 #[serde(deny_unknown_fields)]
 pub struct MarkTagRequest {
     /// 添加外部联系人的成员userid
-    #[serde(default)]
     pub userid: String,
     /// 外部联系人userid
-    #[serde(default)]
     pub external_userid: String,
     /// 要标记的标签id列表
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -436,9 +433,9 @@ impl MarkTagResponse {
 #[cfg(any(feature = "tag"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub struct NewCorpTag {
     /// 添加的标签名称, 最长30个字符
-    #[serde(default)]
     pub name: String,
     /// 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]

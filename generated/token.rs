@@ -7,10 +7,10 @@
 #[serde(deny_unknown_fields)]
 pub struct GettokenRequest {
     /// 企业ID
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub corpid: String,
     /// 应用的凭证密钥 (客户联系 secret 或配置为可调用应用的自建应用 secret)
-    #[serde(default, deserialize_with = "crate::flex::string")]
+    #[serde(deserialize_with = "crate::flex::string")]
     pub corpsecret: String,
 }
 impl GettokenRequest {

@@ -8,10 +8,8 @@
 #[serde(deny_unknown_fields)]
 pub struct GroupchatOnjobTransferRequest {
     /// 需要转群主的客户群ID列表, 1 ~ 100 个
-    #[serde(default)]
     pub chat_id_list: Vec<String>,
     /// 新群主的userid
-    #[serde(default)]
     pub new_owner: String,
 }
 #[cfg(any(feature = "transfer_onjob"))]
@@ -157,13 +155,10 @@ impl OnjobTransferCustomerResult {
 #[serde(deny_unknown_fields)]
 pub struct TransferCustomerRequest {
     /// 原跟进成员的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
     /// 客户的external_userid列表, 每次最多100个
-    #[serde(default)]
     pub external_userid: Vec<String>,
     /// 转移成功后发给客户的消息, 最多200个字符; 不填则使用默认文案
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,10 +218,8 @@ impl TransferCustomerResponse {
 #[serde(deny_unknown_fields)]
 pub struct TransferResultRequest {
     /// 原添加成员的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
     /// 分页查询的cursor; 不填或为空表示获取第一个分页
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,13 +8,10 @@
 #[serde(deny_unknown_fields)]
 pub struct GetTransferResultRequest {
     /// 外部联系人的userid, 注意不是企业成员的帐号
-    #[serde(default)]
     pub external_userid: String,
     /// 原跟进成员的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
 }
 #[cfg(any(feature = "transfer_resigned"))]
@@ -162,10 +159,8 @@ impl GetUnassignedListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatTransferRequest {
     /// 需要转群主的客户群ID列表, 1 ~ 100 个
-    #[serde(default)]
     pub chat_id_list: Vec<String>,
     /// 新群主的userid
-    #[serde(default)]
     pub new_owner: String,
 }
 #[cfg(any(feature = "transfer_resigned"))]
@@ -289,13 +284,10 @@ impl ResignedTakeoverRecord {
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferCustomerRequest {
     /// 原跟进成员(已离职)的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
     /// 客户的external_userid列表, 每次最多100个
-    #[serde(default)]
     pub external_userid: Vec<String>,
 }
 #[cfg(any(feature = "transfer_resigned"))]
@@ -367,10 +359,8 @@ impl ResignedTransferCustomerResult {
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferResultRequest {
     /// 原添加成员的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
     /// 分页查询的cursor; 不填或为空表示获取第一个分页
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,13 +427,10 @@ impl ResignedTransferResultResponse {
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     /// 外部联系人的userid, 注意不是企业成员的帐号
-    #[serde(default)]
     pub external_userid: String,
     /// 原跟进成员的userid
-    #[serde(default)]
     pub handover_userid: String,
     /// 接替成员的userid
-    #[serde(default)]
     pub takeover_userid: String,
     /// 转移成功后发给客户的消息, 最多200个字符; 不填则使用默认文案
     #[serde(default, skip_serializing_if = "Option::is_none")]

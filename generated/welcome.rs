@@ -121,7 +121,6 @@ impl GroupWelcomeTemplateAddResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateDelRequest {
     /// 群欢迎语的素材id
-    #[serde(default)]
     pub template_id: String,
     /// 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,7 +161,6 @@ impl GroupWelcomeTemplateDelResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateEditRequest {
     /// 欢迎语素材id
-    #[serde(default)]
     pub template_id: String,
     /// 文本消息, content 最长为4000字节
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,7 +261,6 @@ impl GroupWelcomeTemplateEditResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateGetRequest {
     /// 群欢迎语的素材id
-    #[serde(default)]
     pub template_id: String,
 }
 #[cfg(any(feature = "welcome"))]
@@ -356,7 +353,6 @@ impl GroupWelcomeTemplateGetResponse {
 #[serde(deny_unknown_fields)]
 pub struct SendWelcomeMsgRequest {
     /// 通过添加外部联系人事件推送给企业的发送欢迎语的凭证, 有效期为20秒
-    #[serde(default)]
     pub welcome_code: String,
     /// 文本消息, content 最长为4000字节
     #[serde(default, skip_serializing_if = "Option::is_none")]

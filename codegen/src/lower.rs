@@ -74,7 +74,7 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers fields of a struct named `owner`, registering inline object types under `group`.
     #[allow(clippy::too_many_arguments)]
-    fn fields(&mut self, group: &str, file: &str, item: &str, prefix: &str, owner_base: &str, defs: &[FieldDef], force_flex: bool) -> Vec<Field> {
+    fn fields(&mut self, group: &str, file: &str, item: &str, prefix: &str, owner_base: &str, defs: &[FieldDef], force_flex: bool, strict: bool) -> Vec<Field> {
         let mut out = Vec::new();
         for f in defs {
             let Ok(te) = types::parse(&f.ty) else { continue };
@@ -82,14 +82,14 @@ impl<'a> Lowerer<'a> {
             if *te.innermost() == TyExpr::Object {
                 let fpath = format!("{prefix}{}", f.name);
                 self.names.claim(&inline_name, file, item, Some(&fpath));
-                let sub = self.fields(group, file, item, &format!("{fpath}."), &inline_name, f.fields.as_deref().unwrap_or(&[]), false);
+                let sub = self.fields(group, file, item, &format!("{fpath}."), &inline_name, f.fields.as_deref().unwrap_or(&[]), false, strict);
                 let st = Struct {
                     name: inline_name.clone(),
                     doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
                     fields: sub,
                     cfg: None,
                     default: false,
-                    deny_unknown: false,
+                    deny_unknown: strict,
                 };
                 self.structs.entry(inline_name.clone()).or_insert((group.to_string(), st));
             }
@@ -140,7 +140,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         }
         for (name, def) in &l.spec.types {
             lw.names.claim(name, file, &format!("type {name}"), None);
-            let fields = lw.fields(group, file, &format!("type {name}"), "", name, &def.fields, false);
+            let fields = lw.fields(group, file, &format!("type {name}"), "", name, &def.fields, false, false);
             lw.structs.insert(name.clone(), (group.to_string(), Struct { name: name.clone(), doc: doc_lines(&def.doc, None), fields, cfg: None, default: false, deny_unknown: false }));
         }
         for ep in &l.spec.endpoints {
@@ -151,8 +151,8 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
             lw.names.claim(&req, file, &item, None);
             lw.names.claim(&resp, file, &item, None);
             let query = ep.method == "GET" || ep.upload.is_some();
-            let req_fields = lw.fields(group, file, &item, "request.", &base, &ep.request, query);
-            let resp_fields = lw.fields(group, file, &item, "response.", &base, &ep.response, false);
+            let req_fields = lw.fields(group, file, &item, "request.", &base, &ep.request, query, true);
+            let resp_fields = lw.fields(group, file, &item, "response.", &base, &ep.response, false, false);
             let paging = ep.paging.as_ref().map(|p| {
                 let find = |fs: &[Field], n: &str| fs.iter().find(|f| f.wire == n).cloned();
                 let items = find(&resp_fields, &p.items).expect("validated");
@@ -270,7 +270,8 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                 st.cfg = cfg_of(&st.name);
                 st.default = defaultable.contains(&st.name);
                 for f in &mut st.fields {
-                    f.serde_default = f.required && ty_default(&f.ty, &defaultable);
+                    // Requests (and their inline objects) are strict: a missing required field is an error.
+                    f.serde_default = f.required && !st.deny_unknown && ty_default(&f.ty, &defaultable);
                 }
                 st
             })

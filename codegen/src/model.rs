@@ -57,7 +57,7 @@ pub struct Struct {
     pub cfg: Option<BTreeSet<String>>,
     /// Derives `Default`.
     pub default: bool,
-    /// A top-level request: reject unknown keys when decoding.
+    /// A request or an inline object of one: reject unknown keys and missing required fields when decoding.
     pub deny_unknown: bool,
 }
 
