@@ -10,13 +10,19 @@ fn main() {
         eprintln!("{msg}");
         std::process::exit(1)
     };
-    let sources = wecom_externalcontact_codegen::load::read_dir(&root.join("spec"), "spec/").unwrap_or_else(|e| fail(e.to_string()));
-    let api = wecom_externalcontact_codegen::model_from_sources(sources.clone()).unwrap_or_else(|e| fail(e.to_string()));
+    let sources = wecom_externalcontact_codegen::load::read_dir(&root.join("spec"), "spec/")
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let api =
+        wecom_externalcontact_codegen::model_from_sources(sources.clone()).unwrap_or_else(|e| fail(e.to_string()));
     let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
     let missing = wecom_externalcontact_codegen::missing_features(&api, &cargo_toml);
     if !missing.is_empty() {
-        fail(format!("Cargo.toml: add a feature for each spec group (and list it in `full`): {}", missing.join(", ")));
+        fail(format!(
+            "Cargo.toml: add a feature for each spec group (and list it in `full`): {}",
+            missing.join(", ")
+        ));
     }
     let output = wecom_externalcontact_codegen::generate_from_sources(sources).unwrap_or_else(|e| fail(e.to_string()));
-    wecom_externalcontact_codegen::write_if_changed(&out, &output).unwrap_or_else(|e| fail(format!("cannot write OUT_DIR: {e}")));
+    wecom_externalcontact_codegen::write_if_changed(&out, &output)
+        .unwrap_or_else(|e| fail(format!("cannot write OUT_DIR: {e}")));
 }

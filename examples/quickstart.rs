@@ -41,15 +41,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let customers = client.list(&ListRequest::new(member.clone())).await?;
     let customers = customers.external_userid.unwrap_or_default();
-    println!("\nCustomers of {member} ({}): {}", customers.len(), customers.join(", "));
+    println!(
+        "\nCustomers of {member} ({}): {}",
+        customers.len(),
+        customers.join(", ")
+    );
 
     if let Some(id) = customers.first() {
         let detail = client.get(&GetRequest::new(id.clone())).await?;
         let c = &detail.external_contact;
-        println!("\nCustomer {}: {} ({:?}, {:?})", c.external_userid, c.name, c.r#type, c.gender);
+        println!(
+            "\nCustomer {}: {} ({:?}, {:?})",
+            c.external_userid, c.name, c.r#type, c.gender
+        );
         for f in detail.follow_user.iter().flatten() {
             let tags: Vec<String> = f.tags.iter().flatten().filter_map(|t| t.tag_name.clone()).collect();
-            println!("  followed by {} since {:?} via {:?}; remark {:?}; tags [{}]", f.userid, f.createtime, f.add_way, f.remark, tags.join(", "));
+            println!(
+                "  followed by {} since {:?} via {:?}; remark {:?}; tags [{}]",
+                f.userid,
+                f.createtime,
+                f.add_way,
+                f.remark,
+                tags.join(", ")
+            );
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// 代支付流水记录列表
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionBill {
@@ -19,9 +19,9 @@ pub struct AcquisitionBill {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<u64>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionBill {
-    /// Creates a `AcquisitionBill` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AcquisitionBill`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             timestamp: None,
@@ -56,7 +56,7 @@ impl AcquisitionBill {
     }
 }
 /// 会话信息
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionChatInfo {
@@ -70,9 +70,9 @@ pub struct AcquisitionChatInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionChatInfo {
-    /// Creates a `AcquisitionChatInfo` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AcquisitionChatInfo`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             recv_msg_cnt: None,
@@ -100,7 +100,7 @@ impl AcquisitionChatInfo {
     }
 }
 /// link_auth_mode 为 1 时，关联的应用列表
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionCompAuthApp {
@@ -108,7 +108,7 @@ pub struct AcquisitionCompAuthApp {
     #[serde(default)]
     pub agentid: i64,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionCompAuthApp {
     /// Creates a `AcquisitionCompAuthApp` from its required fields; every optional field starts as `None`.
     pub fn new(agentid: impl Into<i64>) -> Self {
@@ -116,7 +116,7 @@ impl AcquisitionCompAuthApp {
     }
 }
 /// 客户列表
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionCustomer {
@@ -133,7 +133,7 @@ pub struct AcquisitionCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionCustomer {
     /// Creates a `AcquisitionCustomer` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -164,7 +164,7 @@ impl AcquisitionCustomer {
     }
 }
 /// 获客链接的基本信息 — one acquisition link as returned by create_link and get.
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionLink {
@@ -187,7 +187,7 @@ pub struct AcquisitionLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionLink {
     /// Creates a `AcquisitionLink` from its required fields; every optional field starts as `None`.
     pub fn new(link_name: impl Into<String>, url: impl Into<String>) -> Self {
@@ -226,7 +226,7 @@ impl AcquisitionLink {
     }
 }
 /// 获客链接的使用范围 — members and departments the link assigns customers to.
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionLinkRange {
@@ -237,9 +237,9 @@ pub struct AcquisitionLinkRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionLinkRange {
-    /// Creates a `AcquisitionLinkRange` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AcquisitionLinkRange`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             user_list: None,
@@ -260,7 +260,7 @@ impl AcquisitionLinkRange {
     }
 }
 /// 优先分配配置 — route a customer to a member who is already their friend (仅部分经营类目企业支持).
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionPriorityOption {
@@ -271,9 +271,9 @@ pub struct AcquisitionPriorityOption {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_userid_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionPriorityOption {
-    /// Creates a `AcquisitionPriorityOption` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AcquisitionPriorityOption`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             priority_type: None,
@@ -294,7 +294,7 @@ impl AcquisitionPriorityOption {
     }
 }
 /// 额度列表 (按批次)
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionQuota {
@@ -305,9 +305,9 @@ pub struct AcquisitionQuota {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionQuota {
-    /// Creates a `AcquisitionQuota` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AcquisitionQuota`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             expire_date: None,
@@ -328,7 +328,9 @@ impl AcquisitionQuota {
     }
 }
 /// Request of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -348,7 +350,7 @@ pub struct CustomerAcquisitionCreateLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateLinkRequest {
     /// Creates a `CustomerAcquisitionCreateLinkRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_name: impl Into<String>) -> Self {
@@ -389,7 +391,9 @@ impl CustomerAcquisitionCreateLinkRequest {
     }
 }
 /// Response of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateLinkResponse {
@@ -397,7 +401,7 @@ pub struct CustomerAcquisitionCreateLinkResponse {
     #[serde(default)]
     pub link: AcquisitionLink,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateLinkResponse {
     /// Creates a `CustomerAcquisitionCreateLinkResponse` from its required fields; every optional field starts as `None`.
     pub fn new(link: impl Into<AcquisitionLink>) -> Self {
@@ -405,7 +409,9 @@ impl CustomerAcquisitionCreateLinkResponse {
     }
 }
 /// Request of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -416,7 +422,7 @@ pub struct CustomerAcquisitionCreateOnceKeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_num: Option<u32>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateOnceKeyRequest {
     /// Creates a `CustomerAcquisitionCreateOnceKeyRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_id: impl Into<String>) -> Self {
@@ -433,7 +439,9 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
     }
 }
 /// Response of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateOnceKeyResponse {
@@ -441,9 +449,9 @@ pub struct CustomerAcquisitionCreateOnceKeyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateOnceKeyResponse {
-    /// Creates a `CustomerAcquisitionCreateOnceKeyResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionCreateOnceKeyResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { keys: None }
     }
@@ -455,7 +463,9 @@ impl CustomerAcquisitionCreateOnceKeyResponse {
     }
 }
 /// Request of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -469,7 +479,7 @@ pub struct CustomerAcquisitionCustomerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCustomerRequest {
     /// Creates a `CustomerAcquisitionCustomerRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_id: impl Into<String>) -> Self {
@@ -493,7 +503,9 @@ impl CustomerAcquisitionCustomerRequest {
     }
 }
 /// Response of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionCustomerResponse {
@@ -504,9 +516,9 @@ pub struct CustomerAcquisitionCustomerResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCustomerResponse {
-    /// Creates a `CustomerAcquisitionCustomerResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionCustomerResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             customer_list: None,
@@ -527,7 +539,9 @@ impl CustomerAcquisitionCustomerResponse {
     }
 }
 /// Request of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -535,7 +549,7 @@ pub struct CustomerAcquisitionDeleteLinkRequest {
     /// 获客链接的id
     pub link_id: String,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionDeleteLinkRequest {
     /// Creates a `CustomerAcquisitionDeleteLinkRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_id: impl Into<String>) -> Self {
@@ -543,19 +557,23 @@ impl CustomerAcquisitionDeleteLinkRequest {
     }
 }
 /// Response of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionDeleteLinkResponse {}
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionDeleteLinkResponse {
-    /// Creates a `CustomerAcquisitionDeleteLinkResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionDeleteLinkResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -563,7 +581,7 @@ pub struct CustomerAcquisitionGetChatInfoRequest {
     /// 成员多次收消息事件回调的会话信息凭据 ChatKey
     pub chat_key: String,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetChatInfoRequest {
     /// Creates a `CustomerAcquisitionGetChatInfoRequest` from its required fields; every optional field starts as `None`.
     pub fn new(chat_key: impl Into<String>) -> Self {
@@ -571,7 +589,9 @@ impl CustomerAcquisitionGetChatInfoRequest {
     }
 }
 /// Response of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionGetChatInfoResponse {
@@ -585,9 +605,9 @@ pub struct CustomerAcquisitionGetChatInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_info: Option<AcquisitionChatInfo>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetChatInfoResponse {
-    /// Creates a `CustomerAcquisitionGetChatInfoResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionGetChatInfoResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -615,20 +635,24 @@ impl CustomerAcquisitionGetChatInfoResponse {
     }
 }
 /// Request of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetCompAuthInfoRequest {}
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetCompAuthInfoRequest {
-    /// Creates a `CustomerAcquisitionGetCompAuthInfoRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionGetCompAuthInfoResponse {
@@ -645,9 +669,9 @@ pub struct CustomerAcquisitionGetCompAuthInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_apps: Option<Vec<AcquisitionCompAuthApp>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetCompAuthInfoResponse {
-    /// Creates a `CustomerAcquisitionGetCompAuthInfoResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             pay_mode: None,
@@ -685,7 +709,9 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
     }
 }
 /// Request of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -693,7 +719,7 @@ pub struct CustomerAcquisitionGetRequest {
     /// 获客链接id，需要是当前应用创建
     pub link_id: String,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetRequest {
     /// Creates a `CustomerAcquisitionGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_id: impl Into<String>) -> Self {
@@ -701,7 +727,9 @@ impl CustomerAcquisitionGetRequest {
     }
 }
 /// Response of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionGetResponse {
@@ -715,7 +743,7 @@ pub struct CustomerAcquisitionGetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_option: Option<AcquisitionPriorityOption>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetResponse {
     /// Creates a `CustomerAcquisitionGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(link: impl Into<AcquisitionLink>) -> Self {
@@ -742,7 +770,9 @@ impl CustomerAcquisitionGetResponse {
     }
 }
 /// Request of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -754,9 +784,9 @@ pub struct CustomerAcquisitionListLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionListLinkRequest {
-    /// Creates a `CustomerAcquisitionListLinkRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionListLinkRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { limit: None, cursor: None }
     }
@@ -774,7 +804,9 @@ impl CustomerAcquisitionListLinkRequest {
     }
 }
 /// Response of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionListLinkResponse {
@@ -785,9 +817,9 @@ pub struct CustomerAcquisitionListLinkResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionListLinkResponse {
-    /// Creates a `CustomerAcquisitionListLinkResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionListLinkResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             link_id_list: None,
@@ -808,20 +840,24 @@ impl CustomerAcquisitionListLinkResponse {
     }
 }
 /// Request of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionQuotaRequest {}
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionQuotaRequest {
-    /// Creates a `CustomerAcquisitionQuotaRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionQuotaRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionQuotaResponse {
@@ -835,9 +871,9 @@ pub struct CustomerAcquisitionQuotaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_list: Option<Vec<AcquisitionQuota>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionQuotaResponse {
-    /// Creates a `CustomerAcquisitionQuotaResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionQuotaResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             total: None,
@@ -865,7 +901,9 @@ impl CustomerAcquisitionQuotaResponse {
     }
 }
 /// Request of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -877,7 +915,7 @@ pub struct CustomerAcquisitionStatisticRequest {
     /// 统计结束时间戳
     pub end_time: i64,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticRequest {
     /// Creates a `CustomerAcquisitionStatisticRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -893,7 +931,9 @@ impl CustomerAcquisitionStatisticRequest {
     }
 }
 /// Response of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionStatisticResponse {
@@ -904,9 +944,9 @@ pub struct CustomerAcquisitionStatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_customer_cnt: Option<u64>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticResponse {
-    /// Creates a `CustomerAcquisitionStatisticResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionStatisticResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             click_link_customer_cnt: None,
@@ -927,7 +967,9 @@ impl CustomerAcquisitionStatisticResponse {
     }
 }
 /// Request of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -950,7 +992,7 @@ pub struct CustomerAcquisitionUpdateLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionUpdateLinkRequest {
     /// Creates a `CustomerAcquisitionUpdateLinkRequest` from its required fields; every optional field starts as `None`.
     pub fn new(link_id: impl Into<String>) -> Self {
@@ -998,19 +1040,23 @@ impl CustomerAcquisitionUpdateLinkRequest {
     }
 }
 /// Response of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionUpdateLinkResponse {}
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl CustomerAcquisitionUpdateLinkResponse {
-    /// Creates a `CustomerAcquisitionUpdateLinkResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionUpdateLinkResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -1028,7 +1074,7 @@ pub struct ServiceCustomerAcquisitionGetBillListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListRequest {
     /// Creates a `ServiceCustomerAcquisitionGetBillListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -1058,7 +1104,9 @@ impl ServiceCustomerAcquisitionGetBillListRequest {
     }
 }
 /// Response of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
-#[cfg(any(feature = "acquisition"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ServiceCustomerAcquisitionGetBillListResponse {
@@ -1069,9 +1117,9 @@ pub struct ServiceCustomerAcquisitionGetBillListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_list: Option<Vec<AcquisitionBill>>,
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListResponse {
-    /// Creates a `ServiceCustomerAcquisitionGetBillListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ServiceCustomerAcquisitionGetBillListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -1092,7 +1140,7 @@ impl ServiceCustomerAcquisitionGetBillListResponse {
     }
 }
 /// 通过获客链接添加的客户的会话状态.
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AcquisitionChatStatus {
@@ -1105,7 +1153,7 @@ pub enum AcquisitionChatStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionChatStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1126,7 +1174,7 @@ impl AcquisitionChatStatus {
         }
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionChatStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1135,7 +1183,7 @@ impl ::serde::Serialize for AcquisitionChatStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionChatStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1144,7 +1192,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionChatStatus {
     }
 }
 /// 获客助手组件的链接授权方式.
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AcquisitionCompLinkAuthMode {
@@ -1155,7 +1203,7 @@ pub enum AcquisitionCompLinkAuthMode {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionCompLinkAuthMode {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1174,7 +1222,7 @@ impl AcquisitionCompLinkAuthMode {
         }
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionCompLinkAuthMode {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1183,7 +1231,7 @@ impl ::serde::Serialize for AcquisitionCompLinkAuthMode {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionCompLinkAuthMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1192,7 +1240,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionCompLinkAuthMode {
     }
 }
 /// 获客助手组件的使用量扣除方式.
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AcquisitionCompPayMode {
@@ -1203,7 +1251,7 @@ pub enum AcquisitionCompPayMode {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionCompPayMode {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1222,7 +1270,7 @@ impl AcquisitionCompPayMode {
         }
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionCompPayMode {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1231,7 +1279,7 @@ impl ::serde::Serialize for AcquisitionCompPayMode {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionCompPayMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1240,7 +1288,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionCompPayMode {
     }
 }
 /// 获客链接优先分配类型 (客户与成员关系绑定).
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AcquisitionPriorityType {
@@ -1251,7 +1299,7 @@ pub enum AcquisitionPriorityType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl AcquisitionPriorityType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1270,7 +1318,7 @@ impl AcquisitionPriorityType {
         }
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionPriorityType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1279,7 +1327,7 @@ impl ::serde::Serialize for AcquisitionPriorityType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "acquisition"))]
+#[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionPriorityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -1696,71 +1696,69 @@ pub(crate) fn roundtrip_response(
 }
 /// A checker that a JSON request fits the typed request of `path`.
 #[allow(dead_code)]
-pub(crate) fn request_validator(
-    path: &str,
-) -> Option<fn(&::serde_json::Value) -> Result<(), String>> {
+pub(crate) fn request_validator(path: &str) -> Option<super::Validator> {
     match path {
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/list_link" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionListLinkRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/get" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionGetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/create_link" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionCreateLinkRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/update_link" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionUpdateLinkRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/delete_link" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionDeleteLinkRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/customer" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionCustomerRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition_quota" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionQuotaRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/statistic" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionStatisticRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/get_chat_info" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionGetChatInfoRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
@@ -1768,14 +1766,14 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::CustomerAcquisitionGetCompAuthInfoRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/create_once_key" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionCreateOnceKeyRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "acquisition")]
@@ -1783,238 +1781,227 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::ServiceCustomerAcquisitionGetBillListRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/add_contact_way" => {
             Some(
                 super::validate::<crate::models::AddContactWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/get_contact_way" => {
             Some(
                 super::validate::<crate::models::GetContactWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/list_contact_way" => {
             Some(
                 super::validate::<crate::models::ListContactWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/update_contact_way" => {
             Some(
                 super::validate::<crate::models::UpdateContactWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/del_contact_way" => {
             Some(
                 super::validate::<crate::models::DelContactWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/close_temp_chat" => {
             Some(
                 super::validate::<crate::models::CloseTempChatRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/list" => {
-            Some(
-                super::validate::<crate::models::ListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::ListRequest> as super::Validator)
         }
         #[cfg(feature = "customer")]
         "externalcontact/get" => {
-            Some(
-                super::validate::<crate::models::GetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::GetRequest> as super::Validator)
         }
         #[cfg(feature = "customer")]
         "externalcontact/batch/get_by_user" => {
             Some(
                 super::validate::<crate::models::BatchGetByUserRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/remark" => {
-            Some(
-                super::validate::<crate::models::RemarkRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::RemarkRequest> as super::Validator)
         }
         #[cfg(feature = "customer")]
         "externalcontact/contact_list" => {
             Some(
-                super::validate::<crate::models::ContactListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                super::validate::<crate::models::ContactListRequest> as super::Validator,
             )
         }
         #[cfg(feature = "customer")]
         "crm/get_external_contact" => {
             Some(
                 super::validate::<crate::models::CrmGetExternalContactRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/list" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/get" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyGetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/get_range" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyGetRangeRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/create" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyCreateRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/edit" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyEditRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/del" => {
             Some(
                 super::validate::<crate::models::CustomerStrategyDelRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/get_follow_user_list" => {
             Some(
                 super::validate::<crate::models::GetFollowUserListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/check_follow_user" => {
             Some(
                 super::validate::<crate::models::CheckFollowUserRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/customer_acquisition_app/get_permit" => {
             Some(
                 super::validate::<crate::models::CustomerAcquisitionAppGetPermitRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/add_msg_template" => {
             Some(
                 super::validate::<crate::models::AddMsgTemplateRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_list_v2" => {
             Some(
                 super::validate::<crate::models::GetGroupmsgListV2Request>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_task" => {
             Some(
                 super::validate::<crate::models::GetGroupmsgTaskRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_send_result" => {
             Some(
                 super::validate::<crate::models::GetGroupmsgSendResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/remind_groupmsg_send" => {
             Some(
                 super::validate::<crate::models::RemindGroupmsgSendRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/cancel_groupmsg_send" => {
             Some(
                 super::validate::<crate::models::CancelGroupmsgSendRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_group_msg_result" => {
             Some(
                 super::validate::<crate::models::GetGroupMsgResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/groupchat/list" => {
             Some(
                 super::validate::<crate::models::GroupchatListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/groupchat/get" => {
             Some(
-                super::validate::<crate::models::GroupchatGetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                super::validate::<crate::models::GroupchatGetRequest> as super::Validator,
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/opengid_to_chatid" => {
             Some(
                 super::validate::<crate::models::OpengidToChatidRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/convert_to_openid" => {
             Some(
                 super::validate::<crate::models::ConvertToOpenidRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/unionid_to_external_userid" => {
             Some(
                 super::validate::<crate::models::UnionidToExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
@@ -2022,35 +2009,35 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::ServiceExternalcontactUnionidToExternalUserid3rdRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/get_new_external_userid" => {
             Some(
                 super::validate::<crate::models::GetNewExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/groupchat/get_new_external_userid" => {
             Some(
                 super::validate::<crate::models::GroupchatGetNewExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/to_service_external_userid" => {
             Some(
                 super::validate::<crate::models::ToServiceExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/from_service_external_userid" => {
             Some(
                 super::validate::<crate::models::FromServiceExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
@@ -2058,21 +2045,21 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::ServiceExternalcontactFinishExternalUseridMigrationRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/batch_to_external_userid" => {
             Some(
                 super::validate::<crate::models::BatchToExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/unionid_to_external_userid" => {
             Some(
                 super::validate::<crate::models::IdconvertUnionidToExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
@@ -2080,14 +2067,14 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::IdconvertBatchExternalUseridToPendingIdRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/external_tagid" => {
             Some(
                 super::validate::<crate::models::IdconvertExternalTagidRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
@@ -2095,42 +2082,42 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::IdconvertConvertTmpExternalUseridRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/chatid" => {
             Some(
                 super::validate::<crate::models::IdconvertChatidRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/apply_to_upgrade_chatid" => {
             Some(
                 super::validate::<crate::models::IdconvertApplyToUpgradeChatidRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/upgrade_chatid_for_new_corp" => {
             Some(
                 super::validate::<crate::models::IdconvertUpgradeChatidForNewCorpRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "corpgroup/unionid_to_external_userid" => {
             Some(
                 super::validate::<crate::models::CorpgroupUnionidToExternalUseridRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
         "corpgroup/unionid_to_pending_id" => {
             Some(
                 super::validate::<crate::models::CorpgroupUnionidToPendingIdRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "id_convert")]
@@ -2138,398 +2125,382 @@ pub(crate) fn request_validator(
             Some(
                 super::validate::<
                     crate::models::CorpgroupBatchExternalUseridToPendingIdRequest,
-                > as fn(&::serde_json::Value) -> Result<(), String>,
+                > as super::Validator,
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/add_intercept_rule" => {
             Some(
                 super::validate::<crate::models::AddInterceptRuleRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/get_intercept_rule_list" => {
             Some(
                 super::validate::<crate::models::GetInterceptRuleListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/get_intercept_rule" => {
             Some(
                 super::validate::<crate::models::GetInterceptRuleRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/update_intercept_rule" => {
             Some(
                 super::validate::<crate::models::UpdateInterceptRuleRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/del_intercept_rule" => {
             Some(
                 super::validate::<crate::models::DelInterceptRuleRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/add_join_way" => {
             Some(
                 super::validate::<crate::models::GroupchatAddJoinWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/get_join_way" => {
             Some(
                 super::validate::<crate::models::GroupchatGetJoinWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/update_join_way" => {
             Some(
                 super::validate::<crate::models::GroupchatUpdateJoinWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/del_join_way" => {
             Some(
                 super::validate::<crate::models::GroupchatDelJoinWayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "media")]
         "media/upload_attachment" => {
             Some(
                 super::validate::<crate::models::MediaUploadAttachmentRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/add_moment_task" => {
             Some(
                 super::validate::<crate::models::AddMomentTaskRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_task_result" => {
             Some(
                 super::validate::<crate::models::GetMomentTaskResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/cancel_moment_task" => {
             Some(
                 super::validate::<crate::models::CancelMomentTaskRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_list" => {
             Some(
                 super::validate::<crate::models::GetMomentListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_task" => {
             Some(
                 super::validate::<crate::models::GetMomentTaskRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_customer_list" => {
             Some(
                 super::validate::<crate::models::GetMomentCustomerListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_send_result" => {
             Some(
                 super::validate::<crate::models::GetMomentSendResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_comments" => {
             Some(
                 super::validate::<crate::models::GetMomentCommentsRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/list" => {
             Some(
                 super::validate::<crate::models::MomentStrategyListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/get" => {
             Some(
                 super::validate::<crate::models::MomentStrategyGetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/get_range" => {
             Some(
                 super::validate::<crate::models::MomentStrategyGetRangeRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/create" => {
             Some(
                 super::validate::<crate::models::MomentStrategyCreateRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/edit" => {
             Some(
                 super::validate::<crate::models::MomentStrategyEditRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/del" => {
             Some(
                 super::validate::<crate::models::MomentStrategyDelRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/add_product_album" => {
             Some(
                 super::validate::<crate::models::AddProductAlbumRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/get_product_album" => {
             Some(
                 super::validate::<crate::models::GetProductAlbumRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/get_product_album_list" => {
             Some(
                 super::validate::<crate::models::GetProductAlbumListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/update_product_album" => {
             Some(
                 super::validate::<crate::models::UpdateProductAlbumRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/delete_product_album" => {
             Some(
                 super::validate::<crate::models::DeleteProductAlbumRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/get_user_behavior_data" => {
             Some(
                 super::validate::<crate::models::GetUserBehaviorDataRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/groupchat/statistic" => {
             Some(
                 super::validate::<crate::models::GroupchatStatisticRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/groupchat/statistic_group_by_day" => {
             Some(
                 super::validate::<crate::models::GroupchatStatisticGroupByDayRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/get_strategy_tag_list" => {
             Some(
                 super::validate::<crate::models::GetStrategyTagListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/add_strategy_tag" => {
             Some(
                 super::validate::<crate::models::AddStrategyTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/edit_strategy_tag" => {
             Some(
                 super::validate::<crate::models::EditStrategyTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/del_strategy_tag" => {
             Some(
                 super::validate::<crate::models::DelStrategyTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/get_corp_tag_list" => {
             Some(
                 super::validate::<crate::models::GetCorpTagListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/add_corp_tag" => {
-            Some(
-                super::validate::<crate::models::AddCorpTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::AddCorpTagRequest> as super::Validator)
         }
         #[cfg(feature = "tag")]
         "externalcontact/edit_corp_tag" => {
             Some(
-                super::validate::<crate::models::EditCorpTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                super::validate::<crate::models::EditCorpTagRequest> as super::Validator,
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/del_corp_tag" => {
-            Some(
-                super::validate::<crate::models::DelCorpTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::DelCorpTagRequest> as super::Validator)
         }
         #[cfg(feature = "tag")]
         "externalcontact/mark_tag" => {
-            Some(
-                super::validate::<crate::models::MarkTagRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::MarkTagRequest> as super::Validator)
         }
         "gettoken" => {
-            Some(
-                super::validate::<crate::models::GettokenRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::GettokenRequest> as super::Validator)
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/transfer_customer" => {
             Some(
                 super::validate::<crate::models::TransferCustomerRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/transfer_result" => {
             Some(
                 super::validate::<crate::models::TransferResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/groupchat/onjob_transfer" => {
             Some(
                 super::validate::<crate::models::GroupchatOnjobTransferRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/get_unassigned_list" => {
             Some(
                 super::validate::<crate::models::GetUnassignedListRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/resigned/transfer_customer" => {
             Some(
                 super::validate::<crate::models::ResignedTransferCustomerRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/resigned/transfer_result" => {
             Some(
                 super::validate::<crate::models::ResignedTransferResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/groupchat/transfer" => {
             Some(
                 super::validate::<crate::models::GroupchatTransferRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/transfer" => {
-            Some(
-                super::validate::<crate::models::TransferRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
-            )
+            Some(super::validate::<crate::models::TransferRequest> as super::Validator)
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/get_transfer_result" => {
             Some(
                 super::validate::<crate::models::GetTransferResultRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/send_welcome_msg" => {
             Some(
                 super::validate::<crate::models::SendWelcomeMsgRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/add" => {
             Some(
                 super::validate::<crate::models::GroupWelcomeTemplateAddRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/edit" => {
             Some(
                 super::validate::<crate::models::GroupWelcomeTemplateEditRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/get" => {
             Some(
                 super::validate::<crate::models::GroupWelcomeTemplateGetRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/del" => {
             Some(
                 super::validate::<crate::models::GroupWelcomeTemplateDelRequest>
-                    as fn(&::serde_json::Value) -> Result<(), String>,
+                    as super::Validator,
             )
         }
         _ => None,

@@ -92,7 +92,7 @@ pub struct Image {
     pub pic_url: Option<String>,
 }
 impl Image {
-    /// Creates a `Image` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `Image`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             media_id: None,
@@ -194,7 +194,7 @@ pub struct Text {
     pub content: Option<String>,
 }
 impl Text {
-    /// Creates a `Text` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `Text`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { content: None }
     }

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -51,7 +53,7 @@ pub struct AddContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl AddContactWayRequest {
     /// Creates a `AddContactWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -156,7 +158,9 @@ impl AddContactWayRequest {
     }
 }
 /// Response of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddContactWayResponse {
@@ -167,7 +171,7 @@ pub struct AddContactWayResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl AddContactWayResponse {
     /// Creates a `AddContactWayResponse` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -184,7 +188,9 @@ impl AddContactWayResponse {
     }
 }
 /// Request of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -194,7 +200,7 @@ pub struct CloseTempChatRequest {
     /// 客户的外部联系人userid
     pub external_userid: String,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl CloseTempChatRequest {
     /// Creates a `CloseTempChatRequest` from its required fields; every optional field starts as `None`.
     pub fn new(userid: impl Into<String>, external_userid: impl Into<String>) -> Self {
@@ -205,19 +211,21 @@ impl CloseTempChatRequest {
     }
 }
 /// Response of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CloseTempChatResponse {}
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl CloseTempChatResponse {
-    /// Creates a `CloseTempChatResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CloseTempChatResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 一个「联系我」配置 — one configured 「联系我」 QR code or mini program button.
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ContactWay {
@@ -275,7 +283,7 @@ pub struct ContactWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ContactWay {
     /// Creates a `ContactWay` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -397,7 +405,7 @@ impl ContactWay {
     }
 }
 /// 结束语定义 — the messages sent automatically when a temporary chat ends; any of the four parts may be set.
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ContactWayConclusions {
@@ -414,9 +422,9 @@ pub struct ContactWayConclusions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<MiniProgram>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ContactWayConclusions {
-    /// Creates a `ContactWayConclusions` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ContactWayConclusions`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             text: None,
@@ -451,7 +459,7 @@ impl ContactWayConclusions {
     }
 }
 /// 联系方式列表
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ContactWayConfigRef {
@@ -459,7 +467,7 @@ pub struct ContactWayConfigRef {
     #[serde(default)]
     pub config_id: String,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ContactWayConfigRef {
     /// Creates a `ContactWayConfigRef` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -469,7 +477,9 @@ impl ContactWayConfigRef {
     }
 }
 /// Request of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -477,7 +487,7 @@ pub struct DelContactWayRequest {
     /// 企业联系方式的配置id
     pub config_id: String,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl DelContactWayRequest {
     /// Creates a `DelContactWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -487,19 +497,23 @@ impl DelContactWayRequest {
     }
 }
 /// Response of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct DelContactWayResponse {}
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl DelContactWayResponse {
-    /// Creates a `DelContactWayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelContactWayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -507,7 +521,7 @@ pub struct GetContactWayRequest {
     /// 联系方式的配置id
     pub config_id: String,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl GetContactWayRequest {
     /// Creates a `GetContactWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -517,7 +531,9 @@ impl GetContactWayRequest {
     }
 }
 /// Response of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetContactWayResponse {
@@ -525,7 +541,7 @@ pub struct GetContactWayResponse {
     #[serde(default)]
     pub contact_way: ContactWay,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl GetContactWayResponse {
     /// Creates a `GetContactWayResponse` from its required fields; every optional field starts as `None`.
     pub fn new(contact_way: impl Into<ContactWay>) -> Self {
@@ -535,7 +551,9 @@ impl GetContactWayResponse {
     }
 }
 /// Request of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -553,9 +571,9 @@ pub struct ListContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ListContactWayRequest {
-    /// Creates a `ListContactWayRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ListContactWayRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             start_time: None,
@@ -590,7 +608,9 @@ impl ListContactWayRequest {
     }
 }
 /// Response of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ListContactWayResponse {
@@ -601,9 +621,9 @@ pub struct ListContactWayResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ListContactWayResponse {
-    /// Creates a `ListContactWayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ListContactWayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             contact_way: None,
@@ -624,7 +644,9 @@ impl ListContactWayResponse {
     }
 }
 /// Request of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -665,7 +687,7 @@ pub struct UpdateContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl UpdateContactWayRequest {
     /// Creates a `UpdateContactWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -752,19 +774,21 @@ impl UpdateContactWayRequest {
     }
 }
 /// Response of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
-#[cfg(any(feature = "contact_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UpdateContactWayResponse {}
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl UpdateContactWayResponse {
-    /// Creates a `UpdateContactWayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `UpdateContactWayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 「联系我」场景.
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContactWayScene {
@@ -775,7 +799,7 @@ pub enum ContactWayScene {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ContactWayScene {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -794,7 +818,7 @@ impl ContactWayScene {
         }
     }
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ::serde::Serialize for ContactWayScene {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -803,7 +827,7 @@ impl ::serde::Serialize for ContactWayScene {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl<'de> ::serde::Deserialize<'de> for ContactWayScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -812,7 +836,7 @@ impl<'de> ::serde::Deserialize<'de> for ContactWayScene {
     }
 }
 /// 「联系我」联系方式类型.
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContactWayType {
@@ -823,7 +847,7 @@ pub enum ContactWayType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ContactWayType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -842,7 +866,7 @@ impl ContactWayType {
         }
     }
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl ::serde::Serialize for ContactWayType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -851,7 +875,7 @@ impl ::serde::Serialize for ContactWayType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "contact_way"))]
+#[cfg(feature = "contact_way")]
 impl<'de> ::serde::Deserialize<'de> for ContactWayType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

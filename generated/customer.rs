@@ -2,7 +2,7 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// 部分失败的信息
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct BatchGetByUserFailInfo {
@@ -10,9 +10,9 @@ pub struct BatchGetByUserFailInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlicensed_userid_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl BatchGetByUserFailInfo {
-    /// Creates a `BatchGetByUserFailInfo` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `BatchGetByUserFailInfo`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             unlicensed_userid_list: None,
@@ -26,7 +26,9 @@ impl BatchGetByUserFailInfo {
     }
 }
 /// Request of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -40,7 +42,7 @@ pub struct BatchGetByUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl BatchGetByUserRequest {
     /// Creates a `BatchGetByUserRequest` from its required fields; every optional field starts as `None`.
     pub fn new(userid_list: impl Into<Vec<String>>) -> Self {
@@ -64,7 +66,9 @@ impl BatchGetByUserRequest {
     }
 }
 /// Response of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct BatchGetByUserResponse {
@@ -78,9 +82,9 @@ pub struct BatchGetByUserResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_info: Option<BatchGetByUserFailInfo>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl BatchGetByUserResponse {
-    /// Creates a `BatchGetByUserResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `BatchGetByUserResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_contact_list: None,
@@ -111,7 +115,9 @@ impl BatchGetByUserResponse {
     }
 }
 /// Request of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -123,9 +129,9 @@ pub struct ContactListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ContactListRequest {
-    /// Creates a `ContactListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ContactListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
@@ -143,7 +149,9 @@ impl ContactListRequest {
     }
 }
 /// Response of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ContactListResponse {
@@ -154,9 +162,9 @@ pub struct ContactListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ContactListResponse {
-    /// Creates a `ContactListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ContactListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             info_list: None,
@@ -177,7 +185,7 @@ impl ContactListResponse {
     }
 }
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -186,7 +194,7 @@ pub struct CrmGetExternalContactRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub external_userid: String,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl CrmGetExternalContactRequest {
     /// Creates a `CrmGetExternalContactRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -196,7 +204,7 @@ impl CrmGetExternalContactRequest {
     }
 }
 /// Response of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CrmGetExternalContactResponse {
@@ -206,7 +214,7 @@ pub struct CrmGetExternalContactResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_user: Option<Vec<FollowUser>>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl CrmGetExternalContactResponse {
     /// Creates a `CrmGetExternalContactResponse` from its required fields; every optional field starts as `None`.
     pub fn new(external_contact: impl Into<ExternalContact>) -> Self {
@@ -223,7 +231,7 @@ impl CrmGetExternalContactResponse {
     }
 }
 /// 客户列表
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerWithFollowInfo {
@@ -233,7 +241,7 @@ pub struct CustomerWithFollowInfo {
     #[serde(default)]
     pub follow_info: FollowUser,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl CustomerWithFollowInfo {
     /// Creates a `CustomerWithFollowInfo` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -247,7 +255,7 @@ impl CustomerWithFollowInfo {
     }
 }
 /// 外部联系人 — the `external_contact` object of a customer (客户的基本信息), as returned by externalcontact/get and batch/get_by_user.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContact {
@@ -292,7 +300,7 @@ pub struct ExternalContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscriber_info: Option<ExternalContactSubscriberInfo>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContact {
     /// Creates a `ExternalContact` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -381,7 +389,7 @@ impl ExternalContact {
     }
 }
 /// 一个对外属性 — one attribute of an external profile; `type` says which of text / web / miniprogram is set.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactAttr {
@@ -400,7 +408,7 @@ pub struct ExternalContactAttr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<ExternalContactAttrMiniProgram>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactAttr {
     /// Creates a `ExternalContactAttr` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -438,7 +446,7 @@ impl ExternalContactAttr {
     }
 }
 /// 小程序类型的属性 (type为2)
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactAttrMiniProgram {
@@ -452,9 +460,9 @@ pub struct ExternalContactAttrMiniProgram {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactAttrMiniProgram {
-    /// Creates a `ExternalContactAttrMiniProgram` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalContactAttrMiniProgram`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             appid: None,
@@ -482,7 +490,7 @@ impl ExternalContactAttrMiniProgram {
     }
 }
 /// 文本类型的属性 (type为0)
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactAttrText {
@@ -490,9 +498,9 @@ pub struct ExternalContactAttrText {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactAttrText {
-    /// Creates a `ExternalContactAttrText` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalContactAttrText`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { value: None }
     }
@@ -504,7 +512,7 @@ impl ExternalContactAttrText {
     }
 }
 /// 网页类型的属性 (type为1)
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactAttrWeb {
@@ -515,9 +523,9 @@ pub struct ExternalContactAttrWeb {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactAttrWeb {
-    /// Creates a `ExternalContactAttrWeb` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalContactAttrWeb`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { url: None, title: None }
     }
@@ -535,7 +543,7 @@ impl ExternalContactAttrWeb {
     }
 }
 /// 对外属性 — the custom profile an external WeCom user shows to others (text, web and mini program attributes).
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactProfile {
@@ -549,9 +557,9 @@ pub struct ExternalContactProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_attr: Option<Vec<ExternalContactAttr>>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactProfile {
-    /// Creates a `ExternalContactProfile` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalContactProfile`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_corp_name: None,
@@ -582,7 +590,7 @@ impl ExternalContactProfile {
     }
 }
 /// 家校通讯录: 学校为家长设置的信息 (仅家校场景返回)
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalContactSubscriberInfo {
@@ -596,9 +604,9 @@ pub struct ExternalContactSubscriberInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactSubscriberInfo {
-    /// Creates a `ExternalContactSubscriberInfo` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalContactSubscriberInfo`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             tag_id: None,
@@ -626,7 +634,7 @@ impl ExternalContactSubscriberInfo {
     }
 }
 /// 对外展示的视频号信息
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalProfileWechatChannels {
@@ -637,9 +645,9 @@ pub struct ExternalProfileWechatChannels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ExternalProfileChannelsStatus>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalProfileWechatChannels {
-    /// Creates a `ExternalProfileWechatChannels` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ExternalProfileWechatChannels`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             nickname: None,
@@ -660,7 +668,7 @@ impl ExternalProfileWechatChannels {
     }
 }
 /// 跟进人 — one member who added the customer (`follow_user` items of externalcontact/get; also the `follow_info` of batch/get_by_user).
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FollowUser {
@@ -703,7 +711,7 @@ pub struct FollowUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<FollowUserWechatChannels>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl FollowUser {
     /// Creates a `FollowUser` from its required fields; every optional field starts as `None`.
     pub fn new(userid: impl Into<String>) -> Self {
@@ -793,7 +801,7 @@ impl FollowUser {
     }
 }
 /// 跟进人给客户打的一个标签.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FollowUserTag {
@@ -810,9 +818,9 @@ pub struct FollowUserTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<FollowUserTagType>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl FollowUserTag {
-    /// Creates a `FollowUserTag` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `FollowUserTag`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             group_name: None,
@@ -847,7 +855,7 @@ impl FollowUserTag {
     }
 }
 /// add_way为10 (视频号添加) 时对应的视频号信息
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FollowUserWechatChannels {
@@ -858,9 +866,9 @@ pub struct FollowUserWechatChannels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<WechatChannelsSource>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl FollowUserWechatChannels {
-    /// Creates a `FollowUserWechatChannels` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `FollowUserWechatChannels`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             nickname: None,
@@ -881,7 +889,9 @@ impl FollowUserWechatChannels {
     }
 }
 /// Request of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -897,7 +907,7 @@ pub struct GetRequest {
     )]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl GetRequest {
     /// Creates a `GetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -914,7 +924,9 @@ impl GetRequest {
     }
 }
 /// Response of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetResponse {
@@ -927,7 +939,7 @@ pub struct GetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl GetResponse {
     /// Creates a `GetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(external_contact: impl Into<ExternalContact>) -> Self {
@@ -951,7 +963,9 @@ impl GetResponse {
     }
 }
 /// Request of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -960,7 +974,7 @@ pub struct ListRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub userid: String,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ListRequest {
     /// Creates a `ListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(userid: impl Into<String>) -> Self {
@@ -968,7 +982,9 @@ impl ListRequest {
     }
 }
 /// Response of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ListResponse {
@@ -976,9 +992,9 @@ pub struct ListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<Vec<String>>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ListResponse {
-    /// Creates a `ListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
@@ -990,7 +1006,9 @@ impl ListResponse {
     }
 }
 /// Request of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -1015,7 +1033,7 @@ pub struct RemarkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark_pic_mediaid: Option<String>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl RemarkRequest {
     /// Creates a `RemarkRequest` from its required fields; every optional field starts as `None`.
     pub fn new(userid: impl Into<String>, external_userid: impl Into<String>) -> Self {
@@ -1061,19 +1079,21 @@ impl RemarkRequest {
     }
 }
 /// Response of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
-#[cfg(any(feature = "customer"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct RemarkResponse {}
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl RemarkResponse {
-    /// Creates a `RemarkResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `RemarkResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 外部联系人列表
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ServedExternalContact {
@@ -1108,9 +1128,9 @@ pub struct ServedExternalContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_time: Option<i64>,
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ServedExternalContact {
-    /// Creates a `ServedExternalContact` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ServedExternalContact`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             is_customer: None,
@@ -1173,7 +1193,7 @@ impl ServedExternalContact {
     }
 }
 /// 来源定义 — how the member came to add the customer.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AddWay {
@@ -1228,7 +1248,7 @@ pub enum AddWay {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl AddWay {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1291,7 +1311,7 @@ impl AddWay {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for AddWay {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1300,7 +1320,7 @@ impl ::serde::Serialize for AddWay {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for AddWay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1309,7 +1329,7 @@ impl<'de> ::serde::Deserialize<'de> for AddWay {
     }
 }
 /// 对外属性的类型.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExternalContactAttrType {
@@ -1322,7 +1342,7 @@ pub enum ExternalContactAttrType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactAttrType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1343,7 +1363,7 @@ impl ExternalContactAttrType {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactAttrType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1352,7 +1372,7 @@ impl ::serde::Serialize for ExternalContactAttrType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactAttrType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1361,7 +1381,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactAttrType {
     }
 }
 /// 外部联系人性别.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExternalContactGender {
@@ -1374,7 +1394,7 @@ pub enum ExternalContactGender {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactGender {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1395,7 +1415,7 @@ impl ExternalContactGender {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactGender {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1404,7 +1424,7 @@ impl ::serde::Serialize for ExternalContactGender {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactGender {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1413,7 +1433,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactGender {
     }
 }
 /// 外部联系人的类型.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExternalContactType {
@@ -1424,7 +1444,7 @@ pub enum ExternalContactType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalContactType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1443,7 +1463,7 @@ impl ExternalContactType {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1452,7 +1472,7 @@ impl ::serde::Serialize for ExternalContactType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1461,7 +1481,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactType {
     }
 }
 /// 对外展示视频号的状态.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExternalProfileChannelsStatus {
@@ -1472,7 +1492,7 @@ pub enum ExternalProfileChannelsStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ExternalProfileChannelsStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1491,7 +1511,7 @@ impl ExternalProfileChannelsStatus {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalProfileChannelsStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1500,7 +1520,7 @@ impl ::serde::Serialize for ExternalProfileChannelsStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalProfileChannelsStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1509,7 +1529,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalProfileChannelsStatus {
     }
 }
 /// 跟进人所打标签的类型.
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FollowUserTagType {
@@ -1522,7 +1542,7 @@ pub enum FollowUserTagType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl FollowUserTagType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1543,7 +1563,7 @@ impl FollowUserTagType {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for FollowUserTagType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1552,7 +1572,7 @@ impl ::serde::Serialize for FollowUserTagType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for FollowUserTagType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1561,7 +1581,7 @@ impl<'de> ::serde::Deserialize<'de> for FollowUserTagType {
     }
 }
 /// 视频号添加场景 (微信 iOS ≥ 8.0.20 / Android ≥ 8.0.21 且添加时间不早于2022-04-21, 否则为0).
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WechatChannelsSource {
@@ -1576,7 +1596,7 @@ pub enum WechatChannelsSource {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl WechatChannelsSource {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1599,7 +1619,7 @@ impl WechatChannelsSource {
         }
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl ::serde::Serialize for WechatChannelsSource {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1608,7 +1628,7 @@ impl ::serde::Serialize for WechatChannelsSource {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer"))]
+#[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for WechatChannelsSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 创建新的规则组 (`POST /cgi-bin/externalcontact/customer_strategy/create`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -21,7 +23,7 @@ pub struct CustomerStrategyCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<CustomerStrategyRange>>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyCreateRequest {
     /// Creates a `CustomerStrategyCreateRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -56,7 +58,9 @@ impl CustomerStrategyCreateRequest {
     }
 }
 /// Response of 创建新的规则组 (`POST /cgi-bin/externalcontact/customer_strategy/create`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyCreateResponse {
@@ -64,7 +68,7 @@ pub struct CustomerStrategyCreateResponse {
     #[serde(default)]
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyCreateResponse {
     /// Creates a `CustomerStrategyCreateResponse` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -74,7 +78,9 @@ impl CustomerStrategyCreateResponse {
     }
 }
 /// Request of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -82,7 +88,7 @@ pub struct CustomerStrategyDelRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDelRequest {
     /// Creates a `CustomerStrategyDelRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -92,19 +98,21 @@ impl CustomerStrategyDelRequest {
     }
 }
 /// Response of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyDelResponse {}
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDelResponse {
-    /// Creates a `CustomerStrategyDelResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyDelResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 规则组详情
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyDetail {
@@ -127,7 +135,7 @@ pub struct CustomerStrategyDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDetail {
     /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -172,7 +180,9 @@ impl CustomerStrategyDetail {
     }
 }
 /// Request of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -195,7 +205,7 @@ pub struct CustomerStrategyEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<CustomerStrategyRange>>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyEditRequest {
     /// Creates a `CustomerStrategyEditRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -240,19 +250,23 @@ impl CustomerStrategyEditRequest {
     }
 }
 /// Response of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyEditResponse {}
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyEditResponse {
-    /// Creates a `CustomerStrategyEditResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyEditResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -266,7 +280,7 @@ pub struct CustomerStrategyGetRangeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeRequest {
     /// Creates a `CustomerStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -290,7 +304,9 @@ impl CustomerStrategyGetRangeRequest {
     }
 }
 /// Response of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyGetRangeResponse {
@@ -301,9 +317,9 @@ pub struct CustomerStrategyGetRangeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeResponse {
-    /// Creates a `CustomerStrategyGetRangeResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyGetRangeResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             range: None,
@@ -324,7 +340,9 @@ impl CustomerStrategyGetRangeResponse {
     }
 }
 /// Request of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -332,7 +350,7 @@ pub struct CustomerStrategyGetRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRequest {
     /// Creates a `CustomerStrategyGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -342,7 +360,9 @@ impl CustomerStrategyGetRequest {
     }
 }
 /// Response of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyGetResponse {
@@ -350,7 +370,7 @@ pub struct CustomerStrategyGetResponse {
     #[serde(default)]
     pub strategy: CustomerStrategyDetail,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetResponse {
     /// Creates a `CustomerStrategyGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(strategy: impl Into<CustomerStrategyDetail>) -> Self {
@@ -358,7 +378,7 @@ impl CustomerStrategyGetResponse {
     }
 }
 /// 规则组列表
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyListItem {
@@ -366,7 +386,7 @@ pub struct CustomerStrategyListItem {
     #[serde(default)]
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListItem {
     /// Creates a `CustomerStrategyListItem` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -376,7 +396,9 @@ impl CustomerStrategyListItem {
     }
 }
 /// Request of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -388,9 +410,9 @@ pub struct CustomerStrategyListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListRequest {
-    /// Creates a `CustomerStrategyListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
@@ -408,7 +430,9 @@ impl CustomerStrategyListRequest {
     }
 }
 /// Response of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
-#[cfg(any(feature = "customer_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyListResponse {
@@ -419,9 +443,9 @@ pub struct CustomerStrategyListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListResponse {
-    /// Creates a `CustomerStrategyListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             strategy: None,
@@ -442,7 +466,7 @@ impl CustomerStrategyListResponse {
     }
 }
 /// 规则组权限配置. The first five are base privileges that cannot be revoked; the rest default to true.
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyPrivilege {
@@ -510,9 +534,9 @@ pub struct CustomerStrategyPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_customer_tag: Option<bool>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyPrivilege {
-    /// Creates a `CustomerStrategyPrivilege` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerStrategyPrivilege`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             view_customer_list: None,
@@ -666,7 +690,7 @@ impl CustomerStrategyPrivilege {
     }
 }
 /// 规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerStrategyRange {
@@ -679,7 +703,7 @@ pub struct CustomerStrategyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyRange {
     /// Creates a `CustomerStrategyRange` from its required fields; every optional field starts as `None`.
     pub fn new(r#type: impl Into<CustomerStrategyRangeType>) -> Self {
@@ -703,7 +727,7 @@ impl CustomerStrategyRange {
     }
 }
 /// 客户规则组管理范围节点类型.
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CustomerStrategyRangeType {
@@ -714,7 +738,7 @@ pub enum CustomerStrategyRangeType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl CustomerStrategyRangeType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -733,7 +757,7 @@ impl CustomerStrategyRangeType {
         }
     }
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl ::serde::Serialize for CustomerStrategyRangeType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -742,7 +766,7 @@ impl ::serde::Serialize for CustomerStrategyRangeType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "customer_strategy"))]
+#[cfg(feature = "customer_strategy")]
 impl<'de> ::serde::Deserialize<'de> for CustomerStrategyRangeType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 检查用户是否配置了客户联系功能使用权限 (`POST /cgi-bin/externalcontact/check_follow_user`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -14,9 +16,9 @@ pub struct CheckFollowUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
 }
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl CheckFollowUserRequest {
-    /// Creates a `CheckFollowUserRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CheckFollowUserRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -37,7 +39,9 @@ impl CheckFollowUserRequest {
     }
 }
 /// Response of 检查用户是否配置了客户联系功能使用权限 (`POST /cgi-bin/externalcontact/check_follow_user`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CheckFollowUserResponse {
@@ -48,9 +52,9 @@ pub struct CheckFollowUserResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unauthorized: Option<FollowUserCheckScope>,
 }
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl CheckFollowUserResponse {
-    /// Creates a `CheckFollowUserResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CheckFollowUserResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             authorized: None,
@@ -71,20 +75,24 @@ impl CheckFollowUserResponse {
     }
 }
 /// Request of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionAppGetPermitRequest {}
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl CustomerAcquisitionAppGetPermitRequest {
-    /// Creates a `CustomerAcquisitionAppGetPermitRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionAppGetPermitRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionAppGetPermitResponse {
@@ -98,9 +106,9 @@ pub struct CustomerAcquisitionAppGetPermitResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<u32>>,
 }
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl CustomerAcquisitionAppGetPermitResponse {
-    /// Creates a `CustomerAcquisitionAppGetPermitResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CustomerAcquisitionAppGetPermitResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             user_list: None,
@@ -128,7 +136,7 @@ impl CustomerAcquisitionAppGetPermitResponse {
     }
 }
 /// 检查结果中的一组成员和部门 — members and departments of one side (authorized or unauthorized) of check_follow_user.
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FollowUserCheckScope {
@@ -139,9 +147,9 @@ pub struct FollowUserCheckScope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
 }
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl FollowUserCheckScope {
-    /// Creates a `FollowUserCheckScope` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `FollowUserCheckScope`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -162,20 +170,24 @@ impl FollowUserCheckScope {
     }
 }
 /// Request of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetFollowUserListRequest {}
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl GetFollowUserListRequest {
-    /// Creates a `GetFollowUserListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetFollowUserListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
-#[cfg(any(feature = "follow_user"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
+#[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetFollowUserListResponse {
@@ -183,9 +195,9 @@ pub struct GetFollowUserListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_user: Option<Vec<String>>,
 }
-#[cfg(any(feature = "follow_user"))]
+#[cfg(feature = "follow_user")]
 impl GetFollowUserListResponse {
-    /// Creates a `GetFollowUserListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetFollowUserListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { follow_user: None }
     }

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -32,9 +34,9 @@ pub struct AddMsgTemplateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl AddMsgTemplateRequest {
-    /// Creates a `AddMsgTemplateRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddMsgTemplateRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             chat_type: None,
@@ -97,7 +99,9 @@ impl AddMsgTemplateRequest {
     }
 }
 /// Response of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddMsgTemplateResponse {
@@ -108,9 +112,9 @@ pub struct AddMsgTemplateResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl AddMsgTemplateResponse {
-    /// Creates a `AddMsgTemplateResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddMsgTemplateResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             fail_list: None,
@@ -131,7 +135,9 @@ impl AddMsgTemplateResponse {
     }
 }
 /// Request of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -139,7 +145,7 @@ pub struct CancelGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
     pub msgid: String,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl CancelGroupmsgSendRequest {
     /// Creates a `CancelGroupmsgSendRequest` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>) -> Self {
@@ -147,19 +153,21 @@ impl CancelGroupmsgSendRequest {
     }
 }
 /// Response of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CancelGroupmsgSendResponse {}
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl CancelGroupmsgSendResponse {
-    /// Creates a `CancelGroupmsgSendResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CancelGroupmsgSendResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -173,7 +181,7 @@ pub struct GetGroupMsgResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupMsgResultRequest {
     /// Creates a `GetGroupMsgResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>) -> Self {
@@ -197,7 +205,7 @@ impl GetGroupMsgResultRequest {
     }
 }
 /// Response of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetGroupMsgResultResponse {
@@ -208,9 +216,9 @@ pub struct GetGroupMsgResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupMsgResultResponse {
-    /// Creates a `GetGroupMsgResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetGroupMsgResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             detail_list: None,
@@ -231,7 +239,9 @@ impl GetGroupMsgResultResponse {
     }
 }
 /// Request of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -255,7 +265,7 @@ pub struct GetGroupmsgListV2Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -299,7 +309,9 @@ impl GetGroupmsgListV2Request {
     }
 }
 /// Response of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetGroupmsgListV2Response {
@@ -310,9 +322,9 @@ pub struct GetGroupmsgListV2Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_msg_list: Option<Vec<GroupMsgRecord>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgListV2Response {
-    /// Creates a `GetGroupmsgListV2Response` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetGroupmsgListV2Response`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -333,7 +345,9 @@ impl GetGroupmsgListV2Response {
     }
 }
 /// Request of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -349,7 +363,7 @@ pub struct GetGroupmsgSendResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgSendResultRequest {
     /// Creates a `GetGroupmsgSendResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>, userid: impl Into<String>) -> Self {
@@ -374,7 +388,9 @@ impl GetGroupmsgSendResultRequest {
     }
 }
 /// Response of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetGroupmsgSendResultResponse {
@@ -385,9 +401,9 @@ pub struct GetGroupmsgSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_list: Option<Vec<GroupMsgSendResult>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgSendResultResponse {
-    /// Creates a `GetGroupmsgSendResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetGroupmsgSendResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -408,7 +424,9 @@ impl GetGroupmsgSendResultResponse {
     }
 }
 /// Request of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -422,7 +440,7 @@ pub struct GetGroupmsgTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgTaskRequest {
     /// Creates a `GetGroupmsgTaskRequest` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>) -> Self {
@@ -446,7 +464,9 @@ impl GetGroupmsgTaskRequest {
     }
 }
 /// Response of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetGroupmsgTaskResponse {
@@ -457,9 +477,9 @@ pub struct GetGroupmsgTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_list: Option<Vec<GroupMsgTask>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GetGroupmsgTaskResponse {
-    /// Creates a `GetGroupmsgTaskResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetGroupmsgTaskResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -480,7 +500,7 @@ impl GetGroupmsgTaskResponse {
     }
 }
 /// 群发记录列表
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgRecord {
@@ -509,7 +529,7 @@ pub struct GroupMsgRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<GroupMsgRecordAttachment>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgRecord {
     /// Creates a `GroupMsgRecord` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>) -> Self {
@@ -557,7 +577,7 @@ impl GroupMsgRecord {
     }
 }
 /// 群发记录中的附件 — like common Attachment, but the link and miniprogram bodies have no required fields: the record's field table lists no pic_media_id for miniprogram and gives no required flags.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgRecordAttachment {
@@ -579,7 +599,7 @@ pub struct GroupMsgRecordAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<File>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgRecordAttachment {
     /// Creates a `GroupMsgRecordAttachment` from its required fields; every optional field starts as `None`.
     pub fn new(msgtype: impl Into<AttachmentMsgType>) -> Self {
@@ -624,7 +644,7 @@ impl GroupMsgRecordAttachment {
     }
 }
 /// 图文消息
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgRecordLink {
@@ -641,9 +661,9 @@ pub struct GroupMsgRecordLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgRecordLink {
-    /// Creates a `GroupMsgRecordLink` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgRecordLink`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             title: None,
@@ -678,7 +698,7 @@ impl GroupMsgRecordLink {
     }
 }
 /// 小程序消息
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgRecordMiniProgram {
@@ -695,9 +715,9 @@ pub struct GroupMsgRecordMiniProgram {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgRecordMiniProgram {
-    /// Creates a `GroupMsgRecordMiniProgram` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgRecordMiniProgram`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             title: None,
@@ -732,7 +752,7 @@ impl GroupMsgRecordMiniProgram {
     }
 }
 /// 群发的一条发送结果 — one customer (or customer group) of one member's share of a mass message.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgSendResult {
@@ -752,9 +772,9 @@ pub struct GroupMsgSendResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgSendResult {
-    /// Creates a `GroupMsgSendResult` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgSendResult`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_userid: None,
@@ -796,7 +816,7 @@ impl GroupMsgSendResult {
     }
 }
 /// 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -805,9 +825,9 @@ pub struct GroupMsgTagFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_list: Option<Vec<GroupMsgTagFilterGroup>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgTagFilter {
-    /// Creates a `GroupMsgTagFilter` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgTagFilter`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { group_list: None }
     }
@@ -819,7 +839,7 @@ impl GroupMsgTagFilter {
     }
 }
 /// 标签组列表
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -828,9 +848,9 @@ pub struct GroupMsgTagFilterGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgTagFilterGroup {
-    /// Creates a `GroupMsgTagFilterGroup` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgTagFilterGroup`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_list: None }
     }
@@ -842,7 +862,7 @@ impl GroupMsgTagFilterGroup {
     }
 }
 /// 群发成员发送任务列表
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupMsgTask {
@@ -856,9 +876,9 @@ pub struct GroupMsgTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgTask {
-    /// Creates a `GroupMsgTask` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupMsgTask`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -886,7 +906,9 @@ impl GroupMsgTask {
     }
 }
 /// Request of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -894,7 +916,7 @@ pub struct RemindGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
     pub msgid: String,
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl RemindGroupmsgSendRequest {
     /// Creates a `RemindGroupmsgSendRequest` from its required fields; every optional field starts as `None`.
     pub fn new(msgid: impl Into<String>) -> Self {
@@ -902,19 +924,21 @@ impl RemindGroupmsgSendRequest {
     }
 }
 /// Response of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
-#[cfg(any(feature = "group_msg"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct RemindGroupmsgSendResponse {}
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl RemindGroupmsgSendResponse {
-    /// Creates a `RemindGroupmsgSendResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `RemindGroupmsgSendResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 群发任务的类型.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupMsgChatType {
@@ -925,7 +949,7 @@ pub enum GroupMsgChatType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgChatType {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -944,7 +968,7 @@ impl GroupMsgChatType {
         }
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgChatType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -953,7 +977,7 @@ impl ::serde::Serialize for GroupMsgChatType {
         serializer.serialize_str(self.as_str())
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgChatType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -962,7 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgChatType {
     }
 }
 /// 群发消息创建来源.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupMsgCreateType {
@@ -973,7 +997,7 @@ pub enum GroupMsgCreateType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgCreateType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -992,7 +1016,7 @@ impl GroupMsgCreateType {
         }
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgCreateType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1001,7 +1025,7 @@ impl ::serde::Serialize for GroupMsgCreateType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgCreateType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1010,7 +1034,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgCreateType {
     }
 }
 /// 群发记录的创建人类型过滤.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupMsgFilterType {
@@ -1023,7 +1047,7 @@ pub enum GroupMsgFilterType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgFilterType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1044,7 +1068,7 @@ impl GroupMsgFilterType {
         }
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgFilterType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1053,7 +1077,7 @@ impl ::serde::Serialize for GroupMsgFilterType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1062,7 +1086,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgFilterType {
     }
 }
 /// 群发到单个客户/客户群的发送状态.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupMsgSendStatus {
@@ -1077,7 +1101,7 @@ pub enum GroupMsgSendStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgSendStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1100,7 +1124,7 @@ impl GroupMsgSendStatus {
         }
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgSendStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1109,7 +1133,7 @@ impl ::serde::Serialize for GroupMsgSendStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgSendStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1118,7 +1142,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgSendStatus {
     }
 }
 /// 群发成员发送任务的状态.
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupMsgTaskStatus {
@@ -1129,7 +1153,7 @@ pub enum GroupMsgTaskStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl GroupMsgTaskStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1148,7 +1172,7 @@ impl GroupMsgTaskStatus {
         }
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgTaskStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1157,7 +1181,7 @@ impl ::serde::Serialize for GroupMsgTaskStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "group_msg"))]
+#[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgTaskStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,7 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// 群管理员列表
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatAdmin {
@@ -10,9 +10,9 @@ pub struct GroupChatAdmin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatAdmin {
-    /// Creates a `GroupChatAdmin` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatAdmin`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid: None }
     }
@@ -24,7 +24,7 @@ impl GroupChatAdmin {
     }
 }
 /// 客户群详情
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatDetail {
@@ -53,7 +53,7 @@ pub struct GroupChatDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_version: Option<String>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatDetail {
     /// Creates a `GroupChatDetail` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -112,7 +112,7 @@ impl GroupChatDetail {
     }
 }
 /// 客户群列表
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatListItem {
@@ -123,7 +123,7 @@ pub struct GroupChatListItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<GroupChatStatus>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatListItem {
     /// Creates a `GroupChatListItem` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -140,7 +140,7 @@ impl GroupChatListItem {
     }
 }
 /// 群主过滤; 不填表示获取应用可见范围内全部群主的数据
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -149,9 +149,9 @@ pub struct GroupChatListOwnerFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatListOwnerFilter {
-    /// Creates a `GroupChatListOwnerFilter` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatListOwnerFilter`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid_list: None }
     }
@@ -163,7 +163,7 @@ impl GroupChatListOwnerFilter {
     }
 }
 /// 群成员列表
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatMember {
@@ -200,7 +200,7 @@ pub struct GroupChatMember {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatMember {
     /// Creates a `GroupChatMember` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -263,7 +263,7 @@ impl GroupChatMember {
     }
 }
 /// 邀请者; 目前仅当是由本企业内部成员邀请入群时返回
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatMemberInvitor {
@@ -271,9 +271,9 @@ pub struct GroupChatMemberInvitor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatMemberInvitor {
-    /// Creates a `GroupChatMemberInvitor` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatMemberInvitor`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid: None }
     }
@@ -285,7 +285,9 @@ impl GroupChatMemberInvitor {
     }
 }
 /// Request of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -296,7 +298,7 @@ pub struct GroupchatGetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_name: Option<u32>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupchatGetRequest {
     /// Creates a `GroupchatGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -313,7 +315,9 @@ impl GroupchatGetRequest {
     }
 }
 /// Response of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatGetResponse {
@@ -321,7 +325,7 @@ pub struct GroupchatGetResponse {
     #[serde(default)]
     pub group_chat: GroupChatDetail,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupchatGetResponse {
     /// Creates a `GroupchatGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(group_chat: impl Into<GroupChatDetail>) -> Self {
@@ -331,7 +335,9 @@ impl GroupchatGetResponse {
     }
 }
 /// Request of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -348,7 +354,7 @@ pub struct GroupchatListRequest {
     /// 分页, 预期请求的数据量, 取值范围 1 ~ 1000
     pub limit: u32,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupchatListRequest {
     /// Creates a `GroupchatListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(limit: impl Into<u32>) -> Self {
@@ -379,7 +385,9 @@ impl GroupchatListRequest {
     }
 }
 /// Response of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatListResponse {
@@ -390,9 +398,9 @@ pub struct GroupchatListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupchatListResponse {
-    /// Creates a `GroupchatListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             group_chat_list: None,
@@ -413,7 +421,9 @@ impl GroupchatListResponse {
     }
 }
 /// Request of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -421,7 +431,7 @@ pub struct OpengidToChatidRequest {
     /// 小程序在微信获取到的群ID, 参见 wx.getGroupEnterInfo
     pub opengid: String,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl OpengidToChatidRequest {
     /// Creates a `OpengidToChatidRequest` from its required fields; every optional field starts as `None`.
     pub fn new(opengid: impl Into<String>) -> Self {
@@ -429,7 +439,9 @@ impl OpengidToChatidRequest {
     }
 }
 /// Response of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
-#[cfg(any(feature = "groupchat"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct OpengidToChatidResponse {
@@ -437,7 +449,7 @@ pub struct OpengidToChatidResponse {
     #[serde(default)]
     pub chat_id: String,
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl OpengidToChatidResponse {
     /// Creates a `OpengidToChatidResponse` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -445,7 +457,7 @@ impl OpengidToChatidResponse {
     }
 }
 /// 入群方式.
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatJoinScene {
@@ -458,7 +470,7 @@ pub enum GroupChatJoinScene {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatJoinScene {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -479,7 +491,7 @@ impl GroupChatJoinScene {
         }
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatJoinScene {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -488,7 +500,7 @@ impl ::serde::Serialize for GroupChatJoinScene {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatJoinScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -497,7 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatJoinScene {
     }
 }
 /// 客户群成员类型.
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatMemberType {
@@ -508,7 +520,7 @@ pub enum GroupChatMemberType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatMemberType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -527,7 +539,7 @@ impl GroupChatMemberType {
         }
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatMemberType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -536,7 +548,7 @@ impl ::serde::Serialize for GroupChatMemberType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatMemberType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -545,7 +557,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatMemberType {
     }
 }
 /// 客户群跟进状态 (returned per group by groupchat/list).
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatStatus {
@@ -560,7 +572,7 @@ pub enum GroupChatStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -583,7 +595,7 @@ impl GroupChatStatus {
         }
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -592,7 +604,7 @@ impl ::serde::Serialize for GroupChatStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -601,7 +613,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatStatus {
     }
 }
 /// 客户群跟进状态过滤 (request filter of groupchat/list; note 0 means no filtering, unlike GroupChatStatus).
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatStatusFilter {
@@ -616,7 +628,7 @@ pub enum GroupChatStatusFilter {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl GroupChatStatusFilter {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -639,7 +651,7 @@ impl GroupChatStatusFilter {
         }
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatStatusFilter {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -648,7 +660,7 @@ impl ::serde::Serialize for GroupChatStatusFilter {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "groupchat"))]
+#[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatusFilter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

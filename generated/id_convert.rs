@@ -2,7 +2,7 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// 转换失败列表
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct BatchToExternalUserIdFail {
@@ -16,7 +16,7 @@ pub struct BatchToExternalUserIdFail {
     #[serde(default)]
     pub mobile: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl BatchToExternalUserIdFail {
     /// Creates a `BatchToExternalUserIdFail` from its required fields; every optional field starts as `None`.
     pub fn new(mobile: impl Into<String>) -> Self {
@@ -40,7 +40,7 @@ impl BatchToExternalUserIdFail {
     }
 }
 /// 转换成功列表
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct BatchToExternalUserIdSuccess {
@@ -54,7 +54,7 @@ pub struct BatchToExternalUserIdSuccess {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_key: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl BatchToExternalUserIdSuccess {
     /// Creates a `BatchToExternalUserIdSuccess` from its required fields; every optional field starts as `None`.
     pub fn new(mobile: impl Into<String>) -> Self {
@@ -78,7 +78,9 @@ impl BatchToExternalUserIdSuccess {
     }
 }
 /// Request of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -86,7 +88,7 @@ pub struct BatchToExternalUseridRequest {
     /// 家长手机号列表, 最多 100 个
     pub mobiles: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl BatchToExternalUseridRequest {
     /// Creates a `BatchToExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(mobiles: impl Into<Vec<String>>) -> Self {
@@ -94,7 +96,9 @@ impl BatchToExternalUseridRequest {
     }
 }
 /// Response of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct BatchToExternalUseridResponse {
@@ -105,9 +109,9 @@ pub struct BatchToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_list: Option<Vec<BatchToExternalUserIdFail>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl BatchToExternalUseridResponse {
-    /// Creates a `BatchToExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `BatchToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             success_list: None,
@@ -134,7 +138,7 @@ impl BatchToExternalUseridResponse {
     }
 }
 /// 转换结果
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ChatIdConvertItem {
@@ -145,7 +149,7 @@ pub struct ChatIdConvertItem {
     #[serde(default)]
     pub new_chat_id: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ChatIdConvertItem {
     /// Creates a `ChatIdConvertItem` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>, new_chat_id: impl Into<String>) -> Self {
@@ -156,7 +160,9 @@ impl ChatIdConvertItem {
     }
 }
 /// Request of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -164,7 +170,7 @@ pub struct ConvertToOpenidRequest {
     /// 外部联系人的 userid (不是企业成员的账号)
     pub external_userid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ConvertToOpenidRequest {
     /// Creates a `ConvertToOpenidRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -174,7 +180,9 @@ impl ConvertToOpenidRequest {
     }
 }
 /// Response of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ConvertToOpenidResponse {
@@ -182,9 +190,9 @@ pub struct ConvertToOpenidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ConvertToOpenidResponse {
-    /// Creates a `ConvertToOpenidResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ConvertToOpenidResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { openid: None }
     }
@@ -196,7 +204,9 @@ impl ConvertToOpenidResponse {
     }
 }
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -207,7 +217,7 @@ pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
     /// 上游或下游企业外部联系人 id, 最多 100 个
     pub external_userid: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdRequest {
     /// Creates a `CorpgroupBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
@@ -224,7 +234,9 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
     }
 }
 /// Response of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CorpgroupBatchExternalUseridToPendingIdResponse {
@@ -232,9 +244,9 @@ pub struct CorpgroupBatchExternalUseridToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<IdConvertPendingId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdResponse {
-    /// Creates a `CorpgroupBatchExternalUseridToPendingIdResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CorpgroupBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { result: None }
     }
@@ -246,7 +258,9 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
     }
 }
 /// Request of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -262,7 +276,7 @@ pub struct CorpgroupUnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToExternalUseridRequest {
     /// Creates a `CorpgroupUnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(unionid: impl Into<String>, openid: impl Into<String>) -> Self {
@@ -287,7 +301,9 @@ impl CorpgroupUnionidToExternalUseridRequest {
     }
 }
 /// Response of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CorpgroupUnionidToExternalUseridResponse {
@@ -295,9 +311,9 @@ pub struct CorpgroupUnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToExternalUseridResponse {
-    /// Creates a `CorpgroupUnionidToExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CorpgroupUnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid_info: None }
     }
@@ -312,7 +328,9 @@ impl CorpgroupUnionidToExternalUseridResponse {
     }
 }
 /// Request of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -322,7 +340,7 @@ pub struct CorpgroupUnionidToPendingIdRequest {
     /// 微信客户的 openid
     pub openid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToPendingIdRequest {
     /// Creates a `CorpgroupUnionidToPendingIdRequest` from its required fields; every optional field starts as `None`.
     pub fn new(unionid: impl Into<String>, openid: impl Into<String>) -> Self {
@@ -333,7 +351,9 @@ impl CorpgroupUnionidToPendingIdRequest {
     }
 }
 /// Response of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CorpgroupUnionidToPendingIdResponse {
@@ -341,9 +361,9 @@ pub struct CorpgroupUnionidToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToPendingIdResponse {
-    /// Creates a `CorpgroupUnionidToPendingIdResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CorpgroupUnionidToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { pending_id: None }
     }
@@ -355,7 +375,7 @@ impl CorpgroupUnionidToPendingIdResponse {
     }
 }
 /// 客户标签转换结果
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExternalTagIdConvertItem {
@@ -366,7 +386,7 @@ pub struct ExternalTagIdConvertItem {
     #[serde(default)]
     pub open_external_tagid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ExternalTagIdConvertItem {
     /// Creates a `ExternalTagIdConvertItem` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -380,7 +400,9 @@ impl ExternalTagIdConvertItem {
     }
 }
 /// Request of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -390,7 +412,7 @@ pub struct FromServiceExternalUseridRequest {
     /// 企业授权的代开发自建应用或第三方应用的 agentid
     pub source_agentid: i64,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridRequest {
     /// Creates a `FromServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -404,7 +426,9 @@ impl FromServiceExternalUseridRequest {
     }
 }
 /// Response of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FromServiceExternalUseridResponse {
@@ -412,9 +436,9 @@ pub struct FromServiceExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridResponse {
-    /// Creates a `FromServiceExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `FromServiceExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
@@ -426,7 +450,9 @@ impl FromServiceExternalUseridResponse {
     }
 }
 /// Request of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -434,7 +460,7 @@ pub struct GetNewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
     pub external_userid_list: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl GetNewExternalUseridRequest {
     /// Creates a `GetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid_list: impl Into<Vec<String>>) -> Self {
@@ -444,7 +470,9 @@ impl GetNewExternalUseridRequest {
     }
 }
 /// Response of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetNewExternalUseridResponse {
@@ -452,9 +480,9 @@ pub struct GetNewExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IdConvertNewExternalUserId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl GetNewExternalUseridResponse {
-    /// Creates a `GetNewExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetNewExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
@@ -466,7 +494,9 @@ impl GetNewExternalUseridResponse {
     }
 }
 /// Request of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -476,7 +506,7 @@ pub struct GroupchatGetNewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
     pub external_userid_list: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl GroupchatGetNewExternalUseridRequest {
     /// Creates a `GroupchatGetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -490,7 +520,9 @@ impl GroupchatGetNewExternalUseridRequest {
     }
 }
 /// Response of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatGetNewExternalUseridResponse {
@@ -498,9 +530,9 @@ pub struct GroupchatGetNewExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IdConvertNewExternalUserId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl GroupchatGetNewExternalUseridResponse {
-    /// Creates a `GroupchatGetNewExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatGetNewExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
@@ -512,7 +544,7 @@ impl GroupchatGetNewExternalUseridResponse {
     }
 }
 /// unionid 对应的某个企业的外部联系人 — one corp and the customer's external_userid in it.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdConvertCorpExternalUserId {
@@ -523,7 +555,7 @@ pub struct IdConvertCorpExternalUserId {
     #[serde(default)]
     pub external_userid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdConvertCorpExternalUserId {
     /// Creates a `IdConvertCorpExternalUserId` from its required fields; every optional field starts as `None`.
     pub fn new(corpid: impl Into<String>, external_userid: impl Into<String>) -> Self {
@@ -534,7 +566,7 @@ impl IdConvertCorpExternalUserId {
     }
 }
 /// 一条 external_userid 转换结果 — the corp-subject id and the provider-subject id it maps to.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdConvertNewExternalUserId {
@@ -545,7 +577,7 @@ pub struct IdConvertNewExternalUserId {
     #[serde(default)]
     pub new_external_userid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdConvertNewExternalUserId {
     /// Creates a `IdConvertNewExternalUserId` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -559,7 +591,7 @@ impl IdConvertNewExternalUserId {
     }
 }
 /// external_userid 与 pending_id 的对应 — links a customer to the temporary id returned earlier for its unionid.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdConvertPendingId {
@@ -570,7 +602,7 @@ pub struct IdConvertPendingId {
     #[serde(default)]
     pub pending_id: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdConvertPendingId {
     /// Creates a `IdConvertPendingId` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -584,7 +616,9 @@ impl IdConvertPendingId {
     }
 }
 /// Request of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -592,7 +626,7 @@ pub struct IdconvertApplyToUpgradeChatidRequest {
     /// 完成升级的时间戳 (unix seconds), 不得早于当前时间或晚于 7 天后
     pub upgrade_time: i64,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidRequest {
     /// Creates a `IdconvertApplyToUpgradeChatidRequest` from its required fields; every optional field starts as `None`.
     pub fn new(upgrade_time: impl Into<i64>) -> Self {
@@ -602,19 +636,23 @@ impl IdconvertApplyToUpgradeChatidRequest {
     }
 }
 /// Response of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertApplyToUpgradeChatidResponse {}
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidResponse {
-    /// Creates a `IdconvertApplyToUpgradeChatidResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertApplyToUpgradeChatidResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -625,7 +663,7 @@ pub struct IdconvertBatchExternalUseridToPendingIdRequest {
     /// 该企业的外部联系人 id, 最多 100 个
     pub external_userid: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdRequest {
     /// Creates a `IdconvertBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
@@ -642,7 +680,9 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
     }
 }
 /// Response of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertBatchExternalUseridToPendingIdResponse {
@@ -650,9 +690,9 @@ pub struct IdconvertBatchExternalUseridToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<IdConvertPendingId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdResponse {
-    /// Creates a `IdconvertBatchExternalUseridToPendingIdResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { result: None }
     }
@@ -664,7 +704,9 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
     }
 }
 /// Request of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -672,7 +714,7 @@ pub struct IdconvertChatidRequest {
     /// 需要转换的群 id 列表, 最多 100 个
     pub chat_id_list: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertChatidRequest {
     /// Creates a `IdconvertChatidRequest` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id_list: impl Into<Vec<String>>) -> Self {
@@ -682,7 +724,9 @@ impl IdconvertChatidRequest {
     }
 }
 /// Response of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertChatidResponse {
@@ -693,9 +737,9 @@ pub struct IdconvertChatidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_chat_id_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertChatidResponse {
-    /// Creates a `IdconvertChatidResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertChatidResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             items: None,
@@ -716,7 +760,9 @@ impl IdconvertChatidResponse {
     }
 }
 /// Request of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -728,7 +774,7 @@ pub struct IdconvertConvertTmpExternalUseridRequest {
     /// 外部用户临时 id, 最多 100 个
     pub tmp_external_userid_list: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertConvertTmpExternalUseridRequest {
     /// Creates a `IdconvertConvertTmpExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -744,7 +790,9 @@ impl IdconvertConvertTmpExternalUseridRequest {
     }
 }
 /// Response of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertConvertTmpExternalUseridResponse {
@@ -755,9 +803,9 @@ pub struct IdconvertConvertTmpExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_tmp_external_userid_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertConvertTmpExternalUseridResponse {
-    /// Creates a `IdconvertConvertTmpExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertConvertTmpExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             results: None,
@@ -781,7 +829,9 @@ impl IdconvertConvertTmpExternalUseridResponse {
     }
 }
 /// Request of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -789,7 +839,7 @@ pub struct IdconvertExternalTagidRequest {
     /// 企业主体下的客户标签 id (或标签组 id) 列表, 最多 1000 个
     pub external_tagid_list: Vec<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidRequest {
     /// Creates a `IdconvertExternalTagidRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_tagid_list: impl Into<Vec<String>>) -> Self {
@@ -799,7 +849,9 @@ impl IdconvertExternalTagidRequest {
     }
 }
 /// Response of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertExternalTagidResponse {
@@ -810,9 +862,9 @@ pub struct IdconvertExternalTagidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_external_tagid_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidResponse {
-    /// Creates a `IdconvertExternalTagidResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertExternalTagidResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             items: None,
@@ -833,7 +885,9 @@ impl IdconvertExternalTagidResponse {
     }
 }
 /// Request of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -849,7 +903,7 @@ pub struct IdconvertUnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertUnionidToExternalUseridRequest {
     /// Creates a `IdconvertUnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(unionid: impl Into<String>, openid: impl Into<String>) -> Self {
@@ -874,7 +928,9 @@ impl IdconvertUnionidToExternalUseridRequest {
     }
 }
 /// Response of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertUnionidToExternalUseridResponse {
@@ -885,9 +941,9 @@ pub struct IdconvertUnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertUnionidToExternalUseridResponse {
-    /// Creates a `IdconvertUnionidToExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertUnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_userid: None,
@@ -908,32 +964,38 @@ impl IdconvertUnionidToExternalUseridResponse {
     }
 }
 /// Request of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertUpgradeChatidForNewCorpRequest {}
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertUpgradeChatidForNewCorpRequest {
-    /// Creates a `IdconvertUpgradeChatidForNewCorpRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertUpgradeChatidForNewCorpRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct IdconvertUpgradeChatidForNewCorpResponse {}
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl IdconvertUpgradeChatidForNewCorpResponse {
-    /// Creates a `IdconvertUpgradeChatidForNewCorpResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `IdconvertUpgradeChatidForNewCorpResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -941,7 +1003,7 @@ pub struct ServiceExternalcontactFinishExternalUseridMigrationRequest {
     /// 企业 corpid
     pub corpid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
     /// Creates a `ServiceExternalcontactFinishExternalUseridMigrationRequest` from its required fields; every optional field starts as `None`.
     pub fn new(corpid: impl Into<String>) -> Self {
@@ -949,19 +1011,23 @@ impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
     }
 }
 /// Response of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ServiceExternalcontactFinishExternalUseridMigrationResponse {}
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
-    /// Creates a `ServiceExternalcontactFinishExternalUseridMigrationResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ServiceExternalcontactFinishExternalUseridMigrationResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -974,7 +1040,7 @@ pub struct ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     /// Creates a `ServiceExternalcontactUnionidToExternalUserid3rdRequest` from its required fields; every optional field starts as `None`.
     pub fn new(unionid: impl Into<String>, openid: impl Into<String>) -> Self {
@@ -992,7 +1058,9 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     }
 }
 /// Response of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ServiceExternalcontactUnionidToExternalUserid3rdResponse {
@@ -1000,9 +1068,9 @@ pub struct ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
-    /// Creates a `ServiceExternalcontactUnionidToExternalUserid3rdResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ServiceExternalcontactUnionidToExternalUserid3rdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid_info: None }
     }
@@ -1017,7 +1085,7 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     }
 }
 /// 转换成功的结果列表
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct TmpExternalUserIdResult {
@@ -1034,7 +1102,7 @@ pub struct TmpExternalUserIdResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl TmpExternalUserIdResult {
     /// Creates a `TmpExternalUserIdResult` from its required fields; every optional field starts as `None`.
     pub fn new(tmp_external_userid: impl Into<String>) -> Self {
@@ -1065,7 +1133,9 @@ impl TmpExternalUserIdResult {
     }
 }
 /// Request of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -1073,7 +1143,7 @@ pub struct ToServiceExternalUseridRequest {
     /// 代开发自建应用获取到的外部联系人 id
     pub external_userid: String,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ToServiceExternalUseridRequest {
     /// Creates a `ToServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -1083,7 +1153,9 @@ impl ToServiceExternalUseridRequest {
     }
 }
 /// Response of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ToServiceExternalUseridResponse {
@@ -1091,9 +1163,9 @@ pub struct ToServiceExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ToServiceExternalUseridResponse {
-    /// Creates a `ToServiceExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ToServiceExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
@@ -1105,7 +1177,9 @@ impl ToServiceExternalUseridResponse {
     }
 }
 /// Request of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -1116,7 +1190,7 @@ pub struct UnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl UnionidToExternalUseridRequest {
     /// Creates a `UnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(unionid: impl Into<String>) -> Self {
@@ -1133,7 +1207,9 @@ impl UnionidToExternalUseridRequest {
     }
 }
 /// Response of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
-#[cfg(any(feature = "id_convert"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UnionidToExternalUseridResponse {
@@ -1141,9 +1217,9 @@ pub struct UnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl UnionidToExternalUseridResponse {
-    /// Creates a `UnionidToExternalUseridResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `UnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
@@ -1155,7 +1231,7 @@ impl UnionidToExternalUseridResponse {
     }
 }
 /// tmp_external_userid 的来源业务类型.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TmpExternalUserIdBusinessType {
@@ -1168,7 +1244,7 @@ pub enum TmpExternalUserIdBusinessType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl TmpExternalUserIdBusinessType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1189,7 +1265,7 @@ impl TmpExternalUserIdBusinessType {
         }
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ::serde::Serialize for TmpExternalUserIdBusinessType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1198,7 +1274,7 @@ impl ::serde::Serialize for TmpExternalUserIdBusinessType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdBusinessType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1207,7 +1283,7 @@ impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdBusinessType {
     }
 }
 /// tmp_external_userid 转换的目标用户类型.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TmpExternalUserIdUserType {
@@ -1222,7 +1298,7 @@ pub enum TmpExternalUserIdUserType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl TmpExternalUserIdUserType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1245,7 +1321,7 @@ impl TmpExternalUserIdUserType {
         }
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ::serde::Serialize for TmpExternalUserIdUserType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1254,7 +1330,7 @@ impl ::serde::Serialize for TmpExternalUserIdUserType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdUserType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1263,7 +1339,7 @@ impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdUserType {
     }
 }
 /// 小程序或公众号的主体类型 — whose subject owns the mini program / official account the unionid came from.
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UnionIdSubjectType {
@@ -1274,7 +1350,7 @@ pub enum UnionIdSubjectType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl UnionIdSubjectType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1293,7 +1369,7 @@ impl UnionIdSubjectType {
         }
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl ::serde::Serialize for UnionIdSubjectType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1302,7 +1378,7 @@ impl ::serde::Serialize for UnionIdSubjectType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "id_convert"))]
+#[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for UnionIdSubjectType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

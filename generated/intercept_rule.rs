@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 新建敏感词规则 (`POST /cgi-bin/externalcontact/add_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -19,7 +21,7 @@ pub struct AddInterceptRuleRequest {
     /// 敏感词适用范围，user_list 与 department_list 不能同时为空
     pub applicable_range: InterceptApplicableRange,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl AddInterceptRuleRequest {
     /// Creates a `AddInterceptRuleRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -44,7 +46,9 @@ impl AddInterceptRuleRequest {
     }
 }
 /// Response of 新建敏感词规则 (`POST /cgi-bin/externalcontact/add_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddInterceptRuleResponse {
@@ -54,7 +58,7 @@ pub struct AddInterceptRuleResponse {
     #[serde(default, deserialize_with = "crate::flex::string")]
     pub rule_id: String,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl AddInterceptRuleResponse {
     /// Creates a `AddInterceptRuleResponse` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -62,7 +66,9 @@ impl AddInterceptRuleResponse {
     }
 }
 /// Request of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -70,7 +76,7 @@ pub struct DelInterceptRuleRequest {
     /// 规则id
     pub rule_id: String,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl DelInterceptRuleRequest {
     /// Creates a `DelInterceptRuleRequest` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -78,32 +84,38 @@ impl DelInterceptRuleRequest {
     }
 }
 /// Response of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct DelInterceptRuleResponse {}
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl DelInterceptRuleResponse {
-    /// Creates a `DelInterceptRuleResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelInterceptRuleResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetInterceptRuleListRequest {}
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleListRequest {
-    /// Creates a `GetInterceptRuleListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetInterceptRuleListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Response of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetInterceptRuleListResponse {
@@ -111,9 +123,9 @@ pub struct GetInterceptRuleListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_list: Option<Vec<InterceptRuleSummary>>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleListResponse {
-    /// Creates a `GetInterceptRuleListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetInterceptRuleListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { rule_list: None }
     }
@@ -125,7 +137,9 @@ impl GetInterceptRuleListResponse {
     }
 }
 /// Request of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -133,7 +147,7 @@ pub struct GetInterceptRuleRequest {
     /// 规则id
     pub rule_id: String,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleRequest {
     /// Creates a `GetInterceptRuleRequest` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -141,7 +155,9 @@ impl GetInterceptRuleRequest {
     }
 }
 /// Response of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetInterceptRuleResponse {
@@ -149,7 +165,7 @@ pub struct GetInterceptRuleResponse {
     #[serde(default)]
     pub rule: InterceptRuleDetail,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleResponse {
     /// Creates a `GetInterceptRuleResponse` from its required fields; every optional field starts as `None`.
     pub fn new(rule: impl Into<InterceptRuleDetail>) -> Self {
@@ -157,7 +173,7 @@ impl GetInterceptRuleResponse {
     }
 }
 /// 敏感词规则的适用范围 (成员与部门).
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct InterceptApplicableRange {
@@ -168,9 +184,9 @@ pub struct InterceptApplicableRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptApplicableRange {
-    /// Creates a `InterceptApplicableRange` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `InterceptApplicableRange`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             user_list: None,
@@ -191,7 +207,7 @@ impl InterceptApplicableRange {
     }
 }
 /// 额外的规则.
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct InterceptExtraRule {
@@ -199,9 +215,9 @@ pub struct InterceptExtraRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semantics_list: Option<Vec<InterceptSemantics>>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptExtraRule {
-    /// Creates a `InterceptExtraRule` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `InterceptExtraRule`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { semantics_list: None }
     }
@@ -213,7 +229,7 @@ impl InterceptExtraRule {
     }
 }
 /// 规则详情
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct InterceptRuleDetail {
@@ -241,7 +257,7 @@ pub struct InterceptRuleDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptRuleDetail {
     /// Creates a `InterceptRuleDetail` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -296,7 +312,7 @@ impl InterceptRuleDetail {
     }
 }
 /// 规则列表
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct InterceptRuleSummary {
@@ -312,7 +328,7 @@ pub struct InterceptRuleSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptRuleSummary {
     /// Creates a `InterceptRuleSummary` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -336,7 +352,9 @@ impl InterceptRuleSummary {
     }
 }
 /// Request of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -362,7 +380,7 @@ pub struct UpdateInterceptRuleRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_applicable_range: Option<InterceptApplicableRange>,
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl UpdateInterceptRuleRequest {
     /// Creates a `UpdateInterceptRuleRequest` from its required fields; every optional field starts as `None`.
     pub fn new(rule_id: impl Into<String>) -> Self {
@@ -420,19 +438,21 @@ impl UpdateInterceptRuleRequest {
     }
 }
 /// Response of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
-#[cfg(any(feature = "intercept_rule"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UpdateInterceptRuleResponse {}
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl UpdateInterceptRuleResponse {
-    /// Creates a `UpdateInterceptRuleResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `UpdateInterceptRuleResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 额外的拦截语义规则.
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InterceptSemantics {
@@ -445,7 +465,7 @@ pub enum InterceptSemantics {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptSemantics {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -466,7 +486,7 @@ impl InterceptSemantics {
         }
     }
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl ::serde::Serialize for InterceptSemantics {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -475,7 +495,7 @@ impl ::serde::Serialize for InterceptSemantics {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl<'de> ::serde::Deserialize<'de> for InterceptSemantics {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -484,7 +504,7 @@ impl<'de> ::serde::Deserialize<'de> for InterceptSemantics {
     }
 }
 /// 敏感词拦截方式.
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InterceptType {
@@ -495,7 +515,7 @@ pub enum InterceptType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl InterceptType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -514,7 +534,7 @@ impl InterceptType {
         }
     }
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl ::serde::Serialize for InterceptType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -523,7 +543,7 @@ impl ::serde::Serialize for InterceptType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "intercept_rule"))]
+#[cfg(feature = "intercept_rule")]
 impl<'de> ::serde::Deserialize<'de> for InterceptType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,7 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// One 「加入群聊」 configuration as returned by get_join_way.
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatJoinWay {
@@ -37,7 +37,7 @@ pub struct GroupChatJoinWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupChatJoinWay {
     /// Creates a `GroupChatJoinWay` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -110,7 +110,9 @@ impl GroupChatJoinWay {
     }
 }
 /// Request of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -138,7 +140,7 @@ pub struct GroupchatAddJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatAddJoinWayRequest {
     /// Creates a `GroupchatAddJoinWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -194,7 +196,9 @@ impl GroupchatAddJoinWayRequest {
     }
 }
 /// Response of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatAddJoinWayResponse {
@@ -202,7 +206,7 @@ pub struct GroupchatAddJoinWayResponse {
     #[serde(default)]
     pub config_id: String,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatAddJoinWayResponse {
     /// Creates a `GroupchatAddJoinWayResponse` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -212,7 +216,9 @@ impl GroupchatAddJoinWayResponse {
     }
 }
 /// Request of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -220,7 +226,7 @@ pub struct GroupchatDelJoinWayRequest {
     /// 企业联系方式的配置id
     pub config_id: String,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatDelJoinWayRequest {
     /// Creates a `GroupchatDelJoinWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -230,19 +236,23 @@ impl GroupchatDelJoinWayRequest {
     }
 }
 /// Response of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatDelJoinWayResponse {}
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatDelJoinWayResponse {
-    /// Creates a `GroupchatDelJoinWayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatDelJoinWayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -250,7 +260,7 @@ pub struct GroupchatGetJoinWayRequest {
     /// 联系方式的配置id
     pub config_id: String,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatGetJoinWayRequest {
     /// Creates a `GroupchatGetJoinWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(config_id: impl Into<String>) -> Self {
@@ -260,7 +270,9 @@ impl GroupchatGetJoinWayRequest {
     }
 }
 /// Response of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatGetJoinWayResponse {
@@ -268,7 +280,7 @@ pub struct GroupchatGetJoinWayResponse {
     #[serde(default)]
     pub join_way: GroupChatJoinWay,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatGetJoinWayResponse {
     /// Creates a `GroupchatGetJoinWayResponse` from its required fields; every optional field starts as `None`.
     pub fn new(join_way: impl Into<GroupChatJoinWay>) -> Self {
@@ -276,7 +288,9 @@ impl GroupchatGetJoinWayResponse {
     }
 }
 /// Request of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -306,7 +320,7 @@ pub struct GroupchatUpdateJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatUpdateJoinWayRequest {
     /// Creates a `GroupchatUpdateJoinWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -364,19 +378,21 @@ impl GroupchatUpdateJoinWayRequest {
     }
 }
 /// Response of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
-#[cfg(any(feature = "join_way"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatUpdateJoinWayResponse {}
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupchatUpdateJoinWayResponse {
-    /// Creates a `GroupchatUpdateJoinWayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatUpdateJoinWayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 「加入群聊」场景.
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatJoinWayScene {
@@ -387,7 +403,7 @@ pub enum GroupChatJoinWayScene {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl GroupChatJoinWayScene {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -406,7 +422,7 @@ impl GroupChatJoinWayScene {
         }
     }
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl ::serde::Serialize for GroupChatJoinWayScene {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -415,7 +431,7 @@ impl ::serde::Serialize for GroupChatJoinWayScene {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "join_way"))]
+#[cfg(feature = "join_way")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatJoinWayScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

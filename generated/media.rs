@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 上传附件资源 (`POST /cgi-bin/media/upload_attachment`).
-#[cfg(any(feature = "media"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
+#[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -12,7 +14,7 @@ pub struct MediaUploadAttachmentRequest {
     /// 附件类型: 1-朋友圈, 2-商品图册
     pub attachment_type: UploadAttachmentType,
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl MediaUploadAttachmentRequest {
     /// Creates a `MediaUploadAttachmentRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -26,7 +28,9 @@ impl MediaUploadAttachmentRequest {
     }
 }
 /// Response of 上传附件资源 (`POST /cgi-bin/media/upload_attachment`).
-#[cfg(any(feature = "media"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
+#[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MediaUploadAttachmentResponse {
@@ -46,7 +50,7 @@ pub struct MediaUploadAttachmentResponse {
     )]
     pub created_at: Option<i64>,
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl MediaUploadAttachmentResponse {
     /// Creates a `MediaUploadAttachmentResponse` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
@@ -70,7 +74,7 @@ impl MediaUploadAttachmentResponse {
     }
 }
 /// 附件资源的媒体文件类型.
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AttachmentMediaType {
@@ -85,7 +89,7 @@ pub enum AttachmentMediaType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl AttachmentMediaType {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -108,7 +112,7 @@ impl AttachmentMediaType {
         }
     }
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl ::serde::Serialize for AttachmentMediaType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -117,7 +121,7 @@ impl ::serde::Serialize for AttachmentMediaType {
         serializer.serialize_str(self.as_str())
     }
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl<'de> ::serde::Deserialize<'de> for AttachmentMediaType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -126,7 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachmentMediaType {
     }
 }
 /// 附件类型 — the scene an uploaded attachment is meant for.
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UploadAttachmentType {
@@ -137,7 +141,7 @@ pub enum UploadAttachmentType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl UploadAttachmentType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -156,7 +160,7 @@ impl UploadAttachmentType {
         }
     }
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl ::serde::Serialize for UploadAttachmentType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -165,7 +169,7 @@ impl ::serde::Serialize for UploadAttachmentType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "media"))]
+#[cfg(feature = "media")]
 impl<'de> ::serde::Deserialize<'de> for UploadAttachmentType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 创建发表任务 (`POST /cgi-bin/externalcontact/add_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -17,9 +19,9 @@ pub struct AddMomentTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_range: Option<MomentVisibleRange>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl AddMomentTaskRequest {
-    /// Creates a `AddMomentTaskRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddMomentTaskRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             text: None,
@@ -47,7 +49,9 @@ impl AddMomentTaskRequest {
     }
 }
 /// Response of 创建发表任务 (`POST /cgi-bin/externalcontact/add_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddMomentTaskResponse {
@@ -55,7 +59,7 @@ pub struct AddMomentTaskResponse {
     #[serde(default)]
     pub jobid: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl AddMomentTaskResponse {
     /// Creates a `AddMomentTaskResponse` from its required fields; every optional field starts as `None`.
     pub fn new(jobid: impl Into<String>) -> Self {
@@ -63,7 +67,9 @@ impl AddMomentTaskResponse {
     }
 }
 /// Request of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -71,7 +77,7 @@ pub struct CancelMomentTaskRequest {
     /// 朋友圈id，可通过获取客户朋友圈企业发表的列表接口获取
     pub moment_id: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl CancelMomentTaskRequest {
     /// Creates a `CancelMomentTaskRequest` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>) -> Self {
@@ -81,19 +87,23 @@ impl CancelMomentTaskRequest {
     }
 }
 /// Response of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CancelMomentTaskResponse {}
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl CancelMomentTaskResponse {
-    /// Creates a `CancelMomentTaskResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `CancelMomentTaskResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -103,7 +113,7 @@ pub struct GetMomentCommentsRequest {
     /// 企业发表成员userid (企业创建的朋友圈取自获取客户朋友圈企业发表的列表，个人创建的即创建人)
     pub userid: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentCommentsRequest {
     /// Creates a `GetMomentCommentsRequest` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>, userid: impl Into<String>) -> Self {
@@ -114,7 +124,9 @@ impl GetMomentCommentsRequest {
     }
 }
 /// Response of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentCommentsResponse {
@@ -125,9 +137,9 @@ pub struct GetMomentCommentsResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub like_list: Option<Vec<MomentInteraction>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentCommentsResponse {
-    /// Creates a `GetMomentCommentsResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentCommentsResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             comment_list: None,
@@ -148,7 +160,9 @@ impl GetMomentCommentsResponse {
     }
 }
 /// Request of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -164,7 +178,7 @@ pub struct GetMomentCustomerListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentCustomerListRequest {
     /// Creates a `GetMomentCustomerListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>, userid: impl Into<String>) -> Self {
@@ -189,7 +203,9 @@ impl GetMomentCustomerListRequest {
     }
 }
 /// Response of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentCustomerListResponse {
@@ -200,9 +216,9 @@ pub struct GetMomentCustomerListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_list: Option<Vec<MomentCustomer>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentCustomerListResponse {
-    /// Creates a `GetMomentCustomerListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentCustomerListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -223,7 +239,9 @@ impl GetMomentCustomerListResponse {
     }
 }
 /// Request of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -245,7 +263,7 @@ pub struct GetMomentListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentListRequest {
     /// Creates a `GetMomentListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(start_time: impl Into<i64>, end_time: impl Into<i64>) -> Self {
@@ -284,7 +302,9 @@ impl GetMomentListRequest {
     }
 }
 /// Response of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentListResponse {
@@ -295,9 +315,9 @@ pub struct GetMomentListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moment_list: Option<Vec<MomentRecord>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentListResponse {
-    /// Creates a `GetMomentListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -318,7 +338,9 @@ impl GetMomentListResponse {
     }
 }
 /// Request of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -334,7 +356,7 @@ pub struct GetMomentSendResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentSendResultRequest {
     /// Creates a `GetMomentSendResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>, userid: impl Into<String>) -> Self {
@@ -359,7 +381,9 @@ impl GetMomentSendResultRequest {
     }
 }
 /// Response of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentSendResultResponse {
@@ -370,9 +394,9 @@ pub struct GetMomentSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_list: Option<Vec<MomentSendCustomer>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentSendResultResponse {
-    /// Creates a `GetMomentSendResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentSendResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -393,7 +417,9 @@ impl GetMomentSendResultResponse {
     }
 }
 /// Request of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -407,7 +433,7 @@ pub struct GetMomentTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentTaskRequest {
     /// Creates a `GetMomentTaskRequest` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>) -> Self {
@@ -431,7 +457,9 @@ impl GetMomentTaskRequest {
     }
 }
 /// Response of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentTaskResponse {
@@ -442,9 +470,9 @@ pub struct GetMomentTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_list: Option<Vec<MomentTask>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentTaskResponse {
-    /// Creates a `GetMomentTaskResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentTaskResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -465,7 +493,9 @@ impl GetMomentTaskResponse {
     }
 }
 /// Request of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -474,7 +504,7 @@ pub struct GetMomentTaskResultRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub jobid: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentTaskResultRequest {
     /// Creates a `GetMomentTaskResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(jobid: impl Into<String>) -> Self {
@@ -482,7 +512,9 @@ impl GetMomentTaskResultRequest {
     }
 }
 /// Response of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
-#[cfg(any(feature = "moment"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetMomentTaskResultResponse {
@@ -496,9 +528,9 @@ pub struct GetMomentTaskResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<MomentTaskResult>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl GetMomentTaskResultResponse {
-    /// Creates a `GetMomentTaskResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetMomentTaskResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             status: None,
@@ -526,7 +558,7 @@ impl GetMomentTaskResultResponse {
     }
 }
 /// 朋友圈附件 — `msgtype` says which of the bodies is set.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentAttachment {
@@ -542,7 +574,7 @@ pub struct MomentAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<MomentLink>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentAttachment {
     /// Creates a `MomentAttachment` from its required fields; every optional field starts as `None`.
     pub fn new(msgtype: impl Into<MomentAttachmentMsgType>) -> Self {
@@ -573,7 +605,7 @@ impl MomentAttachment {
     }
 }
 /// 成员可见客户列表
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentCustomer {
@@ -584,9 +616,9 @@ pub struct MomentCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentCustomer {
-    /// Creates a `MomentCustomer` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentCustomer`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -607,7 +639,7 @@ impl MomentCustomer {
     }
 }
 /// 可见该朋友圈的客户 (按客户标签).
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentExternalContactList {
@@ -615,9 +647,9 @@ pub struct MomentExternalContactList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentExternalContactList {
-    /// Creates a `MomentExternalContactList` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentExternalContactList`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_list: None }
     }
@@ -629,7 +661,7 @@ impl MomentExternalContactList {
     }
 }
 /// 朋友圈图片附件.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentImage {
@@ -637,7 +669,7 @@ pub struct MomentImage {
     #[serde(default)]
     pub media_id: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentImage {
     /// Creates a `MomentImage` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
@@ -645,7 +677,7 @@ impl MomentImage {
     }
 }
 /// 朋友圈的一条评论或点赞；userid 与 external_userid 不会同时出现.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentInteraction {
@@ -659,9 +691,9 @@ pub struct MomentInteraction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentInteraction {
-    /// Creates a `MomentInteraction` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentInteraction`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_userid: None,
@@ -689,7 +721,7 @@ impl MomentInteraction {
     }
 }
 /// 朋友圈图文(链接)附件 — unlike common Link, the cover is a media_id and there is no desc/picurl.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentLink {
@@ -703,7 +735,7 @@ pub struct MomentLink {
     #[serde(default)]
     pub media_id: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentLink {
     /// Creates a `MomentLink` from its required fields; every optional field starts as `None`.
     pub fn new(url: impl Into<String>, media_id: impl Into<String>) -> Self {
@@ -721,7 +753,7 @@ impl MomentLink {
     }
 }
 /// 朋友圈列表
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentRecord {
@@ -762,7 +794,7 @@ pub struct MomentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<MomentRecordLocation>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentRecord {
     /// Creates a `MomentRecord` from its required fields; every optional field starts as `None`.
     pub fn new(moment_id: impl Into<String>) -> Self {
@@ -835,7 +867,7 @@ impl MomentRecord {
     }
 }
 /// 图片列表
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentRecordImage {
@@ -843,9 +875,9 @@ pub struct MomentRecordImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentRecordImage {
-    /// Creates a `MomentRecordImage` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentRecordImage`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { media_id: None }
     }
@@ -857,7 +889,7 @@ impl MomentRecordImage {
     }
 }
 /// 网页链接
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentRecordLink {
@@ -868,9 +900,9 @@ pub struct MomentRecordLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentRecordLink {
-    /// Creates a `MomentRecordLink` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentRecordLink`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { title: None, url: None }
     }
@@ -888,7 +920,7 @@ impl MomentRecordLink {
     }
 }
 /// 地理位置
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentRecordLocation {
@@ -914,9 +946,9 @@ pub struct MomentRecordLocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentRecordLocation {
-    /// Creates a `MomentRecordLocation` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentRecordLocation`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             latitude: None,
@@ -944,7 +976,7 @@ impl MomentRecordLocation {
     }
 }
 /// 视频
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentRecordVideo {
@@ -955,9 +987,9 @@ pub struct MomentRecordVideo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumb_media_id: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentRecordVideo {
-    /// Creates a `MomentRecordVideo` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentRecordVideo`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             media_id: None,
@@ -978,7 +1010,7 @@ impl MomentRecordVideo {
     }
 }
 /// 成员发送成功客户列表
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentSendCustomer {
@@ -986,9 +1018,9 @@ pub struct MomentSendCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentSendCustomer {
-    /// Creates a `MomentSendCustomer` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentSendCustomer`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
@@ -1000,7 +1032,7 @@ impl MomentSendCustomer {
     }
 }
 /// 发表任务的执行者 (成员和部门).
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentSenderList {
@@ -1011,9 +1043,9 @@ pub struct MomentSenderList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentSenderList {
-    /// Creates a `MomentSenderList` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentSenderList`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             user_list: None,
@@ -1034,7 +1066,7 @@ impl MomentSenderList {
     }
 }
 /// 发表任务列表
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentTask {
@@ -1045,9 +1077,9 @@ pub struct MomentTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<MomentPublishStatus>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentTask {
-    /// Creates a `MomentTask` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentTask`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             userid: None,
@@ -1068,7 +1100,7 @@ impl MomentTask {
     }
 }
 /// 详细的处理结果，任务完成后有效
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentTaskResult {
@@ -1088,9 +1120,9 @@ pub struct MomentTaskResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_external_contact_list: Option<MomentExternalContactList>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentTaskResult {
-    /// Creates a `MomentTaskResult` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentTaskResult`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             errcode: None,
@@ -1135,7 +1167,7 @@ impl MomentTaskResult {
     }
 }
 /// 朋友圈视频附件.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentVideo {
@@ -1143,7 +1175,7 @@ pub struct MomentVideo {
     #[serde(default)]
     pub media_id: String,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentVideo {
     /// Creates a `MomentVideo` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
@@ -1151,7 +1183,7 @@ impl MomentVideo {
     }
 }
 /// 指定的发表范围；不指定则执行者为应用可见范围内所有成员
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -1163,9 +1195,9 @@ pub struct MomentVisibleRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_contact_list: Option<MomentExternalContactList>,
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentVisibleRange {
-    /// Creates a `MomentVisibleRange` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentVisibleRange`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             sender_list: None,
@@ -1189,7 +1221,7 @@ impl MomentVisibleRange {
     }
 }
 /// 朋友圈附件类型；一条朋友圈的附件只能是其中一种.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentAttachmentMsgType {
@@ -1202,7 +1234,7 @@ pub enum MomentAttachmentMsgType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentAttachmentMsgType {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -1223,7 +1255,7 @@ impl MomentAttachmentMsgType {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentAttachmentMsgType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1232,7 +1264,7 @@ impl ::serde::Serialize for MomentAttachmentMsgType {
         serializer.serialize_str(self.as_str())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentAttachmentMsgType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1241,7 +1273,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentAttachmentMsgType {
     }
 }
 /// 朋友圈创建来源.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentCreateType {
@@ -1252,7 +1284,7 @@ pub enum MomentCreateType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentCreateType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1271,7 +1303,7 @@ impl MomentCreateType {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentCreateType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1280,7 +1312,7 @@ impl ::serde::Serialize for MomentCreateType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentCreateType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1289,7 +1321,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentCreateType {
     }
 }
 /// 朋友圈列表的创建类型过滤.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentFilterType {
@@ -1302,7 +1334,7 @@ pub enum MomentFilterType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentFilterType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1323,7 +1355,7 @@ impl MomentFilterType {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentFilterType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1332,7 +1364,7 @@ impl ::serde::Serialize for MomentFilterType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1341,7 +1373,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentFilterType {
     }
 }
 /// 成员对企业发表任务的发表状态.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentPublishStatus {
@@ -1352,7 +1384,7 @@ pub enum MomentPublishStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentPublishStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1371,7 +1403,7 @@ impl MomentPublishStatus {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentPublishStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1380,7 +1412,7 @@ impl ::serde::Serialize for MomentPublishStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentPublishStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1389,7 +1421,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentPublishStatus {
     }
 }
 /// 发表任务创建的异步任务状态.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentTaskResultStatus {
@@ -1402,7 +1434,7 @@ pub enum MomentTaskResultStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentTaskResultStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1423,7 +1455,7 @@ impl MomentTaskResultStatus {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentTaskResultStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1432,7 +1464,7 @@ impl ::serde::Serialize for MomentTaskResultStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentTaskResultStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1441,7 +1473,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentTaskResultStatus {
     }
 }
 /// 朋友圈可见范围类型.
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentVisibleType {
@@ -1452,7 +1484,7 @@ pub enum MomentVisibleType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl MomentVisibleType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -1471,7 +1503,7 @@ impl MomentVisibleType {
         }
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentVisibleType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1480,7 +1512,7 @@ impl ::serde::Serialize for MomentVisibleType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment"))]
+#[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentVisibleType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

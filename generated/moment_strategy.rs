@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 创建新的规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/create`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -21,7 +23,7 @@ pub struct MomentStrategyCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<MomentStrategyRange>>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyCreateRequest {
     /// Creates a `MomentStrategyCreateRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -56,7 +58,9 @@ impl MomentStrategyCreateRequest {
     }
 }
 /// Response of 创建新的规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/create`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyCreateResponse {
@@ -64,7 +68,7 @@ pub struct MomentStrategyCreateResponse {
     #[serde(default)]
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyCreateResponse {
     /// Creates a `MomentStrategyCreateResponse` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -74,7 +78,9 @@ impl MomentStrategyCreateResponse {
     }
 }
 /// Request of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -82,7 +88,7 @@ pub struct MomentStrategyDelRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyDelRequest {
     /// Creates a `MomentStrategyDelRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -92,19 +98,21 @@ impl MomentStrategyDelRequest {
     }
 }
 /// Response of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyDelResponse {}
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyDelResponse {
-    /// Creates a `MomentStrategyDelResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyDelResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 规则组详情
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyDetail {
@@ -127,7 +135,7 @@ pub struct MomentStrategyDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<MomentStrategyPrivilege>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyDetail {
     /// Creates a `MomentStrategyDetail` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -172,7 +180,9 @@ impl MomentStrategyDetail {
     }
 }
 /// Request of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -195,7 +205,7 @@ pub struct MomentStrategyEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<MomentStrategyRange>>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyEditRequest {
     /// Creates a `MomentStrategyEditRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -240,19 +250,23 @@ impl MomentStrategyEditRequest {
     }
 }
 /// Response of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyEditResponse {}
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyEditResponse {
-    /// Creates a `MomentStrategyEditResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyEditResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -266,7 +280,7 @@ pub struct MomentStrategyGetRangeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRangeRequest {
     /// Creates a `MomentStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -290,7 +304,9 @@ impl MomentStrategyGetRangeRequest {
     }
 }
 /// Response of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyGetRangeResponse {
@@ -301,9 +317,9 @@ pub struct MomentStrategyGetRangeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRangeResponse {
-    /// Creates a `MomentStrategyGetRangeResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyGetRangeResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             range: None,
@@ -324,7 +340,9 @@ impl MomentStrategyGetRangeResponse {
     }
 }
 /// Request of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -332,7 +350,7 @@ pub struct MomentStrategyGetRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRequest {
     /// Creates a `MomentStrategyGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -342,7 +360,9 @@ impl MomentStrategyGetRequest {
     }
 }
 /// Response of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyGetResponse {
@@ -350,7 +370,7 @@ pub struct MomentStrategyGetResponse {
     #[serde(default)]
     pub strategy: MomentStrategyDetail,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetResponse {
     /// Creates a `MomentStrategyGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(strategy: impl Into<MomentStrategyDetail>) -> Self {
@@ -358,7 +378,7 @@ impl MomentStrategyGetResponse {
     }
 }
 /// 规则组列表
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyListItem {
@@ -366,7 +386,7 @@ pub struct MomentStrategyListItem {
     #[serde(default)]
     pub strategy_id: i64,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyListItem {
     /// Creates a `MomentStrategyListItem` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -376,7 +396,9 @@ impl MomentStrategyListItem {
     }
 }
 /// Request of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -388,9 +410,9 @@ pub struct MomentStrategyListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyListRequest {
-    /// Creates a `MomentStrategyListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
@@ -408,7 +430,9 @@ impl MomentStrategyListRequest {
     }
 }
 /// Response of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
-#[cfg(any(feature = "moment_strategy"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyListResponse {
@@ -419,9 +443,9 @@ pub struct MomentStrategyListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyListResponse {
-    /// Creates a `MomentStrategyListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             strategy: None,
@@ -442,7 +466,7 @@ impl MomentStrategyListResponse {
     }
 }
 /// 朋友圈规则组权限配置.
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyPrivilege {
@@ -456,9 +480,9 @@ pub struct MomentStrategyPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_moment_cover_and_sign: Option<bool>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyPrivilege {
-    /// Creates a `MomentStrategyPrivilege` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MomentStrategyPrivilege`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             view_moment_list: None,
@@ -486,7 +510,7 @@ impl MomentStrategyPrivilege {
     }
 }
 /// 朋友圈规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MomentStrategyRange {
@@ -501,7 +525,7 @@ pub struct MomentStrategyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyRange {
     /// Creates a `MomentStrategyRange` from its required fields; every optional field starts as `None`.
     pub fn new(r#type: impl Into<MomentStrategyRangeType>) -> Self {
@@ -525,7 +549,7 @@ impl MomentStrategyRange {
     }
 }
 /// 朋友圈规则组管理范围节点类型.
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MomentStrategyRangeType {
@@ -536,7 +560,7 @@ pub enum MomentStrategyRangeType {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl MomentStrategyRangeType {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -555,7 +579,7 @@ impl MomentStrategyRangeType {
         }
     }
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl ::serde::Serialize for MomentStrategyRangeType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -564,7 +588,7 @@ impl ::serde::Serialize for MomentStrategyRangeType {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "moment_strategy"))]
+#[cfg(feature = "moment_strategy")]
 impl<'de> ::serde::Deserialize<'de> for MomentStrategyRangeType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

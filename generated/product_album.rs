@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 创建商品图册 (`POST /cgi-bin/externalcontact/add_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -17,7 +19,7 @@ pub struct AddProductAlbumRequest {
     /// 附件，仅支持 image，最多9个
     pub attachments: Vec<ProductAttachment>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl AddProductAlbumRequest {
     /// Creates a `AddProductAlbumRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -40,7 +42,9 @@ impl AddProductAlbumRequest {
     }
 }
 /// Response of 创建商品图册 (`POST /cgi-bin/externalcontact/add_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddProductAlbumResponse {
@@ -48,7 +52,7 @@ pub struct AddProductAlbumResponse {
     #[serde(default)]
     pub product_id: String,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl AddProductAlbumResponse {
     /// Creates a `AddProductAlbumResponse` from its required fields; every optional field starts as `None`.
     pub fn new(product_id: impl Into<String>) -> Self {
@@ -58,7 +62,9 @@ impl AddProductAlbumResponse {
     }
 }
 /// Request of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -66,7 +72,7 @@ pub struct DeleteProductAlbumRequest {
     /// 商品id
     pub product_id: String,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl DeleteProductAlbumRequest {
     /// Creates a `DeleteProductAlbumRequest` from its required fields; every optional field starts as `None`.
     pub fn new(product_id: impl Into<String>) -> Self {
@@ -76,19 +82,23 @@ impl DeleteProductAlbumRequest {
     }
 }
 /// Response of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct DeleteProductAlbumResponse {}
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl DeleteProductAlbumResponse {
-    /// Creates a `DeleteProductAlbumResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DeleteProductAlbumResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -100,9 +110,9 @@ pub struct GetProductAlbumListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl GetProductAlbumListRequest {
-    /// Creates a `GetProductAlbumListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetProductAlbumListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { limit: None, cursor: None }
     }
@@ -120,7 +130,9 @@ impl GetProductAlbumListRequest {
     }
 }
 /// Response of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetProductAlbumListResponse {
@@ -131,9 +143,9 @@ pub struct GetProductAlbumListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_list: Option<Vec<ProductAlbumProduct>>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl GetProductAlbumListResponse {
-    /// Creates a `GetProductAlbumListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetProductAlbumListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
@@ -154,7 +166,9 @@ impl GetProductAlbumListResponse {
     }
 }
 /// Request of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -162,7 +176,7 @@ pub struct GetProductAlbumRequest {
     /// 商品id
     pub product_id: String,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl GetProductAlbumRequest {
     /// Creates a `GetProductAlbumRequest` from its required fields; every optional field starts as `None`.
     pub fn new(product_id: impl Into<String>) -> Self {
@@ -172,7 +186,9 @@ impl GetProductAlbumRequest {
     }
 }
 /// Response of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetProductAlbumResponse {
@@ -180,7 +196,7 @@ pub struct GetProductAlbumResponse {
     #[serde(default)]
     pub product: ProductAlbumProduct,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl GetProductAlbumResponse {
     /// Creates a `GetProductAlbumResponse` from its required fields; every optional field starts as `None`.
     pub fn new(product: impl Into<ProductAlbumProduct>) -> Self {
@@ -188,7 +204,7 @@ impl GetProductAlbumResponse {
     }
 }
 /// 商品图册中的一个商品.
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ProductAlbumProduct {
@@ -211,7 +227,7 @@ pub struct ProductAlbumProduct {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<ProductAttachment>>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl ProductAlbumProduct {
     /// Creates a `ProductAlbumProduct` from its required fields; every optional field starts as `None`.
     pub fn new(product_id: impl Into<String>) -> Self {
@@ -256,7 +272,7 @@ impl ProductAlbumProduct {
     }
 }
 /// 商品图册附件 — one attachment of a product; only `image` is supported. Not the same shape as Attachment.
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttachment {
@@ -266,7 +282,7 @@ pub struct ProductAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ProductAttachmentImage>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl ProductAttachment {
     /// Creates a `ProductAttachment` from its required fields; every optional field starts as `None`.
     pub fn new(r#type: impl Into<ProductAttachmentType>) -> Self {
@@ -283,7 +299,7 @@ impl ProductAttachment {
     }
 }
 /// type 为 image 时的图片
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttachmentImage {
@@ -291,9 +307,9 @@ pub struct ProductAttachmentImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl ProductAttachmentImage {
-    /// Creates a `ProductAttachmentImage` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ProductAttachmentImage`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { media_id: None }
     }
@@ -305,7 +321,9 @@ impl ProductAttachmentImage {
     }
 }
 /// Request of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -325,7 +343,7 @@ pub struct UpdateProductAlbumRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<ProductAttachment>>,
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl UpdateProductAlbumRequest {
     /// Creates a `UpdateProductAlbumRequest` from its required fields; every optional field starts as `None`.
     pub fn new(product_id: impl Into<String>) -> Self {
@@ -363,19 +381,21 @@ impl UpdateProductAlbumRequest {
     }
 }
 /// Response of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
-#[cfg(any(feature = "product_album"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UpdateProductAlbumResponse {}
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl UpdateProductAlbumResponse {
-    /// Creates a `UpdateProductAlbumResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `UpdateProductAlbumResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 商品图册附件类型.
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductAttachmentType {
@@ -384,7 +404,7 @@ pub enum ProductAttachmentType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl ProductAttachmentType {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -401,7 +421,7 @@ impl ProductAttachmentType {
         }
     }
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl ::serde::Serialize for ProductAttachmentType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -410,7 +430,7 @@ impl ::serde::Serialize for ProductAttachmentType {
         serializer.serialize_str(self.as_str())
     }
 }
-#[cfg(any(feature = "product_album"))]
+#[cfg(feature = "product_album")]
 impl<'de> ::serde::Deserialize<'de> for ProductAttachmentType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

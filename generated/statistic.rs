@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 获取「联系客户统计」数据 (`POST /cgi-bin/externalcontact/get_user_behavior_data`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -18,7 +20,7 @@ pub struct GetUserBehaviorDataRequest {
     /// 数据结束时间 (unix seconds)
     pub end_time: i64,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GetUserBehaviorDataRequest {
     /// Creates a `GetUserBehaviorDataRequest` from its required fields; every optional field starts as `None`.
     pub fn new(start_time: impl Into<i64>, end_time: impl Into<i64>) -> Self {
@@ -43,7 +45,9 @@ impl GetUserBehaviorDataRequest {
     }
 }
 /// Response of 获取「联系客户统计」数据 (`POST /cgi-bin/externalcontact/get_user_behavior_data`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetUserBehaviorDataResponse {
@@ -51,9 +55,9 @@ pub struct GetUserBehaviorDataResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior_data: Option<Vec<UserBehaviorData>>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GetUserBehaviorDataResponse {
-    /// Creates a `GetUserBehaviorDataResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetUserBehaviorDataResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { behavior_data: None }
     }
@@ -65,7 +69,7 @@ impl GetUserBehaviorDataResponse {
     }
 }
 /// 客户群统计数据 of one owner (statistic) or one day (statistic_group_by_day).
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatStatisticData {
@@ -94,9 +98,9 @@ pub struct GroupChatStatisticData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrate_trainee_chat_cnt: Option<u32>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupChatStatisticData {
-    /// Creates a `GroupChatStatisticData` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatStatisticData`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             new_chat_cnt: None,
@@ -159,7 +163,7 @@ impl GroupChatStatisticData {
     }
 }
 /// 记录列表, 每条为某个自然日客户群的统计数据
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatStatisticDayItem {
@@ -170,9 +174,9 @@ pub struct GroupChatStatisticDayItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupChatStatisticDayItem {
-    /// Creates a `GroupChatStatisticDayItem` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatStatisticDayItem`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             stat_time: None,
@@ -193,7 +197,7 @@ impl GroupChatStatisticDayItem {
     }
 }
 /// 群主过滤 for the group chat statistics endpoints.
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatStatisticOwnerFilter {
@@ -201,7 +205,7 @@ pub struct GroupChatStatisticOwnerFilter {
     #[serde(default)]
     pub userid_list: Vec<String>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupChatStatisticOwnerFilter {
     /// Creates a `GroupChatStatisticOwnerFilter` from its required fields; every optional field starts as `None`.
     pub fn new(userid_list: impl Into<Vec<String>>) -> Self {
@@ -211,7 +215,7 @@ impl GroupChatStatisticOwnerFilter {
     }
 }
 /// 记录列表, 每条为某个群主所拥有的客户群的统计数据
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChatStatisticOwnerItem {
@@ -222,9 +226,9 @@ pub struct GroupChatStatisticOwnerItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupChatStatisticOwnerItem {
-    /// Creates a `GroupChatStatisticOwnerItem` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupChatStatisticOwnerItem`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { owner: None, data: None }
     }
@@ -242,7 +246,9 @@ impl GroupChatStatisticOwnerItem {
     }
 }
 /// Request of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -255,7 +261,7 @@ pub struct GroupchatStatisticGroupByDayRequest {
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupchatStatisticGroupByDayRequest {
     /// Creates a `GroupchatStatisticGroupByDayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -276,7 +282,9 @@ impl GroupchatStatisticGroupByDayRequest {
     }
 }
 /// Response of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatStatisticGroupByDayResponse {
@@ -284,9 +292,9 @@ pub struct GroupchatStatisticGroupByDayResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<GroupChatStatisticDayItem>>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupchatStatisticGroupByDayResponse {
-    /// Creates a `GroupchatStatisticGroupByDayResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatStatisticGroupByDayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
@@ -298,7 +306,9 @@ impl GroupchatStatisticGroupByDayResponse {
     }
 }
 /// Request of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -323,7 +333,7 @@ pub struct GroupchatStatisticRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupchatStatisticRequest {
     /// Creates a `GroupchatStatisticRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -372,7 +382,9 @@ impl GroupchatStatisticRequest {
     }
 }
 /// Response of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
-#[cfg(any(feature = "statistic"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatStatisticResponse {
@@ -386,9 +398,9 @@ pub struct GroupchatStatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<GroupChatStatisticOwnerItem>>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupchatStatisticResponse {
-    /// Creates a `GroupchatStatisticResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatStatisticResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             total: None,
@@ -416,7 +428,7 @@ impl GroupchatStatisticResponse {
     }
 }
 /// 每日统计数据
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UserBehaviorData {
@@ -447,9 +459,9 @@ pub struct UserBehaviorData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_feedback_cnt: Option<u32>,
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl UserBehaviorData {
-    /// Creates a `UserBehaviorData` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `UserBehaviorData`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             stat_time: None,
@@ -512,7 +524,7 @@ impl UserBehaviorData {
     }
 }
 /// 群聊数据统计 (按群主聚合) 的排序方式.
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GroupChatStatisticOrderBy {
@@ -527,7 +539,7 @@ pub enum GroupChatStatisticOrderBy {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl GroupChatStatisticOrderBy {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -550,7 +562,7 @@ impl GroupChatStatisticOrderBy {
         }
     }
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl ::serde::Serialize for GroupChatStatisticOrderBy {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -559,7 +571,7 @@ impl ::serde::Serialize for GroupChatStatisticOrderBy {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "statistic"))]
+#[cfg(feature = "statistic")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatisticOrderBy {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

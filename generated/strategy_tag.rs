@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -22,7 +24,7 @@ pub struct AddStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<NewStrategyTag>>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl AddStrategyTagRequest {
     /// Creates a `AddStrategyTagRequest` from its required fields; every optional field starts as `None`.
     pub fn new(strategy_id: impl Into<i64>) -> Self {
@@ -60,7 +62,9 @@ impl AddStrategyTagRequest {
     }
 }
 /// Response of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddStrategyTagResponse {
@@ -68,9 +72,9 @@ pub struct AddStrategyTagResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<StrategyTagGroup>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl AddStrategyTagResponse {
-    /// Creates a `AddStrategyTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddStrategyTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
@@ -82,7 +86,9 @@ impl AddStrategyTagResponse {
     }
 }
 /// Request of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -94,9 +100,9 @@ pub struct DelStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl DelStrategyTagRequest {
-    /// Creates a `DelStrategyTagRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelStrategyTagRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             tag_id: None,
@@ -117,19 +123,23 @@ impl DelStrategyTagRequest {
     }
 }
 /// Response of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct DelStrategyTagResponse {}
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl DelStrategyTagResponse {
-    /// Creates a `DelStrategyTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelStrategyTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -143,7 +153,7 @@ pub struct EditStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl EditStrategyTagRequest {
     /// Creates a `EditStrategyTagRequest` from its required fields; every optional field starts as `None`.
     pub fn new(id: impl Into<String>) -> Self {
@@ -167,19 +177,23 @@ impl EditStrategyTagRequest {
     }
 }
 /// Response of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct EditStrategyTagResponse {}
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl EditStrategyTagResponse {
-    /// Creates a `EditStrategyTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `EditStrategyTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -194,9 +208,9 @@ pub struct GetStrategyTagListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl GetStrategyTagListRequest {
-    /// Creates a `GetStrategyTagListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetStrategyTagListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             strategy_id: None,
@@ -224,7 +238,9 @@ impl GetStrategyTagListRequest {
     }
 }
 /// Response of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
-#[cfg(any(feature = "strategy_tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetStrategyTagListResponse {
@@ -232,9 +248,9 @@ pub struct GetStrategyTagListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<Vec<StrategyTagGroup>>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl GetStrategyTagListResponse {
-    /// Creates a `GetStrategyTagListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetStrategyTagListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
@@ -246,7 +262,7 @@ impl GetStrategyTagListResponse {
     }
 }
 /// 要添加的标签列表
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -257,7 +273,7 @@ pub struct NewStrategyTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl NewStrategyTag {
     /// Creates a `NewStrategyTag` from its required fields; every optional field starts as `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -274,7 +290,7 @@ impl NewStrategyTag {
     }
 }
 /// 规则组下的企业标签 — one tag of a strategy tag group.
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct StrategyTag {
@@ -291,7 +307,7 @@ pub struct StrategyTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl StrategyTag {
     /// Creates a `StrategyTag` from its required fields; every optional field starts as `None`.
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
@@ -316,7 +332,7 @@ impl StrategyTag {
     }
 }
 /// 规则组下的企业标签组 — one tag group of a strategy, with its tags.
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct StrategyTagGroup {
@@ -339,7 +355,7 @@ pub struct StrategyTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<StrategyTag>>,
 }
-#[cfg(any(feature = "strategy_tag"))]
+#[cfg(feature = "strategy_tag")]
 impl StrategyTagGroup {
     /// Creates a `StrategyTagGroup` from its required fields; every optional field starts as `None`.
     pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 添加企业客户标签 (`POST /cgi-bin/externalcontact/add_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -23,9 +25,9 @@ pub struct AddCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl AddCorpTagRequest {
-    /// Creates a `AddCorpTagRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddCorpTagRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             group_id: None,
@@ -67,7 +69,9 @@ impl AddCorpTagRequest {
     }
 }
 /// Response of 添加企业客户标签 (`POST /cgi-bin/externalcontact/add_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddCorpTagResponse {
@@ -75,9 +79,9 @@ pub struct AddCorpTagResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<CorpTagGroup>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl AddCorpTagResponse {
-    /// Creates a `AddCorpTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `AddCorpTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
@@ -89,7 +93,7 @@ impl AddCorpTagResponse {
     }
 }
 /// 企业标签 — one tag of a corp tag group.
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CorpTag {
@@ -109,7 +113,7 @@ pub struct CorpTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl CorpTag {
     /// Creates a `CorpTag` from its required fields; every optional field starts as `None`.
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
@@ -141,7 +145,7 @@ impl CorpTag {
     }
 }
 /// 企业标签组 — one corp tag group with its tags.
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CorpTagGroup {
@@ -164,7 +168,7 @@ pub struct CorpTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<CorpTag>>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl CorpTagGroup {
     /// Creates a `CorpTagGroup` from its required fields; every optional field starts as `None`.
     pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
@@ -203,7 +207,9 @@ impl CorpTagGroup {
     }
 }
 /// Request of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -218,9 +224,9 @@ pub struct DelCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl DelCorpTagRequest {
-    /// Creates a `DelCorpTagRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelCorpTagRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             tag_id: None,
@@ -248,19 +254,23 @@ impl DelCorpTagRequest {
     }
 }
 /// Response of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct DelCorpTagResponse {}
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl DelCorpTagResponse {
-    /// Creates a `DelCorpTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `DelCorpTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -277,7 +287,7 @@ pub struct EditCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl EditCorpTagRequest {
     /// Creates a `EditCorpTagRequest` from its required fields; every optional field starts as `None`.
     pub fn new(id: impl Into<String>) -> Self {
@@ -308,19 +318,23 @@ impl EditCorpTagRequest {
     }
 }
 /// Response of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct EditCorpTagResponse {}
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl EditCorpTagResponse {
-    /// Creates a `EditCorpTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `EditCorpTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -332,9 +346,9 @@ pub struct GetCorpTagListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl GetCorpTagListRequest {
-    /// Creates a `GetCorpTagListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetCorpTagListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             tag_id: None,
@@ -355,7 +369,9 @@ impl GetCorpTagListRequest {
     }
 }
 /// Response of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetCorpTagListResponse {
@@ -363,9 +379,9 @@ pub struct GetCorpTagListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<Vec<CorpTagGroup>>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl GetCorpTagListResponse {
-    /// Creates a `GetCorpTagListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetCorpTagListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
@@ -377,7 +393,9 @@ impl GetCorpTagListResponse {
     }
 }
 /// Request of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -393,7 +411,7 @@ pub struct MarkTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_tag: Option<Vec<String>>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl MarkTagRequest {
     /// Creates a `MarkTagRequest` from its required fields; every optional field starts as `None`.
     pub fn new(userid: impl Into<String>, external_userid: impl Into<String>) -> Self {
@@ -418,19 +436,21 @@ impl MarkTagRequest {
     }
 }
 /// Response of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
-#[cfg(any(feature = "tag"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MarkTagResponse {}
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl MarkTagResponse {
-    /// Creates a `MarkTagResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `MarkTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 要添加的标签列表
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -441,7 +461,7 @@ pub struct NewCorpTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
-#[cfg(any(feature = "tag"))]
+#[cfg(feature = "tag")]
 impl NewCorpTag {
     /// Creates a `NewCorpTag` from its required fields; every optional field starts as `None`.
     pub fn new(name: impl Into<String>) -> Self {

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 获取access_token (`GET /cgi-bin/gettoken`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,8 @@ impl GettokenRequest {
     }
 }
 /// Response of 获取access_token (`GET /cgi-bin/gettoken`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GettokenResponse {

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 分配在职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/onjob_transfer`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -12,7 +14,7 @@ pub struct GroupchatOnjobTransferRequest {
     /// 新群主的userid
     pub new_owner: String,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl GroupchatOnjobTransferRequest {
     /// Creates a `GroupchatOnjobTransferRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -26,7 +28,9 @@ impl GroupchatOnjobTransferRequest {
     }
 }
 /// Response of 分配在职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/onjob_transfer`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatOnjobTransferResponse {
@@ -34,9 +38,9 @@ pub struct GroupchatOnjobTransferResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_chat_list: Option<Vec<OnjobGroupChatTransferFailure>>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl GroupchatOnjobTransferResponse {
-    /// Creates a `GroupchatOnjobTransferResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatOnjobTransferResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { failed_chat_list: None }
     }
@@ -51,7 +55,7 @@ impl GroupchatOnjobTransferResponse {
     }
 }
 /// 没能成功继承的群
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct OnjobGroupChatTransferFailure {
@@ -65,7 +69,7 @@ pub struct OnjobGroupChatTransferFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl OnjobGroupChatTransferFailure {
     /// Creates a `OnjobGroupChatTransferFailure` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -89,7 +93,7 @@ impl OnjobGroupChatTransferFailure {
     }
 }
 /// 客户接替记录列表
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct OnjobTakeoverRecord {
@@ -103,7 +107,7 @@ pub struct OnjobTakeoverRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl OnjobTakeoverRecord {
     /// Creates a `OnjobTakeoverRecord` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -127,7 +131,7 @@ impl OnjobTakeoverRecord {
     }
 }
 /// 每个客户的分配结果
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct OnjobTransferCustomerResult {
@@ -138,7 +142,7 @@ pub struct OnjobTransferCustomerResult {
     #[serde(default)]
     pub errcode: i32,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl OnjobTransferCustomerResult {
     /// Creates a `OnjobTransferCustomerResult` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>, errcode: impl Into<i32>) -> Self {
@@ -149,7 +153,9 @@ impl OnjobTransferCustomerResult {
     }
 }
 /// Request of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -164,7 +170,7 @@ pub struct TransferCustomerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl TransferCustomerRequest {
     /// Creates a `TransferCustomerRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -187,7 +193,9 @@ impl TransferCustomerRequest {
     }
 }
 /// Response of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct TransferCustomerResponse {
@@ -195,9 +203,9 @@ pub struct TransferCustomerResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Vec<OnjobTransferCustomerResult>>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl TransferCustomerResponse {
-    /// Creates a `TransferCustomerResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `TransferCustomerResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { customer: None }
     }
@@ -212,7 +220,9 @@ impl TransferCustomerResponse {
     }
 }
 /// Request of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -225,7 +235,7 @@ pub struct TransferResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl TransferResultRequest {
     /// Creates a `TransferResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -246,7 +256,9 @@ impl TransferResultRequest {
     }
 }
 /// Response of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
-#[cfg(any(feature = "transfer_onjob"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct TransferResultResponse {
@@ -257,9 +269,9 @@ pub struct TransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl TransferResultResponse {
-    /// Creates a `TransferResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `TransferResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             customer: None,
@@ -280,7 +292,7 @@ impl TransferResultResponse {
     }
 }
 /// 在职继承的客户接替状态.
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OnjobTakeoverStatus {
@@ -297,7 +309,7 @@ pub enum OnjobTakeoverStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl OnjobTakeoverStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -322,7 +334,7 @@ impl OnjobTakeoverStatus {
         }
     }
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl ::serde::Serialize for OnjobTakeoverStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -331,7 +343,7 @@ impl ::serde::Serialize for OnjobTakeoverStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "transfer_onjob"))]
+#[cfg(feature = "transfer_onjob")]
 impl<'de> ::serde::Deserialize<'de> for OnjobTakeoverStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 查询客户接替结果(旧接口) (`POST /cgi-bin/externalcontact/get_transfer_result`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -14,7 +16,7 @@ pub struct GetTransferResultRequest {
     /// 接替成员的userid
     pub takeover_userid: String,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GetTransferResultRequest {
     /// Creates a `GetTransferResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -30,7 +32,9 @@ impl GetTransferResultRequest {
     }
 }
 /// Response of 查询客户接替结果(旧接口) (`POST /cgi-bin/externalcontact/get_transfer_result`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetTransferResultResponse {
@@ -41,9 +45,9 @@ pub struct GetTransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GetTransferResultResponse {
-    /// Creates a `GetTransferResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetTransferResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             status: None,
@@ -64,7 +68,9 @@ impl GetTransferResultResponse {
     }
 }
 /// Request of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -79,9 +85,9 @@ pub struct GetUnassignedListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GetUnassignedListRequest {
-    /// Creates a `GetUnassignedListRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetUnassignedListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             page_id: None,
@@ -109,7 +115,9 @@ impl GetUnassignedListRequest {
     }
 }
 /// Response of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetUnassignedListResponse {
@@ -123,9 +131,9 @@ pub struct GetUnassignedListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GetUnassignedListResponse {
-    /// Creates a `GetUnassignedListResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GetUnassignedListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             info: None,
@@ -153,7 +161,9 @@ impl GetUnassignedListResponse {
     }
 }
 /// Request of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -163,7 +173,7 @@ pub struct GroupchatTransferRequest {
     /// 新群主的userid
     pub new_owner: String,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GroupchatTransferRequest {
     /// Creates a `GroupchatTransferRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -177,7 +187,9 @@ impl GroupchatTransferRequest {
     }
 }
 /// Response of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupchatTransferResponse {
@@ -185,9 +197,9 @@ pub struct GroupchatTransferResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_chat_list: Option<Vec<ResignedGroupChatTransferFailure>>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl GroupchatTransferResponse {
-    /// Creates a `GroupchatTransferResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupchatTransferResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { failed_chat_list: None }
     }
@@ -202,7 +214,7 @@ impl GroupchatTransferResponse {
     }
 }
 /// 没能成功继承的群
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResignedGroupChatTransferFailure {
@@ -216,7 +228,7 @@ pub struct ResignedGroupChatTransferFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedGroupChatTransferFailure {
     /// Creates a `ResignedGroupChatTransferFailure` from its required fields; every optional field starts as `None`.
     pub fn new(chat_id: impl Into<String>) -> Self {
@@ -240,7 +252,7 @@ impl ResignedGroupChatTransferFailure {
     }
 }
 /// 客户接替记录列表
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResignedTakeoverRecord {
@@ -254,7 +266,7 @@ pub struct ResignedTakeoverRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTakeoverRecord {
     /// Creates a `ResignedTakeoverRecord` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>) -> Self {
@@ -278,7 +290,9 @@ impl ResignedTakeoverRecord {
     }
 }
 /// Request of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -290,7 +304,7 @@ pub struct ResignedTransferCustomerRequest {
     /// 客户的external_userid列表, 每次最多100个
     pub external_userid: Vec<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerRequest {
     /// Creates a `ResignedTransferCustomerRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -306,7 +320,9 @@ impl ResignedTransferCustomerRequest {
     }
 }
 /// Response of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResignedTransferCustomerResponse {
@@ -314,9 +330,9 @@ pub struct ResignedTransferCustomerResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Vec<ResignedTransferCustomerResult>>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResponse {
-    /// Creates a `ResignedTransferCustomerResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ResignedTransferCustomerResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { customer: None }
     }
@@ -331,7 +347,7 @@ impl ResignedTransferCustomerResponse {
     }
 }
 /// 每个客户的分配结果
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResignedTransferCustomerResult {
@@ -342,7 +358,7 @@ pub struct ResignedTransferCustomerResult {
     #[serde(default)]
     pub errcode: i32,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResult {
     /// Creates a `ResignedTransferCustomerResult` from its required fields; every optional field starts as `None`.
     pub fn new(external_userid: impl Into<String>, errcode: impl Into<i32>) -> Self {
@@ -353,7 +369,9 @@ impl ResignedTransferCustomerResult {
     }
 }
 /// Request of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -366,7 +384,7 @@ pub struct ResignedTransferResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTransferResultRequest {
     /// Creates a `ResignedTransferResultRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -387,7 +405,9 @@ impl ResignedTransferResultRequest {
     }
 }
 /// Response of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
-#[cfg(any(feature = "transfer_resigned"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ResignedTransferResultResponse {
@@ -398,9 +418,9 @@ pub struct ResignedTransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTransferResultResponse {
-    /// Creates a `ResignedTransferResultResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `ResignedTransferResultResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             customer: None,
@@ -421,7 +441,7 @@ impl ResignedTransferResultResponse {
     }
 }
 /// Request of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -436,7 +456,7 @@ pub struct TransferRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl TransferRequest {
     /// Creates a `TransferRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -459,19 +479,19 @@ impl TransferRequest {
     }
 }
 /// Response of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct TransferResponse {}
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl TransferResponse {
-    /// Creates a `TransferResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `TransferResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// 待分配的离职成员客户列表
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct UnassignedCustomer {
@@ -485,7 +505,7 @@ pub struct UnassignedCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimission_time: Option<i64>,
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl UnassignedCustomer {
     /// Creates a `UnassignedCustomer` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -506,7 +526,7 @@ impl UnassignedCustomer {
     }
 }
 /// 离职继承(及旧接口)的客户接替状态.
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ResignedTakeoverStatus {
@@ -523,7 +543,7 @@ pub enum ResignedTakeoverStatus {
     /// A code this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ResignedTakeoverStatus {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -548,7 +568,7 @@ impl ResignedTakeoverStatus {
         }
     }
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl ::serde::Serialize for ResignedTakeoverStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -557,7 +577,7 @@ impl ::serde::Serialize for ResignedTakeoverStatus {
         serializer.serialize_i64(self.code())
     }
 }
-#[cfg(any(feature = "transfer_resigned"))]
+#[cfg(feature = "transfer_resigned")]
 impl<'de> ::serde::Deserialize<'de> for ResignedTakeoverStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

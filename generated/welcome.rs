@@ -2,7 +2,9 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Request of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -32,9 +34,9 @@ pub struct GroupWelcomeTemplateAddRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<u32>,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateAddRequest {
-    /// Creates a `GroupWelcomeTemplateAddRequest` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupWelcomeTemplateAddRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             text: None,
@@ -97,7 +99,9 @@ impl GroupWelcomeTemplateAddRequest {
     }
 }
 /// Response of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupWelcomeTemplateAddResponse {
@@ -105,7 +109,7 @@ pub struct GroupWelcomeTemplateAddResponse {
     #[serde(default)]
     pub template_id: String,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateAddResponse {
     /// Creates a `GroupWelcomeTemplateAddResponse` from its required fields; every optional field starts as `None`.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -115,7 +119,9 @@ impl GroupWelcomeTemplateAddResponse {
     }
 }
 /// Request of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -126,7 +132,7 @@ pub struct GroupWelcomeTemplateDelRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateDelRequest {
     /// Creates a `GroupWelcomeTemplateDelRequest` from its required fields; every optional field starts as `None`.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -143,19 +149,23 @@ impl GroupWelcomeTemplateDelRequest {
     }
 }
 /// Response of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupWelcomeTemplateDelResponse {}
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateDelResponse {
-    /// Creates a `GroupWelcomeTemplateDelResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupWelcomeTemplateDelResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -184,7 +194,7 @@ pub struct GroupWelcomeTemplateEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateEditRequest {
     /// Creates a `GroupWelcomeTemplateEditRequest` from its required fields; every optional field starts as `None`.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -243,19 +253,23 @@ impl GroupWelcomeTemplateEditRequest {
     }
 }
 /// Response of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupWelcomeTemplateEditResponse {}
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateEditResponse {
-    /// Creates a `GroupWelcomeTemplateEditResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupWelcomeTemplateEditResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }
 }
 /// Request of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -263,7 +277,7 @@ pub struct GroupWelcomeTemplateGetRequest {
     /// 群欢迎语的素材id
     pub template_id: String,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateGetRequest {
     /// Creates a `GroupWelcomeTemplateGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -273,7 +287,9 @@ impl GroupWelcomeTemplateGetRequest {
     }
 }
 /// Response of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupWelcomeTemplateGetResponse {
@@ -296,9 +312,9 @@ pub struct GroupWelcomeTemplateGetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<Video>,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateGetResponse {
-    /// Creates a `GroupWelcomeTemplateGetResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `GroupWelcomeTemplateGetResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {
             text: None,
@@ -347,7 +363,9 @@ impl GroupWelcomeTemplateGetResponse {
     }
 }
 /// Request of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -361,7 +379,7 @@ pub struct SendWelcomeMsgRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
 }
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl SendWelcomeMsgRequest {
     /// Creates a `SendWelcomeMsgRequest` from its required fields; every optional field starts as `None`.
     pub fn new(welcome_code: impl Into<String>) -> Self {
@@ -385,13 +403,15 @@ impl SendWelcomeMsgRequest {
     }
 }
 /// Response of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
-#[cfg(any(feature = "welcome"))]
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+#[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct SendWelcomeMsgResponse {}
-#[cfg(any(feature = "welcome"))]
+#[cfg(feature = "welcome")]
 impl SendWelcomeMsgResponse {
-    /// Creates a `SendWelcomeMsgResponse` from its required fields; every optional field starts as `None`.
+    /// Creates an empty `SendWelcomeMsgResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
     }

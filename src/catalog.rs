@@ -152,7 +152,10 @@ pub(crate) fn normalize(path: &str) -> &str {
 }
 
 fn unknown(path: &str) -> Error {
-    Error::InvalidRequest { endpoint: path.to_string(), message: "no such endpoint in the catalog".into() }
+    Error::InvalidRequest {
+        endpoint: path.to_string(),
+        message: "no such endpoint in the catalog".into(),
+    }
 }
 
 /// Parses `value` into the typed request model of `path` and serializes it back.
@@ -167,13 +170,18 @@ pub fn roundtrip_response(path: &str, value: &Value) -> Result<Value> {
 }
 
 #[allow(dead_code)] // used by the stand-in
-pub(crate) fn request_validator(path: &str) -> Option<fn(&Value) -> std::result::Result<(), String>> {
+pub(crate) fn request_validator(path: &str) -> Option<Validator> {
     generated::request_validator(normalize(path))
 }
 
 pub(crate) async fn call(client: &crate::Client, path: &str, value: Value) -> Result<Value> {
-    generated::call(client, normalize(path), value).await.unwrap_or_else(|| Err(unknown(path)))
+    generated::call(client, normalize(path), value)
+        .await
+        .unwrap_or_else(|| Err(unknown(path)))
 }
+
+/// Checks that a JSON request fits a typed request model.
+pub(crate) type Validator = fn(&Value) -> std::result::Result<(), String>;
 
 fn roundtrip<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Result<Value> {
     let typed: T = T::deserialize(value).map_err(|e| Error::Decode {
@@ -181,7 +189,11 @@ fn roundtrip<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Resu
         message: e.to_string(),
         excerpt: crate::client::excerpt(value.to_string().as_bytes()),
     })?;
-    serde_json::to_value(&typed).map_err(|e| Error::Decode { endpoint: path.to_string(), message: e.to_string(), excerpt: String::new() })
+    serde_json::to_value(&typed).map_err(|e| Error::Decode {
+        endpoint: path.to_string(),
+        message: e.to_string(),
+        excerpt: String::new(),
+    })
 }
 
 #[allow(dead_code)]
@@ -194,7 +206,14 @@ where
     Req: Serialize + DeserializeOwned + Send + Sync,
     Resp: Serialize + DeserializeOwned,
 {
-    let req: Req = Req::deserialize(&value).map_err(|e| Error::InvalidRequest { endpoint: ep.path.to_string(), message: e.to_string() })?;
+    let req: Req = Req::deserialize(&value).map_err(|e| Error::InvalidRequest {
+        endpoint: ep.path.to_string(),
+        message: e.to_string(),
+    })?;
     let resp: Resp = client.execute(ep, &req).await?;
-    serde_json::to_value(&resp).map_err(|e| Error::Decode { endpoint: ep.path.to_string(), message: e.to_string(), excerpt: String::new() })
+    serde_json::to_value(&resp).map_err(|e| Error::Decode {
+        endpoint: ep.path.to_string(),
+        message: e.to_string(),
+        excerpt: String::new(),
+    })
 }

@@ -119,18 +119,39 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
         };
-        let http = Http { client, base: base.trim_end_matches('/').to_string() };
+        let http = Http {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+        };
         let (tokens, corp_provider) = match self.provider {
             Some((kind, provider)) => (TokenSource { kind, provider }, None),
             None => {
-                let corp_id = self.corp_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| Error::Config("corp_id is missing".into()))?;
-                let secret = self.secret.filter(|s| !s.expose().trim().is_empty()).ok_or_else(|| Error::Config("secret is missing".into()))?;
+                let corp_id = self
+                    .corp_id
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or_else(|| Error::Config("corp_id is missing".into()))?;
+                let secret = self
+                    .secret
+                    .filter(|s| !s.expose().trim().is_empty())
+                    .ok_or_else(|| Error::Config("secret is missing".into()))?;
                 let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
                 let p = Arc::new(CorpTokenProvider::new(corp_id, secret, store, http.clone()));
-                (TokenSource { kind: TokenKind::Access, provider: p.clone() }, Some(p))
+                (
+                    TokenSource {
+                        kind: TokenKind::Access,
+                        provider: p.clone(),
+                    },
+                    Some(p),
+                )
             }
         };
-        Ok(Client { inner: Arc::new(Inner { http, tokens, corp_provider }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                tokens,
+                corp_provider,
+            }),
+        })
     }
 }
 
@@ -147,20 +168,34 @@ pub struct Upload {
 
 impl fmt::Debug for Upload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Upload").field("filename", &self.filename).field("content_type", &self.content_type).field("len", &self.bytes.len()).finish()
+        f.debug_struct("Upload")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
     }
 }
 
 impl Upload {
     /// An upload from bytes in memory.
     pub fn from_bytes(filename: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        Upload { filename: filename.into(), content_type: "application/octet-stream".into(), bytes: bytes.into() }
+        Upload {
+            filename: filename.into(),
+            content_type: "application/octet-stream".into(),
+            bytes: bytes.into(),
+        }
     }
     /// An upload read from a file; the file name is taken from the path.
     pub async fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let p = path.as_ref();
-        let bytes = tokio::fs::read(p).await.map_err(|e| Error::InvalidRequest { endpoint: "upload".into(), message: format!("cannot read {}: {e}", p.display()) })?;
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let bytes = tokio::fs::read(p).await.map_err(|e| Error::InvalidRequest {
+            endpoint: "upload".into(),
+            message: format!("cannot read {}: {e}", p.display()),
+        })?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
         Ok(Self::from_bytes(name, bytes))
     }
     /// Sets the MIME type.
@@ -178,6 +213,7 @@ pub(crate) struct Http {
     base: String,
 }
 
+#[allow(dead_code)] // `Multipart` only with an upload endpoint's feature
 enum Body {
     None,
     Json(Vec<u8>),
@@ -187,7 +223,9 @@ enum Body {
 impl Http {
     fn map_err(endpoint: &str, e: reqwest::Error) -> Error {
         if e.is_timeout() {
-            Error::Timeout { endpoint: endpoint.to_string() }
+            Error::Timeout {
+                endpoint: endpoint.to_string(),
+            }
         } else {
             let e = e.without_url();
             let mut message = e.to_string();
@@ -197,7 +235,10 @@ impl Http {
                 message.push_str(&s.to_string());
                 src = s.source();
             }
-            Error::Transport { endpoint: endpoint.to_string(), message: crate::client::redact_query(&message) }
+            Error::Transport {
+                endpoint: endpoint.to_string(),
+                message: crate::client::redact_query(&message),
+            }
         }
     }
 
@@ -220,7 +261,10 @@ impl Http {
                 let p = reqwest::multipart::Part::bytes(up.bytes)
                     .file_name(up.filename)
                     .mime_str(&up.content_type)
-                    .map_err(|e| Error::InvalidRequest { endpoint: path.to_string(), message: format!("bad content type: {}", e.without_url()) })?;
+                    .map_err(|e| Error::InvalidRequest {
+                        endpoint: path.to_string(),
+                        message: format!("bad content type: {}", e.without_url()),
+                    })?;
                 let _ = len;
                 rb.multipart(reqwest::multipart::Form::new().part(part, p))
             }
@@ -230,7 +274,10 @@ impl Http {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| Self::map_err(path, e))?;
         if !status.is_success() {
-            return Err(Error::Transport { endpoint: path.to_string(), message: format!("HTTP status {status}") });
+            return Err(Error::Transport {
+                endpoint: path.to_string(),
+                message: format!("HTTP status {status}"),
+            });
         }
         Ok(bytes.to_vec())
     }
@@ -239,11 +286,19 @@ impl Http {
 /// Removes anything that looks like a token or secret query parameter from a message.
 pub(crate) fn redact_query(message: &str) -> String {
     let mut out = message.to_string();
-    for key in ["access_token=", "suite_access_token=", "provider_access_token=", "corpsecret="] {
+    for key in [
+        "access_token=",
+        "suite_access_token=",
+        "provider_access_token=",
+        "corpsecret=",
+    ] {
         let mut from = 0;
         while let Some(i) = out[from..].find(key) {
             let start = from + i + key.len();
-            let end = out[start..].find(|c: char| c == '&' || c == ' ' || c == ')' || c == '"').map(|j| start + j).unwrap_or(out.len());
+            let end = out[start..]
+                .find(['&', ' ', ')', '"'])
+                .map(|j| start + j)
+                .unwrap_or(out.len());
             out.replace_range(start..end, "[redacted]");
             from = start + "[redacted]".len();
         }
@@ -273,24 +328,45 @@ pub(crate) fn check_errcode(endpoint: &str, body: &[u8], show_body: bool) -> Res
         excerpt: if show_body { excerpt(body) } else { String::new() },
     })?;
     match h.errcode {
-        Some(code) if code != 0 => Err(Error::Api { endpoint: endpoint.to_string(), errcode: code, errmsg: h.errmsg.unwrap_or_default() }),
+        Some(code) if code != 0 => Err(Error::Api {
+            endpoint: endpoint.to_string(),
+            errcode: code,
+            errmsg: h.errmsg.unwrap_or_default(),
+        }),
         _ => Ok(()),
     }
 }
 
 fn to_query(endpoint: &str, req: &impl Serialize) -> Result<Vec<(String, String)>> {
-    let v = serde_json::to_value(req).map_err(|e| Error::InvalidRequest { endpoint: endpoint.to_string(), message: e.to_string() })?;
+    let v = serde_json::to_value(req).map_err(|e| Error::InvalidRequest {
+        endpoint: endpoint.to_string(),
+        message: e.to_string(),
+    })?;
     let Value::Object(map) = v else {
-        return Err(Error::InvalidRequest { endpoint: endpoint.to_string(), message: "a request must be a JSON object".into() });
+        return Err(Error::InvalidRequest {
+            endpoint: endpoint.to_string(),
+            message: "a request must be a JSON object".into(),
+        });
     };
     let mut out = Vec::with_capacity(map.len());
     for (k, v) in map {
         let s = match v {
             Value::Null => continue,
             Value::String(s) => s,
-            Value::Bool(b) => if b { "1".into() } else { "0".into() },
+            Value::Bool(b) => {
+                if b {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
             Value::Number(n) => n.to_string(),
-            other => return Err(Error::InvalidRequest { endpoint: endpoint.to_string(), message: format!("query parameter `{k}` must be a scalar, not {other}") }),
+            other => {
+                return Err(Error::InvalidRequest {
+                    endpoint: endpoint.to_string(),
+                    message: format!("query parameter `{k}` must be a scalar, not {other}"),
+                })
+            }
         };
         out.push((k, s));
     }
@@ -318,7 +394,10 @@ impl Client {
         if ep.token != TokenKind::None && ep.token != self.inner.tokens.kind {
             return Err(Error::InvalidRequest {
                 endpoint: ep.path.to_string(),
-                message: format!("this endpoint takes a {:?} token but the client holds a {:?} token", ep.token, self.inner.tokens.kind),
+                message: format!(
+                    "this endpoint takes a {:?} token but the client holds a {:?} token",
+                    ep.token, self.inner.tokens.kind
+                ),
             });
         }
         Ok(())
@@ -357,14 +436,25 @@ impl Client {
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             endpoint: ep.path.to_string(),
             message: e.to_string(),
-            excerpt: if ep.token == TokenKind::None { String::new() } else { excerpt(bytes) },
+            excerpt: if ep.token == TokenKind::None {
+                String::new()
+            } else {
+                excerpt(bytes)
+            },
         })
     }
 
     /// The pipeline of every generated JSON endpoint method.
-    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(&self, ep: &'static Endpoint, request: &Req) -> Result<Resp> {
+    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        request: &Req,
+    ) -> Result<Resp> {
         if ep.upload.is_some() {
-            return Err(Error::InvalidRequest { endpoint: ep.path.to_string(), message: "this endpoint is an upload: use its typed method with an Upload".into() });
+            return Err(Error::InvalidRequest {
+                endpoint: ep.path.to_string(),
+                message: "this endpoint is an upload: use its typed method with an Upload".into(),
+            });
         }
         let bytes = match ep.method {
             HttpMethod::Get => {
@@ -372,7 +462,10 @@ impl Client {
                 self.run(ep, &query, || Body::None).await?
             }
             HttpMethod::Post => {
-                let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest { endpoint: ep.path.to_string(), message: e.to_string() })?;
+                let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest {
+                    endpoint: ep.path.to_string(),
+                    message: e.to_string(),
+                })?;
                 self.run(ep, &[], || Body::Json(body.clone())).await?
             }
         };
@@ -380,10 +473,18 @@ impl Client {
     }
 
     /// The pipeline of multipart uploads: the request's fields go in the query string.
-    pub(crate) async fn execute_upload<Req: Serialize, Resp: DeserializeOwned>(&self, ep: &'static Endpoint, request: &Req, file: Upload) -> Result<Resp> {
+    #[allow(dead_code)] // used by generated upload methods, present with their group's feature
+    pub(crate) async fn execute_upload<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        request: &Req,
+        file: Upload,
+    ) -> Result<Resp> {
         let part = ep.upload.unwrap_or("media").to_string();
         let query = to_query(ep.path, request)?;
-        let bytes = self.run(ep, &query, || Body::Multipart(part.clone(), file.clone())).await?;
+        let bytes = self
+            .run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
+            .await?;
         Self::decode(ep, &bytes)
     }
 
@@ -403,7 +504,9 @@ mod tests {
 
     #[test]
     fn redacts_secrets_in_messages() {
-        let m = redact_query("error sending request for url (http://h/cgi-bin/x?access_token=abc123&x=1) corpsecret=s3cr3t");
+        let m = redact_query(
+            "error sending request for url (http://h/cgi-bin/x?access_token=abc123&x=1) corpsecret=s3cr3t",
+        );
         assert!(!m.contains("abc123") && !m.contains("s3cr3t"), "{m}");
         assert!(m.contains("access_token=[redacted]&x=1"), "{m}");
     }
@@ -417,7 +520,23 @@ mod tests {
             b: bool,
             o: Option<String>,
         }
-        let q = to_query("x", &R { userid: "u".into(), n: 3, b: true, o: None }).unwrap();
-        assert_eq!(q, vec![("userid".into(), "u".into()), ("n".into(), "3".into()), ("b".into(), "1".into())]);
+        let q = to_query(
+            "x",
+            &R {
+                userid: "u".into(),
+                n: 3,
+                b: true,
+                o: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            vec![
+                ("userid".into(), "u".into()),
+                ("n".into(), "3".into()),
+                ("b".into(), "1".into())
+            ]
+        );
     }
 }

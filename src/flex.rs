@@ -15,7 +15,9 @@ impl<'de, T: TryFrom<i128>> Deserialize<'de> for FlexInt<T> {
         struct V<T>(PhantomData<T>);
         impl<T: TryFrom<i128>> V<T> {
             fn fit<E: de::Error>(v: i128) -> Result<FlexInt<T>, E> {
-                T::try_from(v).map(FlexInt).map_err(|_| E::custom(format!("integer {v} out of range")))
+                T::try_from(v)
+                    .map(FlexInt)
+                    .map_err(|_| E::custom(format!("integer {v} out of range")))
             }
         }
         impl<T: TryFrom<i128>> Visitor<'_> for V<T> {
@@ -142,7 +144,10 @@ impl<'de> Deserialize<'de> for FlexFloat {
                 Ok(FlexFloat(v as f64))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                v.trim().parse().map(FlexFloat).map_err(|_| E::custom(format!("{v:?} is not a number")))
+                v.trim()
+                    .parse()
+                    .map(FlexFloat)
+                    .map_err(|_| E::custom(format!("{v:?} is not a number")))
             }
         }
         d.deserialize_any(V)
@@ -218,7 +223,10 @@ impl RawDe {
             Raw::U(v) => v.into(),
             Raw::F(v) if v.fract() == 0.0 && v.abs() < 9.0e18 => v as i128,
             Raw::F(v) => return Err(E::custom(format!("{v} is not an integer"))),
-            Raw::Str(s) => s.trim().parse::<i128>().map_err(|_| E::custom(format!("{s:?} is not an integer")))?,
+            Raw::Str(s) => s
+                .trim()
+                .parse::<i128>()
+                .map_err(|_| E::custom(format!("{s:?} is not an integer")))?,
         };
         T::try_from(wide).map_err(|_| E::custom(format!("integer {wide} out of range")))
     }
@@ -243,9 +251,25 @@ mod tests {
     #[test]
     fn numbers_and_strings_both_decode() {
         let t: T = serde_json::from_str(r#"{"a":"7","b":8,"c":12,"d":1}"#).unwrap();
-        assert_eq!(t, T { a: 7, b: Some(8), c: "12".into(), d: Some(true) });
+        assert_eq!(
+            t,
+            T {
+                a: 7,
+                b: Some(8),
+                c: "12".into(),
+                d: Some(true)
+            }
+        );
         let t: T = serde_json::from_str(r#"{"a":7,"b":"","c":"x"}"#).unwrap();
-        assert_eq!(t, T { a: 7, b: None, c: "x".into(), d: None });
+        assert_eq!(
+            t,
+            T {
+                a: 7,
+                b: None,
+                c: "x".into(),
+                d: None
+            }
+        );
         let t: T = serde_json::from_str(r#"{"a":7,"b":null,"c":"x","d":"false"}"#).unwrap();
         assert_eq!(t.d, Some(false));
         assert_eq!(t.b, None);

@@ -51,7 +51,11 @@ pub trait OffsetPaged: Serialize + Clone + Send + Sync + 'static {
 }
 
 /// Splits `request` into copies whose list (reached by `field`) holds at most `max` items each.
-pub fn split_list<R: Clone, T: Clone>(mut request: R, max: usize, field: impl Fn(&mut R) -> Option<&mut Vec<T>>) -> Vec<R> {
+pub fn split_list<R: Clone, T: Clone>(
+    mut request: R,
+    max: usize,
+    field: impl Fn(&mut R) -> Option<&mut Vec<T>>,
+) -> Vec<R> {
     let max = max.max(1);
     let all = match field(&mut request) {
         Some(list) if list.len() > max => std::mem::take(list),
@@ -78,7 +82,12 @@ struct CursorState<R: CursorPaged> {
 /// Walks every page of a cursor-paged endpoint (every chunk, when the request was split), yielding items.
 /// A cursor already set in the request resumes from there. The stream ends after an error.
 pub fn cursor_stream<R: CursorPaged>(client: Client, request: R) -> Pages<R::Item> {
-    let state = CursorState { client, pending: request.split().into(), buffer: VecDeque::new(), failed: false };
+    let state = CursorState {
+        client,
+        pending: request.split().into(),
+        buffer: VecDeque::new(),
+        failed: false,
+    };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(item) = st.buffer.pop_front() {
@@ -118,7 +127,11 @@ struct OffsetState<R: OffsetPaged> {
 /// Walks every page of an offset-paged endpoint: the offset advances by the page's length, and the walk stops
 /// after an empty page or one shorter than the limit. The stream ends after an error.
 pub fn offset_stream<R: OffsetPaged>(client: Client, request: R) -> Pages<R::Item> {
-    let state = OffsetState { client, next: Some(request), buffer: VecDeque::new() };
+    let state = OffsetState {
+        client,
+        next: Some(request),
+        buffer: VecDeque::new(),
+    };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(item) = st.buffer.pop_front() {

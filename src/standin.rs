@@ -97,7 +97,9 @@ pub struct StandIn {
 
 impl std::fmt::Debug for StandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StandIn").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("StandIn")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +121,10 @@ impl StandIn {
     pub async fn start_with(config: StandInConfig) -> std::io::Result<StandIn> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let inner = Arc::new(Inner { config, shared: Mutex::new(Shared::default()) });
+        let inner = Arc::new(Inner {
+            config,
+            shared: Mutex::new(Shared::default()),
+        });
         let app = axum::Router::new().fallback(handle).with_state(inner.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -129,7 +134,11 @@ impl StandIn {
                 })
                 .await;
         });
-        Ok(StandIn { addr, inner, shutdown: Some(tx) })
+        Ok(StandIn {
+            addr,
+            inner,
+            shutdown: Some(tx),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -188,41 +197,74 @@ impl StandIn {
 
     /// Answers `path` with `response` instead of the spec's example from now on.
     pub fn set_response(&self, path: &str, response: Value) {
-        self.lock().overrides.insert(catalog::normalize(path).to_string(), response);
+        self.lock()
+            .overrides
+            .insert(catalog::normalize(path).to_string(), response);
     }
 
     /// Answers the next call of `path` with an error.
     pub fn fail_next(&self, path: &str, errcode: i64, errmsg: &str) {
-        self.lock().fail_next.insert(catalog::normalize(path).to_string(), (errcode, errmsg.to_string()));
+        self.lock()
+            .fail_next
+            .insert(catalog::normalize(path).to_string(), (errcode, errmsg.to_string()));
     }
 }
 
 fn wecom_error(errcode: i64, errmsg: &str) -> Response {
-    (StatusCode::OK, axum::Json(json!({ "errcode": errcode, "errmsg": errmsg }))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(json!({ "errcode": errcode, "errmsg": errmsg })),
+    )
+        .into_response()
 }
 
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(q.unwrap_or("").as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(path) = uri.path().strip_prefix("/cgi-bin/") else {
         return (StatusCode::NOT_FOUND, "not a /cgi-bin/ path").into_response();
     };
     let path = path.to_string();
     let query = parse_query(uri.query());
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let json_body = serde_json::from_slice::<Value>(&body).ok();
-    let token_names = ["access_token", "suite_access_token", "provider_access_token", "corpsecret"];
+    let token_names = [
+        "access_token",
+        "suite_access_token",
+        "provider_access_token",
+        "corpsecret",
+    ];
     let record = RecordedRequest {
         method: method.as_str().to_string(),
         path: path.clone(),
-        query: query.iter().filter(|(k, _)| !token_names[..3].contains(&k.as_str())).cloned().collect(),
+        query: query
+            .iter()
+            .filter(|(k, _)| !token_names[..3].contains(&k.as_str()))
+            .cloned()
+            .collect(),
         json: json_body.clone(),
         body: body.to_vec(),
         content_type: content_type.clone(),
     };
-    inner.shared.lock().unwrap_or_else(|p| p.into_inner()).requests.push(record);
+    inner
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .requests
+        .push(record);
 
     if path == "gettoken" {
         return gettoken(&inner, &query).await;
@@ -231,18 +273,34 @@ async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
         return (StatusCode::NOT_FOUND, "no such endpoint in the catalog").into_response();
     };
     if method.as_str() != ep.method.as_str() {
-        return (StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {}", ep.path, ep.method)).into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} takes {}", ep.path, ep.method),
+        )
+            .into_response();
     }
     if let Some(resp) = check_token(&inner, ep, &query) {
         return resp;
     }
-    if let Some((code, msg)) = inner.shared.lock().unwrap_or_else(|p| p.into_inner()).fail_next.remove(&path) {
+    if let Some((code, msg)) = inner
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .fail_next
+        .remove(&path)
+    {
         return wecom_error(code, &msg);
     }
 
     // The request as the typed model sees it.
     let request: Value = if ep.method == HttpMethod::Get || ep.upload.is_some() {
-        Value::Object(query.iter().filter(|(k, _)| !token_names.contains(&k.as_str())).map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            query
+                .iter()
+                .filter(|(k, _)| !token_names.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     } else {
         match json_body {
             Some(v) => v,
@@ -250,7 +308,9 @@ async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
         }
     };
     if let Some(part) = ep.upload {
-        let ok = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data"))
+        let ok = content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("multipart/form-data"))
             && String::from_utf8_lossy(&body).contains(&format!("name=\"{part}\""));
         if !ok {
             return wecom_error(40005, &format!("invalid multipart: expected a part named {part}"));
@@ -261,7 +321,13 @@ async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
             return wecom_error(40058, &format!("invalid parameter: {m}"));
         }
     }
-    let over = inner.shared.lock().unwrap_or_else(|p| p.into_inner()).overrides.get(&path).cloned();
+    let over = inner
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .overrides
+        .get(&path)
+        .cloned();
     let mut response = over
         .or_else(|| ep.example_response.and_then(|s| serde_json::from_str(s).ok()))
         .unwrap_or_else(|| json!({ "errcode": 0, "errmsg": "ok" }));
@@ -276,14 +342,24 @@ fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut M
     match p.style {
         PagingStyle::Cursor => {
             let cursor = request.get(p.cursor).and_then(Value::as_str).unwrap_or("");
-            let index: usize = cursor.strip_prefix("standin-cursor-").and_then(|n| n.parse().ok()).unwrap_or(0);
-            let next = if index + 1 < pages { format!("standin-cursor-{}", index + 1) } else { String::new() };
+            let index: usize = cursor
+                .strip_prefix("standin-cursor-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let next = if index + 1 < pages {
+                format!("standin-cursor-{}", index + 1)
+            } else {
+                String::new()
+            };
             if let Some(n) = p.next {
                 map.insert(n.to_string(), Value::String(next));
             }
         }
         PagingStyle::Offset => {
-            let num = |k: Option<&str>| k.and_then(|k| request.get(k)).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+            let num = |k: Option<&str>| {
+                k.and_then(|k| request.get(k))
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            };
             let offset = num(Some(p.cursor)).unwrap_or(0);
             let limit = num(p.limit).unwrap_or(10).max(1);
             let index = usize::try_from(offset / limit).unwrap_or(usize::MAX);
@@ -295,7 +371,11 @@ fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut M
                 0
             };
             let sample = map.get(p.items).and_then(Value::as_array).cloned().unwrap_or_default();
-            let items: Vec<Value> = if sample.is_empty() { Vec::new() } else { sample.iter().cycle().take(want).cloned().collect() };
+            let items: Vec<Value> = if sample.is_empty() {
+                Vec::new()
+            } else {
+                sample.iter().cycle().take(want).cloned().collect()
+            };
             map.insert(p.items.to_string(), Value::Array(items));
         }
     }
@@ -341,5 +421,11 @@ async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
         s.valid.insert(t.clone());
         t
     };
-    (StatusCode::OK, axum::Json(json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": inner.config.token_ttl_secs }))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(
+            json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": inner.config.token_ttl_secs }),
+        ),
+    )
+        .into_response()
 }

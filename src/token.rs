@@ -63,7 +63,10 @@ impl CachedToken {
     /// life, at most five minutes.
     pub fn new(token: impl Into<Secret>, expires_in: Duration) -> Self {
         let margin = (expires_in / 10).min(Duration::from_secs(300));
-        CachedToken { token: token.into(), refresh_at: Instant::now() + expires_in.saturating_sub(margin) }
+        CachedToken {
+            token: token.into(),
+            refresh_at: Instant::now() + expires_in.saturating_sub(margin),
+        }
     }
     /// Still good to use?
     pub fn is_fresh(&self) -> bool {
@@ -154,7 +157,10 @@ pub struct CorpTokenProvider {
 
 impl fmt::Debug for CorpTokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CorpTokenProvider").field("corp_id", &self.corp_id).field("secret", &self.secret).finish_non_exhaustive()
+        f.debug_struct("CorpTokenProvider")
+            .field("corp_id", &self.corp_id)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,7 +174,14 @@ struct TokenResponse {
 
 impl CorpTokenProvider {
     pub(crate) fn new(corp_id: String, secret: Secret, store: Arc<dyn TokenStore>, http: crate::client::Http) -> Self {
-        CorpTokenProvider { corp_id, secret, store, fetch_lock: tokio::sync::Mutex::new(()), http, fetches: Default::default() }
+        CorpTokenProvider {
+            corp_id,
+            secret,
+            store,
+            fetch_lock: tokio::sync::Mutex::new(()),
+            http,
+            fetches: Default::default(),
+        }
     }
 
     /// How many times this provider has called `gettoken`.
@@ -186,10 +199,17 @@ impl CorpTokenProvider {
         let query = [("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())];
         let bytes = self.http.get("gettoken", &query).await?;
         crate::client::check_errcode("gettoken", &bytes, false)?;
-        let r: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Decode { endpoint: "gettoken".into(), message: e.to_string(), excerpt: String::new() })?;
+        let r: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            endpoint: "gettoken".into(),
+            message: e.to_string(),
+            excerpt: String::new(),
+        })?;
         if r.access_token.is_empty() {
-            return Err(Error::Decode { endpoint: "gettoken".into(), message: "no access_token in the response".into(), excerpt: String::new() });
+            return Err(Error::Decode {
+                endpoint: "gettoken".into(),
+                message: "no access_token in the response".into(),
+                excerpt: String::new(),
+            });
         }
         let life = if r.expires_in == 0 { 7200 } else { r.expires_in };
         Ok(CachedToken::new(r.access_token, Duration::from_secs(life)))

@@ -25,7 +25,10 @@ fn generated_folder_is_fresh() {
             stale.push(format!("{name} (removed)"));
         }
     }
-    assert!(stale.is_empty(), "generated/ was stale and has been rewritten (commit it): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "generated/ was stale and has been rewritten (commit it): {stale:?}"
+    );
 }
 
 #[test]

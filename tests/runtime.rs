@@ -13,12 +13,21 @@ use wecom_externalcontact::{Client, Error, TokenKind};
 const SECRET: &str = "SUPER-SECRET-corpsecret-7f3a";
 
 async fn slow_standin() -> StandIn {
-    let config = StandInConfig { secret: SECRET.into(), gettoken_delay: Duration::from_millis(50), ..Default::default() };
+    let config = StandInConfig {
+        secret: SECRET.into(),
+        gettoken_delay: Duration::from_millis(50),
+        ..Default::default()
+    };
     StandIn::start_with(config).await.unwrap()
 }
 
 fn client_for(s: &StandIn) -> Client {
-    Client::builder().corp_id(s.corp_id()).secret(SECRET).base_url(s.base_url()).build().unwrap()
+    Client::builder()
+        .corp_id(s.corp_id())
+        .secret(SECRET)
+        .base_url(s.base_url())
+        .build()
+        .unwrap()
 }
 
 fn calls_to(s: &StandIn, path: &str) -> usize {
@@ -47,7 +56,10 @@ async fn two_hundred_cold_calls_fetch_one_token() {
 async fn expired_token_is_refreshed_once_for_concurrent_callers() {
     let s = slow_standin().await;
     let client = client_for(&s);
-    client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
     assert_eq!(s.gettoken_count(), 1);
     s.expire_tokens();
     let tasks: Vec<_> = (0..50)
@@ -59,16 +71,26 @@ async fn expired_token_is_refreshed_once_for_concurrent_callers() {
     for t in tasks {
         t.await.unwrap().expect("replayed after the refresh");
     }
-    assert_eq!(s.gettoken_count(), 2, "one refresh shared by all callers that saw 42001");
+    assert_eq!(
+        s.gettoken_count(),
+        2,
+        "one refresh shared by all callers that saw 42001"
+    );
 }
 
 #[tokio::test]
 async fn errcode_40014_is_handled_like_42001() {
     let s = slow_standin().await;
     let client = client_for(&s);
-    client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
     s.fail_next("externalcontact/get_corp_tag_list", 40014, "invalid access_token");
-    client.get_corp_tag_list(&GetCorpTagListRequest::new()).await.expect("replayed once");
+    client
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .expect("replayed once");
     assert_eq!(s.gettoken_count(), 2);
     assert_eq!(calls_to(&s, "externalcontact/get_corp_tag_list"), 2);
 }
@@ -77,10 +99,20 @@ async fn errcode_40014_is_handled_like_42001() {
 async fn replay_is_bounded_at_one() {
     let s = slow_standin().await;
     let client = client_for(&s);
-    s.set_response("externalcontact/get_corp_tag_list", json!({ "errcode": 40001, "errmsg": "invalid credential" }));
-    let err = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    s.set_response(
+        "externalcontact/get_corp_tag_list",
+        json!({ "errcode": 40001, "errmsg": "invalid credential" }),
+    );
+    let err = client
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.errcode(), Some(40001));
-    assert_eq!(calls_to(&s, "externalcontact/get_corp_tag_list"), 2, "the call and one replay, never more");
+    assert_eq!(
+        calls_to(&s, "externalcontact/get_corp_tag_list"),
+        2,
+        "the call and one replay, never more"
+    );
     assert_eq!(s.gettoken_count(), 2);
 }
 
@@ -89,9 +121,16 @@ async fn api_errors_carry_code_message_and_endpoint() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
     s.fail_next("externalcontact/groupchat/get", 49008, "the chat does not exist");
-    let err = client.groupchat_get(&GroupchatGetRequest::new("wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA")).await.unwrap_err();
+    let err = client
+        .groupchat_get(&GroupchatGetRequest::new("wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA"))
+        .await
+        .unwrap_err();
     match &err {
-        Error::Api { endpoint, errcode, errmsg } => {
+        Error::Api {
+            endpoint,
+            errcode,
+            errmsg,
+        } => {
             assert_eq!(endpoint, "externalcontact/groupchat/get");
             assert_eq!(*errcode, 49008);
             assert_eq!(errmsg, "the chat does not exist");
@@ -104,8 +143,15 @@ async fn api_errors_carry_code_message_and_endpoint() {
 #[tokio::test]
 async fn decode_errors_name_the_endpoint_and_show_an_excerpt() {
     let s = StandIn::start().await.unwrap();
-    s.set_response("externalcontact/get_follow_user_list", json!({ "errcode": 0, "follow_user": "not a list" }));
-    let err = s.client().get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
+    s.set_response(
+        "externalcontact/get_follow_user_list",
+        json!({ "errcode": 0, "follow_user": "not a list" }),
+    );
+    let err = s
+        .client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
     match &err {
         Error::Decode { endpoint, excerpt, .. } => {
             assert_eq!(endpoint, "externalcontact/get_follow_user_list");
@@ -118,10 +164,25 @@ async fn decode_errors_name_the_endpoint_and_show_an_excerpt() {
 #[tokio::test]
 async fn transport_and_timeout_errors() {
     // Nothing listens on a port we just released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = Client::builder().corp_id("c").secret(SECRET).base_url(format!("http://127.0.0.1:{port}")).build().unwrap();
-    let err = client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
-    assert!(matches!(err, Error::Transport { ref endpoint, .. } if endpoint == "gettoken"), "{err:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .corp_id("c")
+        .secret(SECRET)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    let err = client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { ref endpoint, .. } if endpoint == "gettoken"),
+        "{err:?}"
+    );
     assert!(!format!("{err} {err:?}").contains(SECRET));
 
     // A server that accepts and never answers.
@@ -133,8 +194,17 @@ async fn transport_and_timeout_errors() {
             held.push(sock);
         }
     });
-    let client = Client::builder().corp_id("c").secret(SECRET).base_url(format!("http://{addr}")).timeout(Duration::from_millis(300)).build().unwrap();
-    let err = client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
+    let client = Client::builder()
+        .corp_id("c")
+        .secret(SECRET)
+        .base_url(format!("http://{addr}"))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     hold.abort();
 }
@@ -143,22 +213,43 @@ async fn transport_and_timeout_errors() {
 async fn configuration_errors() {
     assert!(matches!(Client::builder().secret("s").build(), Err(Error::Config(_))));
     assert!(matches!(Client::builder().corp_id("c").build(), Err(Error::Config(_))));
-    assert!(matches!(Client::builder().corp_id("c").secret("s").base_url("not a url").build(), Err(Error::Config(_))));
+    assert!(matches!(
+        Client::builder().corp_id("c").secret("s").base_url("not a url").build(),
+        Err(Error::Config(_))
+    ));
 }
 
 #[tokio::test]
 async fn no_secret_or_token_in_errors_debug_or_display() {
-    let s = StandIn::start_with(StandInConfig { secret: "the-right-one".into(), ..Default::default() }).await.unwrap();
-    let client = Client::builder().corp_id(s.corp_id()).secret(SECRET).base_url(s.base_url()).build().unwrap();
-    let err = client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
+    let s = StandIn::start_with(StandInConfig {
+        secret: "the-right-one".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::builder()
+        .corp_id(s.corp_id())
+        .secret(SECRET)
+        .base_url(s.base_url())
+        .build()
+        .unwrap();
+    let err = client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.errcode(), Some(40001));
     let dbg = format!("{err} {err:?} {client:?} {:?}", Client::builder().secret(SECRET));
     assert!(!dbg.contains(SECRET), "{dbg}");
 
     // A token that WeCom issued never shows either, even when the server then fails.
     let good = s.client();
-    good.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
-    s.set_response("externalcontact/get_corp_tag_list", json!({ "errcode": 0, "tag_group": 5 }));
+    good.get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    s.set_response(
+        "externalcontact/get_corp_tag_list",
+        json!({ "errcode": 0, "tag_group": 5 }),
+    );
     let err = good.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
     let text = format!("{err} {err:?} {good:?}");
     assert!(!text.contains("standin-token-"), "{text}");
@@ -168,14 +259,32 @@ async fn no_secret_or_token_in_errors_debug_or_display() {
 async fn invalid_requests_are_refused_before_sending() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
-    let err = client.call("externalcontact/groupchat/get", json!({ "chat_id": "x", "no_such_field": 1 })).await.unwrap_err();
+    let err = client
+        .call(
+            "externalcontact/groupchat/get",
+            json!({ "chat_id": "x", "no_such_field": 1 }),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
-    let err = client.call("externalcontact/groupchat/get", json!({ "need_name": 1 })).await.unwrap_err();
+    let err = client
+        .call("externalcontact/groupchat/get", json!({ "need_name": 1 }))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "missing chat_id: {err:?}");
-    let err = client.call("externalcontact/no_such_thing", json!({})).await.unwrap_err();
+    let err = client
+        .call("externalcontact/no_such_thing", json!({}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
     assert!(s.requests().is_empty(), "nothing was sent");
-    let ok = client.call("/cgi-bin/externalcontact/groupchat/get", json!({ "chat_id": "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA" })).await.unwrap();
+    let ok = client
+        .call(
+            "/cgi-bin/externalcontact/groupchat/get",
+            json!({ "chat_id": "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA" }),
+        )
+        .await
+        .unwrap();
     assert!(ok["group_chat"]["chat_id"].is_string());
 }
 
@@ -183,10 +292,23 @@ async fn invalid_requests_are_refused_before_sending() {
 async fn wrong_token_kind_is_refused_before_sending() {
     let s = StandIn::start().await.unwrap();
     let corp = s.client();
-    let err = corp.service_customer_acquisition_get_bill_list(&ServiceCustomerAcquisitionGetBillListRequest::new(1, 2, "corp")).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidRequest { ref message, .. } if message.contains("Suite")), "{err:?}");
-    let suite = Client::builder().base_url(s.base_url()).token_provider(TokenKind::Suite, Arc::new(StaticToken::new("suite-token"))).build().unwrap();
-    let err = suite.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    let err = corp
+        .service_customer_acquisition_get_bill_list(&ServiceCustomerAcquisitionGetBillListRequest::new(1, 2, "corp"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidRequest { ref message, .. } if message.contains("Suite")),
+        "{err:?}"
+    );
+    let suite = Client::builder()
+        .base_url(s.base_url())
+        .token_provider(TokenKind::Suite, Arc::new(StaticToken::new("suite-token")))
+        .build()
+        .unwrap();
+    let err = suite
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
     assert!(s.requests().is_empty(), "nothing was sent");
 }
@@ -195,17 +317,37 @@ async fn wrong_token_kind_is_refused_before_sending() {
 async fn cursor_stream_walks_three_pages_and_resumes() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
-    let per_page = client.list_contact_way(&ListContactWayRequest::new()).await.unwrap().contact_way.unwrap_or_default().len();
+    let per_page = client
+        .list_contact_way(&ListContactWayRequest::new())
+        .await
+        .unwrap()
+        .contact_way
+        .unwrap_or_default()
+        .len();
     assert!(per_page > 0, "the official example has items");
     s.clear_requests();
-    let all: Vec<_> = client.list_contact_way_stream(ListContactWayRequest::new().limit(100u32)).collect().await;
+    let all: Vec<_> = client
+        .list_contact_way_stream(ListContactWayRequest::new().limit(100u32))
+        .collect()
+        .await;
     assert_eq!(all.len(), 3 * per_page);
     assert!(all.iter().all(Result::is_ok));
-    let cursors: Vec<_> = s.requests().iter().filter(|r| r.path.ends_with("list_contact_way")).map(|r| r.json.as_ref().unwrap().get("cursor").cloned()).collect();
-    assert_eq!(cursors, vec![None, Some(json!("standin-cursor-1")), Some(json!("standin-cursor-2"))]);
+    let cursors: Vec<_> = s
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("list_contact_way"))
+        .map(|r| r.json.as_ref().unwrap().get("cursor").cloned())
+        .collect();
+    assert_eq!(
+        cursors,
+        vec![None, Some(json!("standin-cursor-1")), Some(json!("standin-cursor-2"))]
+    );
 
     // Resume from a saved cursor: only the remaining pages.
-    let rest: Vec<_> = client.list_contact_way_stream(ListContactWayRequest::new().cursor("standin-cursor-1")).collect().await;
+    let rest: Vec<_> = client
+        .list_contact_way_stream(ListContactWayRequest::new().cursor("standin-cursor-1"))
+        .collect()
+        .await;
     assert_eq!(rest.len(), 2 * per_page);
 }
 
@@ -214,7 +356,10 @@ async fn stream_splits_capped_lists_and_stops_on_errors() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
     let ids: Vec<String> = (0..250).map(|i| format!("user{i}")).collect();
-    let items: Vec<_> = client.batch_get_by_user_stream(BatchGetByUserRequest::new(ids)).collect().await;
+    let items: Vec<_> = client
+        .batch_get_by_user_stream(BatchGetByUserRequest::new(ids))
+        .collect()
+        .await;
     assert!(items.iter().all(Result::is_ok));
     let sizes: Vec<usize> = s
         .requests()
@@ -222,10 +367,17 @@ async fn stream_splits_capped_lists_and_stops_on_errors() {
         .filter(|r| r.path == "externalcontact/batch/get_by_user")
         .map(|r| r.json.as_ref().unwrap()["userid_list"].as_array().unwrap().len())
         .collect();
-    assert_eq!(sizes, vec![100, 100, 100, 100, 100, 100, 50, 50, 50], "3 chunks (100, 100, 50) × 3 pages");
+    assert_eq!(
+        sizes,
+        vec![100, 100, 100, 100, 100, 100, 50, 50, 50],
+        "3 chunks (100, 100, 50) × 3 pages"
+    );
 
     s.fail_next("externalcontact/list_contact_way", 45009, "api freq out of limit");
-    let items: Vec<_> = client.list_contact_way_stream(ListContactWayRequest::new()).collect().await;
+    let items: Vec<_> = client
+        .list_contact_way_stream(ListContactWayRequest::new())
+        .collect()
+        .await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].as_ref().unwrap_err().errcode(), Some(45009));
 }
@@ -234,10 +386,19 @@ async fn stream_splits_capped_lists_and_stops_on_errors() {
 async fn offset_stream_advances_until_a_short_page() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
-    let req = GroupchatStatisticRequest::new(1600272000, GroupChatStatisticOwnerFilter::new(vec!["zhangsan".to_string()])).limit(4u32);
+    let req = GroupchatStatisticRequest::new(
+        1600272000,
+        GroupChatStatisticOwnerFilter::new(vec!["zhangsan".to_string()]),
+    )
+    .limit(4u32);
     let items: Vec<_> = client.groupchat_statistic_stream(req).collect().await;
     assert_eq!(items.len(), 4 + 4 + 2);
-    let offsets: Vec<_> = s.requests().iter().filter(|r| r.path == "externalcontact/groupchat/statistic").map(|r| r.json.as_ref().unwrap().get("offset").cloned()).collect();
+    let offsets: Vec<_> = s
+        .requests()
+        .iter()
+        .filter(|r| r.path == "externalcontact/groupchat/statistic")
+        .map(|r| r.json.as_ref().unwrap().get("offset").cloned())
+        .collect();
     assert_eq!(offsets, vec![None, Some(json!(4)), Some(json!(8))]);
 }
 
@@ -249,39 +410,75 @@ async fn upload_sends_a_multipart_file_with_query_parameters() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("cover.jpg");
     std::fs::write(&path, b"JPEG-BYTES-0123456789").unwrap();
-    let file = wecom_externalcontact::Upload::from_path(&path).await.unwrap().content_type("image/jpeg");
-    let req: MediaUploadAttachmentRequest = serde_json::from_value(json!({ "media_type": "image", "attachment_type": 1 })).unwrap();
+    let file = wecom_externalcontact::Upload::from_path(&path)
+        .await
+        .unwrap()
+        .content_type("image/jpeg");
+    let req: MediaUploadAttachmentRequest =
+        serde_json::from_value(json!({ "media_type": "image", "attachment_type": 1 })).unwrap();
     let resp = client.media_upload_attachment(&req, file).await.unwrap();
     assert!(serde_json::to_value(&resp).unwrap()["media_id"].is_string());
-    let r = s.requests().into_iter().find(|r| r.path == "media/upload_attachment").unwrap();
+    let r = s
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "media/upload_attachment")
+        .unwrap();
     assert_eq!(r.method, "POST");
-    assert_eq!(r.query, vec![("media_type".to_string(), "image".to_string()), ("attachment_type".to_string(), "1".to_string())]);
+    assert_eq!(
+        r.query,
+        vec![
+            ("media_type".to_string(), "image".to_string()),
+            ("attachment_type".to_string(), "1".to_string())
+        ]
+    );
     let ct = r.content_type.unwrap();
     let boundary = ct.split("boundary=").nth(1).expect("a multipart boundary");
     let body = String::from_utf8_lossy(&r.body);
-    let parts: Vec<&str> = body.split(&format!("--{boundary}")).filter(|p| p.contains("Content-Disposition")).collect();
+    let parts: Vec<&str> = body
+        .split(&format!("--{boundary}"))
+        .filter(|p| p.contains("Content-Disposition"))
+        .collect();
     assert_eq!(parts.len(), 1, "one part");
-    assert!(parts[0].contains("name=\"media\"") && parts[0].contains("filename=\"cover.jpg\""), "{}", parts[0]);
+    assert!(
+        parts[0].contains("name=\"media\"") && parts[0].contains("filename=\"cover.jpg\""),
+        "{}",
+        parts[0]
+    );
     assert!(parts[0].contains("Content-Type: image/jpeg") && parts[0].contains("JPEG-BYTES-0123456789"));
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn catalog_covers_the_census_with_official_methods() {
-    let census = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/endpoints.tsv")).expect("../shared/endpoints.tsv is beside the checkout");
+    let census = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/endpoints.tsv"))
+        .expect("../shared/endpoints.tsv is beside the checkout");
     let eps = wecom_externalcontact::catalog::endpoints();
     let mut rows = 0;
     for line in census.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
         let (path, method) = (cols[1], cols[2]);
-        let ep = wecom_externalcontact::catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is missing from the catalog"));
+        let ep = wecom_externalcontact::catalog::endpoint(path)
+            .unwrap_or_else(|| panic!("{path} is missing from the catalog"));
         assert_eq!(ep.method, method, "{path}");
         if !cols[4].is_empty() {
-            assert!(ep.doc_url.ends_with(&format!("/{}", cols[4])), "{path}: doc {} vs census {}", ep.doc_url, cols[4]);
+            assert!(
+                ep.doc_url.ends_with(&format!("/{}", cols[4])),
+                "{path}: doc {} vs census {}",
+                ep.doc_url,
+                cols[4]
+            );
         }
         rows += 1;
     }
     assert_eq!(rows, 118);
     assert_eq!(eps.len(), 118);
-    assert_eq!(format!("{:?}", wecom_externalcontact::catalog::endpoint("externalcontact/groupchat/get").unwrap().method), "POST");
+    assert_eq!(
+        format!(
+            "{:?}",
+            wecom_externalcontact::catalog::endpoint("externalcontact/groupchat/get")
+                .unwrap()
+                .method
+        ),
+        "POST"
+    );
 }

@@ -14,7 +14,11 @@ fn ident(s: &str) -> Ident {
 
 fn docs(lines: &[String]) -> TokenStream {
     let ls = lines.iter().map(|l| {
-        let text = if l.is_empty() { String::new() } else { format!(" {}", escape_doc(l)) };
+        let text = if l.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", escape_doc(l))
+        };
         quote! { #[doc = #text] }
     });
     quote! { #(#ls)* }
@@ -41,6 +45,10 @@ fn escape_doc(s: &str) -> String {
 fn cfg(set: &Option<BTreeSet<String>>) -> TokenStream {
     match set {
         None => quote! {},
+        Some(s) if s.len() == 1 => {
+            let f = s.iter().next();
+            quote! { #[cfg(feature = #f)] }
+        }
         Some(s) => {
             let fs = s.iter();
             quote! { #[cfg(any(#(feature = #fs),*))] }
@@ -84,7 +92,11 @@ fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
         Ty::Scalar(_) => "int",
         _ => return None,
     };
-    Some(if optional { format!("crate::flex::opt_{base}") } else { format!("crate::flex::{base}") })
+    Some(if optional {
+        format!("crate::flex::opt_{base}")
+    } else {
+        format!("crate::flex::{base}")
+    })
 }
 
 fn field_tokens(f: &Field) -> TokenStream {
@@ -108,8 +120,16 @@ fn field_tokens(f: &Field) -> TokenStream {
             attrs.push(quote! { deserialize_with = #func });
         }
     }
-    let serde = if attrs.is_empty() { quote! {} } else { quote! { #[serde(#(#attrs),*)] } };
-    let full_ty = if f.required { ty } else { quote! { Option<#ty> } };
+    let serde = if attrs.is_empty() {
+        quote! {}
+    } else {
+        quote! { #[serde(#(#attrs),*)] }
+    };
+    let full_ty = if f.required {
+        ty
+    } else {
+        quote! { Option<#ty> }
+    };
     quote! { #doc #serde pub #name: #full_ty, }
 }
 
@@ -117,8 +137,16 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let doc = docs(&st.doc);
     let cfg = cfg(&st.cfg);
     let name = ident(&st.name);
-    let default = if st.default { quote! { Default, } } else { quote! {} };
-    let deny = if st.deny_unknown { quote! { #[serde(deny_unknown_fields)] } } else { quote! {} };
+    let default = if st.default {
+        quote! { Default, }
+    } else {
+        quote! {}
+    };
+    let deny = if st.deny_unknown {
+        quote! { #[serde(deny_unknown_fields)] }
+    } else {
+        quote! {}
+    };
     let fields = st.fields.iter().map(field_tokens);
 
     let required: Vec<&Field> = st.fields.iter().filter(|f| f.required).collect();
@@ -138,7 +166,11 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
         let n = f.rust.ident();
         let t = rust_ty(&f.ty);
-        let d = format!(" Sets `{}`: {}", f.wire, escape_doc(f.doc.first().map(String::as_str).unwrap_or("")));
+        let d = format!(
+            " Sets `{}`: {}",
+            f.wire,
+            escape_doc(f.doc.first().map(String::as_str).unwrap_or(""))
+        );
         quote! {
             #[doc = #d]
             #[must_use]
@@ -148,8 +180,22 @@ fn struct_tokens(st: &Struct) -> TokenStream {
             }
         }
     });
-    let many = if required.len() > 7 { quote! { #[allow(clippy::too_many_arguments)] } } else { quote! {} };
-    let new_doc = format!(" Creates a `{}` from its required fields; every optional field starts as `None`.", st.name);
+    let many = if required.len() > 7 {
+        quote! { #[allow(clippy::too_many_arguments)] }
+    } else {
+        quote! {}
+    };
+    let new_doc = if required.is_empty() {
+        format!(
+            " Creates an empty `{}`: every field is optional; set them with the methods below.",
+            st.name
+        )
+    } else {
+        format!(
+            " Creates a `{}` from its required fields; every optional field starts as `None`.",
+            st.name
+        )
+    };
     quote! {
         #doc
         #cfg
@@ -288,8 +334,13 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let cfg = feature_cfg(&ep.feature);
     let c = ident(&ep.const_name);
-    let (name, name_zh, summary, group, path, doc_url) = (&ep.method, &ep.name_zh, &ep.summary, &ep.group, &ep.path, &ep.doc_url);
-    let method = if ep.http_method == "GET" { quote! { Get } } else { quote! { Post } };
+    let (name, name_zh, summary, group, path, doc_url) =
+        (&ep.method, &ep.name_zh, &ep.summary, &ep.group, &ep.path, &ep.doc_url);
+    let method = if ep.http_method == "GET" {
+        quote! { Get }
+    } else {
+        quote! { Post }
+    };
     let token = match ep.token.as_str() {
         "suite" => quote! { Suite },
         "provider" => quote! { Provider },
@@ -303,7 +354,11 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let paging = match &ep.paging {
         None => quote! { None },
         Some(p) => {
-            let style = if p.cursor_style { quote! { Cursor } } else { quote! { Offset } };
+            let style = if p.cursor_style {
+                quote! { Cursor }
+            } else {
+                quote! { Offset }
+            };
             let cursor = &p.cursor.wire;
             let next = opt_str(&p.next.as_ref().map(|f| f.wire.clone()));
             let items = &p.items.wire;
@@ -342,7 +397,10 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     }
     if ep.token != "access" {
         lines.push(String::new());
-        lines.push(format!("Needs a client holding a `{}` token (see `TokenKind`).", ep.token));
+        lines.push(format!(
+            "Needs a client holding a `{}` token (see `TokenKind`).",
+            ep.token
+        ));
     }
     if let Some(n) = &ep.notes {
         lines.push(String::new());
@@ -377,7 +435,11 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
             }
         }
     };
-    let stream = ep.paging.as_ref().map(|p| paging_tokens(ep, p, &dep)).unwrap_or_default();
+    let stream = ep
+        .paging
+        .as_ref()
+        .map(|p| paging_tokens(ep, p, &dep))
+        .unwrap_or_default();
     quote! {
         #cfg
         impl crate::Client {
@@ -392,7 +454,11 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let item = rust_ty(&p.item_ty);
     let items = p.items.rust.ident();
-    let take_items = if p.items.required { quote! { response.#items } } else { quote! { response.#items.unwrap_or_default() } };
+    let take_items = if p.items.required {
+        quote! { response.#items }
+    } else {
+        quote! { response.#items.unwrap_or_default() }
+    };
     let cursor = p.cursor.rust.ident();
     let stream = format_ident!("{}", naming::stream_method(&ep.method));
     let sdoc = format!(
@@ -404,17 +470,31 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
     );
     if p.cursor_style {
         let next = p.next.as_ref().expect("validated").rust.ident();
-        let next_val = if p.next.as_ref().is_some_and(|n| n.required) { quote! { Some(response.#next) } } else { quote! { response.#next } };
-        let (get, set) = if p.cursor.required {
-            (quote! { Some(self.#cursor.as_str()) }, quote! { self.#cursor = cursor; })
+        let next_val = if p.next.as_ref().is_some_and(|n| n.required) {
+            quote! { Some(response.#next) }
         } else {
-            (quote! { self.#cursor.as_deref() }, quote! { self.#cursor = Some(cursor); })
+            quote! { response.#next }
+        };
+        let (get, set) = if p.cursor.required {
+            (
+                quote! { Some(self.#cursor.as_str()) },
+                quote! { self.#cursor = cursor; },
+            )
+        } else {
+            (
+                quote! { self.#cursor.as_deref() },
+                quote! { self.#cursor = Some(cursor); },
+            )
         };
         let split = match &p.chunk {
             None => quote! {},
             Some((f, max)) => {
                 let fi = f.rust.ident();
-                let acc = if f.required { quote! { Some(&mut request.#fi) } } else { quote! { request.#fi.as_mut() } };
+                let acc = if f.required {
+                    quote! { Some(&mut request.#fi) }
+                } else {
+                    quote! { request.#fi.as_mut() }
+                };
                 quote! {
                     fn split(self) -> Vec<Self> {
                         crate::paging::split_list(self, #max, |request| #acc)
@@ -445,12 +525,22 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
     } else {
         let limit = p.limit.as_ref().expect("validated");
         let li = limit.rust.ident();
-        let get_limit = if limit.required { quote! { u64::try_from(self.#li).ok() } } else { quote! { self.#li.and_then(|v| u64::try_from(v).ok()) } };
+        let get_limit = if limit.required {
+            quote! { u64::try_from(self.#li).ok() }
+        } else {
+            quote! { self.#li.and_then(|v| u64::try_from(v).ok()) }
+        };
         let cty = rust_ty(&p.cursor.ty);
         let (get, set) = if p.cursor.required {
-            (quote! { u64::try_from(self.#cursor).unwrap_or(0) }, quote! { self.#cursor = #cty::try_from(offset).unwrap_or(#cty::MAX); })
+            (
+                quote! { u64::try_from(self.#cursor).unwrap_or(0) },
+                quote! { self.#cursor = #cty::try_from(offset).unwrap_or(#cty::MAX); },
+            )
         } else {
-            (quote! { self.#cursor.and_then(|v| u64::try_from(v).ok()).unwrap_or(0) }, quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); })
+            (
+                quote! { self.#cursor.and_then(|v| u64::try_from(v).ok()).unwrap_or(0) },
+                quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); },
+            )
         };
         quote! {
             #cfg
@@ -526,7 +616,7 @@ pub fn catalog_file(api: &Api) -> TokenStream {
     });
     let validate = arms(&|ep| {
         let r = ident(&ep.request);
-        quote! { super::validate::<crate::models::#r> as fn(&::serde_json::Value) -> Result<(), String> }
+        quote! { super::validate::<crate::models::#r> as super::Validator }
     });
     let call = arms(&|ep| {
         let (r, s, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
@@ -549,7 +639,7 @@ pub fn catalog_file(api: &Api) -> TokenStream {
         }
         /// A checker that a JSON request fits the typed request of `path`.
         #[allow(dead_code)]
-        pub(crate) fn request_validator(path: &str) -> Option<fn(&::serde_json::Value) -> Result<(), String>> {
+        pub(crate) fn request_validator(path: &str) -> Option<super::Validator> {
             match path { #(#validate)* _ => None }
         }
         /// Calls the endpoint at `path` through its typed models.

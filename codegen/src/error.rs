@@ -20,15 +20,27 @@ pub struct SpecError {
 impl SpecError {
     /// An error about a whole file.
     pub fn file(file: &str, message: impl Into<String>) -> Self {
-        SpecError { file: file.to_string(), line: None, item: None, field: None, message: message.into() }
+        SpecError {
+            file: file.to_string(),
+            line: None,
+            item: None,
+            field: None,
+            message: message.into(),
+        }
     }
     /// An error about an item (endpoint, type or enum) of a file.
     pub fn item(file: &str, item: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError { item: Some(item.into()), ..Self::file(file, message) }
+        SpecError {
+            item: Some(item.into()),
+            ..Self::file(file, message)
+        }
     }
     /// An error about one field of an item.
     pub fn field(file: &str, item: impl Into<String>, field: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError { field: Some(field.into()), ..Self::item(file, item, message) }
+        SpecError {
+            field: Some(field.into()),
+            ..Self::item(file, item, message)
+        }
     }
 }
 

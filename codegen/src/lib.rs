@@ -45,9 +45,18 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
         let text = render::render(&name, emit::group_file(g)).map_err(bug)?;
         files.push((name, text));
     }
-    files.push(("models.rs".into(), render::render("models.rs", emit::models_index(&api)).map_err(bug)?));
-    files.push(("catalog.rs".into(), render::render("catalog.rs", emit::catalog_file(&api)).map_err(bug)?));
-    files.push(("endpoint_tests.rs".into(), render::render("endpoint_tests.rs", emit::endpoint_tests(&api)).map_err(bug)?));
+    files.push((
+        "models.rs".into(),
+        render::render("models.rs", emit::models_index(&api)).map_err(bug)?,
+    ));
+    files.push((
+        "catalog.rs".into(),
+        render::render("catalog.rs", emit::catalog_file(&api)).map_err(bug)?,
+    ));
+    files.push((
+        "endpoint_tests.rs".into(),
+        render::render("endpoint_tests.rs", emit::endpoint_tests(&api)).map_err(bug)?,
+    ));
     files.sort();
     Ok(Output { files })
 }
@@ -88,5 +97,9 @@ pub fn missing_features(api: &model::Api, cargo_toml: &str) -> Vec<String> {
             }
         }
     }
-    api.groups.iter().filter_map(|g| g.feature.clone()).filter(|f| !declared.contains(f)).collect()
+    api.groups
+        .iter()
+        .filter_map(|g| g.feature.clone())
+        .filter(|f| !declared.contains(f))
+        .collect()
 }

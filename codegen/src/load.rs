@@ -26,8 +26,12 @@ pub struct Loaded {
 
 /// Reads every `*.yaml` file of `dir`, sorted by name. `display_prefix` is put before file names in messages.
 pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErrors> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| SpecErrors(vec![SpecError::file(&dir.display().to_string(), format!("cannot read the spec folder: {e}"))]))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        SpecErrors(vec![SpecError::file(
+            &dir.display().to_string(),
+            format!("cannot read the spec folder: {e}"),
+        )])
+    })?;
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
@@ -36,9 +40,15 @@ pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErr
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let file = format!("{display_prefix}{name}");
-        let stem = p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = p
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match std::fs::read_to_string(&p) {
             Ok(text) => out.push(Source { file, stem, text }),
             Err(e) => errors.push(SpecError::file(&file, format!("cannot read: {e}"))),
@@ -82,8 +92,10 @@ pub fn parse_all(sources: Vec<Source>) -> Result<Vec<Loaded>, SpecErrors> {
 
 /// The 1-based line of the first line of `text` that, trimmed, starts with `needle`.
 pub fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let t = l.trim_start().trim_start_matches("- ").trim_start();
-        t.starts_with(needle)
-    }).map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.starts_with(needle)
+        })
+        .map(|i| i + 1)
 }

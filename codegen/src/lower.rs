@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::naming;
 use crate::spec::{EndpointDef, FieldDef};
 use crate::types::{self, TyExpr};
-use crate::validate::{Index, ALWAYS_ON};
+use crate::validate::Index;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where each generated type name was first claimed, for collision messages.
@@ -74,15 +74,39 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers fields of a struct named `owner`, registering inline object types under `group`.
     #[allow(clippy::too_many_arguments)]
-    fn fields(&mut self, group: &str, file: &str, item: &str, prefix: &str, owner_base: &str, defs: &[FieldDef], force_flex: bool, strict: bool) -> Vec<Field> {
+    fn fields(
+        &mut self,
+        group: &str,
+        file: &str,
+        item: &str,
+        prefix: &str,
+        owner_base: &str,
+        defs: &[FieldDef],
+        force_flex: bool,
+        strict: bool,
+    ) -> Vec<Field> {
         let mut out = Vec::new();
         for f in defs {
-            let Ok(te) = types::parse(&f.ty) else { continue };
-            let inline_name = f.type_name.clone().unwrap_or_else(|| naming::inline_type(owner_base, &f.name));
+            let Ok(te) = types::parse(&f.ty) else {
+                continue;
+            };
+            let inline_name = f
+                .type_name
+                .clone()
+                .unwrap_or_else(|| naming::inline_type(owner_base, &f.name));
             if *te.innermost() == TyExpr::Object {
                 let fpath = format!("{prefix}{}", f.name);
                 self.names.claim(&inline_name, file, item, Some(&fpath));
-                let sub = self.fields(group, file, item, &format!("{fpath}."), &inline_name, f.fields.as_deref().unwrap_or(&[]), false, strict);
+                let sub = self.fields(
+                    group,
+                    file,
+                    item,
+                    &format!("{fpath}."),
+                    &inline_name,
+                    f.fields.as_deref().unwrap_or(&[]),
+                    false,
+                    strict,
+                );
                 let st = Struct {
                     name: inline_name.clone(),
                     doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
@@ -91,7 +115,9 @@ impl<'a> Lowerer<'a> {
                     default: false,
                     deny_unknown: strict,
                 };
-                self.structs.entry(inline_name.clone()).or_insert((group.to_string(), st));
+                self.structs
+                    .entry(inline_name.clone())
+                    .or_insert((group.to_string(), st));
             }
             let ty = self.resolve(&te, &inline_name);
             let flex = f.flex || (force_flex && matches!(ty, Ty::Scalar(_)));
@@ -109,13 +135,43 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-fn endpoint_doc(ep: &EndpointDef, which: &str) -> Vec<String> {
-    vec![format!("{which} of {} (`{} /cgi-bin/{}`).", ep.name_zh, ep.method, ep.path)]
+fn endpoint_doc(ep: &EndpointDef, which: &str, doc_url: &str) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{which} of {} (`{} /cgi-bin/{}`).",
+        ep.name_zh, ep.method, ep.path
+    )];
+    if !doc_url.is_empty() {
+        lines.push(String::new());
+        lines.push(format!("Official docs: {doc_url}"));
+    }
+    lines
+}
+
+/// The official doc page of a doc id.
+pub fn doc_url(doc_id: Option<&serde_yaml::Value>) -> String {
+    let id = match doc_id {
+        Some(serde_yaml::Value::Number(n)) => n.to_string(),
+        Some(serde_yaml::Value::String(s)) => s.clone(),
+        _ => return String::new(),
+    };
+    format!("https://developer.work.weixin.qq.com/document/path/{id}")
 }
 
 /// Lowers the validated spec.
 pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
-    let mut lw = Lowerer { index, names: Names { claimed: BTreeMap::new(), errors: Vec::new() }, structs: BTreeMap::new() };
+    let mut lw = Lowerer {
+        index,
+        names: Names {
+            claimed: BTreeMap::new(),
+            errors: Vec::new(),
+        },
+        structs: BTreeMap::new(),
+    };
+    let ungated: BTreeSet<&str> = files
+        .iter()
+        .filter(|l| !l.spec.gated)
+        .map(|l| l.spec.group.as_str())
+        .collect();
     let mut enums: BTreeMap<String, (String, Enum)> = BTreeMap::new();
     let mut endpoints: Vec<Endpoint> = Vec::new();
 
@@ -136,12 +192,46 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                     doc: v.doc.clone(),
                 })
                 .collect();
-            enums.insert(name.clone(), (group.to_string(), Enum { name: name.clone(), doc: doc_lines(&def.doc, None), repr: def.repr, values, cfg: None }));
+            enums.insert(
+                name.clone(),
+                (
+                    group.to_string(),
+                    Enum {
+                        name: name.clone(),
+                        doc: doc_lines(&def.doc, None),
+                        repr: def.repr,
+                        values,
+                        cfg: None,
+                    },
+                ),
+            );
         }
         for (name, def) in &l.spec.types {
             lw.names.claim(name, file, &format!("type {name}"), None);
-            let fields = lw.fields(group, file, &format!("type {name}"), "", name, &def.fields, false, false);
-            lw.structs.insert(name.clone(), (group.to_string(), Struct { name: name.clone(), doc: doc_lines(&def.doc, None), fields, cfg: None, default: false, deny_unknown: false }));
+            let fields = lw.fields(
+                group,
+                file,
+                &format!("type {name}"),
+                "",
+                name,
+                &def.fields,
+                false,
+                false,
+            );
+            lw.structs.insert(
+                name.clone(),
+                (
+                    group.to_string(),
+                    Struct {
+                        name: name.clone(),
+                        doc: doc_lines(&def.doc, None),
+                        fields,
+                        cfg: None,
+                        default: false,
+                        deny_unknown: false,
+                    },
+                ),
+            );
         }
         for ep in &l.spec.endpoints {
             let item = format!("endpoint {}", ep.path);
@@ -153,6 +243,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
             let query = ep.method == "GET" || ep.upload.is_some();
             let req_fields = lw.fields(group, file, &item, "request.", &base, &ep.request, query, true);
             let resp_fields = lw.fields(group, file, &item, "response.", &base, &ep.response, false, false);
+            let doc_url = doc_url(ep.doc_id.as_ref());
             let paging = ep.paging.as_ref().map(|p| {
                 let find = |fs: &[Field], n: &str| fs.iter().find(|f| f.wire == n).cloned();
                 let items = find(&resp_fields, &p.items).expect("validated");
@@ -167,21 +258,49 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                     items,
                     item_ty,
                     limit: p.limit.as_deref().and_then(|n| find(&req_fields, n)),
-                    chunk: p.chunk.as_ref().and_then(|c| find(&req_fields, &c.field).map(|f| (f, c.max))),
+                    chunk: p
+                        .chunk
+                        .as_ref()
+                        .and_then(|c| find(&req_fields, &c.field).map(|f| (f, c.max))),
                 }
             });
-            lw.structs.insert(req.clone(), (group.to_string(), Struct { name: req.clone(), doc: endpoint_doc(ep, "Request"), fields: req_fields, cfg: None, default: false, deny_unknown: true }));
-            lw.structs.insert(resp.clone(), (group.to_string(), Struct { name: resp.clone(), doc: endpoint_doc(ep, "Response"), fields: resp_fields, cfg: None, default: false, deny_unknown: false }));
-            let compact = |s: &Option<String>| s.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()).map(|v| v.to_string());
-            let doc_id = ep.doc_id.as_ref().map(|v| match v {
-                serde_yaml::Value::Number(n) => n.to_string(),
-                serde_yaml::Value::String(s) => s.clone(),
-                _ => String::new(),
-            });
+            lw.structs.insert(
+                req.clone(),
+                (
+                    group.to_string(),
+                    Struct {
+                        name: req.clone(),
+                        doc: endpoint_doc(ep, "Request", &doc_url),
+                        fields: req_fields,
+                        cfg: None,
+                        default: false,
+                        deny_unknown: true,
+                    },
+                ),
+            );
+            lw.structs.insert(
+                resp.clone(),
+                (
+                    group.to_string(),
+                    Struct {
+                        name: resp.clone(),
+                        doc: endpoint_doc(ep, "Response", &doc_url),
+                        fields: resp_fields,
+                        cfg: None,
+                        default: false,
+                        deny_unknown: false,
+                    },
+                ),
+            );
+            let compact = |s: &Option<String>| {
+                s.as_deref()
+                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                    .map(|v| v.to_string())
+            };
             endpoints.push(Endpoint {
                 path: ep.path.clone(),
                 http_method: ep.method.clone(),
-                doc_url: doc_id.map(|id| format!("https://developer.work.weixin.qq.com/document/path/{id}")).unwrap_or_default(),
+                doc_url,
                 name_zh: ep.name_zh.clone(),
                 summary: ep.summary.clone(),
                 const_name: naming::endpoint_const(&method),
@@ -195,7 +314,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                 paging,
                 example_request: compact(&ep.example.as_ref().and_then(|e| e.request.clone())),
                 example_response: compact(&ep.example.as_ref().and_then(|e| e.response.clone())),
-                feature: (!ALWAYS_ON.contains(&group)).then(|| group.to_string()),
+                feature: (!ungated.contains(group)).then(|| group.to_string()),
                 group: group.to_string(),
             });
         }
@@ -206,7 +325,12 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
 
     // Which features need each type: the groups of the endpoints that reach it, plus its own group.
     let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    fn reach(name: &str, group: &str, structs: &BTreeMap<String, (String, Struct)>, users: &mut BTreeMap<String, BTreeSet<String>>) {
+    fn reach(
+        name: &str,
+        group: &str,
+        structs: &BTreeMap<String, (String, Struct)>,
+        users: &mut BTreeMap<String, BTreeSet<String>>,
+    ) {
         if !users.entry(name.to_string()).or_default().insert(group.to_string()) {
             return;
         }
@@ -237,7 +361,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
     }
     let cfg_of = |name: &str| -> Option<BTreeSet<String>> {
         let set = users.get(name).cloned().unwrap_or_default();
-        if set.is_empty() || set.iter().any(|g| ALWAYS_ON.contains(&g.as_str())) {
+        if set.is_empty() || set.iter().any(|g| ungated.contains(g.as_str())) {
             None
         } else {
             Some(set)
@@ -277,13 +401,20 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
             })
             .collect();
         structs.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut genums: Vec<Enum> = enums.values().filter(|(eg, _)| eg == g).map(|(_, e)| Enum { cfg: cfg_of(&e.name), ..e.clone() }).collect();
+        let mut genums: Vec<Enum> = enums
+            .values()
+            .filter(|(eg, _)| eg == g)
+            .map(|(_, e)| Enum {
+                cfg: cfg_of(&e.name),
+                ..e.clone()
+            })
+            .collect();
         genums.sort_by(|a, b| a.name.cmp(&b.name));
         let eps = endpoints.iter().filter(|e| &e.group == g).cloned().collect();
         groups.push(Group {
             name: g.clone(),
             doc: l.spec.doc.clone(),
-            feature: (!ALWAYS_ON.contains(&g.as_str())).then(|| g.clone()),
+            feature: l.spec.gated.then(|| g.clone()),
             structs,
             enums: genums,
             endpoints: eps,

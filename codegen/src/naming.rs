@@ -41,10 +41,16 @@ fn fix_start(s: String, prefix: &str) -> String {
 
 /// A snake_case value identifier (fields, methods) from any wire name.
 pub fn snake(wire: &str) -> RustIdent {
-    let cleaned: String = wire.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let cleaned: String = wire
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let s = fix_start(cleaned.to_snake_case(), "n_");
     if NOT_RAW.contains(&s.as_str()) {
-        RustIdent { name: format!("{s}_"), raw: false }
+        RustIdent {
+            name: format!("{s}_"),
+            raw: false,
+        }
     } else {
         let raw = KEYWORDS.contains(&s.as_str());
         RustIdent { name: s, raw }
@@ -53,9 +59,16 @@ pub fn snake(wire: &str) -> RustIdent {
 
 /// An UpperCamelCase type or variant identifier.
 pub fn camel(s: &str) -> String {
-    let cleaned: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let c = fix_start(cleaned.to_upper_camel_case(), "V");
-    if c == "Self" { "Self_".into() } else { c }
+    if c == "Self" {
+        "Self_".into()
+    } else {
+        c
+    }
 }
 
 /// The client method name of an endpoint path: a leading `externalcontact/` is dropped, `/` becomes `_`.
@@ -98,10 +111,22 @@ mod tests {
 
     #[test]
     fn snake_names() {
-        assert_eq!(snake("ExternalUserID"), RustIdent { name: "external_user_id".into(), raw: false });
+        assert_eq!(
+            snake("ExternalUserID"),
+            RustIdent {
+                name: "external_user_id".into(),
+                raw: false
+            }
+        );
         assert_eq!(snake("CreateTime").name, "create_time");
         assert_eq!(snake("userid").name, "userid");
-        assert_eq!(snake("type"), RustIdent { name: "type".into(), raw: true });
+        assert_eq!(
+            snake("type"),
+            RustIdent {
+                name: "type".into(),
+                raw: true
+            }
+        );
         assert_eq!(snake("self").name, "self_");
         assert_eq!(snake("1st").name, "n_1st");
         assert_eq!(snake("pic-url").name, "pic_url");
@@ -122,7 +147,10 @@ mod tests {
         assert_eq!(method_name("externalcontact/groupchat/get"), "groupchat_get");
         assert_eq!(method_name("idconvert/chatid"), "idconvert_chatid");
         assert_eq!(method_name("gettoken"), "gettoken");
-        assert_eq!(method_name("externalcontact/group_welcome_template/add"), "group_welcome_template_add");
+        assert_eq!(
+            method_name("externalcontact/group_welcome_template/add"),
+            "group_welcome_template_add"
+        );
         assert_eq!(request_type("groupchat_get"), "GroupchatGetRequest");
         assert_eq!(endpoint_const("groupchat_get"), "EP_GROUPCHAT_GET");
         assert_eq!(inline_type("AddContactWay", "conclusions"), "AddContactWayConclusions");

@@ -12,6 +12,10 @@ pub struct SpecFile {
     /// One line about the group.
     #[serde(default)]
     pub doc: String,
+    /// Whether the group's endpoints sit behind a cargo feature named after the group (default true).
+    /// `false` for groups every build needs (`token`) and for files of shared types only (`common`).
+    #[serde(default = "yes")]
+    pub gated: bool,
     /// Named object types.
     #[serde(default)]
     pub types: BTreeMap<String, TypeDef>,
@@ -21,6 +25,10 @@ pub struct SpecFile {
     /// Endpoints.
     #[serde(default)]
     pub endpoints: Vec<EndpointDef>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A named object type.

@@ -68,7 +68,9 @@ impl Scalar {
 pub fn parse(s: &str) -> Result<TyExpr, String> {
     let t = s.trim();
     if let Some(inner) = t.strip_prefix('[') {
-        let inner = inner.strip_suffix(']').ok_or_else(|| format!("type `{s}`: a list is written `[T]`"))?;
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or_else(|| format!("type `{s}`: a list is written `[T]`"))?;
         return Ok(TyExpr::List(Box::new(parse(inner)?)));
     }
     Ok(match t {
@@ -106,7 +108,12 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(parse("string"), Ok(TyExpr::Scalar(Scalar::String)));
-        assert_eq!(parse("[[u32]]"), Ok(TyExpr::List(Box::new(TyExpr::List(Box::new(TyExpr::Scalar(Scalar::U32)))))));
+        assert_eq!(
+            parse("[[u32]]"),
+            Ok(TyExpr::List(Box::new(TyExpr::List(Box::new(TyExpr::Scalar(
+                Scalar::U32
+            ))))))
+        );
         assert_eq!(parse("CorpTag"), Ok(TyExpr::Named("CorpTag".into())));
         assert!(parse("[string").unwrap_err().contains("[T]"));
         assert!(parse("int").unwrap_err().contains("unknown type `int`"));

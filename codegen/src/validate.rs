@@ -9,9 +9,6 @@ use crate::types::{self, Scalar, TyExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Groups whose endpoints are always compiled (no cargo feature).
-pub const ALWAYS_ON: &[&str] = &["common", "token"];
-
 /// Named types and enums of the whole spec, by name.
 pub struct Index<'a> {
     /// Named object types: name → (file, def).
@@ -38,42 +35,96 @@ impl<'a> Ctx<'a> {
 
 /// Checks everything; returns the index of named items when the spec is sound.
 pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
-    let mut ctx = Ctx { index: Index { types: BTreeMap::new(), enums: BTreeMap::new() }, errors: Vec::new() };
+    let mut ctx = Ctx {
+        index: Index {
+            types: BTreeMap::new(),
+            enums: BTreeMap::new(),
+        },
+        errors: Vec::new(),
+    };
 
     // Names, files and groups.
     for l in files {
         let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
         if l.spec.group != l.source.stem {
-            let mut e = SpecError::file(file, format!("group `{}` must equal the file name `{}`", l.spec.group, l.source.stem));
+            let mut e = SpecError::file(
+                file,
+                format!("group `{}` must equal the file name `{}`", l.spec.group, l.source.stem),
+            );
             e.line = find_line(text, "group:");
             ctx.errors.push(e);
         }
         for (name, def) in &l.spec.types {
             if naming::camel(name) != *name {
-                ctx.err(file, text, &format!("type {name}"), None, &format!("{name}:"), format!("type names are UpperCamelCase (`{}`)", naming::camel(name)));
+                ctx.err(
+                    file,
+                    text,
+                    &format!("type {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("type names are UpperCamelCase (`{}`)", naming::camel(name)),
+                );
             }
             if let Some((other, _)) = ctx.index.types.insert(name, (file, def)) {
-                ctx.err(file, text, &format!("type {name}"), None, &format!("{name}:"), format!("type `{name}` is also defined in {other}"));
+                ctx.err(
+                    file,
+                    text,
+                    &format!("type {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("type `{name}` is also defined in {other}"),
+                );
             }
         }
         for (name, def) in &l.spec.enums {
             if naming::camel(name) != *name {
-                ctx.err(file, text, &format!("enum {name}"), None, &format!("{name}:"), format!("enum names are UpperCamelCase (`{}`)", naming::camel(name)));
+                ctx.err(
+                    file,
+                    text,
+                    &format!("enum {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("enum names are UpperCamelCase (`{}`)", naming::camel(name)),
+                );
             }
             if let Some((other, _)) = ctx.index.enums.insert(name, (file, def)) {
-                ctx.err(file, text, &format!("enum {name}"), None, &format!("{name}:"), format!("enum `{name}` is also defined in {other}"));
+                ctx.err(
+                    file,
+                    text,
+                    &format!("enum {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("enum `{name}` is also defined in {other}"),
+                );
             }
             if ctx.index.types.contains_key(name.as_str()) {
-                ctx.err(file, text, &format!("enum {name}"), None, &format!("{name}:"), format!("`{name}` is both a type and an enum"));
+                ctx.err(
+                    file,
+                    text,
+                    &format!("enum {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("`{name}` is both a type and an enum"),
+                );
             }
         }
     }
     // A type defined in a later file than an enum of the same name.
-    let clashes: Vec<_> = ctx.index.types.keys().filter(|k| ctx.index.enums.contains_key(*k)).map(|k| k.to_string()).collect();
+    let clashes: Vec<_> = ctx
+        .index
+        .types
+        .keys()
+        .filter(|k| ctx.index.enums.contains_key(*k))
+        .map(|k| k.to_string())
+        .collect();
     for name in clashes {
         let (file, _) = ctx.index.types[name.as_str()];
         if !ctx.errors.iter().any(|e| e.message.contains("both a type and an enum")) {
-            ctx.errors.push(SpecError::item(file, format!("type {name}"), format!("`{name}` is both a type and an enum")));
+            ctx.errors.push(SpecError::item(
+                file,
+                format!("type {name}"),
+                format!("`{name}` is both a type and an enum"),
+            ));
         }
     }
 
@@ -98,18 +149,29 @@ pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
     let mut methods: BTreeMap<String, String> = BTreeMap::new();
     for l in files {
         let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
-        if ALWAYS_ON.contains(&l.spec.group.as_str()) && l.spec.group == "common" && !l.spec.endpoints.is_empty() {
-            ctx.errors.push(SpecError::file(file, "common.yaml holds shared types only; put endpoints in their group's file"));
-        }
         for ep in &l.spec.endpoints {
             let item = format!("endpoint {}", if ep.path.is_empty() { "<no path>" } else { &ep.path });
             if let Some(other) = paths.insert(ep.path.clone(), file.to_string()) {
-                ctx.err(file, text, &item, None, &format!("path: {}", ep.path), format!("path is also defined in {other}"));
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    None,
+                    &format!("path: {}", ep.path),
+                    format!("path is also defined in {other}"),
+                );
             }
             let mname = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
             if let Some(other) = methods.insert(mname.clone(), ep.path.clone()) {
                 if other != ep.path {
-                    ctx.err(file, text, &item, None, &format!("path: {}", ep.path), format!("method name `{mname}` is also the name of {other}; set `name:` on one of them"));
+                    ctx.err(
+                        file,
+                        text,
+                        &item,
+                        None,
+                        &format!("path: {}", ep.path),
+                        format!("method name `{mname}` is also the name of {other}; set `name:` on one of them"),
+                    );
                 }
             }
             check_endpoint(&mut ctx, file, text, &item, ep);
@@ -126,7 +188,14 @@ pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
 fn check_enum(ctx: &mut Ctx<'_>, file: &str, text: &str, name: &str, def: &EnumDef) {
     let item = format!("enum {name}");
     if def.values.is_empty() {
-        ctx.err(file, text, &item, None, &format!("{name}:"), "an enum needs at least one value".into());
+        ctx.err(
+            file,
+            text,
+            &item,
+            None,
+            &format!("{name}:"),
+            "an enum needs at least one value".into(),
+        );
     }
     let mut codes = BTreeSet::new();
     let mut variants = BTreeSet::new();
@@ -135,45 +204,113 @@ fn check_enum(ctx: &mut Ctx<'_>, file: &str, text: &str, name: &str, def: &EnumD
             (serde_yaml::Value::Number(n), EnumRepr::Int) if n.as_i64().is_some() => n.to_string(),
             (serde_yaml::Value::String(s), EnumRepr::String) => s.clone(),
             (other, repr) => {
-                ctx.err(file, text, &item, Some(&v.name), &format!("{name}:"), format!("value {other:?} does not fit repr {repr:?}"));
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    Some(&v.name),
+                    &format!("{name}:"),
+                    format!("value {other:?} does not fit repr {repr:?}"),
+                );
                 continue;
             }
         };
         if !codes.insert(code.clone()) {
-            ctx.err(file, text, &item, Some(&v.name), &format!("{name}:"), format!("value {code} appears twice"));
+            ctx.err(
+                file,
+                text,
+                &item,
+                Some(&v.name),
+                &format!("{name}:"),
+                format!("value {code} appears twice"),
+            );
         }
         let variant = naming::camel(&v.name);
         if variant == naming::CATCH_ALL {
-            ctx.err(file, text, &item, Some(&v.name), &format!("{name}:"), format!("`{}` is reserved for values the crate does not know", v.name));
+            ctx.err(
+                file,
+                text,
+                &item,
+                Some(&v.name),
+                &format!("{name}:"),
+                format!("`{}` is reserved for values the crate does not know", v.name),
+            );
         }
         if !variants.insert(variant.clone()) {
-            ctx.err(file, text, &item, Some(&v.name), &format!("{name}:"), format!("two values are named `{variant}`"));
+            ctx.err(
+                file,
+                text,
+                &item,
+                Some(&v.name),
+                &format!("{name}:"),
+                format!("two values are named `{variant}`"),
+            );
         }
     }
 }
 
-fn check_fields(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, prefix: &str, fields: &[FieldDef], get_query: bool) {
+fn check_fields(
+    ctx: &mut Ctx<'_>,
+    file: &str,
+    text: &str,
+    item: &str,
+    prefix: &str,
+    fields: &[FieldDef],
+    get_query: bool,
+) {
     let mut wire = BTreeSet::new();
     let mut rust = BTreeMap::new();
     for f in fields {
         let fpath = format!("{prefix}{}", f.name);
         let line_hint = format!("{{ name: {}", f.name);
-        let line_hint = if find_line(text, &line_hint).is_some() { line_hint } else { format!("name: {}", f.name) };
+        let line_hint = if find_line(text, &line_hint).is_some() {
+            line_hint
+        } else {
+            format!("name: {}", f.name)
+        };
         if f.name.is_empty() {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "a field needs a name".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "a field needs a name".into(),
+            );
             continue;
         }
         if !wire.insert(f.name.clone()) {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "the field appears twice".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "the field appears twice".into(),
+            );
         }
         let r = naming::snake(&f.name).name;
         if let Some(other) = rust.insert(r.clone(), f.name.clone()) {
             if other != f.name {
-                ctx.err(file, text, item, Some(&fpath), &line_hint, format!("its Rust name `{r}` is also the Rust name of field `{other}`"));
+                ctx.err(
+                    file,
+                    text,
+                    item,
+                    Some(&fpath),
+                    &line_hint,
+                    format!("its Rust name `{r}` is also the Rust name of field `{other}`"),
+                );
             }
         }
         if r == "new" {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "a field named `new` would clash with the constructor".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "a field named `new` would clash with the constructor".into(),
+            );
         }
         let ty = match types::parse(&f.ty) {
             Ok(t) => t,
@@ -184,29 +321,73 @@ fn check_fields(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, prefix: &
         };
         let inner = ty.innermost().clone();
         match &inner {
-            TyExpr::Named(n) if !ctx.index.types.contains_key(n.as_str()) && !ctx.index.enums.contains_key(n.as_str()) => {
-                ctx.err(file, text, item, Some(&fpath), &line_hint, format!("unknown type `{n}`"));
+            TyExpr::Named(n)
+                if !ctx.index.types.contains_key(n.as_str()) && !ctx.index.enums.contains_key(n.as_str()) =>
+            {
+                ctx.err(
+                    file,
+                    text,
+                    item,
+                    Some(&fpath),
+                    &line_hint,
+                    format!("unknown type `{n}`"),
+                );
             }
             TyExpr::Object => match &f.fields {
                 Some(sub) => {
                     if sub.is_empty() {
-                        ctx.err(file, text, item, Some(&fpath), &line_hint, "an inline object needs at least one field (use `json` for an opaque object)".into());
+                        ctx.err(
+                            file,
+                            text,
+                            item,
+                            Some(&fpath),
+                            &line_hint,
+                            "an inline object needs at least one field (use `json` for an opaque object)".into(),
+                        );
                     }
                     check_fields(ctx, file, text, item, &format!("{fpath}."), sub, false);
                 }
-                None => ctx.err(file, text, item, Some(&fpath), &line_hint, "type `object` needs `fields`".into()),
+                None => ctx.err(
+                    file,
+                    text,
+                    item,
+                    Some(&fpath),
+                    &line_hint,
+                    "type `object` needs `fields`".into(),
+                ),
             },
             _ => {}
         }
         if f.fields.is_some() && inner != TyExpr::Object {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "`fields` is only for `object` or `[object]`".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "`fields` is only for `object` or `[object]`".into(),
+            );
         }
         if f.type_name.is_some() && inner != TyExpr::Object {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "`type_name` is only for `object` or `[object]`".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "`type_name` is only for `object` or `[object]`".into(),
+            );
         }
         if let Some(tn) = &f.type_name {
             if naming::camel(tn) != *tn {
-                ctx.err(file, text, item, Some(&fpath), &line_hint, format!("type_name must be UpperCamelCase (`{}`)", naming::camel(tn)));
+                ctx.err(
+                    file,
+                    text,
+                    item,
+                    Some(&fpath),
+                    &line_hint,
+                    format!("type_name must be UpperCamelCase (`{}`)", naming::camel(tn)),
+                );
             }
         }
         let flex_ok = match &ty {
@@ -215,7 +396,14 @@ fn check_fields(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, prefix: &
             _ => false,
         };
         if f.flex && !flex_ok {
-            ctx.err(file, text, item, Some(&fpath), &line_hint, "`flex` applies to scalar and enum fields only".into());
+            ctx.err(
+                file,
+                text,
+                item,
+                Some(&fpath),
+                &line_hint,
+                "`flex` applies to scalar and enum fields only".into(),
+            );
         }
         if get_query {
             let ok = match &ty {
@@ -224,7 +412,14 @@ fn check_fields(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, prefix: &
                 _ => false,
             };
             if !ok {
-                ctx.err(file, text, item, Some(&fpath), &line_hint, "GET request fields are query parameters and must be scalars or enums".into());
+                ctx.err(
+                    file,
+                    text,
+                    item,
+                    Some(&fpath),
+                    &line_hint,
+                    "GET request fields are query parameters and must be scalars or enums".into(),
+                );
             }
         }
     }
@@ -239,8 +434,17 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
     let e = |ctx: &mut Ctx<'_>, field: Option<&str>, m: String| ctx.err(file, text, item, field, &hint, m);
     if ep.path.is_empty() {
         e(ctx, None, "missing `path`".into());
-    } else if ep.path.starts_with('/') || !ep.path.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '/') {
-        e(ctx, None, "path is written under /cgi-bin/ without a leading slash, in lower case (e.g. externalcontact/get)".into());
+    } else if ep.path.starts_with('/')
+        || !ep
+            .path
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '/')
+    {
+        e(
+            ctx,
+            None,
+            "path is written under /cgi-bin/ without a leading slash, in lower case (e.g. externalcontact/get)".into(),
+        );
     }
     let is_get = match ep.method.as_str() {
         "GET" => true,
@@ -277,12 +481,24 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
     }
     match ep.token.as_deref() {
         None | Some("access") | Some("suite") | Some("provider") | Some("none") => {}
-        Some(t) => e(ctx, None, format!("token `{t}` is not one of access, suite, provider, none")),
+        Some(t) => e(
+            ctx,
+            None,
+            format!("token `{t}` is not one of access, suite, provider, none"),
+        ),
     }
     if ep.upload.is_some() && is_get {
         e(ctx, None, "an upload is a POST".into());
     }
-    check_fields(ctx, file, text, item, "request.", &ep.request, is_get || ep.upload.is_some());
+    check_fields(
+        ctx,
+        file,
+        text,
+        item,
+        "request.",
+        &ep.request,
+        is_get || ep.upload.is_some(),
+    );
     check_fields(ctx, file, text, item, "response.", &ep.response, false);
 
     if let Some(p) = &ep.paging {
@@ -290,39 +506,81 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
         match p.style.as_str() {
             "cursor" => {
                 if !matches!(req_ty, Some(Ok(TyExpr::Scalar(Scalar::String)))) {
-                    e(ctx, Some(&format!("request.{}", p.cursor)), "paging.cursor must name a string request field".into());
+                    e(
+                        ctx,
+                        Some(&format!("request.{}", p.cursor)),
+                        "paging.cursor must name a string request field".into(),
+                    );
                 }
                 match &p.next {
                     Some(n) => {
-                        if !matches!(find_field(&ep.response, n).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::Scalar(Scalar::String)))) {
-                            e(ctx, Some(&format!("response.{n}")), "paging.next must name a string response field".into());
+                        if !matches!(
+                            find_field(&ep.response, n).map(|f| types::parse(&f.ty)),
+                            Some(Ok(TyExpr::Scalar(Scalar::String)))
+                        ) {
+                            e(
+                                ctx,
+                                Some(&format!("response.{n}")),
+                                "paging.next must name a string response field".into(),
+                            );
                         }
                     }
-                    None => e(ctx, None, "cursor paging needs `next` (the response's next cursor field)".into()),
+                    None => e(
+                        ctx,
+                        None,
+                        "cursor paging needs `next` (the response's next cursor field)".into(),
+                    ),
                 }
             }
             "offset" => {
                 if !matches!(req_ty, Some(Ok(TyExpr::Scalar(s))) if s.is_int()) {
-                    e(ctx, Some(&format!("request.{}", p.cursor)), "paging.cursor of offset paging must name an integer request field".into());
+                    e(
+                        ctx,
+                        Some(&format!("request.{}", p.cursor)),
+                        "paging.cursor of offset paging must name an integer request field".into(),
+                    );
                 }
                 match &p.limit {
-                    Some(l) if matches!(find_field(&ep.request, l).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::Scalar(s))) if s.is_int()) => {}
-                    _ => e(ctx, None, "offset paging needs `limit` naming an integer request field".into()),
+                    Some(l) if matches!(find_field(&ep.request, l).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::Scalar(s))) if s.is_int()) =>
+                        {}
+                    _ => e(
+                        ctx,
+                        None,
+                        "offset paging needs `limit` naming an integer request field".into(),
+                    ),
                 }
             }
             s => e(ctx, None, format!("paging.style `{s}` is not cursor or offset")),
         }
-        if !matches!(find_field(&ep.response, &p.items).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::List(_)))) {
-            e(ctx, Some(&format!("response.{}", p.items)), "paging.items must name a list response field".into());
+        if !matches!(
+            find_field(&ep.response, &p.items).map(|f| types::parse(&f.ty)),
+            Some(Ok(TyExpr::List(_)))
+        ) {
+            e(
+                ctx,
+                Some(&format!("response.{}", p.items)),
+                "paging.items must name a list response field".into(),
+            );
         }
         if let Some(l) = &p.limit {
             if find_field(&ep.request, l).is_none() {
-                e(ctx, Some(&format!("request.{l}")), "paging.limit names no request field".into());
+                e(
+                    ctx,
+                    Some(&format!("request.{l}")),
+                    "paging.limit names no request field".into(),
+                );
             }
         }
         if let Some(c) = &p.chunk {
-            if !matches!(find_field(&ep.request, &c.field).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::List(_)))) {
-                e(ctx, Some(&format!("request.{}", c.field)), "paging.chunk.field must name a list request field".into());
+            if !matches!(
+                find_field(&ep.request, &c.field).map(|f| types::parse(&f.ty)),
+                Some(Ok(TyExpr::List(_)))
+            ) {
+                e(
+                    ctx,
+                    Some(&format!("request.{}", c.field)),
+                    "paging.chunk.field must name a list request field".into(),
+                );
             }
             if c.max == 0 {
                 e(ctx, None, "paging.chunk.max must be at least 1".into());
@@ -331,25 +589,46 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
     }
 
     if let Some(ex) = &ep.example {
-        for (which, json, fields) in [("request", &ex.request, &ep.request), ("response", &ex.response, &ep.response)] {
+        for (which, json, fields) in [
+            ("request", &ex.request, &ep.request),
+            ("response", &ex.response, &ep.response),
+        ] {
             let Some(json) = json else { continue };
             match serde_json::from_str::<Value>(json) {
                 Ok(Value::Object(map)) => {
                     let mut problems = Vec::new();
                     let top = Value::Object(map);
-                    check_example_object(ctx, &top, fields, &format!("example.{which}"), which == "response", &mut problems);
+                    check_example_object(
+                        ctx,
+                        &top,
+                        fields,
+                        &format!("example.{which}"),
+                        which == "response",
+                        &mut problems,
+                    );
                     for (path, m) in problems {
                         e(ctx, Some(&path), m);
                     }
                 }
-                Ok(_) => e(ctx, Some(&format!("example.{which}")), "the example must be a JSON object".into()),
+                Ok(_) => e(
+                    ctx,
+                    Some(&format!("example.{which}")),
+                    "the example must be a JSON object".into(),
+                ),
                 Err(err) => e(ctx, Some(&format!("example.{which}")), format!("not valid JSON: {err}")),
             }
         }
     }
 }
 
-fn check_example_object(ctx: &Ctx<'_>, v: &Value, fields: &[FieldDef], path: &str, top_response: bool, out: &mut Vec<(String, String)>) {
+fn check_example_object(
+    ctx: &Ctx<'_>,
+    v: &Value,
+    fields: &[FieldDef],
+    path: &str,
+    top_response: bool,
+    out: &mut Vec<(String, String)>,
+) {
     let Value::Object(map) = v else {
         out.push((path.to_string(), format!("expected an object, found {}", kind(v))));
         return;
@@ -363,12 +642,18 @@ fn check_example_object(ctx: &Ctx<'_>, v: &Value, fields: &[FieldDef], path: &st
                 let Ok(ty) = types::parse(&f.ty) else { continue };
                 check_example_value(ctx, val, &ty, f, &format!("{path}.{k}"), out);
             }
-            None => out.push((format!("{path}.{k}"), "the example has a key that is not a declared field (it would be lost in a round trip)".into())),
+            None => out.push((
+                format!("{path}.{k}"),
+                "the example has a key that is not a declared field (it would be lost in a round trip)".into(),
+            )),
         }
     }
     for f in fields {
         if f.required && !map.contains_key(&f.name) {
-            out.push((format!("{path}.{}", f.name), "a required field is missing from the example".into()));
+            out.push((
+                format!("{path}.{}", f.name),
+                "a required field is missing from the example".into(),
+            ));
         }
     }
 }
@@ -384,8 +669,17 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn check_example_value(ctx: &Ctx<'_>, v: &Value, ty: &TyExpr, f: &FieldDef, path: &str, out: &mut Vec<(String, String)>) {
-    let bad = |out: &mut Vec<(String, String)>, want: &str| out.push((path.to_string(), format!("expected {want}, found {}", kind(v))));
+fn check_example_value(
+    ctx: &Ctx<'_>,
+    v: &Value,
+    ty: &TyExpr,
+    f: &FieldDef,
+    path: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    let bad = |out: &mut Vec<(String, String)>, want: &str| {
+        out.push((path.to_string(), format!("expected {want}, found {}", kind(v))))
+    };
     match ty {
         TyExpr::Json => {}
         TyExpr::Scalar(s) => {
@@ -423,7 +717,14 @@ fn check_example_value(ctx: &Ctx<'_>, v: &Value, ty: &TyExpr, f: &FieldDef, path
                     _ => false,
                 };
                 if !ok {
-                    bad(out, if def.repr == EnumRepr::Int { "an integer code" } else { "a string code" });
+                    bad(
+                        out,
+                        if def.repr == EnumRepr::Int {
+                            "an integer code"
+                        } else {
+                            "a string code"
+                        },
+                    );
                 }
             }
         }

@@ -18,9 +18,13 @@ pub fn endpoint(path: &str) -> &'static Endpoint {
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => s.trim().parse::<f64>().ok() == n.as_f64(),
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
+            s.trim().parse::<f64>().ok() == n.as_f64()
+        }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -38,14 +42,22 @@ pub fn examples_round_trip(path: &str) {
     let ep = endpoint(path);
     if let Some(req) = ep.example_request {
         let v: Value = serde_json::from_str(req).expect("example request is JSON");
-        let back = catalog::roundtrip_request(path, &v).unwrap_or_else(|e| panic!("{path}: example request does not decode: {e}"));
-        assert!(same(&v, &back), "{path}: request example changed in a round trip:\n in: {v}\nout: {back}");
+        let back = catalog::roundtrip_request(path, &v)
+            .unwrap_or_else(|e| panic!("{path}: example request does not decode: {e}"));
+        assert!(
+            same(&v, &back),
+            "{path}: request example changed in a round trip:\n in: {v}\nout: {back}"
+        );
     }
     if let Some(resp) = ep.example_response {
         let v: Value = serde_json::from_str(resp).expect("example response is JSON");
-        let back = catalog::roundtrip_response(path, &v).unwrap_or_else(|e| panic!("{path}: example response does not decode: {e}"));
+        let back = catalog::roundtrip_response(path, &v)
+            .unwrap_or_else(|e| panic!("{path}: example response does not decode: {e}"));
         let v = without_errcode(v);
-        assert!(same(&v, &back), "{path}: response example changed in a round trip:\n in: {v}\nout: {back}");
+        assert!(
+            same(&v, &back),
+            "{path}: response example changed in a round trip:\n in: {v}\nout: {back}"
+        );
     }
 }
 
@@ -66,8 +78,16 @@ pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
     config.extra_tokens.insert(PROVIDER_TOKEN.into(), TokenKind::Provider);
     let standin = StandIn::start_with(config).await.expect("stand-in starts");
     let client = match ep.token {
-        TokenKind::Suite => Client::builder().base_url(standin.base_url()).token_provider(TokenKind::Suite, Arc::new(StaticToken::new(SUITE_TOKEN))).build().unwrap(),
-        TokenKind::Provider => Client::builder().base_url(standin.base_url()).token_provider(TokenKind::Provider, Arc::new(StaticToken::new(PROVIDER_TOKEN))).build().unwrap(),
+        TokenKind::Suite => Client::builder()
+            .base_url(standin.base_url())
+            .token_provider(TokenKind::Suite, Arc::new(StaticToken::new(SUITE_TOKEN)))
+            .build()
+            .unwrap(),
+        TokenKind::Provider => Client::builder()
+            .base_url(standin.base_url())
+            .token_provider(TokenKind::Provider, Arc::new(StaticToken::new(PROVIDER_TOKEN)))
+            .build()
+            .unwrap(),
         _ => standin.client(),
     };
     (standin, client, ep)
@@ -85,7 +105,12 @@ pub fn sample_upload() -> Upload {
 
 /// What went over the wire matches the endpoint's method, path, query/body; the typed response equals the
 /// stand-in's answer (the official example, with paging fields set by the stand-in).
-pub fn check_exchange<Req: Serialize, Resp: Serialize>(ep: &Endpoint, standin: &StandIn, request: &Req, response: &Resp) {
+pub fn check_exchange<Req: Serialize, Resp: Serialize>(
+    ep: &Endpoint,
+    standin: &StandIn,
+    request: &Req,
+    response: &Resp,
+) {
     let calls: Vec<_> = standin.requests().into_iter().filter(|r| r.path == ep.path).collect();
     assert_eq!(calls.len(), 1, "{}: exactly one request", ep.path);
     let call = &calls[0];
@@ -99,7 +124,13 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(ep: &Endpoint, standin: &
             .map(|(k, v)| {
                 let s = match v {
                     Value::String(s) => s.clone(),
-                    Value::Bool(b) => if *b { "1".into() } else { "0".into() },
+                    Value::Bool(b) => {
+                        if *b {
+                            "1".into()
+                        } else {
+                            "0".into()
+                        }
+                    }
                     other => other.to_string(),
                 };
                 (k.clone(), s)
@@ -115,19 +146,38 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(ep: &Endpoint, standin: &
         let ct = call.content_type.clone().unwrap_or_default();
         assert!(ct.starts_with("multipart/form-data"), "{}: content type {ct}", ep.path);
         let body = String::from_utf8_lossy(&call.body);
-        assert!(body.contains("name=\"media\"") && body.contains("filename=\"hello.png\"") && body.contains("stand-in bytes"), "{}: multipart body", ep.path);
+        assert!(
+            body.contains("name=\"media\"")
+                && body.contains("filename=\"hello.png\"")
+                && body.contains("stand-in bytes"),
+            "{}: multipart body",
+            ep.path
+        );
     } else if ep.method.as_str() == "GET" {
         let mut q = call.query.clone();
         q.sort();
         assert_eq!(q, as_query(&sent), "{}: query", ep.path);
         assert!(call.body.is_empty(), "{}: a GET has no body", ep.path);
     } else {
-        assert!(call.query.is_empty(), "{}: a POST sends only the token in the query", ep.path);
+        assert!(
+            call.query.is_empty(),
+            "{}: a POST sends only the token in the query",
+            ep.path
+        );
         assert_eq!(call.json.as_ref(), Some(&sent), "{}: JSON body", ep.path);
-        assert_eq!(call.content_type.as_deref(), Some("application/json"), "{}: content type", ep.path);
+        assert_eq!(
+            call.content_type.as_deref(),
+            Some("application/json"),
+            "{}: content type",
+            ep.path
+        );
         if let Some(ex) = ep.example_request {
             let ex: Value = serde_json::from_str(ex).unwrap();
-            assert!(same(&ex, &sent), "{}: the body is the official example\n ex: {ex}\nsent: {sent}", ep.path);
+            assert!(
+                same(&ex, &sent),
+                "{}: the body is the official example\n ex: {ex}\nsent: {sent}",
+                ep.path
+            );
         }
     }
     let got = serde_json::to_value(response).unwrap();
@@ -136,7 +186,13 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(ep: &Endpoint, standin: &
         let mut got = got.clone();
         if ep.token == TokenKind::None {
             // gettoken: the stand-in issues its own token.
-            assert!(got["access_token"].as_str().is_some_and(|t| t.starts_with("standin-token-")), "{}: a token", ep.path);
+            assert!(
+                got["access_token"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("standin-token-")),
+                "{}: a token",
+                ep.path
+            );
             for v in [&mut ex, &mut got] {
                 if let Value::Object(m) = v {
                     m.remove("access_token");

@@ -10,7 +10,10 @@ fn main() -> ExitCode {
             let eps: usize = api.groups.iter().map(|g| g.endpoints.len()).sum();
             let types: usize = api.groups.iter().map(|g| g.structs.len()).sum();
             let enums: usize = api.groups.iter().map(|g| g.enums.len()).sum();
-            println!("spec ok: {} files, {eps} endpoints, {types} types, {enums} enums", api.groups.len());
+            println!(
+                "spec ok: {} files, {eps} endpoints, {types} types, {enums} enums",
+                api.groups.len()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

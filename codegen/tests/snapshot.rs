@@ -1,0 +1,52 @@
+//! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot and
+//! fails (run the tests twice after an intended change, then review the diff). The main crate compiles the
+//! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
+use std::path::Path;
+use wecom_externalcontact_codegen::generate_dir;
+
+#[test]
+fn fixture_output_matches_the_snapshot() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let out = generate_dir(&here.join("fixtures/spec")).unwrap_or_else(|e| panic!("{e}"));
+    let mut stale = Vec::new();
+    for (name, text) in &out.files {
+        let p = here.join("snapshots").join(name);
+        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&p, text).unwrap();
+            stale.push(name.clone());
+        }
+    }
+    assert!(stale.is_empty(), "snapshots rewritten, review and commit them: {stale:?}");
+}
+
+#[test]
+fn fixture_uses_every_construct() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let out = generate_dir(&here.join("fixtures/spec")).unwrap();
+    let fixture = &out.files.iter().find(|(n, _)| n == "fixture.rs").unwrap().1;
+    for needle in [
+        "pub r#type: FixtureKind",
+        "rename = \"ExternalUserID\"",
+        "pub external_user_id: Option<String>",
+        "deserialize_with = \"crate::flex::opt_int\"",
+        "pub grid: Option<Vec<Vec<u32>>>",
+        "pub extra: Option<::serde_json::Value>",
+        "pub struct WidgetSize",
+        "Unrecognized(i64)",
+        "Unrecognized(String)",
+        "\"dark-blue\" => Self::DarkBlue",
+        "impl crate::paging::CursorPaged for FixtureWidgetListRequest",
+        "crate::paging::split_list(self, 2usize",
+        "impl crate::paging::OffsetPaged for FixtureWidgetStatRequest",
+        "#[deprecated(note = \"use fixture/widget/list instead\")]",
+        "token: crate::catalog::TokenKind::Suite",
+        "method: crate::catalog::HttpMethod::Get",
+        "self.execute_upload(&EP_FIXTURE_UPLOAD, request, file)",
+        "#[serde(deny_unknown_fields)]",
+        "Official docs: <https://developer.work.weixin.qq.com/document/path/1>",
+    ] {
+        assert!(fixture.contains(needle), "the fixture output lacks `{needle}`");
+    }
+    // Gated groups put their items behind their feature; this one is not gated.
+    assert!(!fixture.contains("#[cfg(feature"));
+}
