@@ -14,7 +14,7 @@
 //! use wecom_externalcontact::{models::GetCorpTagListRequest, Client};
 //! let client = Client::builder().corp_id("ww0123456789").secret("客户联系 secret").build()?;
 //! let tags = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await?;
-//! println!("{} tag groups", tags.tag_group.len());
+//! println!("{} tag groups", tags.tag_group.map_or(0, |groups| groups.len()));
 //! # Ok(()) }
 //! ```
 //!
@@ -77,11 +77,23 @@ mod fixture_compiles {
     #[test]
     fn fixture_requests_are_strict() {
         assert!(serde_json::from_str::<FixtureWidgetListRequest>(r#"{"owner_list":["a"],"typo":1}"#).is_err());
-        assert!(serde_json::from_str::<FixtureWidgetListRequest>(r#"{"cursor":""}"#).is_err(), "a required field is missing");
+        assert!(
+            serde_json::from_str::<FixtureWidgetListRequest>(r#"{"cursor":""}"#).is_err(),
+            "a required field is missing"
+        );
         let r = FixtureWidgetListRequest::new(vec!["a".to_string()]).cursor("c");
-        assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::json!({"owner_list":["a"],"cursor":"c"}));
-        let parts = crate::paging::CursorPaged::split(FixtureWidgetListRequest::new(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"owner_list":["a"],"cursor":"c"})
+        );
+        let parts =
+            crate::paging::CursorPaged::split(FixtureWidgetListRequest::new(vec!["a".into(), "b".into(), "c".into()]));
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[1].owner_list, vec!["c".to_string()]);
     }
 }
+
+/// The README's code blocks, compiled as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

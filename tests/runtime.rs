@@ -460,6 +460,11 @@ fn catalog_covers_the_census_with_official_methods() {
         let ep = wecom_externalcontact::catalog::endpoint(path)
             .unwrap_or_else(|| panic!("{path} is missing from the catalog"));
         assert_eq!(ep.method, method, "{path}");
+        let paging = ep
+            .paging
+            .map(|p| format!("{:?}", p.style).to_lowercase())
+            .unwrap_or_else(|| "none".into());
+        assert_eq!(paging, cols[5], "{path}: paging style");
         if !cols[4].is_empty() {
             assert!(
                 ep.doc_url.ends_with(&format!("/{}", cols[4])),

@@ -16,7 +16,10 @@ fn fixture_output_matches_the_snapshot() {
             stale.push(name.clone());
         }
     }
-    assert!(stale.is_empty(), "snapshots rewritten, review and commit them: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "snapshots rewritten, review and commit them: {stale:?}"
+    );
 }
 
 #[test]
