@@ -581,7 +581,7 @@ pub fn group_file(g: &Group) -> TokenStream {
 
 /// The index that includes every group file (from `OUT_DIR`).
 pub fn models_index(api: &Api) -> TokenStream {
-    let incs = api.groups.iter().map(|g| {
+    let incs = api.groups.iter().filter(|g| !g.is_empty()).map(|g| {
         let f = format!("/{}.rs", g.name);
         quote! { include!(concat!(env!("OUT_DIR"), #f)); }
     });
@@ -683,4 +683,146 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
         }
     });
     quote! { #(#tests)* }
+}
+
+fn event_ty(f: &EventField) -> TokenStream {
+    let base = match &f.ty {
+        EventTy::String => quote! { String },
+        EventTy::U64 => quote! { u64 },
+        EventTy::I64 => quote! { i64 },
+        EventTy::Items => return quote! { Vec<String> },
+        EventTy::Values(n) => {
+            let n = ident(n);
+            quote! { #n }
+        }
+    };
+    if f.required {
+        base
+    } else {
+        quote! { Option<#base> }
+    }
+}
+
+/// The callback event types, included by `src/callback/event.rs`: the `event_values` enums, `EventKind`
+/// with one variant per spec event, the (event, change type) → decoder table `KINDS`, and the glue that
+/// writes a kind back under its wire names. The readers and writers it calls live in `event.rs`.
+pub fn callback_events(api: &Api) -> TokenStream {
+    let values = api.event_values.iter().map(|e| {
+        let doc = docs(&e.doc);
+        let name = ident(&e.name);
+        let variants = e.values.iter().map(|v| {
+            let vn = ident(&v.name);
+            let code = match &v.code {
+                Code::Str(s) => s.clone(),
+                Code::Int(i) => i.to_string(),
+            };
+            let d = format!(" `{code}`: {}", escape_doc(&v.doc));
+            (quote! { #[doc = #d] #vn, }, quote! { #vn = #code })
+        });
+        let (variants, pairs): (Vec<_>, Vec<_>) = variants.unzip();
+        quote! {
+            #doc
+            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+            pub enum #name {
+                #(#variants)*
+                /// A value this crate does not know, kept as sent.
+                Other(String),
+            }
+            wire_values!(#name { #(#pairs),* });
+        }
+    });
+    let variants = api.events.iter().map(|ev| {
+        let mut lines = ev.doc.clone();
+        lines.push(String::new());
+        lines.push(format!("Wire: `{}` / `{}`.", ev.event, ev.change_type));
+        let doc = docs(&lines);
+        let vn = ident(&ev.name);
+        let fields = ev.fields.iter().map(|f| {
+            let d = docs(&[escape_doc(&f.doc), String::new(), format!("Wire name: `{}`.", f.wire)]);
+            let n = f.rust.ident();
+            let t = event_ty(f);
+            quote! { #d #n: #t, }
+        });
+        quote! { #doc #vn { #(#fields)* }, }
+    });
+    let kinds = api.events.iter().map(|ev| {
+        let vn = ident(&ev.name);
+        let (e, c) = (&ev.event, &ev.change_type);
+        let takes = ev.fields.iter().map(|f| {
+            let n = f.rust.ident();
+            let t = event_ty(f);
+            let w = &f.wire;
+            quote! { #n: <#t as WireField>::take(reader, #w)?, }
+        });
+        quote! {
+            KindEntry {
+                event: #e,
+                change_type: #c,
+                decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+                    Ok(EventKind::#vn { #(#takes)* })
+                },
+            },
+        }
+    });
+    let names = api.events.iter().map(|ev| {
+        let vn = ident(&ev.name);
+        let (e, c) = (&ev.event, &ev.change_type);
+        quote! { EventKind::#vn { .. } => (Some(#e), Some(#c)), }
+    });
+    let puts = api.events.iter().map(|ev| {
+        let vn = ident(&ev.name);
+        let fs: Vec<_> = ev.fields.iter().map(|f| f.rust.ident()).collect();
+        let ws = ev.fields.iter().map(|f| &f.wire);
+        quote! { EventKind::#vn { #(#fs,)* } => { #(WireField::put(#fs, #ws, out);)* } }
+    });
+    quote! {
+        #(#values)*
+
+        /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
+        /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.
+        ///
+        /// Field names follow the wire names (`UserID` → `user_id`); fields WeCom may leave out are
+        /// `Option`s, and list fields such as `MemChangeList` are a `Vec` with every `<Item>`.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum EventKind {
+            #(#variants)*
+            /// An event this crate has no variant for (or a message without `Event`), with every field
+            /// other than the envelope, `Event`/`InfoType` and `ChangeType`, in document order.
+            Unknown {
+                /// The event name (`Event` or `InfoType`), if present.
+                event: Option<String>,
+                /// `ChangeType`, if present.
+                change_type: Option<String>,
+                /// All other fields, nested and repeated ones included.
+                fields: Fields,
+            },
+        }
+
+        /// The decoders of the known kinds, by (`Event`/`InfoType`, `ChangeType`).
+        #[allow(unused_variables)] // kinds without fields leave the reader unused
+        static KINDS: &[KindEntry] = &[ #(#kinds)* ];
+
+        impl EventKind {
+            /// The event name (`Event` or `InfoType`) and `ChangeType` of this kind.
+            fn wire_names(&self) -> (Option<&str>, Option<&str>) {
+                match self {
+                    #(#names)*
+                    EventKind::Unknown { event, change_type, .. } => (event.as_deref(), change_type.as_deref()),
+                }
+            }
+
+            /// Appends this kind's fields under their wire names.
+            fn put_fields<'a>(&'a self, out: &mut Vec<(&'a str, Out<'a>)>) {
+                match self {
+                    #(#puts)*
+                    EventKind::Unknown { fields, .. } => {
+                        for (name, node) in fields.iter() {
+                            out.push((name, Out::Node(node)));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

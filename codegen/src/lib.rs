@@ -40,11 +40,15 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
     let api = model_from_sources(sources)?;
     let mut files = Vec::new();
     let bug = |m: String| SpecErrors(vec![SpecError::file("<generator>", m)]);
-    for g in &api.groups {
+    for g in api.groups.iter().filter(|g| !g.is_empty()) {
         let name = format!("{}.rs", g.name);
         let text = render::render(&name, emit::group_file(g)).map_err(bug)?;
         files.push((name, text));
     }
+    files.push((
+        "callback_events.rs".into(),
+        render::render("callback_events.rs", emit::callback_events(&api)).map_err(bug)?,
+    ));
     files.push((
         "models.rs".into(),
         render::render("models.rs", emit::models_index(&api)).map_err(bug)?,

@@ -420,7 +420,67 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
             endpoints: eps,
         });
     }
-    Ok(Api { groups })
+    let values: BTreeSet<&str> = files
+        .iter()
+        .flat_map(|l| l.spec.event_values.keys().map(String::as_str))
+        .collect();
+    let mut event_values: Vec<Enum> = files
+        .iter()
+        .flat_map(|l| l.spec.event_values.iter())
+        .map(|(name, def)| Enum {
+            name: name.clone(),
+            doc: doc_lines(&def.doc, None),
+            repr: def.repr,
+            values: def
+                .values
+                .iter()
+                .map(|v| EnumVariant {
+                    name: naming::camel(&v.name),
+                    code: Code::Str(match &v.value {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    }),
+                    doc: v.doc.clone(),
+                })
+                .collect(),
+            cfg: None,
+        })
+        .collect();
+    event_values.sort_by(|a, b| a.name.cmp(&b.name));
+    let events = files
+        .iter()
+        .flat_map(|l| l.spec.events.iter())
+        .map(|ev| {
+            let mut doc = doc_lines(&ev.doc, None);
+            let url = doc_url(ev.doc_id.as_ref());
+            if !url.is_empty() {
+                doc.push(String::new());
+                doc.push(format!("Official docs: {url}"));
+            }
+            Event {
+                name: ev.name.clone(),
+                event: ev.event.clone(),
+                change_type: ev.change_type.clone(),
+                doc,
+                fields: ev
+                    .fields
+                    .iter()
+                    .map(|f| EventField {
+                        wire: f.name.clone(),
+                        rust: naming::snake(&f.name),
+                        ty: crate::validate::event_type(&f.ty, &values).expect("validated"),
+                        required: f.required,
+                        doc: f.doc.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Api {
+        groups,
+        event_values,
+        events,
+    })
 }
 
 fn ty_default(ty: &Ty, defaultable: &BTreeSet<String>) -> bool {

@@ -10,6 +10,55 @@ use std::collections::BTreeSet;
 pub struct Api {
     /// Spec groups in file order, with what each emits.
     pub groups: Vec<Group>,
+    /// String codes of callback event fields, sorted by name.
+    pub event_values: Vec<Enum>,
+    /// Callback events, in spec order.
+    pub events: Vec<Event>,
+}
+
+/// A callback event (a variant of `callback::EventKind`).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Variant name.
+    pub name: String,
+    /// `Event` / `InfoType` value.
+    pub event: String,
+    /// `ChangeType` value.
+    pub change_type: String,
+    /// Doc lines.
+    pub doc: Vec<String>,
+    /// Fields.
+    pub fields: Vec<EventField>,
+}
+
+/// A field of a callback event.
+#[derive(Debug, Clone)]
+pub struct EventField {
+    /// XML element name.
+    pub wire: String,
+    /// Rust name.
+    pub rust: RustIdent,
+    /// The Rust type, already wrapped in `Option` where the field may be absent.
+    pub ty: EventTy,
+    /// Plain or `Option`.
+    pub required: bool,
+    /// Doc.
+    pub doc: String,
+}
+
+/// Types of event fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTy {
+    /// `String`
+    String,
+    /// `u64`
+    U64,
+    /// `i64`
+    I64,
+    /// `Vec<String>`: every `<Item>`.
+    Items,
+    /// An `event_values` enum.
+    Values(String),
 }
 
 /// One spec file's worth of output.
@@ -27,6 +76,13 @@ pub struct Group {
     pub enums: Vec<Enum>,
     /// Endpoints in spec order.
     pub endpoints: Vec<Endpoint>,
+}
+
+impl Group {
+    /// Emits nothing (a file of callback events only, say).
+    pub fn is_empty(&self) -> bool {
+        self.structs.is_empty() && self.enums.is_empty() && self.endpoints.is_empty()
+    }
 }
 
 /// A resolved Rust type.

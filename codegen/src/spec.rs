@@ -25,6 +25,50 @@ pub struct SpecFile {
     /// Endpoints.
     #[serde(default)]
     pub endpoints: Vec<EndpointDef>,
+    /// String codes used by callback event fields.
+    #[serde(default)]
+    pub event_values: BTreeMap<String, EnumDef>,
+    /// Callback events.
+    #[serde(default)]
+    pub events: Vec<EventDef>,
+}
+
+/// One callback event: a variant of `callback::EventKind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDef {
+    /// The variant name (UpperCamelCase).
+    pub name: String,
+    /// `Event` (self-built apps) or `InfoType` (third-party apps).
+    pub event: String,
+    /// `ChangeType`.
+    pub change_type: String,
+    /// Official doc id.
+    #[serde(default)]
+    pub doc_id: Option<serde_yaml::Value>,
+    /// Doc.
+    #[serde(default)]
+    pub doc: String,
+    /// Fields, by XML element name.
+    #[serde(default)]
+    pub fields: Vec<EventFieldDef>,
+}
+
+/// A field of a callback event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFieldDef {
+    /// The XML element name (`UserID`).
+    pub name: String,
+    /// `string`, `u64`, `i64`, `[string]` (every `<Item>` of a list element) or an `event_values` name.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).
+    #[serde(default)]
+    pub required: bool,
+    /// Doc.
+    #[serde(default)]
+    pub doc: String,
 }
 
 fn yes() -> bool {

@@ -178,6 +178,8 @@ pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
         }
     }
 
+    check_events(&mut ctx, files);
+
     if ctx.errors.is_empty() {
         Ok(ctx.index)
     } else {
@@ -725,6 +727,146 @@ fn check_example_value(
                             "a string code"
                         },
                     );
+                }
+            }
+        }
+    }
+}
+
+/// The event field type a spec string names, if it is one.
+pub fn event_type(ty: &str, values: &BTreeSet<&str>) -> Option<crate::model::EventTy> {
+    use crate::model::EventTy;
+    Some(match ty.trim() {
+        "string" => EventTy::String,
+        "u64" => EventTy::U64,
+        "i64" => EventTy::I64,
+        "[string]" => EventTy::Items,
+        n if values.contains(n) => EventTy::Values(n.to_string()),
+        _ => return None,
+    })
+}
+
+fn check_events(ctx: &mut Ctx<'_>, files: &[Loaded]) {
+    let values: BTreeSet<&str> = files
+        .iter()
+        .flat_map(|l| l.spec.event_values.keys().map(String::as_str))
+        .collect();
+    let mut variants: BTreeMap<String, String> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), String> = BTreeMap::new();
+    for l in files {
+        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
+        for (name, def) in &l.spec.event_values {
+            if !ctx.index.types.contains_key(name.as_str()) && !ctx.index.enums.contains_key(name.as_str()) {
+                check_enum(ctx, file, text, name, def);
+            } else {
+                ctx.err(
+                    file,
+                    text,
+                    &format!("event value {name}"),
+                    None,
+                    &format!("{name}:"),
+                    format!("`{name}` is also a type or enum of the API models"),
+                );
+            }
+            if def.repr != EnumRepr::String {
+                ctx.err(
+                    file,
+                    text,
+                    &format!("event value {name}"),
+                    None,
+                    &format!("{name}:"),
+                    "event values are string codes (`repr: string`)".into(),
+                );
+            }
+        }
+        for ev in &l.spec.events {
+            let item = format!("event {}", ev.name);
+            let hint = format!("name: {}", ev.name);
+            if naming::camel(&ev.name) != ev.name || ev.name == "Unknown" {
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    None,
+                    &hint,
+                    "event names are UpperCamelCase and not `Unknown` (the catch-all)".into(),
+                );
+            }
+            if let Some(prev) = variants.insert(ev.name.clone(), file.to_string()) {
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    None,
+                    &hint,
+                    format!("the event name is also used in {prev}"),
+                );
+            }
+            if ev.event.is_empty() || ev.change_type.is_empty() {
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    None,
+                    &hint,
+                    "an event needs `event` and `change_type`".into(),
+                );
+            }
+            if let Some(prev) = pairs.insert((ev.event.clone(), ev.change_type.clone()), ev.name.clone()) {
+                ctx.err(
+                    file,
+                    text,
+                    &item,
+                    None,
+                    &hint,
+                    format!("({}, {}) is already the event {prev}", ev.event, ev.change_type),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            let mut rust = BTreeSet::new();
+            for f in &ev.fields {
+                let fhint = format!("{{ name: {}", f.name);
+                if !seen.insert(f.name.clone()) {
+                    ctx.err(
+                        file,
+                        text,
+                        &item,
+                        Some(&f.name),
+                        &fhint,
+                        "the field appears twice".into(),
+                    );
+                }
+                if !rust.insert(naming::snake(&f.name).name) {
+                    ctx.err(
+                        file,
+                        text,
+                        &item,
+                        Some(&f.name),
+                        &fhint,
+                        "two fields get the same Rust name".into(),
+                    );
+                }
+                match event_type(&f.ty, &values) {
+                    None => ctx.err(
+                        file,
+                        text,
+                        &item,
+                        Some(&f.name),
+                        &fhint,
+                        format!(
+                            "unknown event field type `{}` (string, u64, i64, [string], or an event_values name)",
+                            f.ty
+                        ),
+                    ),
+                    Some(crate::model::EventTy::Items) if f.required => ctx.err(
+                        file,
+                        text,
+                        &item,
+                        Some(&f.name),
+                        &fhint,
+                        "a list is never `required` (absent means empty)".into(),
+                    ),
+                    _ => {}
                 }
             }
         }
