@@ -5,7 +5,7 @@
 //! errors keep only a short excerpt of a response body (never of the `gettoken` body).
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// WeCom answered with a non-zero `errcode`.

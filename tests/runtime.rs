@@ -78,6 +78,90 @@ async fn expired_token_is_refreshed_once_for_concurrent_callers() {
     );
 }
 
+#[test]
+fn client_is_clone_send_sync() {
+    fn assert<T: Clone + Send + Sync + 'static>() {}
+    assert::<Client>();
+    assert::<Error>();
+}
+
+#[tokio::test]
+async fn token_is_refreshed_before_it_expires() {
+    // expires_in = 1 s: the client stops using it 10% early, so after a second it fetches a new one on its
+    // own — without ever sending the old one and getting 42001.
+    let s = StandIn::start_with(StandInConfig {
+        token_ttl_secs: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = s.client();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(s.gettoken_count(), 1, "cached while fresh");
+    tokio::time::sleep(Duration::from_millis(950)).await;
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(s.gettoken_count(), 2, "refreshed ahead of expiry");
+    assert_eq!(
+        calls_to(&s, "externalcontact/get_follow_user_list"),
+        3,
+        "no call was rejected and replayed"
+    );
+}
+
+#[tokio::test]
+async fn a_shared_token_store_serves_several_clients() {
+    let s = StandIn::start().await.unwrap();
+    let store: Arc<dyn wecom_externalcontact::token::TokenStore> =
+        Arc::new(wecom_externalcontact::token::MemoryTokenStore::default());
+    let make = || {
+        Client::builder()
+            .corp_id(s.corp_id())
+            .secret(s.secret())
+            .base_url(s.base_url())
+            .token_store(store.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (make(), make());
+    a.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap();
+    b.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap();
+    assert_eq!(
+        s.gettoken_count(),
+        1,
+        "the second client found the first one's token in the store"
+    );
+    assert_eq!((a.gettoken_count(), b.gettoken_count()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_token_provider_of_your_own() {
+    let s = StandIn::start().await.unwrap();
+    // Obtain a token elsewhere (here: from the stand-in) and hand it in.
+    s.client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    let issued = "standin-token-1";
+    let client = Client::builder()
+        .base_url(s.base_url())
+        .token_provider(TokenKind::Access, Arc::new(StaticToken::new(issued)))
+        .build()
+        .unwrap();
+    client.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap();
+    assert_eq!(s.gettoken_count(), 1);
+    assert_eq!(client.gettoken_count(), 0);
+}
+
 #[tokio::test]
 async fn errcode_40014_is_handled_like_42001() {
     let s = slow_standin().await;

@@ -1,0 +1,247 @@
+//! Every kind of spec mistake is an error that names the file, the endpoint (or type, enum, event), the field
+//! and, where it can be found, the line — never a panic.
+use wecom_externalcontact_codegen::load::Source;
+use wecom_externalcontact_codegen::model_from_sources;
+
+fn src(stem: &str, text: &str) -> Source {
+    Source {
+        file: format!("spec/{stem}.yaml"),
+        stem: stem.into(),
+        text: text.into(),
+    }
+}
+
+/// The error text for a spec made of these files (panics if the spec is accepted).
+fn errors(files: &[(&str, &str)]) -> String {
+    let sources = files.iter().map(|(s, t)| src(s, t)).collect();
+    match model_from_sources(sources) {
+        Ok(_) => panic!("the spec was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn endpoint(body: &str) -> String {
+    format!(
+        "group: g\nendpoints:\n  - path: externalcontact/thing/get\n    method: POST\n    name_zh: 东西\n    summary: A thing.\n{body}"
+    )
+}
+
+#[test]
+fn a_valid_spec_is_accepted() {
+    let text = endpoint("    request:\n      - { name: id, type: string, required: true }\n    example:\n      request: '{\"id\": \"x\"}'\n");
+    let api = model_from_sources(vec![src("g", &text)]).unwrap();
+    assert_eq!(api.groups[0].endpoints[0].method, "thing_get");
+}
+
+#[test]
+fn unknown_type_names_file_endpoint_field_and_line() {
+    let e = errors(&[(
+        "g",
+        &endpoint("    response:\n      - { name: items, type: \"[Fooo]\" }\n"),
+    )]);
+    assert!(
+        e.contains("spec/g.yaml:8: endpoint externalcontact/thing/get: field response.items: unknown type `Fooo`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn yaml_errors_carry_the_line() {
+    let e = errors(&[("g", "group: g\nendpoints:\n  - path: [unclosed\n")]);
+    assert!(e.contains("spec/g.yaml:"), "{e}");
+    let e = errors(&[("g", "group: g\nendpoints:\n  - path: x\n    methd: GET\n")]);
+    assert!(
+        e.contains("spec/g.yaml:4") && e.contains("unknown field `methd`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_path_and_method() {
+    let e = errors(&[("g", "group: g\nendpoints:\n  - name_zh: 东西\n    summary: s\n")]);
+    assert!(e.contains("endpoint <no path>: missing `path`"), "{e}");
+    assert!(e.contains("missing `method` (GET or POST)"), "{e}");
+    let e = errors(&[("g", &endpoint("").replace("method: POST", "method: PUT"))]);
+    assert!(
+        e.contains("endpoint externalcontact/thing/get: method `PUT` is not GET or POST"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_names_across_files() {
+    let t = "group: {g}\ntypes:\n  Tag:\n    fields:\n      - { name: id, type: string }\n";
+    let e = errors(&[("a", &t.replace("{g}", "a")), ("b", &t.replace("{g}", "b"))]);
+    assert!(
+        e.contains("spec/b.yaml:3: type Tag: type `Tag` is also defined in spec/a.yaml"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint("    request:\n      - { name: id, type: string }\n      - { name: id, type: u32 }\n"),
+    )]);
+    assert!(e.contains("field request.id: the field appears twice"), "{e}");
+    let e = errors(&[(
+        "g",
+        &endpoint("    request:\n      - { name: userId, type: string }\n      - { name: user_id, type: u32 }\n"),
+    )]);
+    assert!(
+        e.contains("its Rust name `user_id` is also the Rust name of field `userId`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn group_must_match_the_file() {
+    let e = errors(&[("tags", "group: tag\n")]);
+    assert!(
+        e.contains("spec/tags.yaml:1: group `tag` must equal the file name `tags`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn examples_must_fit_their_fields() {
+    let fields = "    request:\n      - { name: id, type: string, required: true }\n      - { name: n, type: u32 }\n";
+    let e = errors(&[(
+        "g",
+        &endpoint(&format!(
+            "{fields}    example:\n      request: '{{\"id\": \"x\", \"extra\": 1}}'\n"
+        )),
+    )]);
+    assert!(
+        e.contains("field example.request.extra: the example has a key that is not a declared field"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint(&format!("{fields}    example:\n      request: '{{\"n\": 1}}'\n")),
+    )]);
+    assert!(
+        e.contains("field example.request.id: a required field is missing from the example"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint(&format!(
+            "{fields}    example:\n      request: '{{\"id\": \"x\", \"n\": -1}}'\n"
+        )),
+    )]);
+    assert!(
+        e.contains("field example.request.n: expected u32, found a number"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint(&format!("{fields}    example:\n      request: '{{\"id\": 5}}'\n")),
+    )]);
+    assert!(
+        e.contains("field example.request.id: expected string, found a number"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint(&format!("{fields}    example:\n      request: '{{\"id\": }}'\n")),
+    )]);
+    assert!(e.contains("field example.request: not valid JSON"), "{e}");
+}
+
+#[test]
+fn nested_examples_are_checked_too() {
+    let body = "    response:\n      - name: list\n        type: \"[object]\"\n        fields:\n          - { name: a, type: bool }\n    example:\n      response: '{\"errcode\": 0, \"errmsg\": \"ok\", \"list\": [{\"a\": true}, {\"a\": 1}]}'\n";
+    let e = errors(&[("g", &endpoint(body))]);
+    assert!(
+        e.contains("field example.response.list[1].a: expected bool, found a number"),
+        "{e}"
+    );
+}
+
+#[test]
+fn get_requests_take_scalars_only() {
+    let e = errors(&[(
+        "g",
+        &endpoint("    request:\n      - { name: ids, type: \"[string]\" }\n").replace("method: POST", "method: GET"),
+    )]);
+    assert!(
+        e.contains("field request.ids: GET request fields are query parameters and must be scalars or enums"),
+        "{e}"
+    );
+}
+
+#[test]
+fn paging_must_name_real_fields() {
+    let body = "    request:\n      - { name: cursor, type: string }\n    response:\n      - { name: next_cursor, type: u32 }\n      - { name: items, type: \"[string]\" }\n    paging: { style: cursor, cursor: cursor, next: next_cursor, items: itemz }\n";
+    let e = errors(&[("g", &endpoint(body))]);
+    assert!(
+        e.contains("field response.next_cursor: paging.next must name a string response field"),
+        "{e}"
+    );
+    assert!(
+        e.contains("field response.itemz: paging.items must name a list response field"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "g",
+        &endpoint("    paging: { style: offset, cursor: offset, items: x }\n"),
+    )]);
+    assert!(e.contains("offset paging needs `limit`"), "{e}");
+}
+
+#[test]
+fn enums_are_checked() {
+    let t = "group: g\nenums:\n  Kind:\n    repr: int\n    values:\n      - { value: 1, name: a }\n      - { value: 1, name: b }\n      - { value: x, name: c }\n      - { value: 3, name: unrecognized }\n";
+    let e = errors(&[("g", t)]);
+    assert!(e.contains("enum Kind: field b: value 1 appears twice"), "{e}");
+    assert!(e.contains("field c: value String(\"x\") does not fit repr Int"), "{e}");
+    assert!(e.contains("field unrecognized: `unrecognized` is reserved"), "{e}");
+}
+
+#[test]
+fn generated_name_collisions_are_reported() {
+    let body = "    request:\n      - name: conclusions\n        type: object\n        fields: [ { name: a, type: string } ]\n    response:\n      - name: conclusions\n        type: object\n        fields: [ { name: b, type: string } ]\n";
+    let e = errors(&[("g", &endpoint(body))]);
+    assert!(
+        e.contains("field response.conclusions: the generated type name `ThingGetConclusions` is already used"),
+        "{e}"
+    );
+    assert!(e.contains("set `type_name`"), "{e}");
+    let two = format!(
+        "{}  - path: thing/get\n    method: GET\n    name_zh: x\n    summary: y\n",
+        endpoint("")
+    );
+    let e = errors(&[("g", &two)]);
+    assert!(
+        e.contains("method name `thing_get` is also the name of externalcontact/thing/get"),
+        "{e}"
+    );
+}
+
+#[test]
+fn events_are_checked() {
+    let t = "group: events\ngated: false\nevents:\n  - name: Added\n    event: change_external_contact\n    change_type: add\n    fields:\n      - { name: UserID, type: strin }\n      - { name: Items, type: \"[string]\", required: true }\n  - name: Added2\n    event: change_external_contact\n    change_type: add\n";
+    let e = errors(&[("events", t)]);
+    assert!(
+        e.contains("event Added: field UserID: unknown event field type `strin`"),
+        "{e}"
+    );
+    assert!(e.contains("field Items: a list is never `required`"), "{e}");
+    assert!(
+        e.contains("event Added2: (change_external_contact, add) is already the event Added"),
+        "{e}"
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    for text in [
+        "",
+        "-",
+        "group: [",
+        "group: g\nendpoints: 5",
+        "group: g\ntypes:\n  A:\n    fields:\n      - { name: x, type: \"[[\" }",
+        "\u{0}\u{1}",
+        "group: g\nendpoints:\n  - path: a\n    method: GET\n    request: [ {name: a, type: object} ]",
+    ] {
+        let _ = model_from_sources(vec![src("g", text)]);
+    }
+}
