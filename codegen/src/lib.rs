@@ -45,22 +45,15 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
         let text = render::render(&name, emit::group_file(g)).map_err(bug)?;
         files.push((name, text));
     }
-    files.push((
-        "callback_events.rs".into(),
-        render::render("callback_events.rs", emit::callback_events(&api)).map_err(bug)?,
-    ));
-    files.push((
-        "models.rs".into(),
-        render::render("models.rs", emit::models_index(&api)).map_err(bug)?,
-    ));
-    files.push((
-        "catalog.rs".into(),
-        render::render("catalog.rs", emit::catalog_file(&api)).map_err(bug)?,
-    ));
-    files.push((
-        "endpoint_tests.rs".into(),
-        render::render("endpoint_tests.rs", emit::endpoint_tests(&api)).map_err(bug)?,
-    ));
+    let shared = [
+        ("callback_events.rs", emit::callback_events(&api)),
+        ("models.rs", emit::models_index(&api)),
+        ("catalog.rs", emit::catalog_file(&api)),
+        ("endpoint_tests.rs", emit::endpoint_tests(&api)),
+    ];
+    for (name, tokens) in shared {
+        files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));
+    }
     files.sort();
     Ok(Output { files })
 }

@@ -33,6 +33,27 @@ impl<'a> Ctx<'a> {
     }
 }
 
+impl Ctx<'_> {
+    /// Checks a newly declared type or enum name: UpperCamelCase, and not declared before.
+    fn declare(&mut self, file: &str, text: &str, kind: &str, name: &str, previous: Option<&str>) {
+        let (item, hint) = (format!("{kind} {name}"), format!("{name}:"));
+        if naming::camel(name) != name {
+            let msg = format!("{kind} names are UpperCamelCase (`{}`)", naming::camel(name));
+            self.err(file, text, &item, None, &hint, msg);
+        }
+        if let Some(other) = previous {
+            self.err(
+                file,
+                text,
+                &item,
+                None,
+                &hint,
+                format!("{kind} `{name}` is also defined in {other}"),
+            );
+        }
+    }
+}
+
 /// Checks everything; returns the index of named items when the spec is sound.
 pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
     let mut ctx = Ctx {
@@ -55,48 +76,12 @@ pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
             ctx.errors.push(e);
         }
         for (name, def) in &l.spec.types {
-            if naming::camel(name) != *name {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("type {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("type names are UpperCamelCase (`{}`)", naming::camel(name)),
-                );
-            }
-            if let Some((other, _)) = ctx.index.types.insert(name, (file, def)) {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("type {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("type `{name}` is also defined in {other}"),
-                );
-            }
+            let previous = ctx.index.types.insert(name, (file, def)).map(|(f, _)| f);
+            ctx.declare(file, text, "type", name, previous);
         }
         for (name, def) in &l.spec.enums {
-            if naming::camel(name) != *name {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("enum {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("enum names are UpperCamelCase (`{}`)", naming::camel(name)),
-                );
-            }
-            if let Some((other, _)) = ctx.index.enums.insert(name, (file, def)) {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("enum {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("enum `{name}` is also defined in {other}"),
-                );
-            }
+            let previous = ctx.index.enums.insert(name, (file, def)).map(|(f, _)| f);
+            ctx.declare(file, text, "enum", name, previous);
             if ctx.index.types.contains_key(name.as_str()) {
                 ctx.err(
                     file,
