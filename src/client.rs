@@ -419,7 +419,10 @@ impl Client {
             }
             let bytes = self.inner.http.send(ep.method, ep.path, &q, body()).await?;
             match check_errcode(ep.path, &bytes, ep.token != TokenKind::None) {
-                Err(Error::Api { errcode, .. }) if TOKEN_ERRCODES.contains(&errcode) && !replayed => {
+                // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
+                Err(Error::Api { errcode, .. })
+                    if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
+                {
                     if let Some(t) = &token {
                         tracing::debug!(endpoint = ep.path, errcode, "token rejected; refreshing once");
                         self.inner.tokens.provider.invalidate(t.expose()).await;

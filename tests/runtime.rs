@@ -201,6 +201,31 @@ async fn replay_is_bounded_at_one() {
 }
 
 #[tokio::test]
+async fn a_bad_secret_is_not_retried() {
+    let s = StandIn::start().await.unwrap();
+    let client = Client::builder()
+        .corp_id(s.corp_id())
+        .secret("wrong")
+        .base_url(s.base_url())
+        .build()
+        .unwrap();
+    let err = client
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), Some(40001));
+    assert_eq!(calls_to(&s, "gettoken"), 1);
+    // The typed gettoken method (no token of its own) is not replayed either.
+    let err = client
+        .gettoken(&GettokenRequest::new(s.corp_id(), "wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), Some(40001));
+    assert_eq!(calls_to(&s, "gettoken"), 2);
+    assert_eq!(calls_to(&s, "externalcontact/get_corp_tag_list"), 0);
+}
+
+#[tokio::test]
 async fn api_errors_carry_code_message_and_endpoint() {
     let s = StandIn::start().await.unwrap();
     let client = s.client();
