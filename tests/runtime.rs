@@ -596,3 +596,55 @@ fn catalog_covers_the_census_with_official_methods() {
         "POST"
     );
 }
+
+#[tokio::test]
+async fn the_standin_checks_tokens_and_request_shapes_like_wecom() {
+    let s = StandIn::start().await.unwrap();
+    s.client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/cgi-bin/externalcontact/groupchat/get", s.base_url());
+    let post = |query: Vec<(&'static str, &'static str)>, body: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            http.post(url)
+                .query(&query)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        post(vec![], r#"{"chat_id":"x"}"#).await["errcode"],
+        41001,
+        "missing token"
+    );
+    assert_eq!(
+        post(vec![("access_token", "forged")], r#"{"chat_id":"x"}"#).await["errcode"],
+        40014,
+        "unknown token"
+    );
+    let token = "standin-token-1";
+    assert_eq!(post(vec![("access_token", token)], "not json").await["errcode"], 47001);
+    let r = post(vec![("access_token", token)], r#"{"chat_id":"x","need_name":"yes"}"#).await;
+    assert_eq!(r["errcode"], 40058, "a mistyped field: {r}");
+    let r = post(vec![("access_token", token)], r#"{"need_name":1}"#).await;
+    assert_eq!(r["errcode"], 40058, "a missing required field: {r}");
+    let r = post(vec![("access_token", token)], r#"{"chat_id":"x"}"#).await;
+    assert_eq!(r["errcode"], 0);
+    assert!(r["group_chat"]["member_list"].is_array());
+    let status = http
+        .get(&url)
+        .query(&[("access_token", token)])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 405, "groupchat/get is POST only");
+}
