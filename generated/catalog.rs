@@ -158,3570 +158,1065 @@ pub(crate) fn all() -> Vec<super::Endpoint> {
     #[cfg(feature = "welcome")] v.push(crate::models::EP_GROUP_WELCOME_TEMPLATE_DEL);
     v
 }
-/// JSON → typed request → JSON for the endpoint at `path`.
-pub(crate) fn roundtrip_request(
-    path: &str,
-    value: &::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
+/// The typed operations (round trips, validation, calls) of the endpoint at `path`.
+pub(crate) fn ops(path: &str) -> Option<super::Ops> {
     match path {
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/list_link" => {
             Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionListLinkRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCreateLinkRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/update_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionUpdateLinkRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/delete_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionDeleteLinkRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/customer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCustomerRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition_quota" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionQuotaRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/statistic" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionStatisticRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_chat_info" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetChatInfoRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_comp_auth_info" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetCompAuthInfoRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_once_key" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCreateOnceKeyRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "service/customer_acquisition/get_bill_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceCustomerAcquisitionGetBillListRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/add_contact_way" => {
-            Some(super::roundtrip::<crate::models::AddContactWayRequest>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/get_contact_way" => {
-            Some(super::roundtrip::<crate::models::GetContactWayRequest>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/list_contact_way" => {
-            Some(super::roundtrip::<crate::models::ListContactWayRequest>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/update_contact_way" => {
-            Some(super::roundtrip::<crate::models::UpdateContactWayRequest>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/del_contact_way" => {
-            Some(super::roundtrip::<crate::models::DelContactWayRequest>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/close_temp_chat" => {
-            Some(super::roundtrip::<crate::models::CloseTempChatRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/list" => {
-            Some(super::roundtrip::<crate::models::ListRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/get" => {
-            Some(super::roundtrip::<crate::models::GetRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/batch/get_by_user" => {
-            Some(super::roundtrip::<crate::models::BatchGetByUserRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/remark" => {
-            Some(super::roundtrip::<crate::models::RemarkRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/contact_list" => {
-            Some(super::roundtrip::<crate::models::ContactListRequest>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "crm/get_external_contact" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CrmGetExternalContactRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyListRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyGetRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get_range" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyGetRangeRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/create" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyCreateRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/edit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyEditRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/del" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyDelRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/get_follow_user_list" => {
-            Some(
-                super::roundtrip::<crate::models::GetFollowUserListRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/check_follow_user" => {
-            Some(super::roundtrip::<crate::models::CheckFollowUserRequest>(path, value))
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/customer_acquisition_app/get_permit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionAppGetPermitRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/add_msg_template" => {
-            Some(super::roundtrip::<crate::models::AddMsgTemplateRequest>(path, value))
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_list_v2" => {
-            Some(
-                super::roundtrip::<crate::models::GetGroupmsgListV2Request>(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_task" => {
-            Some(super::roundtrip::<crate::models::GetGroupmsgTaskRequest>(path, value))
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_send_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetGroupmsgSendResultRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/remind_groupmsg_send" => {
-            Some(
-                super::roundtrip::<crate::models::RemindGroupmsgSendRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/cancel_groupmsg_send" => {
-            Some(
-                super::roundtrip::<crate::models::CancelGroupmsgSendRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_group_msg_result" => {
-            Some(
-                super::roundtrip::<crate::models::GetGroupMsgResultRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/list" => {
-            Some(super::roundtrip::<crate::models::GroupchatListRequest>(path, value))
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/get" => {
-            Some(super::roundtrip::<crate::models::GroupchatGetRequest>(path, value))
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/opengid_to_chatid" => {
-            Some(super::roundtrip::<crate::models::OpengidToChatidRequest>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/convert_to_openid" => {
-            Some(super::roundtrip::<crate::models::ConvertToOpenidRequest>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::UnionidToExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/unionid_to_external_userid_3rd" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceExternalcontactUnionidToExternalUserid3rdRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/get_new_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetNewExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/groupchat/get_new_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatGetNewExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/to_service_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ToServiceExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/from_service_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::FromServiceExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/finish_external_userid_migration" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceExternalcontactFinishExternalUseridMigrationRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/batch_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::BatchToExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertUnionidToExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/batch/external_userid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertBatchExternalUseridToPendingIdRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/external_tagid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertExternalTagidRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/convert_tmp_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertConvertTmpExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/chatid" => {
-            Some(super::roundtrip::<crate::models::IdconvertChatidRequest>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/apply_to_upgrade_chatid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertApplyToUpgradeChatidRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/upgrade_chatid_for_new_corp" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertUpgradeChatidForNewCorpRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupUnionidToExternalUseridRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupUnionidToPendingIdRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/batch/external_userid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupBatchExternalUseridToPendingIdRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/add_intercept_rule" => {
-            Some(super::roundtrip::<crate::models::AddInterceptRuleRequest>(path, value))
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetInterceptRuleListRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule" => {
-            Some(super::roundtrip::<crate::models::GetInterceptRuleRequest>(path, value))
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/update_intercept_rule" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::UpdateInterceptRuleRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/del_intercept_rule" => {
-            Some(super::roundtrip::<crate::models::DelInterceptRuleRequest>(path, value))
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/add_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatAddJoinWayRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/get_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatGetJoinWayRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/update_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatUpdateJoinWayRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/del_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatDelJoinWayRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "media")]
-        "media/upload_attachment" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MediaUploadAttachmentRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/add_moment_task" => {
-            Some(super::roundtrip::<crate::models::AddMomentTaskRequest>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentTaskResultRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/cancel_moment_task" => {
-            Some(super::roundtrip::<crate::models::CancelMomentTaskRequest>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_list" => {
-            Some(super::roundtrip::<crate::models::GetMomentListRequest>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task" => {
-            Some(super::roundtrip::<crate::models::GetMomentTaskRequest>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_customer_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentCustomerListRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_send_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentSendResultRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_comments" => {
-            Some(
-                super::roundtrip::<crate::models::GetMomentCommentsRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/list" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyListRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyGetRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get_range" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyGetRangeRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/create" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyCreateRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/edit" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyEditRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/del" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyDelRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/add_product_album" => {
-            Some(super::roundtrip::<crate::models::AddProductAlbumRequest>(path, value))
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album" => {
-            Some(super::roundtrip::<crate::models::GetProductAlbumRequest>(path, value))
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetProductAlbumListRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/update_product_album" => {
-            Some(
-                super::roundtrip::<crate::models::UpdateProductAlbumRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/delete_product_album" => {
-            Some(
-                super::roundtrip::<crate::models::DeleteProductAlbumRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/get_user_behavior_data" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetUserBehaviorDataRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic" => {
-            Some(
-                super::roundtrip::<crate::models::GroupchatStatisticRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic_group_by_day" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatStatisticGroupByDayRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/get_strategy_tag_list" => {
-            Some(
-                super::roundtrip::<crate::models::GetStrategyTagListRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/add_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::AddStrategyTagRequest>(path, value))
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/edit_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::EditStrategyTagRequest>(path, value))
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/del_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::DelStrategyTagRequest>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/get_corp_tag_list" => {
-            Some(super::roundtrip::<crate::models::GetCorpTagListRequest>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/add_corp_tag" => {
-            Some(super::roundtrip::<crate::models::AddCorpTagRequest>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/edit_corp_tag" => {
-            Some(super::roundtrip::<crate::models::EditCorpTagRequest>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/del_corp_tag" => {
-            Some(super::roundtrip::<crate::models::DelCorpTagRequest>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/mark_tag" => {
-            Some(super::roundtrip::<crate::models::MarkTagRequest>(path, value))
-        }
-        "gettoken" => {
-            Some(super::roundtrip::<crate::models::GettokenRequest>(path, value))
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_customer" => {
-            Some(super::roundtrip::<crate::models::TransferCustomerRequest>(path, value))
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_result" => {
-            Some(super::roundtrip::<crate::models::TransferResultRequest>(path, value))
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/groupchat/onjob_transfer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatOnjobTransferRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_unassigned_list" => {
-            Some(
-                super::roundtrip::<crate::models::GetUnassignedListRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_customer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ResignedTransferCustomerRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ResignedTransferResultRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/groupchat/transfer" => {
-            Some(
-                super::roundtrip::<crate::models::GroupchatTransferRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/transfer" => {
-            Some(super::roundtrip::<crate::models::TransferRequest>(path, value))
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_transfer_result" => {
-            Some(
-                super::roundtrip::<crate::models::GetTransferResultRequest>(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/send_welcome_msg" => {
-            Some(super::roundtrip::<crate::models::SendWelcomeMsgRequest>(path, value))
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/add" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateAddRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/edit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateEditRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateGetRequest,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/del" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateDelRequest,
-                >(path, value),
-            )
-        }
-        _ => None,
-    }
-}
-/// JSON → typed response → JSON for the endpoint at `path`.
-pub(crate) fn roundtrip_response(
-    path: &str,
-    value: &::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
-    match path {
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/list_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionListLinkResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCreateLinkResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/update_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionUpdateLinkResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/delete_link" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionDeleteLinkResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/customer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCustomerResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition_quota" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionQuotaResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/statistic" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionStatisticResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_chat_info" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetChatInfoResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_comp_auth_info" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionGetCompAuthInfoResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_once_key" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionCreateOnceKeyResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "service/customer_acquisition/get_bill_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceCustomerAcquisitionGetBillListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/add_contact_way" => {
-            Some(super::roundtrip::<crate::models::AddContactWayResponse>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/get_contact_way" => {
-            Some(super::roundtrip::<crate::models::GetContactWayResponse>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/list_contact_way" => {
-            Some(super::roundtrip::<crate::models::ListContactWayResponse>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/update_contact_way" => {
-            Some(
-                super::roundtrip::<crate::models::UpdateContactWayResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/del_contact_way" => {
-            Some(super::roundtrip::<crate::models::DelContactWayResponse>(path, value))
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/close_temp_chat" => {
-            Some(super::roundtrip::<crate::models::CloseTempChatResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/list" => {
-            Some(super::roundtrip::<crate::models::ListResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/get" => {
-            Some(super::roundtrip::<crate::models::GetResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/batch/get_by_user" => {
-            Some(super::roundtrip::<crate::models::BatchGetByUserResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/remark" => {
-            Some(super::roundtrip::<crate::models::RemarkResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/contact_list" => {
-            Some(super::roundtrip::<crate::models::ContactListResponse>(path, value))
-        }
-        #[cfg(feature = "customer")]
-        "crm/get_external_contact" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CrmGetExternalContactResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyGetResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get_range" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyGetRangeResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/create" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyCreateResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/edit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyEditResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/del" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerStrategyDelResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/get_follow_user_list" => {
-            Some(
-                super::roundtrip::<crate::models::GetFollowUserListResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/check_follow_user" => {
-            Some(super::roundtrip::<crate::models::CheckFollowUserResponse>(path, value))
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/customer_acquisition_app/get_permit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CustomerAcquisitionAppGetPermitResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/add_msg_template" => {
-            Some(super::roundtrip::<crate::models::AddMsgTemplateResponse>(path, value))
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_list_v2" => {
-            Some(
-                super::roundtrip::<crate::models::GetGroupmsgListV2Response>(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_task" => {
-            Some(super::roundtrip::<crate::models::GetGroupmsgTaskResponse>(path, value))
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_send_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetGroupmsgSendResultResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/remind_groupmsg_send" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::RemindGroupmsgSendResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/cancel_groupmsg_send" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CancelGroupmsgSendResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_group_msg_result" => {
-            Some(
-                super::roundtrip::<crate::models::GetGroupMsgResultResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/list" => {
-            Some(super::roundtrip::<crate::models::GroupchatListResponse>(path, value))
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/get" => {
-            Some(super::roundtrip::<crate::models::GroupchatGetResponse>(path, value))
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/opengid_to_chatid" => {
-            Some(super::roundtrip::<crate::models::OpengidToChatidResponse>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/convert_to_openid" => {
-            Some(super::roundtrip::<crate::models::ConvertToOpenidResponse>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::UnionidToExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/unionid_to_external_userid_3rd" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceExternalcontactUnionidToExternalUserid3rdResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/get_new_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetNewExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/groupchat/get_new_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatGetNewExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/to_service_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ToServiceExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/from_service_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::FromServiceExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/finish_external_userid_migration" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ServiceExternalcontactFinishExternalUseridMigrationResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/batch_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::BatchToExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertUnionidToExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/batch/external_userid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertBatchExternalUseridToPendingIdResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/external_tagid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertExternalTagidResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/convert_tmp_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertConvertTmpExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/chatid" => {
-            Some(super::roundtrip::<crate::models::IdconvertChatidResponse>(path, value))
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/apply_to_upgrade_chatid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertApplyToUpgradeChatidResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/upgrade_chatid_for_new_corp" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::IdconvertUpgradeChatidForNewCorpResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_external_userid" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupUnionidToExternalUseridResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupUnionidToPendingIdResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/batch/external_userid_to_pending_id" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::CorpgroupBatchExternalUseridToPendingIdResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/add_intercept_rule" => {
-            Some(
-                super::roundtrip::<crate::models::AddInterceptRuleResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetInterceptRuleListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule" => {
-            Some(
-                super::roundtrip::<crate::models::GetInterceptRuleResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/update_intercept_rule" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::UpdateInterceptRuleResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/del_intercept_rule" => {
-            Some(
-                super::roundtrip::<crate::models::DelInterceptRuleResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/add_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatAddJoinWayResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/get_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatGetJoinWayResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/update_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatUpdateJoinWayResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/del_join_way" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatDelJoinWayResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "media")]
-        "media/upload_attachment" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MediaUploadAttachmentResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/add_moment_task" => {
-            Some(super::roundtrip::<crate::models::AddMomentTaskResponse>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentTaskResultResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/cancel_moment_task" => {
-            Some(
-                super::roundtrip::<crate::models::CancelMomentTaskResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_list" => {
-            Some(super::roundtrip::<crate::models::GetMomentListResponse>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task" => {
-            Some(super::roundtrip::<crate::models::GetMomentTaskResponse>(path, value))
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_customer_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentCustomerListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_send_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetMomentSendResultResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_comments" => {
-            Some(
-                super::roundtrip::<crate::models::GetMomentCommentsResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyGetResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get_range" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyGetRangeResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/create" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyCreateResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/edit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::MomentStrategyEditResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/del" => {
-            Some(
-                super::roundtrip::<crate::models::MomentStrategyDelResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/add_product_album" => {
-            Some(super::roundtrip::<crate::models::AddProductAlbumResponse>(path, value))
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album" => {
-            Some(super::roundtrip::<crate::models::GetProductAlbumResponse>(path, value))
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetProductAlbumListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/update_product_album" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::UpdateProductAlbumResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/delete_product_album" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::DeleteProductAlbumResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/get_user_behavior_data" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetUserBehaviorDataResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatStatisticResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic_group_by_day" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatStatisticGroupByDayResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/get_strategy_tag_list" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GetStrategyTagListResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/add_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::AddStrategyTagResponse>(path, value))
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/edit_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::EditStrategyTagResponse>(path, value))
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/del_strategy_tag" => {
-            Some(super::roundtrip::<crate::models::DelStrategyTagResponse>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/get_corp_tag_list" => {
-            Some(super::roundtrip::<crate::models::GetCorpTagListResponse>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/add_corp_tag" => {
-            Some(super::roundtrip::<crate::models::AddCorpTagResponse>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/edit_corp_tag" => {
-            Some(super::roundtrip::<crate::models::EditCorpTagResponse>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/del_corp_tag" => {
-            Some(super::roundtrip::<crate::models::DelCorpTagResponse>(path, value))
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/mark_tag" => {
-            Some(super::roundtrip::<crate::models::MarkTagResponse>(path, value))
-        }
-        "gettoken" => {
-            Some(super::roundtrip::<crate::models::GettokenResponse>(path, value))
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_customer" => {
-            Some(
-                super::roundtrip::<crate::models::TransferCustomerResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_result" => {
-            Some(super::roundtrip::<crate::models::TransferResultResponse>(path, value))
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/groupchat/onjob_transfer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupchatOnjobTransferResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_unassigned_list" => {
-            Some(
-                super::roundtrip::<crate::models::GetUnassignedListResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_customer" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ResignedTransferCustomerResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_result" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::ResignedTransferResultResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/groupchat/transfer" => {
-            Some(
-                super::roundtrip::<crate::models::GroupchatTransferResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/transfer" => {
-            Some(super::roundtrip::<crate::models::TransferResponse>(path, value))
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_transfer_result" => {
-            Some(
-                super::roundtrip::<crate::models::GetTransferResultResponse>(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/send_welcome_msg" => {
-            Some(super::roundtrip::<crate::models::SendWelcomeMsgResponse>(path, value))
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/add" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateAddResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/edit" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateEditResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/get" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateGetResponse,
-                >(path, value),
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/del" => {
-            Some(
-                super::roundtrip::<
-                    crate::models::GroupWelcomeTemplateDelResponse,
-                >(path, value),
-            )
-        }
-        _ => None,
-    }
-}
-/// A checker that a JSON request fits the typed request of `path`.
-#[allow(dead_code)]
-pub(crate) fn request_validator(path: &str) -> Option<super::Validator> {
-    match path {
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/list_link" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionListLinkRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionGetRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_link" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionCreateLinkRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/update_link" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionUpdateLinkRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/delete_link" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionDeleteLinkRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/customer" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionCustomerRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition_quota" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionQuotaRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/statistic" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionStatisticRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_chat_info" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionGetChatInfoRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/get_comp_auth_info" => {
-            Some(
-                super::validate::<
-                    crate::models::CustomerAcquisitionGetCompAuthInfoRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/create_once_key" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionCreateOnceKeyRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "acquisition")]
-        "service/customer_acquisition/get_bill_list" => {
-            Some(
-                super::validate::<
-                    crate::models::ServiceCustomerAcquisitionGetBillListRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/add_contact_way" => {
-            Some(
-                super::validate::<crate::models::AddContactWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/get_contact_way" => {
-            Some(
-                super::validate::<crate::models::GetContactWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/list_contact_way" => {
-            Some(
-                super::validate::<crate::models::ListContactWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/update_contact_way" => {
-            Some(
-                super::validate::<crate::models::UpdateContactWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/del_contact_way" => {
-            Some(
-                super::validate::<crate::models::DelContactWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "contact_way")]
-        "externalcontact/close_temp_chat" => {
-            Some(
-                super::validate::<crate::models::CloseTempChatRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/list" => {
-            Some(super::validate::<crate::models::ListRequest> as super::Validator)
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/get" => {
-            Some(super::validate::<crate::models::GetRequest> as super::Validator)
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/batch/get_by_user" => {
-            Some(
-                super::validate::<crate::models::BatchGetByUserRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/remark" => {
-            Some(super::validate::<crate::models::RemarkRequest> as super::Validator)
-        }
-        #[cfg(feature = "customer")]
-        "externalcontact/contact_list" => {
-            Some(
-                super::validate::<crate::models::ContactListRequest> as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer")]
-        "crm/get_external_contact" => {
-            Some(
-                super::validate::<crate::models::CrmGetExternalContactRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/list" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyGetRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/get_range" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyGetRangeRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/create" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyCreateRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/edit" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyEditRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "customer_strategy")]
-        "externalcontact/customer_strategy/del" => {
-            Some(
-                super::validate::<crate::models::CustomerStrategyDelRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/get_follow_user_list" => {
-            Some(
-                super::validate::<crate::models::GetFollowUserListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/check_follow_user" => {
-            Some(
-                super::validate::<crate::models::CheckFollowUserRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "follow_user")]
-        "externalcontact/customer_acquisition_app/get_permit" => {
-            Some(
-                super::validate::<crate::models::CustomerAcquisitionAppGetPermitRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/add_msg_template" => {
-            Some(
-                super::validate::<crate::models::AddMsgTemplateRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_list_v2" => {
-            Some(
-                super::validate::<crate::models::GetGroupmsgListV2Request>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_task" => {
-            Some(
-                super::validate::<crate::models::GetGroupmsgTaskRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_groupmsg_send_result" => {
-            Some(
-                super::validate::<crate::models::GetGroupmsgSendResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/remind_groupmsg_send" => {
-            Some(
-                super::validate::<crate::models::RemindGroupmsgSendRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/cancel_groupmsg_send" => {
-            Some(
-                super::validate::<crate::models::CancelGroupmsgSendRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "group_msg")]
-        "externalcontact/get_group_msg_result" => {
-            Some(
-                super::validate::<crate::models::GetGroupMsgResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/list" => {
-            Some(
-                super::validate::<crate::models::GroupchatListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/groupchat/get" => {
-            Some(
-                super::validate::<crate::models::GroupchatGetRequest> as super::Validator,
-            )
-        }
-        #[cfg(feature = "groupchat")]
-        "externalcontact/opengid_to_chatid" => {
-            Some(
-                super::validate::<crate::models::OpengidToChatidRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/convert_to_openid" => {
-            Some(
-                super::validate::<crate::models::ConvertToOpenidRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/unionid_to_external_userid" => {
-            Some(
-                super::validate::<crate::models::UnionidToExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/unionid_to_external_userid_3rd" => {
-            Some(
-                super::validate::<
-                    crate::models::ServiceExternalcontactUnionidToExternalUserid3rdRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/get_new_external_userid" => {
-            Some(
-                super::validate::<crate::models::GetNewExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/groupchat/get_new_external_userid" => {
-            Some(
-                super::validate::<crate::models::GroupchatGetNewExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/to_service_external_userid" => {
-            Some(
-                super::validate::<crate::models::ToServiceExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/from_service_external_userid" => {
-            Some(
-                super::validate::<crate::models::FromServiceExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "service/externalcontact/finish_external_userid_migration" => {
-            Some(
-                super::validate::<
-                    crate::models::ServiceExternalcontactFinishExternalUseridMigrationRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "externalcontact/batch_to_external_userid" => {
-            Some(
-                super::validate::<crate::models::BatchToExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/unionid_to_external_userid" => {
-            Some(
-                super::validate::<crate::models::IdconvertUnionidToExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/batch/external_userid_to_pending_id" => {
-            Some(
-                super::validate::<
-                    crate::models::IdconvertBatchExternalUseridToPendingIdRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/external_tagid" => {
-            Some(
-                super::validate::<crate::models::IdconvertExternalTagidRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/convert_tmp_external_userid" => {
-            Some(
-                super::validate::<
-                    crate::models::IdconvertConvertTmpExternalUseridRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/chatid" => {
-            Some(
-                super::validate::<crate::models::IdconvertChatidRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/apply_to_upgrade_chatid" => {
-            Some(
-                super::validate::<crate::models::IdconvertApplyToUpgradeChatidRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "idconvert/upgrade_chatid_for_new_corp" => {
-            Some(
-                super::validate::<crate::models::IdconvertUpgradeChatidForNewCorpRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_external_userid" => {
-            Some(
-                super::validate::<crate::models::CorpgroupUnionidToExternalUseridRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/unionid_to_pending_id" => {
-            Some(
-                super::validate::<crate::models::CorpgroupUnionidToPendingIdRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "id_convert")]
-        "corpgroup/batch/external_userid_to_pending_id" => {
-            Some(
-                super::validate::<
-                    crate::models::CorpgroupBatchExternalUseridToPendingIdRequest,
-                > as super::Validator,
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/add_intercept_rule" => {
-            Some(
-                super::validate::<crate::models::AddInterceptRuleRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule_list" => {
-            Some(
-                super::validate::<crate::models::GetInterceptRuleListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/get_intercept_rule" => {
-            Some(
-                super::validate::<crate::models::GetInterceptRuleRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/update_intercept_rule" => {
-            Some(
-                super::validate::<crate::models::UpdateInterceptRuleRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "intercept_rule")]
-        "externalcontact/del_intercept_rule" => {
-            Some(
-                super::validate::<crate::models::DelInterceptRuleRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/add_join_way" => {
-            Some(
-                super::validate::<crate::models::GroupchatAddJoinWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/get_join_way" => {
-            Some(
-                super::validate::<crate::models::GroupchatGetJoinWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/update_join_way" => {
-            Some(
-                super::validate::<crate::models::GroupchatUpdateJoinWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "join_way")]
-        "externalcontact/groupchat/del_join_way" => {
-            Some(
-                super::validate::<crate::models::GroupchatDelJoinWayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "media")]
-        "media/upload_attachment" => {
-            Some(
-                super::validate::<crate::models::MediaUploadAttachmentRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/add_moment_task" => {
-            Some(
-                super::validate::<crate::models::AddMomentTaskRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task_result" => {
-            Some(
-                super::validate::<crate::models::GetMomentTaskResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/cancel_moment_task" => {
-            Some(
-                super::validate::<crate::models::CancelMomentTaskRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_list" => {
-            Some(
-                super::validate::<crate::models::GetMomentListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_task" => {
-            Some(
-                super::validate::<crate::models::GetMomentTaskRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_customer_list" => {
-            Some(
-                super::validate::<crate::models::GetMomentCustomerListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_send_result" => {
-            Some(
-                super::validate::<crate::models::GetMomentSendResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment")]
-        "externalcontact/get_moment_comments" => {
-            Some(
-                super::validate::<crate::models::GetMomentCommentsRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/list" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyGetRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/get_range" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyGetRangeRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/create" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyCreateRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/edit" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyEditRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "moment_strategy")]
-        "externalcontact/moment_strategy/del" => {
-            Some(
-                super::validate::<crate::models::MomentStrategyDelRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/add_product_album" => {
-            Some(
-                super::validate::<crate::models::AddProductAlbumRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album" => {
-            Some(
-                super::validate::<crate::models::GetProductAlbumRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/get_product_album_list" => {
-            Some(
-                super::validate::<crate::models::GetProductAlbumListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/update_product_album" => {
-            Some(
-                super::validate::<crate::models::UpdateProductAlbumRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "product_album")]
-        "externalcontact/delete_product_album" => {
-            Some(
-                super::validate::<crate::models::DeleteProductAlbumRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/get_user_behavior_data" => {
-            Some(
-                super::validate::<crate::models::GetUserBehaviorDataRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic" => {
-            Some(
-                super::validate::<crate::models::GroupchatStatisticRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "statistic")]
-        "externalcontact/groupchat/statistic_group_by_day" => {
-            Some(
-                super::validate::<crate::models::GroupchatStatisticGroupByDayRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/get_strategy_tag_list" => {
-            Some(
-                super::validate::<crate::models::GetStrategyTagListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/add_strategy_tag" => {
-            Some(
-                super::validate::<crate::models::AddStrategyTagRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/edit_strategy_tag" => {
-            Some(
-                super::validate::<crate::models::EditStrategyTagRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "strategy_tag")]
-        "externalcontact/del_strategy_tag" => {
-            Some(
-                super::validate::<crate::models::DelStrategyTagRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/get_corp_tag_list" => {
-            Some(
-                super::validate::<crate::models::GetCorpTagListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/add_corp_tag" => {
-            Some(super::validate::<crate::models::AddCorpTagRequest> as super::Validator)
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/edit_corp_tag" => {
-            Some(
-                super::validate::<crate::models::EditCorpTagRequest> as super::Validator,
-            )
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/del_corp_tag" => {
-            Some(super::validate::<crate::models::DelCorpTagRequest> as super::Validator)
-        }
-        #[cfg(feature = "tag")]
-        "externalcontact/mark_tag" => {
-            Some(super::validate::<crate::models::MarkTagRequest> as super::Validator)
-        }
-        "gettoken" => {
-            Some(super::validate::<crate::models::GettokenRequest> as super::Validator)
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_customer" => {
-            Some(
-                super::validate::<crate::models::TransferCustomerRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/transfer_result" => {
-            Some(
-                super::validate::<crate::models::TransferResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_onjob")]
-        "externalcontact/groupchat/onjob_transfer" => {
-            Some(
-                super::validate::<crate::models::GroupchatOnjobTransferRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_unassigned_list" => {
-            Some(
-                super::validate::<crate::models::GetUnassignedListRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_customer" => {
-            Some(
-                super::validate::<crate::models::ResignedTransferCustomerRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/resigned/transfer_result" => {
-            Some(
-                super::validate::<crate::models::ResignedTransferResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/groupchat/transfer" => {
-            Some(
-                super::validate::<crate::models::GroupchatTransferRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/transfer" => {
-            Some(super::validate::<crate::models::TransferRequest> as super::Validator)
-        }
-        #[cfg(feature = "transfer_resigned")]
-        "externalcontact/get_transfer_result" => {
-            Some(
-                super::validate::<crate::models::GetTransferResultRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/send_welcome_msg" => {
-            Some(
-                super::validate::<crate::models::SendWelcomeMsgRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/add" => {
-            Some(
-                super::validate::<crate::models::GroupWelcomeTemplateAddRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/edit" => {
-            Some(
-                super::validate::<crate::models::GroupWelcomeTemplateEditRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/get" => {
-            Some(
-                super::validate::<crate::models::GroupWelcomeTemplateGetRequest>
-                    as super::Validator,
-            )
-        }
-        #[cfg(feature = "welcome")]
-        "externalcontact/group_welcome_template/del" => {
-            Some(
-                super::validate::<crate::models::GroupWelcomeTemplateDelRequest>
-                    as super::Validator,
-            )
-        }
-        _ => None,
-    }
-}
-/// Calls the endpoint at `path` through its typed models.
-pub(crate) async fn call(
-    client: &crate::Client,
-    path: &str,
-    value: ::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
-    match path {
-        #[cfg(feature = "acquisition")]
-        "externalcontact/customer_acquisition/list_link" => {
-            Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionListLinkRequest,
                     crate::models::CustomerAcquisitionListLinkResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_LIST_LINK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionGetRequest,
                     crate::models::CustomerAcquisitionGetResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_GET, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/create_link" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionCreateLinkRequest,
                     crate::models::CustomerAcquisitionCreateLinkResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_CREATE_LINK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/update_link" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionUpdateLinkRequest,
                     crate::models::CustomerAcquisitionUpdateLinkResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_UPDATE_LINK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/delete_link" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionDeleteLinkRequest,
                     crate::models::CustomerAcquisitionDeleteLinkResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_DELETE_LINK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/customer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionCustomerRequest,
                     crate::models::CustomerAcquisitionCustomerResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_CUSTOMER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition_quota" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionQuotaRequest,
                     crate::models::CustomerAcquisitionQuotaResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_QUOTA, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/statistic" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionStatisticRequest,
                     crate::models::CustomerAcquisitionStatisticResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_STATISTIC, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/get_chat_info" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionGetChatInfoRequest,
                     crate::models::CustomerAcquisitionGetChatInfoResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/get_comp_auth_info" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionGetCompAuthInfoRequest,
                     crate::models::CustomerAcquisitionGetCompAuthInfoResponse,
-                >(
-                        client,
-                        &crate::models::EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "externalcontact/customer_acquisition/create_once_key" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionCreateOnceKeyRequest,
                     crate::models::CustomerAcquisitionCreateOnceKeyResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "acquisition")]
         "service/customer_acquisition/get_bill_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ServiceCustomerAcquisitionGetBillListRequest,
                     crate::models::ServiceCustomerAcquisitionGetBillListResponse,
-                >(
-                        client,
-                        &crate::models::EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/add_contact_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddContactWayRequest,
                     crate::models::AddContactWayResponse,
-                >(client, &crate::models::EP_ADD_CONTACT_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/get_contact_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetContactWayRequest,
                     crate::models::GetContactWayResponse,
-                >(client, &crate::models::EP_GET_CONTACT_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/list_contact_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ListContactWayRequest,
                     crate::models::ListContactWayResponse,
-                >(client, &crate::models::EP_LIST_CONTACT_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/update_contact_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::UpdateContactWayRequest,
                     crate::models::UpdateContactWayResponse,
-                >(client, &crate::models::EP_UPDATE_CONTACT_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/del_contact_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::DelContactWayRequest,
                     crate::models::DelContactWayResponse,
-                >(client, &crate::models::EP_DEL_CONTACT_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "contact_way")]
         "externalcontact/close_temp_chat" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CloseTempChatRequest,
                     crate::models::CloseTempChatResponse,
-                >(client, &crate::models::EP_CLOSE_TEMP_CHAT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ListRequest,
                     crate::models::ListResponse,
-                >(client, &crate::models::EP_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/get" => {
             Some(
-                super::dispatch::<
-                    crate::models::GetRequest,
-                    crate::models::GetResponse,
-                >(client, &crate::models::EP_GET, value)
-                    .await,
+                super::Ops::of::<crate::models::GetRequest, crate::models::GetResponse>(),
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/batch/get_by_user" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::BatchGetByUserRequest,
                     crate::models::BatchGetByUserResponse,
-                >(client, &crate::models::EP_BATCH_GET_BY_USER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/remark" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::RemarkRequest,
                     crate::models::RemarkResponse,
-                >(client, &crate::models::EP_REMARK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer")]
         "externalcontact/contact_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ContactListRequest,
                     crate::models::ContactListResponse,
-                >(client, &crate::models::EP_CONTACT_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer")]
         "crm/get_external_contact" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CrmGetExternalContactRequest,
                     crate::models::CrmGetExternalContactResponse,
-                >(client, &crate::models::EP_CRM_GET_EXTERNAL_CONTACT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyListRequest,
                     crate::models::CustomerStrategyListResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyGetRequest,
                     crate::models::CustomerStrategyGetResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_GET, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/get_range" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyGetRangeRequest,
                     crate::models::CustomerStrategyGetRangeResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_GET_RANGE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/create" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyCreateRequest,
                     crate::models::CustomerStrategyCreateResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_CREATE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/edit" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyEditRequest,
                     crate::models::CustomerStrategyEditResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_EDIT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "customer_strategy")]
         "externalcontact/customer_strategy/del" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerStrategyDelRequest,
                     crate::models::CustomerStrategyDelResponse,
-                >(client, &crate::models::EP_CUSTOMER_STRATEGY_DEL, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/get_follow_user_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetFollowUserListRequest,
                     crate::models::GetFollowUserListResponse,
-                >(client, &crate::models::EP_GET_FOLLOW_USER_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/check_follow_user" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CheckFollowUserRequest,
                     crate::models::CheckFollowUserResponse,
-                >(client, &crate::models::EP_CHECK_FOLLOW_USER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "follow_user")]
         "externalcontact/customer_acquisition_app/get_permit" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CustomerAcquisitionAppGetPermitRequest,
                     crate::models::CustomerAcquisitionAppGetPermitResponse,
-                >(client, &crate::models::EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/add_msg_template" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddMsgTemplateRequest,
                     crate::models::AddMsgTemplateResponse,
-                >(client, &crate::models::EP_ADD_MSG_TEMPLATE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_list_v2" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetGroupmsgListV2Request,
                     crate::models::GetGroupmsgListV2Response,
-                >(client, &crate::models::EP_GET_GROUPMSG_LIST_V2, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_task" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetGroupmsgTaskRequest,
                     crate::models::GetGroupmsgTaskResponse,
-                >(client, &crate::models::EP_GET_GROUPMSG_TASK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_groupmsg_send_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetGroupmsgSendResultRequest,
                     crate::models::GetGroupmsgSendResultResponse,
-                >(client, &crate::models::EP_GET_GROUPMSG_SEND_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/remind_groupmsg_send" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::RemindGroupmsgSendRequest,
                     crate::models::RemindGroupmsgSendResponse,
-                >(client, &crate::models::EP_REMIND_GROUPMSG_SEND, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/cancel_groupmsg_send" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CancelGroupmsgSendRequest,
                     crate::models::CancelGroupmsgSendResponse,
-                >(client, &crate::models::EP_CANCEL_GROUPMSG_SEND, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "group_msg")]
         "externalcontact/get_group_msg_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetGroupMsgResultRequest,
                     crate::models::GetGroupMsgResultResponse,
-                >(client, &crate::models::EP_GET_GROUP_MSG_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/groupchat/list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatListRequest,
                     crate::models::GroupchatListResponse,
-                >(client, &crate::models::EP_GROUPCHAT_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/groupchat/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatGetRequest,
                     crate::models::GroupchatGetResponse,
-                >(client, &crate::models::EP_GROUPCHAT_GET, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "groupchat")]
         "externalcontact/opengid_to_chatid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::OpengidToChatidRequest,
                     crate::models::OpengidToChatidResponse,
-                >(client, &crate::models::EP_OPENGID_TO_CHATID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/convert_to_openid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ConvertToOpenidRequest,
                     crate::models::ConvertToOpenidResponse,
-                >(client, &crate::models::EP_CONVERT_TO_OPENID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/unionid_to_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::UnionidToExternalUseridRequest,
                     crate::models::UnionidToExternalUseridResponse,
-                >(client, &crate::models::EP_UNIONID_TO_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "service/externalcontact/unionid_to_external_userid_3rd" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ServiceExternalcontactUnionidToExternalUserid3rdRequest,
                     crate::models::ServiceExternalcontactUnionidToExternalUserid3rdResponse,
-                >(
-                        client,
-                        &crate::models::EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/get_new_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetNewExternalUseridRequest,
                     crate::models::GetNewExternalUseridResponse,
-                >(client, &crate::models::EP_GET_NEW_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/groupchat/get_new_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatGetNewExternalUseridRequest,
                     crate::models::GroupchatGetNewExternalUseridResponse,
-                >(client, &crate::models::EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/to_service_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ToServiceExternalUseridRequest,
                     crate::models::ToServiceExternalUseridResponse,
-                >(client, &crate::models::EP_TO_SERVICE_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/from_service_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::FromServiceExternalUseridRequest,
                     crate::models::FromServiceExternalUseridResponse,
-                >(client, &crate::models::EP_FROM_SERVICE_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "service/externalcontact/finish_external_userid_migration" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ServiceExternalcontactFinishExternalUseridMigrationRequest,
                     crate::models::ServiceExternalcontactFinishExternalUseridMigrationResponse,
-                >(
-                        client,
-                        &crate::models::EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "externalcontact/batch_to_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::BatchToExternalUseridRequest,
                     crate::models::BatchToExternalUseridResponse,
-                >(client, &crate::models::EP_BATCH_TO_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/unionid_to_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertUnionidToExternalUseridRequest,
                     crate::models::IdconvertUnionidToExternalUseridResponse,
-                >(client, &crate::models::EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/batch/external_userid_to_pending_id" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertBatchExternalUseridToPendingIdRequest,
                     crate::models::IdconvertBatchExternalUseridToPendingIdResponse,
-                >(
-                        client,
-                        &crate::models::EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/external_tagid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertExternalTagidRequest,
                     crate::models::IdconvertExternalTagidResponse,
-                >(client, &crate::models::EP_IDCONVERT_EXTERNAL_TAGID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/convert_tmp_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertConvertTmpExternalUseridRequest,
                     crate::models::IdconvertConvertTmpExternalUseridResponse,
-                >(
-                        client,
-                        &crate::models::EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/chatid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertChatidRequest,
                     crate::models::IdconvertChatidResponse,
-                >(client, &crate::models::EP_IDCONVERT_CHATID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/apply_to_upgrade_chatid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertApplyToUpgradeChatidRequest,
                     crate::models::IdconvertApplyToUpgradeChatidResponse,
-                >(client, &crate::models::EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "idconvert/upgrade_chatid_for_new_corp" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::IdconvertUpgradeChatidForNewCorpRequest,
                     crate::models::IdconvertUpgradeChatidForNewCorpResponse,
-                >(
-                        client,
-                        &crate::models::EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "corpgroup/unionid_to_external_userid" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CorpgroupUnionidToExternalUseridRequest,
                     crate::models::CorpgroupUnionidToExternalUseridResponse,
-                >(client, &crate::models::EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "corpgroup/unionid_to_pending_id" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CorpgroupUnionidToPendingIdRequest,
                     crate::models::CorpgroupUnionidToPendingIdResponse,
-                >(client, &crate::models::EP_CORPGROUP_UNIONID_TO_PENDING_ID, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "id_convert")]
         "corpgroup/batch/external_userid_to_pending_id" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CorpgroupBatchExternalUseridToPendingIdRequest,
                     crate::models::CorpgroupBatchExternalUseridToPendingIdResponse,
-                >(
-                        client,
-                        &crate::models::EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID,
-                        value,
-                    )
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/add_intercept_rule" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddInterceptRuleRequest,
                     crate::models::AddInterceptRuleResponse,
-                >(client, &crate::models::EP_ADD_INTERCEPT_RULE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/get_intercept_rule_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetInterceptRuleListRequest,
                     crate::models::GetInterceptRuleListResponse,
-                >(client, &crate::models::EP_GET_INTERCEPT_RULE_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/get_intercept_rule" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetInterceptRuleRequest,
                     crate::models::GetInterceptRuleResponse,
-                >(client, &crate::models::EP_GET_INTERCEPT_RULE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/update_intercept_rule" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::UpdateInterceptRuleRequest,
                     crate::models::UpdateInterceptRuleResponse,
-                >(client, &crate::models::EP_UPDATE_INTERCEPT_RULE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/del_intercept_rule" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::DelInterceptRuleRequest,
                     crate::models::DelInterceptRuleResponse,
-                >(client, &crate::models::EP_DEL_INTERCEPT_RULE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/add_join_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatAddJoinWayRequest,
                     crate::models::GroupchatAddJoinWayResponse,
-                >(client, &crate::models::EP_GROUPCHAT_ADD_JOIN_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/get_join_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatGetJoinWayRequest,
                     crate::models::GroupchatGetJoinWayResponse,
-                >(client, &crate::models::EP_GROUPCHAT_GET_JOIN_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/update_join_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatUpdateJoinWayRequest,
                     crate::models::GroupchatUpdateJoinWayResponse,
-                >(client, &crate::models::EP_GROUPCHAT_UPDATE_JOIN_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "join_way")]
         "externalcontact/groupchat/del_join_way" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatDelJoinWayRequest,
                     crate::models::GroupchatDelJoinWayResponse,
-                >(client, &crate::models::EP_GROUPCHAT_DEL_JOIN_WAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "media")]
         "media/upload_attachment" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MediaUploadAttachmentRequest,
                     crate::models::MediaUploadAttachmentResponse,
-                >(client, &crate::models::EP_MEDIA_UPLOAD_ATTACHMENT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/add_moment_task" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddMomentTaskRequest,
                     crate::models::AddMomentTaskResponse,
-                >(client, &crate::models::EP_ADD_MOMENT_TASK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_task_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentTaskResultRequest,
                     crate::models::GetMomentTaskResultResponse,
-                >(client, &crate::models::EP_GET_MOMENT_TASK_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/cancel_moment_task" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::CancelMomentTaskRequest,
                     crate::models::CancelMomentTaskResponse,
-                >(client, &crate::models::EP_CANCEL_MOMENT_TASK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentListRequest,
                     crate::models::GetMomentListResponse,
-                >(client, &crate::models::EP_GET_MOMENT_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_task" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentTaskRequest,
                     crate::models::GetMomentTaskResponse,
-                >(client, &crate::models::EP_GET_MOMENT_TASK, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_customer_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentCustomerListRequest,
                     crate::models::GetMomentCustomerListResponse,
-                >(client, &crate::models::EP_GET_MOMENT_CUSTOMER_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_send_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentSendResultRequest,
                     crate::models::GetMomentSendResultResponse,
-                >(client, &crate::models::EP_GET_MOMENT_SEND_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment")]
         "externalcontact/get_moment_comments" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetMomentCommentsRequest,
                     crate::models::GetMomentCommentsResponse,
-                >(client, &crate::models::EP_GET_MOMENT_COMMENTS, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyListRequest,
                     crate::models::MomentStrategyListResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyGetRequest,
                     crate::models::MomentStrategyGetResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_GET, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/get_range" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyGetRangeRequest,
                     crate::models::MomentStrategyGetRangeResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_GET_RANGE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/create" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyCreateRequest,
                     crate::models::MomentStrategyCreateResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_CREATE, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/edit" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyEditRequest,
                     crate::models::MomentStrategyEditResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_EDIT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "moment_strategy")]
         "externalcontact/moment_strategy/del" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MomentStrategyDelRequest,
                     crate::models::MomentStrategyDelResponse,
-                >(client, &crate::models::EP_MOMENT_STRATEGY_DEL, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/add_product_album" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddProductAlbumRequest,
                     crate::models::AddProductAlbumResponse,
-                >(client, &crate::models::EP_ADD_PRODUCT_ALBUM, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/get_product_album" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetProductAlbumRequest,
                     crate::models::GetProductAlbumResponse,
-                >(client, &crate::models::EP_GET_PRODUCT_ALBUM, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/get_product_album_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetProductAlbumListRequest,
                     crate::models::GetProductAlbumListResponse,
-                >(client, &crate::models::EP_GET_PRODUCT_ALBUM_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/update_product_album" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::UpdateProductAlbumRequest,
                     crate::models::UpdateProductAlbumResponse,
-                >(client, &crate::models::EP_UPDATE_PRODUCT_ALBUM, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "product_album")]
         "externalcontact/delete_product_album" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::DeleteProductAlbumRequest,
                     crate::models::DeleteProductAlbumResponse,
-                >(client, &crate::models::EP_DELETE_PRODUCT_ALBUM, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/get_user_behavior_data" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetUserBehaviorDataRequest,
                     crate::models::GetUserBehaviorDataResponse,
-                >(client, &crate::models::EP_GET_USER_BEHAVIOR_DATA, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/groupchat/statistic" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatStatisticRequest,
                     crate::models::GroupchatStatisticResponse,
-                >(client, &crate::models::EP_GROUPCHAT_STATISTIC, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "statistic")]
         "externalcontact/groupchat/statistic_group_by_day" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatStatisticGroupByDayRequest,
                     crate::models::GroupchatStatisticGroupByDayResponse,
-                >(client, &crate::models::EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/get_strategy_tag_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetStrategyTagListRequest,
                     crate::models::GetStrategyTagListResponse,
-                >(client, &crate::models::EP_GET_STRATEGY_TAG_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/add_strategy_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddStrategyTagRequest,
                     crate::models::AddStrategyTagResponse,
-                >(client, &crate::models::EP_ADD_STRATEGY_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/edit_strategy_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::EditStrategyTagRequest,
                     crate::models::EditStrategyTagResponse,
-                >(client, &crate::models::EP_EDIT_STRATEGY_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "strategy_tag")]
         "externalcontact/del_strategy_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::DelStrategyTagRequest,
                     crate::models::DelStrategyTagResponse,
-                >(client, &crate::models::EP_DEL_STRATEGY_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/get_corp_tag_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetCorpTagListRequest,
                     crate::models::GetCorpTagListResponse,
-                >(client, &crate::models::EP_GET_CORP_TAG_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/add_corp_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::AddCorpTagRequest,
                     crate::models::AddCorpTagResponse,
-                >(client, &crate::models::EP_ADD_CORP_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/edit_corp_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::EditCorpTagRequest,
                     crate::models::EditCorpTagResponse,
-                >(client, &crate::models::EP_EDIT_CORP_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/del_corp_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::DelCorpTagRequest,
                     crate::models::DelCorpTagResponse,
-                >(client, &crate::models::EP_DEL_CORP_TAG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "tag")]
         "externalcontact/mark_tag" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::MarkTagRequest,
                     crate::models::MarkTagResponse,
-                >(client, &crate::models::EP_MARK_TAG, value)
-                    .await,
+                >(),
             )
         }
         "gettoken" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GettokenRequest,
                     crate::models::GettokenResponse,
-                >(client, &crate::models::EP_GETTOKEN, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/transfer_customer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::TransferCustomerRequest,
                     crate::models::TransferCustomerResponse,
-                >(client, &crate::models::EP_TRANSFER_CUSTOMER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/transfer_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::TransferResultRequest,
                     crate::models::TransferResultResponse,
-                >(client, &crate::models::EP_TRANSFER_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_onjob")]
         "externalcontact/groupchat/onjob_transfer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatOnjobTransferRequest,
                     crate::models::GroupchatOnjobTransferResponse,
-                >(client, &crate::models::EP_GROUPCHAT_ONJOB_TRANSFER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/get_unassigned_list" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetUnassignedListRequest,
                     crate::models::GetUnassignedListResponse,
-                >(client, &crate::models::EP_GET_UNASSIGNED_LIST, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/resigned/transfer_customer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ResignedTransferCustomerRequest,
                     crate::models::ResignedTransferCustomerResponse,
-                >(client, &crate::models::EP_RESIGNED_TRANSFER_CUSTOMER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/resigned/transfer_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::ResignedTransferResultRequest,
                     crate::models::ResignedTransferResultResponse,
-                >(client, &crate::models::EP_RESIGNED_TRANSFER_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/groupchat/transfer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupchatTransferRequest,
                     crate::models::GroupchatTransferResponse,
-                >(client, &crate::models::EP_GROUPCHAT_TRANSFER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/transfer" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::TransferRequest,
                     crate::models::TransferResponse,
-                >(client, &crate::models::EP_TRANSFER, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "transfer_resigned")]
         "externalcontact/get_transfer_result" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GetTransferResultRequest,
                     crate::models::GetTransferResultResponse,
-                >(client, &crate::models::EP_GET_TRANSFER_RESULT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/send_welcome_msg" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::SendWelcomeMsgRequest,
                     crate::models::SendWelcomeMsgResponse,
-                >(client, &crate::models::EP_SEND_WELCOME_MSG, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/add" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupWelcomeTemplateAddRequest,
                     crate::models::GroupWelcomeTemplateAddResponse,
-                >(client, &crate::models::EP_GROUP_WELCOME_TEMPLATE_ADD, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/edit" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupWelcomeTemplateEditRequest,
                     crate::models::GroupWelcomeTemplateEditResponse,
-                >(client, &crate::models::EP_GROUP_WELCOME_TEMPLATE_EDIT, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupWelcomeTemplateGetRequest,
                     crate::models::GroupWelcomeTemplateGetResponse,
-                >(client, &crate::models::EP_GROUP_WELCOME_TEMPLATE_GET, value)
-                    .await,
+                >(),
             )
         }
         #[cfg(feature = "welcome")]
         "externalcontact/group_welcome_template/del" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::GroupWelcomeTemplateDelRequest,
                     crate::models::GroupWelcomeTemplateDelResponse,
-                >(client, &crate::models::EP_GROUP_WELCOME_TEMPLATE_DEL, value)
-                    .await,
+                >(),
             )
         }
         _ => None,

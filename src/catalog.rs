@@ -1,6 +1,7 @@
 //! The endpoint catalog, generated from the spec: what each endpoint is, and by-path access to its typed
 //! models (`roundtrip_request`, `roundtrip_response`, [`Client::call`](crate::Client::call)).
 
+use crate::token::BoxFuture;
 use crate::{Error, Result};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -160,28 +161,59 @@ fn unknown(path: &str) -> Error {
 
 /// Parses `value` into the typed request model of `path` and serializes it back.
 pub fn roundtrip_request(path: &str, value: &Value) -> Result<Value> {
-    generated::roundtrip_request(normalize(path), value).unwrap_or_else(|| Err(unknown(path)))
+    (ops(path)?.roundtrip_request)(normalize(path), value)
 }
 
 /// Parses `value` into the typed response model of `path` and serializes it back. `errcode` and `errmsg`
 /// are handled by the runtime and are not part of the model.
 pub fn roundtrip_response(path: &str, value: &Value) -> Result<Value> {
-    generated::roundtrip_response(normalize(path), value).unwrap_or_else(|| Err(unknown(path)))
+    (ops(path)?.roundtrip_response)(normalize(path), value)
+}
+
+fn ops(path: &str) -> Result<Ops> {
+    generated::ops(normalize(path)).ok_or_else(|| unknown(path))
 }
 
 #[allow(dead_code)] // used by the stand-in
 pub(crate) fn request_validator(path: &str) -> Option<Validator> {
-    generated::request_validator(normalize(path))
+    generated::ops(normalize(path)).map(|o| o.validate)
 }
 
 pub(crate) async fn call(client: &crate::Client, path: &str, value: Value) -> Result<Value> {
-    generated::call(client, normalize(path), value)
-        .await
-        .unwrap_or_else(|| Err(unknown(path)))
+    let ops = ops(path)?;
+    let ep = endpoint(path).ok_or_else(|| unknown(path))?;
+    (ops.call)(client, ep, value).await
 }
 
 /// Checks that a JSON request fits a typed request model.
 pub(crate) type Validator = fn(&Value) -> std::result::Result<(), String>;
+
+type Call = for<'a> fn(&'a crate::Client, &'static Endpoint, Value) -> BoxFuture<'a, Result<Value>>;
+
+/// What the catalog can do with one endpoint's typed models, looked up by path (the generated `ops` table).
+#[derive(Clone, Copy)]
+pub(crate) struct Ops {
+    roundtrip_request: fn(&str, &Value) -> Result<Value>,
+    roundtrip_response: fn(&str, &Value) -> Result<Value>,
+    validate: Validator,
+    call: Call,
+}
+
+impl Ops {
+    /// The operations of the endpoint whose typed models are `Req` and `Resp`.
+    pub(crate) const fn of<Req, Resp>() -> Ops
+    where
+        Req: Serialize + DeserializeOwned + Send + Sync + 'static,
+        Resp: Serialize + DeserializeOwned + Send + 'static,
+    {
+        Ops {
+            roundtrip_request: roundtrip::<Req>,
+            roundtrip_response: roundtrip::<Resp>,
+            validate: validate::<Req>,
+            call: dispatch::<Req, Resp>,
+        }
+    }
+}
 
 fn roundtrip<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Result<Value> {
     let typed: T = T::deserialize(value).map_err(|e| Error::Decode {
@@ -196,24 +228,29 @@ fn roundtrip<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Resu
     })
 }
 
-#[allow(dead_code)]
 fn validate<T: DeserializeOwned>(value: &Value) -> std::result::Result<(), String> {
     T::deserialize(value).map(|_| ()).map_err(|e| e.to_string())
 }
 
-async fn dispatch<Req, Resp>(client: &crate::Client, ep: &'static Endpoint, value: Value) -> Result<Value>
+fn dispatch<'a, Req, Resp>(
+    client: &'a crate::Client,
+    ep: &'static Endpoint,
+    value: Value,
+) -> BoxFuture<'a, Result<Value>>
 where
-    Req: Serialize + DeserializeOwned + Send + Sync,
-    Resp: Serialize + DeserializeOwned,
+    Req: Serialize + DeserializeOwned + Send + Sync + 'static,
+    Resp: Serialize + DeserializeOwned + Send + 'static,
 {
-    let req: Req = Req::deserialize(&value).map_err(|e| Error::InvalidRequest {
-        endpoint: ep.path.to_string(),
-        message: e.to_string(),
-    })?;
-    let resp: Resp = client.execute(ep, &req).await?;
-    serde_json::to_value(&resp).map_err(|e| Error::Decode {
-        endpoint: ep.path.to_string(),
-        message: e.to_string(),
-        excerpt: String::new(),
+    Box::pin(async move {
+        let req: Req = Req::deserialize(&value).map_err(|e| Error::InvalidRequest {
+            endpoint: ep.path.to_string(),
+            message: e.to_string(),
+        })?;
+        let resp: Resp = client.execute(ep, &req).await?;
+        serde_json::to_value(&resp).map_err(|e| Error::Decode {
+            endpoint: ep.path.to_string(),
+            message: e.to_string(),
+            excerpt: String::new(),
+        })
     })
 }

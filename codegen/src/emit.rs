@@ -596,31 +596,11 @@ pub fn catalog_file(api: &Api) -> TokenStream {
         let c = ident(&ep.const_name);
         quote! { #cfg v.push(crate::models::#c); }
     });
-    let arms = |f: &dyn Fn(&Endpoint) -> TokenStream| -> Vec<TokenStream> {
-        eps.iter()
-            .map(|ep| {
-                let cfg = feature_cfg(&ep.feature);
-                let p = &ep.path;
-                let body = f(ep);
-                quote! { #cfg #p => Some(#body), }
-            })
-            .collect()
-    };
-    let rt_req = arms(&|ep| {
-        let r = ident(&ep.request);
-        quote! { super::roundtrip::<crate::models::#r>(path, value) }
-    });
-    let rt_resp = arms(&|ep| {
-        let r = ident(&ep.response);
-        quote! { super::roundtrip::<crate::models::#r>(path, value) }
-    });
-    let validate = arms(&|ep| {
-        let r = ident(&ep.request);
-        quote! { super::validate::<crate::models::#r> as super::Validator }
-    });
-    let call = arms(&|ep| {
-        let (r, s, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
-        quote! { super::dispatch::<crate::models::#r, crate::models::#s>(client, &crate::models::#c, value).await }
+    let arms = eps.iter().map(|ep| {
+        let cfg = feature_cfg(&ep.feature);
+        let p = &ep.path;
+        let (r, s) = (ident(&ep.request), ident(&ep.response));
+        quote! { #cfg #p => Some(super::Ops::of::<crate::models::#r, crate::models::#s>()), }
     });
     quote! {
         /// Every catalogued endpoint compiled into this build, in spec order.
@@ -629,22 +609,9 @@ pub fn catalog_file(api: &Api) -> TokenStream {
             #(#pushes)*
             v
         }
-        /// JSON → typed request → JSON for the endpoint at `path`.
-        pub(crate) fn roundtrip_request(path: &str, value: &::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
-            match path { #(#rt_req)* _ => None }
-        }
-        /// JSON → typed response → JSON for the endpoint at `path`.
-        pub(crate) fn roundtrip_response(path: &str, value: &::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
-            match path { #(#rt_resp)* _ => None }
-        }
-        /// A checker that a JSON request fits the typed request of `path`.
-        #[allow(dead_code)]
-        pub(crate) fn request_validator(path: &str) -> Option<super::Validator> {
-            match path { #(#validate)* _ => None }
-        }
-        /// Calls the endpoint at `path` through its typed models.
-        pub(crate) async fn call(client: &crate::Client, path: &str, value: ::serde_json::Value) -> Option<crate::Result<::serde_json::Value>> {
-            match path { #(#call)* _ => None }
+        /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
+        pub(crate) fn ops(path: &str) -> Option<super::Ops> {
+            match path { #(#arms)* _ => None }
         }
     }
 }

@@ -10,130 +10,39 @@ pub(crate) fn all() -> Vec<super::Endpoint> {
     v.push(crate::models::EP_FIXTURE_UPLOAD);
     v
 }
-/// JSON → typed request → JSON for the endpoint at `path`.
-pub(crate) fn roundtrip_request(
-    path: &str,
-    value: &::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
+/// The typed operations (round trips, validation, calls) of the endpoint at `path`.
+pub(crate) fn ops(path: &str) -> Option<super::Ops> {
     match path {
         "fixture/widget/list" => {
             Some(
-                super::roundtrip::<crate::models::FixtureWidgetListRequest>(path, value),
-            )
-        }
-        "fixture/widget/stat" => {
-            Some(
-                super::roundtrip::<crate::models::FixtureWidgetStatRequest>(path, value),
-            )
-        }
-        "fixture/widget/get" => {
-            Some(super::roundtrip::<crate::models::FixtureWidgetGetRequest>(path, value))
-        }
-        "fixture/upload" => {
-            Some(super::roundtrip::<crate::models::FixtureUploadRequest>(path, value))
-        }
-        _ => None,
-    }
-}
-/// JSON → typed response → JSON for the endpoint at `path`.
-pub(crate) fn roundtrip_response(
-    path: &str,
-    value: &::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
-    match path {
-        "fixture/widget/list" => {
-            Some(
-                super::roundtrip::<crate::models::FixtureWidgetListResponse>(path, value),
-            )
-        }
-        "fixture/widget/stat" => {
-            Some(
-                super::roundtrip::<crate::models::FixtureWidgetStatResponse>(path, value),
-            )
-        }
-        "fixture/widget/get" => {
-            Some(
-                super::roundtrip::<crate::models::FixtureWidgetGetResponse>(path, value),
-            )
-        }
-        "fixture/upload" => {
-            Some(super::roundtrip::<crate::models::FixtureUploadResponse>(path, value))
-        }
-        _ => None,
-    }
-}
-/// A checker that a JSON request fits the typed request of `path`.
-#[allow(dead_code)]
-pub(crate) fn request_validator(path: &str) -> Option<super::Validator> {
-    match path {
-        "fixture/widget/list" => {
-            Some(
-                super::validate::<crate::models::FixtureWidgetListRequest>
-                    as super::Validator,
-            )
-        }
-        "fixture/widget/stat" => {
-            Some(
-                super::validate::<crate::models::FixtureWidgetStatRequest>
-                    as super::Validator,
-            )
-        }
-        "fixture/widget/get" => {
-            Some(
-                super::validate::<crate::models::FixtureWidgetGetRequest>
-                    as super::Validator,
-            )
-        }
-        "fixture/upload" => {
-            Some(
-                super::validate::<crate::models::FixtureUploadRequest>
-                    as super::Validator,
-            )
-        }
-        _ => None,
-    }
-}
-/// Calls the endpoint at `path` through its typed models.
-pub(crate) async fn call(
-    client: &crate::Client,
-    path: &str,
-    value: ::serde_json::Value,
-) -> Option<crate::Result<::serde_json::Value>> {
-    match path {
-        "fixture/widget/list" => {
-            Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::FixtureWidgetListRequest,
                     crate::models::FixtureWidgetListResponse,
-                >(client, &crate::models::EP_FIXTURE_WIDGET_LIST, value)
-                    .await,
+                >(),
             )
         }
         "fixture/widget/stat" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::FixtureWidgetStatRequest,
                     crate::models::FixtureWidgetStatResponse,
-                >(client, &crate::models::EP_FIXTURE_WIDGET_STAT, value)
-                    .await,
+                >(),
             )
         }
         "fixture/widget/get" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::FixtureWidgetGetRequest,
                     crate::models::FixtureWidgetGetResponse,
-                >(client, &crate::models::EP_FIXTURE_WIDGET_GET, value)
-                    .await,
+                >(),
             )
         }
         "fixture/upload" => {
             Some(
-                super::dispatch::<
+                super::Ops::of::<
                     crate::models::FixtureUploadRequest,
                     crate::models::FixtureUploadResponse,
-                >(client, &crate::models::EP_FIXTURE_UPLOAD, value)
-                    .await,
+                >(),
             )
         }
         _ => None,
