@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How the stand-in behaves.
-#[derive(Clone, Debug)]
+/// How the stand-in behaves. `Debug` leaves out the secret.
+#[derive(Clone)]
 pub struct StandInConfig {
     /// The corp id it accepts.
     pub corp_id: String,
@@ -39,6 +39,18 @@ pub struct StandInConfig {
     pub gettoken_delay: Duration,
     /// Tokens of other kinds it accepts (`suite_access_token`, `provider_access_token`).
     pub extra_tokens: BTreeMap<String, TokenKind>,
+}
+
+impl std::fmt::Debug for StandInConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandInConfig")
+            .field("corp_id", &self.corp_id)
+            .field("secret", &"[redacted]")
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("pages", &self.pages)
+            .field("gettoken_delay", &self.gettoken_delay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for StandInConfig {
