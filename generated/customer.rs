@@ -682,7 +682,13 @@ pub struct FollowUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 该成员添加此外部联系人的时间 (unix seconds)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ///
+    /// An integer on the wire; some SDKs model it as a string, so a numeric string decodes too.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::flex::opt_int"
+    )]
     pub createtime: Option<i64>,
     /// 该成员对此客户所打的标签 (externalcontact/get 返回)
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -257,7 +257,6 @@ impl Http {
             Body::None => rb,
             Body::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b),
             Body::Multipart(part, up) => {
-                let len = up.bytes.len() as u64;
                 let p = reqwest::multipart::Part::bytes(up.bytes)
                     .file_name(up.filename)
                     .mime_str(&up.content_type)
@@ -265,7 +264,6 @@ impl Http {
                         endpoint: path.to_string(),
                         message: format!("bad content type: {}", e.without_url()),
                     })?;
-                let _ = len;
                 rb.multipart(reqwest::multipart::Form::new().part(part, p))
             }
         };
