@@ -34,7 +34,7 @@ pub struct GettokenResponse {
     #[serde(default)]
     pub access_token: String,
     /// 凭证的有效时间 (秒)
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
 impl GettokenResponse {

@@ -164,14 +164,6 @@ impl fmt::Debug for CorpTokenProvider {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct TokenResponse {
-    #[serde(default)]
-    access_token: String,
-    #[serde(default, deserialize_with = "crate::flex::int")]
-    expires_in: u64,
-}
-
 impl CorpTokenProvider {
     pub(crate) fn new(corp_id: String, secret: Secret, store: Arc<dyn TokenStore>, http: crate::client::Http) -> Self {
         CorpTokenProvider {
@@ -196,17 +188,20 @@ impl CorpTokenProvider {
     async fn fetch(&self) -> Result<CachedToken> {
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(corp_id = %self.corp_id, "fetching access_token");
+        // The request is written out here so the secret stays in `Secret` until it goes on the wire; the
+        // response is the spec's `GettokenResponse`.
+        let endpoint = crate::models::EP_GETTOKEN.path;
         let query = [("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())];
-        let bytes = self.http.get("gettoken", &query).await?;
-        crate::client::check_errcode("gettoken", &bytes, false)?;
-        let r: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            endpoint: "gettoken".into(),
+        let bytes = self.http.get(endpoint, &query).await?;
+        crate::client::check_errcode(endpoint, &bytes, false)?;
+        let r: crate::models::GettokenResponse = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            endpoint: endpoint.into(),
             message: e.to_string(),
             excerpt: String::new(),
         })?;
         if r.access_token.is_empty() {
             return Err(Error::Decode {
-                endpoint: "gettoken".into(),
+                endpoint: endpoint.into(),
                 message: "no access_token in the response".into(),
                 excerpt: String::new(),
             });
