@@ -9,6 +9,8 @@ use wecom_externalcontact::standin::{StandIn, StandInConfig};
 use wecom_externalcontact::token::StaticToken;
 use wecom_externalcontact::{Client, TokenKind, Upload};
 
+pub mod redis_server;
+
 /// The catalogued endpoint at `path`.
 pub fn endpoint(path: &str) -> &'static Endpoint {
     catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))

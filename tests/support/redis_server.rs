@@ -1,0 +1,76 @@
+//! A throwaway `redis-server` for tests: started on a free loopback port, nothing persisted, killed on drop.
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `redis-server` owned by one test.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts one. Without the `redis-server` binary: `None` and a message (outside CI), a panic in CI
+    /// (`.ci/run` installs it), so CI never skips the Redis tests silently.
+    pub fn start() -> Option<RedisServer> {
+        let bin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .map(String::from)
+            .or_else(|| {
+                let ok = Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_ok();
+                ok.then(|| "redis-server".to_string())
+            });
+        let Some(bin) = bin else {
+            if std::env::var_os("CI").is_some() {
+                panic!("redis-server is not installed (CI must install it: apt-get install -y redis-server)");
+            }
+            eprintln!("SKIPPED: redis-server is not installed; `apt-get install -y redis-server` runs this test");
+            return None;
+        };
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let server = RedisServer { child: Some(child), port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not listen on {port} within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server now (to test what happens when Redis goes away).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
