@@ -6,6 +6,12 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.toml");
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // src/lib.rs's unit tests compile the generator's fixture snapshot, which lives in codegen/: a separate
+    // package that the published crate does not carry. Those tests exist only in a repository checkout.
+    println!("cargo::rustc-check-cfg=cfg(codegen_fixture)");
+    if root.join("codegen/tests/snapshots/fixture.rs").is_file() {
+        println!("cargo::rustc-cfg=codegen_fixture");
+    }
     let fail = |msg: String| -> ! {
         eprintln!("{msg}");
         std::process::exit(1)
