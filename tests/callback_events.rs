@@ -1,39 +1,29 @@
-//! Callback events: the official sample of each event in both envelopes, every field asserted; the JSON
+//! Callback events: the official samples of each event in both envelopes (`tests/fixtures/events/`, sources
+//! in its README), each checked against its expected JSON by one table-driven test; typed matches; the JSON
 //! form; unknown events; numbers; malformed XML; property tests.
-//!
-//! Sample sources. Third-party envelope (`SuiteId`/`AuthCorpId`/`InfoType`/`TimeStamp`): the official 事件格式
-//! page for third-party apps (developer.work.weixin.qq.com/document/path/92277), as copied into the test
-//! fixtures of DotNetCore.SKIT.FlurlHttpClient.Wechat (`EventSamples/_/ExternalContact/*.xml`, byte-order
-//! marks included); the 获客助手 pages 97402 (third-party) and 99485 (component). Self-built envelope
-//! (`ToUserName`/`FromUserName`/`CreateTime`/`MsgType`/`Event`): the official pages 92130 / 96361
-//! (代开发, same layout) and 97299 (获客助手). Where a page's sample for one envelope is not published
-//! (noted at the sample), the sample is the other envelope's body in this envelope's official header.
+
+mod support;
 
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::path::Path;
 use wecom_externalcontact::callback::{
-    CallbackError, Envelope, Event, EventKind, Fields, Node, TagType, TransferFailReason, UpdateDetail,
+    CallbackError, Envelope, Event, EventKind, Fields, Node, TransferFailReason, UpdateDetail,
 };
 use wecom_externalcontact::Error;
+
+const APP_ADD_EXTERNAL_CONTACT: &str =
+    include_str!("fixtures/events/change_external_contact.add_external_contact.app.xml");
+const SUITE_ADD_EXTERNAL_CONTACT: &str =
+    include_str!("fixtures/events/change_external_contact.add_external_contact.suite.xml");
+const APP_TRANSFER_FAIL: &str = include_str!("fixtures/events/change_external_contact.transfer_fail.app.xml");
+const APP_CHAT_UPDATE: &str = include_str!("fixtures/events/change_external_chat.update.app.xml");
+const SUITE_CHAT_UPDATE: &str = include_str!("fixtures/events/change_external_chat.update.suite.xml");
 
 fn kind(result: Result<Event, Error>) -> CallbackError {
     match result {
         Err(Error::Callback(err)) => err,
         other => panic!("expected a callback error, got {other:?}"),
-    }
-}
-
-/// The official self-built header: ToUserName toUser, FromUserName sys, CreateTime 1403610513.
-fn app() -> Envelope {
-    app_to("toUser")
-}
-
-fn app_to(to: &str) -> Envelope {
-    Envelope::App {
-        to_user_name: to.to_owned(),
-        from_user_name: "sys".to_owned(),
-        create_time: 1403610513,
-        msg_type: "event".to_owned(),
     }
 }
 
@@ -46,78 +36,109 @@ fn suite(timestamp: u64) -> Envelope {
     }
 }
 
-fn event(envelope: Envelope, kind: EventKind) -> Event {
-    Event {
-        envelope,
-        kind,
-        extra: Fields::new(),
-    }
+fn samples_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
 }
 
-/// Parses a sample, checks it equals `expected` (every field, nothing left over), and that its JSON form
-/// decodes back to the same event.
-fn check(xml: &str, expected: Event) {
-    let parsed = Event::from_xml(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
-    assert_eq!(parsed, expected, "{xml}");
-    assert!(!parsed.kind.is_unknown());
-    let json = serde_json::to_string(&parsed).unwrap();
-    assert_eq!(Event::from_json(&json).unwrap(), parsed, "{json}");
-    assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), parsed);
+/// The `.xml` samples, sorted by name.
+fn samples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The variant's name, e.g. `AddExternalContact`.
+fn variant(kind: &EventKind) -> String {
+    format!("{kind:?}")
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// change_external_contact
+// The samples
 
-const SUITE_ADD_EXTERNAL_CONTACT: &str = "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[add_external_contact]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-    <State><![CDATA[teststate]]></State>
-    <WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-
-const APP_ADD_EXTERNAL_CONTACT: &str = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[add_external_contact]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-	<State><![CDATA[teststate]]></State>
-	<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-
+/// Each sample decodes to what its `.json` sibling says: the variant, the whole JSON form (wire names,
+/// numbers as numbers: compared strictly) and the fields left in `extra`; its envelope is the one its name
+/// says; and its JSON form decodes back to the same event. Every failure is listed, each with the first
+/// differing key path.
 #[test]
-fn add_external_contact() {
-    check(
-        SUITE_ADD_EXTERNAL_CONTACT,
-        event(
-            suite(1403610513),
-            EventKind::AddExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-                state: Some("teststate".into()),
-                welcome_code: Some("WELCOMECODE".into()),
-            },
-        ),
+fn every_sample_decodes_to_its_expected_json() {
+    let mut failures = Vec::new();
+    let names = samples();
+    for name in &names {
+        let xml = std::fs::read_to_string(samples_dir().join(name)).unwrap();
+        let json_path = samples_dir().join(name.replace(".xml", ".json"));
+        let Ok(expected) = std::fs::read_to_string(&json_path) else {
+            failures.push(format!("{name}: no {}", json_path.display()));
+            continue;
+        };
+        let expected: Value = serde_json::from_str(&expected).unwrap_or_else(|e| panic!("{name}: .json: {e}"));
+        let event = match Event::from_xml(&xml) {
+            Ok(event) => event,
+            Err(e) => {
+                failures.push(format!("{name}: does not decode: {e}"));
+                continue;
+            }
+        };
+        let actual = json!({
+            "kind": variant(&event.kind),
+            "event": serde_json::to_value(&event).unwrap(),
+            "extra": serde_json::to_value(&event.extra).unwrap(),
+        });
+        if let Some(diff) = support::first_strict_difference(&expected, &actual) {
+            failures.push(format!("{name}: expected ≠ decoded at {diff}"));
+        }
+        let is_app = matches!(event.envelope, Envelope::App { .. });
+        if name.ends_with(".app.xml") != is_app || name.ends_with(".suite.xml") == is_app {
+            failures.push(format!("{name}: decoded with the other envelope: {:?}", event.envelope));
+        }
+        let json = serde_json::to_string(&event).unwrap();
+        if Event::from_json(&json).ok().as_ref() != Some(&event) {
+            failures.push(format!(
+                "{name}: its JSON form does not decode back to the same event: {json}"
+            ));
+        }
+    }
+    assert!(
+        names.len() >= 50,
+        "only {} samples in {}",
+        names.len(),
+        samples_dir().display()
     );
-    check(
-        APP_ADD_EXTERNAL_CONTACT,
-        event(
-            app(),
-            EventKind::AddExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into(),
-                state: Some("teststate".into()),
-                welcome_code: Some("WELCOMECODE".into()),
-            },
-        ),
+    assert!(
+        failures.is_empty(),
+        "{} of {} samples fail:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every typed (`Event`/`InfoType`, `ChangeType`) pair has an official sample in both envelopes.
+#[test]
+fn every_known_pair_has_a_sample_in_both_envelopes() {
+    let names = samples();
+    let mut missing = Vec::new();
+    for (event, change) in EventKind::known() {
+        for envelope in ["app", "suite"] {
+            let plain = format!("{event}.{change}.{envelope}.xml");
+            let variant = format!("{event}.{change}-");
+            if !names
+                .iter()
+                .any(|n| *n == plain || (n.starts_with(&variant) && n.ends_with(&format!(".{envelope}.xml"))))
+            {
+                missing.push(plain);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no sample in tests/fixtures/events for: {missing:?}"
     );
 }
 
@@ -150,245 +171,15 @@ fn the_match_the_brief_promises_reads_well() {
     assert_eq!(Event::from_fields(fields).unwrap(), suite_ev);
 }
 
+/// `FailReason` is typed, and a reason this crate does not know is kept.
 #[test]
-fn edit_external_contact() {
-    let suite_xml = "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[edit_external_contact]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-</xml>";
-    let app_xml = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[edit_external_contact]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-</xml>";
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::EditExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-            },
-        ),
-    );
-    check(
-        app_xml,
-        event(
-            app(),
-            EventKind::EditExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into(),
-            },
-        ),
-    );
-}
-
-#[test]
-fn add_half_external_contact() {
-    let suite_xml = "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[add_half_external_contact]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-    <State><![CDATA[teststate]]></State>
-    <WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-    let app_xml = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[add_half_external_contact]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-	<State><![CDATA[teststate]]></State>
-	<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::AddHalfExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-                state: Some("teststate".into()),
-                welcome_code: Some("WELCOMECODE".into()),
-            },
-        ),
-    );
-    check(
-        app_xml,
-        event(
-            app(),
-            EventKind::AddHalfExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into(),
-                state: Some("teststate".into()),
-                welcome_code: Some("WELCOMECODE".into()),
-            },
-        ),
-    );
-}
-
-#[test]
-fn del_external_contact() {
-    let suite_xml = "<xml>
-	<SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-	<AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-	<InfoType><![CDATA[change_external_contact]]></InfoType>
-	<TimeStamp>1403610513</TimeStamp>
-	<ChangeType><![CDATA[del_external_contact]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-	<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>
-</xml>";
-    let app_xml = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[del_external_contact]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA]]></ExternalUserID>
-	<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>
-</xml>";
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::DelExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-                source: Some("DELETE_BY_TRANSFER".into()),
-            },
-        ),
-    );
-    check(
-        app_xml,
-        event(
-            app(),
-            EventKind::DelExternalContact {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA".into(),
-                source: Some("DELETE_BY_TRANSFER".into()),
-            },
-        ),
-    );
-    // Without Source (deleted by the member), as the SKIT fixture has it.
-    let no_source = suite_xml.replace("\t<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>\n", "");
-    match Event::from_xml(&no_source).unwrap().kind {
-        EventKind::DelExternalContact { source, .. } => assert_eq!(source, None),
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-#[test]
-fn del_follow_user() {
-    let suite_xml = "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[del_follow_user]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-</xml>";
-    let app_xml = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[del_follow_user]]></ChangeType>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA]]></ExternalUserID>
-</xml>";
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::DelFollowUser {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-            },
-        ),
-    );
-    check(
-        app_xml,
-        event(
-            app(),
-            EventKind::DelFollowUser {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA".into(),
-            },
-        ),
-    );
-}
-
-#[test]
-fn transfer_fail() {
-    let suite_xml = "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[transfer_fail]]></ChangeType>
-    <FailReason><![CDATA[customer_refused]]></FailReason>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACH71w]]></ExternalUserID>
-</xml>";
-    let app_xml = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_contact]]></Event>
-	<ChangeType><![CDATA[transfer_fail]]></ChangeType>
-	<FailReason><![CDATA[customer_refused]]></FailReason>
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-</xml>";
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::TransferFail {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w".into(),
-                fail_reason: Some(TransferFailReason::CustomerRefused),
-            },
-        ),
-    );
-    check(
-        app_xml,
-        event(
-            app(),
-            EventKind::TransferFail {
-                user_id: "zhangsan".into(),
-                external_user_id: "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into(),
-                fail_reason: Some(TransferFailReason::CustomerRefused),
-            },
-        ),
-    );
+fn transfer_fail_reasons_are_typed_and_unknown_ones_kept() {
+    let app_xml = APP_TRANSFER_FAIL;
     // The other documented reason, and one this crate does not know.
     let limit = app_xml.replace("customer_refused", "customer_limit_exceed");
     let unknown = app_xml.replace("customer_refused", "some_new_reason");
     for (xml, reason) in [
+        (app_xml.to_owned(), TransferFailReason::CustomerRefused),
         (limit, TransferFailReason::CustomerLimitExceed),
         (unknown, TransferFailReason::Other("some_new_reason".into())),
     ] {
@@ -404,136 +195,11 @@ fn transfer_fail() {
     }
 }
 
-#[test]
-fn msg_audit_approved() {
-    // Self-built sample as in SKIT's fixture (会话存档 page); the third-party one uses the same body.
-    let app_xml = "\u{feff}<xml>
-    <ToUserName><![CDATA[toUser]]></ToUserName>
-    <FromUserName><![CDATA[sys]]></FromUserName>
-    <CreateTime>1403610513</CreateTime>
-    <MsgType><![CDATA[event]]></MsgType>
-    <Event><![CDATA[change_external_contact]]></Event>
-    <ChangeType><![CDATA[msg_audit_approved]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAABiuyujaWJHDDGi0mACHAAA]]></ExternalUserID>
-    <WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-    let suite_xml = "<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_contact]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChangeType><![CDATA[msg_audit_approved]]></ChangeType>
-    <UserID><![CDATA[zhangsan]]></UserID>
-    <ExternalUserID><![CDATA[woAJ2GCAAABiuyujaWJHDDGi0mACHAAA]]></ExternalUserID>
-    <WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>
-</xml>";
-    let kind = EventKind::MsgAuditApproved {
-        user_id: "zhangsan".into(),
-        external_user_id: "woAJ2GCAAABiuyujaWJHDDGi0mACHAAA".into(),
-        welcome_code: Some("WELCOMECODE".into()),
-    };
-    check(app_xml, event(app(), kind.clone()));
-    check(suite_xml, event(suite(1403610513), kind));
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // change_external_chat
 
 #[test]
-fn external_chat_create_and_dismiss() {
-    for (change, make) in [
-        (
-            "create",
-            (|id: &str| EventKind::ExternalChatCreate { chat_id: id.into() }) as fn(&str) -> EventKind,
-        ),
-        ("dismiss", |id: &str| EventKind::ExternalChatDismiss {
-            chat_id: id.into(),
-        }),
-    ] {
-        let suite_xml = format!(
-            "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_chat]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChatId><![CDATA[CHAT_ID]]></ChatId>
-    <ChangeType><![CDATA[{change}]]></ChangeType>
-</xml>"
-        );
-        let app_xml = format!(
-            "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_chat]]></Event>
-	<ChatId><![CDATA[CHAT_ID]]></ChatId>
-	<ChangeType><![CDATA[{change}]]></ChangeType>
-</xml>"
-        );
-        check(&suite_xml, event(suite(1403610513), make("CHAT_ID")));
-        check(&app_xml, event(app(), make("CHAT_ID")));
-    }
-}
-
-const SUITE_CHAT_UPDATE: &str = "<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_chat]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <ChatId><![CDATA[CHAT_ID]]></ChatId>
-    <ChangeType><![CDATA[update]]></ChangeType>
-    <UpdateDetail><![CDATA[add_member]]></UpdateDetail>
-    <JoinScene>1</JoinScene>
-    <QuitScene>0</QuitScene>
-    <MemChangeCnt>10</MemChangeCnt>
-    <MemChangeList>
-        <Item>Jack</Item>
-        <Item>Rose</Item>
-    </MemChangeList>
-    <LastMemVer>9c3f97c2ada667dfb5f6d03308d963e1</LastMemVer>
-    <CurMemVer>71217227bbd112ecfe3a49c482195cb4</CurMemVer>
-</xml>";
-
-const APP_CHAT_UPDATE: &str = "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName>
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[change_external_chat]]></Event>
-	<ChatId><![CDATA[CHAT_ID]]></ChatId>
-	<ChangeType><![CDATA[update]]></ChangeType>
-	<UpdateDetail><![CDATA[add_member]]></UpdateDetail>
-	<JoinScene>1</JoinScene>
-	<QuitScene>0</QuitScene>
-	<MemChangeCnt>10</MemChangeCnt>
-	<MemChangeList>
-		<Item>Jack</Item>
-		<Item>Rose</Item>
-	</MemChangeList>
-	<LastMemVer>9c3f97c2ada667dfb5f6d03308d963e1</LastMemVer>
-	<CurMemVer>71217227bbd112ecfe3a49c482195cb4</CurMemVer>
-</xml>";
-
-fn official_chat_update() -> EventKind {
-    EventKind::ExternalChatUpdate {
-        chat_id: "CHAT_ID".into(),
-        update_detail: UpdateDetail::AddMember,
-        join_scene: Some(1),
-        quit_scene: Some(0),
-        mem_change_cnt: Some(10),
-        mem_change_list: vec!["Jack".into(), "Rose".into()],
-        last_mem_ver: Some("9c3f97c2ada667dfb5f6d03308d963e1".into()),
-        cur_mem_ver: Some("71217227bbd112ecfe3a49c482195cb4".into()),
-    }
-}
-
-#[test]
 fn external_chat_update_keeps_every_member_change_item() {
-    check(SUITE_CHAT_UPDATE, event(suite(1403610513), official_chat_update()));
-    check(APP_CHAT_UPDATE, event(app(), official_chat_update()));
-
     // Items in CDATA, many of them, on a del_member update.
     let ids: Vec<String> = (0..7).map(|i| format!("wmOgQhDgAAuXFJGwbve4g4iXknfO{i:04}")).collect();
     let items: String = ids.iter().map(|id| format!("<Item><![CDATA[{id}]]></Item>")).collect();
@@ -633,121 +299,7 @@ fn chat_update_json_uses_wire_names_and_numbers() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// change_external_tag
-
-#[test]
-fn external_tag_create_update_delete() {
-    for change in ["create", "update", "delete"] {
-        let suite_xml = format!(
-            "\u{feff}<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_tag]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <Id><![CDATA[TAG_ID]]></Id>
-    <TagType><![CDATA[tag]]></TagType>
-    <ChangeType><![CDATA[{change}]]></ChangeType>
-</xml>"
-        );
-        // Self-built (92130): ToUserName CORPID, and a StrategyId for 规则组 tags.
-        let app_xml = format!(
-            "<xml>
-		<ToUserName><![CDATA[CORPID]]></ToUserName>
-		<FromUserName><![CDATA[sys]]></FromUserName> 
-		<CreateTime>1403610513</CreateTime>
-		<MsgType><![CDATA[event]]></MsgType>
-		<Event><![CDATA[change_external_tag]]></Event>
-		<Id><![CDATA[TAG_ID]]></Id>
-		<TagType><![CDATA[tag_group]]></TagType>
-		<ChangeType><![CDATA[{change}]]></ChangeType>
-		<StrategyId>1</StrategyId>
-</xml>"
-        );
-        let make = |tag_type: TagType, strategy_id: Option<&str>| {
-            let id = "TAG_ID".to_owned();
-            let tag_type = Some(tag_type);
-            let strategy_id = strategy_id.map(str::to_owned);
-            match change {
-                "create" => EventKind::ExternalTagCreate {
-                    id,
-                    tag_type,
-                    strategy_id,
-                },
-                "update" => EventKind::ExternalTagUpdate {
-                    id,
-                    tag_type,
-                    strategy_id,
-                },
-                _ => EventKind::ExternalTagDelete {
-                    id,
-                    tag_type,
-                    strategy_id,
-                },
-            }
-        };
-        check(&suite_xml, event(suite(1403610513), make(TagType::Tag, None)));
-        check(&app_xml, event(app_to("CORPID"), make(TagType::TagGroup, Some("1"))));
-    }
-}
-
-#[test]
-fn external_tag_shuffle() {
-    let app_xml = "\u{feff}<xml>
-    <ToUserName><![CDATA[CORPID]]></ToUserName>
-    <FromUserName><![CDATA[sys]]></FromUserName>
-    <CreateTime>1403610513</CreateTime>
-    <MsgType><![CDATA[event]]></MsgType>
-    <Event><![CDATA[change_external_tag]]></Event>
-    <Id><![CDATA[TAG_ID]]></Id>
-    <StrategyId><![CDATA[STRATEGY_ID]]></StrategyId>
-    <ChangeType><![CDATA[shuffle]]></ChangeType>
-</xml>";
-    // 92277 lists 企业客户标签重排事件 for third-party apps without a StrategyId.
-    let suite_xml = "<xml>
-    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>
-    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>
-    <InfoType><![CDATA[change_external_tag]]></InfoType>
-    <TimeStamp>1403610513</TimeStamp>
-    <Id><![CDATA[TAG_ID]]></Id>
-    <ChangeType><![CDATA[shuffle]]></ChangeType>
-</xml>";
-    check(
-        app_xml,
-        event(
-            app_to("CORPID"),
-            EventKind::ExternalTagShuffle {
-                id: Some("TAG_ID".into()),
-                strategy_id: Some("STRATEGY_ID".into()),
-            },
-        ),
-    );
-    check(
-        suite_xml,
-        event(
-            suite(1403610513),
-            EventKind::ExternalTagShuffle {
-                id: Some("TAG_ID".into()),
-                strategy_id: None,
-            },
-        ),
-    );
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // customer_acquisition (获客助手)
-
-fn app_acquisition(change: &str, body: &str) -> String {
-    format!(
-        "<xml>
-	<ToUserName><![CDATA[toUser]]></ToUserName>
-	<FromUserName><![CDATA[sys]]></FromUserName> 
-	<CreateTime>1403610513</CreateTime>
-	<MsgType><![CDATA[event]]></MsgType>
-	<Event><![CDATA[customer_acquisition]]></Event>
-	<ChangeType><![CDATA[{change}]]></ChangeType>{body}
-</xml>"
-    )
-}
 
 fn suite_acquisition(timestamp: u64, change: &str, body: &str) -> String {
     format!(
@@ -759,149 +311,6 @@ fn suite_acquisition(timestamp: u64, change: &str, body: &str) -> String {
 	<ChangeType><![CDATA[{change}]]></ChangeType>{body}
 </xml>"
     )
-}
-
-#[test]
-fn acquisition_quota_events() {
-    // 97299 / 97402: no body fields.
-    for (change, kind) in [
-        ("balance_low", EventKind::AcquisitionBalanceLow {}),
-        ("balance_exhausted", EventKind::AcquisitionBalanceExhausted {}),
-        ("balance_increased", EventKind::AcquisitionBalanceIncreased {}),
-    ] {
-        check(&app_acquisition(change, ""), event(app(), kind.clone()));
-        check(
-            &suite_acquisition(1403610513, change, ""),
-            event(suite(1403610513), kind),
-        );
-    }
-    let body = "
-	<ExpireTime>1689350400</ExpireTime>
-	<ExpireQuotaNum>200</ExpireQuotaNum>";
-    let kind = EventKind::AcquisitionQuotaExpireSoon {
-        expire_time: Some(1689350400),
-        expire_quota_num: Some(200),
-    };
-    check(&app_acquisition("quota_expire_soon", body), event(app(), kind.clone()));
-    check(
-        &suite_acquisition(1403610513, "quota_expire_soon", body),
-        event(suite(1403610513), kind),
-    );
-}
-
-#[test]
-fn acquisition_link_events() {
-    let body = "
-	<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>";
-    for (change, kind) in [
-        (
-            "link_unavailable",
-            EventKind::AcquisitionLinkUnavailable {
-                link_id: "cawcdea7783d7330c6".into(),
-            },
-        ),
-        (
-            "delete_link",
-            EventKind::AcquisitionDeleteLink {
-                link_id: "cawcdea7783d7330c6".into(),
-            },
-        ),
-    ] {
-        check(&app_acquisition(change, body), event(app(), kind.clone()));
-        check(
-            &suite_acquisition(1403610513, change, body),
-            event(suite(1403610513), kind),
-        );
-    }
-}
-
-#[test]
-fn acquisition_customer_events() {
-    // 99485: open_profile / friend_request with LinkId and State at TimeStamp 1689171577.
-    let body = "
-	<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>
-	<State><![CDATA[STATE]]></State>";
-    for (change, kind) in [
-        (
-            "open_profile",
-            EventKind::AcquisitionOpenProfile {
-                link_id: "cawcdea7783d7330c6".into(),
-                state: Some("STATE".into()),
-            },
-        ),
-        (
-            "friend_request",
-            EventKind::AcquisitionFriendRequest {
-                link_id: "cawcdea7783d7330c6".into(),
-                state: Some("STATE".into()),
-            },
-        ),
-    ] {
-        check(
-            &suite_acquisition(1689171577, change, body),
-            event(suite(1689171577), kind.clone()),
-        );
-        check(&app_acquisition(change, body), event(app(), kind));
-    }
-
-    let start_chat = "
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-	<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>
-	<State><![CDATA[STATE]]></State>";
-    let kind = EventKind::AcquisitionCustomerStartChat {
-        user_id: Some("zhangsan".into()),
-        external_user_id: Some("woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into()),
-        link_id: Some("cawcdea7783d7330c6".into()),
-        state: Some("STATE".into()),
-    };
-    check(
-        &app_acquisition("customer_start_chat", start_chat),
-        event(app(), kind.clone()),
-    );
-    check(
-        &suite_acquisition(1689171577, "customer_start_chat", start_chat),
-        event(suite(1689171577), kind),
-    );
-
-    // 97299 成员多次收消息事件, and the form sent since 2024-12-19 (LinkId and ChatKey only).
-    let many = "
-	<UserID><![CDATA[zhangsan]]></UserID>
-	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>
-	<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>
-	<ChatSeq>3</ChatSeq>
-	<ChatKey><![CDATA[CHATKEY]]></ChatKey>";
-    let kind = EventKind::AcquisitionMessageFromCustomer {
-        user_id: Some("zhangsan".into()),
-        external_user_id: Some("woAJ2GCAAAXtWyujaWJHDDGi0mAAAA".into()),
-        link_id: Some("cawcdea7783d7330c6".into()),
-        chat_seq: Some(3),
-        chat_key: Some("CHATKEY".into()),
-    };
-    check(
-        &app_acquisition("message_from_customer", many),
-        event(app(), kind.clone()),
-    );
-    check(
-        &suite_acquisition(1689171577, "message_from_customer", many),
-        event(suite(1689171577), kind),
-    );
-    let current = "
-	<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>
-	<ChatKey><![CDATA[CHATKEY]]></ChatKey>";
-    check(
-        &app_acquisition("message_from_customer", current),
-        event(
-            app(),
-            EventKind::AcquisitionMessageFromCustomer {
-                user_id: None,
-                external_user_id: None,
-                link_id: Some("cawcdea7783d7330c6".into()),
-                chat_seq: None,
-                chat_key: Some("CHATKEY".into()),
-            },
-        ),
-    );
 }
 
 #[test]
@@ -1217,18 +626,19 @@ fn cdata_plain_text_entities_and_markup_noise_are_handled() {
     let parsed = Event::from_xml(xml).unwrap();
     assert_eq!(
         parsed,
-        event(
-            Envelope::App {
+        Event {
+            envelope: Envelope::App {
                 to_user_name: "ww&1".into(),
                 from_user_name: "<sys>".into(),
                 create_time: 1,
                 msg_type: "event".into(),
             },
-            EventKind::EditExternalContact {
+            kind: EventKind::EditExternalContact {
                 user_id: "a<b中文".into(),
                 external_user_id: "xyz".into(),
             },
-        )
+            extra: Fields::new(),
+        }
     );
     // Whitespace around the event name does not hide a known event.
     let padded = APP_ADD_EXTERNAL_CONTACT.replace(

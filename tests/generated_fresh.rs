@@ -7,28 +7,7 @@ use std::path::Path;
 fn generated_folder_is_fresh() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = wecom_externalcontact_codegen::generate_dir(&root.join("spec")).unwrap_or_else(|e| panic!("{e}"));
-    let dir = root.join("generated");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut stale = Vec::new();
-    for (name, text) in &out.files {
-        let p = dir.join(name);
-        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&p, text).unwrap();
-            stale.push(name.clone());
-        }
-    }
-    let expected: std::collections::BTreeSet<_> = out.files.iter().map(|(n, _)| n.clone()).collect();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".rs") && !expected.contains(&name) {
-            std::fs::remove_file(dir.join(&name)).unwrap();
-            stale.push(format!("{name} (removed)"));
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "generated/ was stale and has been rewritten (commit it): {stale:?}"
-    );
+    wecom_externalcontact_codegen::fresh::ensure_dir_contents(&root.join("generated"), &out, true);
 }
 
 #[test]

@@ -3,12 +3,13 @@
 //!
 //! A pipeline of pure stages: [`load`] (YAML into spec structs, errors with file and line) → [`validate`] (the
 //! spec as a whole) → [`lower`] (every Rust name decided in [`naming`]) → [`emit`] (`quote!` only) →
-//! [`render`] (prettyplease and the `@generated` header). Only [`load::read_dir`] and [`write_if_changed`]
-//! touch the file system. Output is deterministic: files, types and enums are sorted; endpoints keep spec order.
-#![deny(missing_docs)]
+//! [`render`] (prettyplease and the `@generated` header). Only [`load::read_dir`] and [`fresh`] (behind
+//! [`write_if_changed`]) touch the file system. Output is deterministic: files, types and enums are sorted;
+//! endpoints keep spec order.
 
 pub mod emit;
 pub mod error;
+pub mod fresh;
 pub mod load;
 pub mod lower;
 pub mod model;
@@ -64,18 +65,9 @@ pub fn generate_dir(dir: &Path) -> Result<Output, SpecErrors> {
 }
 
 /// Writes each file into `out_dir` only when its contents changed (so cargo does not rebuild needlessly).
-/// Returns the names of the files written.
+/// Returns the names of the files written. See [`fresh::update_dir`].
 pub fn write_if_changed(out_dir: &Path, output: &Output) -> std::io::Result<Vec<String>> {
-    std::fs::create_dir_all(out_dir)?;
-    let mut written = Vec::new();
-    for (name, text) in &output.files {
-        let p = out_dir.join(name);
-        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&p, text)?;
-            written.push(name.clone());
-        }
-    }
-    Ok(written)
+    fresh::update_dir(out_dir, output, false)
 }
 
 /// The groups that need a cargo feature, and those missing from a `Cargo.toml`'s `[features]` table.

@@ -2,24 +2,14 @@
 //! fails (run the tests twice after an intended change, then review the diff). The main crate compiles the
 //! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
 use std::path::Path;
+use wecom_externalcontact_codegen::fresh::ensure_dir_contents;
 use wecom_externalcontact_codegen::generate_dir;
 
 #[test]
 fn fixture_output_matches_the_snapshot() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let out = generate_dir(&here.join("fixtures/spec")).unwrap_or_else(|e| panic!("{e}"));
-    let mut stale = Vec::new();
-    for (name, text) in &out.files {
-        let p = here.join("snapshots").join(name);
-        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&p, text).unwrap();
-            stale.push(name.clone());
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "snapshots rewritten, review and commit them: {stale:?}"
-    );
+    ensure_dir_contents(&here.join("snapshots"), &out, true);
 }
 
 #[test]

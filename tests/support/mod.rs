@@ -18,16 +18,87 @@ pub fn endpoint(path: &str) -> &'static Endpoint {
 
 /// Numbers compare by value, and a numeric string equals the number it spells (fields marked `flex`).
 pub fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
-            s.trim().parse::<f64>().ok() == n.as_f64()
+    first_difference(a, b).is_none()
+}
+
+/// Where `a` and `b` first differ under [`same`]'s rules, as a key path with both sides
+/// (`follow_user[0].tags[1].tag_id: "et1" ≠ "et2"`, `external_contact.unionid: only on the left`), or `None`.
+pub fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    difference(a, b, true)
+}
+
+/// Like [`first_difference`], but a numeric string differs from its number.
+pub fn first_strict_difference(a: &Value, b: &Value) -> Option<String> {
+    difference(a, b, false)
+}
+
+fn difference(a: &Value, b: &Value, flex: bool) -> Option<String> {
+    fn at(path: &str) -> &str {
+        if path.is_empty() {
+            "(top level)"
+        } else {
+            path
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
+    }
+    fn walk(a: &Value, b: &Value, path: &mut String, flex: bool) -> Option<String> {
+        let len = path.len();
+        let found = match (a, b) {
+            (Value::Number(x), Value::Number(y)) if x == y || x.as_f64() == y.as_f64() => None,
+            (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s))
+                if flex && s.trim().parse::<f64>().ok() == n.as_f64() =>
+            {
+                None
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                let mut found = None;
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    found = walk(p, q, path, flex);
+                    path.truncate(len);
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found.or_else(|| {
+                    (x.len() != y.len()).then(|| format!("{}: {} items ≠ {} items", at(path), x.len(), y.len()))
+                })
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                let mut found = None;
+                for (k, v) in x {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    found = match y.get(k) {
+                        Some(w) => walk(v, w, path, flex),
+                        None => Some(format!("{path}: only on the left ({v})")),
+                    };
+                    path.truncate(len);
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found.or_else(|| {
+                    let (k, w) = y.iter().find(|(k, _)| !x.contains_key(*k))?;
+                    let dot = if path.is_empty() { "" } else { "." };
+                    Some(format!("{path}{dot}{k}: only on the right ({w})"))
+                })
+            }
+            _ if a == b => None,
+            _ => Some(format!("{}: {a} ≠ {b}", at(path))),
+        };
+        path.truncate(len);
+        found
+    }
+    walk(a, b, &mut String::new(), flex)
+}
+
+/// Panics with the first differing key path unless `a` and `b` are the [`same`].
+#[track_caller]
+pub fn assert_same(a: &Value, b: &Value, what: &str) {
+    if let Some(diff) = first_difference(a, b) {
+        panic!("{what}: first difference at {diff}\nleft:  {a}\nright: {b}");
     }
 }
 
@@ -46,9 +117,10 @@ pub fn examples_round_trip(path: &str) {
         let v: Value = serde_json::from_str(req).expect("example request is JSON");
         let back = catalog::roundtrip_request(path, &v)
             .unwrap_or_else(|e| panic!("{path}: example request does not decode: {e}"));
-        assert!(
-            same(&v, &back),
-            "{path}: request example changed in a round trip:\n in: {v}\nout: {back}"
+        assert_same(
+            &v,
+            &back,
+            &format!("{path}: request example changed in a round trip (left: in, right: out)"),
         );
     }
     if let Some(resp) = ep.example_response {
@@ -56,9 +128,10 @@ pub fn examples_round_trip(path: &str) {
         let back = catalog::roundtrip_response(path, &v)
             .unwrap_or_else(|e| panic!("{path}: example response does not decode: {e}"));
         let v = without_errcode(v);
-        assert!(
-            same(&v, &back),
-            "{path}: response example changed in a round trip:\n in: {v}\nout: {back}"
+        assert_same(
+            &v,
+            &back,
+            &format!("{path}: response example changed in a round trip (left: in, right: out)"),
         );
     }
 }
@@ -175,10 +248,13 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(
         );
         if let Some(ex) = ep.example_request {
             let ex: Value = serde_json::from_str(ex).unwrap();
-            assert!(
-                same(&ex, &sent),
-                "{}: the body is the official example\n ex: {ex}\nsent: {sent}",
-                ep.path
+            assert_same(
+                &ex,
+                &sent,
+                &format!(
+                    "{}: the body is the official example (left: example, right: sent)",
+                    ep.path
+                ),
             );
         }
     }
@@ -214,6 +290,10 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(
                 }
             }
         }
-        assert!(same(&ex, &got), "{}: decoded response\n ex: {ex}\ngot: {got}", ep.path);
+        assert_same(
+            &ex,
+            &got,
+            &format!("{}: decoded response (left: example, right: decoded)", ep.path),
+        );
     }
 }
