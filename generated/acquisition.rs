@@ -163,12 +163,12 @@ impl AcquisitionCustomer {
         self
     }
 }
-/// 获客链接的基本信息 — one acquisition link as returned by create_link and get.
+/// 获客链接的基本信息 — one acquisition link as get returns it (create_link returns `CreatedAcquisitionLink`).
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionLink {
-    /// 获客链接的id (create_link 返回；get 的当前示例不含此字段)
+    /// 获客链接的id (get 的当前示例不含此字段)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// 获客链接的名称
@@ -200,7 +200,7 @@ impl AcquisitionLink {
             mark_source: None,
         }
     }
-    /// Sets `link_id`: 获客链接的id (create_link 返回；get 的当前示例不含此字段)
+    /// Sets `link_id`: 获客链接的id (get 的当前示例不含此字段)
     #[must_use]
     pub fn link_id(mut self, value: impl Into<String>) -> Self {
         self.link_id = Some(value.into());
@@ -327,6 +327,48 @@ impl AcquisitionQuota {
         self
     }
 }
+/// 新建的获客链接
+///
+/// The fields create_link documents (link_id, link_name, url, create_time); `skip_verify` and `mark_source` are returned by get only.
+#[cfg(feature = "acquisition")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatedAcquisitionLink {
+    /// 获客链接的id
+    #[serde(default)]
+    pub link_id: String,
+    /// 获客链接名称
+    #[serde(default)]
+    pub link_name: String,
+    /// 获客链接
+    #[serde(default)]
+    pub url: String,
+    /// 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+}
+#[cfg(feature = "acquisition")]
+impl CreatedAcquisitionLink {
+    /// Creates a `CreatedAcquisitionLink` from its required fields; every optional field starts as `None`.
+    pub fn new(
+        link_id: impl Into<String>,
+        link_name: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            link_id: link_id.into(),
+            link_name: link_name.into(),
+            url: url.into(),
+            create_time: None,
+        }
+    }
+    /// Sets `create_time`: 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
+    #[must_use]
+    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+}
 /// Request of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -397,14 +439,16 @@ impl CustomerAcquisitionCreateLinkRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateLinkResponse {
-    /// 新建的获客链接 (含 link_id、link_name、url、create_time)
+    /// 新建的获客链接
+    ///
+    /// The fields create_link documents (link_id, link_name, url, create_time); `skip_verify` and `mark_source` are returned by get only.
     #[serde(default)]
-    pub link: AcquisitionLink,
+    pub link: CreatedAcquisitionLink,
 }
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateLinkResponse {
     /// Creates a `CustomerAcquisitionCreateLinkResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(link: impl Into<AcquisitionLink>) -> Self {
+    pub fn new(link: impl Into<CreatedAcquisitionLink>) -> Self {
         Self { link: link.into() }
     }
 }
