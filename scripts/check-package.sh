@@ -2,7 +2,8 @@
 # Packages every publishable workspace member with verification (cargo builds each one from its own tarball),
 # unpacks the tarballs, then builds and runs the consumer crate in tests/consumer against them through
 # `[patch.crates-io]`. A file the build needs left out of a package, a path dependency without a version or a
-# build script that reaches outside its package fails here, as it would for a crates.io user.
+# build script that reaches outside its package fails here, as it would for a crates.io user; cargo's
+# verification also fails when a build script writes into the package's sources instead of OUT_DIR.
 #
 #   scripts/check-package.sh             # what .ci/run runs
 #   scripts/check-package.sh --measure   # also: clean dev builds of a crate depending on the packaged crate,
@@ -39,7 +40,10 @@ if ! grep -Eq "^## \[(Unreleased|${root_version//./\\.})\]" CHANGELOG.md; then
 fi
 
 echo "== cargo package --workspace (with verification)"
-cargo package --workspace --locked --target-dir "$target"
+# CI packages a clean checkout; a developer may run this before committing (then the working tree is packaged).
+allow_dirty=()
+if [ -z "${CI:-}" ]; then allow_dirty=(--allow-dirty); fi
+cargo package --workspace --locked "${allow_dirty[@]}" --target-dir "$target"
 
 echo "== unpacking the tarballs"
 rm -rf "$work"
@@ -65,7 +69,8 @@ consumer "$work/consumer" tests/consumer
 (cd "$work/consumer" && cargo run --quiet --target-dir "$target")
 
 if [ "$measure" = "--measure" ]; then
-  now() { date +%s.%N; }
+  # Wall time depends on what else the machine runs (the load average is printed); CPU time (user + sys of
+  # cargo and every rustc it starts) much less so.
   for cfg in 'default|wecom-externalcontact = "*"' \
              'tag|wecom-externalcontact = { version = "*", default-features = false, features = ["tag"] }'; do
     label=${cfg%%|*}; dep=${cfg#*|}
@@ -75,11 +80,11 @@ if [ "$measure" = "--measure" ]; then
       "$label" "$dep" >"$dir/Cargo.toml"
     echo 'pub use wecom_externalcontact::Client;' >"$dir/src/lib.rs"
     consumer "$dir"
-    s=$(now)
-    (cd "$dir" && cargo build --quiet --target-dir "$dir/target")
-    e=$(now)
-    printf 'clean dev build of a crate depending on the packaged crate, %-7s features: %6.1f s (load average %s)\n' \
-      "$label" "$(echo "$e - $s" | bc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    TIMEFORMAT='%R %U %S'
+    t=$( { time (cd "$dir" && cargo build --quiet --target-dir "$dir/target") >"$dir/build.log" 2>&1; } 2>&1 ) || { cat "$dir/build.log"; exit 1; }
+    read -r real user sys <<<"$t"
+    printf 'clean dev build of a crate depending on the packaged crate, %-7s features: %6.1f s wall, %6.1f s CPU (load average %s)\n' \
+      "$label" "$real" "$(echo "$user + $sys" | bc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   done
 fi
 echo "package check ok"
