@@ -81,7 +81,8 @@ if [ "$measure" = "--measure" ]; then
     echo 'pub use wecom_externalcontact::Client;' >"$dir/src/lib.rs"
     consumer "$dir"
     TIMEFORMAT='%R %U %S'
-    t=$( { time (cd "$dir" && cargo build --quiet --target-dir "$dir/target") >"$dir/build.log" 2>&1; } 2>&1 ) || { cat "$dir/build.log"; exit 1; }
+    t=$( { time (cd "$dir" && cargo build --quiet --target-dir "$dir/target" >"$dir/build.log" 2>&1); } 2>&1 ) ||
+      { cat "$dir/build.log"; exit 1; }
     read -r real user sys <<<"$t"
     printf 'clean dev build of a crate depending on the packaged crate, %-7s features: %6.1f s wall, %6.1f s CPU (load average %s)\n' \
       "$label" "$real" "$(echo "$user + $sys" | bc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
