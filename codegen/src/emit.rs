@@ -670,7 +670,8 @@ fn event_ty(f: &EventField) -> TokenStream {
     }
 }
 
-/// The callback event types, included by `src/callback/event.rs`: the `event_values` enums, `EventKind`
+/// The callback event types, included by `src/callback/event.rs`: the `event_values` enums (in a module
+/// `values` that `callback` re-exports whole, with their field decoders), `EventKind`
 /// with one variant per spec event, the (event, change type) → decoder table `KINDS`, and the glue that
 /// writes a kind back under its wire names. The readers and writers it calls live in `event.rs`.
 pub fn callback_events(api: &Api) -> TokenStream {
@@ -698,6 +699,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
             wire_values!(#name { #(#pairs),* });
         }
     });
+    let value_names: Vec<Ident> = api.event_values.iter().map(|e| ident(&e.name)).collect();
     let variants = api.events.iter().map(|ev| {
         let mut lines = ev.doc.clone();
         lines.push(String::new());
@@ -743,7 +745,17 @@ pub fn callback_events(api: &Api) -> TokenStream {
         quote! { EventKind::#vn { #(#fs,)* } => { #(WireField::put(#fs, #ws, out);)* } }
     });
     quote! {
-        #(#values)*
+        /// The `event_values` enums of `spec/events.yaml`: string codes of event fields. `callback`
+        /// re-exports everything in here, so a new enum needs no Rust edit.
+        pub mod values {
+            use super::*;
+
+            #(#values)*
+
+            wire_field_for_scalars!(#(#value_names),*);
+        }
+
+        use values::*;
 
         /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
         /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.

@@ -7,8 +7,9 @@
 //! * a third-party app's 指令回调: `SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`, `ChangeType` →
 //!   [`Envelope::Suite`] (recognised by the presence of `InfoType`).
 //!
-//! The pair (`Event` or `InfoType`, `ChangeType`) selects an [`EventKind`] variant through one table (the
-//! `event_kinds!` invocation below); a pair the table does not know becomes [`EventKind::Unknown`], which
+//! The pair (`Event` or `InfoType`, `ChangeType`) selects an [`EventKind`] variant through one table
+//! (`KINDS`, generated from `spec/events.yaml` with `EventKind` itself, the `event_values` enums and their
+//! field decoders); a pair the table does not know becomes [`EventKind::Unknown`], which
 //! keeps every field, nested and repeated ones included, so a new WeCom event is never an error. Fields a
 //! known variant does not name are kept in [`Event::extra`], so nothing in the XML is dropped.
 //!
@@ -245,7 +246,8 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64, TransferFailReason, UpdateDetail, TagType);
+// The generated `event_values` enums add themselves to this list (in `callback_events.rs`).
+wire_field_for_scalars!(String, u64);
 
 /// A list of `<Item>` elements (`<MemChangeList><Item>a</Item><Item>b</Item></MemChangeList>`); an absent
 /// or empty element is the empty list.
