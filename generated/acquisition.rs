@@ -331,7 +331,7 @@ impl AcquisitionQuota {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateLinkRequest {
@@ -412,7 +412,7 @@ impl CustomerAcquisitionCreateLinkResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateOnceKeyRequest {
@@ -466,7 +466,7 @@ impl CustomerAcquisitionCreateOnceKeyResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCustomerRequest {
@@ -542,7 +542,7 @@ impl CustomerAcquisitionCustomerResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionDeleteLinkRequest {
@@ -574,7 +574,7 @@ impl CustomerAcquisitionDeleteLinkResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetChatInfoRequest {
@@ -712,7 +712,7 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetRequest {
@@ -904,7 +904,7 @@ impl CustomerAcquisitionQuotaResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionStatisticRequest {
@@ -970,7 +970,7 @@ impl CustomerAcquisitionStatisticResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionUpdateLinkRequest {
@@ -1057,7 +1057,7 @@ impl CustomerAcquisitionUpdateLinkResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCustomerAcquisitionGetBillListRequest {

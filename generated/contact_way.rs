@@ -191,7 +191,7 @@ impl AddContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CloseTempChatRequest {
@@ -480,7 +480,7 @@ impl ContactWayConfigRef {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DelContactWayRequest {
@@ -514,7 +514,7 @@ impl DelContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetContactWayRequest {
@@ -647,7 +647,7 @@ impl ListContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateContactWayRequest {

@@ -29,7 +29,7 @@ impl BatchGetByUserFailInfo {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct BatchGetByUserRequest {
@@ -186,7 +186,7 @@ impl ContactListResponse {
 }
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CrmGetExternalContactRequest {
@@ -898,7 +898,7 @@ impl FollowUserWechatChannels {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetRequest {
@@ -972,7 +972,7 @@ impl GetResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
@@ -1015,7 +1015,7 @@ impl ListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct RemarkRequest {
@@ -1865,11 +1865,7 @@ impl crate::paging::CursorPaged for BatchGetByUserRequest {
         (response.external_contact_list.unwrap_or_default(), response.next_cursor)
     }
     fn split(self) -> Vec<Self> {
-        crate::paging::split_list(
-            self,
-            100usize,
-            |request| Some(&mut request.userid_list),
-        )
+        crate::paging::split_list(self, 100, |request| Some(&mut request.userid_list))
     }
 }
 #[cfg(feature = "customer")]

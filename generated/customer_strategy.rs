@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyCreateRequest {
@@ -81,7 +81,7 @@ impl CustomerStrategyCreateResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyDelRequest {
@@ -183,7 +183,7 @@ impl CustomerStrategyDetail {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyEditRequest {
@@ -267,7 +267,7 @@ impl CustomerStrategyEditResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRangeRequest {
@@ -343,7 +343,7 @@ impl CustomerStrategyGetRangeResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRequest {

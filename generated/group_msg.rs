@@ -138,7 +138,7 @@ impl AddMsgTemplateResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CancelGroupmsgSendRequest {
@@ -168,7 +168,7 @@ impl CancelGroupmsgSendResponse {
 }
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupMsgResultRequest {
@@ -348,7 +348,7 @@ impl GetGroupmsgListV2Response {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgSendResultRequest {
@@ -427,7 +427,7 @@ impl GetGroupmsgSendResultResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgTaskRequest {
@@ -909,7 +909,7 @@ impl GroupMsgTask {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct RemindGroupmsgSendRequest {

@@ -288,7 +288,7 @@ impl GroupChatMemberInvitor {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetRequest {
@@ -338,7 +338,7 @@ impl GroupchatGetResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatListRequest {
@@ -424,7 +424,7 @@ impl GroupchatListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct OpengidToChatidRequest {

@@ -81,7 +81,7 @@ impl BatchToExternalUserIdSuccess {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct BatchToExternalUseridRequest {
@@ -163,7 +163,7 @@ impl ChatIdConvertItem {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ConvertToOpenidRequest {
@@ -207,7 +207,7 @@ impl ConvertToOpenidResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
@@ -261,7 +261,7 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToExternalUseridRequest {
@@ -331,7 +331,7 @@ impl CorpgroupUnionidToExternalUseridResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToPendingIdRequest {
@@ -403,7 +403,7 @@ impl ExternalTagIdConvertItem {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FromServiceExternalUseridRequest {
@@ -453,7 +453,7 @@ impl FromServiceExternalUseridResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetNewExternalUseridRequest {
@@ -497,7 +497,7 @@ impl GetNewExternalUseridResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetNewExternalUseridRequest {
@@ -619,7 +619,7 @@ impl IdConvertPendingId {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertApplyToUpgradeChatidRequest {
@@ -653,7 +653,7 @@ impl IdconvertApplyToUpgradeChatidResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertBatchExternalUseridToPendingIdRequest {
@@ -707,7 +707,7 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertChatidRequest {
@@ -832,7 +832,7 @@ impl IdconvertConvertTmpExternalUseridResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertExternalTagidRequest {
@@ -888,7 +888,7 @@ impl IdconvertExternalTagidResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertUnionidToExternalUseridRequest {
@@ -996,7 +996,7 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactFinishExternalUseridMigrationRequest {
@@ -1028,7 +1028,7 @@ impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactUnionidToExternalUserid3rdRequest {
@@ -1136,7 +1136,7 @@ impl TmpExternalUserIdResult {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ToServiceExternalUseridRequest {
@@ -1180,7 +1180,7 @@ impl ToServiceExternalUseridResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UnionidToExternalUseridRequest {

@@ -69,7 +69,7 @@ impl AddInterceptRuleResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DelInterceptRuleRequest {
@@ -140,7 +140,7 @@ impl GetInterceptRuleListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetInterceptRuleRequest {
@@ -355,7 +355,7 @@ impl InterceptRuleSummary {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInterceptRuleRequest {

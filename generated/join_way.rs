@@ -219,7 +219,7 @@ impl GroupchatAddJoinWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
 #[cfg(feature = "join_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatDelJoinWayRequest {
@@ -253,7 +253,7 @@ impl GroupchatDelJoinWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
 #[cfg(feature = "join_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetJoinWayRequest {

@@ -70,7 +70,7 @@ impl AddMomentTaskResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CancelMomentTaskRequest {
@@ -104,7 +104,7 @@ impl CancelMomentTaskResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCommentsRequest {
@@ -163,7 +163,7 @@ impl GetMomentCommentsResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCustomerListRequest {
@@ -242,7 +242,7 @@ impl GetMomentCustomerListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentListRequest {
@@ -341,7 +341,7 @@ impl GetMomentListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentSendResultRequest {
@@ -420,7 +420,7 @@ impl GetMomentSendResultResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskRequest {
@@ -496,7 +496,7 @@ impl GetMomentTaskResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskResultRequest {

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyCreateRequest {
@@ -81,7 +81,7 @@ impl MomentStrategyCreateResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyDelRequest {
@@ -183,7 +183,7 @@ impl MomentStrategyDetail {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyEditRequest {
@@ -267,7 +267,7 @@ impl MomentStrategyEditResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyGetRangeRequest {
@@ -343,7 +343,7 @@ impl MomentStrategyGetRangeResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyGetRequest {

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct AddProductAlbumRequest {
@@ -65,7 +65,7 @@ impl AddProductAlbumResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DeleteProductAlbumRequest {
@@ -169,7 +169,7 @@ impl GetProductAlbumListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetProductAlbumRequest {
@@ -324,7 +324,7 @@ impl ProductAttachmentImage {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductAlbumRequest {

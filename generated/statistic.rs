@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetUserBehaviorDataRequest {
@@ -249,7 +249,7 @@ impl GroupChatStatisticOwnerItem {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticGroupByDayRequest {
@@ -309,7 +309,7 @@ impl GroupchatStatisticGroupByDayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticRequest {

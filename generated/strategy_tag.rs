@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct AddStrategyTagRequest {
@@ -140,7 +140,7 @@ impl DelStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct EditStrategyTagRequest {
@@ -263,7 +263,7 @@ impl GetStrategyTagListResponse {
 }
 /// 要添加的标签列表
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct NewStrategyTag {

@@ -271,7 +271,7 @@ impl DelCorpTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct EditCorpTagRequest {
@@ -396,7 +396,7 @@ impl GetCorpTagListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MarkTagRequest {
@@ -451,7 +451,7 @@ impl MarkTagResponse {
 }
 /// 要添加的标签列表
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct NewCorpTag {

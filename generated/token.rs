@@ -4,7 +4,7 @@
 /// Request of 获取access_token (`GET /cgi-bin/gettoken`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GettokenRequest {

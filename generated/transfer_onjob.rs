@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatOnjobTransferRequest {
@@ -156,7 +156,7 @@ impl OnjobTransferCustomerResult {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferCustomerRequest {
@@ -223,7 +223,7 @@ impl TransferCustomerResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferResultRequest {

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetTransferResultRequest {
@@ -164,7 +164,7 @@ impl GetUnassignedListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatTransferRequest {
@@ -293,7 +293,7 @@ impl ResignedTakeoverRecord {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferCustomerRequest {
@@ -372,7 +372,7 @@ impl ResignedTransferCustomerResult {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferResultRequest {
@@ -442,7 +442,7 @@ impl ResignedTransferResultResponse {
 }
 /// Request of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {

@@ -122,7 +122,7 @@ impl GroupWelcomeTemplateAddResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateDelRequest {
@@ -166,7 +166,7 @@ impl GroupWelcomeTemplateDelResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateEditRequest {
@@ -270,7 +270,7 @@ impl GroupWelcomeTemplateEditResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateGetRequest {
@@ -366,7 +366,7 @@ impl GroupWelcomeTemplateGetResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct SendWelcomeMsgRequest {

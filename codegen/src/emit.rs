@@ -2,7 +2,6 @@
 
 use crate::model::*;
 use crate::naming;
-use crate::spec::EnumRepr;
 use crate::types::Scalar;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -334,18 +333,17 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let cfg = feature_cfg(&ep.feature);
     let c = ident(&ep.const_name);
-    let (name, name_zh, summary, group, path, doc_url) =
-        (&ep.method, &ep.name_zh, &ep.summary, &ep.group, &ep.path, &ep.doc_url);
-    let method = if ep.http_method == "GET" {
-        quote! { Get }
-    } else {
-        quote! { Post }
+    let (name, name_zh, summary, group, path) = (&ep.fn_name, &ep.name_zh, &ep.summary, &ep.group, &ep.path);
+    let doc_url = ep.doc_url.as_deref().unwrap_or_default();
+    let method = match ep.http_method {
+        HttpMethod::Get => quote! { Get },
+        HttpMethod::Post => quote! { Post },
     };
-    let token = match ep.token.as_str() {
-        "suite" => quote! { Suite },
-        "provider" => quote! { Provider },
-        "none" => quote! { None },
-        _ => quote! { Access },
+    let token = match ep.token {
+        TokenKind::Access => quote! { Access },
+        TokenKind::Suite => quote! { Suite },
+        TokenKind::Provider => quote! { Provider },
+        TokenKind::None => quote! { None },
     };
     let deprecated = opt_str(&ep.deprecated);
     let upload = opt_str(&ep.upload);
@@ -354,15 +352,17 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let paging = match &ep.paging {
         None => quote! { None },
         Some(p) => {
-            let style = if p.cursor_style {
-                quote! { Cursor }
-            } else {
-                quote! { Offset }
+            let style = match p.style.style() {
+                PagingStyle::Cursor => quote! { Cursor },
+                PagingStyle::Offset => quote! { Offset },
             };
             let cursor = &p.cursor.wire;
-            let next = opt_str(&p.next.as_ref().map(|f| f.wire.clone()));
+            let next = match &p.style {
+                PagingKind::Cursor { next, .. } => opt_str(&Some(next.wire.clone())),
+                PagingKind::Offset { .. } => opt_str(&None),
+            };
             let items = &p.items.wire;
-            let limit = opt_str(&p.limit.as_ref().map(|f| f.wire.clone()));
+            let limit = opt_str(&p.style.limit().map(|f| f.wire.clone()));
             quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
         }
     };
@@ -390,16 +390,16 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
 
 fn method_docs(ep: &Endpoint) -> TokenStream {
     let mut lines = vec![format!("{} — {}", ep.name_zh, ep.summary), String::new()];
-    lines.push(format!("`{} /cgi-bin/{}`", ep.http_method, ep.path));
-    if !ep.doc_url.is_empty() {
+    lines.push(format!("`{} /cgi-bin/{}`", ep.http_method.as_str(), ep.path));
+    if let Some(url) = &ep.doc_url {
         lines.push(String::new());
-        lines.push(format!("Official docs: {}", ep.doc_url));
+        lines.push(format!("Official docs: {url}"));
     }
-    if ep.token != "access" {
+    if ep.token != TokenKind::Access {
         lines.push(String::new());
         lines.push(format!(
             "Needs a client holding a `{}` token (see `TokenKind`).",
-            ep.token
+            ep.token.as_str()
         ));
     }
     if let Some(n) = &ep.notes {
@@ -412,7 +412,7 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
 fn method_tokens(ep: &Endpoint) -> TokenStream {
     let cfg = feature_cfg(&ep.feature);
     let doc = method_docs(ep);
-    let m = ident(&ep.method);
+    let m = ident(&ep.fn_name);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let dep = match &ep.deprecated {
         Some(d) => quote! { #[deprecated(note = #d)] },
@@ -449,28 +449,44 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
     }
 }
 
-fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
-    let cfg = feature_cfg(&ep.feature);
-    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
-    let item = rust_ty(&p.item_ty);
+/// The expression that takes the page's items out of `response`.
+fn take_items(p: &Paging) -> TokenStream {
     let items = p.items.rust.ident();
-    let take_items = if p.items.required {
+    if p.items.required {
         quote! { response.#items }
     } else {
         quote! { response.#items.unwrap_or_default() }
-    };
-    let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.method));
+    }
+}
+
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
     let sdoc = format!(
         " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
-        ep.method,
-        ep.method,
-        if p.cursor_style { "cursor" } else { "offset" },
+        ep.fn_name,
+        ep.fn_name,
+        match p.style.style() {
+            PagingStyle::Cursor => "cursor",
+            PagingStyle::Offset => "offset",
+        },
         if p.chunk.is_some() { "; a list longer than the documented cap is split into several requests" } else { "" }
     );
-    if p.cursor_style {
-        let next = p.next.as_ref().expect("validated").rust.ident();
-        let next_val = if p.next.as_ref().is_some_and(|n| n.required) {
+    match &p.style {
+        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc),
+        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc),
+    }
+}
+
+fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> TokenStream {
+    let cfg = feature_cfg(&ep.feature);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let item = rust_ty(&p.item_ty);
+    let take_items = take_items(p);
+    let cursor = p.cursor.rust.ident();
+    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    {
+        let next_required = next.required;
+        let next = next.rust.ident();
+        let next_val = if next_required {
             quote! { Some(response.#next) }
         } else {
             quote! { response.#next }
@@ -488,7 +504,8 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
         };
         let split = match &p.chunk {
             None => quote! {},
-            Some((f, max)) => {
+            Some(Chunk { field: f, max }) => {
+                let max = Literal::usize_unsuffixed(*max);
                 let fi = f.rust.ident();
                 let acc = if f.required {
                     quote! { Some(&mut request.#fi) }
@@ -522,8 +539,17 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
                 }
             }
         }
-    } else {
-        let limit = p.limit.as_ref().expect("validated");
+    }
+}
+
+fn offset_paging(ep: &Endpoint, p: &Paging, limit: &Field, dep: &TokenStream, sdoc: &str) -> TokenStream {
+    let cfg = feature_cfg(&ep.feature);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let item = rust_ty(&p.item_ty);
+    let take_items = take_items(p);
+    let cursor = p.cursor.rust.ident();
+    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    {
         let li = limit.rust.ident();
         let get_limit = if limit.required {
             quote! { u64::try_from(self.#li).ok() }
@@ -623,10 +649,10 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
     let tests = api.groups.iter().flat_map(|g| g.endpoints.iter()).map(|ep| {
         let cfg = feature_cfg(&ep.feature);
         let path = &ep.path;
-        let m = ident(&ep.method);
+        let m = ident(&ep.fn_name);
         let req = ident(&ep.request);
-        let rt = format_ident!("{}_examples_round_trip", ep.method);
-        let wire = format_ident!("{}_on_the_wire", ep.method);
+        let rt = format_ident!("{}_examples_round_trip", ep.fn_name);
+        let wire = format_ident!("{}_on_the_wire", ep.fn_name);
         let call = if ep.upload.is_some() {
             quote! { client.#m(&request, support::sample_upload()).await }
         } else {

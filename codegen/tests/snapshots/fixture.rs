@@ -36,7 +36,7 @@ impl FixtureUploadResponse {
 /// Request of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FixtureWidgetGetRequest {
@@ -84,7 +84,7 @@ impl FixtureWidgetGetResponse {
 /// Request of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FixtureWidgetListRequest {
@@ -494,7 +494,7 @@ impl crate::paging::CursorPaged for FixtureWidgetListRequest {
         (response.widgets.unwrap_or_default(), response.next_cursor)
     }
     fn split(self) -> Vec<Self> {
-        crate::paging::split_list(self, 2usize, |request| Some(&mut request.owner_list))
+        crate::paging::split_list(self, 2, |request| Some(&mut request.owner_list))
     }
 }
 impl crate::Client {
