@@ -7,51 +7,202 @@ pub mod values {
     use super::*;
     /// Whether a tag event concerns a tag or a tag group (`TagType`).
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
     pub enum TagType {
-        /// `tag`: a tag.
+        /// `"tag"`: a tag.
         Tag,
-        /// `tag_group`: a tag group.
+        /// `"tag_group"`: a tag group.
         TagGroup,
-        /// A value this crate does not know, kept as sent.
-        Other(String),
+        /// A value this version of the crate does not know; the wire value is kept.
+        Unrecognized(String),
     }
-    wire_values!(TagType { Tag = "tag", TagGroup = "tag_group" });
+
+    impl TagType {
+        /// The wire value.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Tag => "tag",
+                Self::TagGroup => "tag_group",
+                Self::Unrecognized(code) => code.as_str(),
+            }
+        }
+        /// The value of a wire value; an unknown one is kept in the catch-all variant.
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "tag" => Self::Tag,
+                "tag_group" => Self::TagGroup,
+                other => Self::Unrecognized(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for TagType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            Ok(Self::from_code(s))
+        }
+    }
+
+    impl ::std::fmt::Display for TagType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::serde::Serialize for TagType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for TagType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::flex::string(deserializer).map(|s| Self::from_code(&s))
+        }
+    }
+
     /// Why a failed customer transfer failed (`FailReason`).
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
     pub enum TransferFailReason {
-        /// `customer_refused`: the customer refused the transfer.
+        /// `"customer_refused"`: the customer refused the transfer.
         CustomerRefused,
-        /// `customer_limit_exceed`: the new owner has reached their customer limit.
+        /// `"customer_limit_exceed"`: the new owner has reached their customer limit.
         CustomerLimitExceed,
-        /// A value this crate does not know, kept as sent.
-        Other(String),
+        /// A value this version of the crate does not know; the wire value is kept.
+        Unrecognized(String),
     }
-    wire_values!(
-        TransferFailReason { CustomerRefused = "customer_refused", CustomerLimitExceed =
-        "customer_limit_exceed" }
-    );
+
+    impl TransferFailReason {
+        /// The wire value.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::CustomerRefused => "customer_refused",
+                Self::CustomerLimitExceed => "customer_limit_exceed",
+                Self::Unrecognized(code) => code.as_str(),
+            }
+        }
+        /// The value of a wire value; an unknown one is kept in the catch-all variant.
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "customer_refused" => Self::CustomerRefused,
+                "customer_limit_exceed" => Self::CustomerLimitExceed,
+                other => Self::Unrecognized(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for TransferFailReason {
+        type Err = ::std::convert::Infallible;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            Ok(Self::from_code(s))
+        }
+    }
+
+    impl ::std::fmt::Display for TransferFailReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::serde::Serialize for TransferFailReason {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for TransferFailReason {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::flex::string(deserializer).map(|s| Self::from_code(&s))
+        }
+    }
+
     /// What changed in a customer group (`UpdateDetail`).
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
     pub enum UpdateDetail {
-        /// `add_member`: members joined.
+        /// `"add_member"`: members joined.
         AddMember,
-        /// `del_member`: members left or were removed.
+        /// `"del_member"`: members left or were removed.
         DelMember,
-        /// `change_owner`: the owner changed.
+        /// `"change_owner"`: the owner changed.
         ChangeOwner,
-        /// `change_name`: the group was renamed.
+        /// `"change_name"`: the group was renamed.
         ChangeName,
-        /// `change_notice`: the group notice changed.
+        /// `"change_notice"`: the group notice changed.
         ChangeNotice,
-        /// A value this crate does not know, kept as sent.
-        Other(String),
+        /// A value this version of the crate does not know; the wire value is kept.
+        Unrecognized(String),
     }
-    wire_values!(
-        UpdateDetail { AddMember = "add_member", DelMember = "del_member", ChangeOwner =
-        "change_owner", ChangeName = "change_name", ChangeNotice = "change_notice" }
-    );
-    wire_field_for_scalars!(TagType, TransferFailReason, UpdateDetail);
+
+    impl UpdateDetail {
+        /// The wire value.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::AddMember => "add_member",
+                Self::DelMember => "del_member",
+                Self::ChangeOwner => "change_owner",
+                Self::ChangeName => "change_name",
+                Self::ChangeNotice => "change_notice",
+                Self::Unrecognized(code) => code.as_str(),
+            }
+        }
+        /// The value of a wire value; an unknown one is kept in the catch-all variant.
+        pub fn from_code(code: &str) -> Self {
+            match code {
+                "add_member" => Self::AddMember,
+                "del_member" => Self::DelMember,
+                "change_owner" => Self::ChangeOwner,
+                "change_name" => Self::ChangeName,
+                "change_notice" => Self::ChangeNotice,
+                other => Self::Unrecognized(other.to_string()),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateDetail {
+        type Err = ::std::convert::Infallible;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            Ok(Self::from_code(s))
+        }
+    }
+
+    impl ::std::fmt::Display for UpdateDetail {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    impl ::serde::Serialize for UpdateDetail {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UpdateDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::flex::string(deserializer).map(|s| Self::from_code(&s))
+        }
+    }
+
+    string_codes!(TagType, TransferFailReason, UpdateDetail);
 }
+
 use values::*;
 /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
 /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.
@@ -473,6 +624,7 @@ pub enum EventKind {
         fields: Fields,
     },
 }
+
 /// The decoders of the known kinds, by (`Event`/`InfoType`, `ChangeType`).
 #[allow(unused_variables)]
 static KINDS: &[KindEntry] = &[
@@ -824,6 +976,7 @@ impl EventKind {
             }
         }
     }
+
     /// Appends this kind's fields under their wire names.
     fn put_fields<'a>(&'a self, out: &mut Vec<(&'a str, Out<'a>)>) {
         match self {

@@ -215,6 +215,9 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     }
 }
 
+/// One shape for every generated enum (API enums and event values): the documented values, a catch-all
+/// `Unrecognized` that keeps any other wire value, `#[non_exhaustive]`, the wire value (`code()` for integer
+/// codes, `as_str()` for string codes), `from_code`, `FromStr`, `Display` and serde impls.
 fn enum_tokens(e: &Enum) -> TokenStream {
     let doc = docs(&e.doc);
     let cfg = cfg(&e.cfg);
@@ -229,95 +232,115 @@ fn enum_tokens(e: &Enum) -> TokenStream {
         let d = format!(" `{code}`: {}", escape_doc(&v.doc));
         quote! { #[doc = #d] #vn, }
     });
-    match e.repr {
-        EnumRepr::Int => {
-            let to = e.values.iter().map(|v| {
-                let vn = ident(&v.name);
-                let c = match &v.code {
-                    Code::Int(i) => Literal::i64_unsuffixed(*i),
-                    Code::Str(_) => Literal::i64_unsuffixed(0),
-                };
-                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
-            });
-            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
+    let (to, from): (Vec<_>, Vec<_>) = e
+        .values
+        .iter()
+        .map(|v| {
+            let vn = ident(&v.name);
+            let c = match (&v.code, e.repr) {
+                (Code::Int(i), EnumRepr::Int) => Literal::i64_unsuffixed(*i),
+                (Code::Str(s), EnumRepr::String) => Literal::string(s),
+                // validate refuses a code that does not fit its repr
+                (Code::Int(i), EnumRepr::String) => Literal::string(&i.to_string()),
+                (Code::Str(_), EnumRepr::Int) => Literal::i64_unsuffixed(0),
+            };
+            (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
+        })
+        .unzip();
+    // What differs between integer and string codes: the catch-all's payload, the accessor, and how a code
+    // is read, shown and (de)serialized.
+    let (derive, payload, accessor, from_code, from_str, display, ser, de) = match e.repr {
+        EnumRepr::Int => (
+            quote! { Copy, },
+            quote! { i64 },
             quote! {
-                #doc
-                #cfg
-                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-                #[non_exhaustive]
-                pub enum #name {
-                    #(#variants)*
-                    /// A code this version of the crate does not know; the wire value is kept.
-                    #catch(i64),
+                /// The wire code.
+                pub fn code(self) -> i64 {
+                    match self { #(#to,)* Self::#catch(code) => code }
                 }
-                #cfg
-                impl #name {
-                    /// The wire code.
-                    pub fn code(self) -> i64 {
-                        match self { #(#to,)* Self::#catch(code) => code }
-                    }
-                    /// The value for a wire code; unknown codes are kept in the catch-all variant.
-                    pub fn from_code(code: i64) -> Self {
-                        match code { #(#from,)* other => Self::#catch(other) }
-                    }
+            },
+            quote! {
+                /// The value of a wire code; an unknown code is kept in the catch-all variant.
+                pub fn from_code(code: i64) -> Self {
+                    match code { #(#from,)* other => Self::#catch(other) }
                 }
-                #cfg
-                impl ::serde::Serialize for #name {
-                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_i64(self.code())
-                    }
+            },
+            quote! {
+                type Err = ::std::num::ParseIntError;
+                fn from_str(s: &str) -> Result<Self, Self::Err> {
+                    s.trim().parse().map(Self::from_code)
                 }
-                #cfg
-                impl<'de> ::serde::Deserialize<'de> for #name {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
-                    }
+            },
+            quote! { write!(f, "{}", self.code()) },
+            quote! { serializer.serialize_i64(self.code()) },
+            quote! { crate::flex::int::<D, i64>(deserializer).map(Self::from_code) },
+        ),
+        EnumRepr::String => (
+            quote! {},
+            quote! { String },
+            quote! {
+                /// The wire value.
+                pub fn as_str(&self) -> &str {
+                    match self { #(#to,)* Self::#catch(code) => code.as_str() }
                 }
+            },
+            quote! {
+                /// The value of a wire value; an unknown one is kept in the catch-all variant.
+                pub fn from_code(code: &str) -> Self {
+                    match code { #(#from,)* other => Self::#catch(other.to_string()) }
+                }
+            },
+            quote! {
+                type Err = ::std::convert::Infallible;
+                fn from_str(s: &str) -> Result<Self, Self::Err> {
+                    Ok(Self::from_code(s))
+                }
+            },
+            quote! { f.write_str(self.as_str()) },
+            quote! { serializer.serialize_str(self.as_str()) },
+            quote! { crate::flex::string(deserializer).map(|s| Self::from_code(&s)) },
+        ),
+    };
+    quote! {
+        #doc
+        #cfg
+        #[derive(Debug, Clone, #derive PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#variants)*
+            /// A value this version of the crate does not know; the wire value is kept.
+            #catch(#payload),
+        }
+
+        #cfg
+        impl #name {
+            #accessor
+            #from_code
+        }
+
+        #cfg
+        impl ::std::str::FromStr for #name {
+            #from_str
+        }
+
+        #cfg
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                #display
             }
         }
-        EnumRepr::String => {
-            let to = e.values.iter().map(|v| {
-                let vn = ident(&v.name);
-                let c = match &v.code {
-                    Code::Str(s) => s.clone(),
-                    Code::Int(i) => i.to_string(),
-                };
-                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
-            });
-            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
-            quote! {
-                #doc
-                #cfg
-                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-                #[non_exhaustive]
-                pub enum #name {
-                    #(#variants)*
-                    /// A value this version of the crate does not know; the wire value is kept.
-                    #catch(String),
-                }
-                #cfg
-                impl #name {
-                    /// The wire value.
-                    pub fn as_str(&self) -> &str {
-                        match self { #(#to,)* Self::#catch(code) => code.as_str() }
-                    }
-                    /// The variant for a wire value; unknown values are kept in the catch-all variant.
-                    pub fn from_code(code: &str) -> Self {
-                        match code { #(#from,)* other => Self::#catch(other.to_string()) }
-                    }
-                }
-                #cfg
-                impl ::serde::Serialize for #name {
-                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_str(self.as_str())
-                    }
-                }
-                #cfg
-                impl<'de> ::serde::Deserialize<'de> for #name {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        crate::flex::string(deserializer).map(|s| Self::from_code(&s))
-                    }
-                }
+
+        #cfg
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #ser
+            }
+        }
+
+        #cfg
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #de
             }
         }
     }
@@ -409,9 +432,23 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     docs(&lines)
 }
 
-fn method_tokens(ep: &Endpoint) -> TokenStream {
-    let cfg = feature_cfg(&ep.feature);
+/// What one endpoint adds to its group's `impl Client` block and beside it.
+struct Method {
+    /// The method.
+    method: TokenStream,
+    /// The `<method>_stream` method of a paged endpoint.
+    stream: TokenStream,
+    /// The paging trait impl of a paged endpoint's request.
+    paged: TokenStream,
+}
+
+fn method_tokens(ep: &Endpoint) -> Method {
     let doc = method_docs(ep);
+    // rustdoc refuses an alias equal to the name (`gettoken`).
+    let alias = (ep.path != ep.fn_name).then(|| {
+        let path = &ep.path;
+        quote! { #[doc(alias = #path)] }
+    });
     let m = ident(&ep.fn_name);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let dep = match &ep.deprecated {
@@ -421,6 +458,7 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
     let method = if ep.upload.is_some() {
         quote! {
             #doc
+            #alias
             #dep
             pub async fn #m(&self, request: &#req, file: crate::Upload) -> crate::Result<#resp> {
                 self.execute_upload(&#c, request, file).await
@@ -429,24 +467,19 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
     } else {
         quote! {
             #doc
+            #alias
             #dep
             pub async fn #m(&self, request: &#req) -> crate::Result<#resp> {
                 self.execute(&#c, request).await
             }
         }
     };
-    let stream = ep
+    let (stream, paged) = ep
         .paging
         .as_ref()
         .map(|p| paging_tokens(ep, p, &dep))
         .unwrap_or_default();
-    quote! {
-        #cfg
-        impl crate::Client {
-            #method
-        }
-        #stream
-    }
+    Method { method, stream, paged }
 }
 
 /// The expression that takes the page's items out of `response`.
@@ -459,7 +492,8 @@ fn take_items(p: &Paging) -> TokenStream {
     }
 }
 
-fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
+/// The stream method and the paging trait impl of a paged endpoint.
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, TokenStream) {
     let sdoc = format!(
         " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
         ep.fn_name,
@@ -476,7 +510,7 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
     }
 }
 
-fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> TokenStream {
+fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let item = rust_ty(&p.item_ty);
@@ -519,7 +553,7 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
                 }
             }
         };
-        quote! {
+        let paged = quote! {
             #cfg
             impl crate::paging::CursorPaged for #req {
                 type Response = #resp;
@@ -530,19 +564,25 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
                 fn into_page(response: #resp) -> (Vec<#item>, Option<String>) { (#take_items, #next_val) }
                 #split
             }
-            #cfg
-            impl crate::Client {
-                #[doc = #sdoc]
-                #dep
-                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                    crate::paging::cursor_stream(self.clone(), request)
-                }
+        };
+        let stream = quote! {
+            #[doc = #sdoc]
+            #dep
+            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                crate::paging::cursor_stream(self.clone(), request)
             }
-        }
+        };
+        (stream, paged)
     }
 }
 
-fn offset_paging(ep: &Endpoint, p: &Paging, limit: &Field, dep: &TokenStream, sdoc: &str) -> TokenStream {
+fn offset_paging(
+    ep: &Endpoint,
+    p: &Paging,
+    limit: &Field,
+    dep: &TokenStream,
+    sdoc: &str,
+) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let item = rust_ty(&p.item_ty);
@@ -568,7 +608,7 @@ fn offset_paging(ep: &Endpoint, p: &Paging, limit: &Field, dep: &TokenStream, sd
                 quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); },
             )
         };
-        quote! {
+        let paged = quote! {
             #cfg
             impl crate::paging::OffsetPaged for #req {
                 type Response = #resp;
@@ -579,29 +619,49 @@ fn offset_paging(ep: &Endpoint, p: &Paging, limit: &Field, dep: &TokenStream, sd
                 fn limit(&self) -> Option<u64> { #get_limit }
                 fn into_items(response: #resp) -> Vec<#item> { #take_items }
             }
-            #cfg
-            impl crate::Client {
-                #[doc = #sdoc]
-                #dep
-                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                    crate::paging::offset_stream(self.clone(), request)
-                }
+        };
+        let stream = quote! {
+            #[doc = #sdoc]
+            #dep
+            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                crate::paging::offset_stream(self.clone(), request)
             }
-        }
+        };
+        (stream, paged)
     }
 }
 
-/// One group's file.
+/// One group's file: its structs, enums and catalog constants, one `impl Client` block with every method of
+/// the group, and the paging impls of its paged requests.
 pub fn group_file(g: &Group) -> TokenStream {
     let structs = g.structs.iter().map(struct_tokens);
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
-    let methods = g.endpoints.iter().map(method_tokens);
+    let methods: Vec<Method> = g.endpoints.iter().map(method_tokens).collect();
+    let client = if methods.is_empty() {
+        quote! {}
+    } else {
+        let cfg = feature_cfg(&g.feature);
+        let fns = methods.iter().map(|m| {
+            let (method, stream) = (&m.method, &m.stream);
+            quote! { #method #stream }
+        });
+        let doc = format!(" The `{}` group: {}", g.name, escape_doc(&g.doc));
+        quote! {
+            #[doc = #doc]
+            #cfg
+            impl crate::Client {
+                #(#fns)*
+            }
+        }
+    };
+    let paged = methods.iter().map(|m| &m.paged);
     quote! {
         #(#structs)*
         #(#enums)*
         #(#consts)*
-        #(#methods)*
+        #client
+        #(#paged)*
     }
 }
 
@@ -617,10 +677,10 @@ pub fn models_index(api: &Api) -> TokenStream {
 /// The catalog: the endpoint list and the by-path dispatch tables.
 pub fn catalog_file(api: &Api) -> TokenStream {
     let eps: Vec<&Endpoint> = api.groups.iter().flat_map(|g| g.endpoints.iter()).collect();
-    let pushes = eps.iter().map(|ep| {
+    let entries = eps.iter().map(|ep| {
         let cfg = feature_cfg(&ep.feature);
         let c = ident(&ep.const_name);
-        quote! { #cfg v.push(crate::models::#c); }
+        quote! { #cfg crate::models::#c, }
     });
     let arms = eps.iter().map(|ep| {
         let cfg = feature_cfg(&ep.feature);
@@ -630,11 +690,7 @@ pub fn catalog_file(api: &Api) -> TokenStream {
     });
     quote! {
         /// Every catalogued endpoint compiled into this build, in spec order.
-        pub(crate) fn all() -> Vec<super::Endpoint> {
-            let mut v = Vec::new();
-            #(#pushes)*
-            v
-        }
+        pub(crate) static ENDPOINTS: &[super::Endpoint] = &[#(#entries)*];
         /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
         pub(crate) fn ops(path: &str) -> Option<super::Ops> {
             match path { #(#arms)* _ => None }
@@ -701,30 +757,7 @@ fn event_ty(f: &EventField) -> TokenStream {
 /// with one variant per spec event, the (event, change type) → decoder table `KINDS`, and the glue that
 /// writes a kind back under its wire names. The readers and writers it calls live in `event.rs`.
 pub fn callback_events(api: &Api) -> TokenStream {
-    let values = api.event_values.iter().map(|e| {
-        let doc = docs(&e.doc);
-        let name = ident(&e.name);
-        let variants = e.values.iter().map(|v| {
-            let vn = ident(&v.name);
-            let code = match &v.code {
-                Code::Str(s) => s.clone(),
-                Code::Int(i) => i.to_string(),
-            };
-            let d = format!(" `{code}`: {}", escape_doc(&v.doc));
-            (quote! { #[doc = #d] #vn, }, quote! { #vn = #code })
-        });
-        let (variants, pairs): (Vec<_>, Vec<_>) = variants.unzip();
-        quote! {
-            #doc
-            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-            pub enum #name {
-                #(#variants)*
-                /// A value this crate does not know, kept as sent.
-                Other(String),
-            }
-            wire_values!(#name { #(#pairs),* });
-        }
-    });
+    let values = api.event_values.iter().map(enum_tokens);
     let value_names: Vec<Ident> = api.event_values.iter().map(|e| ident(&e.name)).collect();
     let variants = api.events.iter().map(|ev| {
         let mut lines = ev.doc.clone();
@@ -778,7 +811,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
 
             #(#values)*
 
-            wire_field_for_scalars!(#(#value_names),*);
+            string_codes!(#(#value_names),*);
         }
 
         use values::*;

@@ -5,8 +5,9 @@
 /// re-exports everything in here, so a new enum needs no Rust edit.
 pub mod values {
     use super::*;
-    wire_field_for_scalars!();
+    string_codes!();
 }
+
 use values::*;
 /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
 /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.
@@ -27,6 +28,7 @@ pub enum EventKind {
         fields: Fields,
     },
 }
+
 /// The decoders of the known kinds, by (`Event`/`InfoType`, `ChangeType`).
 #[allow(unused_variables)]
 static KINDS: &[KindEntry] = &[];
@@ -39,6 +41,7 @@ impl EventKind {
             }
         }
     }
+
     /// Appends this kind's fields under their wire names.
     fn put_fields<'a>(&'a self, out: &mut Vec<(&'a str, Out<'a>)>) {
         match self {
