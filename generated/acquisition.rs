@@ -493,21 +493,21 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateOnceKeyResponse {
     /// 生成的代支付key列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
+    #[serde(default)]
+    pub keys: Vec<String>,
 }
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateOnceKeyResponse {
-    /// Creates an empty `CustomerAcquisitionCreateOnceKeyResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionCreateOnceKeyResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { keys: None }
+        Self { keys: Vec::new() }
     }
 
     /// Sets `keys`: 生成的代支付key列表
     #[must_use]
     pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.keys = Some(value.into());
+        self.keys = value.into();
         self
     }
 }
@@ -564,8 +564,8 @@ impl CustomerAcquisitionCustomerRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionCustomerResponse {
     /// 客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<AcquisitionCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<AcquisitionCustomer>,
     /// 分页游标，没有更多数据时为空
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -573,10 +573,10 @@ pub struct CustomerAcquisitionCustomerResponse {
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCustomerResponse {
-    /// Creates an empty `CustomerAcquisitionCustomerResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionCustomerResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            customer_list: None,
+            customer_list: Vec::new(),
             next_cursor: None,
         }
     }
@@ -584,7 +584,7 @@ impl CustomerAcquisitionCustomerResponse {
     /// Sets `customer_list`: 客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<AcquisitionCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
 
@@ -735,19 +735,19 @@ pub struct CustomerAcquisitionGetCompAuthInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_auth_mode: Option<AcquisitionCompLinkAuthMode>,
     /// link_auth_mode 为 1 时，关联的应用列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_apps: Option<Vec<AcquisitionCompAuthApp>>,
+    #[serde(default)]
+    pub auth_apps: Vec<AcquisitionCompAuthApp>,
 }
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetCompAuthInfoResponse {
-    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             pay_mode: None,
             price: None,
             link_auth_mode: None,
-            auth_apps: None,
+            auth_apps: Vec::new(),
         }
     }
 
@@ -778,7 +778,7 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
     /// Sets `auth_apps`: link_auth_mode 为 1 时，关联的应用列表
     #[must_use]
     pub fn auth_apps(mut self, value: impl Into<Vec<AcquisitionCompAuthApp>>) -> Self {
-        self.auth_apps = Some(value.into());
+        self.auth_apps = value.into();
         self
     }
 }
@@ -896,8 +896,8 @@ impl CustomerAcquisitionListLinkRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionListLinkResponse {
     /// link_id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_id_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub link_id_list: Vec<String>,
     /// 分页游标，在下次请求时填写以获取之后分页的记录
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -905,10 +905,10 @@ pub struct CustomerAcquisitionListLinkResponse {
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionListLinkResponse {
-    /// Creates an empty `CustomerAcquisitionListLinkResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionListLinkResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            link_id_list: None,
+            link_id_list: Vec::new(),
             next_cursor: None,
         }
     }
@@ -916,7 +916,7 @@ impl CustomerAcquisitionListLinkResponse {
     /// Sets `link_id_list`: link_id 列表
     #[must_use]
     pub fn link_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.link_id_list = Some(value.into());
+        self.link_id_list = value.into();
         self
     }
 
@@ -958,18 +958,18 @@ pub struct CustomerAcquisitionQuotaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
     /// 额度列表 (按批次)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quota_list: Option<Vec<AcquisitionQuota>>,
+    #[serde(default)]
+    pub quota_list: Vec<AcquisitionQuota>,
 }
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionQuotaResponse {
-    /// Creates an empty `CustomerAcquisitionQuotaResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionQuotaResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             total: None,
             balance: None,
-            quota_list: None,
+            quota_list: Vec::new(),
         }
     }
 
@@ -990,7 +990,7 @@ impl CustomerAcquisitionQuotaResponse {
     /// Sets `quota_list`: 额度列表 (按批次)
     #[must_use]
     pub fn quota_list(mut self, value: impl Into<Vec<AcquisitionQuota>>) -> Self {
-        self.quota_list = Some(value.into());
+        self.quota_list = value.into();
         self
     }
 }
@@ -1227,17 +1227,17 @@ pub struct ServiceCustomerAcquisitionGetBillListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 代支付流水记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bill_list: Option<Vec<AcquisitionBill>>,
+    #[serde(default)]
+    pub bill_list: Vec<AcquisitionBill>,
 }
 
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListResponse {
-    /// Creates an empty `ServiceCustomerAcquisitionGetBillListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceCustomerAcquisitionGetBillListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            bill_list: None,
+            bill_list: Vec::new(),
         }
     }
 
@@ -1251,7 +1251,7 @@ impl ServiceCustomerAcquisitionGetBillListResponse {
     /// Sets `bill_list`: 代支付流水记录列表
     #[must_use]
     pub fn bill_list(mut self, value: impl Into<Vec<AcquisitionBill>>) -> Self {
-        self.bill_list = Some(value.into());
+        self.bill_list = value.into();
         self
     }
 }
@@ -2018,7 +2018,7 @@ impl crate::paging::CursorPaged for CustomerAcquisitionListLinkRequest {
     fn into_page(
         response: CustomerAcquisitionListLinkResponse,
     ) -> (Vec<String>, Option<String>) {
-        (response.link_id_list.unwrap_or_default(), response.next_cursor)
+        (response.link_id_list, response.next_cursor)
     }
 }
 
@@ -2038,7 +2038,7 @@ impl crate::paging::CursorPaged for CustomerAcquisitionCustomerRequest {
     fn into_page(
         response: CustomerAcquisitionCustomerResponse,
     ) -> (Vec<AcquisitionCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
+        (response.customer_list, response.next_cursor)
     }
 }
 
@@ -2058,6 +2058,6 @@ impl crate::paging::CursorPaged for ServiceCustomerAcquisitionGetBillListRequest
     fn into_page(
         response: ServiceCustomerAcquisitionGetBillListResponse,
     ) -> (Vec<AcquisitionBill>, Option<String>) {
-        (response.bill_list.unwrap_or_default(), response.next_cursor)
+        (response.bill_list, response.next_cursor)
     }
 }

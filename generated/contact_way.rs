@@ -275,11 +275,11 @@ pub struct ContactWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 使用该联系方式的用户userID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Vec<String>>,
+    #[serde(default)]
+    pub user: Vec<String>,
     /// 使用该联系方式的部门id列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<Vec<u32>>,
+    #[serde(default)]
+    pub party: Vec<u32>,
     /// 是否临时会话模式, 默认为false
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_temp: Option<bool>,
@@ -307,7 +307,7 @@ pub struct ContactWay {
 
 #[cfg(feature = "contact_way")]
 impl ContactWay {
-    /// Creates a `ContactWay` from its required fields; every optional field starts as `None`.
+    /// Creates a `ContactWay` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
             config_id: config_id.into(),
@@ -318,8 +318,8 @@ impl ContactWay {
             skip_verify: None,
             state: None,
             qr_code: None,
-            user: None,
-            party: None,
+            user: Vec::new(),
+            party: Vec::new(),
             is_temp: None,
             expires_in: None,
             chat_expires_in: None,
@@ -382,14 +382,14 @@ impl ContactWay {
     /// Sets `user`: 使用该联系方式的用户userID列表
     #[must_use]
     pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+        self.user = value.into();
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门id列表
     #[must_use]
     pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+        self.party = value.into();
         self
     }
 
@@ -675,8 +675,8 @@ impl ListContactWayRequest {
 #[non_exhaustive]
 pub struct ListContactWayResponse {
     /// 联系方式列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_way: Option<Vec<ContactWayConfigRef>>,
+    #[serde(default)]
+    pub contact_way: Vec<ContactWayConfigRef>,
     /// 分页参数, 用于查询下一个分页的数据; 为空时表示没有更多的分页
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -684,10 +684,10 @@ pub struct ListContactWayResponse {
 
 #[cfg(feature = "contact_way")]
 impl ListContactWayResponse {
-    /// Creates an empty `ListContactWayResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ListContactWayResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            contact_way: None,
+            contact_way: Vec::new(),
             next_cursor: None,
         }
     }
@@ -695,7 +695,7 @@ impl ListContactWayResponse {
     /// Sets `contact_way`: 联系方式列表
     #[must_use]
     pub fn contact_way(mut self, value: impl Into<Vec<ContactWayConfigRef>>) -> Self {
-        self.contact_way = Some(value.into());
+        self.contact_way = value.into();
         self
     }
 
@@ -1252,6 +1252,6 @@ impl crate::paging::CursorPaged for ListContactWayRequest {
     fn into_page(
         response: ListContactWayResponse,
     ) -> (Vec<ContactWayConfigRef>, Option<String>) {
-        (response.contact_way.unwrap_or_default(), response.next_cursor)
+        (response.contact_way, response.next_cursor)
     }
 }

@@ -7,23 +7,23 @@
 #[non_exhaustive]
 pub struct BatchGetByUserFailInfo {
     /// 没有互通许可的成员userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unlicensed_userid_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub unlicensed_userid_list: Vec<String>,
 }
 
 #[cfg(feature = "customer")]
 impl BatchGetByUserFailInfo {
-    /// Creates an empty `BatchGetByUserFailInfo`: every field is optional; set them with the methods below.
+    /// Creates an empty `BatchGetByUserFailInfo`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            unlicensed_userid_list: None,
+            unlicensed_userid_list: Vec::new(),
         }
     }
 
     /// Sets `unlicensed_userid_list`: 没有互通许可的成员userid列表
     #[must_use]
     pub fn unlicensed_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.unlicensed_userid_list = Some(value.into());
+        self.unlicensed_userid_list = value.into();
         self
     }
 }
@@ -80,8 +80,8 @@ impl BatchGetByUserRequest {
 #[non_exhaustive]
 pub struct BatchGetByUserResponse {
     /// 客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_contact_list: Option<Vec<CustomerWithFollowInfo>>,
+    #[serde(default)]
+    pub external_contact_list: Vec<CustomerWithFollowInfo>,
     /// 分页游标, 下次请求时填写以获取之后的记录; 没有更多数据时为空
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -92,10 +92,10 @@ pub struct BatchGetByUserResponse {
 
 #[cfg(feature = "customer")]
 impl BatchGetByUserResponse {
-    /// Creates an empty `BatchGetByUserResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `BatchGetByUserResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            external_contact_list: None,
+            external_contact_list: Vec::new(),
             next_cursor: None,
             fail_info: None,
         }
@@ -107,7 +107,7 @@ impl BatchGetByUserResponse {
         mut self,
         value: impl Into<Vec<CustomerWithFollowInfo>>,
     ) -> Self {
-        self.external_contact_list = Some(value.into());
+        self.external_contact_list = value.into();
         self
     }
 
@@ -172,8 +172,8 @@ impl ContactListRequest {
 #[non_exhaustive]
 pub struct ContactListResponse {
     /// 外部联系人列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub info_list: Option<Vec<ServedExternalContact>>,
+    #[serde(default)]
+    pub info_list: Vec<ServedExternalContact>,
     /// 分页游标, 没有更多数据时为空
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -181,10 +181,10 @@ pub struct ContactListResponse {
 
 #[cfg(feature = "customer")]
 impl ContactListResponse {
-    /// Creates an empty `ContactListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ContactListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            info_list: None,
+            info_list: Vec::new(),
             next_cursor: None,
         }
     }
@@ -192,7 +192,7 @@ impl ContactListResponse {
     /// Sets `info_list`: 外部联系人列表
     #[must_use]
     pub fn info_list(mut self, value: impl Into<Vec<ServedExternalContact>>) -> Self {
-        self.info_list = Some(value.into());
+        self.info_list = value.into();
         self
     }
 
@@ -233,24 +233,24 @@ pub struct CrmGetExternalContactResponse {
     /// 外部联系人的基本信息
     pub external_contact: ExternalContact,
     /// 添加了此外部联系人的企业成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_user: Option<Vec<FollowUser>>,
+    #[serde(default)]
+    pub follow_user: Vec<FollowUser>,
 }
 
 #[cfg(feature = "customer")]
 impl CrmGetExternalContactResponse {
-    /// Creates a `CrmGetExternalContactResponse` from its required fields; every optional field starts as `None`.
+    /// Creates a `CrmGetExternalContactResponse` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(external_contact: impl Into<ExternalContact>) -> Self {
         Self {
             external_contact: external_contact.into(),
-            follow_user: None,
+            follow_user: Vec::new(),
         }
     }
 
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = Some(value.into());
+        self.follow_user = value.into();
         self
     }
 }
@@ -610,18 +610,18 @@ pub struct ExternalContactProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<ExternalProfileWechatChannels>,
     /// 对外属性列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_attr: Option<Vec<ExternalContactAttr>>,
+    #[serde(default)]
+    pub external_attr: Vec<ExternalContactAttr>,
 }
 
 #[cfg(feature = "customer")]
 impl ExternalContactProfile {
-    /// Creates an empty `ExternalContactProfile`: every field is optional; set them with the methods below.
+    /// Creates an empty `ExternalContactProfile`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             external_corp_name: None,
             wechat_channels: None,
-            external_attr: None,
+            external_attr: Vec::new(),
         }
     }
 
@@ -645,7 +645,7 @@ impl ExternalContactProfile {
     /// Sets `external_attr`: 对外属性列表
     #[must_use]
     pub fn external_attr(mut self, value: impl Into<Vec<ExternalContactAttr>>) -> Self {
-        self.external_attr = Some(value.into());
+        self.external_attr = value.into();
         self
     }
 }
@@ -656,11 +656,11 @@ impl ExternalContactProfile {
 #[non_exhaustive]
 pub struct ExternalContactSubscriberInfo {
     /// 学校为家长设置的企业标签id列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_id: Option<Vec<String>>,
+    #[serde(default)]
+    pub tag_id: Vec<String>,
     /// 学校为家长设置的备注手机号列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remark_mobiles: Option<Vec<String>>,
+    #[serde(default)]
+    pub remark_mobiles: Vec<String>,
     /// 学校为家长设置的备注
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
@@ -668,11 +668,11 @@ pub struct ExternalContactSubscriberInfo {
 
 #[cfg(feature = "customer")]
 impl ExternalContactSubscriberInfo {
-    /// Creates an empty `ExternalContactSubscriberInfo`: every field is optional; set them with the methods below.
+    /// Creates an empty `ExternalContactSubscriberInfo`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            tag_id: None,
-            remark_mobiles: None,
+            tag_id: Vec::new(),
+            remark_mobiles: Vec::new(),
             remark: None,
         }
     }
@@ -680,14 +680,14 @@ impl ExternalContactSubscriberInfo {
     /// Sets `tag_id`: 学校为家长设置的企业标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+        self.tag_id = value.into();
         self
     }
 
     /// Sets `remark_mobiles`: 学校为家长设置的备注手机号列表
     #[must_use]
     pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = Some(value.into());
+        self.remark_mobiles = value.into();
         self
     }
 
@@ -761,19 +761,19 @@ pub struct FollowUser {
     )]
     pub createtime: Option<i64>,
     /// 该成员对此客户所打的标签 (externalcontact/get 返回)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<FollowUserTag>>,
+    #[serde(default)]
+    pub tags: Vec<FollowUserTag>,
     /// 该成员对此客户所打的企业标签和规则组标签的id (batch/get_by_user 返回; 不含个人标签)
     ///
     /// batch/get_by_user returns the tags of `follow_info` only as this id list, not as `tags`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_id: Option<Vec<String>>,
+    #[serde(default)]
+    pub tag_id: Vec<String>,
     /// 该成员对此微信客户备注的企业名称 (仅微信客户有该字段)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark_corp_name: Option<String>,
     /// 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remark_mobiles: Option<Vec<String>>,
+    #[serde(default)]
+    pub remark_mobiles: Vec<String>,
     /// 发起添加的userid: 成员主动添加为成员的userid; 客户主动添加为客户的external_userid; 内部成员共享/管理员分配为对应成员/管理员的userid
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oper_userid: Option<String>,
@@ -790,17 +790,17 @@ pub struct FollowUser {
 
 #[cfg(feature = "customer")]
 impl FollowUser {
-    /// Creates a `FollowUser` from its required fields; every optional field starts as `None`.
+    /// Creates a `FollowUser` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(userid: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
             remark: None,
             description: None,
             createtime: None,
-            tags: None,
-            tag_id: None,
+            tags: Vec::new(),
+            tag_id: Vec::new(),
             remark_corp_name: None,
-            remark_mobiles: None,
+            remark_mobiles: Vec::new(),
             oper_userid: None,
             add_way: None,
             state: None,
@@ -832,14 +832,14 @@ impl FollowUser {
     /// Sets `tags`: 该成员对此客户所打的标签 (externalcontact/get 返回)
     #[must_use]
     pub fn tags(mut self, value: impl Into<Vec<FollowUserTag>>) -> Self {
-        self.tags = Some(value.into());
+        self.tags = value.into();
         self
     }
 
     /// Sets `tag_id`: 该成员对此客户所打的企业标签和规则组标签的id (batch/get_by_user 返回; 不含个人标签)
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+        self.tag_id = value.into();
         self
     }
 
@@ -853,7 +853,7 @@ impl FollowUser {
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
     pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = Some(value.into());
+        self.remark_mobiles = value.into();
         self
     }
 
@@ -1035,8 +1035,8 @@ pub struct GetResponse {
     /// 客户的基本信息
     pub external_contact: ExternalContact,
     /// 添加了此外部联系人的企业成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_user: Option<Vec<FollowUser>>,
+    #[serde(default)]
+    pub follow_user: Vec<FollowUser>,
     /// 分页的cursor, 当跟进人多于500人时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -1044,11 +1044,11 @@ pub struct GetResponse {
 
 #[cfg(feature = "customer")]
 impl GetResponse {
-    /// Creates a `GetResponse` from its required fields; every optional field starts as `None`.
+    /// Creates a `GetResponse` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(external_contact: impl Into<ExternalContact>) -> Self {
         Self {
             external_contact: external_contact.into(),
-            follow_user: None,
+            follow_user: Vec::new(),
             next_cursor: None,
         }
     }
@@ -1056,7 +1056,7 @@ impl GetResponse {
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = Some(value.into());
+        self.follow_user = value.into();
         self
     }
 
@@ -1097,21 +1097,23 @@ impl ListRequest {
 #[non_exhaustive]
 pub struct ListResponse {
     /// 外部联系人的userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_userid: Option<Vec<String>>,
+    #[serde(default)]
+    pub external_userid: Vec<String>,
 }
 
 #[cfg(feature = "customer")]
 impl ListResponse {
-    /// Creates an empty `ListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { external_userid: None }
+        Self {
+            external_userid: Vec::new(),
+        }
     }
 
     /// Sets `external_userid`: 外部联系人的userid列表
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.external_userid = Some(value.into());
+        self.external_userid = value.into();
         self
     }
 }
@@ -2182,7 +2184,7 @@ impl crate::paging::CursorPaged for GetRequest {
     }
 
     fn into_page(response: GetResponse) -> (Vec<FollowUser>, Option<String>) {
-        (response.follow_user.unwrap_or_default(), response.next_cursor)
+        (response.follow_user, response.next_cursor)
     }
 }
 
@@ -2202,7 +2204,7 @@ impl crate::paging::CursorPaged for BatchGetByUserRequest {
     fn into_page(
         response: BatchGetByUserResponse,
     ) -> (Vec<CustomerWithFollowInfo>, Option<String>) {
-        (response.external_contact_list.unwrap_or_default(), response.next_cursor)
+        (response.external_contact_list, response.next_cursor)
     }
 
     fn split(self) -> Vec<Self> {
@@ -2226,6 +2228,6 @@ impl crate::paging::CursorPaged for ContactListRequest {
     fn into_page(
         response: ContactListResponse,
     ) -> (Vec<ServedExternalContact>, Option<String>) {
-        (response.info_list.unwrap_or_default(), response.next_cursor)
+        (response.info_list, response.next_cursor)
     }
 }

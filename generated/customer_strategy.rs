@@ -139,8 +139,8 @@ pub struct CustomerStrategyDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 规则组管理员userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub admin_list: Vec<String>,
     /// 权限配置
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
@@ -148,14 +148,14 @@ pub struct CustomerStrategyDetail {
 
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDetail {
-    /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None`.
+    /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(strategy_id: impl Into<i64>) -> Self {
         Self {
             strategy_id: strategy_id.into(),
             parent_id: None,
             strategy_name: None,
             create_time: None,
-            admin_list: None,
+            admin_list: Vec::new(),
             privilege: None,
         }
     }
@@ -184,7 +184,7 @@ impl CustomerStrategyDetail {
     /// Sets `admin_list`: 规则组管理员userid列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = Some(value.into());
+        self.admin_list = value.into();
         self
     }
 
@@ -340,8 +340,8 @@ impl CustomerStrategyGetRangeRequest {
 #[non_exhaustive]
 pub struct CustomerStrategyGetRangeResponse {
     /// 管理范围节点列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range: Option<Vec<CustomerStrategyRange>>,
+    #[serde(default)]
+    pub range: Vec<CustomerStrategyRange>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -349,10 +349,10 @@ pub struct CustomerStrategyGetRangeResponse {
 
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeResponse {
-    /// Creates an empty `CustomerStrategyGetRangeResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerStrategyGetRangeResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            range: None,
+            range: Vec::new(),
             next_cursor: None,
         }
     }
@@ -360,7 +360,7 @@ impl CustomerStrategyGetRangeResponse {
     /// Sets `range`: 管理范围节点列表
     #[must_use]
     pub fn range(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range = Some(value.into());
+        self.range = value.into();
         self
     }
 
@@ -480,8 +480,8 @@ impl CustomerStrategyListRequest {
 #[non_exhaustive]
 pub struct CustomerStrategyListResponse {
     /// 规则组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<Vec<CustomerStrategyListItem>>,
+    #[serde(default)]
+    pub strategy: Vec<CustomerStrategyListItem>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -489,10 +489,10 @@ pub struct CustomerStrategyListResponse {
 
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListResponse {
-    /// Creates an empty `CustomerStrategyListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerStrategyListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            strategy: None,
+            strategy: Vec::new(),
             next_cursor: None,
         }
     }
@@ -500,7 +500,7 @@ impl CustomerStrategyListResponse {
     /// Sets `strategy`: 规则组列表
     #[must_use]
     pub fn strategy(mut self, value: impl Into<Vec<CustomerStrategyListItem>>) -> Self {
-        self.strategy = Some(value.into());
+        self.strategy = value.into();
         self
     }
 
@@ -1120,7 +1120,7 @@ impl crate::paging::CursorPaged for CustomerStrategyListRequest {
     fn into_page(
         response: CustomerStrategyListResponse,
     ) -> (Vec<CustomerStrategyListItem>, Option<String>) {
-        (response.strategy.unwrap_or_default(), response.next_cursor)
+        (response.strategy, response.next_cursor)
     }
 }
 
@@ -1140,6 +1140,6 @@ impl crate::paging::CursorPaged for CustomerStrategyGetRangeRequest {
     fn into_page(
         response: CustomerStrategyGetRangeResponse,
     ) -> (Vec<CustomerStrategyRange>, Option<String>) {
-        (response.range.unwrap_or_default(), response.next_cursor)
+        (response.range, response.next_cursor)
     }
 }

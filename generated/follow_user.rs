@@ -106,45 +106,45 @@ impl CustomerAcquisitionAppGetPermitRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionAppGetPermitResponse {
     /// 成员ID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub user_list: Vec<String>,
     /// 部门ID列表, 可再调用「获取部门成员」获取部门下的成员ID
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_list: Option<Vec<u32>>,
+    #[serde(default)]
+    pub department_list: Vec<u32>,
     /// 标签ID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_list: Option<Vec<u32>>,
+    #[serde(default)]
+    pub tag_list: Vec<u32>,
 }
 
 #[cfg(feature = "follow_user")]
 impl CustomerAcquisitionAppGetPermitResponse {
-    /// Creates an empty `CustomerAcquisitionAppGetPermitResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionAppGetPermitResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            user_list: None,
-            department_list: None,
-            tag_list: None,
+            user_list: Vec::new(),
+            department_list: Vec::new(),
+            tag_list: Vec::new(),
         }
     }
 
     /// Sets `user_list`: 成员ID列表
     #[must_use]
     pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user_list = Some(value.into());
+        self.user_list = value.into();
         self
     }
 
     /// Sets `department_list`: 部门ID列表, 可再调用「获取部门成员」获取部门下的成员ID
     #[must_use]
     pub fn department_list(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.department_list = Some(value.into());
+        self.department_list = value.into();
         self
     }
 
     /// Sets `tag_list`: 标签ID列表
     #[must_use]
     pub fn tag_list(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.tag_list = Some(value.into());
+        self.tag_list = value.into();
         self
     }
 }
@@ -155,34 +155,34 @@ impl CustomerAcquisitionAppGetPermitResponse {
 #[non_exhaustive]
 pub struct FollowUserCheckScope {
     /// 用户的userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userid: Option<Vec<String>>,
+    #[serde(default)]
+    pub userid: Vec<String>,
     /// 部门id列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partyid: Option<Vec<u32>>,
+    #[serde(default)]
+    pub partyid: Vec<u32>,
 }
 
 #[cfg(feature = "follow_user")]
 impl FollowUserCheckScope {
-    /// Creates an empty `FollowUserCheckScope`: every field is optional; set them with the methods below.
+    /// Creates an empty `FollowUserCheckScope`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            userid: None,
-            partyid: None,
+            userid: Vec::new(),
+            partyid: Vec::new(),
         }
     }
 
     /// Sets `userid`: 用户的userid列表
     #[must_use]
     pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userid = Some(value.into());
+        self.userid = value.into();
         self
     }
 
     /// Sets `partyid`: 部门id列表
     #[must_use]
     pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.partyid = Some(value.into());
+        self.partyid = value.into();
         self
     }
 }
@@ -211,21 +211,21 @@ impl GetFollowUserListRequest {
 #[non_exhaustive]
 pub struct GetFollowUserListResponse {
     /// 配置了客户联系功能的成员userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_user: Option<Vec<String>>,
+    #[serde(default)]
+    pub follow_user: Vec<String>,
 }
 
 #[cfg(feature = "follow_user")]
 impl GetFollowUserListResponse {
-    /// Creates an empty `GetFollowUserListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetFollowUserListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { follow_user: None }
+        Self { follow_user: Vec::new() }
     }
 
     /// Sets `follow_user`: 配置了客户联系功能的成员userid列表
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.follow_user = Some(value.into());
+        self.follow_user = value.into();
         self
     }
 }

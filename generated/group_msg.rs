@@ -116,8 +116,8 @@ impl AddMsgTemplateRequest {
 #[non_exhaustive]
 pub struct AddMsgTemplateResponse {
     /// 无效或无法发送的external_userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub fail_list: Vec<String>,
     /// 企业群发消息的id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
@@ -125,10 +125,10 @@ pub struct AddMsgTemplateResponse {
 
 #[cfg(feature = "group_msg")]
 impl AddMsgTemplateResponse {
-    /// Creates an empty `AddMsgTemplateResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `AddMsgTemplateResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            fail_list: None,
+            fail_list: Vec::new(),
             msgid: None,
         }
     }
@@ -136,7 +136,7 @@ impl AddMsgTemplateResponse {
     /// Sets `fail_list`: 无效或无法发送的external_userid列表
     #[must_use]
     pub fn fail_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.fail_list = Some(value.into());
+        self.fail_list = value.into();
         self
     }
 
@@ -231,8 +231,8 @@ impl GetGroupMsgResultRequest {
 #[non_exhaustive]
 pub struct GetGroupMsgResultResponse {
     /// 发送结果列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail_list: Option<Vec<GroupMsgSendResult>>,
+    #[serde(default)]
+    pub detail_list: Vec<GroupMsgSendResult>,
     /// 下一页的游标
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -240,10 +240,10 @@ pub struct GetGroupMsgResultResponse {
 
 #[cfg(feature = "group_msg")]
 impl GetGroupMsgResultResponse {
-    /// Creates an empty `GetGroupMsgResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupMsgResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            detail_list: None,
+            detail_list: Vec::new(),
             next_cursor: None,
         }
     }
@@ -251,7 +251,7 @@ impl GetGroupMsgResultResponse {
     /// Sets `detail_list`: 发送结果列表
     #[must_use]
     pub fn detail_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.detail_list = Some(value.into());
+        self.detail_list = value.into();
         self
     }
 
@@ -350,17 +350,17 @@ pub struct GetGroupmsgListV2Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_msg_list: Option<Vec<GroupMsgRecord>>,
+    #[serde(default)]
+    pub group_msg_list: Vec<GroupMsgRecord>,
 }
 
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgListV2Response {
-    /// Creates an empty `GetGroupmsgListV2Response`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgListV2Response`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            group_msg_list: None,
+            group_msg_list: Vec::new(),
         }
     }
 
@@ -374,7 +374,7 @@ impl GetGroupmsgListV2Response {
     /// Sets `group_msg_list`: 群发记录列表
     #[must_use]
     pub fn group_msg_list(mut self, value: impl Into<Vec<GroupMsgRecord>>) -> Self {
-        self.group_msg_list = Some(value.into());
+        self.group_msg_list = value.into();
         self
     }
 }
@@ -437,17 +437,17 @@ pub struct GetGroupmsgSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群成员发送结果列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_list: Option<Vec<GroupMsgSendResult>>,
+    #[serde(default)]
+    pub send_list: Vec<GroupMsgSendResult>,
 }
 
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgSendResultResponse {
-    /// Creates an empty `GetGroupmsgSendResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgSendResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            send_list: None,
+            send_list: Vec::new(),
         }
     }
 
@@ -461,7 +461,7 @@ impl GetGroupmsgSendResultResponse {
     /// Sets `send_list`: 群成员发送结果列表
     #[must_use]
     pub fn send_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.send_list = Some(value.into());
+        self.send_list = value.into();
         self
     }
 }
@@ -521,17 +521,17 @@ pub struct GetGroupmsgTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发成员发送任务列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_list: Option<Vec<GroupMsgTask>>,
+    #[serde(default)]
+    pub task_list: Vec<GroupMsgTask>,
 }
 
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgTaskResponse {
-    /// Creates an empty `GetGroupmsgTaskResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgTaskResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            task_list: None,
+            task_list: Vec::new(),
         }
     }
 
@@ -545,7 +545,7 @@ impl GetGroupmsgTaskResponse {
     /// Sets `task_list`: 群发成员发送任务列表
     #[must_use]
     pub fn task_list(mut self, value: impl Into<Vec<GroupMsgTask>>) -> Self {
-        self.task_list = Some(value.into());
+        self.task_list = value.into();
         self
     }
 }
@@ -577,13 +577,13 @@ pub struct GroupMsgRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Text>,
     /// 附件列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<Vec<GroupMsgRecordAttachment>>,
+    #[serde(default)]
+    pub attachments: Vec<GroupMsgRecordAttachment>,
 }
 
 #[cfg(feature = "group_msg")]
 impl GroupMsgRecord {
-    /// Creates a `GroupMsgRecord` from its required fields; every optional field starts as `None`.
+    /// Creates a `GroupMsgRecord` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(msgid: impl Into<String>) -> Self {
         Self {
             msgid: msgid.into(),
@@ -591,7 +591,7 @@ impl GroupMsgRecord {
             create_time: None,
             create_type: None,
             text: None,
-            attachments: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -629,7 +629,7 @@ impl GroupMsgRecord {
         mut self,
         value: impl Into<Vec<GroupMsgRecordAttachment>>,
     ) -> Self {
-        self.attachments = Some(value.into());
+        self.attachments = value.into();
         self
     }
 }
@@ -1699,7 +1699,7 @@ impl crate::paging::CursorPaged for GetGroupmsgListV2Request {
     fn into_page(
         response: GetGroupmsgListV2Response,
     ) -> (Vec<GroupMsgRecord>, Option<String>) {
-        (response.group_msg_list.unwrap_or_default(), response.next_cursor)
+        (response.group_msg_list, response.next_cursor)
     }
 }
 
@@ -1719,7 +1719,7 @@ impl crate::paging::CursorPaged for GetGroupmsgTaskRequest {
     fn into_page(
         response: GetGroupmsgTaskResponse,
     ) -> (Vec<GroupMsgTask>, Option<String>) {
-        (response.task_list.unwrap_or_default(), response.next_cursor)
+        (response.task_list, response.next_cursor)
     }
 }
 
@@ -1739,6 +1739,6 @@ impl crate::paging::CursorPaged for GetGroupmsgSendResultRequest {
     fn into_page(
         response: GetGroupmsgSendResultResponse,
     ) -> (Vec<GroupMsgSendResult>, Option<String>) {
-        (response.send_list.unwrap_or_default(), response.next_cursor)
+        (response.send_list, response.next_cursor)
     }
 }

@@ -47,11 +47,11 @@ pub struct GroupChatDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// 群成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_list: Option<Vec<GroupChatMember>>,
+    #[serde(default)]
+    pub member_list: Vec<GroupChatMember>,
     /// 群管理员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_list: Option<Vec<GroupChatAdmin>>,
+    #[serde(default)]
+    pub admin_list: Vec<GroupChatAdmin>,
     /// 当前群成员版本号; 可以配合客户群变更事件减少主动调用本接口的次数
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_version: Option<String>,
@@ -59,7 +59,7 @@ pub struct GroupChatDetail {
 
 #[cfg(feature = "groupchat")]
 impl GroupChatDetail {
-    /// Creates a `GroupChatDetail` from its required fields; every optional field starts as `None`.
+    /// Creates a `GroupChatDetail` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(chat_id: impl Into<String>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -67,8 +67,8 @@ impl GroupChatDetail {
             owner: None,
             create_time: None,
             notice: None,
-            member_list: None,
-            admin_list: None,
+            member_list: Vec::new(),
+            admin_list: Vec::new(),
             member_version: None,
         }
     }
@@ -104,14 +104,14 @@ impl GroupChatDetail {
     /// Sets `member_list`: 群成员列表
     #[must_use]
     pub fn member_list(mut self, value: impl Into<Vec<GroupChatMember>>) -> Self {
-        self.member_list = Some(value.into());
+        self.member_list = value.into();
         self
     }
 
     /// Sets `admin_list`: 群管理员列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<GroupChatAdmin>>) -> Self {
-        self.admin_list = Some(value.into());
+        self.admin_list = value.into();
         self
     }
 
@@ -432,8 +432,8 @@ impl GroupchatListRequest {
 #[non_exhaustive]
 pub struct GroupchatListResponse {
     /// 客户群列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_chat_list: Option<Vec<GroupChatListItem>>,
+    #[serde(default)]
+    pub group_chat_list: Vec<GroupChatListItem>,
     /// 分页游标, 下次请求时填写以获取之后分页的记录; 为空表示已没有更多数据
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -441,10 +441,10 @@ pub struct GroupchatListResponse {
 
 #[cfg(feature = "groupchat")]
 impl GroupchatListResponse {
-    /// Creates an empty `GroupchatListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            group_chat_list: None,
+            group_chat_list: Vec::new(),
             next_cursor: None,
         }
     }
@@ -452,7 +452,7 @@ impl GroupchatListResponse {
     /// Sets `group_chat_list`: 客户群列表
     #[must_use]
     pub fn group_chat_list(mut self, value: impl Into<Vec<GroupChatListItem>>) -> Self {
-        self.group_chat_list = Some(value.into());
+        self.group_chat_list = value.into();
         self
     }
 
@@ -945,6 +945,6 @@ impl crate::paging::CursorPaged for GroupchatListRequest {
     fn into_page(
         response: GroupchatListResponse,
     ) -> (Vec<GroupChatListItem>, Option<String>) {
-        (response.group_chat_list.unwrap_or_default(), response.next_cursor)
+        (response.group_chat_list, response.next_cursor)
     }
 }

@@ -113,20 +113,20 @@ impl BatchToExternalUseridRequest {
 #[non_exhaustive]
 pub struct BatchToExternalUseridResponse {
     /// 转换成功列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_list: Option<Vec<BatchToExternalUserIdSuccess>>,
+    #[serde(default)]
+    pub success_list: Vec<BatchToExternalUserIdSuccess>,
     /// 转换失败列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_list: Option<Vec<BatchToExternalUserIdFail>>,
+    #[serde(default)]
+    pub fail_list: Vec<BatchToExternalUserIdFail>,
 }
 
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUseridResponse {
-    /// Creates an empty `BatchToExternalUseridResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `BatchToExternalUseridResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            success_list: None,
-            fail_list: None,
+            success_list: Vec::new(),
+            fail_list: Vec::new(),
         }
     }
 
@@ -136,7 +136,7 @@ impl BatchToExternalUseridResponse {
         mut self,
         value: impl Into<Vec<BatchToExternalUserIdSuccess>>,
     ) -> Self {
-        self.success_list = Some(value.into());
+        self.success_list = value.into();
         self
     }
 
@@ -146,7 +146,7 @@ impl BatchToExternalUseridResponse {
         mut self,
         value: impl Into<Vec<BatchToExternalUserIdFail>>,
     ) -> Self {
-        self.fail_list = Some(value.into());
+        self.fail_list = value.into();
         self
     }
 }
@@ -265,21 +265,21 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
 #[non_exhaustive]
 pub struct CorpgroupBatchExternalUseridToPendingIdResponse {
     /// 转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Vec<IdConvertPendingId>>,
+    #[serde(default)]
+    pub result: Vec<IdConvertPendingId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdResponse {
-    /// Creates an empty `CorpgroupBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CorpgroupBatchExternalUseridToPendingIdResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { result: None }
+        Self { result: Vec::new() }
     }
 
     /// Sets `result`: 转换结果
     #[must_use]
     pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = Some(value.into());
+        self.result = value.into();
         self
     }
 }
@@ -339,15 +339,17 @@ impl CorpgroupUnionidToExternalUseridRequest {
 #[non_exhaustive]
 pub struct CorpgroupUnionidToExternalUseridResponse {
     /// 该 unionid 对应的外部联系人信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
+    #[serde(default)]
+    pub external_userid_info: Vec<IdConvertCorpExternalUserId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToExternalUseridResponse {
-    /// Creates an empty `CorpgroupUnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CorpgroupUnionidToExternalUseridResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { external_userid_info: None }
+        Self {
+            external_userid_info: Vec::new(),
+        }
     }
 
     /// Sets `external_userid_info`: 该 unionid 对应的外部联系人信息
@@ -356,7 +358,7 @@ impl CorpgroupUnionidToExternalUseridResponse {
         mut self,
         value: impl Into<Vec<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = Some(value.into());
+        self.external_userid_info = value.into();
         self
     }
 }
@@ -525,21 +527,21 @@ impl GetNewExternalUseridRequest {
 #[non_exhaustive]
 pub struct GetNewExternalUseridResponse {
     /// 转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<IdConvertNewExternalUserId>>,
+    #[serde(default)]
+    pub items: Vec<IdConvertNewExternalUserId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl GetNewExternalUseridResponse {
-    /// Creates an empty `GetNewExternalUseridResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetNewExternalUseridResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { items: None }
+        Self { items: Vec::new() }
     }
 
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 }
@@ -580,21 +582,21 @@ impl GroupchatGetNewExternalUseridRequest {
 #[non_exhaustive]
 pub struct GroupchatGetNewExternalUseridResponse {
     /// 转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<IdConvertNewExternalUserId>>,
+    #[serde(default)]
+    pub items: Vec<IdConvertNewExternalUserId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl GroupchatGetNewExternalUseridResponse {
-    /// Creates an empty `GroupchatGetNewExternalUseridResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatGetNewExternalUseridResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { items: None }
+        Self { items: Vec::new() }
     }
 
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 }
@@ -755,21 +757,21 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
 #[non_exhaustive]
 pub struct IdconvertBatchExternalUseridToPendingIdResponse {
     /// 转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Vec<IdConvertPendingId>>,
+    #[serde(default)]
+    pub result: Vec<IdConvertPendingId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdResponse {
-    /// Creates an empty `IdconvertBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `IdconvertBatchExternalUseridToPendingIdResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { result: None }
+        Self { result: Vec::new() }
     }
 
     /// Sets `result`: 转换结果
     #[must_use]
     pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = Some(value.into());
+        self.result = value.into();
         self
     }
 }
@@ -804,34 +806,34 @@ impl IdconvertChatidRequest {
 #[non_exhaustive]
 pub struct IdconvertChatidResponse {
     /// 转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<ChatIdConvertItem>>,
+    #[serde(default)]
+    pub items: Vec<ChatIdConvertItem>,
     /// 无法转换的群 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_chat_id_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub invalid_chat_id_list: Vec<String>,
 }
 
 #[cfg(feature = "id_convert")]
 impl IdconvertChatidResponse {
-    /// Creates an empty `IdconvertChatidResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `IdconvertChatidResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            items: None,
-            invalid_chat_id_list: None,
+            items: Vec::new(),
+            invalid_chat_id_list: Vec::new(),
         }
     }
 
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<ChatIdConvertItem>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 
     /// Sets `invalid_chat_id_list`: 无法转换的群 id 列表
     #[must_use]
     pub fn invalid_chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_chat_id_list = Some(value.into());
+        self.invalid_chat_id_list = value.into();
         self
     }
 }
@@ -876,27 +878,27 @@ impl IdconvertConvertTmpExternalUseridRequest {
 #[non_exhaustive]
 pub struct IdconvertConvertTmpExternalUseridResponse {
     /// 转换成功的结果列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results: Option<Vec<TmpExternalUserIdResult>>,
+    #[serde(default)]
+    pub results: Vec<TmpExternalUserIdResult>,
     /// 无法转换的 tmp_external_userid (非法或无权限)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_tmp_external_userid_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub invalid_tmp_external_userid_list: Vec<String>,
 }
 
 #[cfg(feature = "id_convert")]
 impl IdconvertConvertTmpExternalUseridResponse {
-    /// Creates an empty `IdconvertConvertTmpExternalUseridResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `IdconvertConvertTmpExternalUseridResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            results: None,
-            invalid_tmp_external_userid_list: None,
+            results: Vec::new(),
+            invalid_tmp_external_userid_list: Vec::new(),
         }
     }
 
     /// Sets `results`: 转换成功的结果列表
     #[must_use]
     pub fn results(mut self, value: impl Into<Vec<TmpExternalUserIdResult>>) -> Self {
-        self.results = Some(value.into());
+        self.results = value.into();
         self
     }
 
@@ -906,7 +908,7 @@ impl IdconvertConvertTmpExternalUseridResponse {
         mut self,
         value: impl Into<Vec<String>>,
     ) -> Self {
-        self.invalid_tmp_external_userid_list = Some(value.into());
+        self.invalid_tmp_external_userid_list = value.into();
         self
     }
 }
@@ -941,34 +943,34 @@ impl IdconvertExternalTagidRequest {
 #[non_exhaustive]
 pub struct IdconvertExternalTagidResponse {
     /// 客户标签转换结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<ExternalTagIdConvertItem>>,
+    #[serde(default)]
+    pub items: Vec<ExternalTagIdConvertItem>,
     /// 无法转换的客户标签 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_external_tagid_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub invalid_external_tagid_list: Vec<String>,
 }
 
 #[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidResponse {
-    /// Creates an empty `IdconvertExternalTagidResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `IdconvertExternalTagidResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            items: None,
-            invalid_external_tagid_list: None,
+            items: Vec::new(),
+            invalid_external_tagid_list: Vec::new(),
         }
     }
 
     /// Sets `items`: 客户标签转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<ExternalTagIdConvertItem>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 
     /// Sets `invalid_external_tagid_list`: 无法转换的客户标签 id 列表
     #[must_use]
     pub fn invalid_external_tagid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_external_tagid_list = Some(value.into());
+        self.invalid_external_tagid_list = value.into();
         self
     }
 }
@@ -1170,15 +1172,17 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
 #[non_exhaustive]
 pub struct ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     /// 该 unionid 对应的外部联系人信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
+    #[serde(default)]
+    pub external_userid_info: Vec<IdConvertCorpExternalUserId>,
 }
 
 #[cfg(feature = "id_convert")]
 impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
-    /// Creates an empty `ServiceExternalcontactUnionidToExternalUserid3rdResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceExternalcontactUnionidToExternalUserid3rdResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { external_userid_info: None }
+        Self {
+            external_userid_info: Vec::new(),
+        }
     }
 
     /// Sets `external_userid_info`: 该 unionid 对应的外部联系人信息
@@ -1187,7 +1191,7 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
         mut self,
         value: impl Into<Vec<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = Some(value.into());
+        self.external_userid_info = value.into();
         self
     }
 }

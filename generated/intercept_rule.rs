@@ -129,21 +129,21 @@ impl GetInterceptRuleListRequest {
 #[non_exhaustive]
 pub struct GetInterceptRuleListResponse {
     /// 规则列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_list: Option<Vec<InterceptRuleSummary>>,
+    #[serde(default)]
+    pub rule_list: Vec<InterceptRuleSummary>,
 }
 
 #[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleListResponse {
-    /// Creates an empty `GetInterceptRuleListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetInterceptRuleListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { rule_list: None }
+        Self { rule_list: Vec::new() }
     }
 
     /// Sets `rule_list`: 规则列表
     #[must_use]
     pub fn rule_list(mut self, value: impl Into<Vec<InterceptRuleSummary>>) -> Self {
-        self.rule_list = Some(value.into());
+        self.rule_list = value.into();
         self
     }
 }
@@ -265,8 +265,8 @@ pub struct InterceptRuleDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// 敏感词列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub word_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub word_list: Vec<String>,
     /// 额外的规则
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_rule: Option<InterceptExtraRule>,
@@ -283,12 +283,12 @@ pub struct InterceptRuleDetail {
 
 #[cfg(feature = "intercept_rule")]
 impl InterceptRuleDetail {
-    /// Creates a `InterceptRuleDetail` from its required fields; every optional field starts as `None`.
+    /// Creates a `InterceptRuleDetail` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(rule_id: impl Into<String>) -> Self {
         Self {
             rule_id: rule_id.into(),
             rule_name: None,
-            word_list: None,
+            word_list: Vec::new(),
             extra_rule: None,
             intercept_type: None,
             applicable_range: None,
@@ -306,7 +306,7 @@ impl InterceptRuleDetail {
     /// Sets `word_list`: 敏感词列表
     #[must_use]
     pub fn word_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.word_list = Some(value.into());
+        self.word_list = value.into();
         self
     }
 

@@ -25,8 +25,8 @@ pub struct GroupChatJoinWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<u32>,
     /// 使用该配置的客户群ID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chat_id_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub chat_id_list: Vec<String>,
     /// 联系二维码的URL, 仅在配置为群二维码时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
@@ -40,7 +40,7 @@ pub struct GroupChatJoinWay {
 
 #[cfg(feature = "join_way")]
 impl GroupChatJoinWay {
-    /// Creates a `GroupChatJoinWay` from its required fields; every optional field starts as `None`.
+    /// Creates a `GroupChatJoinWay` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
             config_id: config_id.into(),
@@ -49,7 +49,7 @@ impl GroupChatJoinWay {
             auto_create_room: None,
             room_base_name: None,
             room_base_id: None,
-            chat_id_list: None,
+            chat_id_list: Vec::new(),
             qr_code: None,
             state: None,
             mark_source: None,
@@ -94,7 +94,7 @@ impl GroupChatJoinWay {
     /// Sets `chat_id_list`: 使用该配置的客户群ID列表
     #[must_use]
     pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.chat_id_list = Some(value.into());
+        self.chat_id_list = value.into();
         self
     }
 

@@ -143,34 +143,34 @@ impl GetMomentCommentsRequest {
 #[non_exhaustive]
 pub struct GetMomentCommentsResponse {
     /// 评论列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_list: Option<Vec<MomentInteraction>>,
+    #[serde(default)]
+    pub comment_list: Vec<MomentInteraction>,
     /// 点赞列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub like_list: Option<Vec<MomentInteraction>>,
+    #[serde(default)]
+    pub like_list: Vec<MomentInteraction>,
 }
 
 #[cfg(feature = "moment")]
 impl GetMomentCommentsResponse {
-    /// Creates an empty `GetMomentCommentsResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentCommentsResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            comment_list: None,
-            like_list: None,
+            comment_list: Vec::new(),
+            like_list: Vec::new(),
         }
     }
 
     /// Sets `comment_list`: 评论列表
     #[must_use]
     pub fn comment_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.comment_list = Some(value.into());
+        self.comment_list = value.into();
         self
     }
 
     /// Sets `like_list`: 点赞列表
     #[must_use]
     pub fn like_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.like_list = Some(value.into());
+        self.like_list = value.into();
         self
     }
 }
@@ -233,17 +233,17 @@ pub struct GetMomentCustomerListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员可见客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<MomentCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<MomentCustomer>,
 }
 
 #[cfg(feature = "moment")]
 impl GetMomentCustomerListResponse {
-    /// Creates an empty `GetMomentCustomerListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentCustomerListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            customer_list: None,
+            customer_list: Vec::new(),
         }
     }
 
@@ -257,7 +257,7 @@ impl GetMomentCustomerListResponse {
     /// Sets `customer_list`: 成员可见客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<MomentCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
 }
@@ -342,17 +342,17 @@ pub struct GetMomentListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 朋友圈列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moment_list: Option<Vec<MomentRecord>>,
+    #[serde(default)]
+    pub moment_list: Vec<MomentRecord>,
 }
 
 #[cfg(feature = "moment")]
 impl GetMomentListResponse {
-    /// Creates an empty `GetMomentListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            moment_list: None,
+            moment_list: Vec::new(),
         }
     }
 
@@ -366,7 +366,7 @@ impl GetMomentListResponse {
     /// Sets `moment_list`: 朋友圈列表
     #[must_use]
     pub fn moment_list(mut self, value: impl Into<Vec<MomentRecord>>) -> Self {
-        self.moment_list = Some(value.into());
+        self.moment_list = value.into();
         self
     }
 }
@@ -429,17 +429,17 @@ pub struct GetMomentSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员发送成功客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<MomentSendCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<MomentSendCustomer>,
 }
 
 #[cfg(feature = "moment")]
 impl GetMomentSendResultResponse {
-    /// Creates an empty `GetMomentSendResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentSendResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            customer_list: None,
+            customer_list: Vec::new(),
         }
     }
 
@@ -453,7 +453,7 @@ impl GetMomentSendResultResponse {
     /// Sets `customer_list`: 成员发送成功客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<MomentSendCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
 }
@@ -513,17 +513,17 @@ pub struct GetMomentTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 发表任务列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_list: Option<Vec<MomentTask>>,
+    #[serde(default)]
+    pub task_list: Vec<MomentTask>,
 }
 
 #[cfg(feature = "moment")]
 impl GetMomentTaskResponse {
-    /// Creates an empty `GetMomentTaskResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentTaskResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            task_list: None,
+            task_list: Vec::new(),
         }
     }
 
@@ -537,7 +537,7 @@ impl GetMomentTaskResponse {
     /// Sets `task_list`: 发表任务列表
     #[must_use]
     pub fn task_list(mut self, value: impl Into<Vec<MomentTask>>) -> Self {
-        self.task_list = Some(value.into());
+        self.task_list = value.into();
         self
     }
 }
@@ -861,8 +861,8 @@ pub struct MomentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Text>,
     /// 图片列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<Vec<MomentRecordImage>>,
+    #[serde(default)]
+    pub image: Vec<MomentRecordImage>,
     /// 视频
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<MomentRecordVideo>,
@@ -876,7 +876,7 @@ pub struct MomentRecord {
 
 #[cfg(feature = "moment")]
 impl MomentRecord {
-    /// Creates a `MomentRecord` from its required fields; every optional field starts as `None`.
+    /// Creates a `MomentRecord` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(moment_id: impl Into<String>) -> Self {
         Self {
             moment_id: moment_id.into(),
@@ -885,7 +885,7 @@ impl MomentRecord {
             create_type: None,
             visible_type: None,
             text: None,
-            image: None,
+            image: Vec::new(),
             video: None,
             link: None,
             location: None,
@@ -930,7 +930,7 @@ impl MomentRecord {
     /// Sets `image`: 图片列表
     #[must_use]
     pub fn image(mut self, value: impl Into<Vec<MomentRecordImage>>) -> Self {
-        self.image = Some(value.into());
+        self.image = value.into();
         self
     }
 
@@ -2122,7 +2122,7 @@ impl crate::paging::CursorPaged for GetMomentListRequest {
     fn into_page(
         response: GetMomentListResponse,
     ) -> (Vec<MomentRecord>, Option<String>) {
-        (response.moment_list.unwrap_or_default(), response.next_cursor)
+        (response.moment_list, response.next_cursor)
     }
 }
 
@@ -2140,7 +2140,7 @@ impl crate::paging::CursorPaged for GetMomentTaskRequest {
     }
 
     fn into_page(response: GetMomentTaskResponse) -> (Vec<MomentTask>, Option<String>) {
-        (response.task_list.unwrap_or_default(), response.next_cursor)
+        (response.task_list, response.next_cursor)
     }
 }
 
@@ -2160,7 +2160,7 @@ impl crate::paging::CursorPaged for GetMomentCustomerListRequest {
     fn into_page(
         response: GetMomentCustomerListResponse,
     ) -> (Vec<MomentCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
+        (response.customer_list, response.next_cursor)
     }
 }
 
@@ -2180,6 +2180,6 @@ impl crate::paging::CursorPaged for GetMomentSendResultRequest {
     fn into_page(
         response: GetMomentSendResultResponse,
     ) -> (Vec<MomentSendCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
+        (response.customer_list, response.next_cursor)
     }
 }

@@ -152,17 +152,17 @@ pub struct GetProductAlbumListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 商品列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_list: Option<Vec<ProductAlbumProduct>>,
+    #[serde(default)]
+    pub product_list: Vec<ProductAlbumProduct>,
 }
 
 #[cfg(feature = "product_album")]
 impl GetProductAlbumListResponse {
-    /// Creates an empty `GetProductAlbumListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetProductAlbumListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            product_list: None,
+            product_list: Vec::new(),
         }
     }
 
@@ -176,7 +176,7 @@ impl GetProductAlbumListResponse {
     /// Sets `product_list`: 商品列表
     #[must_use]
     pub fn product_list(mut self, value: impl Into<Vec<ProductAlbumProduct>>) -> Self {
-        self.product_list = Some(value.into());
+        self.product_list = value.into();
         self
     }
 }
@@ -244,13 +244,13 @@ pub struct ProductAlbumProduct {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 附件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<Vec<ProductAttachment>>,
+    #[serde(default)]
+    pub attachments: Vec<ProductAttachment>,
 }
 
 #[cfg(feature = "product_album")]
 impl ProductAlbumProduct {
-    /// Creates a `ProductAlbumProduct` from its required fields; every optional field starts as `None`.
+    /// Creates a `ProductAlbumProduct` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(product_id: impl Into<String>) -> Self {
         Self {
             product_id: product_id.into(),
@@ -258,7 +258,7 @@ impl ProductAlbumProduct {
             price: None,
             product_sn: None,
             create_time: None,
-            attachments: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -293,7 +293,7 @@ impl ProductAlbumProduct {
     /// Sets `attachments`: 附件
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<ProductAttachment>>) -> Self {
-        self.attachments = Some(value.into());
+        self.attachments = value.into();
         self
     }
 }
@@ -707,6 +707,6 @@ impl crate::paging::CursorPaged for GetProductAlbumListRequest {
     fn into_page(
         response: GetProductAlbumListResponse,
     ) -> (Vec<ProductAlbumProduct>, Option<String>) {
-        (response.product_list.unwrap_or_default(), response.next_cursor)
+        (response.product_list, response.next_cursor)
     }
 }

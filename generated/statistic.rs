@@ -56,21 +56,21 @@ impl GetUserBehaviorDataRequest {
 #[non_exhaustive]
 pub struct GetUserBehaviorDataResponse {
     /// 每日统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behavior_data: Option<Vec<UserBehaviorData>>,
+    #[serde(default)]
+    pub behavior_data: Vec<UserBehaviorData>,
 }
 
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataResponse {
-    /// Creates an empty `GetUserBehaviorDataResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetUserBehaviorDataResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { behavior_data: None }
+        Self { behavior_data: Vec::new() }
     }
 
     /// Sets `behavior_data`: 每日统计数据
     #[must_use]
     pub fn behavior_data(mut self, value: impl Into<Vec<UserBehaviorData>>) -> Self {
-        self.behavior_data = Some(value.into());
+        self.behavior_data = value.into();
         self
     }
 }
@@ -319,21 +319,21 @@ impl GroupchatStatisticGroupByDayRequest {
 #[non_exhaustive]
 pub struct GroupchatStatisticGroupByDayResponse {
     /// 记录列表, 每条为某个自然日客户群的统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<GroupChatStatisticDayItem>>,
+    #[serde(default)]
+    pub items: Vec<GroupChatStatisticDayItem>,
 }
 
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticGroupByDayResponse {
-    /// Creates an empty `GroupchatStatisticGroupByDayResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatStatisticGroupByDayResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { items: None }
+        Self { items: Vec::new() }
     }
 
     /// Sets `items`: 记录列表, 每条为某个自然日客户群的统计数据
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticDayItem>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 }
@@ -435,18 +435,18 @@ pub struct GroupchatStatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u32>,
     /// 记录列表, 每条为某个群主所拥有的客户群的统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<GroupChatStatisticOwnerItem>>,
+    #[serde(default)]
+    pub items: Vec<GroupChatStatisticOwnerItem>,
 }
 
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticResponse {
-    /// Creates an empty `GroupchatStatisticResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatStatisticResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             total: None,
             next_offset: None,
-            items: None,
+            items: Vec::new(),
         }
     }
 
@@ -467,7 +467,7 @@ impl GroupchatStatisticResponse {
     /// Sets `items`: 记录列表, 每条为某个群主所拥有的客户群的统计数据
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticOwnerItem>>) -> Self {
-        self.items = Some(value.into());
+        self.items = value.into();
         self
     }
 }
@@ -811,6 +811,6 @@ impl crate::paging::OffsetPaged for GroupchatStatisticRequest {
     fn into_items(
         response: GroupchatStatisticResponse,
     ) -> Vec<GroupChatStatisticOwnerItem> {
-        response.items.unwrap_or_default()
+        response.items
     }
 }

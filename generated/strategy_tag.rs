@@ -269,21 +269,21 @@ impl GetStrategyTagListRequest {
 #[non_exhaustive]
 pub struct GetStrategyTagListResponse {
     /// 标签组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<Vec<StrategyTagGroup>>,
+    #[serde(default)]
+    pub tag_group: Vec<StrategyTagGroup>,
 }
 
 #[cfg(feature = "strategy_tag")]
 impl GetStrategyTagListResponse {
-    /// Creates an empty `GetStrategyTagListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetStrategyTagListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { tag_group: None }
+        Self { tag_group: Vec::new() }
     }
 
     /// Sets `tag_group`: 标签组列表
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<Vec<StrategyTagGroup>>) -> Self {
-        self.tag_group = Some(value.into());
+        self.tag_group = value.into();
         self
     }
 }
@@ -386,13 +386,13 @@ pub struct StrategyTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 标签组内的标签列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<Vec<StrategyTag>>,
+    #[serde(default)]
+    pub tag: Vec<StrategyTag>,
 }
 
 #[cfg(feature = "strategy_tag")]
 impl StrategyTagGroup {
-    /// Creates a `StrategyTagGroup` from its required fields; every optional field starts as `None`.
+    /// Creates a `StrategyTagGroup` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
         Self {
             group_id: group_id.into(),
@@ -400,7 +400,7 @@ impl StrategyTagGroup {
             create_time: None,
             order: None,
             strategy_id: None,
-            tag: None,
+            tag: Vec::new(),
         }
     }
 
@@ -428,7 +428,7 @@ impl StrategyTagGroup {
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
-        self.tag = Some(value.into());
+        self.tag = value.into();
         self
     }
 }

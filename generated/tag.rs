@@ -180,13 +180,13 @@ pub struct CorpTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// 标签组内的标签列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<Vec<CorpTag>>,
+    #[serde(default)]
+    pub tag: Vec<CorpTag>,
 }
 
 #[cfg(feature = "tag")]
 impl CorpTagGroup {
-    /// Creates a `CorpTagGroup` from its required fields; every optional field starts as `None`.
+    /// Creates a `CorpTagGroup` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
         Self {
             group_id: group_id.into(),
@@ -194,7 +194,7 @@ impl CorpTagGroup {
             create_time: None,
             order: None,
             deleted: None,
-            tag: None,
+            tag: Vec::new(),
         }
     }
 
@@ -222,7 +222,7 @@ impl CorpTagGroup {
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<CorpTag>>) -> Self {
-        self.tag = Some(value.into());
+        self.tag = value.into();
         self
     }
 }
@@ -413,21 +413,21 @@ impl GetCorpTagListRequest {
 #[non_exhaustive]
 pub struct GetCorpTagListResponse {
     /// 标签组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<Vec<CorpTagGroup>>,
+    #[serde(default)]
+    pub tag_group: Vec<CorpTagGroup>,
 }
 
 #[cfg(feature = "tag")]
 impl GetCorpTagListResponse {
-    /// Creates an empty `GetCorpTagListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetCorpTagListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { tag_group: None }
+        Self { tag_group: Vec::new() }
     }
 
     /// Sets `tag_group`: 标签组列表
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<Vec<CorpTagGroup>>) -> Self {
-        self.tag_group = Some(value.into());
+        self.tag_group = value.into();
         self
     }
 }

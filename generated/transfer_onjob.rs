@@ -37,15 +37,17 @@ impl GroupchatOnjobTransferRequest {
 #[non_exhaustive]
 pub struct GroupchatOnjobTransferResponse {
     /// 没能成功继承的群
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_chat_list: Option<Vec<OnjobGroupChatTransferFailure>>,
+    #[serde(default)]
+    pub failed_chat_list: Vec<OnjobGroupChatTransferFailure>,
 }
 
 #[cfg(feature = "transfer_onjob")]
 impl GroupchatOnjobTransferResponse {
-    /// Creates an empty `GroupchatOnjobTransferResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatOnjobTransferResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { failed_chat_list: None }
+        Self {
+            failed_chat_list: Vec::new(),
+        }
     }
 
     /// Sets `failed_chat_list`: 没能成功继承的群
@@ -54,7 +56,7 @@ impl GroupchatOnjobTransferResponse {
         mut self,
         value: impl Into<Vec<OnjobGroupChatTransferFailure>>,
     ) -> Self {
-        self.failed_chat_list = Some(value.into());
+        self.failed_chat_list = value.into();
         self
     }
 }
@@ -218,15 +220,15 @@ impl TransferCustomerRequest {
 #[non_exhaustive]
 pub struct TransferCustomerResponse {
     /// 每个客户的分配结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<Vec<OnjobTransferCustomerResult>>,
+    #[serde(default)]
+    pub customer: Vec<OnjobTransferCustomerResult>,
 }
 
 #[cfg(feature = "transfer_onjob")]
 impl TransferCustomerResponse {
-    /// Creates an empty `TransferCustomerResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `TransferCustomerResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { customer: None }
+        Self { customer: Vec::new() }
     }
 
     /// Sets `customer`: 每个客户的分配结果
@@ -235,7 +237,7 @@ impl TransferCustomerResponse {
         mut self,
         value: impl Into<Vec<OnjobTransferCustomerResult>>,
     ) -> Self {
-        self.customer = Some(value.into());
+        self.customer = value.into();
         self
     }
 }
@@ -287,8 +289,8 @@ impl TransferResultRequest {
 #[non_exhaustive]
 pub struct TransferResultResponse {
     /// 客户接替记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<Vec<OnjobTakeoverRecord>>,
+    #[serde(default)]
+    pub customer: Vec<OnjobTakeoverRecord>,
     /// 下个分页的起始cursor; 为空表示没有更多数据
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -296,10 +298,10 @@ pub struct TransferResultResponse {
 
 #[cfg(feature = "transfer_onjob")]
 impl TransferResultResponse {
-    /// Creates an empty `TransferResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `TransferResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            customer: None,
+            customer: Vec::new(),
             next_cursor: None,
         }
     }
@@ -307,7 +309,7 @@ impl TransferResultResponse {
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
     pub fn customer(mut self, value: impl Into<Vec<OnjobTakeoverRecord>>) -> Self {
-        self.customer = Some(value.into());
+        self.customer = value.into();
         self
     }
 
@@ -555,6 +557,6 @@ impl crate::paging::CursorPaged for TransferResultRequest {
     fn into_page(
         response: TransferResultResponse,
     ) -> (Vec<OnjobTakeoverRecord>, Option<String>) {
-        (response.customer.unwrap_or_default(), response.next_cursor)
+        (response.customer, response.next_cursor)
     }
 }

@@ -133,8 +133,8 @@ impl GetUnassignedListRequest {
 #[non_exhaustive]
 pub struct GetUnassignedListResponse {
     /// 待分配的离职成员客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub info: Option<Vec<UnassignedCustomer>>,
+    #[serde(default)]
+    pub info: Vec<UnassignedCustomer>,
     /// 是否是最后一条记录
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_last: Option<bool>,
@@ -145,10 +145,10 @@ pub struct GetUnassignedListResponse {
 
 #[cfg(feature = "transfer_resigned")]
 impl GetUnassignedListResponse {
-    /// Creates an empty `GetUnassignedListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetUnassignedListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            info: None,
+            info: Vec::new(),
             is_last: None,
             next_cursor: None,
         }
@@ -157,7 +157,7 @@ impl GetUnassignedListResponse {
     /// Sets `info`: 待分配的离职成员客户列表
     #[must_use]
     pub fn info(mut self, value: impl Into<Vec<UnassignedCustomer>>) -> Self {
-        self.info = Some(value.into());
+        self.info = value.into();
         self
     }
 
@@ -212,15 +212,17 @@ impl GroupchatTransferRequest {
 #[non_exhaustive]
 pub struct GroupchatTransferResponse {
     /// 没能成功继承的群
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_chat_list: Option<Vec<ResignedGroupChatTransferFailure>>,
+    #[serde(default)]
+    pub failed_chat_list: Vec<ResignedGroupChatTransferFailure>,
 }
 
 #[cfg(feature = "transfer_resigned")]
 impl GroupchatTransferResponse {
-    /// Creates an empty `GroupchatTransferResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GroupchatTransferResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { failed_chat_list: None }
+        Self {
+            failed_chat_list: Vec::new(),
+        }
     }
 
     /// Sets `failed_chat_list`: 没能成功继承的群
@@ -229,7 +231,7 @@ impl GroupchatTransferResponse {
         mut self,
         value: impl Into<Vec<ResignedGroupChatTransferFailure>>,
     ) -> Self {
-        self.failed_chat_list = Some(value.into());
+        self.failed_chat_list = value.into();
         self
     }
 }
@@ -358,15 +360,15 @@ impl ResignedTransferCustomerRequest {
 #[non_exhaustive]
 pub struct ResignedTransferCustomerResponse {
     /// 每个客户的分配结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<Vec<ResignedTransferCustomerResult>>,
+    #[serde(default)]
+    pub customer: Vec<ResignedTransferCustomerResult>,
 }
 
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResponse {
-    /// Creates an empty `ResignedTransferCustomerResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ResignedTransferCustomerResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { customer: None }
+        Self { customer: Vec::new() }
     }
 
     /// Sets `customer`: 每个客户的分配结果
@@ -375,7 +377,7 @@ impl ResignedTransferCustomerResponse {
         mut self,
         value: impl Into<Vec<ResignedTransferCustomerResult>>,
     ) -> Self {
-        self.customer = Some(value.into());
+        self.customer = value.into();
         self
     }
 }
@@ -451,8 +453,8 @@ impl ResignedTransferResultRequest {
 #[non_exhaustive]
 pub struct ResignedTransferResultResponse {
     /// 客户接替记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<Vec<ResignedTakeoverRecord>>,
+    #[serde(default)]
+    pub customer: Vec<ResignedTakeoverRecord>,
     /// 下个分页的起始cursor; 为空表示没有更多数据
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -460,10 +462,10 @@ pub struct ResignedTransferResultResponse {
 
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferResultResponse {
-    /// Creates an empty `ResignedTransferResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ResignedTransferResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            customer: None,
+            customer: Vec::new(),
             next_cursor: None,
         }
     }
@@ -471,7 +473,7 @@ impl ResignedTransferResultResponse {
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
     pub fn customer(mut self, value: impl Into<Vec<ResignedTakeoverRecord>>) -> Self {
-        self.customer = Some(value.into());
+        self.customer = value.into();
         self
     }
 
@@ -944,7 +946,7 @@ impl crate::paging::CursorPaged for GetUnassignedListRequest {
     fn into_page(
         response: GetUnassignedListResponse,
     ) -> (Vec<UnassignedCustomer>, Option<String>) {
-        (response.info.unwrap_or_default(), response.next_cursor)
+        (response.info, response.next_cursor)
     }
 }
 
@@ -964,6 +966,6 @@ impl crate::paging::CursorPaged for ResignedTransferResultRequest {
     fn into_page(
         response: ResignedTransferResultResponse,
     ) -> (Vec<ResignedTakeoverRecord>, Option<String>) {
-        (response.customer.unwrap_or_default(), response.next_cursor)
+        (response.customer, response.next_cursor)
     }
 }

@@ -107,12 +107,10 @@ fn field_tokens(f: &Field) -> TokenStream {
         let w = &f.wire;
         attrs.push(quote! { rename = #w });
     }
-    if f.required {
-        if f.serde_default {
-            attrs.push(quote! { default });
-        }
-    } else {
+    if f.is_option() {
         attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
+    } else if f.serde_default || f.empty_when_absent {
+        attrs.push(quote! { default });
     }
     if f.flex {
         if let Some(func) = flex_fn(&f.ty, !f.required) {
@@ -124,10 +122,10 @@ fn field_tokens(f: &Field) -> TokenStream {
     } else {
         quote! { #[serde(#(#attrs),*)] }
     };
-    let full_ty = if f.required {
-        ty
-    } else {
+    let full_ty = if f.is_option() {
         quote! { Option<#ty> }
+    } else {
+        ty
     };
     quote! { #doc #serde pub #name: #full_ty, }
 }
@@ -158,6 +156,8 @@ fn struct_tokens(st: &Struct) -> TokenStream {
         let n = f.rust.ident();
         if f.required {
             quote! { #n: #n.into() }
+        } else if f.empty_when_absent {
+            quote! { #n: Vec::new() }
         } else {
             quote! { #n: None }
         }
@@ -165,6 +165,11 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
         let n = f.rust.ident();
         let t = rust_ty(&f.ty);
+        let set = if f.empty_when_absent {
+            quote! { self.#n = value.into(); }
+        } else {
+            quote! { self.#n = Some(value.into()); }
+        };
         let d = format!(
             " Sets `{}`: {}",
             f.wire,
@@ -174,7 +179,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
             #[doc = #d]
             #[must_use]
             pub fn #n(mut self, value: impl Into<#t>) -> Self {
-                self.#n = Some(value.into());
+                #set
                 self
             }
         }
@@ -184,14 +189,19 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     } else {
         quote! {}
     };
+    let lists = if st.fields.iter().any(|f| f.empty_when_absent) {
+        " (a list: empty)"
+    } else {
+        ""
+    };
     let new_doc = if required.is_empty() {
         format!(
-            " Creates an empty `{}`: every field is optional; set them with the methods below.",
+            " Creates an empty `{}`: every field is optional{lists}; set them with the methods below.",
             st.name
         )
     } else {
         format!(
-            " Creates a `{}` from its required fields; every optional field starts as `None`.",
+            " Creates a `{}` from its required fields; every optional field starts as `None`{lists}.",
             st.name
         )
     };
@@ -485,7 +495,7 @@ fn method_tokens(ep: &Endpoint) -> Method {
 /// The expression that takes the page's items out of `response`.
 fn take_items(p: &Paging) -> TokenStream {
     let items = p.items.rust.ident();
-    if p.items.required {
+    if !p.items.is_option() {
         quote! { response.#items }
     } else {
         quote! { response.#items.unwrap_or_default() }

@@ -41,7 +41,8 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         .collect();
     let cfgs = feature_sets(&lw.structs, &lw.enums, &lw.endpoints, &ungated);
     let defaultable = defaultable(&lw.structs);
-    let groups = assemble_groups(files, &lw, &cfgs, &defaultable);
+    let request_side = request_side(&lw.structs, &lw.endpoints);
+    let groups = assemble_groups(files, &lw, &cfgs, &defaultable, &request_side);
     let mut event_values: Vec<Enum> = files
         .iter()
         .flat_map(|l| l.spec.event_values.iter())
@@ -238,6 +239,7 @@ impl Lowerer<'_> {
                 ty,
                 required: f.required,
                 serde_default: false,
+                empty_when_absent: false,
                 doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
             });
         }
@@ -423,12 +425,37 @@ fn ty_default(ty: &Ty, defaultable: &BTreeSet<String>) -> bool {
     }
 }
 
-/// Pass 5: each file's structs, enums and endpoints, with their features and derives decided.
+/// Pass 5: the structs a request uses (its own, its inline objects, the named types it reaches). The others
+/// are response-side only, where a list WeCom leaves out decodes as an empty `Vec`.
+fn request_side(structs: &BTreeMap<String, (String, Struct)>, endpoints: &[Endpoint]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&str> = endpoints.iter().map(|e| e.request.as_str()).collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.to_string()) {
+            continue;
+        }
+        if let Some((_, st)) = structs.get(name) {
+            for f in &st.fields {
+                let mut t = &f.ty;
+                while let Ty::List(inner) = t {
+                    t = inner;
+                }
+                if let Ty::Struct(n) = t {
+                    todo.push(n);
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Pass 6: each file's structs, enums and endpoints, with their features and derives decided.
 fn assemble_groups(
     files: &[Loaded],
     lw: &Lowerer<'_>,
     cfgs: &BTreeMap<String, Option<BTreeSet<String>>>,
     defaultable: &BTreeSet<String>,
+    request_side: &BTreeSet<String>,
 ) -> Vec<Group> {
     let cfg_of = |name: &str| cfgs.get(name).cloned().flatten();
     files
@@ -450,8 +477,10 @@ fn assemble_groups(
                     } else {
                         defaultable.contains(&st.name)
                     };
+                    let response_only = !request_side.contains(&st.name);
                     for f in &mut st.fields {
                         f.serde_default = f.required && !st.deny_unknown && ty_default(&f.ty, defaultable);
+                        f.empty_when_absent = response_only && !f.required && matches!(f.ty, Ty::List(_));
                     }
                     st
                 })
@@ -471,13 +500,25 @@ fn assemble_groups(
                 feature: l.spec.gated.then(|| g.clone()),
                 structs,
                 enums,
-                endpoints: lw.endpoints.iter().filter(|e| &e.group == g).cloned().collect(),
+                endpoints: lw
+                    .endpoints
+                    .iter()
+                    .filter(|e| &e.group == g)
+                    .map(|e| {
+                        let mut e = e.clone();
+                        if let Some(p) = &mut e.paging {
+                            // The items field as the response struct has it.
+                            p.items.empty_when_absent = !p.items.required && matches!(p.items.ty, Ty::List(_));
+                        }
+                        e
+                    })
+                    .collect(),
             }
         })
         .collect()
 }
 
-/// Pass 6: the callback events, in spec order.
+/// Pass 7: the callback events, in spec order.
 fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>) -> Vec<Event> {
     let mut out = Vec::new();
     for l in files {

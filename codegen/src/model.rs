@@ -132,6 +132,9 @@ pub struct Field {
     pub flex: bool,
     /// A required field that decodes to its default when missing.
     pub serde_default: bool,
+    /// A list WeCom may leave out of a response: a plain `Vec`, empty when absent (types that requests use
+    /// keep `Option`, where absent and empty differ).
+    pub empty_when_absent: bool,
     /// Doc lines.
     pub doc: Vec<String>,
 }
@@ -269,4 +272,11 @@ pub struct Chunk {
     pub field: Field,
     /// At most this many items per request.
     pub max: usize,
+}
+
+impl Field {
+    /// An `Option` (neither required nor a response list that is empty when absent).
+    pub fn is_option(&self) -> bool {
+        !self.required && !self.empty_when_absent
+    }
 }

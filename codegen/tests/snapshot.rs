@@ -32,7 +32,7 @@ fn fixture_uses_every_construct() {
         "rename = \"ExternalUserID\"",
         "pub external_user_id: Option<String>",
         "deserialize_with = \"crate::flex::opt_int\"",
-        "pub grid: Option<Vec<Vec<u32>>>",
+        "pub grid: Vec<Vec<u32>>",
         "pub extra: Option<::serde_json::Value>",
         "pub struct WidgetSize",
         "Unrecognized(i64)",

@@ -16,7 +16,8 @@ pub fn endpoint(path: &str) -> &'static Endpoint {
     catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))
 }
 
-/// Numbers compare by value, and a numeric string equals the number it spells (fields marked `flex`).
+/// Numbers compare by value, a numeric string equals the number it spells (fields marked `flex`), and an
+/// absent key equals an empty list (a response list WeCom leaves out decodes as an empty `Vec`).
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
@@ -25,7 +26,11 @@ pub fn same(a: &Value, b: &Value) -> bool {
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            let empty = Value::Array(Vec::new());
+            let covers = |x: &serde_json::Map<String, Value>, y: &serde_json::Map<String, Value>| {
+                x.iter().all(|(k, v)| same(v, y.get(k).unwrap_or(&empty)))
+            };
+            covers(x, y) && covers(y, x)
         }
         _ => a == b,
     }

@@ -128,18 +128,18 @@ impl FixtureWidgetListRequest {
 #[non_exhaustive]
 pub struct FixtureWidgetListResponse {
     /// The page
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub widgets: Option<Vec<Widget>>,
+    #[serde(default)]
+    pub widgets: Vec<Widget>,
     /// Next cursor
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
 impl FixtureWidgetListResponse {
-    /// Creates an empty `FixtureWidgetListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `FixtureWidgetListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            widgets: None,
+            widgets: Vec::new(),
             next_cursor: None,
         }
     }
@@ -147,7 +147,7 @@ impl FixtureWidgetListResponse {
     /// Sets `widgets`: The page
     #[must_use]
     pub fn widgets(mut self, value: impl Into<Vec<Widget>>) -> Self {
-        self.widgets = Some(value.into());
+        self.widgets = value.into();
         self
     }
 
@@ -236,8 +236,8 @@ pub struct Widget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
     /// A list of lists
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grid: Option<Vec<Vec<u32>>>,
+    #[serde(default)]
+    pub grid: Vec<Vec<u32>>,
     /// Anything
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<::serde_json::Value>,
@@ -250,7 +250,7 @@ pub struct Widget {
 }
 
 impl Widget {
-    /// Creates a `Widget` from its required fields; every optional field starts as `None`.
+    /// Creates a `Widget` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(widget_id: impl Into<String>, r#type: impl Into<FixtureKind>) -> Self {
         Self {
             widget_id: widget_id.into(),
@@ -258,7 +258,7 @@ impl Widget {
             external_user_id: None,
             createtime: None,
             ratio: None,
-            grid: None,
+            grid: Vec::new(),
             extra: None,
             color: None,
             size: None,
@@ -289,7 +289,7 @@ impl Widget {
     /// Sets `grid`: A list of lists
     #[must_use]
     pub fn grid(mut self, value: impl Into<Vec<Vec<u32>>>) -> Self {
-        self.grid = Some(value.into());
+        self.grid = value.into();
         self
     }
 
@@ -628,7 +628,7 @@ impl crate::paging::CursorPaged for FixtureWidgetListRequest {
     }
 
     fn into_page(response: FixtureWidgetListResponse) -> (Vec<Widget>, Option<String>) {
-        (response.widgets.unwrap_or_default(), response.next_cursor)
+        (response.widgets, response.next_cursor)
     }
 
     fn split(self) -> Vec<Self> {
