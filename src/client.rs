@@ -509,7 +509,8 @@ impl Client {
     async fn exchange_upload(&self, ep: &'static Endpoint, request: &Value, file: Upload) -> Result<Vec<u8>> {
         let part = ep.upload.unwrap_or("media").to_string();
         let query = to_query(ep.path, request)?;
-        self.run(ep, &query, || Body::Multipart(part.clone(), file.clone())).await
+        self.run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
+            .await
     }
 
     /// Calls any catalogued endpoint by path (e.g. `"externalcontact/groupchat/get"`) with a JSON request,
