@@ -36,7 +36,9 @@ pub fn model_from_sources(sources: Vec<load::Source>) -> Result<model::Api, Spec
     let loaded = load::parse_all(sources, &errors);
     let index = validate::validate(&loaded, &errors);
     if !errors.is_empty() {
-        return Err(SpecErrors(errors.into_vec()));
+        let mut errors = errors.into_vec();
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        return Err(SpecErrors(errors));
     }
     lower::lower(&loaded, &index)
 }
