@@ -285,6 +285,8 @@ endpoints:
 ";
     let e = errors(&[("g", text)]);
     assert!(e.starts_with("3 error(s)"), "{e}");
+    let at = |line: &str| e.find(&format!("spec/g.yaml:{line}:")).unwrap_or(usize::MAX);
+    assert!(at("10") < at("13") && at("13") < at("16"), "listed in line order: {e}");
     assert!(
         e.contains("spec/g.yaml:10: endpoint externalcontact/b/get: `method`: unknown variant `PUTT`"),
         "{e}"
