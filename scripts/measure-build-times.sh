@@ -5,7 +5,8 @@
 # compilation of the crate). Then the one-field edit: with `full` built, one optional field is added to a
 # type in a copy of the spec (`WECOM_SPEC_DIR`, so the repository is not touched) and `cargo build --lib` is
 # timed — what a maintainer waits for after a spec edit (incremental, as `cargo build` is by default).
-# Run it on an otherwise idle machine; with MEASURE_RUNS=n the one-field edit is timed n times. Each figure
+# Run it on an otherwise idle machine; with MEASURE_RUNS=n the one-field edit is timed n times, with
+# MEASURE_CONFIGS="full" only the `full` builds are measured (`full` is always built: the edit needs it). Each figure
 # is wall-clock seconds, with the CPU seconds (user + system, every process) after it: on a busy machine the
 # wall time grows with the load, the CPU time much less, so compare CPU times when the machine is shared.
 #   scripts/measure-build-times.sh            # prints one line per measurement
@@ -22,6 +23,7 @@ timed() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for cfg in "full|" "tag|--no-default-features --features tag" "none|--no-default-features"; do
   name=${cfg%%|*}; flags=${cfg#*|}
+  case " ${MEASURE_CONFIGS:-full tag none} " in *" $name "*) ;; *) [ "$name" = full ] || continue ;; esac
   export CARGO_TARGET_DIR="$tmp/$name"
   timed cargo build -q --lib $flags
   clean="$wall s (cpu $cpu s)"
