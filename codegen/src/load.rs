@@ -73,7 +73,8 @@ pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErr
 /// Parses one source, key by key: every unknown key, missing key, bad value and bad type expression is
 /// reported at its own line (inside its own item), and a file with mistakes is still read as far as it can
 /// be, so later checks run on the rest. A key that fails to decode is reported and left at its default;
-/// [`crate::model_from_sources`] never lowers a spec that has errors.
+/// [`crate::model_from_sources`] never lowers a spec that has errors. (A YAML syntax error is the one error
+/// of its file: the text cannot be read past it.)
 pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
     let scope = errors.file(&source.file);
     let value = match serde_yaml::from_str::<Value>(&source.text) {
