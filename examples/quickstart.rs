@@ -25,13 +25,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let members = client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
-    let members = members.follow_user.unwrap_or_default();
+    let members = members.follow_user;
     println!("\nMembers with 客户联系 ({}): {}", members.len(), members.join(", "));
 
     let tags = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await?;
     println!("\nCorp tag groups:");
-    for group in tags.tag_group.iter().flatten() {
-        let names: Vec<&str> = group.tag.iter().flatten().map(|t| t.name.as_str()).collect();
+    for group in &tags.tag_group {
+        let names: Vec<&str> = group.tag.iter().map(|t| t.name.as_str()).collect();
         println!("  {} [{}]: {}", group.group_name, group.group_id, names.join(", "));
     }
 
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let customers = client.list(&ListRequest::new(member.clone())).await?;
-    let customers = customers.external_userid.unwrap_or_default();
+    let customers = customers.external_userid;
     println!(
         "\nCustomers of {member} ({}): {}",
         customers.len(),
@@ -54,8 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "\nCustomer {}: {} ({:?}, {:?})",
             c.external_userid, c.name, c.r#type, c.gender
         );
-        for f in detail.follow_user.iter().flatten() {
-            let tags: Vec<String> = f.tags.iter().flatten().filter_map(|t| t.tag_name.clone()).collect();
+        for f in &detail.follow_user {
+            let tags: Vec<String> = f.tags.iter().filter_map(|t| t.tag_name.clone()).collect();
             println!(
                 "  followed by {} since {:?} via {:?}; remark {:?}; tags [{}]",
                 f.userid,

@@ -433,44 +433,64 @@ impl Client {
         }
     }
 
+    /// Decodes a response: the bytes into JSON once, then the typed model from the JSON. The generic step is
+    /// `T::deserialize(&Value)`, the same one the catalog's round trips use, so each model's decoder is
+    /// compiled once (build time: one instance per type instead of one per reader).
     fn decode<T: DeserializeOwned>(ep: &Endpoint, bytes: &[u8]) -> Result<T> {
-        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        let decode_error = |message: String| Error::Decode {
             endpoint: ep.path.to_string(),
-            message: e.to_string(),
+            message,
             excerpt: if ep.token == TokenKind::None {
                 String::new()
             } else {
                 excerpt(bytes)
             },
+        };
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| decode_error(e.to_string()))?;
+        T::deserialize(&value).map_err(|e| decode_error(e.to_string()))
+    }
+
+    /// Encodes a request as JSON (the one generic step, shared with the catalog), for the body or the query.
+    fn encode<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<Value> {
+        serde_json::to_value(request).map_err(|e| Error::InvalidRequest {
+            endpoint: ep.path.to_string(),
+            message: e.to_string(),
         })
     }
 
-    /// The pipeline of every generated JSON endpoint method.
+    /// The pipeline of every generated JSON endpoint method. Only encoding and decoding are generic; the
+    /// HTTP exchange (`exchange`) is compiled once for all endpoints.
     pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         ep: &'static Endpoint,
         request: &Req,
     ) -> Result<Resp> {
+        let request = Self::encode(ep, request)?;
+        let bytes = self.exchange(ep, &request).await?;
+        Self::decode(ep, &bytes)
+    }
+
+    /// Sends an encoded JSON request (as the query for GET, the body for POST) and returns the answer's bytes.
+    async fn exchange(&self, ep: &'static Endpoint, request: &Value) -> Result<Vec<u8>> {
         if ep.upload.is_some() {
             return Err(Error::InvalidRequest {
                 endpoint: ep.path.to_string(),
                 message: "this endpoint is an upload: use its typed method with an Upload".into(),
             });
         }
-        let bytes = match ep.method {
+        match ep.method {
             HttpMethod::Get => {
                 let query = to_query(ep.path, request)?;
-                self.run(ep, &query, || Body::None).await?
+                self.run(ep, &query, || Body::None).await
             }
             HttpMethod::Post => {
                 let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest {
                     endpoint: ep.path.to_string(),
                     message: e.to_string(),
                 })?;
-                self.run(ep, &[], || Body::Json(body.clone())).await?
+                self.run(ep, &[], || Body::Json(body.clone())).await
             }
-        };
-        Self::decode(ep, &bytes)
+        }
     }
 
     /// The pipeline of multipart uploads: the request's fields go in the query string.
@@ -481,12 +501,16 @@ impl Client {
         request: &Req,
         file: Upload,
     ) -> Result<Resp> {
+        let request = Self::encode(ep, request)?;
+        let bytes = self.exchange_upload(ep, &request, file).await?;
+        Self::decode(ep, &bytes)
+    }
+
+    async fn exchange_upload(&self, ep: &'static Endpoint, request: &Value, file: Upload) -> Result<Vec<u8>> {
         let part = ep.upload.unwrap_or("media").to_string();
         let query = to_query(ep.path, request)?;
-        let bytes = self
-            .run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
-            .await?;
-        Self::decode(ep, &bytes)
+        self.run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
+            .await
     }
 
     /// Calls any catalogued endpoint by path (e.g. `"externalcontact/groupchat/get"`) with a JSON request,

@@ -14,7 +14,7 @@
 //! use wecom_externalcontact::{models::GetCorpTagListRequest, Client};
 //! let client = Client::builder().corp_id("ww0123456789").secret("客户联系 secret").build()?;
 //! let tags = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await?;
-//! println!("{} tag groups", tags.tag_group.map_or(0, |groups| groups.len()));
+//! println!("{} tag groups", tags.tag_group.len());
 //! # Ok(()) }
 //! ```
 //!

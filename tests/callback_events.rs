@@ -181,7 +181,7 @@ fn transfer_fail_reasons_are_typed_and_unknown_ones_kept() {
     for (xml, reason) in [
         (app_xml.to_owned(), TransferFailReason::CustomerRefused),
         (limit, TransferFailReason::CustomerLimitExceed),
-        (unknown, TransferFailReason::Other("some_new_reason".into())),
+        (unknown, TransferFailReason::Unrecognized("some_new_reason".into())),
     ] {
         let parsed = Event::from_xml(&xml).unwrap();
         match &parsed.kind {
@@ -252,7 +252,10 @@ fn every_update_detail_value_is_typed() {
         ("change_owner", UpdateDetail::ChangeOwner),
         ("change_name", UpdateDetail::ChangeName),
         ("change_notice", UpdateDetail::ChangeNotice),
-        ("change_something", UpdateDetail::Other("change_something".into())),
+        (
+            "change_something",
+            UpdateDetail::Unrecognized("change_something".into()),
+        ),
     ] {
         let xml = SUITE_CHAT_UPDATE.replace("add_member", wire);
         let parsed = Event::from_xml(&xml).unwrap();
