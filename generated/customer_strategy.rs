@@ -787,6 +787,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -812,6 +814,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::cat
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
@@ -831,6 +835,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -856,6 +862,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
@@ -875,6 +883,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
@@ -894,6 +904,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::cat
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -905,6 +917,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/customer_strategy/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps must be configured as 客户联系 可调用接口的应用; 代开发/第三方 apps need the 管理客户联系规则组 privilege. An app only sees and manages the rule groups it created.
     pub async fn customer_strategy_list(
@@ -949,6 +963,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// A rule group with a parent manages a subset of its parent's range.
     pub async fn customer_strategy_get(
         &self,
@@ -964,6 +980,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/customer_strategy/get_range`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn customer_strategy_get_range(
         &self,
         request: &CustomerStrategyGetRangeRequest,
@@ -1006,6 +1024,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins and 100 range nodes per call; at most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
     pub async fn customer_strategy_create(
         &self,
@@ -1022,6 +1042,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Serial calls only (do not edit rule groups concurrently). At most 20 admins and 100 range nodes per call. admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored).
     pub async fn customer_strategy_edit(
         &self,
@@ -1037,6 +1059,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/customer_strategy/del`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+    ///
+    /// Not idempotent: never retried.
     pub async fn customer_strategy_del(
         &self,
         request: &CustomerStrategyDelRequest,

@@ -1202,6 +1202,8 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_type\":\"single\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"wmqfasd1e1927831123109rBAAAA\"],\"chat_id_list\":[\"wr2GCAAAXtWyujaWJHDDGasdadAAA\"],\"tag_filter\":{\"group_list\":[{\"tag_list\":[\"ete19278asuMT123109rBAAAA\",\"ete19MT12278109UYteaBAAAA\"]},{\"tag_list\":[\"eteIlKKHSDfuMT18Kg9rBAAAA\"]}]},\"sender\":\"zhangsan\",\"allow_select\":true,\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -1223,6 +1225,8 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1250,6 +1254,8 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1277,6 +1283,8 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1304,6 +1312,8 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1321,6 +1331,8 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1340,6 +1352,8 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
         "use externalcontact/get_groupmsg_list_v2, externalcontact/get_groupmsg_task and externalcontact/get_groupmsg_send_result instead",
     ),
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some(
@@ -1353,6 +1367,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/add_msg_template`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// The message is not sent directly: each sender member gets a notice and sends after confirming. text and attachments must not both be empty; at most 9 attachments, each filled according to its msgtype (image needs media_id or pic_url; media_id wins when both are set). With only sender given, all of that member's customers are selected. external_userid (up to 10000, single only) overrides tag_filter. Each customer / customer group can receive only a capped number of mass messages (corp- and member-created together); recipients over the cap are skipped. Self-built apps may only send through members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege.
     pub async fn add_msg_template(
@@ -1369,6 +1385,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_groupmsg_list_v2`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most one month. Self-built apps only see members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605171726 instead.
     pub async fn get_groupmsg_list_v2(
@@ -1413,6 +1431,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Messages created before 2020-11-17 have no task list; use get_groupmsg_send_result for them. The docs' example shows status 1, which the field table does not list (0 未发送, 2 已发送); it decodes into the catch-all variant.
     pub async fn get_groupmsg_task(
         &self,
@@ -1455,6 +1475,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_groupmsg_send_result`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// For mass messages to customer groups, unsent records are not returned (the member has not picked the groups yet), only sent ones.
     pub async fn get_groupmsg_send_result(
@@ -1499,6 +1521,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// At most three reminders per mass message within 24 hours.
     pub async fn remind_groupmsg_send(
         &self,
@@ -1514,6 +1538,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/cancel_groupmsg_send`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+    ///
+    /// Not idempotent: never retried.
     pub async fn cancel_groupmsg_send(
         &self,
         request: &CancelGroupmsgSendRequest,
@@ -1526,6 +1552,8 @@ impl crate::Client {
     /// 获取企业群发消息发送结果(旧接口) — Legacy - get the per-customer send results of a mass message created with add_msg_template.
     ///
     /// `POST /cgi-bin/externalcontact/get_group_msg_result`
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The old 获取企业群发消息发送结果 page no longer exists. Its shape is taken from WxJava and chanxuehong/wechat: request msgid (WxJava also sends limit and cursor), response detail_list with the same items as get_groupmsg_send_result's send_list.
     #[deprecated(

@@ -452,6 +452,8 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRwAAA\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
@@ -473,6 +475,8 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),
     example_response: Some(
@@ -492,6 +496,8 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"config_id\":\"9ad7fa5cdaa6511298498f979c4722de\",\"scene\":2,\"remark\":\"bb_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
@@ -511,6 +517,8 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -522,6 +530,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/add_join_way`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Configurations added through the API are not shown in the admin console. A corp can hold at most 500,000
     /// API-created 「加入群聊」 configurations (a quota shared with 「联系我」). A mini program button needs the
@@ -543,6 +553,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// An app can only read the configurations it created itself.
     pub async fn groupchat_get_join_way(
         &self,
@@ -558,6 +570,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/update_join_way`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// The update overwrites the whole configuration. mark_source can only be updated by the app that created the
     /// QR code.
@@ -575,6 +589,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/del_join_way`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+    ///
+    /// Not idempotent: never retried.
     pub async fn groupchat_del_join_way(
         &self,
         request: &GroupchatDelJoinWayRequest,

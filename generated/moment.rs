@@ -1533,6 +1533,8 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"url\":\"https://example.link.com/path\",\"media_id\":\"MEDIA_ID\"}}],\"visible_range\":{\"sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"external_contact_list\":{\"tag_list\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"]}}}",
@@ -1552,6 +1554,8 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"jobid\":\"xxxx\"}"),
     example_response: Some(
@@ -1571,6 +1575,8 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1588,6 +1594,8 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1615,6 +1623,8 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1642,6 +1652,8 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1669,6 +1681,8 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1696,6 +1710,8 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"moment_id\":\"momxxx\",\"userid\":\"xxx\"}"),
     example_response: Some(
@@ -1709,6 +1725,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/add_moment_task`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// text.content and attachments must not both be empty. Attachments are one kind only: up to 9 images, or 1 video, or 1 link (mixing kinds fails with 'invalid attachments msgtype'). Without visible_range the senders are all members in the app's visible range. With only sender_list, each sender's customers see the post; with only external_contact_list, the task goes to those customers' followers; with both, the listed senders post and only the tagged customers see it. Giving external_contact_list makes the post partly visible, otherwise public. At most 10 posts per minute per corp. Poll get_moment_task_result with the jobid.
     pub async fn add_moment_task(
@@ -1726,6 +1744,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Only jobs already submitted can be queried. A copy of the docs' example response lacks the comma after "errmsg":"ok" inside result (invalid JSON); the example here has it.
     pub async fn get_moment_task_result(
         &self,
@@ -1741,6 +1761,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/cancel_moment_task`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
+    ///
+    /// Not idempotent: never retried.
     pub async fn cancel_moment_task(
         &self,
         request: &CancelMomentTaskRequest,
@@ -1755,6 +1777,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_moment_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most 30 days. Deleted posts are not returned (the admin console shows them). Self-built apps only see members in their visible range. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605172726 instead.
     pub async fn get_moment_list(
@@ -1798,6 +1822,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_moment_task`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn get_moment_task(
         &self,
         request: &GetMomentTaskRequest,
@@ -1837,6 +1863,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_moment_customer_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn get_moment_customer_list(
         &self,
         request: &GetMomentCustomerListRequest,
@@ -1878,6 +1906,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_moment_send_result`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn get_moment_send_result(
         &self,
         request: &GetMomentSendResultRequest,
@@ -1919,6 +1949,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_moment_comments`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn get_moment_comments(
         &self,
         request: &GetMomentCommentsRequest,

@@ -609,6 +609,8 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -634,6 +636,8 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
@@ -653,6 +657,8 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -678,6 +684,8 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"send_moment\":true,\"view_moment_list\":true,\"manage_moment_cover_and_sign\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
@@ -697,6 +705,8 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
@@ -716,6 +726,8 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -727,6 +739,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/moment_strategy/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only an access_token from the 客户联系 secret may call the Moments rule-group endpoints.
     pub async fn moment_strategy_list(
@@ -771,6 +785,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// A rule group with a parent manages a subset of its parent's range.
     pub async fn moment_strategy_get(
         &self,
@@ -786,6 +802,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/moment_strategy/get_range`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     pub async fn moment_strategy_get_range(
         &self,
         request: &MomentStrategyGetRangeRequest,
@@ -828,6 +846,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins, no super admin. At most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
     pub async fn moment_strategy_create(
         &self,
@@ -844,6 +864,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Serial calls only (do not edit rule groups concurrently). admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored). At most 3000 nodes in one group's range.
     pub async fn moment_strategy_edit(
         &self,
@@ -859,6 +881,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/moment_strategy/del`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+    ///
+    /// Not idempotent: never retried.
     pub async fn moment_strategy_del(
         &self,
         request: &MomentStrategyDelRequest,

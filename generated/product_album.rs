@@ -451,6 +451,8 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -472,6 +474,8 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some(
@@ -491,6 +495,8 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -516,6 +522,8 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -535,6 +543,8 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -546,6 +556,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/add_product_album`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理商品图册 privilege. Images must be uploaded with media/upload_attachment (attachment_type 2 商品图册).
     pub async fn add_product_album(
@@ -563,6 +575,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Returns any corp-level product album entry of the corp.
     pub async fn get_product_album(
         &self,
@@ -578,6 +592,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_product_album_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// A self-built app only gets the products visible within its visibility range.
     pub async fn get_product_album_list(
@@ -622,6 +638,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// The docs' field table marks description and price as 必须, but the same page says every field except product_id is sent only when it is to be changed; they are optional here so a partial update is possible. An app can only edit products it created (the 客户联系 system app can edit all).
     pub async fn update_product_album(
         &self,
@@ -637,6 +655,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/delete_product_album`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// An app can only delete products it created (the 客户联系 system app can delete all).
     pub async fn delete_product_album(

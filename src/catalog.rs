@@ -134,6 +134,13 @@ pub struct Endpoint {
     pub deprecated: Option<&'static str>,
     /// The multipart file part, for uploads.
     pub upload: Option<&'static str>,
+    /// Safe to repeat (a read: get, list, statistics, conversions): the client retries it on errcode -1 and
+    /// on transport failures before any answer, per its [`RetryPolicy`](crate::RetryPolicy). Writes are
+    /// never retried.
+    pub idempotent: bool,
+    /// WeCom's limit on concurrent calls of this endpoint per corp, where one is known; the client queues
+    /// callers beyond it.
+    pub max_concurrency: Option<u32>,
     /// Paging, if the endpoint pages.
     pub paging: Option<Paging>,
     /// The official example request (compact JSON).

@@ -5,7 +5,7 @@ use crate::catalog::{Endpoint, HttpMethod, TokenKind};
 use crate::token::{
     CorpTokenProvider, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider, TokenSource, TokenStore,
 };
-use crate::transport::{to_query, Body, Http};
+use crate::transport::{to_query, Body, Failure, Http};
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -13,6 +13,8 @@ use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 /// The official API host.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
@@ -33,6 +35,99 @@ struct Inner {
     http: Http,
     tokens: TokenSource,
     corp_provider: Option<Arc<CorpTokenProvider>>,
+    retry: RetryPolicy,
+    limits: Limits,
+}
+
+/// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
+/// (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and
+/// jitter. Writes are never retried; 45009 and 45033 come back at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (default 3, as WeCom advises for -1; 1 turns retries off).
+    pub max_attempts: u32,
+    /// The delay before the first retry (default 200 ms); it doubles for each further one.
+    pub base_delay: Duration,
+    /// The longest delay between attempts (default 2 s).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is attempted once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the number of attempts in all (at least 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the delay before the first retry (doubling for each further one, up to `max_delay`).
+    #[must_use]
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self.max_delay = self.max_delay.max(delay);
+        self
+    }
+
+    /// The wait before attempt `next` (2, 3, …): exponential, with jitter between half and all of it.
+    fn delay_before(&self, next: u32) -> Duration {
+        use rand::Rng;
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << next.saturating_sub(2).min(16))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter_ms = u64::try_from((exp - half).as_millis()).unwrap_or(0);
+        half + Duration::from_millis(rand::thread_rng().gen_range(0..=jitter_ms))
+    }
+}
+
+/// Concurrency limits: client-wide (optional) and per endpoint (from the spec). Excess callers queue.
+#[derive(Default)]
+struct Limits {
+    global: Option<Arc<tokio::sync::Semaphore>>,
+    per_endpoint: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl Limits {
+    async fn acquire(&self, ep: &'static Endpoint) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+        let endpoint = match ep.max_concurrency {
+            Some(n) => {
+                let sem = self
+                    .per_endpoint
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(ep.path)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n as usize)))
+                    .clone();
+                sem.acquire_owned().await.ok()
+            }
+            None => None,
+        };
+        let global = match &self.global {
+            Some(sem) => sem.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        (endpoint, global)
+    }
 }
 
 impl fmt::Debug for Client {
@@ -54,6 +149,8 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     store: Option<Arc<dyn TokenStore>>,
     fetch_policy: Option<FetchPolicy>,
+    retry: Option<RetryPolicy>,
+    max_concurrency: Option<usize>,
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
 }
@@ -99,6 +196,18 @@ impl ClientBuilder {
     /// [`FetchPolicy::default`] (1 s backoff doubling up to 30 s; 10 s lease, 3 s wait).
     pub fn token_fetch_policy(mut self, policy: FetchPolicy) -> Self {
         self.fetch_policy = Some(policy);
+        self
+    }
+    /// How idempotent calls are retried; default [`RetryPolicy::default`] (3 attempts, 200 ms doubling up to
+    /// 2 s, with jitter). [`RetryPolicy::none`] turns retries off.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// At most `n` requests of this client in flight at once (off by default); excess callers queue. Endpoints
+    /// with a limit of their own in the spec (e.g. `externalcontact/remark`: 5) are limited as well.
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n.max(1));
         self
     }
     /// Use your own token source instead of corp id + secret, e.g. a third-party suite's
@@ -159,6 +268,11 @@ impl ClientBuilder {
                 http,
                 tokens,
                 corp_provider,
+                retry: self.retry.unwrap_or_default(),
+                limits: Limits {
+                    global: self.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
+                    per_endpoint: Default::default(),
+                },
             }),
         })
     }
@@ -245,8 +359,11 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one request and decodes its answer (one pass), handling the token: on a token errcode the token
-    /// is dropped and the call replayed once (never more).
+    /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
+    /// - on a token errcode the token is dropped and the call replayed once (never more);
+    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
+    ///   policy; writes never are;
+    /// - each attempt waits for the endpoint's and the client's concurrency limits.
     async fn run<T>(
         &self,
         ep: &'static Endpoint,
@@ -255,10 +372,62 @@ impl Client {
         decode: impl Fn(&str, &[u8], bool) -> Result<T>,
     ) -> Result<T> {
         self.check_kind(ep)?;
+        let span = tracing::info_span!(
+            "wecom.call",
+            endpoint = ep.path,
+            method = ep.method.as_str(),
+            attempt = tracing::field::Empty,
+            errcode = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
+        let _entered = span.enter();
+        span.record(
+            "duration_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "ok");
+            }
+            Err(e) => {
+                let outcome = match e {
+                    Error::Api { .. } => "api_error",
+                    Error::Transport { .. } => "transport_error",
+                    Error::Timeout { .. } => "timeout",
+                    Error::Decode { .. } => "decode_error",
+                    _ => "error",
+                };
+                span.record("outcome", outcome);
+                if let Some(code) = e.errcode() {
+                    span.record("errcode", code);
+                }
+                match e {
+                    Error::Api { errcode, .. } => tracing::debug!(errcode, "call failed"),
+                    Error::Transport { status, .. } => tracing::warn!(status, "call failed: {e}"),
+                    _ => tracing::warn!("call failed: {e}"),
+                }
+            }
+        }
+        result
+    }
+
+    async fn attempts<T>(
+        &self,
+        ep: &'static Endpoint,
+        query: &[(String, String)],
+        body: Body,
+        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
+    ) -> Result<T> {
         // The body of a call without a token (gettoken) holds a token: keep it out of errors.
         let show_body = ep.token != TokenKind::None;
+        let policy = self.inner.retry;
         let mut replayed = false;
+        let mut attempt = 1u32;
         loop {
+            tracing::Span::current().record("attempt", attempt);
             let token = match ep.token.query_name() {
                 Some(_) => Some(self.inner.tokens.provider.token().await?),
                 None => None,
@@ -267,20 +436,48 @@ impl Client {
             if let (Some(name), Some(t)) = (ep.token.query_name(), token.as_ref()) {
                 q.push((name, t.expose()));
             }
-            let bytes = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await?;
-            match decode(ep.path, &bytes, show_body) {
+            let permits = self.inner.limits.acquire(ep).await;
+            let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
+            let outcome = match sent {
+                Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
+                    error,
+                    before_answer: false,
+                }),
+                Err(f) => Err(f),
+            };
+            drop(permits);
+            let failure = match outcome {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            let retry_reason = match &failure.error {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Err(Error::Api { errcode, .. })
-                    if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
-                {
+                Error::Api { errcode, .. } if TOKEN_ERRCODES.contains(errcode) && !replayed && token.is_some() => {
                     if let Some(t) = &token {
-                        tracing::debug!(endpoint = ep.path, errcode, "token rejected; refreshing once");
+                        tracing::debug!(errcode, "token rejected; refreshing it once");
                         self.inner.tokens.provider.invalidate(t.expose()).await;
                     }
                     replayed = true;
+                    continue;
                 }
-                other => return other,
+                Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
+                Error::Transport { .. } if failure.before_answer => "no answer",
+                _ => return Err(failure.error),
+            };
+            if !ep.idempotent || attempt >= policy.max_attempts {
+                return Err(failure.error);
             }
+            attempt += 1;
+            let delay = policy.delay_before(attempt);
+            tracing::warn!(
+                reason = retry_reason,
+                errcode = failure.error.errcode(),
+                status = failure.error.http_status(),
+                next_attempt = attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "retrying an idempotent call"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 

@@ -8,8 +8,10 @@
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// WeCom answered with a non-zero `errcode`.
-    #[error("WeCom API error {errcode} on {endpoint}: {errmsg}")]
+    /// WeCom answered with a non-zero `errcode`. Display shows the code, its official meaning (from
+    /// [`errcode`](crate::errcode)) and the server's `errmsg` with its `hint: [...]`, which WeCom support asks
+    /// for.
+    #[error("WeCom API error {errcode}{} on {endpoint}: {errmsg}", meaning(*errcode))]
     Api {
         /// The path of the endpoint under `/cgi-bin/`.
         endpoint: String,
@@ -65,6 +67,14 @@ pub enum Error {
     Callback(#[from] crate::callback::CallbackError),
 }
 
+/// ` (official meaning: English gloss)` of a catalogued errcode.
+fn meaning(code: i64) -> String {
+    match crate::errcode::lookup(code) {
+        Some(info) => format!(" ({}: {})", info.meaning, info.gloss),
+        None => String::new(),
+    }
+}
+
 /// The first bytes of a body, for decode errors.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
@@ -80,6 +90,18 @@ impl Error {
         match self {
             Error::Api { errcode, .. } => Some(*errcode),
             _ => None,
+        }
+    }
+
+    /// Whether the same request can succeed later: errcodes marked so in [`errcode`](crate::errcode) (-1,
+    /// 6000, 41063, 45009 after its block, 45033 with less concurrency), timeouts, connection failures and
+    /// 5xx answers. Bad input, permissions and configuration are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { errcode, .. } => crate::errcode::lookup(*errcode).is_some_and(|i| i.retryable),
+            Error::Transport { status, .. } => status.is_none_or(|s| s >= 500),
+            Error::Timeout { .. } => true,
+            _ => false,
         }
     }
 

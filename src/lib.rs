@@ -29,6 +29,7 @@ pub mod callback;
 pub mod catalog;
 mod client;
 mod envelope;
+pub mod errcode;
 mod error;
 mod flex;
 pub mod paging;
@@ -39,7 +40,7 @@ pub mod token;
 mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
-pub use client::{Client, ClientBuilder, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
+pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
 
 /// Request and response types, shared object types and enums of every endpoint, generated from `spec/`.

@@ -349,6 +349,11 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
     };
     let deprecated = opt_str(&ep.deprecated);
     let upload = opt_str(&ep.upload);
+    let idempotent = ep.idempotent;
+    let max_concurrency = match ep.max_concurrency {
+        Some(n) => quote! { Some(#n) },
+        None => quote! { None },
+    };
     let ex_req = opt_str(&ep.example_request);
     let ex_resp = opt_str(&ep.example_response);
     let paging = match &ep.paging {
@@ -381,6 +386,8 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             token: crate::catalog::TokenKind::#token,
             deprecated: #deprecated,
             upload: #upload,
+            idempotent: #idempotent,
+            max_concurrency: #max_concurrency,
             paging: #paging,
             example_request: #ex_req,
             example_response: #ex_resp,
@@ -394,6 +401,19 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     if !ep.doc_url.is_empty() {
         lines.push(String::new());
         lines.push(format!("Official docs: {}", ep.doc_url));
+    }
+    lines.push(String::new());
+    lines.push(if ep.idempotent {
+        "Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy."
+            .to_string()
+    } else {
+        "Not idempotent: never retried.".to_string()
+    });
+    if let Some(n) = ep.max_concurrency {
+        lines.push(String::new());
+        lines.push(format!(
+            "WeCom allows at most {n} concurrent calls of it per corp; the client queues callers beyond that."
+        ));
     }
     if ep.token != "access" {
         lines.push(String::new());

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod emit;
+pub mod errcodes;
 pub mod error;
 pub mod load;
 pub mod lower;
@@ -50,6 +51,7 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
         ("models.rs", emit::models_index(&api)),
         ("catalog.rs", emit::catalog_file(&api)),
         ("endpoint_tests.rs", emit::endpoint_tests(&api)),
+        ("errcodes.rs", errcodes::emit(&api)),
     ];
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));

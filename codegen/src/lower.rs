@@ -311,6 +311,8 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                 deprecated: ep.deprecated.clone(),
                 notes: ep.notes.clone(),
                 upload: ep.upload.clone(),
+                idempotent: ep.idempotent,
+                max_concurrency: ep.max_concurrency,
                 paging,
                 example_request: compact(&ep.example.as_ref().and_then(|e| e.request.clone())),
                 example_response: compact(&ep.example.as_ref().and_then(|e| e.response.clone())),
@@ -480,6 +482,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         groups,
         event_values,
         events,
+        errcodes: crate::errcodes::lower(files),
     })
 }
 

@@ -31,6 +31,24 @@ pub struct SpecFile {
     /// Callback events.
     #[serde(default)]
     pub events: Vec<EventDef>,
+    /// WeCom's global error codes (`errcodes.yaml`).
+    #[serde(default)]
+    pub errcodes: Vec<ErrcodeDef>,
+}
+
+/// One of WeCom's global error codes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrcodeDef {
+    /// The code.
+    pub code: i64,
+    /// The official meaning, in Chinese.
+    pub zh: String,
+    /// A short English gloss.
+    pub en: String,
+    /// Whether retrying the same request later can help.
+    #[serde(default)]
+    pub retryable: bool,
 }
 
 /// One callback event: a variant of `callback::EventKind`.
@@ -192,6 +210,12 @@ pub struct EndpointDef {
     /// Multipart file part name.
     #[serde(default)]
     pub upload: Option<String>,
+    /// Safe to repeat (a read): retried on -1 and on failures before any answer.
+    #[serde(default)]
+    pub idempotent: bool,
+    /// WeCom's documented limit on concurrent calls of this endpoint per corp.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
     /// Paging annotation.
     #[serde(default)]
     pub paging: Option<PagingDef>,

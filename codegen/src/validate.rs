@@ -113,6 +113,8 @@ pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
         }
     }
 
+    crate::errcodes::validate(files, &mut ctx.errors);
+
     // Enums.
     for l in files {
         let (file, text) = (l.source.file.as_str(), l.source.text.as_str());

@@ -401,6 +401,8 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -425,6 +427,8 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -447,6 +451,8 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Suite,
     deprecated: Some("use fixture/widget/list instead"),
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: None,
@@ -463,6 +469,8 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: Some("media"),
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: None,
@@ -473,6 +481,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/widget/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+    ///
+    /// Not idempotent: never retried.
     pub async fn fixture_widget_list(
         &self,
         request: &FixtureWidgetListRequest,
@@ -512,6 +522,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/widget/stat`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+    ///
+    /// Not idempotent: never retried.
     pub async fn fixture_widget_stat(
         &self,
         request: &FixtureWidgetStatRequest,
@@ -552,6 +564,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[deprecated(note = "use fixture/widget/list instead")]
     pub async fn fixture_widget_get(
@@ -567,6 +581,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/upload`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+    ///
+    /// Not idempotent: never retried.
     pub async fn fixture_upload(
         &self,
         request: &FixtureUploadRequest,
