@@ -43,6 +43,14 @@ pub use catalog::{HttpMethod, TokenKind};
 pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
 
+/// Decodes a WeCom JSON answer in one pass: the typed payload `T` and `errcode`/`errmsg` from the same parse,
+/// with no copy of the body. A non-zero `errcode` is an [`Error::Api`] (for `endpoint`) even when the payload
+/// fields are absent; a body that fits neither is an [`Error::Decode`] with a short excerpt. Every client call
+/// decodes this way; use it for bodies you receive by other means.
+pub fn decode_answer<T: serde::de::DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    envelope::decode(endpoint, body, true)
+}
+
 /// Request and response types, shared object types and enums of every endpoint, generated from `spec/`.
 ///
 /// Structs are `#[non_exhaustive]`: build them with `new(required fields…)` and the setters of optional
