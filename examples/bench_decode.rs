@@ -108,7 +108,10 @@ async fn main() {
     row("decode externalcontact/get", typed, raw);
 
     let typed = time(300, || {
-        black_box(decode_answer::<BatchGetByUserResponse>("externalcontact/batch/get_by_user", black_box(&page_body)).unwrap());
+        black_box(
+            decode_answer::<BatchGetByUserResponse>("externalcontact/batch/get_by_user", black_box(&page_body))
+                .unwrap(),
+        );
     });
     let raw = time(300, || {
         let v: Value = serde_json::from_slice(black_box(&page_body)).unwrap();
@@ -125,7 +128,10 @@ async fn main() {
     let raw = time_async(2_000, || async {
         let bytes = http
             .get(format!("{base}/cgi-bin/externalcontact/get"))
-            .query(&[("access_token", token.as_str()), ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA")])
+            .query(&[
+                ("access_token", token.as_str()),
+                ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"),
+            ])
             .send()
             .await
             .unwrap()

@@ -55,7 +55,9 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
     })
     .await
     .unwrap();
-    let store_url = redis.as_ref().map_or_else(|| format!("redis://127.0.0.1:{}/", free_port()), |r| r.url());
+    let store_url = redis
+        .as_ref()
+        .map_or_else(|| format!("redis://127.0.0.1:{}/", free_port()), |r| r.url());
     let client = Client::builder()
         .corp_id(s.corp_id())
         .secret(SECRET)
@@ -66,7 +68,10 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .unwrap();
 
     // Calls that succeed (a GET and a POST with a body).
-    client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
     client
         .remark(&RemarkRequest::new("zhangsan", "wmABC").remark(REMARK))
         .await
@@ -76,14 +81,27 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
     s.fail_next_http("externalcontact/get_corp_tag_list", 503);
     client.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap();
     // An API failure.
-    s.fail_next("externalcontact/get_corp_tag_list", 45009, "api freq out of limit, hint: [h1]");
-    client.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    s.fail_next(
+        "externalcontact/get_corp_tag_list",
+        45009,
+        "api freq out of limit, hint: [h1]",
+    );
+    client
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
     // A refresh after the server expired the token.
     s.expire_tokens();
-    client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
     // Redis goes away (or was never there): calls go on.
     drop(redis);
-    client.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
     // A wrong secret.
     let wrong = Client::builder()
         .corp_id(s.corp_id())
@@ -91,7 +109,10 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .base_url(s.base_url())
         .build()
         .unwrap();
-    wrong.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
+    wrong
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
     // A transport failure.
     let nowhere = Client::builder()
         .corp_id("ww-nowhere")
@@ -99,11 +120,21 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .base_url(format!("http://127.0.0.1:{}", free_port()))
         .build()
         .unwrap();
-    nowhere.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap_err();
+    nowhere
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
 
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert!(text.lines().count() > 20, "the log was captured:\n{text}");
-    for secret in [SECRET, "WRONG-secret-71c0", "standin-token-", "access_token=", "corpsecret=", REMARK] {
+    for secret in [
+        SECRET,
+        "WRONG-secret-71c0",
+        "standin-token-",
+        "access_token=",
+        "corpsecret=",
+        REMARK,
+    ] {
         let hits: Vec<&str> = text.lines().filter(|l| l.contains(secret)).collect();
         assert!(hits.is_empty(), "`{secret}` leaked into the log:\n{}", hits.join("\n"));
     }
@@ -123,7 +154,8 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
     }
     for target in [" hyper_util::", " reqwest::", " wecom_externalcontact::"] {
         assert!(
-            text.lines().any(|l| l.contains(target) && (l.contains("TRACE") || l.contains("DEBUG"))),
+            text.lines()
+                .any(|l| l.contains(target) && (l.contains("TRACE") || l.contains("DEBUG"))),
             "TRACE/DEBUG lines of `{target}` were captured"
         );
     }
