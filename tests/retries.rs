@@ -232,3 +232,40 @@ fn reads_are_idempotent_and_writes_are_not() {
             .idempotent
     );
 }
+
+/// A server that accepts each connection and closes it without a byte: a failure before any answer.
+async fn hang_up_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(sock);
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_any_answer_is_retried_on_reads_only() {
+    use std::sync::atomic::Ordering;
+    use wecom_externalcontact::token::StaticToken;
+    let (base, accepted) = hang_up_server().await;
+    let c = Client::builder()
+        .base_url(base)
+        .token_provider(
+            wecom_externalcontact::TokenKind::Access,
+            std::sync::Arc::new(StaticToken::new("t")),
+        )
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { status: None, .. }), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read: three attempts");
+    c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    assert_eq!(accepted.load(Ordering::SeqCst), 4, "a write: one attempt");
+}
