@@ -150,17 +150,20 @@ impl SharedFetch {
 
     fn state(&self, key: &str) -> Arc<KeyState> {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = keys.get(key) {
+            return s.clone();
+        }
         keys.entry(key.to_string()).or_default().clone()
     }
 
     fn store_failed(&self, what: &str, error: &Error) {
-        if !self.outage.swap(true, Ordering::Relaxed) {
+        if !self.outage.load(Ordering::Relaxed) && !self.outage.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %error, operation = what, "token store unreachable; fetching tokens directly until it is back");
         }
     }
 
     fn store_ok(&self) {
-        if self.outage.swap(false, Ordering::Relaxed) {
+        if self.outage.load(Ordering::Relaxed) && self.outage.swap(false, Ordering::Relaxed) {
             tracing::info!("token store reachable again");
         }
     }
@@ -196,10 +199,26 @@ impl SharedFetch {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<CachedToken>>,
     {
-        let state = self.state(key);
-        if let Some(t) = self.lookup(key, &state).await {
-            return Ok(t.token);
-        }
+        // The fast path: a fresh token in the store (or, while the store is down, in this process).
+        let state = match self.store.get(key).await {
+            Ok(Some(t)) if t.is_fresh() => {
+                self.store_ok();
+                return Ok(t.token);
+            }
+            Ok(_) => {
+                self.store_ok();
+                self.state(key)
+            }
+            Err(e) => {
+                self.store_failed("get", &e);
+                let state = self.state(key);
+                let local = state.local.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if let Some(t) = local.filter(CachedToken::is_fresh) {
+                    return Ok(t.token);
+                }
+                state
+            }
+        };
         let seen = state.generation.load(Ordering::Acquire);
         let mut flight = state.flight.lock().await;
         if state.generation.load(Ordering::Acquire) != seen {
