@@ -1920,6 +1920,8 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"userid\":\"zhangsan\"}"),
     example_response: Some(
@@ -1940,6 +1942,8 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1966,6 +1970,8 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1994,6 +2000,8 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: Some(5u32),
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1asdasdjO4wKmE8Aabj9AAA\",\"remark\":\"备注信息\",\"description\":\"描述信息\",\"remark_company\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13800000002\"],\"remark_pic_mediaid\":\"MEDIAID\"}",
@@ -2014,6 +2022,8 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2040,6 +2050,8 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: Some("use externalcontact/get instead"),
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(
@@ -2056,6 +2068,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Only members with 客户联系 enabled have customers; external contacts added by other members are not
     /// returned. The member must be in the app's visible range. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
@@ -2069,6 +2083,8 @@ impl crate::Client {
     /// `GET /cgi-bin/externalcontact/get`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// When a customer has more than 500 follow users the list is paged: pass the previous next_cursor as
     /// cursor. The app only sees follow users in its visible range (营销获客 apps only see customers they
@@ -2089,6 +2105,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/batch/get_by_user`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// userid_list takes at most 100 members; limit is at most 100 (default 50, larger values are capped).
     /// Each item pairs a customer with one following member; `follow_info` carries corp/strategy tag ids in
@@ -2116,6 +2134,10 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
     ///
+    /// Not idempotent: never retried.
+    ///
+    /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
+    ///
     /// remark, description, remark_company, remark_mobiles and remark_pic_mediaid must not all be empty.
     /// remark_mobiles replaces the old remark phone numbers; to clear them all, send a list holding one empty
     /// string (\[""\]). remark_company only applies when the customer is a WeChat user. remark_pic_mediaid
@@ -2133,6 +2155,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/contact_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps only. limit is at most 1000. tmp_openid is only unique within one full walk (from the
     /// first page to the last); asking for the first page again (empty cursor) yields new tmp_openids and a
@@ -2156,6 +2180,8 @@ impl crate::Client {
     /// 获取外部联系人详情(旧接口) — Legacy path that reads one external contact and their follow users; superseded by externalcontact/get.
     ///
     /// `GET /cgi-bin/crm/get_external_contact`
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Legacy endpoint without a current doc page (WxJava keeps it as @Deprecated GET_EXTERNAL_CONTACT); the
     /// response has the shape of externalcontact/get. No official example survives: the example below is

@@ -243,6 +243,8 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -263,6 +265,8 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"userid\":[\"zhangsan\",\"lissi\"],\"partyid\":[1]}"),
     example_response: Some(
@@ -283,6 +287,8 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -298,6 +304,8 @@ impl crate::Client {
     /// `GET /cgi-bin/externalcontact/get_follow_user_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only members in the app's visible range are returned. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
@@ -315,6 +323,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Documented only on the 代开发 page (96312). Self-built apps must be configured in 「可调用应用」;
     /// third-party apps need 企业客户权限 → 客户基础信息.
     #[doc(alias = "externalcontact/check_follow_user")]
@@ -330,6 +340,8 @@ impl crate::Client {
     /// `GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only 营销获客 (marketing-acquisition) third-party apps may call it. The docs' field table types
     /// user_list as uint64\[\], but the example (and every SDK) carries userid strings, so it is a string

@@ -809,6 +809,8 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -837,6 +839,8 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"need_name\":1}",
@@ -859,6 +863,8 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"opengid\":\"oAAAAAAA\"}"),
     example_response: Some(
@@ -874,6 +880,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Without owner_filter the call covers every owner in the app's visible range; if that range has more than
     /// 1000 people the server answers 81017, so pass owner_filter. The old offset+limit paging (offset+limit <= 50000)
@@ -901,6 +909,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Some group changes are processed asynchronously, so right after a group change event this call may still
     /// return the old data. member_version can be compared with the version in group change events to avoid
     /// calling this endpoint needlessly. The owner must be in the app's visible range.
@@ -917,6 +927,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/opengid_to_chatid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only works for customer groups created by the corp's service staff and only yields chat_ids of the caller's
     /// own corp; the group owner must be in the app's visible range.

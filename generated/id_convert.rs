@@ -1587,6 +1587,8 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1607,6 +1609,8 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
     example_response: Some(
@@ -1627,6 +1631,8 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\"}",
@@ -1649,6 +1655,8 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
     example_response: Some(
@@ -1669,6 +1677,8 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}",
@@ -1691,6 +1701,8 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1711,6 +1723,8 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
     example_response: Some(
@@ -1731,6 +1745,8 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     token: crate::catalog::TokenKind::Provider,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1749,6 +1765,8 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
     example_response: Some(
@@ -1769,6 +1787,8 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\",\"subject_type\":1}",
@@ -1791,6 +1811,8 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
@@ -1813,6 +1835,8 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"external_tagid_list\":[\"TAG_ID1\",\"TAG_ID2\",\"TAG_ID3\",\"TAG_ID4\"]}",
@@ -1835,6 +1859,8 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"business_type\":1,\"user_type\":1,\"tmp_external_userid_list\":[\"ouXXX1\",\"ouXXX2\",\"ouXXX3\"]}",
@@ -1857,6 +1883,8 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
     example_response: Some(
@@ -1877,6 +1905,8 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1895,6 +1925,8 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1913,6 +1945,8 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\",\"mass_call_ticket\":\"xxxxx\"}",
@@ -1935,6 +1969,8 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
     example_response: Some(
@@ -1955,6 +1991,8 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
@@ -1973,6 +2011,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Only external contacts that are WeChat users can be converted; contacts that are WeCom users
     /// (external_userid starting with "wo") are not supported. Used by 家校沟通 and 客户联系 apps.
     #[doc(alias = "externalcontact/convert_to_openid")]
@@ -1988,6 +2028,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/unionid_to_external_userid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Called with a third-party or 代开发 app access_token. Only verified corps; the unionid (open platform
     /// account) and openid (mini program) subjects must be verified and equal to the corp's subject, and both
@@ -2008,6 +2050,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2033,6 +2077,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Only third-party and 代开发 apps may call it. The follower of each external_userid must be in the app's
     /// visible range (客户联系 and 家校); for 微信客服 only customers with a session in the last 48 hours. A
     /// third-party app that has already been set to "迁移完成" may no longer call it. Ids already in provider
@@ -2050,6 +2096,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// get_new_external_userid does not cover group members without a friend relation; use this one with the
     /// group's chat_id. Only third-party and 代开发 apps; the group owner must be in the app's visible range; a
@@ -2069,6 +2117,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Called with the 代开发 app's access_token. The corp must have authorized the provider's third-party app
     /// with 企业客户权限 -> 客户基础信息, and at least one follower (or group owner) of the customer must be in
     /// the app's visible range. Not needed once the 代开发 app has been upgraded (ids are then identical).
@@ -2085,6 +2135,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/from_service_external_userid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Section "external_userid转换" of 自建应用与第三方应用的对接. Called with a self-built app's access_token; the
     /// customer's follower (or the group owner) must be in the visible range of both that app and the app named
@@ -2105,6 +2157,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/externalcontact/finish_external_userid_migration`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Needs a client holding a `provider` token (see `TokenKind`).
     ///
@@ -2129,6 +2183,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// 家校沟通 API. Self-built apps must be configured as 读取和编辑家校通讯录的应用; third-party apps need the
     /// 家校沟通 use-and-edit permission. System-app secrets are no longer accepted since 2023-12-01 (existing
     /// corps excepted). external_userid is returned only once the parent has followed. The census calls this
@@ -2148,6 +2204,8 @@ impl crate::Client {
     /// `POST /cgi-bin/idconvert/unionid_to_external_userid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Third-party or 代开发 app access_token. Rate limits: with subject_type 0, per corp (shared by all
     /// providers) 10万次/小时, 48万次/天, 750万次/月; with subject_type 1 the same limits per provider. The corp
@@ -2173,6 +2231,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Third-party or 代开发 app access_token; verified corps only. Works only for customers whose unionid was
     /// queried before (and got a pending_id) within its 90-day validity. With chat_id, only the group owner's
     /// visibility is checked and ids outside that group are ignored; without it, the follower's visibility is
@@ -2191,6 +2251,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Third-party or 代开发 app access_token. Ids already in provider form come back unchanged. The invalid-id
     /// list is `invalid_external_tagid_list` per SKIT and WxJava; PowerWeChat reads `invalid_tagid_list`
     /// (taken to be its mistake). SKIT cites doc 95926.
@@ -2207,6 +2269,8 @@ impl crate::Client {
     /// `POST /cgi-bin/idconvert/convert_tmp_external_userid`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The calling app must be the app that obtained the tmp_external_userid; self-built, 代开发 and
     /// third-party apps may call it. For user_type 1 (客户) the app also needs the 客户联系 permission.
@@ -2226,6 +2290,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// 代开发 apps only, with the 代开发 app's access_token, after apply_to_upgrade_chatid has been called and
     /// before the chosen upgrade time is reached. The app needs 客户联系 -> 基础客户信息 and the group owner must
     /// be in its visible range. Ids that are already upgraded come back unchanged. The 100-id limit comes from
@@ -2244,6 +2310,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// 代开发 app access_token. After the call both old and new group ids are accepted; from upgrade_time on,
     /// only upgraded ids are accepted and returned. upgrade_time must not be earlier than now nor later than
     /// 7 days ahead.
@@ -2260,6 +2328,8 @@ impl crate::Client {
     /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2282,6 +2352,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// For brands sharing apps with their dealers through 上下游: the calling app must be a shared self-built
     /// or 代开发 app with 客户联系 permission. Without corpid all corps are returned. mass_call_ticket (大批量调用
     /// 凭据) is for data initialisation and lifts the business rate limit.
@@ -2298,6 +2370,8 @@ impl crate::Client {
     /// `POST /cgi-bin/corpgroup/unionid_to_pending_id`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Upstream corps only, through a shared self-built or 代开发 app with 客户联系 permission; the corp must be
     /// verified (a 代开发 provider too). unionid and openid subjects must be verified and named like the upstream
@@ -2317,6 +2391,8 @@ impl crate::Client {
     /// `POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Shared self-built or 代开发 app with 客户联系 permission; the customer's follower (or group owner) must be
     /// in the app's visible range; the upstream app must have called corpgroup/unionid_to_pending_id before;

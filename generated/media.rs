@@ -236,6 +236,8 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: Some("media"),
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"media_type\":\"image\",\"attachment_type\":1}"),
     example_response: Some(
@@ -251,6 +253,8 @@ impl crate::Client {
     /// `POST /cgi-bin/media/upload_attachment`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// multipart/form-data upload; the file part is named `media` and should carry filename, filelength and
     /// content-type (filename is the name shown when the media_id is sent). media_type and attachment_type

@@ -667,6 +667,8 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"userid\":[\"zhangsan\",\"lisi\"],\"partyid\":[1001,1002],\"start_time\":1536508800,\"end_time\":1536595200}",
@@ -689,6 +691,8 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -717,6 +721,8 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600358400,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]}}",
@@ -735,6 +741,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// userid and partyid must not both be empty; with several ids the data is the members' combined total.
     /// The range \[start_time, end_time\] is closed on both ends, at most 30 days long, within the last 180 days;
     /// timestamps not at midnight are rounded down to the day. Members and departments must be in the app's
@@ -752,6 +760,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/statistic`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. The docs mark owner_filter as required yet say
@@ -778,6 +788,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. owner_filter is marked required in the docs

@@ -446,6 +446,8 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
@@ -468,6 +470,8 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}]}",
@@ -490,6 +494,8 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -508,6 +514,8 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"]}",
@@ -523,6 +531,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_strategy_tag_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// If both tag_id and group_id are empty, all tags are returned; if both are given, tag_id is ignored and
     /// only group_id filters. Apps can only read and manage strategy tags of strategies they created
@@ -540,6 +550,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/add_strategy_tag`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Corp tags and strategy tags together are limited to 3000 per corp. Tags can only be added under a
     /// first-level strategy. When group_id is given, group_name and the group order are ignored; a group_name
@@ -559,6 +571,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group.
     #[doc(alias = "externalcontact/edit_strategy_tag")]
@@ -574,6 +588,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/del_strategy_tag`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically.

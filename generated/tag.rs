@@ -538,6 +538,8 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
@@ -560,6 +562,8 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}],\"agentid\":1000014}",
@@ -582,6 +586,8 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1,\"agentid\":1000014}",
@@ -602,6 +608,8 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"],\"agentid\":1000014}",
@@ -622,6 +630,8 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: Some(5u32),
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1NPGHKSD4wKmE8Aabj9AAA\",\"add_tag\":[\"TAGID1\",\"TAGID2\"],\"remove_tag\":[\"TAGID3\",\"TAGID4\"]}",
@@ -637,6 +647,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_corp_tag_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// If both tag_id and group_id are empty, all tags are returned. If both are given, tag_id is ignored
     /// and only group_id filters. Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party
@@ -654,6 +666,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/add_corp_tag`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// A corp may configure at most 3000 corp tags. To add tags to an existing group give group_id; to create a
     /// new group give group_name (if a group of that name exists, the tags are added to it). When group_id is
@@ -674,6 +688,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group. Apps can only edit tags they created themselves.
     #[doc(alias = "externalcontact/edit_corp_tag")]
@@ -690,6 +706,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically. Apps can only delete tags they created themselves.
     #[doc(alias = "externalcontact/del_corp_tag")]
@@ -705,6 +723,10 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/mark_tag`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
+    ///
+    /// Not idempotent: never retried.
+    ///
+    /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
     ///
     /// external_userid must be a customer of userid. add_tag and remove_tag must not both be empty. A member
     /// can put at most 3000 tags on one customer; several tags of the same group are allowed. Apps can only

@@ -62,6 +62,8 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
     token: crate::catalog::TokenKind::None,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"corpid\":\"ID\",\"corpsecret\":\"SECRET\"}"),
     example_response: Some(
@@ -76,6 +78,8 @@ impl crate::Client {
     /// `GET /cgi-bin/gettoken`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     ///

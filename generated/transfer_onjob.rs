@@ -414,6 +414,8 @@ pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\"],\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
@@ -436,6 +438,8 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -464,6 +468,8 @@ pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
@@ -481,6 +487,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/transfer_customer`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// external_userid holds at most 100 customers per call, each a customer of handover_userid. Within 90
     /// natural days each customer of an employed member can be transferred at most twice. Both members must
@@ -502,6 +510,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/transfer_result`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The takeover member must be in the app's visible range.
@@ -526,6 +536,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/groupchat/onjob_transfer`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// chat_id_list holds 1 to 100 chat ids. The new owner must have 客户联系 enabled, be real-name verified and
     /// activated; old and new owner must have logged in to WeCom within the last year. At most 300 chats of one

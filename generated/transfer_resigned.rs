@@ -670,6 +670,8 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -696,6 +698,8 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\"]}",
@@ -718,6 +722,8 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -746,6 +752,8 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
@@ -770,6 +778,8 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
         "use externalcontact/resigned/transfer_customer (resigned members) or externalcontact/transfer_customer (employed members) instead",
     ),
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
@@ -792,6 +802,8 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
         "use externalcontact/transfer_result (employed members) or externalcontact/resigned/transfer_result (resigned members) instead",
     ),
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\"}",
@@ -809,6 +821,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_unassigned_list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The current docs (2023-12-01) list only page_size and cursor. page_id is the older page-number
     /// parameter: it still appears in the cursor's description and is kept here as an optional legacy field;
@@ -837,6 +851,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// handover_userid must be a resigned member (resigned less than a year ago and logged in within the year
     /// before leaving); external_userid holds at most 100 of its customers. The takeover member must have
     /// logged in within the last year, be in the app's visible range, have 客户联系 enabled, be activated and
@@ -855,6 +871,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/resigned/transfer_result`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The docs list statuses 1-4 for this endpoint.
@@ -880,6 +898,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// chat_id_list holds 1 to 100 chat ids. The new owner must have 客户联系 enabled, be real-name verified and
     /// activated, and must have logged in to WeCom within the last year. Chats that could not be transferred
     /// are listed in failed_chat_list (e.g. 90500 when the owner has not resigned).
@@ -894,6 +914,8 @@ impl crate::Client {
     /// 离职成员的外部联系人再分配(旧接口) — Legacy: reassign one customer of a member to another member (superseded by the transfer_customer endpoints).
     ///
     /// `POST /cgi-bin/externalcontact/transfer`
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Legacy endpoint that WeCom no longer maintains; its page has been removed, so there is no doc id.
     /// Fields follow the SDKs that still wrap it (go-workwx, WxJava, EasyWeChat). transfer_success_msg only
@@ -915,6 +937,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_transfer_result`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Legacy endpoint that WeCom no longer maintains. Fields follow go-workwx and EasyWeChat; the example is
     /// reconstructed from those SDKs, not copied from a live official page.

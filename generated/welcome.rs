@@ -470,6 +470,8 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"welcome_code\":\"CALLBACK_CODE\",\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -490,6 +492,8 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"text\":{\"content\":\"亲爱的%NICKNAME%用户，你好\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014,\"notify\":1}",
@@ -512,6 +516,8 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"template_id\":\"msgXXXXXXX\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014}",
@@ -532,6 +538,8 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"template_id\":\"msgXXXXXXX\"}"),
     example_response: Some(
@@ -552,6 +560,8 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -565,6 +575,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/send_welcome_msg`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// The welcome_code comes with the add_external_contact / add_half_external_contact event and is valid for 20
     /// seconds; it can be used only once. No welcome_code is pushed when the member already has a welcome message
@@ -586,6 +598,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// The library holds at most 100 templates. text.content may contain %NICKNAME% placeholders (case-sensitive),
     /// replaced by the customer's nickname. text, image, link, miniprogram, file and video must not all be empty;
     /// text can go with one other body (sent as two messages); of the non-text bodies only one is used, by priority
@@ -604,6 +618,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Only templates created by the calling app can be edited. The same body rules as for add apply.
     #[doc(alias = "externalcontact/group_welcome_template/edit")]
     pub async fn group_welcome_template_edit(
@@ -619,6 +635,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// The image body comes back with pic_url only.
     #[doc(alias = "externalcontact/group_welcome_template/get")]
     pub async fn group_welcome_template_get(
@@ -633,6 +651,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/group_welcome_template/del`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Only templates created by the calling app can be deleted.
     #[doc(alias = "externalcontact/group_welcome_template/del")]

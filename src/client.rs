@@ -1,7 +1,11 @@
-//! The client: configuration, the HTTP transport, and the one request pipeline every endpoint goes through.
+//! The client: configuration and the one request pipeline every endpoint goes through (tokens, the token
+//! replay). Sending is [`transport`](crate::transport)'s job.
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
-use crate::token::{CorpTokenProvider, MemoryTokenStore, Secret, TokenProvider, TokenSource, TokenStore};
+use crate::token::{
+    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider, TokenSource, TokenStore,
+};
+use crate::transport::{to_query, Body, Failure, Http};
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -9,6 +13,8 @@ use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 /// The official API host.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
@@ -29,6 +35,99 @@ struct Inner {
     http: Http,
     tokens: TokenSource,
     corp_provider: Option<Arc<CorpTokenProvider>>,
+    retry: RetryPolicy,
+    limits: Limits,
+}
+
+/// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
+/// (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and
+/// jitter. Writes are never retried; 45009 and 45033 come back at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (default 3, as WeCom advises for -1; 1 turns retries off).
+    pub max_attempts: u32,
+    /// The delay before the first retry (default 200 ms); it doubles for each further one.
+    pub base_delay: Duration,
+    /// The longest delay between attempts (default 2 s).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is attempted once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the number of attempts in all (at least 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the delay before the first retry (doubling for each further one, up to `max_delay`).
+    #[must_use]
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self.max_delay = self.max_delay.max(delay);
+        self
+    }
+
+    /// The wait before attempt `next` (2, 3, …): exponential, with jitter between half and all of it.
+    fn delay_before(&self, next: u32) -> Duration {
+        use rand::Rng;
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << next.saturating_sub(2).min(16))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter_ms = u64::try_from((exp - half).as_millis()).unwrap_or(0);
+        half + Duration::from_millis(rand::thread_rng().gen_range(0..=jitter_ms))
+    }
+}
+
+/// Concurrency limits: client-wide (optional) and per endpoint (from the spec). Excess callers queue.
+#[derive(Default)]
+struct Limits {
+    global: Option<Arc<tokio::sync::Semaphore>>,
+    per_endpoint: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl Limits {
+    async fn acquire(&self, ep: &'static Endpoint) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+        let endpoint = match ep.max_concurrency {
+            Some(n) => {
+                let sem = self
+                    .per_endpoint
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(ep.path)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n as usize)))
+                    .clone();
+                sem.acquire_owned().await.ok()
+            }
+            None => None,
+        };
+        let global = match &self.global {
+            Some(sem) => sem.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        (endpoint, global)
+    }
 }
 
 impl fmt::Debug for Client {
@@ -49,6 +148,9 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     timeout: Option<Duration>,
     store: Option<Arc<dyn TokenStore>>,
+    fetch_policy: Option<FetchPolicy>,
+    retry: Option<RetryPolicy>,
+    max_concurrency: Option<usize>,
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
 }
@@ -90,6 +192,24 @@ impl ClientBuilder {
         self.store = Some(store);
         self
     }
+    /// How token fetches back off after a failure and wait for another process's fetch; default
+    /// [`FetchPolicy::default`] (1 s backoff doubling up to 30 s; 10 s lease, 3 s wait).
+    pub fn token_fetch_policy(mut self, policy: FetchPolicy) -> Self {
+        self.fetch_policy = Some(policy);
+        self
+    }
+    /// How idempotent calls are retried; default [`RetryPolicy::default`] (3 attempts, 200 ms doubling up to
+    /// 2 s, with jitter). [`RetryPolicy::none`] turns retries off.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// At most `n` requests of this client in flight at once (off by default); excess callers queue. Endpoints
+    /// with a limit of their own in the spec (e.g. `externalcontact/remark`: 5) are limited as well.
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n.max(1));
+        self
+    }
     /// Use your own token source instead of corp id + secret, e.g. a third-party suite's
     /// `suite_access_token` (`TokenKind::Suite`) or an authorized corp's token (`TokenKind::Access`).
     /// Endpoints that take another kind of token are refused before any request is sent.
@@ -119,10 +239,7 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
         };
-        let http = Http {
-            client,
-            base: base.trim_end_matches('/').to_string(),
-        };
+        let http = Http::new(client, base.trim_end_matches('/').to_string());
         let (tokens, corp_provider) = match self.provider {
             Some((kind, provider)) => (TokenSource { kind, provider }, None),
             None => {
@@ -135,7 +252,8 @@ impl ClientBuilder {
                     .filter(|s| !s.expose().trim().is_empty())
                     .ok_or_else(|| Error::Config("secret is missing".into()))?;
                 let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
-                let p = Arc::new(CorpTokenProvider::new(corp_id, secret, store, http.clone()));
+                let shared = Arc::new(SharedFetch::with_policy(store, self.fetch_policy.unwrap_or_default()));
+                let p = Arc::new(CorpTokenProvider::new(corp_id, secret, shared, http.clone()));
                 (
                     TokenSource {
                         kind: TokenKind::Access,
@@ -150,6 +268,11 @@ impl ClientBuilder {
                 http,
                 tokens,
                 corp_provider,
+                retry: self.retry.unwrap_or_default(),
+                limits: Limits {
+                    global: self.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
+                    per_endpoint: Default::default(),
+                },
             }),
         })
     }
@@ -206,171 +329,6 @@ impl Upload {
     }
 }
 
-/// The HTTP transport: URLs, timeouts and error mapping. Errors never carry the URL (it holds the token).
-#[derive(Clone)]
-pub(crate) struct Http {
-    client: reqwest::Client,
-    base: String,
-}
-
-#[allow(dead_code)] // `Multipart` only with an upload endpoint's feature
-enum Body {
-    None,
-    Json(Vec<u8>),
-    Multipart(String, Upload),
-}
-
-impl Http {
-    fn map_err(endpoint: &str, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            Error::Timeout {
-                endpoint: endpoint.to_string(),
-            }
-        } else {
-            let e = e.without_url();
-            let mut message = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                src = s.source();
-            }
-            Error::Transport {
-                endpoint: endpoint.to_string(),
-                message: crate::client::redact_query(&message),
-            }
-        }
-    }
-
-    pub(crate) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>> {
-        self.send(HttpMethod::Get, path, query, Body::None).await
-    }
-
-    async fn send(&self, method: HttpMethod, path: &str, query: &[(&str, &str)], body: Body) -> Result<Vec<u8>> {
-        let url = format!("{}/cgi-bin/{}", self.base, path);
-        let mut rb = match method {
-            HttpMethod::Get => self.client.get(url),
-            HttpMethod::Post => self.client.post(url),
-        };
-        rb = rb.query(query);
-        rb = match body {
-            Body::None => rb,
-            Body::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b),
-            Body::Multipart(part, up) => {
-                let p = reqwest::multipart::Part::bytes(up.bytes)
-                    .file_name(up.filename)
-                    .mime_str(&up.content_type)
-                    .map_err(|e| Error::InvalidRequest {
-                        endpoint: path.to_string(),
-                        message: format!("bad content type: {}", e.without_url()),
-                    })?;
-                rb.multipart(reqwest::multipart::Form::new().part(part, p))
-            }
-        };
-        tracing::debug!(endpoint = path, method = method.as_str(), "sending");
-        let resp = rb.send().await.map_err(|e| Self::map_err(path, e))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| Self::map_err(path, e))?;
-        if !status.is_success() {
-            return Err(Error::Transport {
-                endpoint: path.to_string(),
-                message: format!("HTTP status {status}"),
-            });
-        }
-        Ok(bytes.to_vec())
-    }
-}
-
-/// Removes anything that looks like a token or secret query parameter from a message.
-pub(crate) fn redact_query(message: &str) -> String {
-    let mut out = message.to_string();
-    for key in [
-        "access_token=",
-        "suite_access_token=",
-        "provider_access_token=",
-        "corpsecret=",
-    ] {
-        let mut from = 0;
-        while let Some(i) = out[from..].find(key) {
-            let start = from + i + key.len();
-            let end = out[start..]
-                .find(['&', ' ', ')', '"'])
-                .map(|j| start + j)
-                .unwrap_or(out.len());
-            out.replace_range(start..end, "[redacted]");
-            from = start + "[redacted]".len();
-        }
-    }
-    out
-}
-
-/// The first bytes of a body, for decode errors.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    s.into_owned()
-}
-
-#[derive(serde::Deserialize)]
-struct ErrHeader {
-    #[serde(default, deserialize_with = "crate::flex::opt_int")]
-    errcode: Option<i64>,
-    #[serde(default)]
-    errmsg: Option<String>,
-}
-
-/// Checks WeCom's `errcode`; `show_body` is false where the body may hold a token.
-pub(crate) fn check_errcode(endpoint: &str, body: &[u8], show_body: bool) -> Result<()> {
-    let h: ErrHeader = serde_json::from_slice(body).map_err(|e| Error::Decode {
-        endpoint: endpoint.to_string(),
-        message: e.to_string(),
-        excerpt: if show_body { excerpt(body) } else { String::new() },
-    })?;
-    match h.errcode {
-        Some(code) if code != 0 => Err(Error::Api {
-            endpoint: endpoint.to_string(),
-            errcode: code,
-            errmsg: h.errmsg.unwrap_or_default(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-fn to_query(endpoint: &str, req: &impl Serialize) -> Result<Vec<(String, String)>> {
-    let v = serde_json::to_value(req).map_err(|e| Error::InvalidRequest {
-        endpoint: endpoint.to_string(),
-        message: e.to_string(),
-    })?;
-    let Value::Object(map) = v else {
-        return Err(Error::InvalidRequest {
-            endpoint: endpoint.to_string(),
-            message: "a request must be a JSON object".into(),
-        });
-    };
-    let mut out = Vec::with_capacity(map.len());
-    for (k, v) in map {
-        let s = match v {
-            Value::Null => continue,
-            Value::String(s) => s,
-            Value::Bool(b) => {
-                if b {
-                    "1".into()
-                } else {
-                    "0".into()
-                }
-            }
-            Value::Number(n) => n.to_string(),
-            other => {
-                return Err(Error::InvalidRequest {
-                    endpoint: endpoint.to_string(),
-                    message: format!("query parameter `{k}` must be a scalar, not {other}"),
-                })
-            }
-        };
-        out.push((k, s));
-    }
-    Ok(out)
-}
-
 impl Client {
     /// Starts building a client.
     pub fn builder() -> ClientBuilder {
@@ -401,12 +359,75 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one request, handling the token: on a token errcode the token is dropped and the call replayed
-    /// once (never more).
-    async fn run(&self, ep: &'static Endpoint, query: &[(String, String)], body: impl Fn() -> Body) -> Result<Vec<u8>> {
+    /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
+    /// - on a token errcode the token is dropped and the call replayed once (never more);
+    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
+    ///   policy; writes never are;
+    /// - each attempt waits for the endpoint's and the client's concurrency limits.
+    async fn run<T>(
+        &self,
+        ep: &'static Endpoint,
+        query: &[(String, String)],
+        body: Body,
+        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
+    ) -> Result<T> {
         self.check_kind(ep)?;
+        let span = tracing::info_span!(
+            "wecom.call",
+            endpoint = ep.path,
+            method = ep.method.as_str(),
+            attempt = tracing::field::Empty,
+            errcode = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
+        let _entered = span.enter();
+        span.record(
+            "duration_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "ok");
+            }
+            Err(e) => {
+                let outcome = match e {
+                    Error::Api { .. } => "api_error",
+                    Error::Transport { .. } => "transport_error",
+                    Error::Timeout { .. } => "timeout",
+                    Error::Decode { .. } => "decode_error",
+                    _ => "error",
+                };
+                span.record("outcome", outcome);
+                if let Some(code) = e.errcode() {
+                    span.record("errcode", code);
+                }
+                match e {
+                    Error::Api { errcode, .. } => tracing::debug!(errcode, "call failed"),
+                    Error::Transport { status, .. } => tracing::warn!(status, "call failed: {e}"),
+                    _ => tracing::warn!("call failed: {e}"),
+                }
+            }
+        }
+        result
+    }
+
+    async fn attempts<T>(
+        &self,
+        ep: &'static Endpoint,
+        query: &[(String, String)],
+        body: Body,
+        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
+    ) -> Result<T> {
+        // The body of a call without a token (gettoken) holds a token: keep it out of errors.
+        let show_body = ep.token != TokenKind::None;
+        let policy = self.inner.retry;
         let mut replayed = false;
+        let mut attempt = 1u32;
         loop {
+            tracing::Span::current().record("attempt", attempt);
             let token = match ep.token.query_name() {
                 Some(_) => Some(self.inner.tokens.provider.token().await?),
                 None => None,
@@ -415,82 +436,79 @@ impl Client {
             if let (Some(name), Some(t)) = (ep.token.query_name(), token.as_ref()) {
                 q.push((name, t.expose()));
             }
-            let bytes = self.inner.http.send(ep.method, ep.path, &q, body()).await?;
-            match check_errcode(ep.path, &bytes, ep.token != TokenKind::None) {
+            let permits = self.inner.limits.acquire(ep).await;
+            let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
+            let outcome = match sent {
+                Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
+                    error,
+                    before_answer: false,
+                }),
+                Err(f) => Err(f),
+            };
+            drop(permits);
+            let failure = match outcome {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            let retry_reason = match &failure.error {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Err(Error::Api { errcode, .. })
-                    if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
-                {
+                Error::Api { errcode, .. } if TOKEN_ERRCODES.contains(errcode) && !replayed && token.is_some() => {
                     if let Some(t) = &token {
-                        tracing::debug!(endpoint = ep.path, errcode, "token rejected; refreshing once");
+                        tracing::debug!(errcode, "token rejected; refreshing it once");
                         self.inner.tokens.provider.invalidate(t.expose()).await;
                     }
                     replayed = true;
+                    continue;
                 }
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(bytes),
+                Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
+                Error::Transport { .. } if failure.before_answer => "no answer",
+                _ => return Err(failure.error),
+            };
+            if !ep.idempotent || attempt >= policy.max_attempts {
+                return Err(failure.error);
             }
+            attempt += 1;
+            let delay = policy.delay_before(attempt);
+            tracing::warn!(
+                reason = retry_reason,
+                errcode = failure.error.errcode(),
+                status = failure.error.http_status(),
+                next_attempt = attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "retrying an idempotent call"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
-    /// Decodes a response: the bytes into JSON once, then the typed model from the JSON. The generic step is
-    /// `T::deserialize(&Value)`, the same one the catalog's round trips use, so each model's decoder is
-    /// compiled once (build time: one instance per type instead of one per reader).
-    fn decode<T: DeserializeOwned>(ep: &Endpoint, bytes: &[u8]) -> Result<T> {
-        let decode_error = |message: String| Error::Decode {
-            endpoint: ep.path.to_string(),
-            message,
-            excerpt: if ep.token == TokenKind::None {
-                String::new()
-            } else {
-                excerpt(bytes)
-            },
-        };
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| decode_error(e.to_string()))?;
-        T::deserialize(&value).map_err(|e| decode_error(e.to_string()))
-    }
-
-    /// Encodes a request as JSON (the one generic step, shared with the catalog), for the body or the query.
-    fn encode<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<Value> {
-        serde_json::to_value(request).map_err(|e| Error::InvalidRequest {
-            endpoint: ep.path.to_string(),
-            message: e.to_string(),
-        })
-    }
-
-    /// The pipeline of every generated JSON endpoint method. Only encoding and decoding are generic; the
-    /// HTTP exchange (`exchange`) is compiled once for all endpoints.
-    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        ep: &'static Endpoint,
-        request: &Req,
-    ) -> Result<Resp> {
-        let request = Self::encode(ep, request)?;
-        let bytes = self.exchange(ep, &request).await?;
-        Self::decode(ep, &bytes)
-    }
-
-    /// Sends an encoded JSON request (as the query for GET, the body for POST) and returns the answer's bytes.
-    async fn exchange(&self, ep: &'static Endpoint, request: &Value) -> Result<Vec<u8>> {
+    /// The request of a JSON endpoint as a query (GET) or a body (POST).
+    fn encode<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<(Vec<(String, String)>, Body)> {
         if ep.upload.is_some() {
             return Err(Error::InvalidRequest {
                 endpoint: ep.path.to_string(),
                 message: "this endpoint is an upload: use its typed method with an Upload".into(),
             });
         }
-        match ep.method {
-            HttpMethod::Get => {
-                let query = to_query(ep.path, request)?;
-                self.run(ep, &query, || Body::None).await
-            }
+        Ok(match ep.method {
+            HttpMethod::Get => (to_query(ep.path, request)?, Body::None),
             HttpMethod::Post => {
                 let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest {
                     endpoint: ep.path.to_string(),
                     message: e.to_string(),
                 })?;
-                self.run(ep, &[], || Body::Json(body.clone())).await
+                (Vec::new(), Body::Json(body.into()))
             }
-        }
+        })
+    }
+
+    /// The pipeline of every generated JSON endpoint method.
+    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        request: &Req,
+    ) -> Result<Resp> {
+        let (query, body) = Self::encode(ep, request)?;
+        self.run(ep, &query, body, crate::envelope::decode::<Resp>).await
     }
 
     /// The pipeline of multipart uploads: the request's fields go in the query string.
@@ -501,16 +519,14 @@ impl Client {
         request: &Req,
         file: Upload,
     ) -> Result<Resp> {
-        let request = Self::encode(ep, request)?;
-        let bytes = self.exchange_upload(ep, &request, file).await?;
-        Self::decode(ep, &bytes)
-    }
-
-    async fn exchange_upload(&self, ep: &'static Endpoint, request: &Value, file: Upload) -> Result<Vec<u8>> {
-        let part = ep.upload.unwrap_or("media").to_string();
         let query = to_query(ep.path, request)?;
-        self.run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
-            .await
+        let body = Body::Multipart {
+            part: ep.upload.unwrap_or("media").to_string(),
+            filename: file.filename,
+            content_type: file.content_type,
+            bytes: file.bytes.into(),
+        };
+        self.run(ep, &query, body, crate::envelope::decode::<Resp>).await
     }
 
     /// Calls any catalogued endpoint by path (e.g. `"externalcontact/groupchat/get"`) with a JSON request,
@@ -519,49 +535,9 @@ impl Client {
     /// sent), and the response is decoded into its typed model and returned as JSON. GET endpoints take the
     /// object's fields as query parameters.
     pub async fn call(&self, path: &str, request: Value) -> Result<Value> {
-        crate::catalog::call(self, path, request).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_secrets_in_messages() {
-        let m = redact_query(
-            "error sending request for url (http://h/cgi-bin/x?access_token=abc123&x=1) corpsecret=s3cr3t",
-        );
-        assert!(!m.contains("abc123") && !m.contains("s3cr3t"), "{m}");
-        assert!(m.contains("access_token=[redacted]&x=1"), "{m}");
-    }
-
-    #[test]
-    fn query_from_request() {
-        #[derive(Serialize)]
-        struct R {
-            userid: String,
-            n: u32,
-            b: bool,
-            o: Option<String>,
-        }
-        let q = to_query(
-            "x",
-            &R {
-                userid: "u".into(),
-                n: 3,
-                b: true,
-                o: None,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            q,
-            vec![
-                ("userid".into(), "u".into()),
-                ("n".into(), "3".into()),
-                ("b".into(), "1".into())
-            ]
-        );
+        let (ep, ops) = crate::catalog::lookup(path)?;
+        let checked = (ops.check_request)(ep.path, &request)?;
+        let (query, body) = Self::encode(ep, &checked)?;
+        self.run(ep, &query, body, ops.decode_response).await
     }
 }

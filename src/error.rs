@@ -8,8 +8,10 @@
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// WeCom answered with a non-zero `errcode`.
-    #[error("WeCom API error {errcode} on {endpoint}: {errmsg}")]
+    /// WeCom answered with a non-zero `errcode`. Display shows the code, its official meaning (from
+    /// [`errcode`](crate::errcode)) and the server's `errmsg` with its `hint: [...]`, which WeCom support asks
+    /// for.
+    #[error("WeCom API error {errcode}{} on {endpoint}: {errmsg}", meaning(*errcode))]
     Api {
         /// The path of the endpoint under `/cgi-bin/`.
         endpoint: String,
@@ -25,6 +27,8 @@ pub enum Error {
         endpoint: String,
         /// What failed; never includes the URL or its query.
         message: String,
+        /// The HTTP status, when an answer arrived (a non-2xx status, or a body that broke off).
+        status: Option<u16>,
     },
     /// The request did not complete within the configured timeout.
     #[error("request to {endpoint} timed out")]
@@ -54,9 +58,27 @@ pub enum Error {
     /// The client was configured wrongly (missing corp id or secret, a bad base URL, ...).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The token store (e.g. Redis) failed. Token fetching goes on without it; this error reaches callers
+    /// only of the store's own methods.
+    #[error("token store error: {0}")]
+    Store(String),
     /// A callback could not be verified, decrypted, encrypted or parsed.
     #[error("callback error: {0}")]
     Callback(#[from] crate::callback::CallbackError),
+}
+
+/// ` (official meaning: English gloss)` of a catalogued errcode.
+fn meaning(code: i64) -> String {
+    match crate::errcode::lookup(code) {
+        Some(info) => format!(" ({}: {})", info.meaning, info.gloss),
+        None => String::new(),
+    }
+}
+
+/// The first bytes of a body, for decode errors.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    s.into_owned()
 }
 
 /// `Result` with this crate's [`Error`].
@@ -67,6 +89,26 @@ impl Error {
     pub fn errcode(&self) -> Option<i64> {
         match self {
             Error::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request can succeed later: errcodes marked so in [`errcode`](crate::errcode) (-1,
+    /// 6000, 41063, 45009 after its block, 45033 with less concurrency), timeouts, connection failures and
+    /// 5xx answers. Bad input, permissions and configuration are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { errcode, .. } => crate::errcode::lookup(*errcode).is_some_and(|i| i.retryable),
+            Error::Transport { status, .. } => status.is_none_or(|s| s >= 500),
+            Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of a transport error that got an answer (e.g. `Some(503)`).
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Transport { status, .. } => *status,
             _ => None,
         }
     }

@@ -27,6 +27,8 @@
 pub mod callback;
 pub mod catalog;
 mod client;
+mod envelope;
+pub mod errcode;
 mod error;
 mod flex;
 pub mod paging;
@@ -34,10 +36,19 @@ pub mod paging;
 pub mod standin;
 
 pub mod token;
+mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
-pub use client::{Client, ClientBuilder, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
+pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
+
+/// Decodes a WeCom JSON answer in one pass: the typed payload `T` and `errcode`/`errmsg` from the same parse,
+/// with no copy of the body. A non-zero `errcode` is an [`Error::Api`] (for `endpoint`) even when the payload
+/// fields are absent; a body that fits neither is an [`Error::Decode`] with a short excerpt. Every client call
+/// decodes this way; use it for bodies you receive by other means.
+pub fn decode_answer<T: serde::de::DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    envelope::decode(endpoint, body, true)
+}
 
 /// Request and response types, shared object types and enums of every endpoint, generated from `spec/`.
 ///

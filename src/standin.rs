@@ -92,7 +92,9 @@ struct Shared {
     gettoken_count: usize,
     requests: Vec<RecordedRequest>,
     overrides: BTreeMap<String, Value>,
-    fail_next: BTreeMap<String, (i64, String)>,
+    fail_next: BTreeMap<String, std::collections::VecDeque<Fail>>,
+    delays: BTreeMap<String, Duration>,
+    in_flight: BTreeMap<String, (usize, usize)>,
 }
 
 struct Inner {
@@ -214,11 +216,68 @@ impl StandIn {
             .insert(catalog::normalize(path).to_string(), response);
     }
 
-    /// Answers the next call of `path` with an error.
+    /// Answers the next call of `path` with an error (calling it again queues another, for the call after).
     pub fn fail_next(&self, path: &str, errcode: i64, errmsg: &str) {
+        self.queue_failure(path, Fail::Api(errcode, errmsg.to_string()));
+    }
+
+    /// Answers the next call of `path` with HTTP `status` and no WeCom body (e.g. 503 from a gateway).
+    pub fn fail_next_http(&self, path: &str, status: u16) {
+        self.queue_failure(path, Fail::Http(status));
+    }
+
+    fn queue_failure(&self, path: &str, fail: Fail) {
         self.lock()
             .fail_next
-            .insert(catalog::normalize(path).to_string(), (errcode, errmsg.to_string()));
+            .entry(catalog::normalize(path).to_string())
+            .or_default()
+            .push_back(fail);
+    }
+
+    /// Holds every answer of `path` for `delay` (to make concurrency visible in tests).
+    pub fn delay_responses(&self, path: &str, delay: Duration) {
+        self.lock().delays.insert(catalog::normalize(path).to_string(), delay);
+    }
+
+    /// The most calls of `path` it was answering at the same time.
+    pub fn max_in_flight(&self, path: &str) -> usize {
+        self.lock()
+            .in_flight
+            .get(catalog::normalize(path))
+            .map_or(0, |(_, max)| *max)
+    }
+}
+
+enum Fail {
+    Api(i64, String),
+    Http(u16),
+}
+
+/// Counts a call of a path as in flight until dropped.
+struct InFlight {
+    inner: Arc<Inner>,
+    path: String,
+}
+
+impl InFlight {
+    fn enter(inner: &Arc<Inner>, path: &str) -> InFlight {
+        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let e = s.in_flight.entry(path.to_string()).or_insert((0, 0));
+        e.0 += 1;
+        e.1 = e.1.max(e.0);
+        InFlight {
+            inner: inner.clone(),
+            path: path.to_string(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = self.inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = s.in_flight.get_mut(&self.path) {
+            e.0 = e.0.saturating_sub(1);
+        }
     }
 }
 
@@ -253,20 +312,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let json_body = serde_json::from_slice::<Value>(&body).ok();
-    let token_names = [
-        "access_token",
-        "suite_access_token",
-        "provider_access_token",
-        "corpsecret",
-    ];
+    let is_token = |k: &str| catalog::TOKEN_QUERY_PARAMS.contains(&k);
+    let is_credential = |k: &str| is_token(k) || catalog::SECRET_QUERY_PARAMS.contains(&k);
     let record = RecordedRequest {
         method: method.as_str().to_string(),
         path: path.clone(),
-        query: query
-            .iter()
-            .filter(|(k, _)| !token_names[..3].contains(&k.as_str()))
-            .cloned()
-            .collect(),
+        query: query.iter().filter(|(k, _)| !is_token(k)).cloned().collect(),
         json: json_body.clone(),
         body: body.to_vec(),
         content_type: content_type.clone(),
@@ -294,14 +345,31 @@ async fn handle(
     if let Some(resp) = check_token(&inner, ep, &query) {
         return resp;
     }
-    if let Some((code, msg)) = inner
+    let _in_flight = InFlight::enter(&inner, &path);
+    let delay = inner
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .delays
+        .get(&path)
+        .copied();
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let fail = inner
         .shared
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .fail_next
-        .remove(&path)
-    {
-        return wecom_error(code, &msg);
+        .get_mut(&path)
+        .and_then(|q| q.pop_front());
+    match fail {
+        Some(Fail::Api(code, msg)) => return wecom_error(code, &msg),
+        Some(Fail::Http(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            return (status, "stand-in gateway failure").into_response();
+        }
+        None => {}
     }
 
     // The request as the typed model sees it.
@@ -309,7 +377,7 @@ async fn handle(
         Value::Object(
             query
                 .iter()
-                .filter(|(k, _)| !token_names.contains(&k.as_str()))
+                .filter(|(k, _)| !is_credential(k))
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
         )

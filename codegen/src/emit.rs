@@ -380,6 +380,14 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
     };
     let deprecated = opt_str(&ep.deprecated);
     let upload = opt_str(&ep.upload);
+    let idempotent = ep.idempotent;
+    let max_concurrency = match ep.max_concurrency {
+        Some(n) => {
+            let n = proc_macro2::Literal::u32_unsuffixed(n);
+            quote! { Some(#n) }
+        }
+        None => quote! { None },
+    };
     let ex_req = opt_str(&ep.example_request);
     let ex_resp = opt_str(&ep.example_response);
     let paging = match &ep.paging {
@@ -414,6 +422,8 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             token: crate::catalog::TokenKind::#token,
             deprecated: #deprecated,
             upload: #upload,
+            idempotent: #idempotent,
+            max_concurrency: #max_concurrency,
             paging: #paging,
             example_request: #ex_req,
             example_response: #ex_resp,
@@ -427,6 +437,19 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     if let Some(url) = &ep.doc_url {
         lines.push(String::new());
         lines.push(format!("Official docs: {url}"));
+    }
+    lines.push(String::new());
+    lines.push(if ep.idempotent {
+        "Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy."
+            .to_string()
+    } else {
+        "Not idempotent: never retried.".to_string()
+    });
+    if let Some(n) = ep.max_concurrency {
+        lines.push(String::new());
+        lines.push(format!(
+            "WeCom allows at most {n} concurrent calls of it per corp; the client queues callers beyond that."
+        ));
     }
     if ep.token != TokenKind::Access {
         lines.push(String::new());

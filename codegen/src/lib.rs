@@ -8,6 +8,7 @@
 //! endpoints keep spec order.
 
 pub mod emit;
+pub mod errcodes;
 pub mod error;
 pub mod fresh;
 pub mod load;
@@ -63,6 +64,7 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
         ("models.rs", emit::models_index(api)),
         ("catalog.rs", emit::catalog_file(api)),
         ("endpoint_tests.rs", emit::endpoint_tests(api)),
+        ("errcodes.rs", errcodes::emit(api)),
     ];
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));

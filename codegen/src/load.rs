@@ -118,6 +118,12 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             enum_def(&loc, v, span, &scope.item(format!("event value {name}"), span.line()))
         });
         let events = r.list("events", |v, span| Some(event_def(&loc, v, span, &scope)));
+        let errcodes = r.list("errcodes", |v, span| {
+            let s = scope.item("errcodes", span.line());
+            let mut e: crate::spec::ErrcodeDef = Reader::decode("errcodes", v, &s)?;
+            e.line = span.line();
+            Some(e)
+        });
         SpecFile {
             group,
             doc,
@@ -127,6 +133,7 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             endpoints,
             event_values,
             events,
+            errcodes,
             at: r.finish(),
         }
     };
@@ -404,6 +411,8 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
     let request = r.list("request", |v, span| field_def(loc, v, span, &scope, "request."));
     let response = r.list("response", |v, span| field_def(loc, v, span, &scope, "response."));
     let upload = r.opt("upload");
+    let idempotent = r.or_default("idempotent");
+    let max_concurrency = r.opt("max_concurrency");
     let paging = r.get("paging").map(|(v, span, scope)| {
         let mut r = Reader::new(loc, span, v, scope, "`paging`");
         let style = r.req("style");
@@ -455,6 +464,8 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         request,
         response,
         upload,
+        idempotent,
+        max_concurrency,
         paging,
         example,
     }

@@ -53,6 +53,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         groups,
         event_values,
         events,
+        errcodes: crate::errcodes::lower(files),
     })
 }
 
@@ -342,6 +343,8 @@ impl Lowerer<'_> {
             deprecated: ep.deprecated.clone(),
             notes: ep.notes.clone(),
             upload: ep.upload.clone(),
+            idempotent: ep.idempotent,
+            max_concurrency: ep.max_concurrency,
             paging,
             example_request: compact(example.and_then(|e| e.request.as_ref())),
             example_response: compact(example.and_then(|e| e.response.as_ref())),

@@ -14,6 +14,8 @@ pub struct Api {
     pub event_values: Vec<Enum>,
     /// Callback events, in spec order.
     pub events: Vec<Event>,
+    /// WeCom's global error codes, sorted by code.
+    pub errcodes: Vec<crate::errcodes::Errcode>,
 }
 
 /// A callback event (a variant of `callback::EventKind`).
@@ -203,6 +205,10 @@ pub struct Endpoint {
     pub notes: Option<String>,
     /// Multipart file part.
     pub upload: Option<String>,
+    /// Safe to repeat (retried on -1 and on failures before any answer).
+    pub idempotent: bool,
+    /// Documented limit on concurrent calls.
+    pub max_concurrency: Option<u32>,
     /// Paging.
     pub paging: Option<Paging>,
     /// Example request JSON (compact).

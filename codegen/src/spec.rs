@@ -103,6 +103,26 @@ pub struct SpecFile {
     pub event_values: BTreeMap<String, EnumDef>,
     /// Callback events.
     pub events: Vec<EventDef>,
+    /// WeCom's global error codes (`errcodes.yaml`).
+    pub errcodes: Vec<ErrcodeDef>,
+}
+
+/// One of WeCom's global error codes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrcodeDef {
+    /// The code.
+    pub code: i64,
+    /// The official meaning, in Chinese.
+    pub zh: String,
+    /// A short English gloss.
+    pub en: String,
+    /// Whether retrying the same request later can help.
+    #[serde(default)]
+    pub retryable: bool,
+    /// Its line in the file.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// One callback event: a variant of `callback::EventKind`.
@@ -239,6 +259,10 @@ pub struct EndpointDef {
     pub response: Vec<FieldDef>,
     /// Multipart file part name.
     pub upload: Option<String>,
+    /// Safe to repeat (a read): retried on -1 and on failures before any answer.
+    pub idempotent: bool,
+    /// WeCom's documented limit on concurrent calls of this endpoint per corp.
+    pub max_concurrency: Option<u32>,
     /// Paging annotation.
     pub paging: Option<PagingDef>,
     /// Official examples.

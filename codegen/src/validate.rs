@@ -31,6 +31,8 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
             .collect(),
     };
 
+    crate::errcodes::validate(files, errors);
+
     // Names, files and groups.
     for l in files {
         let file = errors.file(&l.source.file);

@@ -410,3 +410,31 @@ fn every_gated_group_needs_a_feature_listed_in_full() {
     assert_eq!(missing, ["b", "c"]);
     assert!(wecom_externalcontact_codegen::missing_features(&api, "[features\n").is_err());
 }
+
+#[test]
+fn idempotent_writes_and_bad_limits_are_errors() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing/add\n    method: POST\n    idempotent: true\n    max_concurrency: 0\n    name_zh: 东西\n    summary: A thing.\n";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:5: endpoint externalcontact/thing/add: `idempotent: true` on a write"),
+        "{e}"
+    );
+    assert!(e.contains("`max_concurrency` must be at least 1"), "{e}");
+    let ok = endpoint("    idempotent: true\n    max_concurrency: 5\n");
+    let api = model_from_sources(vec![src("g", &ok)]).unwrap();
+    let ep = &api.groups[0].endpoints[0];
+    assert!(ep.idempotent);
+    assert_eq!(ep.max_concurrency, Some(5));
+}
+
+#[test]
+fn errcodes_are_unique_and_carry_both_meanings() {
+    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: -1, zh: 系统繁忙, en: busy, retryable: true }\n  - { code: 45009, zh: 接口调用超过限制, en: \"\" }\n  - { code: -1, zh: 又一个, en: again }\n";
+    let e = errors(&[("errcodes", text)]);
+    assert!(e.contains("errcode -1: listed twice"), "{e}");
+    assert!(e.contains("spec/errcodes.yaml:5: errcode 45009: needs both"), "{e}");
+    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit }\n  - { code: -1, zh: 系统繁忙, en: busy, retryable: true }\n";
+    let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
+    assert_eq!(api.errcodes.iter().map(|e| e.code).collect::<Vec<_>>(), vec![-1, 45009]);
+    assert!(api.errcodes[0].retryable && !api.errcodes[1].retryable);
+}

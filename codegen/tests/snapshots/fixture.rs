@@ -470,6 +470,8 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -495,6 +497,8 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -518,6 +522,8 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Suite,
     deprecated: Some("use fixture/widget/list instead"),
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: None,
@@ -535,6 +541,8 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: Some("media"),
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: None,
@@ -547,6 +555,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/widget/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+    ///
+    /// Not idempotent: never retried.
     #[doc(alias = "fixture/widget/list")]
     pub async fn fixture_widget_list(
         &self,
@@ -568,6 +578,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/widget/stat`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+    ///
+    /// Not idempotent: never retried.
     #[doc(alias = "fixture/widget/stat")]
     pub async fn fixture_widget_stat(
         &self,
@@ -590,6 +602,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "fixture/widget/get")]
     #[deprecated(note = "use fixture/widget/list instead")]
@@ -605,6 +619,8 @@ impl crate::Client {
     /// `POST /cgi-bin/fixture/upload`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+    ///
+    /// Not idempotent: never retried.
     #[doc(alias = "fixture/upload")]
     pub async fn fixture_upload(
         &self,

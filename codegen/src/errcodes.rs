@@ -1,0 +1,93 @@
+//! WeCom's global error codes (`spec/errcodes.yaml`) and the endpoints' retry facts (`idempotent`,
+//! `max_concurrency`): checked here and emitted as the runtime's errcode table. Self-contained so the main
+//! stages only call in.
+
+use crate::error::Errors;
+use crate::load::Loaded;
+use crate::model::Api;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::BTreeMap;
+
+/// One error code, lowered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Errcode {
+    /// The code.
+    pub code: i64,
+    /// Official meaning (Chinese).
+    pub zh: String,
+    /// English gloss.
+    pub en: String,
+    /// Whether retrying can help.
+    pub retryable: bool,
+}
+
+/// Last path segments that name a write: such an endpoint must not be marked `idempotent`.
+const WRITE_WORDS: [&str; 14] = [
+    "add", "del", "delete", "update", "edit", "create", "send", "remark", "mark", "transfer", "close", "cancel",
+    "remind", "upload",
+];
+
+/// Checks the errcodes (unique, with both meanings) and the endpoints' `idempotent` / `max_concurrency` keys.
+pub fn validate(files: &[Loaded], errors: &Errors) {
+    let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    for l in files {
+        let file = errors.file(&l.source.file);
+        for e in &l.spec.errcodes {
+            let s = file.item(format!("errcode {}", e.code), e.line);
+            if let Some(other) = seen.insert(e.code, &l.source.file) {
+                s.err(format!("listed twice (also in {other})"));
+            }
+            if e.zh.trim().is_empty() || e.en.trim().is_empty() {
+                s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");
+            }
+        }
+        for ep in &l.spec.endpoints {
+            let s = file.item(format!("endpoint {}", ep.path), ep.at.line);
+            let last = ep.path.rsplit('/').next().unwrap_or_default();
+            let read_named = ["get", "list", "check"].iter().any(|r| last == *r || last.starts_with(&format!("{r}_")))
+                || last.ends_with("_result")
+                || last.ends_with("_list");
+            let write = !read_named
+                && WRITE_WORDS
+                    .iter()
+                    .any(|w| last == *w || last.starts_with(&format!("{w}_")) || last.ends_with(&format!("_{w}")));
+            if ep.idempotent && (write || ep.upload.is_some()) {
+                s.line(ep.at.key("idempotent"))
+                    .err(format!("`idempotent: true` on a write (`{last}`): writes are never retried"));
+            }
+            if ep.max_concurrency == Some(0) {
+                s.line(ep.at.key("max_concurrency")).err("`max_concurrency` must be at least 1");
+            }
+        }
+    }
+}
+
+/// The errcodes of all files, sorted by code.
+pub fn lower(files: &[Loaded]) -> Vec<Errcode> {
+    let mut out: Vec<Errcode> = files
+        .iter()
+        .flat_map(|l| &l.spec.errcodes)
+        .map(|e| Errcode {
+            code: e.code,
+            zh: e.zh.trim().to_string(),
+            en: e.en.trim().to_string(),
+            retryable: e.retryable,
+        })
+        .collect();
+    out.sort_by_key(|e| e.code);
+    out.dedup_by_key(|e| e.code);
+    out
+}
+
+/// `errcodes.rs`: the table `crate::errcode` searches (sorted by code).
+pub fn emit(api: &Api) -> TokenStream {
+    let rows = api.errcodes.iter().map(|e| {
+        let (code, zh, en, retryable) = (e.code, &e.zh, &e.en, e.retryable);
+        quote! { crate::errcode::ErrcodeInfo { code: #code, meaning: #zh, gloss: #en, retryable: #retryable }, }
+    });
+    quote! {
+        /// WeCom's global error codes, sorted by code (from `spec/errcodes.yaml`).
+        pub(crate) static ERRCODES: &[crate::errcode::ErrcodeInfo] = &[ #(#rows)* ];
+    }
+}

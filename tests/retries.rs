@@ -1,0 +1,271 @@
+//! Retries and limits: -1 and gateway failures retried on idempotent endpoints only, 45009/45033 at once,
+//! concurrency limits that queue, the errcode catalog in errors.
+mod support;
+
+use std::time::Duration;
+use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, RemarkRequest};
+use wecom_externalcontact::standin::StandIn;
+use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
+
+const READ: &str = "externalcontact/get_corp_tag_list";
+const WRITE: &str = "externalcontact/add_corp_tag";
+
+fn calls_to(s: &StandIn, path: &str) -> usize {
+    s.requests().iter().filter(|r| r.path == path).count()
+}
+
+fn client(s: &StandIn, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+fn fast() -> RetryPolicy {
+    RetryPolicy::default().base_delay(Duration::from_millis(5))
+}
+
+#[tokio::test]
+async fn minus_one_twice_on_a_read_succeeds_on_the_third_attempt() {
+    let s = StandIn::start().await.unwrap();
+    s.fail_next(READ, -1, "system busy, hint: [1]");
+    s.fail_next(READ, -1, "system busy, hint: [2]");
+    let c = client(&s, fast());
+    c.get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .expect("the third attempt succeeds");
+    assert_eq!(calls_to(&s, READ), 3);
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_policy_limit() {
+    let s = StandIn::start().await.unwrap();
+    for _ in 0..4 {
+        s.fail_next(READ, -1, "system busy");
+    }
+    let c = client(&s, fast());
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert_eq!(e.errcode(), Some(-1));
+    assert!(e.is_retryable());
+    assert_eq!(calls_to(&s, READ), 3, "at most 3 attempts in all");
+
+    let c = client(&s, RetryPolicy::none());
+    assert_eq!(
+        c.get_corp_tag_list(&GetCorpTagListRequest::new())
+            .await
+            .unwrap_err()
+            .errcode(),
+        Some(-1)
+    );
+    assert_eq!(calls_to(&s, READ), 4, "retries off: one request");
+}
+
+#[tokio::test]
+async fn a_write_is_never_retried() {
+    let s = StandIn::start().await.unwrap();
+    s.fail_next(WRITE, -1, "system busy");
+    let c = client(&s, fast());
+    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    assert_eq!(e.errcode(), Some(-1));
+    assert_eq!(calls_to(&s, WRITE), 1);
+
+    s.fail_next_http(WRITE, 503);
+    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    assert_eq!(e.http_status(), Some(503), "{e:?}");
+    assert_eq!(calls_to(&s, WRITE), 2);
+}
+
+#[tokio::test]
+async fn gateway_failures_are_retried_on_reads_but_not_500() {
+    let s = StandIn::start().await.unwrap();
+    s.fail_next_http(READ, 502);
+    s.fail_next_http(READ, 504);
+    let c = client(&s, fast());
+    c.get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .expect("retried past 502 and 504");
+    assert_eq!(calls_to(&s, READ), 3);
+
+    s.fail_next_http(READ, 500);
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { status: Some(500), .. }), "{e:?}");
+    assert_eq!(calls_to(&s, READ), 4, "a 500 may have done the work: not retried");
+}
+
+#[tokio::test]
+async fn frequency_and_concurrency_limits_come_back_at_once_and_say_what_they_are() {
+    let s = StandIn::start().await.unwrap();
+    let c = client(&s, fast());
+    s.fail_next(
+        READ,
+        45009,
+        "api freq out of limit, hint: [1700000000_1_abc], from ip: 1.2.3.4",
+    );
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert_eq!(calls_to(&s, READ), 1, "45009: one request");
+    let text = e.to_string();
+    assert!(text.contains("45009") && text.contains("接口调用超过限制"), "{text}");
+    assert!(text.contains("frequency limit"), "{text}");
+    assert!(
+        text.contains("hint: [1700000000_1_abc]"),
+        "the server's errmsg is kept: {text}"
+    );
+    assert!(e.is_retryable(), "later, after the block");
+
+    s.fail_next(READ, 45033, "api concurrent out of limit");
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert_eq!(calls_to(&s, READ), 2, "45033: one request");
+    assert!(e.to_string().contains("接口并发调用超过限制"), "{e}");
+}
+
+#[tokio::test]
+async fn errors_carry_official_meanings() {
+    let info = errcode::lookup(40001).unwrap();
+    assert_eq!(info.meaning, "不合法的secret参数");
+    assert!(!info.retryable);
+    assert!(errcode::lookup(-1).unwrap().retryable);
+    assert!(errcode::lookup(123_456).is_none());
+    let all = errcode::all();
+    assert!(all.windows(2).all(|w| w[0].code < w[1].code), "sorted, no duplicates");
+
+    let s = StandIn::start().await.unwrap();
+    s.fail_next(READ, 84061, "not external contact");
+    let e = s
+        .client()
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("不存在外部联系人的关系"), "{e}");
+    assert!(!e.is_retryable());
+    s.fail_next(READ, 99_999_999, "brand new");
+    let e = s
+        .client()
+        .get_corp_tag_list(&GetCorpTagListRequest::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), format!("WeCom API error 99999999 on {READ}: brand new"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_limits_from_the_spec_queue_excess_callers() {
+    let path = "externalcontact/remark";
+    assert_eq!(catalog::endpoint(path).unwrap().max_concurrency, Some(5));
+    let s = StandIn::start().await.unwrap();
+    s.delay_responses(path, Duration::from_millis(60));
+    let c = s.client();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move { c.remark(&RemarkRequest::new("zhangsan", format!("wm{i}"))).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("queued, not failed");
+    }
+    assert_eq!(calls_to(&s, path), 20);
+    assert_eq!(s.max_in_flight(path), 5, "never more than WeCom's 5 at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_wide_limit_queues_excess_callers() {
+    let s = StandIn::start().await.unwrap();
+    s.delay_responses(READ, Duration::from_millis(50));
+    let c = Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .max_concurrency(3)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get_corp_tag_list(&GetCorpTagListRequest::new()).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(s.max_in_flight(READ), 3);
+
+    // Off by default: all at once.
+    let c = s.client();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get_corp_tag_list(&GetCorpTagListRequest::new()).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert!(s.max_in_flight(READ) > 3, "{}", s.max_in_flight(READ));
+}
+
+#[test]
+fn reads_are_idempotent_and_writes_are_not() {
+    for ep in catalog::endpoints() {
+        let last = ep.path.rsplit('/').next().unwrap();
+        if last.starts_with("get") || last.starts_with("list") || last.ends_with("_list") {
+            assert!(ep.idempotent, "{} reads: mark it idempotent", ep.path);
+        }
+        if [
+            "add", "del", "delete", "update", "edit", "create", "send", "remark", "mark_tag",
+        ]
+        .iter()
+        .any(|w| last.starts_with(w))
+        {
+            assert!(!ep.idempotent, "{} writes: it must not be idempotent", ep.path);
+        }
+    }
+    assert!(
+        catalog::endpoint("externalcontact/batch/get_by_user")
+            .unwrap()
+            .idempotent
+    );
+    assert!(
+        !catalog::endpoint("externalcontact/send_welcome_msg")
+            .unwrap()
+            .idempotent
+    );
+}
+
+/// A server that accepts each connection and closes it without a byte: a failure before any answer.
+async fn hang_up_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(sock);
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_any_answer_is_retried_on_reads_only() {
+    use std::sync::atomic::Ordering;
+    use wecom_externalcontact::token::StaticToken;
+    let (base, accepted) = hang_up_server().await;
+    let c = Client::builder()
+        .base_url(base)
+        .token_provider(
+            wecom_externalcontact::TokenKind::Access,
+            std::sync::Arc::new(StaticToken::new("t")),
+        )
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { status: None, .. }), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read: three attempts");
+    c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    assert_eq!(accepted.load(Ordering::SeqCst), 4, "a write: one attempt");
+}
