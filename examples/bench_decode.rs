@@ -119,6 +119,13 @@ async fn main() {
         black_box(v);
     });
     row("decode batch/get_by_user, 1,000 customers", typed, raw);
+    let skim = time(300, || {
+        black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&page_body)).unwrap());
+    });
+    println!(
+        "{:<48} {skim:>10.1} µs (the floor: parsing without building anything)",
+        "  skim the page (IgnoredAny)"
+    );
 
     let get_req = GetRequest::new("woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA");
     let typed = time_async(2_000, || async {

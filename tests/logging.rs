@@ -98,6 +98,13 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .unwrap();
     // Redis goes away (or was never there): calls go on.
     drop(redis);
+    for _ in 0..5 {
+        client
+            .get_follow_user_list(&GetFollowUserListRequest::new())
+            .await
+            .unwrap();
+    }
+    s.expire_tokens();
     client
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await
@@ -144,6 +151,10 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         "endpoint=\"externalcontact/remark\"",
         "endpoint=\"externalcontact/get_corp_tag_list\"",
         "errcode=45009",
+        "outcome=\"api_error\"",
+        "duration_ms=",
+        "method=\"POST\"",
+        "next_attempt=3",
         "errcode=-1",
         "retrying an idempotent call",
         "status=503",
@@ -152,6 +163,8 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
     ] {
         assert!(text.contains(needle), "`{needle}` is not in the log:\n{text}");
     }
+    let outage_warnings = text.lines().filter(|l| l.contains("token store unreachable")).count();
+    assert_eq!(outage_warnings, 1, "one warning per outage, not per call:\n{text}");
     for target in [" hyper_util::", " reqwest::", " wecom_externalcontact::"] {
         assert!(
             text.lines()
