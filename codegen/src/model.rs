@@ -23,7 +23,7 @@ pub struct Event {
     pub name: String,
     /// `Event` / `InfoType` value.
     pub event: String,
-    /// `ChangeType` value.
+    /// `ChangeType` value; empty when the event has none.
     pub change_type: String,
     /// Doc lines.
     pub doc: Vec<String>,
@@ -51,6 +51,8 @@ pub struct EventField {
 pub enum EventTy {
     /// `String`
     String,
+    /// `crate::token::Secret`: a string that `Debug` never shows (tickets, auth codes).
+    Secret,
     /// `u64`
     U64,
     /// `i64`

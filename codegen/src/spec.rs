@@ -41,7 +41,8 @@ pub struct EventDef {
     pub name: String,
     /// `Event` (self-built apps) or `InfoType` (third-party apps).
     pub event: String,
-    /// `ChangeType`.
+    /// `ChangeType`; left out for events that have none (the suite events `suite_ticket`, `create_auth`, ...).
+    #[serde(default)]
     pub change_type: String,
     /// Official doc id.
     #[serde(default)]
@@ -60,7 +61,8 @@ pub struct EventDef {
 pub struct EventFieldDef {
     /// The XML element name (`UserID`).
     pub name: String,
-    /// `string`, `u64`, `i64`, `[string]` (every `<Item>` of a list element) or an `event_values` name.
+    /// `string`, `secret` (a string kept in `token::Secret`), `u64`, `i64`, `[string]` (every `<Item>` of a list
+    /// element) or an `event_values` name.
     #[serde(rename = "type")]
     pub ty: String,
     /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).

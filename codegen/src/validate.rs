@@ -723,6 +723,7 @@ pub fn event_type(ty: &str, values: &BTreeSet<&str>) -> Option<crate::model::Eve
     use crate::model::EventTy;
     Some(match ty.trim() {
         "string" => EventTy::String,
+        "secret" => EventTy::Secret,
         "u64" => EventTy::U64,
         "i64" => EventTy::I64,
         "[string]" => EventTy::Items,
@@ -787,14 +788,14 @@ fn check_events(ctx: &mut Ctx<'_>, files: &[Loaded]) {
                     format!("the event name is also used in {prev}"),
                 );
             }
-            if ev.event.is_empty() || ev.change_type.is_empty() {
+            if ev.event.is_empty() {
                 ctx.err(
                     file,
                     text,
                     &item,
                     None,
                     &hint,
-                    "an event needs `event` and `change_type`".into(),
+                    "an event needs `event` (and `change_type` when it has one)".into(),
                 );
             }
             if let Some(prev) = pairs.insert((ev.event.clone(), ev.change_type.clone()), ev.name.clone()) {
@@ -839,7 +840,7 @@ fn check_events(ctx: &mut Ctx<'_>, files: &[Loaded]) {
                         Some(&f.name),
                         &fhint,
                         format!(
-                            "unknown event field type `{}` (string, u64, i64, [string], or an event_values name)",
+                            "unknown event field type `{}` (string, secret, u64, i64, [string], or an event_values name)",
                             f.ty
                         ),
                     ),

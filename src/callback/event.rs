@@ -209,6 +209,16 @@ impl Scalar for u64 {
     }
 }
 
+/// Tickets and auth codes: kept in [`crate::token::Secret`] so `Debug` never shows them.
+impl Scalar for crate::token::Secret {
+    fn parse(_field: &'static str, text: String) -> Result<Self, CallbackError> {
+        Ok(crate::token::Secret::new(text))
+    }
+    fn out(&self) -> Out<'_> {
+        Out::Str(self.expose())
+    }
+}
+
 /// A type a variant field can have: how it is taken from the document and written back.
 trait WireField: Sized {
     fn take(reader: &mut FieldReader, name: &'static str) -> Result<Self, CallbackError>;
@@ -245,7 +255,7 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64, TransferFailReason, UpdateDetail, TagType);
+wire_field_for_scalars!(String, u64, crate::token::Secret, TransferFailReason, UpdateDetail, TagType);
 
 /// A list of `<Item>` elements (`<MemChangeList><Item>a</Item><Item>b</Item></MemChangeList>`); an absent
 /// or empty element is the empty list.
@@ -292,7 +302,8 @@ struct KindEntry {
 include!(concat!(env!("OUT_DIR"), "/callback_events.rs"));
 
 impl EventKind {
-    /// Every (`Event`/`InfoType`, `ChangeType`) pair that has a typed variant.
+    /// Every (`Event`/`InfoType`, `ChangeType`) pair that has a typed variant; the `ChangeType` is `""` for
+    /// events that have none (the suite's `suite_ticket`, `create_auth`, `change_auth`, ...).
     pub fn known() -> impl Iterator<Item = (&'static str, &'static str)> {
         KINDS.iter().map(|entry| (entry.event, entry.change_type))
     }
@@ -366,10 +377,14 @@ impl Event {
         };
         let change_type = <Option<String> as WireField>::take(&mut reader, "ChangeType")?;
 
+        // Events without a `ChangeType` (the suite's `suite_ticket`, `create_auth`, ...) have "" in the table.
         let entry = match (&event, &change_type) {
-            (Some(event), Some(change_type)) => KINDS
-                .iter()
-                .find(|entry| entry.event == event.trim() && entry.change_type == change_type.trim()),
+            (Some(event), change_type) => {
+                let change_type = change_type.as_deref().map_or("", str::trim);
+                KINDS
+                    .iter()
+                    .find(|entry| entry.event == event.trim() && entry.change_type == change_type)
+            }
             _ => None,
         };
         match entry {
