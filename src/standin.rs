@@ -528,7 +528,11 @@ impl Default for SuiteConfig {
             corps: vec![
                 AuthorizedCorp::new("wwcorpa", "standin-permanent-code-a", &["a-zhangsan", "a-lisi"]),
                 AuthorizedCorp::new("wwcorpb", "standin-permanent-code-b", &["b-wangwu"]),
-                AuthorizedCorp::new("wwcorpc", "standin-permanent-code-c", &["c-zhaoliu", "c-sunqi", "c-zhouba"]),
+                AuthorizedCorp::new(
+                    "wwcorpc",
+                    "standin-permanent-code-c",
+                    &["c-zhaoliu", "c-sunqi", "c-zhouba"],
+                ),
             ],
             provider_corp_id: "wwstandinprovider".into(),
             provider_secret: "standin-provider-secret".into(),
@@ -683,7 +687,13 @@ async fn suite_token_endpoint(
             if field("suite_secret") != config.suite_secret {
                 return Some(wecom_error(40001, "invalid suite_secret"));
             }
-            let current = inner.shared.lock().unwrap_or_else(|p| p.into_inner()).suite.ticket.clone();
+            let current = inner
+                .shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .suite
+                .ticket
+                .clone();
             if field("suite_ticket") != current.as_deref().unwrap_or(&config.suite_ticket) {
                 return Some(wecom_error(40085, "invalid suite_ticket"));
             }
@@ -757,7 +767,11 @@ fn corp_scoped_answer(
     };
     let corps = &inner.config.suite.corps;
     let own = corps.iter().find(|c| c.corp_id == corp_id)?;
-    let mut named: Vec<&str> = query.iter().filter(|(k, _)| k == "userid").map(|(_, v)| v.as_str()).collect();
+    let mut named: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == "userid")
+        .map(|(_, v)| v.as_str())
+        .collect();
     if let Some(b) = body {
         named.extend(b.get("userid").and_then(Value::as_str));
         if let Some(list) = b.get("userid_list").and_then(Value::as_array) {
@@ -766,7 +780,9 @@ fn corp_scoped_answer(
     }
     let foreign = |u: &str| {
         !own.follow_users.iter().any(|m| m == u)
-            && corps.iter().any(|c| c.corp_id != corp_id && c.follow_users.iter().any(|m| m == u))
+            && corps
+                .iter()
+                .any(|c| c.corp_id != corp_id && c.follow_users.iter().any(|m| m == u))
     };
     if named.iter().any(|u| foreign(u)) {
         return Some(wecom_error(60111, "invalid userid: not a member of this corp"));

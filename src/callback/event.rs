@@ -255,7 +255,14 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64, crate::token::Secret, TransferFailReason, UpdateDetail, TagType);
+wire_field_for_scalars!(
+    String,
+    u64,
+    crate::token::Secret,
+    TransferFailReason,
+    UpdateDetail,
+    TagType
+);
 
 /// A list of `<Item>` elements (`<MemChangeList><Item>a</Item><Item>b</Item></MemChangeList>`); an absent
 /// or empty element is the empty list.

@@ -87,9 +87,14 @@ pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
             config.suite.provider_corp_id = ex_str("corpid");
             config.suite.provider_secret = ex_str("provider_secret");
         }
-        "service/get_corp_token" => config.suite.corps.push(
-            wecom_externalcontact::standin::AuthorizedCorp::new(&ex_str("auth_corpid"), &ex_str("permanent_code"), &[]),
-        ),
+        "service/get_corp_token" => config
+            .suite
+            .corps
+            .push(wecom_externalcontact::standin::AuthorizedCorp::new(
+                &ex_str("auth_corpid"),
+                &ex_str("permanent_code"),
+                &[],
+            )),
         _ => {}
     }
     config.extra_tokens.insert(SUITE_TOKEN.into(), TokenKind::Suite);
