@@ -1,7 +1,7 @@
 //! The endpoint catalog, generated from the spec: what each endpoint is, and by-path access to its typed
 //! models (`roundtrip_request`, `roundtrip_response`, [`Client::call`](crate::Client::call)).
 
-use crate::token::BoxFuture;
+use crate::error::excerpt;
 use crate::{Error, Result};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -65,13 +65,20 @@ pub enum TokenKind {
     None,
 }
 
+/// The query parameters that carry a token (of [`TokenKind::Access`], [`TokenKind::Suite`] and
+/// [`TokenKind::Provider`], in this order). Their values never appear in an error or a log line.
+pub const TOKEN_QUERY_PARAMS: [&str; 3] = ["access_token", "suite_access_token", "provider_access_token"];
+
+/// Query parameters that carry a secret (`gettoken`'s `corpsecret`); redacted like the tokens.
+pub const SECRET_QUERY_PARAMS: [&str; 1] = ["corpsecret"];
+
 impl TokenKind {
-    /// The query parameter that carries this token.
+    /// The query parameter that carries this token (one of [`TOKEN_QUERY_PARAMS`]).
     pub fn query_name(self) -> Option<&'static str> {
         match self {
-            TokenKind::Access => Some("access_token"),
-            TokenKind::Suite => Some("suite_access_token"),
-            TokenKind::Provider => Some("provider_access_token"),
+            TokenKind::Access => Some(TOKEN_QUERY_PARAMS[0]),
+            TokenKind::Suite => Some(TOKEN_QUERY_PARAMS[1]),
+            TokenKind::Provider => Some(TOKEN_QUERY_PARAMS[2]),
             TokenKind::None => None,
         }
     }
@@ -179,24 +186,28 @@ pub(crate) fn request_validator(path: &str) -> Option<Validator> {
     generated::ops(normalize(path)).map(|o| o.validate)
 }
 
-pub(crate) async fn call(client: &crate::Client, path: &str, value: Value) -> Result<Value> {
+/// The endpoint at `path` and its typed operations (for [`Client::call`](crate::Client::call)).
+pub(crate) fn lookup(path: &str) -> Result<(&'static Endpoint, Ops)> {
     let ops = ops(path)?;
     let ep = endpoint(path).ok_or_else(|| unknown(path))?;
-    (ops.call)(client, ep, value).await
+    Ok((ep, ops))
 }
 
 /// Checks that a JSON request fits a typed request model.
 pub(crate) type Validator = fn(&Value) -> std::result::Result<(), String>;
 
-type Call = for<'a> fn(&'a crate::Client, &'static Endpoint, Value) -> BoxFuture<'a, Result<Value>>;
-
 /// What the catalog can do with one endpoint's typed models, looked up by path (the generated `ops` table).
+/// It names no client: [`Client::call`](crate::Client::call) checks a JSON request with `check_request`,
+/// sends it, and decodes the answer with `decode_response`.
 #[derive(Clone, Copy)]
 pub(crate) struct Ops {
     roundtrip_request: fn(&str, &Value) -> Result<Value>,
     roundtrip_response: fn(&str, &Value) -> Result<Value>,
     validate: Validator,
-    call: Call,
+    /// The JSON request through the typed request model (an [`Error::InvalidRequest`] when it does not fit).
+    pub(crate) check_request: fn(&str, &Value) -> Result<Value>,
+    /// The answer's body through the typed response model, as JSON.
+    pub(crate) decode_response: fn(&str, &[u8], bool) -> Result<Value>,
 }
 
 impl Ops {
@@ -210,7 +221,8 @@ impl Ops {
             roundtrip_request: roundtrip::<Req>,
             roundtrip_response: roundtrip::<Resp>,
             validate: validate::<Req>,
-            call: dispatch::<Req, Resp>,
+            check_request: check_request::<Req>,
+            decode_response: decode_response::<Resp>,
         }
     }
 }
@@ -219,7 +231,7 @@ fn roundtrip<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Resu
     let typed: T = T::deserialize(value).map_err(|e| Error::Decode {
         endpoint: path.to_string(),
         message: e.to_string(),
-        excerpt: crate::client::excerpt(value.to_string().as_bytes()),
+        excerpt: excerpt(value.to_string().as_bytes()),
     })?;
     serde_json::to_value(&typed).map_err(|e| Error::Decode {
         endpoint: path.to_string(),
@@ -232,25 +244,22 @@ fn validate<T: DeserializeOwned>(value: &Value) -> std::result::Result<(), Strin
     T::deserialize(value).map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn dispatch<'a, Req, Resp>(
-    client: &'a crate::Client,
-    ep: &'static Endpoint,
-    value: Value,
-) -> BoxFuture<'a, Result<Value>>
-where
-    Req: Serialize + DeserializeOwned + Send + Sync + 'static,
-    Resp: Serialize + DeserializeOwned + Send + 'static,
-{
-    Box::pin(async move {
-        let req: Req = Req::deserialize(&value).map_err(|e| Error::InvalidRequest {
-            endpoint: ep.path.to_string(),
-            message: e.to_string(),
-        })?;
-        let resp: Resp = client.execute(ep, &req).await?;
-        serde_json::to_value(&resp).map_err(|e| Error::Decode {
-            endpoint: ep.path.to_string(),
-            message: e.to_string(),
-            excerpt: String::new(),
-        })
+fn check_request<T: Serialize + DeserializeOwned>(path: &str, value: &Value) -> Result<Value> {
+    let typed = T::deserialize(value).map_err(|e| Error::InvalidRequest {
+        endpoint: path.to_string(),
+        message: e.to_string(),
+    })?;
+    serde_json::to_value(&typed).map_err(|e| Error::InvalidRequest {
+        endpoint: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn decode_response<T: Serialize + DeserializeOwned>(path: &str, body: &[u8], show_body: bool) -> Result<Value> {
+    let typed: T = crate::envelope::decode(path, body, show_body)?;
+    serde_json::to_value(&typed).map_err(|e| Error::Decode {
+        endpoint: path.to_string(),
+        message: e.to_string(),
+        excerpt: String::new(),
     })
 }

@@ -1,7 +1,11 @@
-//! The client: configuration, the HTTP transport, and the one request pipeline every endpoint goes through.
+//! The client: configuration and the one request pipeline every endpoint goes through (tokens, the token
+//! replay). Sending is [`transport`](crate::transport)'s job.
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
-use crate::token::{CorpTokenProvider, MemoryTokenStore, Secret, TokenProvider, TokenSource, TokenStore};
+use crate::token::{
+    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider, TokenSource, TokenStore,
+};
+use crate::transport::{to_query, Body, Http};
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -49,6 +53,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     timeout: Option<Duration>,
     store: Option<Arc<dyn TokenStore>>,
+    fetch_policy: Option<FetchPolicy>,
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
 }
@@ -90,6 +95,12 @@ impl ClientBuilder {
         self.store = Some(store);
         self
     }
+    /// How token fetches back off after a failure and wait for another process's fetch; default
+    /// [`FetchPolicy::default`] (1 s backoff doubling up to 30 s; 10 s lease, 3 s wait).
+    pub fn token_fetch_policy(mut self, policy: FetchPolicy) -> Self {
+        self.fetch_policy = Some(policy);
+        self
+    }
     /// Use your own token source instead of corp id + secret, e.g. a third-party suite's
     /// `suite_access_token` (`TokenKind::Suite`) or an authorized corp's token (`TokenKind::Access`).
     /// Endpoints that take another kind of token are refused before any request is sent.
@@ -119,10 +130,7 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
         };
-        let http = Http {
-            client,
-            base: base.trim_end_matches('/').to_string(),
-        };
+        let http = Http::new(client, base.trim_end_matches('/').to_string());
         let (tokens, corp_provider) = match self.provider {
             Some((kind, provider)) => (TokenSource { kind, provider }, None),
             None => {
@@ -135,7 +143,8 @@ impl ClientBuilder {
                     .filter(|s| !s.expose().trim().is_empty())
                     .ok_or_else(|| Error::Config("secret is missing".into()))?;
                 let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
-                let p = Arc::new(CorpTokenProvider::new(corp_id, secret, store, http.clone()));
+                let shared = Arc::new(SharedFetch::with_policy(store, self.fetch_policy.unwrap_or_default()));
+                let p = Arc::new(CorpTokenProvider::new(corp_id, secret, shared, http.clone()));
                 (
                     TokenSource {
                         kind: TokenKind::Access,
@@ -206,171 +215,6 @@ impl Upload {
     }
 }
 
-/// The HTTP transport: URLs, timeouts and error mapping. Errors never carry the URL (it holds the token).
-#[derive(Clone)]
-pub(crate) struct Http {
-    client: reqwest::Client,
-    base: String,
-}
-
-#[allow(dead_code)] // `Multipart` only with an upload endpoint's feature
-enum Body {
-    None,
-    Json(Vec<u8>),
-    Multipart(String, Upload),
-}
-
-impl Http {
-    fn map_err(endpoint: &str, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            Error::Timeout {
-                endpoint: endpoint.to_string(),
-            }
-        } else {
-            let e = e.without_url();
-            let mut message = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                src = s.source();
-            }
-            Error::Transport {
-                endpoint: endpoint.to_string(),
-                message: crate::client::redact_query(&message),
-            }
-        }
-    }
-
-    pub(crate) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>> {
-        self.send(HttpMethod::Get, path, query, Body::None).await
-    }
-
-    async fn send(&self, method: HttpMethod, path: &str, query: &[(&str, &str)], body: Body) -> Result<Vec<u8>> {
-        let url = format!("{}/cgi-bin/{}", self.base, path);
-        let mut rb = match method {
-            HttpMethod::Get => self.client.get(url),
-            HttpMethod::Post => self.client.post(url),
-        };
-        rb = rb.query(query);
-        rb = match body {
-            Body::None => rb,
-            Body::Json(b) => rb.header(reqwest::header::CONTENT_TYPE, "application/json").body(b),
-            Body::Multipart(part, up) => {
-                let p = reqwest::multipart::Part::bytes(up.bytes)
-                    .file_name(up.filename)
-                    .mime_str(&up.content_type)
-                    .map_err(|e| Error::InvalidRequest {
-                        endpoint: path.to_string(),
-                        message: format!("bad content type: {}", e.without_url()),
-                    })?;
-                rb.multipart(reqwest::multipart::Form::new().part(part, p))
-            }
-        };
-        tracing::debug!(endpoint = path, method = method.as_str(), "sending");
-        let resp = rb.send().await.map_err(|e| Self::map_err(path, e))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| Self::map_err(path, e))?;
-        if !status.is_success() {
-            return Err(Error::Transport {
-                endpoint: path.to_string(),
-                message: format!("HTTP status {status}"),
-            });
-        }
-        Ok(bytes.to_vec())
-    }
-}
-
-/// Removes anything that looks like a token or secret query parameter from a message.
-pub(crate) fn redact_query(message: &str) -> String {
-    let mut out = message.to_string();
-    for key in [
-        "access_token=",
-        "suite_access_token=",
-        "provider_access_token=",
-        "corpsecret=",
-    ] {
-        let mut from = 0;
-        while let Some(i) = out[from..].find(key) {
-            let start = from + i + key.len();
-            let end = out[start..]
-                .find(['&', ' ', ')', '"'])
-                .map(|j| start + j)
-                .unwrap_or(out.len());
-            out.replace_range(start..end, "[redacted]");
-            from = start + "[redacted]".len();
-        }
-    }
-    out
-}
-
-/// The first bytes of a body, for decode errors.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    s.into_owned()
-}
-
-#[derive(serde::Deserialize)]
-struct ErrHeader {
-    #[serde(default, deserialize_with = "crate::flex::opt_int")]
-    errcode: Option<i64>,
-    #[serde(default)]
-    errmsg: Option<String>,
-}
-
-/// Checks WeCom's `errcode`; `show_body` is false where the body may hold a token.
-pub(crate) fn check_errcode(endpoint: &str, body: &[u8], show_body: bool) -> Result<()> {
-    let h: ErrHeader = serde_json::from_slice(body).map_err(|e| Error::Decode {
-        endpoint: endpoint.to_string(),
-        message: e.to_string(),
-        excerpt: if show_body { excerpt(body) } else { String::new() },
-    })?;
-    match h.errcode {
-        Some(code) if code != 0 => Err(Error::Api {
-            endpoint: endpoint.to_string(),
-            errcode: code,
-            errmsg: h.errmsg.unwrap_or_default(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-fn to_query(endpoint: &str, req: &impl Serialize) -> Result<Vec<(String, String)>> {
-    let v = serde_json::to_value(req).map_err(|e| Error::InvalidRequest {
-        endpoint: endpoint.to_string(),
-        message: e.to_string(),
-    })?;
-    let Value::Object(map) = v else {
-        return Err(Error::InvalidRequest {
-            endpoint: endpoint.to_string(),
-            message: "a request must be a JSON object".into(),
-        });
-    };
-    let mut out = Vec::with_capacity(map.len());
-    for (k, v) in map {
-        let s = match v {
-            Value::Null => continue,
-            Value::String(s) => s,
-            Value::Bool(b) => {
-                if b {
-                    "1".into()
-                } else {
-                    "0".into()
-                }
-            }
-            Value::Number(n) => n.to_string(),
-            other => {
-                return Err(Error::InvalidRequest {
-                    endpoint: endpoint.to_string(),
-                    message: format!("query parameter `{k}` must be a scalar, not {other}"),
-                })
-            }
-        };
-        out.push((k, s));
-    }
-    Ok(out)
-}
-
 impl Client {
     /// Starts building a client.
     pub fn builder() -> ClientBuilder {
@@ -401,10 +245,18 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one request, handling the token: on a token errcode the token is dropped and the call replayed
-    /// once (never more).
-    async fn run(&self, ep: &'static Endpoint, query: &[(String, String)], body: impl Fn() -> Body) -> Result<Vec<u8>> {
+    /// Sends one request and decodes its answer (one pass), handling the token: on a token errcode the token
+    /// is dropped and the call replayed once (never more).
+    async fn run<T>(
+        &self,
+        ep: &'static Endpoint,
+        query: &[(String, String)],
+        body: Body,
+        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
+    ) -> Result<T> {
         self.check_kind(ep)?;
+        // The body of a call without a token (gettoken) holds a token: keep it out of errors.
+        let show_body = ep.token != TokenKind::None;
         let mut replayed = false;
         loop {
             let token = match ep.token.query_name() {
@@ -415,8 +267,8 @@ impl Client {
             if let (Some(name), Some(t)) = (ep.token.query_name(), token.as_ref()) {
                 q.push((name, t.expose()));
             }
-            let bytes = self.inner.http.send(ep.method, ep.path, &q, body()).await?;
-            match check_errcode(ep.path, &bytes, ep.token != TokenKind::None) {
+            let bytes = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await?;
+            match decode(ep.path, &bytes, show_body) {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
                 Err(Error::Api { errcode, .. })
                     if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
@@ -427,21 +279,28 @@ impl Client {
                     }
                     replayed = true;
                 }
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(bytes),
+                other => return other,
             }
         }
     }
 
-    fn decode<T: DeserializeOwned>(ep: &Endpoint, bytes: &[u8]) -> Result<T> {
-        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
-            endpoint: ep.path.to_string(),
-            message: e.to_string(),
-            excerpt: if ep.token == TokenKind::None {
-                String::new()
-            } else {
-                excerpt(bytes)
-            },
+    /// The request of a JSON endpoint as a query (GET) or a body (POST).
+    fn encode<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<(Vec<(String, String)>, Body)> {
+        if ep.upload.is_some() {
+            return Err(Error::InvalidRequest {
+                endpoint: ep.path.to_string(),
+                message: "this endpoint is an upload: use its typed method with an Upload".into(),
+            });
+        }
+        Ok(match ep.method {
+            HttpMethod::Get => (to_query(ep.path, request)?, Body::None),
+            HttpMethod::Post => {
+                let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest {
+                    endpoint: ep.path.to_string(),
+                    message: e.to_string(),
+                })?;
+                (Vec::new(), Body::Json(body.into()))
+            }
         })
     }
 
@@ -451,26 +310,8 @@ impl Client {
         ep: &'static Endpoint,
         request: &Req,
     ) -> Result<Resp> {
-        if ep.upload.is_some() {
-            return Err(Error::InvalidRequest {
-                endpoint: ep.path.to_string(),
-                message: "this endpoint is an upload: use its typed method with an Upload".into(),
-            });
-        }
-        let bytes = match ep.method {
-            HttpMethod::Get => {
-                let query = to_query(ep.path, request)?;
-                self.run(ep, &query, || Body::None).await?
-            }
-            HttpMethod::Post => {
-                let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest {
-                    endpoint: ep.path.to_string(),
-                    message: e.to_string(),
-                })?;
-                self.run(ep, &[], || Body::Json(body.clone())).await?
-            }
-        };
-        Self::decode(ep, &bytes)
+        let (query, body) = Self::encode(ep, request)?;
+        self.run(ep, &query, body, crate::envelope::decode::<Resp>).await
     }
 
     /// The pipeline of multipart uploads: the request's fields go in the query string.
@@ -481,12 +322,14 @@ impl Client {
         request: &Req,
         file: Upload,
     ) -> Result<Resp> {
-        let part = ep.upload.unwrap_or("media").to_string();
         let query = to_query(ep.path, request)?;
-        let bytes = self
-            .run(ep, &query, || Body::Multipart(part.clone(), file.clone()))
-            .await?;
-        Self::decode(ep, &bytes)
+        let body = Body::Multipart {
+            part: ep.upload.unwrap_or("media").to_string(),
+            filename: file.filename,
+            content_type: file.content_type,
+            bytes: file.bytes.into(),
+        };
+        self.run(ep, &query, body, crate::envelope::decode::<Resp>).await
     }
 
     /// Calls any catalogued endpoint by path (e.g. `"externalcontact/groupchat/get"`) with a JSON request,
@@ -495,49 +338,9 @@ impl Client {
     /// sent), and the response is decoded into its typed model and returned as JSON. GET endpoints take the
     /// object's fields as query parameters.
     pub async fn call(&self, path: &str, request: Value) -> Result<Value> {
-        crate::catalog::call(self, path, request).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_secrets_in_messages() {
-        let m = redact_query(
-            "error sending request for url (http://h/cgi-bin/x?access_token=abc123&x=1) corpsecret=s3cr3t",
-        );
-        assert!(!m.contains("abc123") && !m.contains("s3cr3t"), "{m}");
-        assert!(m.contains("access_token=[redacted]&x=1"), "{m}");
-    }
-
-    #[test]
-    fn query_from_request() {
-        #[derive(Serialize)]
-        struct R {
-            userid: String,
-            n: u32,
-            b: bool,
-            o: Option<String>,
-        }
-        let q = to_query(
-            "x",
-            &R {
-                userid: "u".into(),
-                n: 3,
-                b: true,
-                o: None,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            q,
-            vec![
-                ("userid".into(), "u".into()),
-                ("n".into(), "3".into()),
-                ("b".into(), "1".into())
-            ]
-        );
+        let (ep, ops) = crate::catalog::lookup(path)?;
+        let checked = (ops.check_request)(ep.path, &request)?;
+        let (query, body) = Self::encode(ep, &checked)?;
+        self.run(ep, &query, body, ops.decode_response).await
     }
 }

@@ -25,6 +25,8 @@ pub enum Error {
         endpoint: String,
         /// What failed; never includes the URL or its query.
         message: String,
+        /// The HTTP status, when an answer arrived (a non-2xx status, or a body that broke off).
+        status: Option<u16>,
     },
     /// The request did not complete within the configured timeout.
     #[error("request to {endpoint} timed out")]
@@ -54,9 +56,19 @@ pub enum Error {
     /// The client was configured wrongly (missing corp id or secret, a bad base URL, ...).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The token store (e.g. Redis) failed. Token fetching goes on without it; this error reaches callers
+    /// only of the store's own methods.
+    #[error("token store error: {0}")]
+    Store(String),
     /// A callback could not be verified, decrypted, encrypted or parsed.
     #[error("callback error: {0}")]
     Callback(#[from] crate::callback::CallbackError),
+}
+
+/// The first bytes of a body, for decode errors.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    s.into_owned()
 }
 
 /// `Result` with this crate's [`Error`].
@@ -67,6 +79,14 @@ impl Error {
     pub fn errcode(&self) -> Option<i64> {
         match self {
             Error::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a transport error that got an answer (e.g. `Some(503)`).
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Transport { status, .. } => *status,
             _ => None,
         }
     }

@@ -28,6 +28,7 @@
 pub mod callback;
 pub mod catalog;
 mod client;
+mod envelope;
 mod error;
 mod flex;
 pub mod paging;
@@ -35,6 +36,7 @@ pub mod paging;
 pub mod standin;
 
 pub mod token;
+mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
 pub use client::{Client, ClientBuilder, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};

@@ -265,20 +265,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let json_body = serde_json::from_slice::<Value>(&body).ok();
-    let token_names = [
-        "access_token",
-        "suite_access_token",
-        "provider_access_token",
-        "corpsecret",
-    ];
+    let is_token = |k: &str| catalog::TOKEN_QUERY_PARAMS.contains(&k);
+    let is_credential = |k: &str| is_token(k) || catalog::SECRET_QUERY_PARAMS.contains(&k);
     let record = RecordedRequest {
         method: method.as_str().to_string(),
         path: path.clone(),
-        query: query
-            .iter()
-            .filter(|(k, _)| !token_names[..3].contains(&k.as_str()))
-            .cloned()
-            .collect(),
+        query: query.iter().filter(|(k, _)| !is_token(k)).cloned().collect(),
         json: json_body.clone(),
         body: body.to_vec(),
         content_type: content_type.clone(),
@@ -327,7 +319,7 @@ async fn handle(
         Value::Object(
             query
                 .iter()
-                .filter(|(k, _)| !token_names.contains(&k.as_str()))
+                .filter(|(k, _)| !is_credential(k))
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
         )
