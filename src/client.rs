@@ -231,6 +231,15 @@ impl Client {
         self.inner.corp_provider.as_ref().map_or(0, |p| p.fetch_count())
     }
 
+    /// Does `errcode` mean "the token this client holds is invalid or expired"? A suite token is rejected
+    /// with 40082/42009, the others with [`TOKEN_ERRCODES`].
+    fn rejects_token(&self, errcode: i64) -> bool {
+        match self.inner.tokens.kind {
+            TokenKind::Suite => [40082, 42009].contains(&errcode),
+            _ => TOKEN_ERRCODES.contains(&errcode),
+        }
+    }
+
     /// A token for the endpoint, or an error when this client holds the wrong kind.
     fn check_kind(&self, ep: &Endpoint) -> Result<()> {
         if ep.token != TokenKind::None && ep.token != self.inner.tokens.kind {
@@ -270,9 +279,7 @@ impl Client {
             let bytes = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await?;
             match decode(ep.path, &bytes, show_body) {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Err(Error::Api { errcode, .. })
-                    if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
-                {
+                Err(Error::Api { errcode, .. }) if self.rejects_token(errcode) && !replayed && token.is_some() => {
                     if let Some(t) = &token {
                         tracing::debug!(endpoint = ep.path, errcode, "token rejected; refreshing once");
                         self.inner.tokens.provider.invalidate(t.expose()).await;

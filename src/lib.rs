@@ -35,12 +35,16 @@ pub mod paging;
 #[cfg(feature = "standin")]
 pub mod standin;
 
+#[cfg(feature = "service")]
+pub mod suite;
 pub mod token;
 mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
 pub use client::{Client, ClientBuilder, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
+#[cfg(feature = "service")]
+pub use suite::Suite;
 
 /// Request and response types, shared object types and enums of every endpoint, generated from `spec/`.
 ///

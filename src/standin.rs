@@ -785,3 +785,21 @@ fn corp_scoped_answer(
     }
     None
 }
+
+#[cfg(feature = "service")]
+impl StandIn {
+    /// A [`SuiteTokenProvider`](crate::token::SuiteTokenProvider) for the stand-in's suite, pointed at the
+    /// stand-in, with no ticket yet (hand it [`suite_ticket`](Self::suite_ticket) as a callback would).
+    pub fn suite_token_provider(&self) -> crate::token::SuiteTokenProvider {
+        let suite = &self.inner.config.suite;
+        crate::token::SuiteTokenProvider::new(suite.suite_id.clone(), suite.suite_secret.as_str())
+            .base_url(self.base_url())
+    }
+
+    /// A [`ProviderTokenProvider`](crate::token::ProviderTokenProvider) for the stand-in's provider.
+    pub fn provider_token_provider(&self) -> crate::token::ProviderTokenProvider {
+        let suite = &self.inner.config.suite;
+        crate::token::ProviderTokenProvider::new(suite.provider_corp_id.clone(), suite.provider_secret.as_str())
+            .base_url(self.base_url())
+    }
+}

@@ -14,10 +14,14 @@
 
 mod shared;
 mod store;
+#[cfg(feature = "service")]
+mod suite;
 
 pub use futures_core::future::BoxFuture;
 pub use shared::{FetchPolicy, SharedFetch};
 pub use store::{MemoryTokenStore, TokenStore};
+#[cfg(feature = "service")]
+pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider, SUITE_TOKEN_ERRCODES};
 
 use crate::catalog::TokenKind;
 use crate::transport::Http;
