@@ -35,10 +35,13 @@ pub struct Suite {
     inner: Arc<Inner>,
 }
 
+/// The cached corp clients, by (corp id, fingerprint of the permanent code).
+type CorpClients = HashMap<(String, String), (Client, Arc<AuthCorpTokenProvider>)>;
+
 struct Inner {
     provider: Arc<SuiteTokenProvider>,
     client: Client,
-    corps: Mutex<HashMap<(String, String), (Client, Arc<AuthCorpTokenProvider>)>>,
+    corps: Mutex<CorpClients>,
 }
 
 impl fmt::Debug for Suite {
@@ -78,7 +81,7 @@ impl Suite {
             .build()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (Client, Arc<AuthCorpTokenProvider>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CorpClients> {
         self.inner.corps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
