@@ -12,11 +12,15 @@
 //! 40014, 42001) the client drops exactly that token ([`TokenProvider::invalidate`]) and asks again, so
 //! concurrent callers — in every process — that saw the same rejection share one refresh.
 
+#[cfg(feature = "redis")]
+mod redis;
 mod shared;
 mod store;
 #[cfg(feature = "service")]
 mod suite;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisTokenStore, DEFAULT_KEY_PREFIX};
 pub use futures_core::future::BoxFuture;
 pub use shared::{FetchPolicy, SharedFetch};
 pub use store::{MemoryTokenStore, TokenStore};

@@ -279,6 +279,17 @@ impl SharedFetch {
                 tracing::debug!("waited for another process's token fetch in vain; fetching");
             }
         }
+        if leased {
+            // The previous leaseholder may have stored its token and released between our look and our lease.
+            if let Ok(Some(t)) = self.store.get(key).await {
+                if t.is_fresh() {
+                    if let Err(e) = self.store.release(key, &owner).await {
+                        self.store_failed("release", &e);
+                    }
+                    return Ok(t);
+                }
+            }
+        }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let outcome = fetch().await;
         if let Ok(t) = &outcome {

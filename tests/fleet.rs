@@ -1,0 +1,349 @@
+//! Tokens for fleets: no gettoken herds on failure, the Redis token store against a real `redis-server`
+//! started by the test, and several OS processes sharing one Redis and one stand-in.
+//!
+//! The multi-process tests re-execute this test binary (`std::env::current_exe()`) with `WECOM_FLEET_CHILD`
+//! set, running only the ignored test `fleet_child`, which makes 50 concurrent calls and exits.
+mod support;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use support::redis_server::{free_port, RedisServer};
+use wecom_externalcontact::models::GetFollowUserListRequest;
+use wecom_externalcontact::standin::{StandIn, StandInConfig};
+use wecom_externalcontact::token::{
+    token_key, CachedToken, FetchPolicy, MemoryTokenStore, RedisTokenStore, Secret, SharedFetch, TokenStore,
+};
+use wecom_externalcontact::{Client, Error};
+
+const SECRET: &str = "FLEET-secret-9c1e77d0";
+
+async fn standin(delay_ms: u64) -> StandIn {
+    StandIn::start_with(StandInConfig {
+        secret: SECRET.into(),
+        gettoken_delay: Duration::from_millis(delay_ms),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn calls_to(s: &StandIn, path: &str) -> usize {
+    s.requests().iter().filter(|r| r.path == path).count()
+}
+
+async fn concurrent_calls(client: &Client, n: usize) -> Vec<wecom_externalcontact::Result<()>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                c.get_follow_user_list(&GetFollowUserListRequest::new())
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_makes_one_gettoken_for_a_herd() {
+    let s = standin(50).await;
+    let client = Client::builder()
+        .corp_id(s.corp_id())
+        .secret("wrong-secret")
+        .base_url(s.base_url())
+        .build()
+        .unwrap();
+    let results = concurrent_calls(&client, 200).await;
+    assert_eq!(s.gettoken_count(), 0, "the stand-in counts only successful gettokens");
+    assert_eq!(
+        calls_to(&s, "gettoken"),
+        1,
+        "200 concurrent calls share one failed gettoken"
+    );
+    let first = results[0].as_ref().unwrap_err().to_string();
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.errcode(), Some(40001));
+        assert_eq!(e.to_string(), first, "every caller gets the same error");
+    }
+    // Right after: callers get the last error at once, at most one more gettoken.
+    let results = concurrent_calls(&client, 50).await;
+    assert!(results.iter().all(|r| r.as_ref().unwrap_err().errcode() == Some(40001)));
+    assert!(calls_to(&s, "gettoken") <= 2, "{} gettokens", calls_to(&s, "gettoken"));
+    assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 0);
+}
+
+#[tokio::test]
+async fn failure_backoff_grows_and_ends() {
+    let s = standin(0).await;
+    let client = Client::builder()
+        .corp_id(s.corp_id())
+        .secret("wrong-secret")
+        .base_url(s.base_url())
+        .token_fetch_policy(FetchPolicy::default().backoff(Duration::from_millis(300), Duration::from_millis(1200)))
+        .build()
+        .unwrap();
+    let request = GetFollowUserListRequest::new();
+    let call = || client.get_follow_user_list(&request);
+    assert_eq!(call().await.unwrap_err().errcode(), Some(40001));
+    assert_eq!(call().await.unwrap_err().errcode(), Some(40001));
+    assert_eq!(
+        calls_to(&s, "gettoken"),
+        1,
+        "inside the backoff: the last error at once"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    call().await.unwrap_err();
+    assert_eq!(calls_to(&s, "gettoken"), 2, "after 300 ms one new fetch");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    call().await.unwrap_err();
+    assert_eq!(calls_to(&s, "gettoken"), 2, "the second backoff is longer (600 ms)");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    call().await.unwrap_err();
+    assert_eq!(calls_to(&s, "gettoken"), 3);
+}
+
+#[tokio::test]
+async fn shared_fetch_shares_errors_and_compare_and_deletes() {
+    let store = Arc::new(MemoryTokenStore::new());
+    let shared = SharedFetch::new(store.clone());
+    let t = shared
+        .get("k", || async { Ok(CachedToken::new("t1", Duration::from_secs(60))) })
+        .await
+        .unwrap();
+    assert_eq!(t.expose(), "t1");
+    // Fresh: no fetch.
+    let t = shared
+        .get("k", || async { Err(Error::Config("must not run".into())) })
+        .await
+        .unwrap();
+    assert_eq!(t.expose(), "t1");
+    // A newer token survives the invalidation of an older one.
+    shared.invalidate("k", "t0").await;
+    assert_eq!(store.get("k").await.unwrap().unwrap().token.expose(), "t1");
+    shared.invalidate("k", "t1").await;
+    assert!(store.get("k").await.unwrap().is_none());
+    let t = shared
+        .get("k", || async { Ok(CachedToken::new("t2", Duration::from_secs(60))) })
+        .await
+        .unwrap();
+    assert_eq!((t.expose(), shared.fetch_count()), ("t2", 2));
+    // Keys are independent.
+    let other = shared
+        .get("other", || async { Err(Error::Config("down".into())) })
+        .await
+        .unwrap_err();
+    assert!(matches!(other, Error::Config(_)));
+    assert_eq!(
+        shared.get("k", || async { unreachable!() }).await.unwrap().expose(),
+        "t2"
+    );
+}
+
+#[test]
+fn keys_name_the_corp_and_a_fingerprint_never_the_secret() {
+    let a = token_key("access_token", "ww1", &Secret::new(SECRET));
+    let b = token_key("access_token", "ww1", &Secret::new("another secret"));
+    assert!(a.starts_with("access_token:ww1:"), "{a}");
+    assert_ne!(a, b, "two apps of one corp have two keys");
+    assert!(!a.contains(SECRET));
+    assert_eq!(a.len(), "access_token:ww1:".len() + 12);
+}
+
+#[tokio::test]
+async fn redis_store_round_trips_leases_and_compare_and_delete() {
+    let Some(redis) = RedisServer::start() else { return };
+    let store = RedisTokenStore::new(&redis.url()).unwrap().key_prefix("test:");
+    assert!(store.get("k").await.unwrap().is_none());
+    let t = CachedToken::new("tok-1", Duration::from_secs(60));
+    store.set("k", &t).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(t.clone()));
+    assert!(!store.clear_if("k", "tok-0").await.unwrap(), "another token stays");
+    assert!(store.clear_if("k", "tok-1").await.unwrap());
+    assert!(store.get("k").await.unwrap().is_none());
+    // Leases: one owner at a time; only the owner releases; they expire.
+    assert!(store.try_lease("k", "a", Duration::from_millis(300)).await.unwrap());
+    assert!(!store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
+    store.release("k", "b").await.unwrap();
+    assert!(!store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
+    store.release("k", "a").await.unwrap();
+    assert!(store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        store.try_lease("k", "c", Duration::from_millis(300)).await.unwrap(),
+        "expired"
+    );
+    // An expired token is not stored at all; the prefix is applied.
+    store.set("gone", &CachedToken::with_expiry("x", 1)).await.unwrap();
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    assert!(keys.iter().all(|k| k.starts_with("test:")), "{keys:?}");
+    assert!(!keys.iter().any(|k| k.contains("gone")), "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_sharing_redis_fetch_once_and_keep_no_secret_in_redis() {
+    let Some(redis) = RedisServer::start() else { return };
+    let s = standin(100).await;
+    let clients: Vec<Client> = (0..4)
+        .map(|_| {
+            Client::builder()
+                .corp_id(s.corp_id())
+                .secret(SECRET)
+                .base_url(s.base_url())
+                .token_store(Arc::new(RedisTokenStore::new(&redis.url()).unwrap()))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let mut all = Vec::new();
+    for c in &clients {
+        let c = c.clone();
+        all.push(tokio::spawn(async move { concurrent_calls(&c, 25).await }));
+    }
+    for t in all {
+        assert!(t.await.unwrap().iter().all(|r| r.is_ok()));
+    }
+    assert_eq!(
+        s.gettoken_count(),
+        1,
+        "four clients with their own stores, one Redis: one gettoken"
+    );
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with(&format!("wecom:access_token:{}:", s.corp_id())),
+        "{keys:?}"
+    );
+    let value: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!(!keys[0].contains(SECRET) && !value.contains(SECRET));
+    let ttl: i64 = redis::cmd("PTTL").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!(ttl > 6_000_000 && ttl <= 7_200_000, "expires with the token: {ttl} ms");
+}
+
+/// Runs `n` child processes of this binary against `base_url` and `redis_url`, each making 50 concurrent
+/// calls; returns their outputs after asserting they all succeeded.
+async fn run_children(n: usize, base_url: &str, corp_id: &str, redis_url: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--ignored", "--exact", "fleet_child", "--nocapture", "--test-threads=1"])
+                .env("WECOM_FLEET_CHILD", "1")
+                .env("WECOM_FLEET_BASE_URL", base_url)
+                .env("WECOM_FLEET_CORP_ID", corp_id)
+                .env("WECOM_FLEET_REDIS_URL", redis_url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for o in outputs {
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.contains("FLEET CHILD: 50 calls ok"),
+            "child failed: {out}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_sharing_redis_make_one_gettoken_and_one_refresh() {
+    let Some(redis) = RedisServer::start() else { return };
+    let s = standin(200).await;
+    run_children(8, &s.base_url(), s.corp_id(), &redis.url()).await;
+    assert_eq!(
+        s.gettoken_count(),
+        1,
+        "8 processes × 50 cold calls: one gettoken in all"
+    );
+    assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 400);
+
+    s.expire_tokens();
+    run_children(8, &s.base_url(), s.corp_id(), &redis.url()).await;
+    assert_eq!(
+        s.gettoken_count(),
+        2,
+        "after expiry, 8 fresh processes × 50 calls: one refresh in all"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_still_succeed_when_redis_is_unreachable() {
+    let s = standin(50).await;
+    let nowhere = format!("redis://127.0.0.1:{}/", free_port());
+    run_children(3, &s.base_url(), s.corp_id(), &nowhere).await;
+    assert_eq!(s.gettoken_count(), 3, "each process fetched once, directly");
+    assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_survives_redis_going_away() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let s = standin(0).await;
+    let client = Client::builder()
+        .corp_id(s.corp_id())
+        .secret(SECRET)
+        .base_url(s.base_url())
+        .token_store(Arc::new(RedisTokenStore::new(&redis.url()).unwrap()))
+        .build()
+        .unwrap();
+    assert!(concurrent_calls(&client, 10).await.iter().all(|r| r.is_ok()));
+    redis.stop();
+    assert!(concurrent_calls(&client, 10).await.iter().all(|r| r.is_ok()));
+    // The token fetched before the outage is used while Redis is away (kept in the process).
+    assert_eq!(s.gettoken_count(), 1);
+    s.expire_tokens();
+    assert!(concurrent_calls(&client, 10).await.iter().all(|r| r.is_ok()));
+    assert_eq!(s.gettoken_count(), 2, "a refresh without Redis");
+}
+
+/// The child process of the multi-process tests (run only by them: see the module doc).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of the multi-process tests"]
+async fn fleet_child() {
+    assert!(
+        std::env::var_os("WECOM_FLEET_CHILD").is_some(),
+        "run by the multi-process tests"
+    );
+    let env = |k: &str| std::env::var(k).unwrap();
+    let client = Client::builder()
+        .corp_id(env("WECOM_FLEET_CORP_ID"))
+        .secret(SECRET)
+        .base_url(env("WECOM_FLEET_BASE_URL"))
+        .token_store(Arc::new(RedisTokenStore::new(&env("WECOM_FLEET_REDIS_URL")).unwrap()))
+        .build()
+        .unwrap();
+    let results = concurrent_calls(&client, 50).await;
+    for r in &results {
+        if let Err(e) = r {
+            panic!("a call failed: {e}");
+        }
+    }
+    println!("FLEET CHILD: {} calls ok", results.len());
+}
