@@ -2,170 +2,259 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Every catalogued endpoint compiled into this build, in spec order.
-pub(crate) fn all() -> Vec<super::Endpoint> {
-    let mut v = Vec::new();
+pub(crate) static ENDPOINTS: &[super::Endpoint] = &[
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_LIST_LINK);
-    #[cfg(feature = "acquisition")] v.push(crate::models::EP_CUSTOMER_ACQUISITION_GET);
+    crate::models::EP_CUSTOMER_ACQUISITION_LIST_LINK,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_CREATE_LINK);
+    crate::models::EP_CUSTOMER_ACQUISITION_GET,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_UPDATE_LINK);
+    crate::models::EP_CUSTOMER_ACQUISITION_CREATE_LINK,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_DELETE_LINK);
+    crate::models::EP_CUSTOMER_ACQUISITION_UPDATE_LINK,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_CUSTOMER);
-    #[cfg(feature = "acquisition")] v.push(crate::models::EP_CUSTOMER_ACQUISITION_QUOTA);
+    crate::models::EP_CUSTOMER_ACQUISITION_DELETE_LINK,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_STATISTIC);
+    crate::models::EP_CUSTOMER_ACQUISITION_CUSTOMER,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO);
+    crate::models::EP_CUSTOMER_ACQUISITION_QUOTA,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO);
+    crate::models::EP_CUSTOMER_ACQUISITION_STATISTIC,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY);
+    crate::models::EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO,
     #[cfg(feature = "acquisition")]
-    v.push(crate::models::EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_ADD_CONTACT_WAY);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_GET_CONTACT_WAY);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_LIST_CONTACT_WAY);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_UPDATE_CONTACT_WAY);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_DEL_CONTACT_WAY);
-    #[cfg(feature = "contact_way")] v.push(crate::models::EP_CLOSE_TEMP_CHAT);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_LIST);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_GET);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_BATCH_GET_BY_USER);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_REMARK);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_CONTACT_LIST);
-    #[cfg(feature = "customer")] v.push(crate::models::EP_CRM_GET_EXTERNAL_CONTACT);
+    crate::models::EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO,
+    #[cfg(feature = "acquisition")]
+    crate::models::EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY,
+    #[cfg(feature = "acquisition")]
+    crate::models::EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_ADD_CONTACT_WAY,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_GET_CONTACT_WAY,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_LIST_CONTACT_WAY,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_UPDATE_CONTACT_WAY,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_DEL_CONTACT_WAY,
+    #[cfg(feature = "contact_way")]
+    crate::models::EP_CLOSE_TEMP_CHAT,
+    #[cfg(feature = "customer")]
+    crate::models::EP_LIST,
+    #[cfg(feature = "customer")]
+    crate::models::EP_GET,
+    #[cfg(feature = "customer")]
+    crate::models::EP_BATCH_GET_BY_USER,
+    #[cfg(feature = "customer")]
+    crate::models::EP_REMARK,
+    #[cfg(feature = "customer")]
+    crate::models::EP_CONTACT_LIST,
+    #[cfg(feature = "customer")]
+    crate::models::EP_CRM_GET_EXTERNAL_CONTACT,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_LIST);
+    crate::models::EP_CUSTOMER_STRATEGY_LIST,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_GET);
+    crate::models::EP_CUSTOMER_STRATEGY_GET,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_GET_RANGE);
+    crate::models::EP_CUSTOMER_STRATEGY_GET_RANGE,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_CREATE);
+    crate::models::EP_CUSTOMER_STRATEGY_CREATE,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_EDIT);
+    crate::models::EP_CUSTOMER_STRATEGY_EDIT,
     #[cfg(feature = "customer_strategy")]
-    v.push(crate::models::EP_CUSTOMER_STRATEGY_DEL);
-    #[cfg(feature = "follow_user")] v.push(crate::models::EP_GET_FOLLOW_USER_LIST);
-    #[cfg(feature = "follow_user")] v.push(crate::models::EP_CHECK_FOLLOW_USER);
+    crate::models::EP_CUSTOMER_STRATEGY_DEL,
     #[cfg(feature = "follow_user")]
-    v.push(crate::models::EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_ADD_MSG_TEMPLATE);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_GET_GROUPMSG_LIST_V2);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_GET_GROUPMSG_TASK);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_GET_GROUPMSG_SEND_RESULT);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_REMIND_GROUPMSG_SEND);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_CANCEL_GROUPMSG_SEND);
-    #[cfg(feature = "group_msg")] v.push(crate::models::EP_GET_GROUP_MSG_RESULT);
-    #[cfg(feature = "groupchat")] v.push(crate::models::EP_GROUPCHAT_LIST);
-    #[cfg(feature = "groupchat")] v.push(crate::models::EP_GROUPCHAT_GET);
-    #[cfg(feature = "groupchat")] v.push(crate::models::EP_OPENGID_TO_CHATID);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_CONVERT_TO_OPENID);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_UNIONID_TO_EXTERNAL_USERID);
+    crate::models::EP_GET_FOLLOW_USER_LIST,
+    #[cfg(feature = "follow_user")]
+    crate::models::EP_CHECK_FOLLOW_USER,
+    #[cfg(feature = "follow_user")]
+    crate::models::EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_ADD_MSG_TEMPLATE,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_GET_GROUPMSG_LIST_V2,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_GET_GROUPMSG_TASK,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_GET_GROUPMSG_SEND_RESULT,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_REMIND_GROUPMSG_SEND,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_CANCEL_GROUPMSG_SEND,
+    #[cfg(feature = "group_msg")]
+    crate::models::EP_GET_GROUP_MSG_RESULT,
+    #[cfg(feature = "groupchat")]
+    crate::models::EP_GROUPCHAT_LIST,
+    #[cfg(feature = "groupchat")]
+    crate::models::EP_GROUPCHAT_GET,
+    #[cfg(feature = "groupchat")]
+    crate::models::EP_OPENGID_TO_CHATID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_GET_NEW_EXTERNAL_USERID);
+    crate::models::EP_CONVERT_TO_OPENID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_TO_SERVICE_EXTERNAL_USERID);
+    crate::models::EP_UNIONID_TO_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_FROM_SERVICE_EXTERNAL_USERID);
+    crate::models::EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_BATCH_TO_EXTERNAL_USERID);
+    crate::models::EP_GET_NEW_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID);
+    crate::models::EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_IDCONVERT_EXTERNAL_TAGID);
+    crate::models::EP_TO_SERVICE_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID);
-    #[cfg(feature = "id_convert")] v.push(crate::models::EP_IDCONVERT_CHATID);
+    crate::models::EP_FROM_SERVICE_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID);
+    crate::models::EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP);
+    crate::models::EP_BATCH_TO_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID);
+    crate::models::EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_CORPGROUP_UNIONID_TO_PENDING_ID);
+    crate::models::EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID,
     #[cfg(feature = "id_convert")]
-    v.push(crate::models::EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID);
-    #[cfg(feature = "intercept_rule")] v.push(crate::models::EP_ADD_INTERCEPT_RULE);
-    #[cfg(feature = "intercept_rule")] v.push(crate::models::EP_GET_INTERCEPT_RULE_LIST);
-    #[cfg(feature = "intercept_rule")] v.push(crate::models::EP_GET_INTERCEPT_RULE);
-    #[cfg(feature = "intercept_rule")] v.push(crate::models::EP_UPDATE_INTERCEPT_RULE);
-    #[cfg(feature = "intercept_rule")] v.push(crate::models::EP_DEL_INTERCEPT_RULE);
-    #[cfg(feature = "join_way")] v.push(crate::models::EP_GROUPCHAT_ADD_JOIN_WAY);
-    #[cfg(feature = "join_way")] v.push(crate::models::EP_GROUPCHAT_GET_JOIN_WAY);
-    #[cfg(feature = "join_way")] v.push(crate::models::EP_GROUPCHAT_UPDATE_JOIN_WAY);
-    #[cfg(feature = "join_way")] v.push(crate::models::EP_GROUPCHAT_DEL_JOIN_WAY);
-    #[cfg(feature = "media")] v.push(crate::models::EP_MEDIA_UPLOAD_ATTACHMENT);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_ADD_MOMENT_TASK);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_TASK_RESULT);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_CANCEL_MOMENT_TASK);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_LIST);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_TASK);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_CUSTOMER_LIST);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_SEND_RESULT);
-    #[cfg(feature = "moment")] v.push(crate::models::EP_GET_MOMENT_COMMENTS);
-    #[cfg(feature = "moment_strategy")] v.push(crate::models::EP_MOMENT_STRATEGY_LIST);
-    #[cfg(feature = "moment_strategy")] v.push(crate::models::EP_MOMENT_STRATEGY_GET);
+    crate::models::EP_IDCONVERT_EXTERNAL_TAGID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_IDCONVERT_CHATID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_CORPGROUP_UNIONID_TO_PENDING_ID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID,
+    #[cfg(feature = "intercept_rule")]
+    crate::models::EP_ADD_INTERCEPT_RULE,
+    #[cfg(feature = "intercept_rule")]
+    crate::models::EP_GET_INTERCEPT_RULE_LIST,
+    #[cfg(feature = "intercept_rule")]
+    crate::models::EP_GET_INTERCEPT_RULE,
+    #[cfg(feature = "intercept_rule")]
+    crate::models::EP_UPDATE_INTERCEPT_RULE,
+    #[cfg(feature = "intercept_rule")]
+    crate::models::EP_DEL_INTERCEPT_RULE,
+    #[cfg(feature = "join_way")]
+    crate::models::EP_GROUPCHAT_ADD_JOIN_WAY,
+    #[cfg(feature = "join_way")]
+    crate::models::EP_GROUPCHAT_GET_JOIN_WAY,
+    #[cfg(feature = "join_way")]
+    crate::models::EP_GROUPCHAT_UPDATE_JOIN_WAY,
+    #[cfg(feature = "join_way")]
+    crate::models::EP_GROUPCHAT_DEL_JOIN_WAY,
+    #[cfg(feature = "media")]
+    crate::models::EP_MEDIA_UPLOAD_ATTACHMENT,
+    #[cfg(feature = "moment")]
+    crate::models::EP_ADD_MOMENT_TASK,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_TASK_RESULT,
+    #[cfg(feature = "moment")]
+    crate::models::EP_CANCEL_MOMENT_TASK,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_LIST,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_TASK,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_CUSTOMER_LIST,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_SEND_RESULT,
+    #[cfg(feature = "moment")]
+    crate::models::EP_GET_MOMENT_COMMENTS,
     #[cfg(feature = "moment_strategy")]
-    v.push(crate::models::EP_MOMENT_STRATEGY_GET_RANGE);
-    #[cfg(feature = "moment_strategy")] v.push(crate::models::EP_MOMENT_STRATEGY_CREATE);
-    #[cfg(feature = "moment_strategy")] v.push(crate::models::EP_MOMENT_STRATEGY_EDIT);
-    #[cfg(feature = "moment_strategy")] v.push(crate::models::EP_MOMENT_STRATEGY_DEL);
-    #[cfg(feature = "product_album")] v.push(crate::models::EP_ADD_PRODUCT_ALBUM);
-    #[cfg(feature = "product_album")] v.push(crate::models::EP_GET_PRODUCT_ALBUM);
-    #[cfg(feature = "product_album")] v.push(crate::models::EP_GET_PRODUCT_ALBUM_LIST);
-    #[cfg(feature = "product_album")] v.push(crate::models::EP_UPDATE_PRODUCT_ALBUM);
-    #[cfg(feature = "product_album")] v.push(crate::models::EP_DELETE_PRODUCT_ALBUM);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_SUITE_TOKEN);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_PRE_AUTH_CODE);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_SET_SESSION_INFO);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_PERMANENT_CODE);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_AUTH_INFO);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_CORP_TOKEN);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_ADMIN_LIST);
-    #[cfg(feature = "service")] v.push(crate::models::EP_SERVICE_GET_PROVIDER_TOKEN);
-    #[cfg(feature = "statistic")] v.push(crate::models::EP_GET_USER_BEHAVIOR_DATA);
-    #[cfg(feature = "statistic")] v.push(crate::models::EP_GROUPCHAT_STATISTIC);
+    crate::models::EP_MOMENT_STRATEGY_LIST,
+    #[cfg(feature = "moment_strategy")]
+    crate::models::EP_MOMENT_STRATEGY_GET,
+    #[cfg(feature = "moment_strategy")]
+    crate::models::EP_MOMENT_STRATEGY_GET_RANGE,
+    #[cfg(feature = "moment_strategy")]
+    crate::models::EP_MOMENT_STRATEGY_CREATE,
+    #[cfg(feature = "moment_strategy")]
+    crate::models::EP_MOMENT_STRATEGY_EDIT,
+    #[cfg(feature = "moment_strategy")]
+    crate::models::EP_MOMENT_STRATEGY_DEL,
+    #[cfg(feature = "product_album")]
+    crate::models::EP_ADD_PRODUCT_ALBUM,
+    #[cfg(feature = "product_album")]
+    crate::models::EP_GET_PRODUCT_ALBUM,
+    #[cfg(feature = "product_album")]
+    crate::models::EP_GET_PRODUCT_ALBUM_LIST,
+    #[cfg(feature = "product_album")]
+    crate::models::EP_UPDATE_PRODUCT_ALBUM,
+    #[cfg(feature = "product_album")]
+    crate::models::EP_DELETE_PRODUCT_ALBUM,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_SUITE_TOKEN,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PRE_AUTH_CODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_SET_SESSION_INFO,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PERMANENT_CODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_AUTH_INFO,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_CORP_TOKEN,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_ADMIN_LIST,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PROVIDER_TOKEN,
     #[cfg(feature = "statistic")]
-    v.push(crate::models::EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY);
-    #[cfg(feature = "strategy_tag")] v.push(crate::models::EP_GET_STRATEGY_TAG_LIST);
-    #[cfg(feature = "strategy_tag")] v.push(crate::models::EP_ADD_STRATEGY_TAG);
-    #[cfg(feature = "strategy_tag")] v.push(crate::models::EP_EDIT_STRATEGY_TAG);
-    #[cfg(feature = "strategy_tag")] v.push(crate::models::EP_DEL_STRATEGY_TAG);
-    #[cfg(feature = "tag")] v.push(crate::models::EP_GET_CORP_TAG_LIST);
-    #[cfg(feature = "tag")] v.push(crate::models::EP_ADD_CORP_TAG);
-    #[cfg(feature = "tag")] v.push(crate::models::EP_EDIT_CORP_TAG);
-    #[cfg(feature = "tag")] v.push(crate::models::EP_DEL_CORP_TAG);
-    #[cfg(feature = "tag")] v.push(crate::models::EP_MARK_TAG);
-    v.push(crate::models::EP_GETTOKEN);
-    #[cfg(feature = "transfer_onjob")] v.push(crate::models::EP_TRANSFER_CUSTOMER);
-    #[cfg(feature = "transfer_onjob")] v.push(crate::models::EP_TRANSFER_RESULT);
+    crate::models::EP_GET_USER_BEHAVIOR_DATA,
+    #[cfg(feature = "statistic")]
+    crate::models::EP_GROUPCHAT_STATISTIC,
+    #[cfg(feature = "statistic")]
+    crate::models::EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY,
+    #[cfg(feature = "strategy_tag")]
+    crate::models::EP_GET_STRATEGY_TAG_LIST,
+    #[cfg(feature = "strategy_tag")]
+    crate::models::EP_ADD_STRATEGY_TAG,
+    #[cfg(feature = "strategy_tag")]
+    crate::models::EP_EDIT_STRATEGY_TAG,
+    #[cfg(feature = "strategy_tag")]
+    crate::models::EP_DEL_STRATEGY_TAG,
+    #[cfg(feature = "tag")]
+    crate::models::EP_GET_CORP_TAG_LIST,
+    #[cfg(feature = "tag")]
+    crate::models::EP_ADD_CORP_TAG,
+    #[cfg(feature = "tag")]
+    crate::models::EP_EDIT_CORP_TAG,
+    #[cfg(feature = "tag")]
+    crate::models::EP_DEL_CORP_TAG,
+    #[cfg(feature = "tag")]
+    crate::models::EP_MARK_TAG,
+    crate::models::EP_GETTOKEN,
     #[cfg(feature = "transfer_onjob")]
-    v.push(crate::models::EP_GROUPCHAT_ONJOB_TRANSFER);
-    #[cfg(feature = "transfer_resigned")] v.push(crate::models::EP_GET_UNASSIGNED_LIST);
+    crate::models::EP_TRANSFER_CUSTOMER,
+    #[cfg(feature = "transfer_onjob")]
+    crate::models::EP_TRANSFER_RESULT,
+    #[cfg(feature = "transfer_onjob")]
+    crate::models::EP_GROUPCHAT_ONJOB_TRANSFER,
     #[cfg(feature = "transfer_resigned")]
-    v.push(crate::models::EP_RESIGNED_TRANSFER_CUSTOMER);
+    crate::models::EP_GET_UNASSIGNED_LIST,
     #[cfg(feature = "transfer_resigned")]
-    v.push(crate::models::EP_RESIGNED_TRANSFER_RESULT);
-    #[cfg(feature = "transfer_resigned")] v.push(crate::models::EP_GROUPCHAT_TRANSFER);
-    #[cfg(feature = "transfer_resigned")] v.push(crate::models::EP_TRANSFER);
-    #[cfg(feature = "transfer_resigned")] v.push(crate::models::EP_GET_TRANSFER_RESULT);
-    #[cfg(feature = "welcome")] v.push(crate::models::EP_SEND_WELCOME_MSG);
-    #[cfg(feature = "welcome")] v.push(crate::models::EP_GROUP_WELCOME_TEMPLATE_ADD);
-    #[cfg(feature = "welcome")] v.push(crate::models::EP_GROUP_WELCOME_TEMPLATE_EDIT);
-    #[cfg(feature = "welcome")] v.push(crate::models::EP_GROUP_WELCOME_TEMPLATE_GET);
-    #[cfg(feature = "welcome")] v.push(crate::models::EP_GROUP_WELCOME_TEMPLATE_DEL);
-    v
-}
+    crate::models::EP_RESIGNED_TRANSFER_CUSTOMER,
+    #[cfg(feature = "transfer_resigned")]
+    crate::models::EP_RESIGNED_TRANSFER_RESULT,
+    #[cfg(feature = "transfer_resigned")]
+    crate::models::EP_GROUPCHAT_TRANSFER,
+    #[cfg(feature = "transfer_resigned")]
+    crate::models::EP_TRANSFER,
+    #[cfg(feature = "transfer_resigned")]
+    crate::models::EP_GET_TRANSFER_RESULT,
+    #[cfg(feature = "welcome")]
+    crate::models::EP_SEND_WELCOME_MSG,
+    #[cfg(feature = "welcome")]
+    crate::models::EP_GROUP_WELCOME_TEMPLATE_ADD,
+    #[cfg(feature = "welcome")]
+    crate::models::EP_GROUP_WELCOME_TEMPLATE_EDIT,
+    #[cfg(feature = "welcome")]
+    crate::models::EP_GROUP_WELCOME_TEMPLATE_GET,
+    #[cfg(feature = "welcome")]
+    crate::models::EP_GROUP_WELCOME_TEMPLATE_DEL,
+];
 /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
 pub(crate) fn ops(path: &str) -> Option<super::Ops> {
     match path {

@@ -23,6 +23,7 @@ pub struct Attachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<File>,
 }
+
 impl Attachment {
     /// Creates a `Attachment` from its required fields; every optional field starts as `None`.
     pub fn new(msgtype: impl Into<AttachmentMsgType>) -> Self {
@@ -35,30 +36,35 @@ impl Attachment {
             file: None,
         }
     }
+
     /// Sets `image`: msgtype 为 image 时的内容
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: msgtype 为 link 时的内容
     #[must_use]
     pub fn link(mut self, value: impl Into<Link>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: msgtype 为 miniprogram 时的内容
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
         self.miniprogram = Some(value.into());
         self
     }
+
     /// Sets `video`: msgtype 为 video 时的内容
     #[must_use]
     pub fn video(mut self, value: impl Into<Video>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `file`: msgtype 为 file 时的内容
     #[must_use]
     pub fn file(mut self, value: impl Into<File>) -> Self {
@@ -66,6 +72,7 @@ impl Attachment {
         self
     }
 }
+
 /// 文件附件.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -74,12 +81,14 @@ pub struct File {
     #[serde(default)]
     pub media_id: String,
 }
+
 impl File {
     /// Creates a `File` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
         Self { media_id: media_id.into() }
     }
 }
+
 /// 图片附件 — an image, by media_id (from media upload) or pic_url.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -91,6 +100,7 @@ pub struct Image {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
 }
+
 impl Image {
     /// Creates an empty `Image`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
@@ -99,12 +109,14 @@ impl Image {
             pic_url: None,
         }
     }
+
     /// Sets `media_id`: 图片的media_id, 可以通过素材管理接口获得
     #[must_use]
     pub fn media_id(mut self, value: impl Into<String>) -> Self {
         self.media_id = Some(value.into());
         self
     }
+
     /// Sets `pic_url`: 图片的链接, 仅可使用上传图片接口得到的链接
     #[must_use]
     pub fn pic_url(mut self, value: impl Into<String>) -> Self {
@@ -112,6 +124,7 @@ impl Image {
         self
     }
 }
+
 /// 图文消息附件 — a link card.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -129,6 +142,7 @@ pub struct Link {
     #[serde(default)]
     pub url: String,
 }
+
 impl Link {
     /// Creates a `Link` from its required fields; every optional field starts as `None`.
     pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
@@ -139,12 +153,14 @@ impl Link {
             url: url.into(),
         }
     }
+
     /// Sets `picurl`: 图文消息封面的url, 最长2048个字节
     #[must_use]
     pub fn picurl(mut self, value: impl Into<String>) -> Self {
         self.picurl = Some(value.into());
         self
     }
+
     /// Sets `desc`: 图文消息的描述, 最多512个字节
     #[must_use]
     pub fn desc(mut self, value: impl Into<String>) -> Self {
@@ -152,6 +168,7 @@ impl Link {
         self
     }
 }
+
 /// 小程序消息附件 — a mini program card.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -169,6 +186,7 @@ pub struct MiniProgram {
     #[serde(default)]
     pub page: String,
 }
+
 impl MiniProgram {
     /// Creates a `MiniProgram` from its required fields; every optional field starts as `None`.
     pub fn new(
@@ -185,6 +203,7 @@ impl MiniProgram {
         }
     }
 }
+
 /// 文本消息 — a text message body.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -193,11 +212,13 @@ pub struct Text {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
+
 impl Text {
     /// Creates an empty `Text`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { content: None }
     }
+
     /// Sets `content`: 消息文本内容
     #[must_use]
     pub fn content(mut self, value: impl Into<String>) -> Self {
@@ -205,6 +226,7 @@ impl Text {
         self
     }
 }
+
 /// 视频附件.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -213,12 +235,14 @@ pub struct Video {
     #[serde(default)]
     pub media_id: String,
 }
+
 impl Video {
     /// Creates a `Video` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
         Self { media_id: media_id.into() }
     }
 }
+
 /// 附件类型.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -236,6 +260,7 @@ pub enum AttachmentMsgType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 impl AttachmentMsgType {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -248,7 +273,8 @@ impl AttachmentMsgType {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "image" => Self::Image,
@@ -260,6 +286,20 @@ impl AttachmentMsgType {
         }
     }
 }
+
+impl ::std::str::FromStr for AttachmentMsgType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+impl ::std::fmt::Display for AttachmentMsgType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ::serde::Serialize for AttachmentMsgType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -268,6 +308,7 @@ impl ::serde::Serialize for AttachmentMsgType {
         serializer.serialize_str(self.as_str())
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for AttachmentMsgType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,

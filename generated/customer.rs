@@ -10,6 +10,7 @@ pub struct BatchGetByUserFailInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlicensed_userid_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "customer")]
 impl BatchGetByUserFailInfo {
     /// Creates an empty `BatchGetByUserFailInfo`: every field is optional; set them with the methods below.
@@ -18,6 +19,7 @@ impl BatchGetByUserFailInfo {
             unlicensed_userid_list: None,
         }
     }
+
     /// Sets `unlicensed_userid_list`: 没有互通许可的成员userid列表
     #[must_use]
     pub fn unlicensed_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -25,11 +27,12 @@ impl BatchGetByUserFailInfo {
         self
     }
 }
+
 /// Request of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct BatchGetByUserRequest {
@@ -42,6 +45,7 @@ pub struct BatchGetByUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "customer")]
 impl BatchGetByUserRequest {
     /// Creates a `BatchGetByUserRequest` from its required fields; every optional field starts as `None`.
@@ -52,12 +56,14 @@ impl BatchGetByUserRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页查询的游标, 由上一次调用返回, 首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数, 最大值100, 默认值50, 超过最大值时取最大值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -65,6 +71,7 @@ impl BatchGetByUserRequest {
         self
     }
 }
+
 /// Response of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
@@ -82,6 +89,7 @@ pub struct BatchGetByUserResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_info: Option<BatchGetByUserFailInfo>,
 }
+
 #[cfg(feature = "customer")]
 impl BatchGetByUserResponse {
     /// Creates an empty `BatchGetByUserResponse`: every field is optional; set them with the methods below.
@@ -92,6 +100,7 @@ impl BatchGetByUserResponse {
             fail_info: None,
         }
     }
+
     /// Sets `external_contact_list`: 客户列表
     #[must_use]
     pub fn external_contact_list(
@@ -101,12 +110,14 @@ impl BatchGetByUserResponse {
         self.external_contact_list = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 分页游标, 下次请求时填写以获取之后的记录; 没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `fail_info`: 部分失败的信息
     #[must_use]
     pub fn fail_info(mut self, value: impl Into<BatchGetByUserFailInfo>) -> Self {
@@ -114,6 +125,7 @@ impl BatchGetByUserResponse {
         self
     }
 }
+
 /// Request of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
@@ -129,18 +141,21 @@ pub struct ContactListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "customer")]
 impl ContactListRequest {
     /// Creates an empty `ContactListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
+
     /// Sets `cursor`: 分页游标, 由上一次调用返回, 首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数, 最大值1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -148,6 +163,7 @@ impl ContactListRequest {
         self
     }
 }
+
 /// Response of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
@@ -162,6 +178,7 @@ pub struct ContactListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl ContactListResponse {
     /// Creates an empty `ContactListResponse`: every field is optional; set them with the methods below.
@@ -171,12 +188,14 @@ impl ContactListResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `info_list`: 外部联系人列表
     #[must_use]
     pub fn info_list(mut self, value: impl Into<Vec<ServedExternalContact>>) -> Self {
         self.info_list = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 分页游标, 没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -184,9 +203,10 @@ impl ContactListResponse {
         self
     }
 }
+
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CrmGetExternalContactRequest {
@@ -194,6 +214,7 @@ pub struct CrmGetExternalContactRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub external_userid: String,
 }
+
 #[cfg(feature = "customer")]
 impl CrmGetExternalContactRequest {
     /// Creates a `CrmGetExternalContactRequest` from its required fields; every optional field starts as `None`.
@@ -203,6 +224,7 @@ impl CrmGetExternalContactRequest {
         }
     }
 }
+
 /// Response of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -214,6 +236,7 @@ pub struct CrmGetExternalContactResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_user: Option<Vec<FollowUser>>,
 }
+
 #[cfg(feature = "customer")]
 impl CrmGetExternalContactResponse {
     /// Creates a `CrmGetExternalContactResponse` from its required fields; every optional field starts as `None`.
@@ -223,6 +246,7 @@ impl CrmGetExternalContactResponse {
             follow_user: None,
         }
     }
+
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
@@ -230,6 +254,7 @@ impl CrmGetExternalContactResponse {
         self
     }
 }
+
 /// 客户列表
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -241,6 +266,7 @@ pub struct CustomerWithFollowInfo {
     #[serde(default)]
     pub follow_info: FollowUser,
 }
+
 #[cfg(feature = "customer")]
 impl CustomerWithFollowInfo {
     /// Creates a `CustomerWithFollowInfo` from its required fields; every optional field starts as `None`.
@@ -254,6 +280,7 @@ impl CustomerWithFollowInfo {
         }
     }
 }
+
 /// 外部联系人 — the `external_contact` object of a customer (客户的基本信息), as returned by externalcontact/get and batch/get_by_user.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -300,6 +327,7 @@ pub struct ExternalContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscriber_info: Option<ExternalContactSubscriberInfo>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContact {
     /// Creates a `ExternalContact` from its required fields; every optional field starts as `None`.
@@ -324,60 +352,70 @@ impl ExternalContact {
             subscriber_info: None,
         }
     }
+
     /// Sets `avatar`: 外部联系人头像; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取, 上游企业不可获取下游企业客户该字段
     #[must_use]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
     }
+
     /// Sets `gender`: 外部联系人性别 0-未知 1-男性 2-女性; 第三方不可获取, 统一返回0
     #[must_use]
     pub fn gender(mut self, value: impl Into<ExternalContactGender>) -> Self {
         self.gender = Some(value.into());
         self
     }
+
     /// Sets `unionid`: 外部联系人在微信开放平台的唯一身份标识(微信unionid); 仅当联系人类型是微信用户, 且企业或第三方服务商绑定了微信开发者ID时返回
     #[must_use]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `position`: 外部联系人的职位; 外部企业或用户选择隐藏职位时不返回, 仅企业微信用户有此字段
     #[must_use]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
+
     /// Sets `corp_name`: 外部联系人所在企业的简称, 仅企业微信用户有此字段
     #[must_use]
     pub fn corp_name(mut self, value: impl Into<String>) -> Self {
         self.corp_name = Some(value.into());
         self
     }
+
     /// Sets `corp_full_name`: 外部联系人所在企业的主体名称, 仅企业微信用户有此字段
     #[must_use]
     pub fn corp_full_name(mut self, value: impl Into<String>) -> Self {
         self.corp_full_name = Some(value.into());
         self
     }
+
     /// Sets `external_profile`: 外部联系人的自定义展示信息 (对外属性), 仅企业微信用户有此字段
     #[must_use]
     pub fn external_profile(mut self, value: impl Into<ExternalContactProfile>) -> Self {
         self.external_profile = Some(value.into());
         self
     }
+
     /// Sets `foreign_key`: 家校通讯录: 导入家长时由企业或服务商指定的关键字 (仅家校场景返回)
     #[must_use]
     pub fn foreign_key(mut self, value: impl Into<String>) -> Self {
         self.foreign_key = Some(value.into());
         self
     }
+
     /// Sets `is_subscribe`: 家校通讯录: 家长是否关注了「学校通知」, 0-否 1-是 (仅家校场景返回)
     #[must_use]
     pub fn is_subscribe(mut self, value: impl Into<i32>) -> Self {
         self.is_subscribe = Some(value.into());
         self
     }
+
     /// Sets `subscriber_info`: 家校通讯录: 学校为家长设置的信息 (仅家校场景返回)
     #[must_use]
     pub fn subscriber_info(
@@ -388,6 +426,7 @@ impl ExternalContact {
         self
     }
 }
+
 /// 一个对外属性 — one attribute of an external profile; `type` says which of text / web / miniprogram is set.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -408,6 +447,7 @@ pub struct ExternalContactAttr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<ExternalContactAttrMiniProgram>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactAttr {
     /// Creates a `ExternalContactAttr` from its required fields; every optional field starts as `None`.
@@ -423,18 +463,21 @@ impl ExternalContactAttr {
             miniprogram: None,
         }
     }
+
     /// Sets `text`: 文本类型的属性 (type为0)
     #[must_use]
     pub fn text(mut self, value: impl Into<ExternalContactAttrText>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `web`: 网页类型的属性 (type为1)
     #[must_use]
     pub fn web(mut self, value: impl Into<ExternalContactAttrWeb>) -> Self {
         self.web = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序类型的属性 (type为2)
     #[must_use]
     pub fn miniprogram(
@@ -445,6 +488,7 @@ impl ExternalContactAttr {
         self
     }
 }
+
 /// 小程序类型的属性 (type为2)
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -460,6 +504,7 @@ pub struct ExternalContactAttrMiniProgram {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactAttrMiniProgram {
     /// Creates an empty `ExternalContactAttrMiniProgram`: every field is optional; set them with the methods below.
@@ -470,18 +515,21 @@ impl ExternalContactAttrMiniProgram {
             title: None,
         }
     }
+
     /// Sets `appid`: 小程序appid
     #[must_use]
     pub fn appid(mut self, value: impl Into<String>) -> Self {
         self.appid = Some(value.into());
         self
     }
+
     /// Sets `pagepath`: 小程序的页面路径
     #[must_use]
     pub fn pagepath(mut self, value: impl Into<String>) -> Self {
         self.pagepath = Some(value.into());
         self
     }
+
     /// Sets `title`: 小程序的展示标题
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
@@ -489,6 +537,7 @@ impl ExternalContactAttrMiniProgram {
         self
     }
 }
+
 /// 文本类型的属性 (type为0)
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -498,12 +547,14 @@ pub struct ExternalContactAttrText {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactAttrText {
     /// Creates an empty `ExternalContactAttrText`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { value: None }
     }
+
     /// Sets `value`: 文本属性内容
     #[must_use]
     pub fn value(mut self, value: impl Into<String>) -> Self {
@@ -511,6 +562,7 @@ impl ExternalContactAttrText {
         self
     }
 }
+
 /// 网页类型的属性 (type为1)
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -523,18 +575,21 @@ pub struct ExternalContactAttrWeb {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactAttrWeb {
     /// Creates an empty `ExternalContactAttrWeb`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { url: None, title: None }
     }
+
     /// Sets `url`: 网页的url
     #[must_use]
     pub fn url(mut self, value: impl Into<String>) -> Self {
         self.url = Some(value.into());
         self
     }
+
     /// Sets `title`: 网页的展示标题
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
@@ -542,6 +597,7 @@ impl ExternalContactAttrWeb {
         self
     }
 }
+
 /// 对外属性 — the custom profile an external WeCom user shows to others (text, web and mini program attributes).
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -557,6 +613,7 @@ pub struct ExternalContactProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_attr: Option<Vec<ExternalContactAttr>>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactProfile {
     /// Creates an empty `ExternalContactProfile`: every field is optional; set them with the methods below.
@@ -567,12 +624,14 @@ impl ExternalContactProfile {
             external_attr: None,
         }
     }
+
     /// Sets `external_corp_name`: 对外展示的企业简称
     #[must_use]
     pub fn external_corp_name(mut self, value: impl Into<String>) -> Self {
         self.external_corp_name = Some(value.into());
         self
     }
+
     /// Sets `wechat_channels`: 对外展示的视频号信息
     #[must_use]
     pub fn wechat_channels(
@@ -582,6 +641,7 @@ impl ExternalContactProfile {
         self.wechat_channels = Some(value.into());
         self
     }
+
     /// Sets `external_attr`: 对外属性列表
     #[must_use]
     pub fn external_attr(mut self, value: impl Into<Vec<ExternalContactAttr>>) -> Self {
@@ -589,6 +649,7 @@ impl ExternalContactProfile {
         self
     }
 }
+
 /// 家校通讯录: 学校为家长设置的信息 (仅家校场景返回)
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -604,6 +665,7 @@ pub struct ExternalContactSubscriberInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactSubscriberInfo {
     /// Creates an empty `ExternalContactSubscriberInfo`: every field is optional; set them with the methods below.
@@ -614,18 +676,21 @@ impl ExternalContactSubscriberInfo {
             remark: None,
         }
     }
+
     /// Sets `tag_id`: 学校为家长设置的企业标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `remark_mobiles`: 学校为家长设置的备注手机号列表
     #[must_use]
     pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
         self.remark_mobiles = Some(value.into());
         self
     }
+
     /// Sets `remark`: 学校为家长设置的备注
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
@@ -633,6 +698,7 @@ impl ExternalContactSubscriberInfo {
         self
     }
 }
+
 /// 对外展示的视频号信息
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -645,6 +711,7 @@ pub struct ExternalProfileWechatChannels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ExternalProfileChannelsStatus>,
 }
+
 #[cfg(feature = "customer")]
 impl ExternalProfileWechatChannels {
     /// Creates an empty `ExternalProfileWechatChannels`: every field is optional; set them with the methods below.
@@ -654,12 +721,14 @@ impl ExternalProfileWechatChannels {
             status: None,
         }
     }
+
     /// Sets `nickname`: 视频号名称
     #[must_use]
     pub fn nickname(mut self, value: impl Into<String>) -> Self {
         self.nickname = Some(value.into());
         self
     }
+
     /// Sets `status`: 对外展示视频号状态, 0-已被确认可正常使用, 1-待确认
     #[must_use]
     pub fn status(mut self, value: impl Into<ExternalProfileChannelsStatus>) -> Self {
@@ -667,6 +736,7 @@ impl ExternalProfileWechatChannels {
         self
     }
 }
+
 /// 跟进人 — one member who added the customer (`follow_user` items of externalcontact/get; also the `follow_info` of batch/get_by_user).
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -717,6 +787,7 @@ pub struct FollowUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<FollowUserWechatChannels>,
 }
+
 #[cfg(feature = "customer")]
 impl FollowUser {
     /// Creates a `FollowUser` from its required fields; every optional field starts as `None`.
@@ -736,66 +807,77 @@ impl FollowUser {
             wechat_channels: None,
         }
     }
+
     /// Sets `remark`: 该成员对此外部联系人的备注
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `description`: 该成员对此外部联系人的描述
     #[must_use]
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
+
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
     pub fn createtime(mut self, value: impl Into<i64>) -> Self {
         self.createtime = Some(value.into());
         self
     }
+
     /// Sets `tags`: 该成员对此客户所打的标签 (externalcontact/get 返回)
     #[must_use]
     pub fn tags(mut self, value: impl Into<Vec<FollowUserTag>>) -> Self {
         self.tags = Some(value.into());
         self
     }
+
     /// Sets `tag_id`: 该成员对此客户所打的企业标签和规则组标签的id (batch/get_by_user 返回; 不含个人标签)
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `remark_corp_name`: 该成员对此微信客户备注的企业名称 (仅微信客户有该字段)
     #[must_use]
     pub fn remark_corp_name(mut self, value: impl Into<String>) -> Self {
         self.remark_corp_name = Some(value.into());
         self
     }
+
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
     pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
         self.remark_mobiles = Some(value.into());
         self
     }
+
     /// Sets `oper_userid`: 发起添加的userid: 成员主动添加为成员的userid; 客户主动添加为客户的external_userid; 内部成员共享/管理员分配为对应成员/管理员的userid
     #[must_use]
     pub fn oper_userid(mut self, value: impl Into<String>) -> Self {
         self.oper_userid = Some(value.into());
         self
     }
+
     /// Sets `add_way`: 该成员添加此客户的来源 (来源定义)
     #[must_use]
     pub fn add_way(mut self, value: impl Into<AddWay>) -> Self {
         self.add_way = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 区分客户通过哪个「联系我」或获客链接 (customer_channel) 添加
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `wechat_channels`: add_way为10 (视频号添加) 时对应的视频号信息
     #[must_use]
     pub fn wechat_channels(
@@ -806,6 +888,7 @@ impl FollowUser {
         self
     }
 }
+
 /// 跟进人给客户打的一个标签.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -824,6 +907,7 @@ pub struct FollowUserTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<FollowUserTagType>,
 }
+
 #[cfg(feature = "customer")]
 impl FollowUserTag {
     /// Creates an empty `FollowUserTag`: every field is optional; set them with the methods below.
@@ -835,24 +919,28 @@ impl FollowUserTag {
             r#type: None,
         }
     }
+
     /// Sets `group_name`: 标签的分组名称
     #[must_use]
     pub fn group_name(mut self, value: impl Into<String>) -> Self {
         self.group_name = Some(value.into());
         self
     }
+
     /// Sets `tag_name`: 标签名称
     #[must_use]
     pub fn tag_name(mut self, value: impl Into<String>) -> Self {
         self.tag_name = Some(value.into());
         self
     }
+
     /// Sets `tag_id`: 企业标签的id; 用户自定义类型标签 (type为2) 不返回
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<String>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `type`: 标签类型, 1-企业设置, 2-用户自定义, 3-规则组标签 (仅系统应用返回)
     #[must_use]
     pub fn r#type(mut self, value: impl Into<FollowUserTagType>) -> Self {
@@ -860,6 +948,7 @@ impl FollowUserTag {
         self
     }
 }
+
 /// add_way为10 (视频号添加) 时对应的视频号信息
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -872,6 +961,7 @@ pub struct FollowUserWechatChannels {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<WechatChannelsSource>,
 }
+
 #[cfg(feature = "customer")]
 impl FollowUserWechatChannels {
     /// Creates an empty `FollowUserWechatChannels`: every field is optional; set them with the methods below.
@@ -881,12 +971,14 @@ impl FollowUserWechatChannels {
             source: None,
         }
     }
+
     /// Sets `nickname`: 视频号名称
     #[must_use]
     pub fn nickname(mut self, value: impl Into<String>) -> Self {
         self.nickname = Some(value.into());
         self
     }
+
     /// Sets `source`: 视频号添加场景
     #[must_use]
     pub fn source(mut self, value: impl Into<WechatChannelsSource>) -> Self {
@@ -894,11 +986,12 @@ impl FollowUserWechatChannels {
         self
     }
 }
+
 /// Request of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetRequest {
@@ -913,6 +1006,7 @@ pub struct GetRequest {
     )]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl GetRequest {
     /// Creates a `GetRequest` from its required fields; every optional field starts as `None`.
@@ -922,6 +1016,7 @@ impl GetRequest {
             cursor: None,
         }
     }
+
     /// Sets `cursor`: 上次请求返回的next_cursor
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -929,6 +1024,7 @@ impl GetRequest {
         self
     }
 }
+
 /// Response of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
@@ -945,6 +1041,7 @@ pub struct GetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl GetResponse {
     /// Creates a `GetResponse` from its required fields; every optional field starts as `None`.
@@ -955,12 +1052,14 @@ impl GetResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
         self.follow_user = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 分页的cursor, 当跟进人多于500人时返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -968,11 +1067,12 @@ impl GetResponse {
         self
     }
 }
+
 /// Request of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
@@ -980,6 +1080,7 @@ pub struct ListRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub userid: String,
 }
+
 #[cfg(feature = "customer")]
 impl ListRequest {
     /// Creates a `ListRequest` from its required fields; every optional field starts as `None`.
@@ -987,6 +1088,7 @@ impl ListRequest {
         Self { userid: userid.into() }
     }
 }
+
 /// Response of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
@@ -998,12 +1100,14 @@ pub struct ListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<Vec<String>>,
 }
+
 #[cfg(feature = "customer")]
 impl ListResponse {
     /// Creates an empty `ListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
+
     /// Sets `external_userid`: 外部联系人的userid列表
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -1011,11 +1115,12 @@ impl ListResponse {
         self
     }
 }
+
 /// Request of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
 #[cfg(feature = "customer")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct RemarkRequest {
@@ -1039,6 +1144,7 @@ pub struct RemarkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark_pic_mediaid: Option<String>,
 }
+
 #[cfg(feature = "customer")]
 impl RemarkRequest {
     /// Creates a `RemarkRequest` from its required fields; every optional field starts as `None`.
@@ -1053,30 +1159,35 @@ impl RemarkRequest {
             remark_pic_mediaid: None,
         }
     }
+
     /// Sets `remark`: 此用户对外部联系人的备注, 最多20个字符
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `description`: 此用户对外部联系人的描述, 最多150个字符
     #[must_use]
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
+
     /// Sets `remark_company`: 此用户对外部联系人备注的所属公司名称, 最多20个字符; 仅微信客户可设置
     #[must_use]
     pub fn remark_company(mut self, value: impl Into<String>) -> Self {
         self.remark_company = Some(value.into());
         self
     }
+
     /// Sets `remark_mobiles`: 此用户对外部联系人备注的手机号, 覆盖旧的备注手机号; 填一个空字符串 \[""\] 表示清除
     #[must_use]
     pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
         self.remark_mobiles = Some(value.into());
         self
     }
+
     /// Sets `remark_pic_mediaid`: 备注图片的mediaid (临时素材上传获得)
     #[must_use]
     pub fn remark_pic_mediaid(mut self, value: impl Into<String>) -> Self {
@@ -1084,6 +1195,7 @@ impl RemarkRequest {
         self
     }
 }
+
 /// Response of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
@@ -1098,6 +1210,7 @@ impl RemarkResponse {
         Self {}
     }
 }
+
 /// 外部联系人列表
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1134,6 +1247,7 @@ pub struct ServedExternalContact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_time: Option<i64>,
 }
+
 #[cfg(feature = "customer")]
 impl ServedExternalContact {
     /// Creates an empty `ServedExternalContact`: every field is optional; set them with the methods below.
@@ -1149,48 +1263,56 @@ impl ServedExternalContact {
             add_time: None,
         }
     }
+
     /// Sets `is_customer`: 是否被成员标记为客户
     #[must_use]
     pub fn is_customer(mut self, value: impl Into<bool>) -> Self {
         self.is_customer = Some(value.into());
         self
     }
+
     /// Sets `tmp_openid`: 外部联系人临时ID, 仅在一轮遍历中唯一, 有效期4小时
     #[must_use]
     pub fn tmp_openid(mut self, value: impl Into<String>) -> Self {
         self.tmp_openid = Some(value.into());
         self
     }
+
     /// Sets `external_userid`: 外部联系人的external_userid (是客户才返回)
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `name`: 脱敏后的外部联系人昵称 (是其他外部联系人才返回)
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `follow_userid`: 添加此外部联系人的企业成员, 或外部联系人所在群聊的群主userid
     #[must_use]
     pub fn follow_userid(mut self, value: impl Into<String>) -> Self {
         self.follow_userid = Some(value.into());
         self
     }
+
     /// Sets `chat_id`: 外部联系人所在的群聊ID (群聊被成员标记为客户群才返回)
     #[must_use]
     pub fn chat_id(mut self, value: impl Into<String>) -> Self {
         self.chat_id = Some(value.into());
         self
     }
+
     /// Sets `chat_name`: 外部联系人所在群聊的群名 (群聊未被标记为客户群才返回)
     #[must_use]
     pub fn chat_name(mut self, value: impl Into<String>) -> Self {
         self.chat_name = Some(value.into());
         self
     }
+
     /// Sets `add_time`: 外部联系人首次添加/进群的时间 (unix seconds)
     #[must_use]
     pub fn add_time(mut self, value: impl Into<i64>) -> Self {
@@ -1198,6 +1320,7 @@ impl ServedExternalContact {
         self
     }
 }
+
 /// 来源定义 — how the member came to add the customer.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1251,9 +1374,10 @@ pub enum AddWay {
     InternalShare,
     /// `202`: 管理员/负责人分配
     AdminAssign,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl AddWay {
     /// The wire code.
@@ -1286,7 +1410,8 @@ impl AddWay {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unknown,
@@ -1317,6 +1442,22 @@ impl AddWay {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for AddWay {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for AddWay {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for AddWay {
     fn serialize<S: ::serde::Serializer>(
@@ -1326,6 +1467,7 @@ impl ::serde::Serialize for AddWay {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for AddWay {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1334,6 +1476,7 @@ impl<'de> ::serde::Deserialize<'de> for AddWay {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 对外属性的类型.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1345,9 +1488,10 @@ pub enum ExternalContactAttrType {
     Web,
     /// `2`: 小程序
     Miniprogram,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactAttrType {
     /// The wire code.
@@ -1359,7 +1503,8 @@ impl ExternalContactAttrType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Text,
@@ -1369,6 +1514,22 @@ impl ExternalContactAttrType {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for ExternalContactAttrType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for ExternalContactAttrType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactAttrType {
     fn serialize<S: ::serde::Serializer>(
@@ -1378,6 +1539,7 @@ impl ::serde::Serialize for ExternalContactAttrType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactAttrType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1386,6 +1548,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactAttrType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 外部联系人性别.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1397,9 +1560,10 @@ pub enum ExternalContactGender {
     Male,
     /// `2`: 女性
     Female,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactGender {
     /// The wire code.
@@ -1411,7 +1575,8 @@ impl ExternalContactGender {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unknown,
@@ -1421,6 +1586,22 @@ impl ExternalContactGender {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for ExternalContactGender {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for ExternalContactGender {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactGender {
     fn serialize<S: ::serde::Serializer>(
@@ -1430,6 +1611,7 @@ impl ::serde::Serialize for ExternalContactGender {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactGender {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1438,6 +1620,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactGender {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 外部联系人的类型.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1447,9 +1630,10 @@ pub enum ExternalContactType {
     Wechat,
     /// `2`: 企业微信用户
     Wecom,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl ExternalContactType {
     /// The wire code.
@@ -1460,7 +1644,8 @@ impl ExternalContactType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Wechat,
@@ -1469,6 +1654,22 @@ impl ExternalContactType {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for ExternalContactType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for ExternalContactType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalContactType {
     fn serialize<S: ::serde::Serializer>(
@@ -1478,6 +1679,7 @@ impl ::serde::Serialize for ExternalContactType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalContactType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1486,6 +1688,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 对外展示视频号的状态.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1495,9 +1698,10 @@ pub enum ExternalProfileChannelsStatus {
     Confirmed,
     /// `1`: 企业视频号待确认
     Pending,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl ExternalProfileChannelsStatus {
     /// The wire code.
@@ -1508,7 +1712,8 @@ impl ExternalProfileChannelsStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Confirmed,
@@ -1517,6 +1722,22 @@ impl ExternalProfileChannelsStatus {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for ExternalProfileChannelsStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for ExternalProfileChannelsStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for ExternalProfileChannelsStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1526,6 +1747,7 @@ impl ::serde::Serialize for ExternalProfileChannelsStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for ExternalProfileChannelsStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1534,6 +1756,7 @@ impl<'de> ::serde::Deserialize<'de> for ExternalProfileChannelsStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 跟进人所打标签的类型.
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1545,9 +1768,10 @@ pub enum FollowUserTagType {
     Personal,
     /// `3`: 规则组标签 (仅系统应用返回)
     Strategy,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl FollowUserTagType {
     /// The wire code.
@@ -1559,7 +1783,8 @@ impl FollowUserTagType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Corp,
@@ -1569,6 +1794,22 @@ impl FollowUserTagType {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for FollowUserTagType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for FollowUserTagType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for FollowUserTagType {
     fn serialize<S: ::serde::Serializer>(
@@ -1578,6 +1819,7 @@ impl ::serde::Serialize for FollowUserTagType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for FollowUserTagType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1586,6 +1828,7 @@ impl<'de> ::serde::Deserialize<'de> for FollowUserTagType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 视频号添加场景 (微信 iOS ≥ 8.0.20 / Android ≥ 8.0.21 且添加时间不早于2022-04-21, 否则为0).
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1599,9 +1842,10 @@ pub enum WechatChannelsSource {
     LiveRoom,
     /// `3`: 视频号留资服务
     LeadService,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer")]
 impl WechatChannelsSource {
     /// The wire code.
@@ -1614,7 +1858,8 @@ impl WechatChannelsSource {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unknown,
@@ -1625,6 +1870,22 @@ impl WechatChannelsSource {
         }
     }
 }
+
+#[cfg(feature = "customer")]
+impl ::std::str::FromStr for WechatChannelsSource {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl ::std::fmt::Display for WechatChannelsSource {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer")]
 impl ::serde::Serialize for WechatChannelsSource {
     fn serialize<S: ::serde::Serializer>(
@@ -1634,6 +1895,7 @@ impl ::serde::Serialize for WechatChannelsSource {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer")]
 impl<'de> ::serde::Deserialize<'de> for WechatChannelsSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1642,6 +1904,7 @@ impl<'de> ::serde::Deserialize<'de> for WechatChannelsSource {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/list`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1661,6 +1924,7 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"wmqfasd1e1927831291723123109rAAA\"]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1686,6 +1950,7 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\",\"external_profile\":{\"external_attr\":[{\"type\":0,\"name\":\"文本名称\",\"text\":{\"value\":\"文本\"}},{\"type\":1,\"name\":\"网页名称\",\"web\":{\"url\":\"http://www.test.com\",\"title\":\"标题\"}},{\"type\":2,\"name\":\"测试app\",\"miniprogram\":{\"appid\":\"wx8bd80126147df384\",\"pagepath\":\"/index\",\"title\":\"my miniprogram\"}}]}},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"tags\":[{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"etAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":1},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"type\":2},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"stAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":3}],\"remark_corp_name\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13000000002\"],\"oper_userid\":\"rocky\",\"add_way\":1},{\"userid\":\"tommy\",\"remark\":\"李总\",\"description\":\"采购问题咨询\",\"createtime\":1525881637,\"state\":\"外联二维码1\",\"oper_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"add_way\":3}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/batch/get_by_user`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1713,6 +1978,7 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact_list\":[{\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\",\"external_profile\":{\"external_attr\":[{\"type\":0,\"name\":\"文本名称\",\"text\":{\"value\":\"文本\"}},{\"type\":1,\"name\":\"网页名称\",\"web\":{\"url\":\"http://www.test.com\",\"title\":\"标题\"}},{\"type\":2,\"name\":\"测试app\",\"miniprogram\":{\"appid\":\"wx8bd80126147df384\",\"pagepath\":\"/index\",\"title\":\"my miniprogram\"}}]}},\"follow_info\":{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"tag_id\":[\"etAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"],\"remark_corp_name\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13000000002\"],\"oper_userid\":\"rocky\",\"add_way\":1}},{\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHBBB\",\"name\":\"王五\",\"position\":\"Engineer\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2asdaf8h-nuasdAAA\"},\"follow_info\":{\"userid\":\"lisi\",\"remark\":\"王助理\",\"description\":\"采购问题咨询\",\"createtime\":1525881637,\"tag_id\":[\"etAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"stJHDDGi0mAGi0mACHBBByujaW\"],\"state\":\"外联二维码1\",\"oper_userid\":\"woAJ2GCAAAd1asdasdjO4wKmE8AabjBBB\",\"add_way\":3}}],\"next_cursor\":\"r9FqSqsI8fgNbHLHE5QoCP50UIg2cFQbfma3l2QsmwI\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/remark`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1732,6 +1998,7 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/contact_list`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1757,6 +2024,7 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info_list\":[{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"chat_name\":\"外联群1\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"chat_id\":\"CHATID\",\"add_time\":1694418699},{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `crm/get_external_contact`.
 #[cfg(feature = "customer")]
 pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1776,6 +2044,8 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\"},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"oper_userid\":\"rocky\",\"add_way\":1}]}",
     ),
 };
+
+/// The `customer` group: 客户管理 — list a member's customers, read customer details (single and batch), edit a member's remark on a customer, and list the external contacts a member has served.
 #[cfg(feature = "customer")]
 impl crate::Client {
     /// 获取客户列表 — List the external_userids of the customers added by one member.
@@ -1787,12 +2057,11 @@ impl crate::Client {
     /// Only members with 客户联系 enabled have customers; external contacts added by other members are not
     /// returned. The member must be in the app's visible range. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
+    #[doc(alias = "externalcontact/list")]
     pub async fn list(&self, request: &ListRequest) -> crate::Result<ListResponse> {
         self.execute(&EP_LIST, request).await
     }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// 获取客户详情 — Read one customer's basic information and the members following them, paged over the followers.
     ///
     /// `GET /cgi-bin/externalcontact/get`
@@ -1803,34 +2072,16 @@ impl crate::Client {
     /// cursor. The app only sees follow users in its visible range (营销获客 apps only see customers they
     /// brought in). The example request is built from the documented query parameters (the docs print only
     /// the URL).
+    #[doc(alias = "externalcontact/get")]
     pub async fn get(&self, request: &GetRequest) -> crate::Result<GetResponse> {
         self.execute(&EP_GET, request).await
     }
-}
-#[cfg(feature = "customer")]
-impl crate::paging::CursorPaged for GetRequest {
-    type Response = GetResponse;
-    type Item = FollowUser;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(response: GetResponse) -> (Vec<FollowUser>, Option<String>) {
-        (response.follow_user.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// Every item of [`Client::get`](crate::Client::get), page after page, as a stream: follows the cursor until the last page.
     pub fn get_stream(&self, request: GetRequest) -> crate::paging::Pages<FollowUser> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// 批量获取客户详情 — Page through the customers (with the following member's info) of up to 100 members at once.
     ///
     /// `POST /cgi-bin/externalcontact/batch/get_by_user`
@@ -1841,39 +2092,14 @@ impl crate::Client {
     /// Each item pairs a customer with one following member; `follow_info` carries corp/strategy tag ids in
     /// `tag_id` (personal tags are not returned). If none of the members has a valid 互通 license the call
     /// fails with 701008; if only some lack one, they are listed in fail_info.unlicensed_userid_list.
+    #[doc(alias = "externalcontact/batch/get_by_user")]
     pub async fn batch_get_by_user(
         &self,
         request: &BatchGetByUserRequest,
     ) -> crate::Result<BatchGetByUserResponse> {
         self.execute(&EP_BATCH_GET_BY_USER, request).await
     }
-}
-#[cfg(feature = "customer")]
-impl crate::paging::CursorPaged for BatchGetByUserRequest {
-    type Response = BatchGetByUserResponse;
-    type Item = CustomerWithFollowInfo;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_BATCH_GET_BY_USER;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: BatchGetByUserResponse,
-    ) -> (Vec<CustomerWithFollowInfo>, Option<String>) {
-        (response.external_contact_list.unwrap_or_default(), response.next_cursor)
-    }
-    fn split(self) -> Vec<Self> {
-        crate::paging::split_list(
-            self,
-            100usize,
-            |request| Some(&mut request.userid_list),
-        )
-    }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// Every item of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
     pub fn batch_get_by_user_stream(
         &self,
@@ -1881,9 +2107,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<CustomerWithFollowInfo> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// 修改客户备注信息 — Set one member's remark, description, company, phone numbers and picture for one of their customers.
     ///
     /// `POST /cgi-bin/externalcontact/remark`
@@ -1894,15 +2118,14 @@ impl crate::Client {
     /// remark_mobiles replaces the old remark phone numbers; to clear them all, send a list holding one empty
     /// string (\[""\]). remark_company only applies when the customer is a WeChat user. remark_pic_mediaid
     /// comes from the media upload API. The member must be in the app's visible range.
+    #[doc(alias = "externalcontact/remark")]
     pub async fn remark(
         &self,
         request: &RemarkRequest,
     ) -> crate::Result<RemarkResponse> {
         self.execute(&EP_REMARK, request).await
     }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
+
     /// 获取已服务的外部联系人 — Page through every external contact the corp's members have served (customers and other contacts, including group chat members).
     ///
     /// `POST /cgi-bin/externalcontact/contact_list`
@@ -1912,13 +2135,81 @@ impl crate::Client {
     /// Self-built apps only. limit is at most 1000. tmp_openid is only unique within one full walk (from the
     /// first page to the last); asking for the first page again (empty cursor) yields new tmp_openids and a
     /// new cursor; both are valid for 4 hours.
+    #[doc(alias = "externalcontact/contact_list")]
     pub async fn contact_list(
         &self,
         request: &ContactListRequest,
     ) -> crate::Result<ContactListResponse> {
         self.execute(&EP_CONTACT_LIST, request).await
     }
+
+    /// Every item of [`Client::contact_list`](crate::Client::contact_list), page after page, as a stream: follows the cursor until the last page.
+    pub fn contact_list_stream(
+        &self,
+        request: ContactListRequest,
+    ) -> crate::paging::Pages<ServedExternalContact> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// 获取外部联系人详情(旧接口) — Legacy path that reads one external contact and their follow users; superseded by externalcontact/get.
+    ///
+    /// `GET /cgi-bin/crm/get_external_contact`
+    ///
+    /// Legacy endpoint without a current doc page (WxJava keeps it as @Deprecated GET_EXTERNAL_CONTACT); the
+    /// response has the shape of externalcontact/get. No official example survives: the example below is
+    /// the externalcontact/get example trimmed to one follow user, without next_cursor.
+    #[doc(alias = "crm/get_external_contact")]
+    #[deprecated(note = "use externalcontact/get instead")]
+    pub async fn crm_get_external_contact(
+        &self,
+        request: &CrmGetExternalContactRequest,
+    ) -> crate::Result<CrmGetExternalContactResponse> {
+        self.execute(&EP_CRM_GET_EXTERNAL_CONTACT, request).await
+    }
 }
+
+#[cfg(feature = "customer")]
+impl crate::paging::CursorPaged for GetRequest {
+    type Response = GetResponse;
+    type Item = FollowUser;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(response: GetResponse) -> (Vec<FollowUser>, Option<String>) {
+        (response.follow_user.unwrap_or_default(), response.next_cursor)
+    }
+}
+
+#[cfg(feature = "customer")]
+impl crate::paging::CursorPaged for BatchGetByUserRequest {
+    type Response = BatchGetByUserResponse;
+    type Item = CustomerWithFollowInfo;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_BATCH_GET_BY_USER;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: BatchGetByUserResponse,
+    ) -> (Vec<CustomerWithFollowInfo>, Option<String>) {
+        (response.external_contact_list.unwrap_or_default(), response.next_cursor)
+    }
+
+    fn split(self) -> Vec<Self> {
+        crate::paging::split_list(self, 100, |request| Some(&mut request.userid_list))
+    }
+}
+
 #[cfg(feature = "customer")]
 impl crate::paging::CursorPaged for ContactListRequest {
     type Response = ContactListResponse;
@@ -1927,39 +2218,14 @@ impl crate::paging::CursorPaged for ContactListRequest {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(
         response: ContactListResponse,
     ) -> (Vec<ServedExternalContact>, Option<String>) {
         (response.info_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
-    /// Every item of [`Client::contact_list`](crate::Client::contact_list), page after page, as a stream: follows the cursor until the last page.
-    pub fn contact_list_stream(
-        &self,
-        request: ContactListRequest,
-    ) -> crate::paging::Pages<ServedExternalContact> {
-        crate::paging::cursor_stream(self.clone(), request)
-    }
-}
-#[cfg(feature = "customer")]
-impl crate::Client {
-    /// 获取外部联系人详情(旧接口) — Legacy path that reads one external contact and their follow users; superseded by externalcontact/get.
-    ///
-    /// `GET /cgi-bin/crm/get_external_contact`
-    ///
-    /// Legacy endpoint without a current doc page (WxJava keeps it as @Deprecated GET_EXTERNAL_CONTACT); the
-    /// response has the shape of externalcontact/get. No official example survives: the example below is
-    /// the externalcontact/get example trimmed to one follow user, without next_cursor.
-    #[deprecated(note = "use externalcontact/get instead")]
-    pub async fn crm_get_external_contact(
-        &self,
-        request: &CrmGetExternalContactRequest,
-    ) -> crate::Result<CrmGetExternalContactResponse> {
-        self.execute(&EP_CRM_GET_EXTERNAL_CONTACT, request).await
     }
 }

@@ -6,6 +6,7 @@
 fn customer_acquisition_list_link_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/list_link");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -23,11 +24,13 @@ async fn customer_acquisition_list_link_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_get_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/get");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -45,11 +48,13 @@ async fn customer_acquisition_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_create_link_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/create_link");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -67,11 +72,13 @@ async fn customer_acquisition_create_link_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_update_link_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/update_link");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -89,11 +96,13 @@ async fn customer_acquisition_update_link_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_delete_link_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/delete_link");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -111,11 +120,13 @@ async fn customer_acquisition_delete_link_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_customer_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/customer");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -133,11 +144,13 @@ async fn customer_acquisition_customer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_quota_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition_quota");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -155,11 +168,13 @@ async fn customer_acquisition_quota_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_statistic_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/statistic");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -177,11 +192,13 @@ async fn customer_acquisition_statistic_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_get_chat_info_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/get_chat_info");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -199,6 +216,7 @@ async fn customer_acquisition_get_chat_info_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_get_comp_auth_info_examples_round_trip() {
@@ -206,6 +224,7 @@ fn customer_acquisition_get_comp_auth_info_examples_round_trip() {
         "externalcontact/customer_acquisition/get_comp_auth_info",
     );
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -223,11 +242,13 @@ async fn customer_acquisition_get_comp_auth_info_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn customer_acquisition_create_once_key_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition/create_once_key");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -245,11 +266,13 @@ async fn customer_acquisition_create_once_key_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "acquisition")]
 #[test]
 fn service_customer_acquisition_get_bill_list_examples_round_trip() {
     support::examples_round_trip("service/customer_acquisition/get_bill_list");
 }
+
 #[cfg(feature = "acquisition")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -267,11 +290,13 @@ async fn service_customer_acquisition_get_bill_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn add_contact_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_contact_way");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -286,11 +311,13 @@ async fn add_contact_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn get_contact_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_contact_way");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -305,11 +332,13 @@ async fn get_contact_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn list_contact_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/list_contact_way");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -324,11 +353,13 @@ async fn list_contact_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn update_contact_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/update_contact_way");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -344,11 +375,13 @@ async fn update_contact_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn del_contact_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/del_contact_way");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -363,11 +396,13 @@ async fn del_contact_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "contact_way")]
 #[test]
 fn close_temp_chat_examples_round_trip() {
     support::examples_round_trip("externalcontact/close_temp_chat");
 }
+
 #[cfg(feature = "contact_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -382,11 +417,13 @@ async fn close_temp_chat_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn list_examples_round_trip() {
     support::examples_round_trip("externalcontact/list");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -401,11 +438,13 @@ async fn list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn get_examples_round_trip() {
     support::examples_round_trip("externalcontact/get");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -420,11 +459,13 @@ async fn get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn batch_get_by_user_examples_round_trip() {
     support::examples_round_trip("externalcontact/batch/get_by_user");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -440,11 +481,13 @@ async fn batch_get_by_user_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn remark_examples_round_trip() {
     support::examples_round_trip("externalcontact/remark");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -459,11 +502,13 @@ async fn remark_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn contact_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/contact_list");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -478,11 +523,13 @@ async fn contact_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer")]
 #[test]
 fn crm_get_external_contact_examples_round_trip() {
     support::examples_round_trip("crm/get_external_contact");
 }
+
 #[cfg(feature = "customer")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -497,11 +544,13 @@ async fn crm_get_external_contact_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/list");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -517,11 +566,13 @@ async fn customer_strategy_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_get_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/get");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -537,11 +588,13 @@ async fn customer_strategy_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_get_range_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/get_range");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -559,11 +612,13 @@ async fn customer_strategy_get_range_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_create_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/create");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -581,11 +636,13 @@ async fn customer_strategy_create_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_edit_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/edit");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -601,11 +658,13 @@ async fn customer_strategy_edit_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "customer_strategy")]
 #[test]
 fn customer_strategy_del_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_strategy/del");
 }
+
 #[cfg(feature = "customer_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -621,11 +680,13 @@ async fn customer_strategy_del_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "follow_user")]
 #[test]
 fn get_follow_user_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_follow_user_list");
 }
+
 #[cfg(feature = "follow_user")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -641,11 +702,13 @@ async fn get_follow_user_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "follow_user")]
 #[test]
 fn check_follow_user_examples_round_trip() {
     support::examples_round_trip("externalcontact/check_follow_user");
 }
+
 #[cfg(feature = "follow_user")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -661,11 +724,13 @@ async fn check_follow_user_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "follow_user")]
 #[test]
 fn customer_acquisition_app_get_permit_examples_round_trip() {
     support::examples_round_trip("externalcontact/customer_acquisition_app/get_permit");
 }
+
 #[cfg(feature = "follow_user")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -683,11 +748,13 @@ async fn customer_acquisition_app_get_permit_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn add_msg_template_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_msg_template");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -702,11 +769,13 @@ async fn add_msg_template_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn get_groupmsg_list_v2_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_groupmsg_list_v2");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -722,11 +791,13 @@ async fn get_groupmsg_list_v2_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn get_groupmsg_task_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_groupmsg_task");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -742,11 +813,13 @@ async fn get_groupmsg_task_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn get_groupmsg_send_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_groupmsg_send_result");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -764,11 +837,13 @@ async fn get_groupmsg_send_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn remind_groupmsg_send_examples_round_trip() {
     support::examples_round_trip("externalcontact/remind_groupmsg_send");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -784,11 +859,13 @@ async fn remind_groupmsg_send_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn cancel_groupmsg_send_examples_round_trip() {
     support::examples_round_trip("externalcontact/cancel_groupmsg_send");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -804,11 +881,13 @@ async fn cancel_groupmsg_send_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "group_msg")]
 #[test]
 fn get_group_msg_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_group_msg_result");
 }
+
 #[cfg(feature = "group_msg")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -824,11 +903,13 @@ async fn get_group_msg_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "groupchat")]
 #[test]
 fn groupchat_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/list");
 }
+
 #[cfg(feature = "groupchat")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -843,11 +924,13 @@ async fn groupchat_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "groupchat")]
 #[test]
 fn groupchat_get_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/get");
 }
+
 #[cfg(feature = "groupchat")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -862,11 +945,13 @@ async fn groupchat_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "groupchat")]
 #[test]
 fn opengid_to_chatid_examples_round_trip() {
     support::examples_round_trip("externalcontact/opengid_to_chatid");
 }
+
 #[cfg(feature = "groupchat")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -882,11 +967,13 @@ async fn opengid_to_chatid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn convert_to_openid_examples_round_trip() {
     support::examples_round_trip("externalcontact/convert_to_openid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -902,11 +989,13 @@ async fn convert_to_openid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn unionid_to_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/unionid_to_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -924,6 +1013,7 @@ async fn unionid_to_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn service_externalcontact_unionid_to_external_userid_3rd_examples_round_trip() {
@@ -931,6 +1021,7 @@ fn service_externalcontact_unionid_to_external_userid_3rd_examples_round_trip() 
         "service/externalcontact/unionid_to_external_userid_3rd",
     );
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -948,11 +1039,13 @@ async fn service_externalcontact_unionid_to_external_userid_3rd_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn get_new_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_new_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -968,11 +1061,13 @@ async fn get_new_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn groupchat_get_new_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/get_new_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -990,11 +1085,13 @@ async fn groupchat_get_new_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn to_service_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/to_service_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1012,11 +1109,13 @@ async fn to_service_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn from_service_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/from_service_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1034,6 +1133,7 @@ async fn from_service_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn service_externalcontact_finish_external_userid_migration_examples_round_trip() {
@@ -1041,6 +1141,7 @@ fn service_externalcontact_finish_external_userid_migration_examples_round_trip(
         "service/externalcontact/finish_external_userid_migration",
     );
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1058,11 +1159,13 @@ async fn service_externalcontact_finish_external_userid_migration_on_the_wire() 
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn batch_to_external_userid_examples_round_trip() {
     support::examples_round_trip("externalcontact/batch_to_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1080,11 +1183,13 @@ async fn batch_to_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_unionid_to_external_userid_examples_round_trip() {
     support::examples_round_trip("idconvert/unionid_to_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1100,11 +1205,13 @@ async fn idconvert_unionid_to_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_batch_external_userid_to_pending_id_examples_round_trip() {
     support::examples_round_trip("idconvert/batch/external_userid_to_pending_id");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1122,11 +1229,13 @@ async fn idconvert_batch_external_userid_to_pending_id_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_external_tagid_examples_round_trip() {
     support::examples_round_trip("idconvert/external_tagid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1141,11 +1250,13 @@ async fn idconvert_external_tagid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_convert_tmp_external_userid_examples_round_trip() {
     support::examples_round_trip("idconvert/convert_tmp_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1161,11 +1272,13 @@ async fn idconvert_convert_tmp_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_chatid_examples_round_trip() {
     support::examples_round_trip("idconvert/chatid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1180,11 +1293,13 @@ async fn idconvert_chatid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_apply_to_upgrade_chatid_examples_round_trip() {
     support::examples_round_trip("idconvert/apply_to_upgrade_chatid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1200,11 +1315,13 @@ async fn idconvert_apply_to_upgrade_chatid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn idconvert_upgrade_chatid_for_new_corp_examples_round_trip() {
     support::examples_round_trip("idconvert/upgrade_chatid_for_new_corp");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1220,11 +1337,13 @@ async fn idconvert_upgrade_chatid_for_new_corp_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn corpgroup_unionid_to_external_userid_examples_round_trip() {
     support::examples_round_trip("corpgroup/unionid_to_external_userid");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1240,11 +1359,13 @@ async fn corpgroup_unionid_to_external_userid_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn corpgroup_unionid_to_pending_id_examples_round_trip() {
     support::examples_round_trip("corpgroup/unionid_to_pending_id");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1259,11 +1380,13 @@ async fn corpgroup_unionid_to_pending_id_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "id_convert")]
 #[test]
 fn corpgroup_batch_external_userid_to_pending_id_examples_round_trip() {
     support::examples_round_trip("corpgroup/batch/external_userid_to_pending_id");
 }
+
 #[cfg(feature = "id_convert")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1281,11 +1404,13 @@ async fn corpgroup_batch_external_userid_to_pending_id_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn add_intercept_rule_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_intercept_rule");
 }
+
 #[cfg(feature = "intercept_rule")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1301,11 +1426,13 @@ async fn add_intercept_rule_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn get_intercept_rule_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_intercept_rule_list");
 }
+
 #[cfg(feature = "intercept_rule")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1321,11 +1448,13 @@ async fn get_intercept_rule_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn get_intercept_rule_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_intercept_rule");
 }
+
 #[cfg(feature = "intercept_rule")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1341,11 +1470,13 @@ async fn get_intercept_rule_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn update_intercept_rule_examples_round_trip() {
     support::examples_round_trip("externalcontact/update_intercept_rule");
 }
+
 #[cfg(feature = "intercept_rule")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1361,11 +1492,13 @@ async fn update_intercept_rule_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn del_intercept_rule_examples_round_trip() {
     support::examples_round_trip("externalcontact/del_intercept_rule");
 }
+
 #[cfg(feature = "intercept_rule")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1381,11 +1514,13 @@ async fn del_intercept_rule_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "join_way")]
 #[test]
 fn groupchat_add_join_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/add_join_way");
 }
+
 #[cfg(feature = "join_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1401,11 +1536,13 @@ async fn groupchat_add_join_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "join_way")]
 #[test]
 fn groupchat_get_join_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/get_join_way");
 }
+
 #[cfg(feature = "join_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1421,11 +1558,13 @@ async fn groupchat_get_join_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "join_way")]
 #[test]
 fn groupchat_update_join_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/update_join_way");
 }
+
 #[cfg(feature = "join_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1443,11 +1582,13 @@ async fn groupchat_update_join_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "join_way")]
 #[test]
 fn groupchat_del_join_way_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/del_join_way");
 }
+
 #[cfg(feature = "join_way")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1463,11 +1604,13 @@ async fn groupchat_del_join_way_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "media")]
 #[test]
 fn media_upload_attachment_examples_round_trip() {
     support::examples_round_trip("media/upload_attachment");
 }
+
 #[cfg(feature = "media")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1482,11 +1625,13 @@ async fn media_upload_attachment_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn add_moment_task_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_moment_task");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1501,11 +1646,13 @@ async fn add_moment_task_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_task_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_task_result");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1521,11 +1668,13 @@ async fn get_moment_task_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn cancel_moment_task_examples_round_trip() {
     support::examples_round_trip("externalcontact/cancel_moment_task");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1541,11 +1690,13 @@ async fn cancel_moment_task_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_list");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1560,11 +1711,13 @@ async fn get_moment_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_task_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_task");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1579,11 +1732,13 @@ async fn get_moment_task_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_customer_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_customer_list");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1601,11 +1756,13 @@ async fn get_moment_customer_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_send_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_send_result");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1621,11 +1778,13 @@ async fn get_moment_send_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment")]
 #[test]
 fn get_moment_comments_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_moment_comments");
 }
+
 #[cfg(feature = "moment")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1641,11 +1800,13 @@ async fn get_moment_comments_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/list");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1661,11 +1822,13 @@ async fn moment_strategy_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_get_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/get");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1681,11 +1844,13 @@ async fn moment_strategy_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_get_range_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/get_range");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1703,11 +1868,13 @@ async fn moment_strategy_get_range_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_create_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/create");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1723,11 +1890,13 @@ async fn moment_strategy_create_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_edit_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/edit");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1743,11 +1912,13 @@ async fn moment_strategy_edit_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "moment_strategy")]
 #[test]
 fn moment_strategy_del_examples_round_trip() {
     support::examples_round_trip("externalcontact/moment_strategy/del");
 }
+
 #[cfg(feature = "moment_strategy")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1763,11 +1934,13 @@ async fn moment_strategy_del_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "product_album")]
 #[test]
 fn add_product_album_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_product_album");
 }
+
 #[cfg(feature = "product_album")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1783,11 +1956,13 @@ async fn add_product_album_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "product_album")]
 #[test]
 fn get_product_album_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_product_album");
 }
+
 #[cfg(feature = "product_album")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1803,11 +1978,13 @@ async fn get_product_album_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "product_album")]
 #[test]
 fn get_product_album_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_product_album_list");
 }
+
 #[cfg(feature = "product_album")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1823,11 +2000,13 @@ async fn get_product_album_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "product_album")]
 #[test]
 fn update_product_album_examples_round_trip() {
     support::examples_round_trip("externalcontact/update_product_album");
 }
+
 #[cfg(feature = "product_album")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1843,11 +2022,13 @@ async fn update_product_album_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "product_album")]
 #[test]
 fn delete_product_album_examples_round_trip() {
     support::examples_round_trip("externalcontact/delete_product_album");
 }
+
 #[cfg(feature = "product_album")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1863,11 +2044,13 @@ async fn delete_product_album_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_suite_token_examples_round_trip() {
     support::examples_round_trip("service/get_suite_token");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1882,11 +2065,13 @@ async fn service_get_suite_token_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_pre_auth_code_examples_round_trip() {
     support::examples_round_trip("service/get_pre_auth_code");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1901,11 +2086,13 @@ async fn service_get_pre_auth_code_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_set_session_info_examples_round_trip() {
     support::examples_round_trip("service/set_session_info");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1920,11 +2107,13 @@ async fn service_set_session_info_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_permanent_code_examples_round_trip() {
     support::examples_round_trip("service/get_permanent_code");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1939,11 +2128,13 @@ async fn service_get_permanent_code_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_auth_info_examples_round_trip() {
     support::examples_round_trip("service/get_auth_info");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1958,11 +2149,13 @@ async fn service_get_auth_info_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_corp_token_examples_round_trip() {
     support::examples_round_trip("service/get_corp_token");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1977,11 +2170,13 @@ async fn service_get_corp_token_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_admin_list_examples_round_trip() {
     support::examples_round_trip("service/get_admin_list");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -1996,11 +2191,13 @@ async fn service_get_admin_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "service")]
 #[test]
 fn service_get_provider_token_examples_round_trip() {
     support::examples_round_trip("service/get_provider_token");
 }
+
 #[cfg(feature = "service")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2015,11 +2212,13 @@ async fn service_get_provider_token_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "statistic")]
 #[test]
 fn get_user_behavior_data_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_user_behavior_data");
 }
+
 #[cfg(feature = "statistic")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2035,11 +2234,13 @@ async fn get_user_behavior_data_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "statistic")]
 #[test]
 fn groupchat_statistic_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/statistic");
 }
+
 #[cfg(feature = "statistic")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2055,11 +2256,13 @@ async fn groupchat_statistic_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "statistic")]
 #[test]
 fn groupchat_statistic_group_by_day_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/statistic_group_by_day");
 }
+
 #[cfg(feature = "statistic")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2077,11 +2280,13 @@ async fn groupchat_statistic_group_by_day_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "strategy_tag")]
 #[test]
 fn get_strategy_tag_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_strategy_tag_list");
 }
+
 #[cfg(feature = "strategy_tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2097,11 +2302,13 @@ async fn get_strategy_tag_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "strategy_tag")]
 #[test]
 fn add_strategy_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_strategy_tag");
 }
+
 #[cfg(feature = "strategy_tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2116,11 +2323,13 @@ async fn add_strategy_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "strategy_tag")]
 #[test]
 fn edit_strategy_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/edit_strategy_tag");
 }
+
 #[cfg(feature = "strategy_tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2136,11 +2345,13 @@ async fn edit_strategy_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "strategy_tag")]
 #[test]
 fn del_strategy_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/del_strategy_tag");
 }
+
 #[cfg(feature = "strategy_tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2155,11 +2366,13 @@ async fn del_strategy_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "tag")]
 #[test]
 fn get_corp_tag_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_corp_tag_list");
 }
+
 #[cfg(feature = "tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2175,11 +2388,13 @@ async fn get_corp_tag_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "tag")]
 #[test]
 fn add_corp_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/add_corp_tag");
 }
+
 #[cfg(feature = "tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2194,11 +2409,13 @@ async fn add_corp_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "tag")]
 #[test]
 fn edit_corp_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/edit_corp_tag");
 }
+
 #[cfg(feature = "tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2213,11 +2430,13 @@ async fn edit_corp_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "tag")]
 #[test]
 fn del_corp_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/del_corp_tag");
 }
+
 #[cfg(feature = "tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2232,11 +2451,13 @@ async fn del_corp_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "tag")]
 #[test]
 fn mark_tag_examples_round_trip() {
     support::examples_round_trip("externalcontact/mark_tag");
 }
+
 #[cfg(feature = "tag")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2251,10 +2472,12 @@ async fn mark_tag_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[test]
 fn gettoken_examples_round_trip() {
     support::examples_round_trip("gettoken");
 }
+
 #[tokio::test]
 #[allow(deprecated)]
 async fn gettoken_on_the_wire() {
@@ -2268,11 +2491,13 @@ async fn gettoken_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[test]
 fn transfer_customer_examples_round_trip() {
     support::examples_round_trip("externalcontact/transfer_customer");
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2288,11 +2513,13 @@ async fn transfer_customer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[test]
 fn transfer_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/transfer_result");
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2307,11 +2534,13 @@ async fn transfer_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[test]
 fn groupchat_onjob_transfer_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/onjob_transfer");
 }
+
 #[cfg(feature = "transfer_onjob")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2329,11 +2558,13 @@ async fn groupchat_onjob_transfer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn get_unassigned_list_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_unassigned_list");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2349,11 +2580,13 @@ async fn get_unassigned_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn resigned_transfer_customer_examples_round_trip() {
     support::examples_round_trip("externalcontact/resigned/transfer_customer");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2371,11 +2604,13 @@ async fn resigned_transfer_customer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn resigned_transfer_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/resigned/transfer_result");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2393,11 +2628,13 @@ async fn resigned_transfer_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn groupchat_transfer_examples_round_trip() {
     support::examples_round_trip("externalcontact/groupchat/transfer");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2413,11 +2650,13 @@ async fn groupchat_transfer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn transfer_examples_round_trip() {
     support::examples_round_trip("externalcontact/transfer");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2432,11 +2671,13 @@ async fn transfer_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[test]
 fn get_transfer_result_examples_round_trip() {
     support::examples_round_trip("externalcontact/get_transfer_result");
 }
+
 #[cfg(feature = "transfer_resigned")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2452,11 +2693,13 @@ async fn get_transfer_result_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "welcome")]
 #[test]
 fn send_welcome_msg_examples_round_trip() {
     support::examples_round_trip("externalcontact/send_welcome_msg");
 }
+
 #[cfg(feature = "welcome")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2471,11 +2714,13 @@ async fn send_welcome_msg_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "welcome")]
 #[test]
 fn group_welcome_template_add_examples_round_trip() {
     support::examples_round_trip("externalcontact/group_welcome_template/add");
 }
+
 #[cfg(feature = "welcome")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2493,11 +2738,13 @@ async fn group_welcome_template_add_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "welcome")]
 #[test]
 fn group_welcome_template_edit_examples_round_trip() {
     support::examples_round_trip("externalcontact/group_welcome_template/edit");
 }
+
 #[cfg(feature = "welcome")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2515,11 +2762,13 @@ async fn group_welcome_template_edit_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "welcome")]
 #[test]
 fn group_welcome_template_get_examples_round_trip() {
     support::examples_round_trip("externalcontact/group_welcome_template/get");
 }
+
 #[cfg(feature = "welcome")]
 #[tokio::test]
 #[allow(deprecated)]
@@ -2537,11 +2786,13 @@ async fn group_welcome_template_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[cfg(feature = "welcome")]
 #[test]
 fn group_welcome_template_del_examples_round_trip() {
     support::examples_round_trip("externalcontact/group_welcome_template/del");
 }
+
 #[cfg(feature = "welcome")]
 #[tokio::test]
 #[allow(deprecated)]

@@ -16,6 +16,7 @@ pub struct CheckFollowUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
 }
+
 #[cfg(feature = "follow_user")]
 impl CheckFollowUserRequest {
     /// Creates an empty `CheckFollowUserRequest`: every field is optional; set them with the methods below.
@@ -25,12 +26,14 @@ impl CheckFollowUserRequest {
             partyid: None,
         }
     }
+
     /// Sets `userid`: 要检查的用户userid列表
     #[must_use]
     pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `partyid`: 要检查的部门id列表
     #[must_use]
     pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
@@ -38,6 +41,7 @@ impl CheckFollowUserRequest {
         self
     }
 }
+
 /// Response of 检查用户是否配置了客户联系功能使用权限 (`POST /cgi-bin/externalcontact/check_follow_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
@@ -52,6 +56,7 @@ pub struct CheckFollowUserResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unauthorized: Option<FollowUserCheckScope>,
 }
+
 #[cfg(feature = "follow_user")]
 impl CheckFollowUserResponse {
     /// Creates an empty `CheckFollowUserResponse`: every field is optional; set them with the methods below.
@@ -61,12 +66,14 @@ impl CheckFollowUserResponse {
             unauthorized: None,
         }
     }
+
     /// Sets `authorized`: 有客户联系使用权限的用户和部门
     #[must_use]
     pub fn authorized(mut self, value: impl Into<FollowUserCheckScope>) -> Self {
         self.authorized = Some(value.into());
         self
     }
+
     /// Sets `unauthorized`: 无客户联系使用权限的用户和部门
     #[must_use]
     pub fn unauthorized(mut self, value: impl Into<FollowUserCheckScope>) -> Self {
@@ -74,6 +81,7 @@ impl CheckFollowUserResponse {
         self
     }
 }
+
 /// Request of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
@@ -89,6 +97,7 @@ impl CustomerAcquisitionAppGetPermitRequest {
         Self {}
     }
 }
+
 /// Response of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
@@ -106,6 +115,7 @@ pub struct CustomerAcquisitionAppGetPermitResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<u32>>,
 }
+
 #[cfg(feature = "follow_user")]
 impl CustomerAcquisitionAppGetPermitResponse {
     /// Creates an empty `CustomerAcquisitionAppGetPermitResponse`: every field is optional; set them with the methods below.
@@ -116,18 +126,21 @@ impl CustomerAcquisitionAppGetPermitResponse {
             tag_list: None,
         }
     }
+
     /// Sets `user_list`: 成员ID列表
     #[must_use]
     pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user_list = Some(value.into());
         self
     }
+
     /// Sets `department_list`: 部门ID列表, 可再调用「获取部门成员」获取部门下的成员ID
     #[must_use]
     pub fn department_list(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.department_list = Some(value.into());
         self
     }
+
     /// Sets `tag_list`: 标签ID列表
     #[must_use]
     pub fn tag_list(mut self, value: impl Into<Vec<u32>>) -> Self {
@@ -135,6 +148,7 @@ impl CustomerAcquisitionAppGetPermitResponse {
         self
     }
 }
+
 /// 检查结果中的一组成员和部门 — members and departments of one side (authorized or unauthorized) of check_follow_user.
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -147,6 +161,7 @@ pub struct FollowUserCheckScope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
 }
+
 #[cfg(feature = "follow_user")]
 impl FollowUserCheckScope {
     /// Creates an empty `FollowUserCheckScope`: every field is optional; set them with the methods below.
@@ -156,12 +171,14 @@ impl FollowUserCheckScope {
             partyid: None,
         }
     }
+
     /// Sets `userid`: 用户的userid列表
     #[must_use]
     pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `partyid`: 部门id列表
     #[must_use]
     pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
@@ -169,6 +186,7 @@ impl FollowUserCheckScope {
         self
     }
 }
+
 /// Request of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
@@ -184,6 +202,7 @@ impl GetFollowUserListRequest {
         Self {}
     }
 }
+
 /// Response of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
@@ -195,12 +214,14 @@ pub struct GetFollowUserListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_user: Option<Vec<String>>,
 }
+
 #[cfg(feature = "follow_user")]
 impl GetFollowUserListResponse {
     /// Creates an empty `GetFollowUserListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { follow_user: None }
     }
+
     /// Sets `follow_user`: 配置了客户联系功能的成员userid列表
     #[must_use]
     pub fn follow_user(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -208,6 +229,7 @@ impl GetFollowUserListResponse {
         self
     }
 }
+
 /// Catalog entry of `externalcontact/get_follow_user_list`.
 #[cfg(feature = "follow_user")]
 pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -227,6 +249,7 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
         "{\"errcode\":0,\"errmsg\":\"ok\",\"follow_user\":[\"zhangsan\",\"lissi\"]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/check_follow_user`.
 #[cfg(feature = "follow_user")]
 pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -246,6 +269,7 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"authorized\":{\"userid\":[\"lisi\"]},\"unauthorized\":{\"userid\":[\"zhangsan\"],\"partyid\":[1]}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition_app/get_permit`.
 #[cfg(feature = "follow_user")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -265,6 +289,8 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
         "{\"errcode\":0,\"errmsg\":\"ok\",\"user_list\":[\"jack\",\"rose\"],\"department_list\":[0,1],\"tag_list\":[0,1]}",
     ),
 };
+
+/// The `follow_user` group: 企业服务人员管理 — which members have 客户联系 enabled, checking members/departments for it, and the members a 营销获客 app may connect customers to.
 #[cfg(feature = "follow_user")]
 impl crate::Client {
     /// 获取配置了客户联系功能的成员列表 — List the userids of the members who have the 客户联系 feature enabled.
@@ -275,15 +301,14 @@ impl crate::Client {
     ///
     /// Only members in the app's visible range are returned. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
+    #[doc(alias = "externalcontact/get_follow_user_list")]
     pub async fn get_follow_user_list(
         &self,
         request: &GetFollowUserListRequest,
     ) -> crate::Result<GetFollowUserListResponse> {
         self.execute(&EP_GET_FOLLOW_USER_LIST, request).await
     }
-}
-#[cfg(feature = "follow_user")]
-impl crate::Client {
+
     /// 检查用户是否配置了客户联系功能使用权限 — Check which of the given members and departments have the 客户联系 permission.
     ///
     /// `POST /cgi-bin/externalcontact/check_follow_user`
@@ -292,15 +317,14 @@ impl crate::Client {
     ///
     /// Documented only on the 代开发 page (96312). Self-built apps must be configured in 「可调用应用」;
     /// third-party apps need 企业客户权限 → 客户基础信息.
+    #[doc(alias = "externalcontact/check_follow_user")]
     pub async fn check_follow_user(
         &self,
         request: &CheckFollowUserRequest,
     ) -> crate::Result<CheckFollowUserResponse> {
         self.execute(&EP_CHECK_FOLLOW_USER, request).await
     }
-}
-#[cfg(feature = "follow_user")]
-impl crate::Client {
+
     /// 获取客户可建联成员 — Read the members, departments and tags a 营销获客 app is allowed to connect customers to, as configured in the admin console.
     ///
     /// `GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`
@@ -310,6 +334,7 @@ impl crate::Client {
     /// Only 营销获客 (marketing-acquisition) third-party apps may call it. The docs' field table types
     /// user_list as uint64\[\], but the example (and every SDK) carries userid strings, so it is a string
     /// list here. department_list can be expanded with 获取部门成员.
+    #[doc(alias = "externalcontact/customer_acquisition_app/get_permit")]
     pub async fn customer_acquisition_app_get_permit(
         &self,
         request: &CustomerAcquisitionAppGetPermitRequest,

@@ -10,12 +10,14 @@ pub struct GroupChatAdmin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatAdmin {
     /// Creates an empty `GroupChatAdmin`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid: None }
     }
+
     /// Sets `userid`: 群管理员userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
@@ -23,6 +25,7 @@ impl GroupChatAdmin {
         self
     }
 }
+
 /// 客户群详情
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -53,6 +56,7 @@ pub struct GroupChatDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_version: Option<String>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatDetail {
     /// Creates a `GroupChatDetail` from its required fields; every optional field starts as `None`.
@@ -68,42 +72,49 @@ impl GroupChatDetail {
             member_version: None,
         }
     }
+
     /// Sets `name`: 群名
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `owner`: 群主ID
     #[must_use]
     pub fn owner(mut self, value: impl Into<String>) -> Self {
         self.owner = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 群的创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `notice`: 群公告
     #[must_use]
     pub fn notice(mut self, value: impl Into<String>) -> Self {
         self.notice = Some(value.into());
         self
     }
+
     /// Sets `member_list`: 群成员列表
     #[must_use]
     pub fn member_list(mut self, value: impl Into<Vec<GroupChatMember>>) -> Self {
         self.member_list = Some(value.into());
         self
     }
+
     /// Sets `admin_list`: 群管理员列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<GroupChatAdmin>>) -> Self {
         self.admin_list = Some(value.into());
         self
     }
+
     /// Sets `member_version`: 当前群成员版本号; 可以配合客户群变更事件减少主动调用本接口的次数
     #[must_use]
     pub fn member_version(mut self, value: impl Into<String>) -> Self {
@@ -111,6 +122,7 @@ impl GroupChatDetail {
         self
     }
 }
+
 /// 客户群列表
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -123,6 +135,7 @@ pub struct GroupChatListItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<GroupChatStatus>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatListItem {
     /// Creates a `GroupChatListItem` from its required fields; every optional field starts as `None`.
@@ -132,6 +145,7 @@ impl GroupChatListItem {
             status: None,
         }
     }
+
     /// Sets `status`: 客户群跟进状态
     #[must_use]
     pub fn status(mut self, value: impl Into<GroupChatStatus>) -> Self {
@@ -139,6 +153,7 @@ impl GroupChatListItem {
         self
     }
 }
+
 /// 群主过滤; 不填表示获取应用可见范围内全部群主的数据
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -149,12 +164,14 @@ pub struct GroupChatListOwnerFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatListOwnerFilter {
     /// Creates an empty `GroupChatListOwnerFilter`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid_list: None }
     }
+
     /// Sets `userid_list`: 用户ID列表, 最多100个
     #[must_use]
     pub fn userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -162,6 +179,7 @@ impl GroupChatListOwnerFilter {
         self
     }
 }
+
 /// 群成员列表
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -200,6 +218,7 @@ pub struct GroupChatMember {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatMember {
     /// Creates a `GroupChatMember` from its required fields; every optional field starts as `None`.
@@ -219,42 +238,49 @@ impl GroupChatMember {
             state: None,
         }
     }
+
     /// Sets `unionid`: 外部联系人的微信unionid
     #[must_use]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `join_time`: 入群时间 (unix seconds)
     #[must_use]
     pub fn join_time(mut self, value: impl Into<i64>) -> Self {
         self.join_time = Some(value.into());
         self
     }
+
     /// Sets `join_scene`: 入群方式
     #[must_use]
     pub fn join_scene(mut self, value: impl Into<GroupChatJoinScene>) -> Self {
         self.join_scene = Some(value.into());
         self
     }
+
     /// Sets `invitor`: 邀请者; 目前仅当是由本企业内部成员邀请入群时返回
     #[must_use]
     pub fn invitor(mut self, value: impl Into<GroupChatMemberInvitor>) -> Self {
         self.invitor = Some(value.into());
         self
     }
+
     /// Sets `group_nickname`: 在群里的昵称
     #[must_use]
     pub fn group_nickname(mut self, value: impl Into<String>) -> Self {
         self.group_nickname = Some(value.into());
         self
     }
+
     /// Sets `name`: 名字; 仅当 need_name = 1 时返回
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `state`: 该成员入群方式对应的state参数; 仅通过带有state的「加入群聊」方式入群时返回
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -262,6 +288,7 @@ impl GroupChatMember {
         self
     }
 }
+
 /// 邀请者; 目前仅当是由本企业内部成员邀请入群时返回
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -271,12 +298,14 @@ pub struct GroupChatMemberInvitor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatMemberInvitor {
     /// Creates an empty `GroupChatMemberInvitor`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { userid: None }
     }
+
     /// Sets `userid`: 邀请者的userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
@@ -284,11 +313,12 @@ impl GroupChatMemberInvitor {
         self
     }
 }
+
 /// Request of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetRequest {
@@ -298,6 +328,7 @@ pub struct GroupchatGetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_name: Option<u32>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupchatGetRequest {
     /// Creates a `GroupchatGetRequest` from its required fields; every optional field starts as `None`.
@@ -307,6 +338,7 @@ impl GroupchatGetRequest {
             need_name: None,
         }
     }
+
     /// Sets `need_name`: 是否需要返回群成员的名字 group_chat.member_list.name; 0-不返回, 1-返回; 默认不返回
     #[must_use]
     pub fn need_name(mut self, value: impl Into<u32>) -> Self {
@@ -314,6 +346,7 @@ impl GroupchatGetRequest {
         self
     }
 }
+
 /// Response of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
@@ -325,6 +358,7 @@ pub struct GroupchatGetResponse {
     #[serde(default)]
     pub group_chat: GroupChatDetail,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupchatGetResponse {
     /// Creates a `GroupchatGetResponse` from its required fields; every optional field starts as `None`.
@@ -334,11 +368,12 @@ impl GroupchatGetResponse {
         }
     }
 }
+
 /// Request of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatListRequest {
@@ -354,6 +389,7 @@ pub struct GroupchatListRequest {
     /// 分页, 预期请求的数据量, 取值范围 1 ~ 1000
     pub limit: u32,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupchatListRequest {
     /// Creates a `GroupchatListRequest` from its required fields; every optional field starts as `None`.
@@ -365,18 +401,21 @@ impl GroupchatListRequest {
             limit: limit.into(),
         }
     }
+
     /// Sets `status_filter`: 客户群跟进状态过滤, 默认为0 (不过滤)
     #[must_use]
     pub fn status_filter(mut self, value: impl Into<GroupChatStatusFilter>) -> Self {
         self.status_filter = Some(value.into());
         self
     }
+
     /// Sets `owner_filter`: 群主过滤; 不填表示获取应用可见范围内全部群主的数据
     #[must_use]
     pub fn owner_filter(mut self, value: impl Into<GroupChatListOwnerFilter>) -> Self {
         self.owner_filter = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标, 由上一次调用返回, 首次调用不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -384,6 +423,7 @@ impl GroupchatListRequest {
         self
     }
 }
+
 /// Response of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
@@ -398,6 +438,7 @@ pub struct GroupchatListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupchatListResponse {
     /// Creates an empty `GroupchatListResponse`: every field is optional; set them with the methods below.
@@ -407,12 +448,14 @@ impl GroupchatListResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `group_chat_list`: 客户群列表
     #[must_use]
     pub fn group_chat_list(mut self, value: impl Into<Vec<GroupChatListItem>>) -> Self {
         self.group_chat_list = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 分页游标, 下次请求时填写以获取之后分页的记录; 为空表示已没有更多数据
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -420,17 +463,19 @@ impl GroupchatListResponse {
         self
     }
 }
+
 /// Request of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
 #[cfg(feature = "groupchat")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct OpengidToChatidRequest {
     /// 小程序在微信获取到的群ID, 参见 wx.getGroupEnterInfo
     pub opengid: String,
 }
+
 #[cfg(feature = "groupchat")]
 impl OpengidToChatidRequest {
     /// Creates a `OpengidToChatidRequest` from its required fields; every optional field starts as `None`.
@@ -438,6 +483,7 @@ impl OpengidToChatidRequest {
         Self { opengid: opengid.into() }
     }
 }
+
 /// Response of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
@@ -449,6 +495,7 @@ pub struct OpengidToChatidResponse {
     #[serde(default)]
     pub chat_id: String,
 }
+
 #[cfg(feature = "groupchat")]
 impl OpengidToChatidResponse {
     /// Creates a `OpengidToChatidResponse` from its required fields; every optional field starts as `None`.
@@ -456,6 +503,7 @@ impl OpengidToChatidResponse {
         Self { chat_id: chat_id.into() }
     }
 }
+
 /// 入群方式.
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -467,9 +515,10 @@ pub enum GroupChatJoinScene {
     InviteLink,
     /// `3`: 通过扫描群二维码入群
     ScanQrCode,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatJoinScene {
     /// The wire code.
@@ -481,7 +530,8 @@ impl GroupChatJoinScene {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::DirectInvite,
@@ -491,6 +541,22 @@ impl GroupChatJoinScene {
         }
     }
 }
+
+#[cfg(feature = "groupchat")]
+impl ::std::str::FromStr for GroupChatJoinScene {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "groupchat")]
+impl ::std::fmt::Display for GroupChatJoinScene {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatJoinScene {
     fn serialize<S: ::serde::Serializer>(
@@ -500,6 +566,7 @@ impl ::serde::Serialize for GroupChatJoinScene {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatJoinScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -508,6 +575,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatJoinScene {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 客户群成员类型.
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -517,9 +585,10 @@ pub enum GroupChatMemberType {
     CorpMember,
     /// `2`: 外部联系人
     ExternalContact,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatMemberType {
     /// The wire code.
@@ -530,7 +599,8 @@ impl GroupChatMemberType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::CorpMember,
@@ -539,6 +609,22 @@ impl GroupChatMemberType {
         }
     }
 }
+
+#[cfg(feature = "groupchat")]
+impl ::std::str::FromStr for GroupChatMemberType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "groupchat")]
+impl ::std::fmt::Display for GroupChatMemberType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatMemberType {
     fn serialize<S: ::serde::Serializer>(
@@ -548,6 +634,7 @@ impl ::serde::Serialize for GroupChatMemberType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatMemberType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -556,6 +643,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatMemberType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 客户群跟进状态 (returned per group by groupchat/list).
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -569,9 +657,10 @@ pub enum GroupChatStatus {
     Transferring,
     /// `3`: 离职继承完成
     Transferred,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatStatus {
     /// The wire code.
@@ -584,7 +673,8 @@ impl GroupChatStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Normal,
@@ -595,6 +685,22 @@ impl GroupChatStatus {
         }
     }
 }
+
+#[cfg(feature = "groupchat")]
+impl ::std::str::FromStr for GroupChatStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "groupchat")]
+impl ::std::fmt::Display for GroupChatStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -604,6 +710,7 @@ impl ::serde::Serialize for GroupChatStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -612,6 +719,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 客户群跟进状态过滤 (request filter of groupchat/list; note 0 means no filtering, unlike GroupChatStatus).
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -625,9 +733,10 @@ pub enum GroupChatStatusFilter {
     Transferring,
     /// `3`: 离职继承完成
     Transferred,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "groupchat")]
 impl GroupChatStatusFilter {
     /// The wire code.
@@ -640,7 +749,8 @@ impl GroupChatStatusFilter {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::All,
@@ -651,6 +761,22 @@ impl GroupChatStatusFilter {
         }
     }
 }
+
+#[cfg(feature = "groupchat")]
+impl ::std::str::FromStr for GroupChatStatusFilter {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "groupchat")]
+impl ::std::fmt::Display for GroupChatStatusFilter {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "groupchat")]
 impl ::serde::Serialize for GroupChatStatusFilter {
     fn serialize<S: ::serde::Serializer>(
@@ -660,6 +786,7 @@ impl ::serde::Serialize for GroupChatStatusFilter {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "groupchat")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatusFilter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -668,6 +795,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatStatusFilter {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/groupchat/list`.
 #[cfg(feature = "groupchat")]
 pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -695,6 +823,7 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
         "{\"errcode\":0,\"errmsg\":\"ok\",\"group_chat_list\":[{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"status\":0},{\"chat_id\":\"wrOgQhDgAAcwMTB7YmDkbeBsAAAA\",\"status\":0}],\"next_cursor\":\"tJzlB9tdqfh-g7i_J-ehOz_TWcd7dSKa39_AqCIeMFw\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/get`.
 #[cfg(feature = "groupchat")]
 pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -716,6 +845,7 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
         "{\"errcode\":0,\"errmsg\":\"ok\",\"group_chat\":{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"name\":\"销售客服群\",\"owner\":\"ZhuShengBen\",\"create_time\":1572505490,\"notice\":\"文明沟通，拒绝脏话\",\"member_list\":[{\"userid\":\"abel\",\"type\":1,\"join_time\":1572505491,\"join_scene\":1,\"invitor\":{\"userid\":\"jack\"},\"group_nickname\":\"客服小张\",\"name\":\"张三丰\"},{\"userid\":\"wmOgQhDgAAuXFJGwbve4g4iXknfOAAAA\",\"type\":2,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\",\"join_time\":1572505491,\"join_scene\":1,\"group_nickname\":\"顾客老王\",\"name\":\"王语嫣\"}],\"admin_list\":[{\"userid\":\"sam\"},{\"userid\":\"pony\"}],\"member_version\":\"71217227bbd112ecfe3a49c482195cb4\"}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/opengid_to_chatid`.
 #[cfg(feature = "groupchat")]
 pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -735,6 +865,8 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"chat_id\":\"ooAAAAAAAAAAA\"}",
     ),
 };
+
+/// The `groupchat` group: 客户群管理 — list customer group chats, read one group's details and members, convert a mini program opengid to a chat_id.
 #[cfg(feature = "groupchat")]
 impl crate::Client {
     /// 获取客户群列表 — List the customer group chats of the given owners (or all owners in the app's visible range), cursor-paged.
@@ -747,32 +879,14 @@ impl crate::Client {
     /// 1000 people the server answers 81017, so pass owner_filter. The old offset+limit paging (offset+limit <= 50000)
     /// is being retired; use cursor+limit. An empty next_cursor means there are no more pages.
     /// Owners must be in the app's visible range.
+    #[doc(alias = "externalcontact/groupchat/list")]
     pub async fn groupchat_list(
         &self,
         request: &GroupchatListRequest,
     ) -> crate::Result<GroupchatListResponse> {
         self.execute(&EP_GROUPCHAT_LIST, request).await
     }
-}
-#[cfg(feature = "groupchat")]
-impl crate::paging::CursorPaged for GroupchatListRequest {
-    type Response = GroupchatListResponse;
-    type Item = GroupChatListItem;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GROUPCHAT_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GroupchatListResponse,
-    ) -> (Vec<GroupChatListItem>, Option<String>) {
-        (response.group_chat_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "groupchat")]
-impl crate::Client {
+
     /// Every item of [`Client::groupchat_list`](crate::Client::groupchat_list), page after page, as a stream: follows the cursor until the last page.
     pub fn groupchat_list_stream(
         &self,
@@ -780,9 +894,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<GroupChatListItem> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "groupchat")]
-impl crate::Client {
+
     /// 获取客户群详情 — Get one customer group chat's details - name, owner, notice, members (with join time and scene) and admins.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/get`
@@ -792,15 +904,14 @@ impl crate::Client {
     /// Some group changes are processed asynchronously, so right after a group change event this call may still
     /// return the old data. member_version can be compared with the version in group change events to avoid
     /// calling this endpoint needlessly. The owner must be in the app's visible range.
+    #[doc(alias = "externalcontact/groupchat/get")]
     pub async fn groupchat_get(
         &self,
         request: &GroupchatGetRequest,
     ) -> crate::Result<GroupchatGetResponse> {
         self.execute(&EP_GROUPCHAT_GET, request).await
     }
-}
-#[cfg(feature = "groupchat")]
-impl crate::Client {
+
     /// 客户群opengid转换 — Convert a group opengid obtained in a mini program into the corp's customer group chat_id.
     ///
     /// `POST /cgi-bin/externalcontact/opengid_to_chatid`
@@ -809,10 +920,31 @@ impl crate::Client {
     ///
     /// Only works for customer groups created by the corp's service staff and only yields chat_ids of the caller's
     /// own corp; the group owner must be in the app's visible range.
+    #[doc(alias = "externalcontact/opengid_to_chatid")]
     pub async fn opengid_to_chatid(
         &self,
         request: &OpengidToChatidRequest,
     ) -> crate::Result<OpengidToChatidResponse> {
         self.execute(&EP_OPENGID_TO_CHATID, request).await
+    }
+}
+
+#[cfg(feature = "groupchat")]
+impl crate::paging::CursorPaged for GroupchatListRequest {
+    type Response = GroupchatListResponse;
+    type Item = GroupChatListItem;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GROUPCHAT_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GroupchatListResponse,
+    ) -> (Vec<GroupChatListItem>, Option<String>) {
+        (response.group_chat_list.unwrap_or_default(), response.next_cursor)
     }
 }

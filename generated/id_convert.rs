@@ -16,6 +16,7 @@ pub struct BatchToExternalUserIdFail {
     #[serde(default)]
     pub mobile: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUserIdFail {
     /// Creates a `BatchToExternalUserIdFail` from its required fields; every optional field starts as `None`.
@@ -26,12 +27,14 @@ impl BatchToExternalUserIdFail {
             mobile: mobile.into(),
         }
     }
+
     /// Sets `errcode`: 返回码
     #[must_use]
     pub fn errcode(mut self, value: impl Into<i32>) -> Self {
         self.errcode = Some(value.into());
         self
     }
+
     /// Sets `errmsg`: 对返回码的文本描述内容
     #[must_use]
     pub fn errmsg(mut self, value: impl Into<String>) -> Self {
@@ -39,6 +42,7 @@ impl BatchToExternalUserIdFail {
         self
     }
 }
+
 /// 转换成功列表
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -54,6 +58,7 @@ pub struct BatchToExternalUserIdSuccess {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_key: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUserIdSuccess {
     /// Creates a `BatchToExternalUserIdSuccess` from its required fields; every optional field starts as `None`.
@@ -64,12 +69,14 @@ impl BatchToExternalUserIdSuccess {
             foreign_key: None,
         }
     }
+
     /// Sets `external_userid`: 外部联系人的 userid (家长关注后才返回)
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `foreign_key`: 导入家长时指定的关键字 (仅 SKIT 记载, 见 notes)
     #[must_use]
     pub fn foreign_key(mut self, value: impl Into<String>) -> Self {
@@ -77,17 +84,19 @@ impl BatchToExternalUserIdSuccess {
         self
     }
 }
+
 /// Request of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct BatchToExternalUseridRequest {
     /// 家长手机号列表, 最多 100 个
     pub mobiles: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUseridRequest {
     /// Creates a `BatchToExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -95,6 +104,7 @@ impl BatchToExternalUseridRequest {
         Self { mobiles: mobiles.into() }
     }
 }
+
 /// Response of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
@@ -109,6 +119,7 @@ pub struct BatchToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_list: Option<Vec<BatchToExternalUserIdFail>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUseridResponse {
     /// Creates an empty `BatchToExternalUseridResponse`: every field is optional; set them with the methods below.
@@ -118,6 +129,7 @@ impl BatchToExternalUseridResponse {
             fail_list: None,
         }
     }
+
     /// Sets `success_list`: 转换成功列表
     #[must_use]
     pub fn success_list(
@@ -127,6 +139,7 @@ impl BatchToExternalUseridResponse {
         self.success_list = Some(value.into());
         self
     }
+
     /// Sets `fail_list`: 转换失败列表
     #[must_use]
     pub fn fail_list(
@@ -137,6 +150,7 @@ impl BatchToExternalUseridResponse {
         self
     }
 }
+
 /// 转换结果
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -149,6 +163,7 @@ pub struct ChatIdConvertItem {
     #[serde(default)]
     pub new_chat_id: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl ChatIdConvertItem {
     /// Creates a `ChatIdConvertItem` from its required fields; every optional field starts as `None`.
@@ -159,17 +174,19 @@ impl ChatIdConvertItem {
         }
     }
 }
+
 /// Request of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ConvertToOpenidRequest {
     /// 外部联系人的 userid (不是企业成员的账号)
     pub external_userid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl ConvertToOpenidRequest {
     /// Creates a `ConvertToOpenidRequest` from its required fields; every optional field starts as `None`.
@@ -179,6 +196,7 @@ impl ConvertToOpenidRequest {
         }
     }
 }
+
 /// Response of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
@@ -190,12 +208,14 @@ pub struct ConvertToOpenidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl ConvertToOpenidResponse {
     /// Creates an empty `ConvertToOpenidResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { openid: None }
     }
+
     /// Sets `openid`: 该企业的外部联系人 openid
     #[must_use]
     pub fn openid(mut self, value: impl Into<String>) -> Self {
@@ -203,11 +223,12 @@ impl ConvertToOpenidResponse {
         self
     }
 }
+
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
@@ -217,6 +238,7 @@ pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
     /// 上游或下游企业外部联系人 id, 最多 100 个
     pub external_userid: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdRequest {
     /// Creates a `CorpgroupBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
@@ -226,6 +248,7 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
             external_userid: external_userid.into(),
         }
     }
+
     /// Sets `chat_id`: 群 id; 传入时只检查群主是否在可见范围, 并忽略不在该群的 external_userid
     #[must_use]
     pub fn chat_id(mut self, value: impl Into<String>) -> Self {
@@ -233,6 +256,7 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
         self
     }
 }
+
 /// Response of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
@@ -244,12 +268,14 @@ pub struct CorpgroupBatchExternalUseridToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<IdConvertPendingId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdResponse {
     /// Creates an empty `CorpgroupBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { result: None }
     }
+
     /// Sets `result`: 转换结果
     #[must_use]
     pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
@@ -257,11 +283,12 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
         self
     }
 }
+
 /// Request of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToExternalUseridRequest {
@@ -276,6 +303,7 @@ pub struct CorpgroupUnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToExternalUseridRequest {
     /// Creates a `CorpgroupUnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -287,12 +315,14 @@ impl CorpgroupUnionidToExternalUseridRequest {
             mass_call_ticket: None,
         }
     }
+
     /// Sets `corpid`: 需要换取的企业 corpid, 不填则拉取所有企业
     #[must_use]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
+
     /// Sets `mass_call_ticket`: 大批量调用凭据, 适用于数据初始化场景
     #[must_use]
     pub fn mass_call_ticket(mut self, value: impl Into<String>) -> Self {
@@ -300,6 +330,7 @@ impl CorpgroupUnionidToExternalUseridRequest {
         self
     }
 }
+
 /// Response of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
@@ -311,12 +342,14 @@ pub struct CorpgroupUnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToExternalUseridResponse {
     /// Creates an empty `CorpgroupUnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid_info: None }
     }
+
     /// Sets `external_userid_info`: 该 unionid 对应的外部联系人信息
     #[must_use]
     pub fn external_userid_info(
@@ -327,11 +360,12 @@ impl CorpgroupUnionidToExternalUseridResponse {
         self
     }
 }
+
 /// Request of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CorpgroupUnionidToPendingIdRequest {
@@ -340,6 +374,7 @@ pub struct CorpgroupUnionidToPendingIdRequest {
     /// 微信客户的 openid
     pub openid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToPendingIdRequest {
     /// Creates a `CorpgroupUnionidToPendingIdRequest` from its required fields; every optional field starts as `None`.
@@ -350,6 +385,7 @@ impl CorpgroupUnionidToPendingIdRequest {
         }
     }
 }
+
 /// Response of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
@@ -361,12 +397,14 @@ pub struct CorpgroupUnionidToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl CorpgroupUnionidToPendingIdResponse {
     /// Creates an empty `CorpgroupUnionidToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { pending_id: None }
     }
+
     /// Sets `pending_id`: unionid 和 openid 对应的 pending_id
     #[must_use]
     pub fn pending_id(mut self, value: impl Into<String>) -> Self {
@@ -374,6 +412,7 @@ impl CorpgroupUnionidToPendingIdResponse {
         self
     }
 }
+
 /// 客户标签转换结果
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -386,6 +425,7 @@ pub struct ExternalTagIdConvertItem {
     #[serde(default)]
     pub open_external_tagid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl ExternalTagIdConvertItem {
     /// Creates a `ExternalTagIdConvertItem` from its required fields; every optional field starts as `None`.
@@ -399,11 +439,12 @@ impl ExternalTagIdConvertItem {
         }
     }
 }
+
 /// Request of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FromServiceExternalUseridRequest {
@@ -412,6 +453,7 @@ pub struct FromServiceExternalUseridRequest {
     /// 企业授权的代开发自建应用或第三方应用的 agentid
     pub source_agentid: i64,
 }
+
 #[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridRequest {
     /// Creates a `FromServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -425,6 +467,7 @@ impl FromServiceExternalUseridRequest {
         }
     }
 }
+
 /// Response of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
@@ -436,12 +479,14 @@ pub struct FromServiceExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridResponse {
     /// Creates an empty `FromServiceExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
+
     /// Sets `external_userid`: 企业主体的 external_userid
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
@@ -449,17 +494,19 @@ impl FromServiceExternalUseridResponse {
         self
     }
 }
+
 /// Request of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetNewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
     pub external_userid_list: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl GetNewExternalUseridRequest {
     /// Creates a `GetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -469,6 +516,7 @@ impl GetNewExternalUseridRequest {
         }
     }
 }
+
 /// Response of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
@@ -480,12 +528,14 @@ pub struct GetNewExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IdConvertNewExternalUserId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl GetNewExternalUseridResponse {
     /// Creates an empty `GetNewExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
+
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
@@ -493,11 +543,12 @@ impl GetNewExternalUseridResponse {
         self
     }
 }
+
 /// Request of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetNewExternalUseridRequest {
@@ -506,6 +557,7 @@ pub struct GroupchatGetNewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表, 建议 200 个, 最多 1000 个
     pub external_userid_list: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl GroupchatGetNewExternalUseridRequest {
     /// Creates a `GroupchatGetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -519,6 +571,7 @@ impl GroupchatGetNewExternalUseridRequest {
         }
     }
 }
+
 /// Response of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
@@ -530,12 +583,14 @@ pub struct GroupchatGetNewExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IdConvertNewExternalUserId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl GroupchatGetNewExternalUseridResponse {
     /// Creates an empty `GroupchatGetNewExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
+
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
@@ -543,6 +598,7 @@ impl GroupchatGetNewExternalUseridResponse {
         self
     }
 }
+
 /// unionid 对应的某个企业的外部联系人 — one corp and the customer's external_userid in it.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -555,6 +611,7 @@ pub struct IdConvertCorpExternalUserId {
     #[serde(default)]
     pub external_userid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdConvertCorpExternalUserId {
     /// Creates a `IdConvertCorpExternalUserId` from its required fields; every optional field starts as `None`.
@@ -565,6 +622,7 @@ impl IdConvertCorpExternalUserId {
         }
     }
 }
+
 /// 一条 external_userid 转换结果 — the corp-subject id and the provider-subject id it maps to.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -577,6 +635,7 @@ pub struct IdConvertNewExternalUserId {
     #[serde(default)]
     pub new_external_userid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdConvertNewExternalUserId {
     /// Creates a `IdConvertNewExternalUserId` from its required fields; every optional field starts as `None`.
@@ -590,6 +649,7 @@ impl IdConvertNewExternalUserId {
         }
     }
 }
+
 /// external_userid 与 pending_id 的对应 — links a customer to the temporary id returned earlier for its unionid.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -602,6 +662,7 @@ pub struct IdConvertPendingId {
     #[serde(default)]
     pub pending_id: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdConvertPendingId {
     /// Creates a `IdConvertPendingId` from its required fields; every optional field starts as `None`.
@@ -615,17 +676,19 @@ impl IdConvertPendingId {
         }
     }
 }
+
 /// Request of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertApplyToUpgradeChatidRequest {
     /// 完成升级的时间戳 (unix seconds), 不得早于当前时间或晚于 7 天后
     pub upgrade_time: i64,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidRequest {
     /// Creates a `IdconvertApplyToUpgradeChatidRequest` from its required fields; every optional field starts as `None`.
@@ -635,6 +698,7 @@ impl IdconvertApplyToUpgradeChatidRequest {
         }
     }
 }
+
 /// Response of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
@@ -649,11 +713,12 @@ impl IdconvertApplyToUpgradeChatidResponse {
         Self {}
     }
 }
+
 /// Request of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertBatchExternalUseridToPendingIdRequest {
@@ -663,6 +728,7 @@ pub struct IdconvertBatchExternalUseridToPendingIdRequest {
     /// 该企业的外部联系人 id, 最多 100 个
     pub external_userid: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdRequest {
     /// Creates a `IdconvertBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
@@ -672,6 +738,7 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
             external_userid: external_userid.into(),
         }
     }
+
     /// Sets `chat_id`: 群 id; 传入时只检查群主是否在可见范围, 并忽略不在该群的 external_userid
     #[must_use]
     pub fn chat_id(mut self, value: impl Into<String>) -> Self {
@@ -679,6 +746,7 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
         self
     }
 }
+
 /// Response of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
@@ -690,12 +758,14 @@ pub struct IdconvertBatchExternalUseridToPendingIdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<IdConvertPendingId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdResponse {
     /// Creates an empty `IdconvertBatchExternalUseridToPendingIdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { result: None }
     }
+
     /// Sets `result`: 转换结果
     #[must_use]
     pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
@@ -703,17 +773,19 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
         self
     }
 }
+
 /// Request of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertChatidRequest {
     /// 需要转换的群 id 列表, 最多 100 个
     pub chat_id_list: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertChatidRequest {
     /// Creates a `IdconvertChatidRequest` from its required fields; every optional field starts as `None`.
@@ -723,6 +795,7 @@ impl IdconvertChatidRequest {
         }
     }
 }
+
 /// Response of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
@@ -737,6 +810,7 @@ pub struct IdconvertChatidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_chat_id_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertChatidResponse {
     /// Creates an empty `IdconvertChatidResponse`: every field is optional; set them with the methods below.
@@ -746,12 +820,14 @@ impl IdconvertChatidResponse {
             invalid_chat_id_list: None,
         }
     }
+
     /// Sets `items`: 转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<ChatIdConvertItem>>) -> Self {
         self.items = Some(value.into());
         self
     }
+
     /// Sets `invalid_chat_id_list`: 无法转换的群 id 列表
     #[must_use]
     pub fn invalid_chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -759,6 +835,7 @@ impl IdconvertChatidResponse {
         self
     }
 }
+
 /// Request of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
@@ -774,6 +851,7 @@ pub struct IdconvertConvertTmpExternalUseridRequest {
     /// 外部用户临时 id, 最多 100 个
     pub tmp_external_userid_list: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertConvertTmpExternalUseridRequest {
     /// Creates a `IdconvertConvertTmpExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -789,6 +867,7 @@ impl IdconvertConvertTmpExternalUseridRequest {
         }
     }
 }
+
 /// Response of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
@@ -803,6 +882,7 @@ pub struct IdconvertConvertTmpExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_tmp_external_userid_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertConvertTmpExternalUseridResponse {
     /// Creates an empty `IdconvertConvertTmpExternalUseridResponse`: every field is optional; set them with the methods below.
@@ -812,12 +892,14 @@ impl IdconvertConvertTmpExternalUseridResponse {
             invalid_tmp_external_userid_list: None,
         }
     }
+
     /// Sets `results`: 转换成功的结果列表
     #[must_use]
     pub fn results(mut self, value: impl Into<Vec<TmpExternalUserIdResult>>) -> Self {
         self.results = Some(value.into());
         self
     }
+
     /// Sets `invalid_tmp_external_userid_list`: 无法转换的 tmp_external_userid (非法或无权限)
     #[must_use]
     pub fn invalid_tmp_external_userid_list(
@@ -828,17 +910,19 @@ impl IdconvertConvertTmpExternalUseridResponse {
         self
     }
 }
+
 /// Request of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertExternalTagidRequest {
     /// 企业主体下的客户标签 id (或标签组 id) 列表, 最多 1000 个
     pub external_tagid_list: Vec<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidRequest {
     /// Creates a `IdconvertExternalTagidRequest` from its required fields; every optional field starts as `None`.
@@ -848,6 +932,7 @@ impl IdconvertExternalTagidRequest {
         }
     }
 }
+
 /// Response of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
@@ -862,6 +947,7 @@ pub struct IdconvertExternalTagidResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_external_tagid_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidResponse {
     /// Creates an empty `IdconvertExternalTagidResponse`: every field is optional; set them with the methods below.
@@ -871,12 +957,14 @@ impl IdconvertExternalTagidResponse {
             invalid_external_tagid_list: None,
         }
     }
+
     /// Sets `items`: 客户标签转换结果
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<ExternalTagIdConvertItem>>) -> Self {
         self.items = Some(value.into());
         self
     }
+
     /// Sets `invalid_external_tagid_list`: 无法转换的客户标签 id 列表
     #[must_use]
     pub fn invalid_external_tagid_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -884,11 +972,12 @@ impl IdconvertExternalTagidResponse {
         self
     }
 }
+
 /// Request of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct IdconvertUnionidToExternalUseridRequest {
@@ -903,6 +992,7 @@ pub struct IdconvertUnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertUnionidToExternalUseridRequest {
     /// Creates a `IdconvertUnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -914,12 +1004,14 @@ impl IdconvertUnionidToExternalUseridRequest {
             mass_call_ticket: None,
         }
     }
+
     /// Sets `subject_type`: 小程序或公众号的主体类型, 默认 0 (企业)
     #[must_use]
     pub fn subject_type(mut self, value: impl Into<UnionIdSubjectType>) -> Self {
         self.subject_type = Some(value.into());
         self
     }
+
     /// Sets `mass_call_ticket`: 大批量调用凭据 (单一来源, 见 notes)
     #[must_use]
     pub fn mass_call_ticket(mut self, value: impl Into<String>) -> Self {
@@ -927,6 +1019,7 @@ impl IdconvertUnionidToExternalUseridRequest {
         self
     }
 }
+
 /// Response of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
@@ -941,6 +1034,7 @@ pub struct IdconvertUnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl IdconvertUnionidToExternalUseridResponse {
     /// Creates an empty `IdconvertUnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
@@ -950,12 +1044,14 @@ impl IdconvertUnionidToExternalUseridResponse {
             pending_id: None,
         }
     }
+
     /// Sets `external_userid`: 该授权企业的外部联系人 id
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `pending_id`: 微信用户尚未成为企业客户时返回的临时外部联系人 id, 有效期 90 天
     #[must_use]
     pub fn pending_id(mut self, value: impl Into<String>) -> Self {
@@ -963,6 +1059,7 @@ impl IdconvertUnionidToExternalUseridResponse {
         self
     }
 }
+
 /// Request of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
@@ -978,6 +1075,7 @@ impl IdconvertUpgradeChatidForNewCorpRequest {
         Self {}
     }
 }
+
 /// Response of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
@@ -992,17 +1090,19 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
         Self {}
     }
 }
+
 /// Request of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactFinishExternalUseridMigrationRequest {
     /// 企业 corpid
     pub corpid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
     /// Creates a `ServiceExternalcontactFinishExternalUseridMigrationRequest` from its required fields; every optional field starts as `None`.
@@ -1010,6 +1110,7 @@ impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
         Self { corpid: corpid.into() }
     }
 }
+
 /// Response of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
@@ -1024,11 +1125,12 @@ impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
         Self {}
     }
 }
+
 /// Request of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceExternalcontactUnionidToExternalUserid3rdRequest {
@@ -1040,6 +1142,7 @@ pub struct ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
     /// Creates a `ServiceExternalcontactUnionidToExternalUserid3rdRequest` from its required fields; every optional field starts as `None`.
@@ -1050,6 +1153,7 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
             corpid: None,
         }
     }
+
     /// Sets `corpid`: 需要换取的企业 corpid; 不填则拉取所有企业 (外联群场景必填)
     #[must_use]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
@@ -1057,6 +1161,7 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
         self
     }
 }
+
 /// Response of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
@@ -1068,12 +1173,14 @@ pub struct ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid_info: Option<Vec<IdConvertCorpExternalUserId>>,
 }
+
 #[cfg(feature = "id_convert")]
 impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     /// Creates an empty `ServiceExternalcontactUnionidToExternalUserid3rdResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid_info: None }
     }
+
     /// Sets `external_userid_info`: 该 unionid 对应的外部联系人信息
     #[must_use]
     pub fn external_userid_info(
@@ -1084,6 +1191,7 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
         self
     }
 }
+
 /// 转换成功的结果列表
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1102,6 +1210,7 @@ pub struct TmpExternalUserIdResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl TmpExternalUserIdResult {
     /// Creates a `TmpExternalUserIdResult` from its required fields; every optional field starts as `None`.
@@ -1113,18 +1222,21 @@ impl TmpExternalUserIdResult {
             userid: None,
         }
     }
+
     /// Sets `external_userid`: 转换后的客户 external_userid (user_type 为 1 时返回)
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `corpid`: 企业 corpid (user_type 为 2/3/4 时返回)
     #[must_use]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
+
     /// Sets `userid`: 成员 userid (user_type 为 2/3/4 时返回)
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
@@ -1132,17 +1244,19 @@ impl TmpExternalUserIdResult {
         self
     }
 }
+
 /// Request of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ToServiceExternalUseridRequest {
     /// 代开发自建应用获取到的外部联系人 id
     pub external_userid: String,
 }
+
 #[cfg(feature = "id_convert")]
 impl ToServiceExternalUseridRequest {
     /// Creates a `ToServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -1152,6 +1266,7 @@ impl ToServiceExternalUseridRequest {
         }
     }
 }
+
 /// Response of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
@@ -1163,12 +1278,14 @@ pub struct ToServiceExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl ToServiceExternalUseridResponse {
     /// Creates an empty `ToServiceExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
+
     /// Sets `external_userid`: 该服务商第三方应用下的企业的外部联系人 id
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
@@ -1176,11 +1293,12 @@ impl ToServiceExternalUseridResponse {
         self
     }
 }
+
 /// Request of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
 #[cfg(feature = "id_convert")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UnionidToExternalUseridRequest {
@@ -1190,6 +1308,7 @@ pub struct UnionidToExternalUseridRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl UnionidToExternalUseridRequest {
     /// Creates a `UnionidToExternalUseridRequest` from its required fields; every optional field starts as `None`.
@@ -1199,6 +1318,7 @@ impl UnionidToExternalUseridRequest {
             openid: None,
         }
     }
+
     /// Sets `openid`: 微信客户的 openid (与 unionid 取自同一个小程序)
     #[must_use]
     pub fn openid(mut self, value: impl Into<String>) -> Self {
@@ -1206,6 +1326,7 @@ impl UnionidToExternalUseridRequest {
         self
     }
 }
+
 /// Response of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
@@ -1217,12 +1338,14 @@ pub struct UnionidToExternalUseridResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+
 #[cfg(feature = "id_convert")]
 impl UnionidToExternalUseridResponse {
     /// Creates an empty `UnionidToExternalUseridResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
+
     /// Sets `external_userid`: 该企业的外部联系人 id
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
@@ -1230,6 +1353,7 @@ impl UnionidToExternalUseridResponse {
         self
     }
 }
+
 /// tmp_external_userid 的来源业务类型.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1241,9 +1365,10 @@ pub enum TmpExternalUserIdBusinessType {
     Form,
     /// `3`: 智能表 / 文档 (获取记录)
     SmartSheet,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "id_convert")]
 impl TmpExternalUserIdBusinessType {
     /// The wire code.
@@ -1255,7 +1380,8 @@ impl TmpExternalUserIdBusinessType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Meeting,
@@ -1265,6 +1391,22 @@ impl TmpExternalUserIdBusinessType {
         }
     }
 }
+
+#[cfg(feature = "id_convert")]
+impl ::std::str::FromStr for TmpExternalUserIdBusinessType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "id_convert")]
+impl ::std::fmt::Display for TmpExternalUserIdBusinessType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "id_convert")]
 impl ::serde::Serialize for TmpExternalUserIdBusinessType {
     fn serialize<S: ::serde::Serializer>(
@@ -1274,6 +1416,7 @@ impl ::serde::Serialize for TmpExternalUserIdBusinessType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdBusinessType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1282,6 +1425,7 @@ impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdBusinessType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// tmp_external_userid 转换的目标用户类型.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1295,9 +1439,10 @@ pub enum TmpExternalUserIdUserType {
     CorpChain,
     /// `4`: 互联企业 (圈子): 管理后台配置的应用可见范围内的成员
     CorpCircle,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "id_convert")]
 impl TmpExternalUserIdUserType {
     /// The wire code.
@@ -1310,7 +1455,8 @@ impl TmpExternalUserIdUserType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Customer,
@@ -1321,6 +1467,22 @@ impl TmpExternalUserIdUserType {
         }
     }
 }
+
+#[cfg(feature = "id_convert")]
+impl ::std::str::FromStr for TmpExternalUserIdUserType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "id_convert")]
+impl ::std::fmt::Display for TmpExternalUserIdUserType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "id_convert")]
 impl ::serde::Serialize for TmpExternalUserIdUserType {
     fn serialize<S: ::serde::Serializer>(
@@ -1330,6 +1492,7 @@ impl ::serde::Serialize for TmpExternalUserIdUserType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdUserType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1338,6 +1501,7 @@ impl<'de> ::serde::Deserialize<'de> for TmpExternalUserIdUserType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 小程序或公众号的主体类型 — whose subject owns the mini program / official account the unionid came from.
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1347,9 +1511,10 @@ pub enum UnionIdSubjectType {
     Corp,
     /// `1`: 主体名称是服务商的
     Provider,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "id_convert")]
 impl UnionIdSubjectType {
     /// The wire code.
@@ -1360,7 +1525,8 @@ impl UnionIdSubjectType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1369,6 +1535,22 @@ impl UnionIdSubjectType {
         }
     }
 }
+
+#[cfg(feature = "id_convert")]
+impl ::std::str::FromStr for UnionIdSubjectType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "id_convert")]
+impl ::std::fmt::Display for UnionIdSubjectType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "id_convert")]
 impl ::serde::Serialize for UnionIdSubjectType {
     fn serialize<S: ::serde::Serializer>(
@@ -1378,6 +1560,7 @@ impl ::serde::Serialize for UnionIdSubjectType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "id_convert")]
 impl<'de> ::serde::Deserialize<'de> for UnionIdSubjectType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1386,6 +1569,7 @@ impl<'de> ::serde::Deserialize<'de> for UnionIdSubjectType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/convert_to_openid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1405,6 +1589,7 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"openid\":\"ooAAAAAAAAAAA\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/unionid_to_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1424,6 +1609,7 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
     ),
 };
+
 /// Catalog entry of `service/externalcontact/unionid_to_external_userid_3rd`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1445,6 +1631,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid_info\":[{\"corpid\":\"AAAAA\",\"external_userid\":\"BBBB\"},{\"corpid\":\"CCCCC\",\"external_userid\":\"DDDDD\"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_new_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1464,6 +1651,7 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"external_userid\":\"xxxxx\",\"new_external_userid\":\"AAAA\"},{\"external_userid\":\"yyyyy\",\"new_external_userid\":\"BBBB\"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/get_new_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1485,6 +1673,7 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"external_userid\":\"xxxxx\",\"new_external_userid\":\"AAAA\"},{\"external_userid\":\"yyyyy\",\"new_external_userid\":\"BBBB\"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/to_service_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1504,6 +1693,7 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/from_service_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1523,6 +1713,7 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"yyyyy\"}",
     ),
 };
+
 /// Catalog entry of `service/externalcontact/finish_external_userid_migration`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1540,6 +1731,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/batch_to_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1559,6 +1751,7 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"success_list\":[{\"mobile\":\"18900000000\",\"external_userid\":\"aaabbbcccc\"}],\"fail_list\":[{\"errcode\":60136,\"errmsg\":\"record not found\",\"mobile\":\"10000000001\"}]}",
     ),
 };
+
 /// Catalog entry of `idconvert/unionid_to_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1580,6 +1773,7 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\",\"pending_id\":\"ooBBBBBB\"}",
     ),
 };
+
 /// Catalog entry of `idconvert/batch/external_userid_to_pending_id`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1601,6 +1795,7 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
         "{\"errcode\":0,\"errmsg\":\"ok\",\"result\":[{\"external_userid\":\"oAAAAAAA\",\"pending_id\":\"pAAAAA\"},{\"external_userid\":\"oBBBBB\",\"pending_id\":\"pBBBBB\"}]}",
     ),
 };
+
 /// Catalog entry of `idconvert/external_tagid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1622,6 +1817,7 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"external_tagid\":\"TAG_ID1\",\"open_external_tagid\":\"OPEN_TAG_ID1\"},{\"external_tagid\":\"TAG_ID2\",\"open_external_tagid\":\"OPEN_TAG_ID2\"}],\"invalid_external_tagid_list\":[\"TAG_ID3\",\"TAG_ID4\"]}",
     ),
 };
+
 /// Catalog entry of `idconvert/convert_tmp_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1643,6 +1839,7 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
         "{\"errcode\":0,\"errmsg\":\"ok\",\"results\":[{\"tmp_external_userid\":\"ouXXX1\",\"external_userid\":\"EXTERNAL_USER_ID\"},{\"tmp_external_userid\":\"ouXXX2\",\"corpid\":\"CORPID\",\"userid\":\"USERID\"}],\"invalid_tmp_external_userid_list\":[\"ouXXX3\"]}",
     ),
 };
+
 /// Catalog entry of `idconvert/chatid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1662,6 +1859,7 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"chat_id\":\"xxxxxx\",\"new_chat_id\":\"XXXXXX\"},{\"chat_id\":\"yyyyyy\",\"new_chat_id\":\"yyyyyy\"}],\"invalid_chat_id_list\":[\"zzzzzz\"]}",
     ),
 };
+
 /// Catalog entry of `idconvert/apply_to_upgrade_chatid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1679,6 +1877,7 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `idconvert/upgrade_chatid_for_new_corp`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1696,6 +1895,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `corpgroup/unionid_to_external_userid`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1717,6 +1917,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid_info\":[{\"corpid\":\"AAAAA\",\"external_userid\":\"BBBB\"},{\"corpid\":\"CCCCC\",\"external_userid\":\"DDDDD\"}]}",
     ),
 };
+
 /// Catalog entry of `corpgroup/unionid_to_pending_id`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1736,6 +1937,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pending_id\":\"PENDINGID\"}",
     ),
 };
+
 /// Catalog entry of `corpgroup/batch/external_userid_to_pending_id`.
 #[cfg(feature = "id_convert")]
 pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1757,6 +1959,8 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
         "{\"errcode\":0,\"errmsg\":\"ok\",\"result\":[{\"external_userid\":\"oAAAAAAA\",\"pending_id\":\"pAAAAA\"},{\"external_userid\":\"oBBBBB\",\"pending_id\":\"pBBBBB\"}]}",
     ),
 };
+
+/// The `id_convert` group: ID 转换 — converting customer, tag and group-chat ids between the corp subject (企业主体) and the service-provider subject (服务商主体), and between unionid/openid and external_userid.
 #[cfg(feature = "id_convert")]
 impl crate::Client {
     /// 外部联系人openid转换 — Convert a WeChat customer's external_userid into the openid used by WeChat Pay APIs.
@@ -1767,15 +1971,14 @@ impl crate::Client {
     ///
     /// Only external contacts that are WeChat users can be converted; contacts that are WeCom users
     /// (external_userid starting with "wo") are not supported. Used by 家校沟通 and 客户联系 apps.
+    #[doc(alias = "externalcontact/convert_to_openid")]
     pub async fn convert_to_openid(
         &self,
         request: &ConvertToOpenidRequest,
     ) -> crate::Result<ConvertToOpenidResponse> {
         self.execute(&EP_CONVERT_TO_OPENID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 企业主体unionid转换为第三方external_userid — For a corp-subject mini program built by a provider, convert a WeChat customer's unionid into the provider's external_userid.
     ///
     /// `POST /cgi-bin/externalcontact/unionid_to_external_userid`
@@ -1788,15 +1991,14 @@ impl crate::Client {
     /// visible range. The current page (2022/06/29) lists both unionid and openid; older SDKs (SKIT, go-wecom)
     /// send only unionid, as the first version of the page did, so openid is left optional here.
     /// For new integrations prefer idconvert/unionid_to_external_userid.
+    #[doc(alias = "externalcontact/unionid_to_external_userid")]
     pub async fn unionid_to_external_userid(
         &self,
         request: &UnionidToExternalUseridRequest,
     ) -> crate::Result<UnionidToExternalUseridResponse> {
         self.execute(&EP_UNIONID_TO_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 第三方主体unionid转换为第三方external_userid — Convert the unionid/openid of a user of the provider's own mini program or official account into external_userids in the authorizing corps.
     ///
     /// `POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`
@@ -1812,6 +2014,7 @@ impl crate::Client {
     /// are returned; for 微信客服 only customers with a session in the last 48 hours.
     /// The official request example carries a `//` comment and a trailing comma, so it is not valid JSON; the
     /// example below drops both and is otherwise as printed.
+    #[doc(alias = "service/externalcontact/unionid_to_external_userid_3rd")]
     pub async fn service_externalcontact_unionid_to_external_userid_3rd(
         &self,
         request: &ServiceExternalcontactUnionidToExternalUserid3rdRequest,
@@ -1819,9 +2022,7 @@ impl crate::Client {
         self.execute(&EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD, request)
             .await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 转换客户external_userid — Convert corp-subject external_userids into provider-subject external_userids.
     ///
     /// `POST /cgi-bin/externalcontact/get_new_external_userid`
@@ -1832,15 +2033,14 @@ impl crate::Client {
     /// visible range (客户联系 and 家校); for 微信客服 only customers with a session in the last 48 hours. A
     /// third-party app that has already been set to "迁移完成" may no longer call it. Ids already in provider
     /// form are returned unchanged. The 代开发 copy of this page is doc 97107.
+    #[doc(alias = "externalcontact/get_new_external_userid")]
     pub async fn get_new_external_userid(
         &self,
         request: &GetNewExternalUseridRequest,
     ) -> crate::Result<GetNewExternalUseridResponse> {
         self.execute(&EP_GET_NEW_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 转换客户群成员external_userid — Convert the corp-subject external_userids of customer-group members (who are not friends) into provider-subject ids.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`
@@ -1851,15 +2051,14 @@ impl crate::Client {
     /// group's chat_id. Only third-party and 代开发 apps; the group owner must be in the app's visible range; a
     /// third-party app already set to "迁移完成" may no longer call it. Ids already converted are returned
     /// unchanged. The 代开发 copy of this page is doc 97107.
+    #[doc(alias = "externalcontact/groupchat/get_new_external_userid")]
     pub async fn groupchat_get_new_external_userid(
         &self,
         request: &GroupchatGetNewExternalUseridRequest,
     ) -> crate::Result<GroupchatGetNewExternalUseridResponse> {
         self.execute(&EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 代开发应用external_userid转换 — Convert an external_userid obtained by a 代开发 app into the external_userid of the same provider's third-party app.
     ///
     /// `POST /cgi-bin/externalcontact/to_service_external_userid`
@@ -1869,15 +2068,14 @@ impl crate::Client {
     /// Called with the 代开发 app's access_token. The corp must have authorized the provider's third-party app
     /// with 企业客户权限 -> 客户基础信息, and at least one follower (or group owner) of the customer must be in
     /// the app's visible range. Not needed once the 代开发 app has been upgraded (ids are then identical).
+    #[doc(alias = "externalcontact/to_service_external_userid")]
     pub async fn to_service_external_userid(
         &self,
         request: &ToServiceExternalUseridRequest,
     ) -> crate::Result<ToServiceExternalUseridResponse> {
         self.execute(&EP_TO_SERVICE_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// external_userid转换 — Convert an external_userid obtained by a 代开发 or third-party app into the corp-subject external_userid seen by a self-built app.
     ///
     /// `POST /cgi-bin/externalcontact/from_service_external_userid`
@@ -1890,15 +2088,14 @@ impl crate::Client {
     /// thinkwechat and Hamm wecom send an int); WxJava and Mud.Wechat send it as a string. The request and
     /// response examples below follow the sibling userid转换 example on the same page; the stored copies of
     /// the page did not show this section's own example.
+    #[doc(alias = "externalcontact/from_service_external_userid")]
     pub async fn from_service_external_userid(
         &self,
         request: &FromServiceExternalUseridRequest,
     ) -> crate::Result<FromServiceExternalUseridResponse> {
         self.execute(&EP_FROM_SERVICE_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 设置迁移完成 — Mark a corp's external_userid migration as finished, after which the provider receives only new external_userids from it.
     ///
     /// `POST /cgi-bin/service/externalcontact/finish_external_userid_migration`
@@ -1910,6 +2107,7 @@ impl crate::Client {
     /// Takes the provider_access_token. Call it once the corp has agreed to the conversion and the provider has
     /// migrated old ids to new ones (a provider with several apps converts app by app, then calls this once).
     /// WxJava's path constant omits the service/ prefix; the official path includes it.
+    #[doc(alias = "service/externalcontact/finish_external_userid_migration")]
     pub async fn service_externalcontact_finish_external_userid_migration(
         &self,
         request: &ServiceExternalcontactFinishExternalUseridMigrationRequest,
@@ -1920,9 +2118,7 @@ impl crate::Client {
             )
             .await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 手机号转外部联系人ID — Convert parents' mobile numbers (家校沟通) into external_userids.
     ///
     /// `POST /cgi-bin/externalcontact/batch_to_external_userid`
@@ -1935,15 +2131,14 @@ impl crate::Client {
     /// row "外部联系人unionid批量转换"; the official title is 手机号转外部联系人ID. SKIT also models a
     /// `foreign_key` in success_list (a key given when the parent was imported); the current page and its
     /// example do not list it, so it is kept optional.
+    #[doc(alias = "externalcontact/batch_to_external_userid")]
     pub async fn batch_to_external_userid(
         &self,
         request: &BatchToExternalUseridRequest,
     ) -> crate::Result<BatchToExternalUseridResponse> {
         self.execute(&EP_BATCH_TO_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// unionid转换为第三方external_userid — Convert a WeChat user's unionid/openid into the provider-subject external_userid, or a pending_id when the user is not yet a customer.
     ///
     /// `POST /cgi-bin/idconvert/unionid_to_external_userid`
@@ -1960,15 +2155,14 @@ impl crate::Client {
     /// mass_call_ticket comes from one source only (Mud.Wechat, citing 获取接口大批量调用凭据: with a valid
     /// ticket the business rate limit does not apply); the stored copy of this page (2025/11/17) does not list it.
     /// SKIT cites doc 95926 for this endpoint; the 代开发 copy is doc 97108.
+    #[doc(alias = "idconvert/unionid_to_external_userid")]
     pub async fn idconvert_unionid_to_external_userid(
         &self,
         request: &IdconvertUnionidToExternalUseridRequest,
     ) -> crate::Result<IdconvertUnionidToExternalUseridResponse> {
         self.execute(&EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// external_userid查询pending_id — Look up the pending_ids previously returned for customers' unionids, by external_userid.
     ///
     /// `POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`
@@ -1979,15 +2173,14 @@ impl crate::Client {
     /// queried before (and got a pending_id) within its 90-day validity. With chat_id, only the group owner's
     /// visibility is checked and ids outside that group are ignored; without it, the follower's visibility is
     /// checked. 营销获客 apps only see customers they brought. SKIT cites docs 95926/95900; the 代开发 copy is 97108.
+    #[doc(alias = "idconvert/batch/external_userid_to_pending_id")]
     pub async fn idconvert_batch_external_userid_to_pending_id(
         &self,
         request: &IdconvertBatchExternalUseridToPendingIdRequest,
     ) -> crate::Result<IdconvertBatchExternalUseridToPendingIdResponse> {
         self.execute(&EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 客户标签ID的转换 — Convert corp-subject customer tag (or tag group) ids into provider-subject tag ids.
     ///
     /// `POST /cgi-bin/idconvert/external_tagid`
@@ -1997,15 +2190,14 @@ impl crate::Client {
     /// Third-party or 代开发 app access_token. Ids already in provider form come back unchanged. The invalid-id
     /// list is `invalid_external_tagid_list` per SKIT and WxJava; PowerWeChat reads `invalid_tagid_list`
     /// (taken to be its mistake). SKIT cites doc 95926.
+    #[doc(alias = "idconvert/external_tagid")]
     pub async fn idconvert_external_tagid(
         &self,
         request: &IdconvertExternalTagidRequest,
     ) -> crate::Result<IdconvertExternalTagidResponse> {
         self.execute(&EP_IDCONVERT_EXTERNAL_TAGID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// tmp_external_userid的转换 — Convert temporary external user ids (tmp_external_userid) from meetings, forms or smart sheets into external_userid or corpid+userid.
     ///
     /// `POST /cgi-bin/idconvert/convert_tmp_external_userid`
@@ -2016,15 +2208,14 @@ impl crate::Client {
     /// third-party apps may call it. For user_type 1 (客户) the app also needs the 客户联系 permission.
     /// user_type 1 yields external_userid; user_types 2-4 yield corpid + userid. The doc's table lists
     /// business type 3 as 文档 (获取记录) while the parameter text says 智能表.
+    #[doc(alias = "idconvert/convert_tmp_external_userid")]
     pub async fn idconvert_convert_tmp_external_userid(
         &self,
         request: &IdconvertConvertTmpExternalUseridRequest,
     ) -> crate::Result<IdconvertConvertTmpExternalUseridResponse> {
         self.execute(&EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 群ID转换 — Convert pre-upgrade (corp-subject) customer group ids into upgraded provider-subject group ids for a 代开发 app.
     ///
     /// `POST /cgi-bin/idconvert/chatid`
@@ -2035,15 +2226,14 @@ impl crate::Client {
     /// before the chosen upgrade time is reached. The app needs 客户联系 -> 基础客户信息 and the group owner must
     /// be in its visible range. Ids that are already upgraded come back unchanged. The 100-id limit comes from
     /// Mud.Wechat's notes on this page; the field names agree in SKIT, Mud.Wechat and Senparc-style models.
+    #[doc(alias = "idconvert/chatid")]
     pub async fn idconvert_chatid(
         &self,
         request: &IdconvertChatidRequest,
     ) -> crate::Result<IdconvertChatidResponse> {
         self.execute(&EP_IDCONVERT_CHATID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 申请群ID的升级 — Set the time at which a 代开发 app's customer group ids finish upgrading to provider-subject ids.
     ///
     /// `POST /cgi-bin/idconvert/apply_to_upgrade_chatid`
@@ -2053,15 +2243,14 @@ impl crate::Client {
     /// 代开发 app access_token. After the call both old and new group ids are accepted; from upgrade_time on,
     /// only upgraded ids are accepted and returned. upgrade_time must not be earlier than now nor later than
     /// 7 days ahead.
+    #[doc(alias = "idconvert/apply_to_upgrade_chatid")]
     pub async fn idconvert_apply_to_upgrade_chatid(
         &self,
         request: &IdconvertApplyToUpgradeChatidRequest,
     ) -> crate::Result<IdconvertApplyToUpgradeChatidResponse> {
         self.execute(&EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 对所有新授权企业升级群ID — Upgrade group ids for every corp that newly authorizes this 代开发 app template, without applying corp by corp.
     ///
     /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
@@ -2075,15 +2264,14 @@ impl crate::Client {
     /// page can be re-read; WeCom's handlers for parameterless calls generally accept either. Takes the 代开发
     /// template's suite_access_token. The page
     /// prints no response example; the example below is the plain success body.
+    #[doc(alias = "idconvert/upgrade_chatid_for_new_corp")]
     pub async fn idconvert_upgrade_chatid_for_new_corp(
         &self,
         request: &IdconvertUpgradeChatidForNewCorpRequest,
     ) -> crate::Result<IdconvertUpgradeChatidForNewCorpResponse> {
         self.execute(&EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// 上下游关联客户信息-已添加客户 — In a 上下游 (corp chain), look up the external_userids a WeChat user (by unionid and openid) has in the downstream corps.
     ///
     /// `POST /cgi-bin/corpgroup/unionid_to_external_userid`
@@ -2093,15 +2281,14 @@ impl crate::Client {
     /// For brands sharing apps with their dealers through 上下游: the calling app must be a shared self-built
     /// or 代开发 app with 客户联系 permission. Without corpid all corps are returned. mass_call_ticket (大批量调用
     /// 凭据) is for data initialisation and lifts the business rate limit.
+    #[doc(alias = "corpgroup/unionid_to_external_userid")]
     pub async fn corpgroup_unionid_to_external_userid(
         &self,
         request: &CorpgroupUnionidToExternalUseridRequest,
     ) -> crate::Result<CorpgroupUnionidToExternalUseridResponse> {
         self.execute(&EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// unionid查询pending_id — In a 上下游 (corp chain), turn a WeChat user's unionid/openid into a pending_id that later links to downstream external_userids.
     ///
     /// `POST /cgi-bin/corpgroup/unionid_to_pending_id`
@@ -2113,15 +2300,14 @@ impl crate::Client {
     /// corp, and both must come from the same mini program. Rate limited per upstream corp: 10万次/小时,
     /// 48万次/天, 750万次/月. pending_id is valid 90 days and unique within the shared app; resolve it with
     /// corpgroup/batch/external_userid_to_pending_id once the user becomes a downstream customer.
+    #[doc(alias = "corpgroup/unionid_to_pending_id")]
     pub async fn corpgroup_unionid_to_pending_id(
         &self,
         request: &CorpgroupUnionidToPendingIdRequest,
     ) -> crate::Result<CorpgroupUnionidToPendingIdResponse> {
         self.execute(&EP_CORPGROUP_UNIONID_TO_PENDING_ID, request).await
     }
-}
-#[cfg(feature = "id_convert")]
-impl crate::Client {
+
     /// external_userid查询pending_id — In a 上下游 (corp chain), look up the pending_ids of upstream or downstream customers by external_userid.
     ///
     /// `POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`
@@ -2133,6 +2319,7 @@ impl crate::Client {
     /// upstream and downstream corps must be verified (a 代开发 provider too). With chat_id only the group
     /// owner's visibility is checked and ids outside that group are ignored. Fields per the page copy on
     /// metacpan (QQ::weixin::work::corpgroup::batch) and NotFound403/wecom-sdk.
+    #[doc(alias = "corpgroup/batch/external_userid_to_pending_id")]
     pub async fn corpgroup_batch_external_userid_to_pending_id(
         &self,
         request: &CorpgroupBatchExternalUseridToPendingIdRequest,

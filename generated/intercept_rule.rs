@@ -21,6 +21,7 @@ pub struct AddInterceptRuleRequest {
     /// 敏感词适用范围，user_list 与 department_list 不能同时为空
     pub applicable_range: InterceptApplicableRange,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl AddInterceptRuleRequest {
     /// Creates a `AddInterceptRuleRequest` from its required fields; every optional field starts as `None`.
@@ -38,6 +39,7 @@ impl AddInterceptRuleRequest {
             applicable_range: applicable_range.into(),
         }
     }
+
     /// Sets `semantics_list`: 额外的拦截语义规则
     #[must_use]
     pub fn semantics_list(mut self, value: impl Into<Vec<InterceptSemantics>>) -> Self {
@@ -45,6 +47,7 @@ impl AddInterceptRuleRequest {
         self
     }
 }
+
 /// Response of 新建敏感词规则 (`POST /cgi-bin/externalcontact/add_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -58,6 +61,7 @@ pub struct AddInterceptRuleResponse {
     #[serde(default, deserialize_with = "crate::flex::string")]
     pub rule_id: String,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl AddInterceptRuleResponse {
     /// Creates a `AddInterceptRuleResponse` from its required fields; every optional field starts as `None`.
@@ -65,17 +69,19 @@ impl AddInterceptRuleResponse {
         Self { rule_id: rule_id.into() }
     }
 }
+
 /// Request of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DelInterceptRuleRequest {
     /// 规则id
     pub rule_id: String,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl DelInterceptRuleRequest {
     /// Creates a `DelInterceptRuleRequest` from its required fields; every optional field starts as `None`.
@@ -83,6 +89,7 @@ impl DelInterceptRuleRequest {
         Self { rule_id: rule_id.into() }
     }
 }
+
 /// Response of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -97,6 +104,7 @@ impl DelInterceptRuleResponse {
         Self {}
     }
 }
+
 /// Request of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -112,6 +120,7 @@ impl GetInterceptRuleListRequest {
         Self {}
     }
 }
+
 /// Response of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -123,12 +132,14 @@ pub struct GetInterceptRuleListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_list: Option<Vec<InterceptRuleSummary>>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleListResponse {
     /// Creates an empty `GetInterceptRuleListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { rule_list: None }
     }
+
     /// Sets `rule_list`: 规则列表
     #[must_use]
     pub fn rule_list(mut self, value: impl Into<Vec<InterceptRuleSummary>>) -> Self {
@@ -136,17 +147,19 @@ impl GetInterceptRuleListResponse {
         self
     }
 }
+
 /// Request of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetInterceptRuleRequest {
     /// 规则id
     pub rule_id: String,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleRequest {
     /// Creates a `GetInterceptRuleRequest` from its required fields; every optional field starts as `None`.
@@ -154,6 +167,7 @@ impl GetInterceptRuleRequest {
         Self { rule_id: rule_id.into() }
     }
 }
+
 /// Response of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -165,6 +179,7 @@ pub struct GetInterceptRuleResponse {
     #[serde(default)]
     pub rule: InterceptRuleDetail,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl GetInterceptRuleResponse {
     /// Creates a `GetInterceptRuleResponse` from its required fields; every optional field starts as `None`.
@@ -172,6 +187,7 @@ impl GetInterceptRuleResponse {
         Self { rule: rule.into() }
     }
 }
+
 /// 敏感词规则的适用范围 (成员与部门).
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -184,6 +200,7 @@ pub struct InterceptApplicableRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptApplicableRange {
     /// Creates an empty `InterceptApplicableRange`: every field is optional; set them with the methods below.
@@ -193,12 +210,14 @@ impl InterceptApplicableRange {
             department_list: None,
         }
     }
+
     /// Sets `user_list`: 可使用的userid列表，须在应用可见范围内；每次最多1000个
     #[must_use]
     pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user_list = Some(value.into());
         self
     }
+
     /// Sets `department_list`: 可使用的部门id列表，须在应用可见范围内；每次最多1000个
     #[must_use]
     pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
@@ -206,6 +225,7 @@ impl InterceptApplicableRange {
         self
     }
 }
+
 /// 额外的规则.
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -215,12 +235,14 @@ pub struct InterceptExtraRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semantics_list: Option<Vec<InterceptSemantics>>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptExtraRule {
     /// Creates an empty `InterceptExtraRule`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { semantics_list: None }
     }
+
     /// Sets `semantics_list`: 额外的拦截语义规则
     #[must_use]
     pub fn semantics_list(mut self, value: impl Into<Vec<InterceptSemantics>>) -> Self {
@@ -228,6 +250,7 @@ impl InterceptExtraRule {
         self
     }
 }
+
 /// 规则详情
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -257,6 +280,7 @@ pub struct InterceptRuleDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptRuleDetail {
     /// Creates a `InterceptRuleDetail` from its required fields; every optional field starts as `None`.
@@ -271,30 +295,35 @@ impl InterceptRuleDetail {
             create_time: None,
         }
     }
+
     /// Sets `rule_name`: 规则名称，长度上限20个字符
     #[must_use]
     pub fn rule_name(mut self, value: impl Into<String>) -> Self {
         self.rule_name = Some(value.into());
         self
     }
+
     /// Sets `word_list`: 敏感词列表
     #[must_use]
     pub fn word_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.word_list = Some(value.into());
         self
     }
+
     /// Sets `extra_rule`: 额外的规则
     #[must_use]
     pub fn extra_rule(mut self, value: impl Into<InterceptExtraRule>) -> Self {
         self.extra_rule = Some(value.into());
         self
     }
+
     /// Sets `intercept_type`: 拦截方式
     #[must_use]
     pub fn intercept_type(mut self, value: impl Into<InterceptType>) -> Self {
         self.intercept_type = Some(value.into());
         self
     }
+
     /// Sets `applicable_range`: 敏感词适用范围 (仅应用可见范围内的成员与部门)
     #[must_use]
     pub fn applicable_range(
@@ -304,6 +333,7 @@ impl InterceptRuleDetail {
         self.applicable_range = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
@@ -311,6 +341,7 @@ impl InterceptRuleDetail {
         self
     }
 }
+
 /// 规则列表
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -328,6 +359,7 @@ pub struct InterceptRuleSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptRuleSummary {
     /// Creates a `InterceptRuleSummary` from its required fields; every optional field starts as `None`.
@@ -338,12 +370,14 @@ impl InterceptRuleSummary {
             create_time: None,
         }
     }
+
     /// Sets `rule_name`: 规则名称，长度上限20个字符
     #[must_use]
     pub fn rule_name(mut self, value: impl Into<String>) -> Self {
         self.rule_name = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
@@ -351,11 +385,12 @@ impl InterceptRuleSummary {
         self
     }
 }
+
 /// Request of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
 #[cfg(feature = "intercept_rule")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInterceptRuleRequest {
@@ -380,6 +415,7 @@ pub struct UpdateInterceptRuleRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_applicable_range: Option<InterceptApplicableRange>,
 }
+
 #[cfg(feature = "intercept_rule")]
 impl UpdateInterceptRuleRequest {
     /// Creates a `UpdateInterceptRuleRequest` from its required fields; every optional field starts as `None`.
@@ -394,30 +430,35 @@ impl UpdateInterceptRuleRequest {
             remove_applicable_range: None,
         }
     }
+
     /// Sets `rule_name`: 规则名称，长度1~20个utf8字符
     #[must_use]
     pub fn rule_name(mut self, value: impl Into<String>) -> Self {
         self.rule_name = Some(value.into());
         self
     }
+
     /// Sets `word_list`: 敏感词列表，每个词1~32个utf8字符，最多300个；为空则忽略
     #[must_use]
     pub fn word_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.word_list = Some(value.into());
         self
     }
+
     /// Sets `extra_rule`: 额外的规则；semantics_list 为空表示清除所有语义规则
     #[must_use]
     pub fn extra_rule(mut self, value: impl Into<InterceptExtraRule>) -> Self {
         self.extra_rule = Some(value.into());
         self
     }
+
     /// Sets `intercept_type`: 拦截方式
     #[must_use]
     pub fn intercept_type(mut self, value: impl Into<InterceptType>) -> Self {
         self.intercept_type = Some(value.into());
         self
     }
+
     /// Sets `add_applicable_range`: 需要新增的使用范围
     #[must_use]
     pub fn add_applicable_range(
@@ -427,6 +468,7 @@ impl UpdateInterceptRuleRequest {
         self.add_applicable_range = Some(value.into());
         self
     }
+
     /// Sets `remove_applicable_range`: 需要删除的使用范围
     #[must_use]
     pub fn remove_applicable_range(
@@ -437,6 +479,7 @@ impl UpdateInterceptRuleRequest {
         self
     }
 }
+
 /// Response of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
@@ -451,6 +494,7 @@ impl UpdateInterceptRuleResponse {
         Self {}
     }
 }
+
 /// 额外的拦截语义规则.
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -462,9 +506,10 @@ pub enum InterceptSemantics {
     Email,
     /// `3`: 红包
     RedPacket,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptSemantics {
     /// The wire code.
@@ -476,7 +521,8 @@ impl InterceptSemantics {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::PhoneNumber,
@@ -486,6 +532,22 @@ impl InterceptSemantics {
         }
     }
 }
+
+#[cfg(feature = "intercept_rule")]
+impl ::std::str::FromStr for InterceptSemantics {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "intercept_rule")]
+impl ::std::fmt::Display for InterceptSemantics {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "intercept_rule")]
 impl ::serde::Serialize for InterceptSemantics {
     fn serialize<S: ::serde::Serializer>(
@@ -495,6 +557,7 @@ impl ::serde::Serialize for InterceptSemantics {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "intercept_rule")]
 impl<'de> ::serde::Deserialize<'de> for InterceptSemantics {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -503,6 +566,7 @@ impl<'de> ::serde::Deserialize<'de> for InterceptSemantics {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 敏感词拦截方式.
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -512,9 +576,10 @@ pub enum InterceptType {
     WarnAndBlock,
     /// `2`: 仅发警告
     WarnOnly,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "intercept_rule")]
 impl InterceptType {
     /// The wire code.
@@ -525,7 +590,8 @@ impl InterceptType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::WarnAndBlock,
@@ -534,6 +600,22 @@ impl InterceptType {
         }
     }
 }
+
+#[cfg(feature = "intercept_rule")]
+impl ::std::str::FromStr for InterceptType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "intercept_rule")]
+impl ::std::fmt::Display for InterceptType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "intercept_rule")]
 impl ::serde::Serialize for InterceptType {
     fn serialize<S: ::serde::Serializer>(
@@ -543,6 +625,7 @@ impl ::serde::Serialize for InterceptType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "intercept_rule")]
 impl<'de> ::serde::Deserialize<'de> for InterceptType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -551,6 +634,7 @@ impl<'de> ::serde::Deserialize<'de> for InterceptType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/add_intercept_rule`.
 #[cfg(feature = "intercept_rule")]
 pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -570,6 +654,7 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"rule_id\":\"xxx\"}"),
 };
+
 /// Catalog entry of `externalcontact/get_intercept_rule_list`.
 #[cfg(feature = "intercept_rule")]
 pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -589,6 +674,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule_list\":[{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"create_time\":1600000000}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_intercept_rule`.
 #[cfg(feature = "intercept_rule")]
 pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -608,6 +694,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule\":{\"rule_id\":\"1\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/update_intercept_rule`.
 #[cfg(feature = "intercept_rule")]
 pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -627,6 +714,7 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/del_intercept_rule`.
 #[cfg(feature = "intercept_rule")]
 pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -644,6 +732,8 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `intercept_rule` group: 管理聊天敏感词 — sensitive-word interception rules for members' chats with customers.
 #[cfg(feature = "intercept_rule")]
 impl crate::Client {
     /// 新建敏感词规则 — Create a sensitive-word interception rule.
@@ -653,15 +743,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// A corp can have at most 100 rules. applicable_range must name at least one user or department. Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理敏感词 privilege.
+    #[doc(alias = "externalcontact/add_intercept_rule")]
     pub async fn add_intercept_rule(
         &self,
         request: &AddInterceptRuleRequest,
     ) -> crate::Result<AddInterceptRuleResponse> {
         self.execute(&EP_ADD_INTERCEPT_RULE, request).await
     }
-}
-#[cfg(feature = "intercept_rule")]
-impl crate::Client {
+
     /// 获取敏感词规则列表 — List all sensitive-word rules of the corp (id, name, creation time).
     ///
     /// `GET /cgi-bin/externalcontact/get_intercept_rule_list`
@@ -669,15 +758,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// This is a GET without parameters besides access_token.
+    #[doc(alias = "externalcontact/get_intercept_rule_list")]
     pub async fn get_intercept_rule_list(
         &self,
         request: &GetInterceptRuleListRequest,
     ) -> crate::Result<GetInterceptRuleListResponse> {
         self.execute(&EP_GET_INTERCEPT_RULE_LIST, request).await
     }
-}
-#[cfg(feature = "intercept_rule")]
-impl crate::Client {
+
     /// 获取敏感词规则详情 — Get one sensitive-word rule with its words, semantics, interception type and range.
     ///
     /// `POST /cgi-bin/externalcontact/get_intercept_rule`
@@ -685,15 +773,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// The range only contains members and departments within the calling app's visibility. The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here; it also prints rule_id as the number 1 where every other place has a string, hence rule_id is flex (decodes either); the example here carries "1" so it re-encodes unchanged.
+    #[doc(alias = "externalcontact/get_intercept_rule")]
     pub async fn get_intercept_rule(
         &self,
         request: &GetInterceptRuleRequest,
     ) -> crate::Result<GetInterceptRuleResponse> {
         self.execute(&EP_GET_INTERCEPT_RULE, request).await
     }
-}
-#[cfg(feature = "intercept_rule")]
-impl crate::Client {
+
     /// 修改敏感词规则 — Update a sensitive-word rule; only the fields given are changed, the range by add/remove deltas.
     ///
     /// `POST /cgi-bin/externalcontact/update_intercept_rule`
@@ -701,15 +788,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Besides rule_id, send only what changes. An empty extra_rule.semantics_list clears all semantic rules; an empty word_list is ignored. A rule holds at most 10000 userids in total (use departments beyond that). An app can only edit rules it created (the 客户联系 system app can edit all). The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here.
+    #[doc(alias = "externalcontact/update_intercept_rule")]
     pub async fn update_intercept_rule(
         &self,
         request: &UpdateInterceptRuleRequest,
     ) -> crate::Result<UpdateInterceptRuleResponse> {
         self.execute(&EP_UPDATE_INTERCEPT_RULE, request).await
     }
-}
-#[cfg(feature = "intercept_rule")]
-impl crate::Client {
+
     /// 删除敏感词规则 — Delete a sensitive-word rule.
     ///
     /// `POST /cgi-bin/externalcontact/del_intercept_rule`
@@ -717,6 +803,7 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// An app can only delete rules it created (the 客户联系 system app can delete all).
+    #[doc(alias = "externalcontact/del_intercept_rule")]
     pub async fn del_intercept_rule(
         &self,
         request: &DelInterceptRuleRequest,

@@ -14,6 +14,7 @@ pub struct MediaUploadAttachmentRequest {
     /// 附件类型: 1-朋友圈, 2-商品图册
     pub attachment_type: UploadAttachmentType,
 }
+
 #[cfg(feature = "media")]
 impl MediaUploadAttachmentRequest {
     /// Creates a `MediaUploadAttachmentRequest` from its required fields; every optional field starts as `None`.
@@ -27,6 +28,7 @@ impl MediaUploadAttachmentRequest {
         }
     }
 }
+
 /// Response of 上传附件资源 (`POST /cgi-bin/media/upload_attachment`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
@@ -50,6 +52,7 @@ pub struct MediaUploadAttachmentResponse {
     )]
     pub created_at: Option<i64>,
 }
+
 #[cfg(feature = "media")]
 impl MediaUploadAttachmentResponse {
     /// Creates a `MediaUploadAttachmentResponse` from its required fields; every optional field starts as `None`.
@@ -60,12 +63,14 @@ impl MediaUploadAttachmentResponse {
             created_at: None,
         }
     }
+
     /// Sets `type`: 媒体文件类型: 图片(image)、语音(voice)、视频(video)、普通文件(file)
     #[must_use]
     pub fn r#type(mut self, value: impl Into<AttachmentMediaType>) -> Self {
         self.r#type = Some(value.into());
         self
     }
+
     /// Sets `created_at`: 媒体文件上传时间戳
     #[must_use]
     pub fn created_at(mut self, value: impl Into<i64>) -> Self {
@@ -73,6 +78,7 @@ impl MediaUploadAttachmentResponse {
         self
     }
 }
+
 /// 附件资源的媒体文件类型.
 #[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -89,6 +95,7 @@ pub enum AttachmentMediaType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 #[cfg(feature = "media")]
 impl AttachmentMediaType {
     /// The wire value.
@@ -101,7 +108,8 @@ impl AttachmentMediaType {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "image" => Self::Image,
@@ -112,6 +120,22 @@ impl AttachmentMediaType {
         }
     }
 }
+
+#[cfg(feature = "media")]
+impl ::std::str::FromStr for AttachmentMediaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+#[cfg(feature = "media")]
+impl ::std::fmt::Display for AttachmentMediaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(feature = "media")]
 impl ::serde::Serialize for AttachmentMediaType {
     fn serialize<S: ::serde::Serializer>(
@@ -121,6 +145,7 @@ impl ::serde::Serialize for AttachmentMediaType {
         serializer.serialize_str(self.as_str())
     }
 }
+
 #[cfg(feature = "media")]
 impl<'de> ::serde::Deserialize<'de> for AttachmentMediaType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -129,6 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachmentMediaType {
         crate::flex::string(deserializer).map(|s| Self::from_code(&s))
     }
 }
+
 /// 附件类型 — the scene an uploaded attachment is meant for.
 #[cfg(feature = "media")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,9 +164,10 @@ pub enum UploadAttachmentType {
     Moment,
     /// `2`: 商品图册
     ProductAlbum,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "media")]
 impl UploadAttachmentType {
     /// The wire code.
@@ -151,7 +178,8 @@ impl UploadAttachmentType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Moment,
@@ -160,6 +188,22 @@ impl UploadAttachmentType {
         }
     }
 }
+
+#[cfg(feature = "media")]
+impl ::std::str::FromStr for UploadAttachmentType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "media")]
+impl ::std::fmt::Display for UploadAttachmentType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "media")]
 impl ::serde::Serialize for UploadAttachmentType {
     fn serialize<S: ::serde::Serializer>(
@@ -169,6 +213,7 @@ impl ::serde::Serialize for UploadAttachmentType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "media")]
 impl<'de> ::serde::Deserialize<'de> for UploadAttachmentType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -177,6 +222,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadAttachmentType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `media/upload_attachment`.
 #[cfg(feature = "media")]
 pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -196,6 +242,8 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
         "{\"errcode\":0,\"errmsg\":\"\",\"type\":\"image\",\"media_id\":\"1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0\",\"created_at\":1380000000}",
     ),
 };
+
+/// The `media` group: 附件资源 — upload images, videos and files as attachments for customer moments and product albums.
 #[cfg(feature = "media")]
 impl crate::Client {
     /// 上传附件资源 — Upload an image, video or file as an attachment (for moments or product albums) and get a media_id valid for three days.
@@ -211,6 +259,7 @@ impl crate::Client {
     /// Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party and 代开发 apps need
     /// the 企业客户 permission. Docs are also cited as 95178 (WxJava/PowerWeChat) and 95105 (go-wecom).
     /// The docs show no JSON request; the example request is the query string as an object.
+    #[doc(alias = "media/upload_attachment")]
     pub async fn media_upload_attachment(
         &self,
         request: &MediaUploadAttachmentRequest,

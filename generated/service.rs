@@ -16,6 +16,7 @@ pub struct ServiceAdmin {
     #[serde(default)]
     pub auth_type: u32,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAdmin {
     /// Creates a `ServiceAdmin` from its required fields; every optional field starts as `None`.
@@ -26,12 +27,14 @@ impl ServiceAdmin {
             auth_type: auth_type.into(),
         }
     }
+
     /// Sets `userid`: 管理员的userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `open_userid`: 管理员的open_userid
     #[must_use]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
@@ -39,6 +42,7 @@ impl ServiceAdmin {
         self
     }
 }
+
 /// 授权的应用信息 — one installed app.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -75,6 +79,7 @@ pub struct ServiceAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_from: Option<ServiceSharedFrom>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAgent {
     /// Creates a `ServiceAgent` from its required fields; every optional field starts as `None`.
@@ -92,54 +97,63 @@ impl ServiceAgent {
             shared_from: None,
         }
     }
+
     /// Sets `name`: 授权方应用名字
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `round_logo_url`: 授权方应用圆形头像
     #[must_use]
     pub fn round_logo_url(mut self, value: impl Into<String>) -> Self {
         self.round_logo_url = Some(value.into());
         self
     }
+
     /// Sets `square_logo_url`: 授权方应用方形头像
     #[must_use]
     pub fn square_logo_url(mut self, value: impl Into<String>) -> Self {
         self.square_logo_url = Some(value.into());
         self
     }
+
     /// Sets `appid`: 旧的多应用套件中的对应应用id, 新开发者请忽略
     #[must_use]
     pub fn appid(mut self, value: impl Into<i64>) -> Self {
         self.appid = Some(value.into());
         self
     }
+
     /// Sets `auth_mode`: 授权模式: 0 成员授权, 1 管理员授权
     #[must_use]
     pub fn auth_mode(mut self, value: impl Into<u32>) -> Self {
         self.auth_mode = Some(value.into());
         self
     }
+
     /// Sets `is_customized_app`: 是否为代开发自建应用
     #[must_use]
     pub fn is_customized_app(mut self, value: impl Into<bool>) -> Self {
         self.is_customized_app = Some(value.into());
         self
     }
+
     /// Sets `auth_from_thirdapp`: 来自第三方应用接口的授权
     #[must_use]
     pub fn auth_from_thirdapp(mut self, value: impl Into<bool>) -> Self {
         self.auth_from_thirdapp = Some(value.into());
         self
     }
+
     /// Sets `privilege`: 应用对应的权限 (仅旧的第三方多应用套件授权时返回)
     #[must_use]
     pub fn privilege(mut self, value: impl Into<ServiceAgentPrivilege>) -> Self {
         self.privilege = Some(value.into());
         self
     }
+
     /// Sets `shared_from`: 共享了应用的企业信息, 仅当由企业互联或者上下游共享应用触发的安装时才返回
     #[must_use]
     pub fn shared_from(mut self, value: impl Into<ServiceSharedFrom>) -> Self {
@@ -147,6 +161,7 @@ impl ServiceAgent {
         self
     }
 }
+
 /// 应用对应的权限 — the app's visibility and grants in the corp (old-style apps).
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -174,6 +189,7 @@ pub struct ServiceAgentPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_tag: Option<Vec<u32>>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAgentPrivilege {
     /// Creates an empty `ServiceAgentPrivilege`: every field is optional; set them with the methods below.
@@ -188,42 +204,49 @@ impl ServiceAgentPrivilege {
             extra_tag: None,
         }
     }
+
     /// Sets `level`: 权限等级: 1 通讯录基本信息只读, 2 通讯录全部信息只读, 3 通讯录全部信息读写, 4 单个基本信息只读, 5 通讯录全部信息只写
     #[must_use]
     pub fn level(mut self, value: impl Into<u32>) -> Self {
         self.level = Some(value.into());
         self
     }
+
     /// Sets `allow_party`: 应用可见范围 (部门)
     #[must_use]
     pub fn allow_party(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.allow_party = Some(value.into());
         self
     }
+
     /// Sets `allow_user`: 应用可见范围 (成员)
     #[must_use]
     pub fn allow_user(mut self, value: impl Into<Vec<String>>) -> Self {
         self.allow_user = Some(value.into());
         self
     }
+
     /// Sets `allow_tag`: 应用可见范围 (标签)
     #[must_use]
     pub fn allow_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.allow_tag = Some(value.into());
         self
     }
+
     /// Sets `extra_party`: 额外通讯录 (部门)
     #[must_use]
     pub fn extra_party(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.extra_party = Some(value.into());
         self
     }
+
     /// Sets `extra_user`: 额外通讯录 (成员)
     #[must_use]
     pub fn extra_user(mut self, value: impl Into<Vec<String>>) -> Self {
         self.extra_user = Some(value.into());
         self
     }
+
     /// Sets `extra_tag`: 额外通讯录 (标签)
     #[must_use]
     pub fn extra_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
@@ -231,6 +254,7 @@ impl ServiceAgentPrivilege {
         self
     }
 }
+
 /// 授权方企业信息 — the corp that installed the app.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -279,6 +303,7 @@ pub struct ServiceAuthCorpInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAuthCorpInfo {
     /// Creates a `ServiceAuthCorpInfo` from its required fields; every optional field starts as `None`.
@@ -300,78 +325,91 @@ impl ServiceAuthCorpInfo {
             location: None,
         }
     }
+
     /// Sets `corp_name`: 授权方企业名称, 即企业简称
     #[must_use]
     pub fn corp_name(mut self, value: impl Into<String>) -> Self {
         self.corp_name = Some(value.into());
         self
     }
+
     /// Sets `corp_type`: 授权方企业类型: verified 已认证, unverified 未认证
     #[must_use]
     pub fn corp_type(mut self, value: impl Into<String>) -> Self {
         self.corp_type = Some(value.into());
         self
     }
+
     /// Sets `corp_square_logo_url`: 授权方企业方形头像
     #[must_use]
     pub fn corp_square_logo_url(mut self, value: impl Into<String>) -> Self {
         self.corp_square_logo_url = Some(value.into());
         self
     }
+
     /// Sets `corp_user_max`: 授权方企业用户规模
     #[must_use]
     pub fn corp_user_max(mut self, value: impl Into<u32>) -> Self {
         self.corp_user_max = Some(value.into());
         self
     }
+
     /// Sets `corp_agent_max`: 授权方企业应用数上限 (旧字段)
     #[must_use]
     pub fn corp_agent_max(mut self, value: impl Into<u32>) -> Self {
         self.corp_agent_max = Some(value.into());
         self
     }
+
     /// Sets `corp_full_name`: 授权方企业的主体名称 (仅认证或验证过的企业有)
     #[must_use]
     pub fn corp_full_name(mut self, value: impl Into<String>) -> Self {
         self.corp_full_name = Some(value.into());
         self
     }
+
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
     pub fn verified_end_time(mut self, value: impl Into<i64>) -> Self {
         self.verified_end_time = Some(value.into());
         self
     }
+
     /// Sets `subject_type`: 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[must_use]
     pub fn subject_type(mut self, value: impl Into<u32>) -> Self {
         self.subject_type = Some(value.into());
         self
     }
+
     /// Sets `corp_wxqrcode`: 授权企业在微信插件 (原企业号) 的二维码, 可用于关注微信插件
     #[must_use]
     pub fn corp_wxqrcode(mut self, value: impl Into<String>) -> Self {
         self.corp_wxqrcode = Some(value.into());
         self
     }
+
     /// Sets `corp_scale`: 企业规模. 当企业未设置该属性时, 值为空
     #[must_use]
     pub fn corp_scale(mut self, value: impl Into<String>) -> Self {
         self.corp_scale = Some(value.into());
         self
     }
+
     /// Sets `corp_industry`: 企业所属行业. 当企业未设置该属性时, 值为空
     #[must_use]
     pub fn corp_industry(mut self, value: impl Into<String>) -> Self {
         self.corp_industry = Some(value.into());
         self
     }
+
     /// Sets `corp_sub_industry`: 企业所属子行业. 当企业未设置该属性时, 值为空
     #[must_use]
     pub fn corp_sub_industry(mut self, value: impl Into<String>) -> Self {
         self.corp_sub_industry = Some(value.into());
         self
     }
+
     /// Sets `location`: 企业所在地信息 (旧字段)
     #[must_use]
     pub fn location(mut self, value: impl Into<String>) -> Self {
@@ -379,6 +417,7 @@ impl ServiceAuthCorpInfo {
         self
     }
 }
+
 /// 授权信息 — the apps a corp installed.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -388,12 +427,14 @@ pub struct ServiceAuthInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<Vec<ServiceAgent>>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAuthInfo {
     /// Creates an empty `ServiceAuthInfo`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { agent: None }
     }
+
     /// Sets `agent`: 授权的应用信息 (数组, 目前仅一个应用)
     #[must_use]
     pub fn agent(mut self, value: impl Into<Vec<ServiceAgent>>) -> Self {
@@ -401,6 +442,7 @@ impl ServiceAuthInfo {
         self
     }
 }
+
 /// 授权管理员的信息 — the admin who installed the app (may be absent).
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -419,6 +461,7 @@ pub struct ServiceAuthUserInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceAuthUserInfo {
     /// Creates an empty `ServiceAuthUserInfo`: every field is optional; set them with the methods below.
@@ -430,24 +473,28 @@ impl ServiceAuthUserInfo {
             avatar: None,
         }
     }
+
     /// Sets `userid`: 授权管理员的userid (可能为空)
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `open_userid`: 授权管理员的open_userid
     #[must_use]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
         self
     }
+
     /// Sets `name`: 授权管理员的name
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `avatar`: 授权管理员的头像url
     #[must_use]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
@@ -455,6 +502,7 @@ impl ServiceAuthUserInfo {
         self
     }
 }
+
 /// 代理服务商企业信息 — the reseller that sold the app, when there is one.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -467,6 +515,7 @@ pub struct ServiceDealerCorpInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceDealerCorpInfo {
     /// Creates an empty `ServiceDealerCorpInfo`: every field is optional; set them with the methods below.
@@ -476,12 +525,14 @@ impl ServiceDealerCorpInfo {
             corp_name: None,
         }
     }
+
     /// Sets `corpid`: 代理服务商企业微信id
     #[must_use]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
+
     /// Sets `corp_name`: 代理服务商企业微信名称
     #[must_use]
     pub fn corp_name(mut self, value: impl Into<String>) -> Self {
@@ -489,11 +540,12 @@ impl ServiceDealerCorpInfo {
         self
     }
 }
+
 /// Request of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetAdminListRequest {
@@ -502,6 +554,7 @@ pub struct ServiceGetAdminListRequest {
     /// 授权方安装的应用agentid
     pub agentid: i64,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetAdminListRequest {
     /// Creates a `ServiceGetAdminListRequest` from its required fields; every optional field starts as `None`.
@@ -512,6 +565,7 @@ impl ServiceGetAdminListRequest {
         }
     }
 }
+
 /// Response of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
@@ -523,12 +577,14 @@ pub struct ServiceGetAdminListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<Vec<ServiceAdmin>>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetAdminListResponse {
     /// Creates an empty `ServiceGetAdminListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { admin: None }
     }
+
     /// Sets `admin`: 应用的管理员列表 (不包括外部管理员)
     #[must_use]
     pub fn admin(mut self, value: impl Into<Vec<ServiceAdmin>>) -> Self {
@@ -536,11 +592,12 @@ impl ServiceGetAdminListResponse {
         self
     }
 }
+
 /// Request of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetAuthInfoRequest {
@@ -549,6 +606,7 @@ pub struct ServiceGetAuthInfoRequest {
     /// 永久授权码, 通过get_permanent_code获取
     pub permanent_code: String,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetAuthInfoRequest {
     /// Creates a `ServiceGetAuthInfoRequest` from its required fields; every optional field starts as `None`.
@@ -562,6 +620,7 @@ impl ServiceGetAuthInfoRequest {
         }
     }
 }
+
 /// Response of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
@@ -579,6 +638,7 @@ pub struct ServiceGetAuthInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_info: Option<ServiceAuthInfo>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetAuthInfoResponse {
     /// Creates a `ServiceGetAuthInfoResponse` from its required fields; every optional field starts as `None`.
@@ -589,12 +649,14 @@ impl ServiceGetAuthInfoResponse {
             auth_info: None,
         }
     }
+
     /// Sets `dealer_corp_info`: 代理服务商企业信息, 应用被代理后才有该信息
     #[must_use]
     pub fn dealer_corp_info(mut self, value: impl Into<ServiceDealerCorpInfo>) -> Self {
         self.dealer_corp_info = Some(value.into());
         self
     }
+
     /// Sets `auth_info`: 授权信息
     #[must_use]
     pub fn auth_info(mut self, value: impl Into<ServiceAuthInfo>) -> Self {
@@ -602,11 +664,12 @@ impl ServiceGetAuthInfoResponse {
         self
     }
 }
+
 /// Request of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetCorpTokenRequest {
@@ -615,6 +678,7 @@ pub struct ServiceGetCorpTokenRequest {
     /// 永久授权码, 通过get_permanent_code获取
     pub permanent_code: String,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenRequest {
     /// Creates a `ServiceGetCorpTokenRequest` from its required fields; every optional field starts as `None`.
@@ -628,6 +692,7 @@ impl ServiceGetCorpTokenRequest {
         }
     }
 }
+
 /// Response of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
@@ -642,6 +707,7 @@ pub struct ServiceGetCorpTokenResponse {
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenResponse {
     /// Creates a `ServiceGetCorpTokenResponse` from its required fields; every optional field starts as `None`.
@@ -652,17 +718,19 @@ impl ServiceGetCorpTokenResponse {
         }
     }
 }
+
 /// Request of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetPermanentCodeRequest {
     /// 临时授权码, 长度为64至512个字节
     pub auth_code: String,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetPermanentCodeRequest {
     /// Creates a `ServiceGetPermanentCodeRequest` from its required fields; every optional field starts as `None`.
@@ -672,6 +740,7 @@ impl ServiceGetPermanentCodeRequest {
         }
     }
 }
+
 /// Response of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
@@ -711,6 +780,7 @@ pub struct ServiceGetPermanentCodeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetPermanentCodeResponse {
     /// Creates a `ServiceGetPermanentCodeResponse` from its required fields; every optional field starts as `None`.
@@ -730,36 +800,42 @@ impl ServiceGetPermanentCodeResponse {
             state: None,
         }
     }
+
     /// Sets `access_token`: 授权方 (企业) access_token, 最长为512字节 (代开发应用不返回)
     #[must_use]
     pub fn access_token(mut self, value: impl Into<String>) -> Self {
         self.access_token = Some(value.into());
         self
     }
+
     /// Sets `expires_in`: 授权方 (企业) access_token超时时间 (秒)
     #[must_use]
     pub fn expires_in(mut self, value: impl Into<u64>) -> Self {
         self.expires_in = Some(value.into());
         self
     }
+
     /// Sets `dealer_corp_info`: 代理服务商企业信息, 应用被代理后才有该信息
     #[must_use]
     pub fn dealer_corp_info(mut self, value: impl Into<ServiceDealerCorpInfo>) -> Self {
         self.dealer_corp_info = Some(value.into());
         self
     }
+
     /// Sets `auth_info`: 授权信息
     #[must_use]
     pub fn auth_info(mut self, value: impl Into<ServiceAuthInfo>) -> Self {
         self.auth_info = Some(value.into());
         self
     }
+
     /// Sets `auth_user_info`: 授权管理员的信息, 可能不返回
     #[must_use]
     pub fn auth_user_info(mut self, value: impl Into<ServiceAuthUserInfo>) -> Self {
         self.auth_user_info = Some(value.into());
         self
     }
+
     /// Sets `register_code_info`: 推广二维码安装相关信息, 扫推广二维码安装时返回
     #[must_use]
     pub fn register_code_info(
@@ -769,6 +845,7 @@ impl ServiceGetPermanentCodeResponse {
         self.register_code_info = Some(value.into());
         self
     }
+
     /// Sets `state`: 安装应用时, 扫码或者授权链接中带的state值
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -776,6 +853,7 @@ impl ServiceGetPermanentCodeResponse {
         self
     }
 }
+
 /// Request of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
@@ -791,6 +869,7 @@ impl ServiceGetPreAuthCodeRequest {
         Self {}
     }
 }
+
 /// Response of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
@@ -805,6 +884,7 @@ pub struct ServiceGetPreAuthCodeResponse {
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetPreAuthCodeResponse {
     /// Creates a `ServiceGetPreAuthCodeResponse` from its required fields; every optional field starts as `None`.
@@ -815,11 +895,12 @@ impl ServiceGetPreAuthCodeResponse {
         }
     }
 }
+
 /// Request of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetProviderTokenRequest {
@@ -828,6 +909,7 @@ pub struct ServiceGetProviderTokenRequest {
     /// 服务商的secret, 在服务商管理后台可见
     pub provider_secret: String,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetProviderTokenRequest {
     /// Creates a `ServiceGetProviderTokenRequest` from its required fields; every optional field starts as `None`.
@@ -838,6 +920,7 @@ impl ServiceGetProviderTokenRequest {
         }
     }
 }
+
 /// Response of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
@@ -852,6 +935,7 @@ pub struct ServiceGetProviderTokenResponse {
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetProviderTokenResponse {
     /// Creates a `ServiceGetProviderTokenResponse` from its required fields; every optional field starts as `None`.
@@ -865,11 +949,12 @@ impl ServiceGetProviderTokenResponse {
         }
     }
 }
+
 /// Request of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetSuiteTokenRequest {
@@ -880,6 +965,7 @@ pub struct ServiceGetSuiteTokenRequest {
     /// 企业微信后台推送的ticket
     pub suite_ticket: String,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetSuiteTokenRequest {
     /// Creates a `ServiceGetSuiteTokenRequest` from its required fields; every optional field starts as `None`.
@@ -895,6 +981,7 @@ impl ServiceGetSuiteTokenRequest {
         }
     }
 }
+
 /// Response of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
@@ -909,6 +996,7 @@ pub struct ServiceGetSuiteTokenResponse {
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
+
 #[cfg(feature = "service")]
 impl ServiceGetSuiteTokenResponse {
     /// Creates a `ServiceGetSuiteTokenResponse` from its required fields; every optional field starts as `None`.
@@ -922,6 +1010,7 @@ impl ServiceGetSuiteTokenResponse {
         }
     }
 }
+
 /// 推广二维码安装相关信息 — present when the corp installed the app through a registration code.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -937,6 +1026,7 @@ pub struct ServiceRegisterCodeInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceRegisterCodeInfo {
     /// Creates an empty `ServiceRegisterCodeInfo`: every field is optional; set them with the methods below.
@@ -947,18 +1037,21 @@ impl ServiceRegisterCodeInfo {
             state: None,
         }
     }
+
     /// Sets `register_code`: 注册码
     #[must_use]
     pub fn register_code(mut self, value: impl Into<String>) -> Self {
         self.register_code = Some(value.into());
         self
     }
+
     /// Sets `template_id`: 推广包id
     #[must_use]
     pub fn template_id(mut self, value: impl Into<String>) -> Self {
         self.template_id = Some(value.into());
         self
     }
+
     /// Sets `state`: 仅当获取注册码指定该字段时才返回
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -966,11 +1059,12 @@ impl ServiceRegisterCodeInfo {
         self
     }
 }
+
 /// Request of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
 #[cfg(feature = "service")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSetSessionInfoRequest {
@@ -979,6 +1073,7 @@ pub struct ServiceSetSessionInfoRequest {
     /// 本次授权过程中需要用到的会话信息
     pub session_info: ServiceSetSessionInfoSessionInfo,
 }
+
 #[cfg(feature = "service")]
 impl ServiceSetSessionInfoRequest {
     /// Creates a `ServiceSetSessionInfoRequest` from its required fields; every optional field starts as `None`.
@@ -992,6 +1087,7 @@ impl ServiceSetSessionInfoRequest {
         }
     }
 }
+
 /// Response of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
@@ -1006,6 +1102,7 @@ impl ServiceSetSessionInfoResponse {
         Self {}
     }
 }
+
 /// 本次授权过程中需要用到的会话信息
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1019,6 +1116,7 @@ pub struct ServiceSetSessionInfoSessionInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<u32>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceSetSessionInfoSessionInfo {
     /// Creates an empty `ServiceSetSessionInfoSessionInfo`: every field is optional; set them with the methods below.
@@ -1028,12 +1126,14 @@ impl ServiceSetSessionInfoSessionInfo {
             auth_type: None,
         }
     }
+
     /// Sets `appid`: 允许进行授权的应用id (仅旧的多应用套件可传此参数, 新开发者可忽略); 不填或空数组表示允许授权套件内所有应用
     #[must_use]
     pub fn appid(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.appid = Some(value.into());
         self
     }
+
     /// Sets `auth_type`: 授权类型: 0 正式授权, 1 测试授权. 默认值为0
     #[must_use]
     pub fn auth_type(mut self, value: impl Into<u32>) -> Self {
@@ -1041,6 +1141,7 @@ impl ServiceSetSessionInfoSessionInfo {
         self
     }
 }
+
 /// 共享了应用的互联企业信息 — where a shared app comes from.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1053,6 +1154,7 @@ pub struct ServiceSharedFrom {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_type: Option<u32>,
 }
+
 #[cfg(feature = "service")]
 impl ServiceSharedFrom {
     /// Creates an empty `ServiceSharedFrom`: every field is optional; set them with the methods below.
@@ -1062,12 +1164,14 @@ impl ServiceSharedFrom {
             share_type: None,
         }
     }
+
     /// Sets `corpid`: 共享了应用的企业corpid
     #[must_use]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
+
     /// Sets `share_type`: 共享类型: 0 通过企业互联共享, 1 通过上下游共享
     #[must_use]
     pub fn share_type(mut self, value: impl Into<u32>) -> Self {
@@ -1075,6 +1179,7 @@ impl ServiceSharedFrom {
         self
     }
 }
+
 /// Catalog entry of `service/get_suite_token`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1096,6 +1201,7 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
         "{\"errcode\":0,\"errmsg\":\"ok\",\"suite_access_token\":\"61W3mEpU66027wgNZ_MhGHNQDHnFATkDa9-2llMBjUwxRSNPbVsMmyD-yq8wZETSoE5NQgecigDrSHkPtIYA\",\"expires_in\":7200}",
     ),
 };
+
 /// Catalog entry of `service/get_pre_auth_code`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1115,6 +1221,7 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pre_auth_code\":\"Cx_Dk6qiBE0Dmx4EmlT3oRfArPvwSQ-oa3NL_fwHM7VI08r52wazoZX2Rhpz1dEw\",\"expires_in\":1200}",
     ),
 };
+
 /// Catalog entry of `service/set_session_info`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1134,6 +1241,7 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `service/get_permanent_code`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1153,6 +1261,7 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"xxxxxx\",\"expires_in\":7200,\"permanent_code\":\"xxxx\",\"dealer_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\"},\"auth_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\",\"corp_type\":\"verified\",\"corp_square_logo_url\":\"yyyyy\",\"corp_user_max\":50,\"corp_full_name\":\"full_name\",\"verified_end_time\":1431775834,\"subject_type\":1,\"corp_wxqrcode\":\"zzzzz\",\"corp_scale\":\"1-50人\",\"corp_industry\":\"IT服务\",\"corp_sub_industry\":\"计算机软件/硬件/信息服务\"},\"auth_info\":{\"agent\":[{\"agentid\":1,\"name\":\"NAME\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":1,\"auth_mode\":1,\"is_customized_app\":false,\"auth_from_thirdapp\":false,\"privilege\":{\"level\":1,\"allow_party\":[1,2,3],\"allow_user\":[\"zhansan\",\"lisi\"],\"allow_tag\":[1,2,3],\"extra_party\":[4,5,6],\"extra_user\":[\"wangwu\"],\"extra_tag\":[4,5,6]},\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":1}},{\"agentid\":2,\"name\":\"NAME2\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":5,\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":0}}]},\"auth_user_info\":{\"userid\":\"aa\",\"open_userid\":\"xxxxxx\",\"name\":\"xxx\",\"avatar\":\"http://xxx\"},\"register_code_info\":{\"register_code\":\"1111\",\"template_id\":\"tpl111\",\"state\":\"state001\"},\"state\":\"state001\"}",
     ),
 };
+
 /// Catalog entry of `service/get_auth_info`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1174,6 +1283,7 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
         "{\"errcode\":0,\"errmsg\":\"ok\",\"dealer_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\"},\"auth_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\",\"corp_type\":\"verified\",\"corp_square_logo_url\":\"yyyyy\",\"corp_user_max\":50,\"corp_full_name\":\"full_name\",\"verified_end_time\":1431775834,\"subject_type\":1,\"corp_wxqrcode\":\"zzzzz\",\"corp_scale\":\"1-50人\",\"corp_industry\":\"IT服务\",\"corp_sub_industry\":\"计算机软件/硬件/信息服务\"},\"auth_info\":{\"agent\":[{\"agentid\":1,\"name\":\"NAME\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":1,\"auth_mode\":1,\"is_customized_app\":false,\"auth_from_thirdapp\":false,\"privilege\":{\"level\":1,\"allow_party\":[1,2,3],\"allow_user\":[\"zhansan\",\"lisi\"],\"allow_tag\":[1,2,3],\"extra_party\":[4,5,6],\"extra_user\":[\"wangwu\"],\"extra_tag\":[4,5,6]},\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":1}},{\"agentid\":2,\"name\":\"NAME2\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":5,\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":0}}]}}",
     ),
 };
+
 /// Catalog entry of `service/get_corp_token`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1195,6 +1305,7 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"xxxxxx\",\"expires_in\":7200}",
     ),
 };
+
 /// Catalog entry of `service/get_admin_list`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1214,6 +1325,7 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"admin\":[{\"userid\":\"zhangsan\",\"open_userid\":\"xxxxx\",\"auth_type\":1},{\"userid\":\"lisi\",\"open_userid\":\"yyyyy\",\"auth_type\":0}]}",
     ),
 };
+
 /// Catalog entry of `service/get_provider_token`.
 #[cfg(feature = "service")]
 pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1233,6 +1345,8 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"provider_access_token\":\"enLSZ5xxxxxxJRL\",\"expires_in\":7200}",
     ),
 };
+
+/// The `service` group: 第三方应用 / 代开发应用 授权 — the service provider's side: the suite token, installing the app in a corp (pre-auth code, permanent code), an authorized corp's access_token, and the provider token. `Suite` and the token providers in `token` call the token endpoints for you.
 #[cfg(feature = "service")]
 impl crate::Client {
     /// 获取第三方应用凭证 — Exchange the suite id, suite secret and the latest suite_ticket for a suite_access_token (also used by 代开发 app templates). `SuiteTokenProvider` does this for you and caches the token.
@@ -1246,15 +1360,14 @@ impl crate::Client {
     /// The suite_ticket is pushed to the suite's 指令回调 URL every ten minutes and is valid for 30 minutes; always
     /// use the latest one. Cache the token for `expires_in` seconds: WeCom limits how often it may be fetched.
     /// For historical reasons errcode is only present when the call fails.
+    #[doc(alias = "service/get_suite_token")]
     pub async fn service_get_suite_token(
         &self,
         request: &ServiceGetSuiteTokenRequest,
     ) -> crate::Result<ServiceGetSuiteTokenResponse> {
         self.execute(&EP_SERVICE_GET_SUITE_TOKEN, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取预授权码 — Get a pre-auth code for building the link through which a corp installs the app from the provider's site.
     ///
     /// `GET /cgi-bin/service/get_pre_auth_code`
@@ -1264,15 +1377,14 @@ impl crate::Client {
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// The code is valid for `expires_in` seconds (1200 in the docs).
+    #[doc(alias = "service/get_pre_auth_code")]
     pub async fn service_get_pre_auth_code(
         &self,
         request: &ServiceGetPreAuthCodeRequest,
     ) -> crate::Result<ServiceGetPreAuthCodeResponse> {
         self.execute(&EP_SERVICE_GET_PRE_AUTH_CODE, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 设置授权配置 — Configure the installation a pre-auth code starts (which apps of an old multi-app suite, test or production authorization).
     ///
     /// `POST /cgi-bin/service/set_session_info`
@@ -1282,15 +1394,14 @@ impl crate::Client {
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// Test authorizations (`auth_type` 1) are for apps not yet released; make sure released apps are authorized with 0.
+    #[doc(alias = "service/set_session_info")]
     pub async fn service_set_session_info(
         &self,
         request: &ServiceSetSessionInfoRequest,
     ) -> crate::Result<ServiceSetSessionInfoResponse> {
         self.execute(&EP_SERVICE_SET_SESSION_INFO, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取企业永久授权码 — Exchange the temporary auth code of a new installation (from the install redirect or the `create_auth` / `reset_permanent_code` callback) for the corp's permanent code and authorization details.
     ///
     /// `POST /cgi-bin/service/get_permanent_code`
@@ -1301,15 +1412,14 @@ impl crate::Client {
     ///
     /// The auth code works once. Keep `permanent_code` safe (it is the corp's credential; for a 代开发 app it is
     /// the app's secret) and pass it to `Suite::corp_client`. The response holds a first access_token too.
+    #[doc(alias = "service/get_permanent_code")]
     pub async fn service_get_permanent_code(
         &self,
         request: &ServiceGetPermanentCodeRequest,
     ) -> crate::Result<ServiceGetPermanentCodeResponse> {
         self.execute(&EP_SERVICE_GET_PERMANENT_CODE, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取企业授权信息 — Read an authorized corp's details and what it granted the app, with its permanent code.
     ///
     /// `POST /cgi-bin/service/get_auth_info`
@@ -1317,15 +1427,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
+    #[doc(alias = "service/get_auth_info")]
     pub async fn service_get_auth_info(
         &self,
         request: &ServiceGetAuthInfoRequest,
     ) -> crate::Result<ServiceGetAuthInfoResponse> {
         self.execute(&EP_SERVICE_GET_AUTH_INFO, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取企业凭证 — Get an authorized corp's access_token from the suite token and the corp's permanent code. `Suite::corp_client` does this for you, once per corp, and caches the token.
     ///
     /// `POST /cgi-bin/service/get_corp_token`
@@ -1336,15 +1445,14 @@ impl crate::Client {
     ///
     /// The token is an ordinary corp access_token: with it the app calls the corp's endpoints (客户联系 included)
     /// like a self-built app. For historical reasons errcode is only present when the call fails.
+    #[doc(alias = "service/get_corp_token")]
     pub async fn service_get_corp_token(
         &self,
         request: &ServiceGetCorpTokenRequest,
     ) -> crate::Result<ServiceGetCorpTokenResponse> {
         self.execute(&EP_SERVICE_GET_CORP_TOKEN, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取应用的管理员列表 — List the admins of the app in an authorized corp (not external admins), e.g. to tell admins from members in the app.
     ///
     /// `POST /cgi-bin/service/get_admin_list`
@@ -1352,15 +1460,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
+    #[doc(alias = "service/get_admin_list")]
     pub async fn service_get_admin_list(
         &self,
         request: &ServiceGetAdminListRequest,
     ) -> crate::Result<ServiceGetAdminListResponse> {
         self.execute(&EP_SERVICE_GET_ADMIN_LIST, request).await
     }
-}
-#[cfg(feature = "service")]
-impl crate::Client {
+
     /// 获取服务商凭证 — Exchange the provider's corp id and provider secret for a provider_access_token (the provider's own identity, not tied to an app). `ProviderTokenProvider` does this for you and caches the token.
     ///
     /// `POST /cgi-bin/service/get_provider_token`
@@ -1368,6 +1475,7 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
+    #[doc(alias = "service/get_provider_token")]
     pub async fn service_get_provider_token(
         &self,
         request: &ServiceGetProviderTokenRequest,

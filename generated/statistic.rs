@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetUserBehaviorDataRequest {
@@ -20,6 +20,7 @@ pub struct GetUserBehaviorDataRequest {
     /// 数据结束时间 (unix seconds)
     pub end_time: i64,
 }
+
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataRequest {
     /// Creates a `GetUserBehaviorDataRequest` from its required fields; every optional field starts as `None`.
@@ -31,12 +32,14 @@ impl GetUserBehaviorDataRequest {
             end_time: end_time.into(),
         }
     }
+
     /// Sets `userid`: 成员ID列表, 最多100个
     #[must_use]
     pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `partyid`: 部门ID列表, 最多100个
     #[must_use]
     pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
@@ -44,6 +47,7 @@ impl GetUserBehaviorDataRequest {
         self
     }
 }
+
 /// Response of 获取「联系客户统计」数据 (`POST /cgi-bin/externalcontact/get_user_behavior_data`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
@@ -55,12 +59,14 @@ pub struct GetUserBehaviorDataResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior_data: Option<Vec<UserBehaviorData>>,
 }
+
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataResponse {
     /// Creates an empty `GetUserBehaviorDataResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { behavior_data: None }
     }
+
     /// Sets `behavior_data`: 每日统计数据
     #[must_use]
     pub fn behavior_data(mut self, value: impl Into<Vec<UserBehaviorData>>) -> Self {
@@ -68,6 +74,7 @@ impl GetUserBehaviorDataResponse {
         self
     }
 }
+
 /// 客户群统计数据 of one owner (statistic) or one day (statistic_group_by_day).
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -98,6 +105,7 @@ pub struct GroupChatStatisticData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrate_trainee_chat_cnt: Option<u32>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticData {
     /// Creates an empty `GroupChatStatisticData`: every field is optional; set them with the methods below.
@@ -113,48 +121,56 @@ impl GroupChatStatisticData {
             migrate_trainee_chat_cnt: None,
         }
     }
+
     /// Sets `new_chat_cnt`: 新增客户群数量
     #[must_use]
     pub fn new_chat_cnt(mut self, value: impl Into<u32>) -> Self {
         self.new_chat_cnt = Some(value.into());
         self
     }
+
     /// Sets `chat_total`: 截至当天客户群总数量
     #[must_use]
     pub fn chat_total(mut self, value: impl Into<u32>) -> Self {
         self.chat_total = Some(value.into());
         self
     }
+
     /// Sets `chat_has_msg`: 截至当天有发过消息的客户群数量
     #[must_use]
     pub fn chat_has_msg(mut self, value: impl Into<u32>) -> Self {
         self.chat_has_msg = Some(value.into());
         self
     }
+
     /// Sets `new_member_cnt`: 客户群新增群人数
     #[must_use]
     pub fn new_member_cnt(mut self, value: impl Into<u32>) -> Self {
         self.new_member_cnt = Some(value.into());
         self
     }
+
     /// Sets `member_total`: 截至当天客户群总人数
     #[must_use]
     pub fn member_total(mut self, value: impl Into<u32>) -> Self {
         self.member_total = Some(value.into());
         self
     }
+
     /// Sets `member_has_msg`: 截至当天有发过消息的群成员数
     #[must_use]
     pub fn member_has_msg(mut self, value: impl Into<u32>) -> Self {
         self.member_has_msg = Some(value.into());
         self
     }
+
     /// Sets `msg_total`: 截至当天客户群消息总数
     #[must_use]
     pub fn msg_total(mut self, value: impl Into<u64>) -> Self {
         self.msg_total = Some(value.into());
         self
     }
+
     /// Sets `migrate_trainee_chat_cnt`: 截至当天新增迁移群数 (仅教培行业返回)
     #[must_use]
     pub fn migrate_trainee_chat_cnt(mut self, value: impl Into<u32>) -> Self {
@@ -162,6 +178,7 @@ impl GroupChatStatisticData {
         self
     }
 }
+
 /// 记录列表, 每条为某个自然日客户群的统计数据
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -174,6 +191,7 @@ pub struct GroupChatStatisticDayItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticDayItem {
     /// Creates an empty `GroupChatStatisticDayItem`: every field is optional; set them with the methods below.
@@ -183,12 +201,14 @@ impl GroupChatStatisticDayItem {
             data: None,
         }
     }
+
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
     pub fn stat_time(mut self, value: impl Into<i64>) -> Self {
         self.stat_time = Some(value.into());
         self
     }
+
     /// Sets `data`: 详情
     #[must_use]
     pub fn data(mut self, value: impl Into<GroupChatStatisticData>) -> Self {
@@ -196,6 +216,7 @@ impl GroupChatStatisticDayItem {
         self
     }
 }
+
 /// 群主过滤 for the group chat statistics endpoints.
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -205,6 +226,7 @@ pub struct GroupChatStatisticOwnerFilter {
     #[serde(default)]
     pub userid_list: Vec<String>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticOwnerFilter {
     /// Creates a `GroupChatStatisticOwnerFilter` from its required fields; every optional field starts as `None`.
@@ -214,6 +236,7 @@ impl GroupChatStatisticOwnerFilter {
         }
     }
 }
+
 /// 记录列表, 每条为某个群主所拥有的客户群的统计数据
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -226,18 +249,21 @@ pub struct GroupChatStatisticOwnerItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticOwnerItem {
     /// Creates an empty `GroupChatStatisticOwnerItem`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { owner: None, data: None }
     }
+
     /// Sets `owner`: 群主ID
     #[must_use]
     pub fn owner(mut self, value: impl Into<String>) -> Self {
         self.owner = Some(value.into());
         self
     }
+
     /// Sets `data`: 详情
     #[must_use]
     pub fn data(mut self, value: impl Into<GroupChatStatisticData>) -> Self {
@@ -245,11 +271,12 @@ impl GroupChatStatisticOwnerItem {
         self
     }
 }
+
 /// Request of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticGroupByDayRequest {
@@ -261,6 +288,7 @@ pub struct GroupchatStatisticGroupByDayRequest {
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticGroupByDayRequest {
     /// Creates a `GroupchatStatisticGroupByDayRequest` from its required fields; every optional field starts as `None`.
@@ -274,6 +302,7 @@ impl GroupchatStatisticGroupByDayRequest {
             owner_filter: owner_filter.into(),
         }
     }
+
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
     pub fn day_end_time(mut self, value: impl Into<i64>) -> Self {
@@ -281,6 +310,7 @@ impl GroupchatStatisticGroupByDayRequest {
         self
     }
 }
+
 /// Response of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
@@ -292,12 +322,14 @@ pub struct GroupchatStatisticGroupByDayResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<GroupChatStatisticDayItem>>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticGroupByDayResponse {
     /// Creates an empty `GroupchatStatisticGroupByDayResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { items: None }
     }
+
     /// Sets `items`: 记录列表, 每条为某个自然日客户群的统计数据
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticDayItem>>) -> Self {
@@ -305,11 +337,12 @@ impl GroupchatStatisticGroupByDayResponse {
         self
     }
 }
+
 /// Request of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 #[cfg(feature = "statistic")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticRequest {
@@ -333,6 +366,7 @@ pub struct GroupchatStatisticRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticRequest {
     /// Creates a `GroupchatStatisticRequest` from its required fields; every optional field starts as `None`.
@@ -350,30 +384,35 @@ impl GroupchatStatisticRequest {
             limit: None,
         }
     }
+
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
     pub fn day_end_time(mut self, value: impl Into<i64>) -> Self {
         self.day_end_time = Some(value.into());
         self
     }
+
     /// Sets `order_by`: 排序方式, 默认为1
     #[must_use]
     pub fn order_by(mut self, value: impl Into<GroupChatStatisticOrderBy>) -> Self {
         self.order_by = Some(value.into());
         self
     }
+
     /// Sets `order_asc`: 是否升序; 0-否, 1-是; 默认降序
     #[must_use]
     pub fn order_asc(mut self, value: impl Into<u32>) -> Self {
         self.order_asc = Some(value.into());
         self
     }
+
     /// Sets `offset`: 分页偏移量, 默认为0
     #[must_use]
     pub fn offset(mut self, value: impl Into<u32>) -> Self {
         self.offset = Some(value.into());
         self
     }
+
     /// Sets `limit`: 分页, 预期请求的数据量, 默认为500, 取值范围 1 ~ 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -381,6 +420,7 @@ impl GroupchatStatisticRequest {
         self
     }
 }
+
 /// Response of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
@@ -398,6 +438,7 @@ pub struct GroupchatStatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<GroupChatStatisticOwnerItem>>,
 }
+
 #[cfg(feature = "statistic")]
 impl GroupchatStatisticResponse {
     /// Creates an empty `GroupchatStatisticResponse`: every field is optional; set them with the methods below.
@@ -408,18 +449,21 @@ impl GroupchatStatisticResponse {
             items: None,
         }
     }
+
     /// Sets `total`: 命中过滤条件的记录总个数
     #[must_use]
     pub fn total(mut self, value: impl Into<u32>) -> Self {
         self.total = Some(value.into());
         self
     }
+
     /// Sets `next_offset`: 当前分页的下一个offset; 当next_offset和total相等时说明已经取完所有
     #[must_use]
     pub fn next_offset(mut self, value: impl Into<u32>) -> Self {
         self.next_offset = Some(value.into());
         self
     }
+
     /// Sets `items`: 记录列表, 每条为某个群主所拥有的客户群的统计数据
     #[must_use]
     pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticOwnerItem>>) -> Self {
@@ -427,6 +471,7 @@ impl GroupchatStatisticResponse {
         self
     }
 }
+
 /// 每日统计数据
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -459,6 +504,7 @@ pub struct UserBehaviorData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_feedback_cnt: Option<u32>,
 }
+
 #[cfg(feature = "statistic")]
 impl UserBehaviorData {
     /// Creates an empty `UserBehaviorData`: every field is optional; set them with the methods below.
@@ -474,48 +520,56 @@ impl UserBehaviorData {
             negative_feedback_cnt: None,
         }
     }
+
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
     pub fn stat_time(mut self, value: impl Into<i64>) -> Self {
         self.stat_time = Some(value.into());
         self
     }
+
     /// Sets `new_apply_cnt`: 发起申请数, 成员主动向客户发起的好友申请数量
     #[must_use]
     pub fn new_apply_cnt(mut self, value: impl Into<u32>) -> Self {
         self.new_apply_cnt = Some(value.into());
         self
     }
+
     /// Sets `new_contact_cnt`: 新增客户数, 成员新添加的客户数量
     #[must_use]
     pub fn new_contact_cnt(mut self, value: impl Into<u32>) -> Self {
         self.new_contact_cnt = Some(value.into());
         self
     }
+
     /// Sets `chat_cnt`: 聊天总数, 成员有主动发送过消息的单聊总数
     #[must_use]
     pub fn chat_cnt(mut self, value: impl Into<u32>) -> Self {
         self.chat_cnt = Some(value.into());
         self
     }
+
     /// Sets `message_cnt`: 发送消息数, 成员在单聊中发送的消息总数
     #[must_use]
     pub fn message_cnt(mut self, value: impl Into<u32>) -> Self {
         self.message_cnt = Some(value.into());
         self
     }
+
     /// Sets `reply_percentage`: 已回复聊天占比 (浮点型, 百分数); 不包括群聊, 仅在确有聊天时返回
     #[must_use]
     pub fn reply_percentage(mut self, value: impl Into<f64>) -> Self {
         self.reply_percentage = Some(value.into());
         self
     }
+
     /// Sets `avg_reply_time`: 平均首次回复时长, 单位为分钟; 不包括群聊, 仅在确有聊天时返回
     #[must_use]
     pub fn avg_reply_time(mut self, value: impl Into<u32>) -> Self {
         self.avg_reply_time = Some(value.into());
         self
     }
+
     /// Sets `negative_feedback_cnt`: 删除/拉黑成员的客户数
     #[must_use]
     pub fn negative_feedback_cnt(mut self, value: impl Into<u32>) -> Self {
@@ -523,6 +577,7 @@ impl UserBehaviorData {
         self
     }
 }
+
 /// 群聊数据统计 (按群主聚合) 的排序方式.
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -536,9 +591,10 @@ pub enum GroupChatStatisticOrderBy {
     NewMemberCnt,
     /// `4`: 群总人数
     MemberTotal,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticOrderBy {
     /// The wire code.
@@ -551,7 +607,8 @@ impl GroupChatStatisticOrderBy {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::NewChatCnt,
@@ -562,6 +619,22 @@ impl GroupChatStatisticOrderBy {
         }
     }
 }
+
+#[cfg(feature = "statistic")]
+impl ::std::str::FromStr for GroupChatStatisticOrderBy {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "statistic")]
+impl ::std::fmt::Display for GroupChatStatisticOrderBy {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "statistic")]
 impl ::serde::Serialize for GroupChatStatisticOrderBy {
     fn serialize<S: ::serde::Serializer>(
@@ -571,6 +644,7 @@ impl ::serde::Serialize for GroupChatStatisticOrderBy {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "statistic")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatStatisticOrderBy {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -579,6 +653,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatStatisticOrderBy {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/get_user_behavior_data`.
 #[cfg(feature = "statistic")]
 pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -600,6 +675,7 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"behavior_data\":[{\"stat_time\":1536508800,\"chat_cnt\":100,\"message_cnt\":80,\"reply_percentage\":60.25,\"avg_reply_time\":1,\"negative_feedback_cnt\":0,\"new_apply_cnt\":6,\"new_contact_cnt\":5},{\"stat_time\":1536595200,\"chat_cnt\":20,\"message_cnt\":40,\"reply_percentage\":100,\"avg_reply_time\":1,\"negative_feedback_cnt\":0,\"new_apply_cnt\":6,\"new_contact_cnt\":5}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/statistic`.
 #[cfg(feature = "statistic")]
 pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -627,6 +703,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"total\":2,\"next_offset\":2,\"items\":[{\"owner\":\"zhangsan\",\"data\":{\"new_chat_cnt\":2,\"chat_total\":2,\"chat_has_msg\":0,\"new_member_cnt\":0,\"member_total\":6,\"member_has_msg\":0,\"msg_total\":0,\"migrate_trainee_chat_cnt\":3}},{\"owner\":\"lisi\",\"data\":{\"new_chat_cnt\":1,\"chat_total\":3,\"chat_has_msg\":2,\"new_member_cnt\":0,\"member_total\":6,\"member_has_msg\":0,\"msg_total\":0,\"migrate_trainee_chat_cnt\":3}}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/statistic_group_by_day`.
 #[cfg(feature = "statistic")]
 pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -648,6 +725,8 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"stat_time\":1600272000,\"data\":{\"new_chat_cnt\":2,\"chat_total\":2,\"chat_has_msg\":0,\"new_member_cnt\":0,\"member_total\":6,\"member_has_msg\":0,\"msg_total\":0,\"migrate_trainee_chat_cnt\":3}},{\"stat_time\":1600358400,\"data\":{\"new_chat_cnt\":2,\"chat_total\":2,\"chat_has_msg\":0,\"new_member_cnt\":0,\"member_total\":6,\"member_has_msg\":0,\"msg_total\":0,\"migrate_trainee_chat_cnt\":3}}]}",
     ),
 };
+
+/// The `statistic` group: 统计管理 — daily statistics of members' customer contact (联系客户统计) and of customer group chats (群聊数据统计).
 #[cfg(feature = "statistic")]
 impl crate::Client {
     /// 获取「联系客户统计」数据 — Daily customer-contact statistics (applications, new customers, chats, messages, reply rate) of members or departments.
@@ -660,15 +739,14 @@ impl crate::Client {
     /// The range \[start_time, end_time\] is closed on both ends, at most 30 days long, within the last 180 days;
     /// timestamps not at midnight are rounded down to the day. Members and departments must be in the app's
     /// visible range.
+    #[doc(alias = "externalcontact/get_user_behavior_data")]
     pub async fn get_user_behavior_data(
         &self,
         request: &GetUserBehaviorDataRequest,
     ) -> crate::Result<GetUserBehaviorDataResponse> {
         self.execute(&EP_GET_USER_BEHAVIOR_DATA, request).await
     }
-}
-#[cfg(feature = "statistic")]
-impl crate::Client {
+
     /// 获取「群聊数据统计」数据(按群主聚合) — Customer group chat statistics over a date range, one record per group owner, offset-paged.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/statistic`
@@ -679,35 +757,14 @@ impl crate::Client {
     /// days; timestamps not at midnight are rounded down to the day. The docs mark owner_filter as required yet say
     /// that leaving it out covers every owner in the app's visible range (error 81017 above 1000 people); it is kept
     /// required here as the field table says. Pages end when next_offset equals total.
+    #[doc(alias = "externalcontact/groupchat/statistic")]
     pub async fn groupchat_statistic(
         &self,
         request: &GroupchatStatisticRequest,
     ) -> crate::Result<GroupchatStatisticResponse> {
         self.execute(&EP_GROUPCHAT_STATISTIC, request).await
     }
-}
-#[cfg(feature = "statistic")]
-impl crate::paging::OffsetPaged for GroupchatStatisticRequest {
-    type Response = GroupchatStatisticResponse;
-    type Item = GroupChatStatisticOwnerItem;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GROUPCHAT_STATISTIC;
-    fn offset(&self) -> u64 {
-        self.offset.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
-    }
-    fn set_offset(&mut self, offset: u64) {
-        self.offset = Some(u32::try_from(offset).unwrap_or(u32::MAX));
-    }
-    fn limit(&self) -> Option<u64> {
-        self.limit.and_then(|v| u64::try_from(v).ok())
-    }
-    fn into_items(
-        response: GroupchatStatisticResponse,
-    ) -> Vec<GroupChatStatisticOwnerItem> {
-        response.items.unwrap_or_default()
-    }
-}
-#[cfg(feature = "statistic")]
-impl crate::Client {
+
     /// Every item of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic), page after page, as a stream: follows the offset until the last page.
     pub fn groupchat_statistic_stream(
         &self,
@@ -715,9 +772,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<GroupChatStatisticOwnerItem> {
         crate::paging::offset_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "statistic")]
-impl crate::Client {
+
     /// 获取「群聊数据统计」数据(按自然日聚合) — Customer group chat statistics of the given owners, one record per natural day.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`
@@ -727,10 +782,35 @@ impl crate::Client {
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. owner_filter is marked required in the docs
     /// (see groupchat/statistic).
+    #[doc(alias = "externalcontact/groupchat/statistic_group_by_day")]
     pub async fn groupchat_statistic_group_by_day(
         &self,
         request: &GroupchatStatisticGroupByDayRequest,
     ) -> crate::Result<GroupchatStatisticGroupByDayResponse> {
         self.execute(&EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY, request).await
+    }
+}
+
+#[cfg(feature = "statistic")]
+impl crate::paging::OffsetPaged for GroupchatStatisticRequest {
+    type Response = GroupchatStatisticResponse;
+    type Item = GroupChatStatisticOwnerItem;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GROUPCHAT_STATISTIC;
+    fn offset(&self) -> u64 {
+        self.offset.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+    }
+
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(u32::try_from(offset).unwrap_or(u32::MAX));
+    }
+
+    fn limit(&self) -> Option<u64> {
+        self.limit.and_then(|v| u64::try_from(v).ok())
+    }
+
+    fn into_items(
+        response: GroupchatStatisticResponse,
+    ) -> Vec<GroupChatStatisticOwnerItem> {
+        response.items.unwrap_or_default()
     }
 }

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct AddStrategyTagRequest {
@@ -24,6 +24,7 @@ pub struct AddStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<NewStrategyTag>>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl AddStrategyTagRequest {
     /// Creates a `AddStrategyTagRequest` from its required fields; every optional field starts as `None`.
@@ -36,24 +37,28 @@ impl AddStrategyTagRequest {
             tag: None,
         }
     }
+
     /// Sets `group_id`: 标签组id; 向已有标签组添加标签时填写
     #[must_use]
     pub fn group_id(mut self, value: impl Into<String>) -> Self {
         self.group_id = Some(value.into());
         self
     }
+
     /// Sets `group_name`: 标签组名称, 最长30个字符
     #[must_use]
     pub fn group_name(mut self, value: impl Into<String>) -> Self {
         self.group_name = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签组次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `tag`: 要添加的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<NewStrategyTag>>) -> Self {
@@ -61,6 +66,7 @@ impl AddStrategyTagRequest {
         self
     }
 }
+
 /// Response of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -72,12 +78,14 @@ pub struct AddStrategyTagResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<StrategyTagGroup>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl AddStrategyTagResponse {
     /// Creates an empty `AddStrategyTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
+
     /// Sets `tag_group`: 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<StrategyTagGroup>) -> Self {
@@ -85,6 +93,7 @@ impl AddStrategyTagResponse {
         self
     }
 }
+
 /// Request of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -100,6 +109,7 @@ pub struct DelStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl DelStrategyTagRequest {
     /// Creates an empty `DelStrategyTagRequest`: every field is optional; set them with the methods below.
@@ -109,12 +119,14 @@ impl DelStrategyTagRequest {
             group_id: None,
         }
     }
+
     /// Sets `tag_id`: 要删除的标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `group_id`: 要删除的标签组id列表
     #[must_use]
     pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -122,6 +134,7 @@ impl DelStrategyTagRequest {
         self
     }
 }
+
 /// Response of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -136,11 +149,12 @@ impl DelStrategyTagResponse {
         Self {}
     }
 }
+
 /// Request of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct EditStrategyTagRequest {
@@ -153,6 +167,7 @@ pub struct EditStrategyTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl EditStrategyTagRequest {
     /// Creates a `EditStrategyTagRequest` from its required fields; every optional field starts as `None`.
@@ -163,12 +178,14 @@ impl EditStrategyTagRequest {
             order: None,
         }
     }
+
     /// Sets `name`: 新的标签或标签组名称, 最长30个字符
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签/标签组的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -176,6 +193,7 @@ impl EditStrategyTagRequest {
         self
     }
 }
+
 /// Response of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -190,6 +208,7 @@ impl EditStrategyTagResponse {
         Self {}
     }
 }
+
 /// Request of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -208,6 +227,7 @@ pub struct GetStrategyTagListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl GetStrategyTagListRequest {
     /// Creates an empty `GetStrategyTagListRequest`: every field is optional; set them with the methods below.
@@ -218,18 +238,21 @@ impl GetStrategyTagListRequest {
             group_id: None,
         }
     }
+
     /// Sets `strategy_id`: 规则组id
     #[must_use]
     pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
         self.strategy_id = Some(value.into());
         self
     }
+
     /// Sets `tag_id`: 要查询的标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `group_id`: 要查询的标签组id列表; 返回该标签组以及其下的所有标签
     #[must_use]
     pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -237,6 +260,7 @@ impl GetStrategyTagListRequest {
         self
     }
 }
+
 /// Response of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
@@ -248,12 +272,14 @@ pub struct GetStrategyTagListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<Vec<StrategyTagGroup>>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl GetStrategyTagListResponse {
     /// Creates an empty `GetStrategyTagListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
+
     /// Sets `tag_group`: 标签组列表
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<Vec<StrategyTagGroup>>) -> Self {
@@ -261,9 +287,10 @@ impl GetStrategyTagListResponse {
         self
     }
 }
+
 /// 要添加的标签列表
 #[cfg(feature = "strategy_tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct NewStrategyTag {
@@ -273,6 +300,7 @@ pub struct NewStrategyTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl NewStrategyTag {
     /// Creates a `NewStrategyTag` from its required fields; every optional field starts as `None`.
@@ -282,6 +310,7 @@ impl NewStrategyTag {
             order: None,
         }
     }
+
     /// Sets `order`: 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -289,6 +318,7 @@ impl NewStrategyTag {
         self
     }
 }
+
 /// 规则组下的企业标签 — one tag of a strategy tag group.
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -307,6 +337,7 @@ pub struct StrategyTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl StrategyTag {
     /// Creates a `StrategyTag` from its required fields; every optional field starts as `None`.
@@ -318,12 +349,14 @@ impl StrategyTag {
             order: None,
         }
     }
+
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -331,6 +364,7 @@ impl StrategyTag {
         self
     }
 }
+
 /// 规则组下的企业标签组 — one tag group of a strategy, with its tags.
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -355,6 +389,7 @@ pub struct StrategyTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<StrategyTag>>,
 }
+
 #[cfg(feature = "strategy_tag")]
 impl StrategyTagGroup {
     /// Creates a `StrategyTagGroup` from its required fields; every optional field starts as `None`.
@@ -368,24 +403,28 @@ impl StrategyTagGroup {
             tag: None,
         }
     }
+
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `strategy_id`: 标签组所属的规则组id (创建接口的返回中没有此字段)
     #[must_use]
     pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
         self.strategy_id = Some(value.into());
         self
     }
+
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
@@ -393,6 +432,7 @@ impl StrategyTagGroup {
         self
     }
 }
+
 /// Catalog entry of `externalcontact/get_strategy_tag_list`.
 #[cfg(feature = "strategy_tag")]
 pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -414,6 +454,7 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
         "{\"errcode\":0,\"errmsg\":\"ok\",\"tag_group\":[{\"group_id\":\"TAG_GROUPID1\",\"group_name\":\"GOURP_NAME\",\"create_time\":1557838797,\"order\":1,\"strategy_id\":1,\"tag\":[{\"id\":\"TAG_ID1\",\"name\":\"NAME1\",\"create_time\":1557838797,\"order\":1},{\"id\":\"TAG_ID2\",\"name\":\"NAME2\",\"create_time\":1557838797,\"order\":2}]}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/add_strategy_tag`.
 #[cfg(feature = "strategy_tag")]
 pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -435,6 +476,7 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"tag_group\":{\"group_id\":\"TAG_GROUPID1\",\"group_name\":\"GOURP_NAME\",\"create_time\":1557838797,\"order\":1,\"tag\":[{\"id\":\"TAG_ID1\",\"name\":\"NAME1\",\"create_time\":1557838797,\"order\":1},{\"id\":\"TAG_ID2\",\"name\":\"NAME2\",\"create_time\":1557838797,\"order\":2}]}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/edit_strategy_tag`.
 #[cfg(feature = "strategy_tag")]
 pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -452,6 +494,7 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/del_strategy_tag`.
 #[cfg(feature = "strategy_tag")]
 pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -471,6 +514,8 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `strategy_tag` group: 规则组标签 — corp customer tags that belong to a customer-contact strategy (规则组) and are usable only by members in its scope.
 #[cfg(feature = "strategy_tag")]
 impl crate::Client {
     /// 获取指定规则组下的企业客户标签 — List the tag groups and tags of a strategy, optionally filtered by tag id or tag group id.
@@ -482,15 +527,14 @@ impl crate::Client {
     /// If both tag_id and group_id are empty, all tags are returned; if both are given, tag_id is ignored and
     /// only group_id filters. Apps can only read and manage strategy tags of strategies they created
     /// (self-built apps configured in 客户联系「可调用接口的应用」; third-party/代开发 apps need 管理客户联系规则组).
+    #[doc(alias = "externalcontact/get_strategy_tag_list")]
     pub async fn get_strategy_tag_list(
         &self,
         request: &GetStrategyTagListRequest,
     ) -> crate::Result<GetStrategyTagListResponse> {
         self.execute(&EP_GET_STRATEGY_TAG_LIST, request).await
     }
-}
-#[cfg(feature = "strategy_tag")]
-impl crate::Client {
+
     /// 为指定规则组创建企业客户标签 — Add tags to a strategy's existing tag group, or create a new tag group with tags in a strategy.
     ///
     /// `POST /cgi-bin/externalcontact/add_strategy_tag`
@@ -501,15 +545,14 @@ impl crate::Client {
     /// first-level strategy. When group_id is given, group_name and the group order are ignored; a group_name
     /// equal to an existing group of the strategy adds the tags to that group. Empty tag groups cannot be
     /// created. Tags in one group must have distinct names; duplicates in one call create a single tag.
+    #[doc(alias = "externalcontact/add_strategy_tag")]
     pub async fn add_strategy_tag(
         &self,
         request: &AddStrategyTagRequest,
     ) -> crate::Result<AddStrategyTagResponse> {
         self.execute(&EP_ADD_STRATEGY_TAG, request).await
     }
-}
-#[cfg(feature = "strategy_tag")]
-impl crate::Client {
+
     /// 编辑指定规则组下的企业客户标签 — Rename or reorder a strategy tag or strategy tag group (it cannot be moved to another strategy).
     ///
     /// `POST /cgi-bin/externalcontact/edit_strategy_tag`
@@ -518,15 +561,14 @@ impl crate::Client {
     ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group.
+    #[doc(alias = "externalcontact/edit_strategy_tag")]
     pub async fn edit_strategy_tag(
         &self,
         request: &EditStrategyTagRequest,
     ) -> crate::Result<EditStrategyTagResponse> {
         self.execute(&EP_EDIT_STRATEGY_TAG, request).await
     }
-}
-#[cfg(feature = "strategy_tag")]
-impl crate::Client {
+
     /// 删除指定规则组下的企业客户标签 — Delete strategy tags, or whole strategy tag groups.
     ///
     /// `POST /cgi-bin/externalcontact/del_strategy_tag`
@@ -537,6 +579,7 @@ impl crate::Client {
     /// automatically.
     /// The official request example prints a trailing comma after the group_id list (invalid JSON); it is
     /// dropped here.
+    #[doc(alias = "externalcontact/del_strategy_tag")]
     pub async fn del_strategy_tag(
         &self,
         request: &DelStrategyTagRequest,

@@ -25,6 +25,7 @@ pub struct AddCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+
 #[cfg(feature = "tag")]
 impl AddCorpTagRequest {
     /// Creates an empty `AddCorpTagRequest`: every field is optional; set them with the methods below.
@@ -37,30 +38,35 @@ impl AddCorpTagRequest {
             agentid: None,
         }
     }
+
     /// Sets `group_id`: 标签组id; 向已有标签组添加标签时填写
     #[must_use]
     pub fn group_id(mut self, value: impl Into<String>) -> Self {
         self.group_id = Some(value.into());
         self
     }
+
     /// Sets `group_name`: 标签组名称, 最长30个字符; 创建新标签组时填写
     #[must_use]
     pub fn group_name(mut self, value: impl Into<String>) -> Self {
         self.group_name = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签组次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `tag`: 要添加的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<NewCorpTag>>) -> Self {
         self.tag = Some(value.into());
         self
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
@@ -68,6 +74,7 @@ impl AddCorpTagRequest {
         self
     }
 }
+
 /// Response of 添加企业客户标签 (`POST /cgi-bin/externalcontact/add_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -79,12 +86,14 @@ pub struct AddCorpTagResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<CorpTagGroup>,
 }
+
 #[cfg(feature = "tag")]
 impl AddCorpTagResponse {
     /// Creates an empty `AddCorpTagResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
+
     /// Sets `tag_group`: 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<CorpTagGroup>) -> Self {
@@ -92,6 +101,7 @@ impl AddCorpTagResponse {
         self
     }
 }
+
 /// 企业标签 — one tag of a corp tag group.
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -113,6 +123,7 @@ pub struct CorpTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
 }
+
 #[cfg(feature = "tag")]
 impl CorpTag {
     /// Creates a `CorpTag` from its required fields; every optional field starts as `None`.
@@ -125,18 +136,21 @@ impl CorpTag {
             deleted: None,
         }
     }
+
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `deleted`: 标签是否已经被删除; 只在指定tag_id/group_id进行查询时返回
     #[must_use]
     pub fn deleted(mut self, value: impl Into<bool>) -> Self {
@@ -144,6 +158,7 @@ impl CorpTag {
         self
     }
 }
+
 /// 企业标签组 — one corp tag group with its tags.
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -168,6 +183,7 @@ pub struct CorpTagGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<CorpTag>>,
 }
+
 #[cfg(feature = "tag")]
 impl CorpTagGroup {
     /// Creates a `CorpTagGroup` from its required fields; every optional field starts as `None`.
@@ -181,24 +197,28 @@ impl CorpTagGroup {
             tag: None,
         }
     }
+
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `deleted`: 标签组是否已经被删除; 只在指定tag_id进行查询时返回
     #[must_use]
     pub fn deleted(mut self, value: impl Into<bool>) -> Self {
         self.deleted = Some(value.into());
         self
     }
+
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
     pub fn tag(mut self, value: impl Into<Vec<CorpTag>>) -> Self {
@@ -206,6 +226,7 @@ impl CorpTagGroup {
         self
     }
 }
+
 /// Request of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -224,6 +245,7 @@ pub struct DelCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+
 #[cfg(feature = "tag")]
 impl DelCorpTagRequest {
     /// Creates an empty `DelCorpTagRequest`: every field is optional; set them with the methods below.
@@ -234,18 +256,21 @@ impl DelCorpTagRequest {
             agentid: None,
         }
     }
+
     /// Sets `tag_id`: 要删除的标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `group_id`: 要删除的标签组id列表
     #[must_use]
     pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.group_id = Some(value.into());
         self
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
@@ -253,6 +278,7 @@ impl DelCorpTagRequest {
         self
     }
 }
+
 /// Response of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -267,11 +293,12 @@ impl DelCorpTagResponse {
         Self {}
     }
 }
+
 /// Request of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct EditCorpTagRequest {
@@ -287,6 +314,7 @@ pub struct EditCorpTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+
 #[cfg(feature = "tag")]
 impl EditCorpTagRequest {
     /// Creates a `EditCorpTagRequest` from its required fields; every optional field starts as `None`.
@@ -298,18 +326,21 @@ impl EditCorpTagRequest {
             agentid: None,
         }
     }
+
     /// Sets `name`: 新的标签或标签组名称, 最长30个字符
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `order`: 标签/标签组的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
@@ -317,6 +348,7 @@ impl EditCorpTagRequest {
         self
     }
 }
+
 /// Response of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -331,6 +363,7 @@ impl EditCorpTagResponse {
         Self {}
     }
 }
+
 /// Request of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -346,6 +379,7 @@ pub struct GetCorpTagListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
+
 #[cfg(feature = "tag")]
 impl GetCorpTagListRequest {
     /// Creates an empty `GetCorpTagListRequest`: every field is optional; set them with the methods below.
@@ -355,12 +389,14 @@ impl GetCorpTagListRequest {
             group_id: None,
         }
     }
+
     /// Sets `tag_id`: 要查询的标签id列表
     #[must_use]
     pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
         self.tag_id = Some(value.into());
         self
     }
+
     /// Sets `group_id`: 要查询的标签组id列表; 返回该标签组以及其下的所有标签
     #[must_use]
     pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -368,6 +404,7 @@ impl GetCorpTagListRequest {
         self
     }
 }
+
 /// Response of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
@@ -379,12 +416,14 @@ pub struct GetCorpTagListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<Vec<CorpTagGroup>>,
 }
+
 #[cfg(feature = "tag")]
 impl GetCorpTagListResponse {
     /// Creates an empty `GetCorpTagListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_group: None }
     }
+
     /// Sets `tag_group`: 标签组列表
     #[must_use]
     pub fn tag_group(mut self, value: impl Into<Vec<CorpTagGroup>>) -> Self {
@@ -392,11 +431,12 @@ impl GetCorpTagListResponse {
         self
     }
 }
+
 /// Request of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MarkTagRequest {
@@ -411,6 +451,7 @@ pub struct MarkTagRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_tag: Option<Vec<String>>,
 }
+
 #[cfg(feature = "tag")]
 impl MarkTagRequest {
     /// Creates a `MarkTagRequest` from its required fields; every optional field starts as `None`.
@@ -422,12 +463,14 @@ impl MarkTagRequest {
             remove_tag: None,
         }
     }
+
     /// Sets `add_tag`: 要标记的标签id列表
     #[must_use]
     pub fn add_tag(mut self, value: impl Into<Vec<String>>) -> Self {
         self.add_tag = Some(value.into());
         self
     }
+
     /// Sets `remove_tag`: 要移除的标签id列表
     #[must_use]
     pub fn remove_tag(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -435,6 +478,7 @@ impl MarkTagRequest {
         self
     }
 }
+
 /// Response of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
@@ -449,9 +493,10 @@ impl MarkTagResponse {
         Self {}
     }
 }
+
 /// 要添加的标签列表
 #[cfg(feature = "tag")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct NewCorpTag {
@@ -461,6 +506,7 @@ pub struct NewCorpTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
 }
+
 #[cfg(feature = "tag")]
 impl NewCorpTag {
     /// Creates a `NewCorpTag` from its required fields; every optional field starts as `None`.
@@ -470,6 +516,7 @@ impl NewCorpTag {
             order: None,
         }
     }
+
     /// Sets `order`: 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -477,6 +524,7 @@ impl NewCorpTag {
         self
     }
 }
+
 /// Catalog entry of `externalcontact/get_corp_tag_list`.
 #[cfg(feature = "tag")]
 pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -498,6 +546,7 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"tag_group\":[{\"group_id\":\"TAG_GROUPID1\",\"group_name\":\"GOURP_NAME\",\"create_time\":1557838797,\"order\":1,\"deleted\":false,\"tag\":[{\"id\":\"TAG_ID1\",\"name\":\"NAME1\",\"create_time\":1557838797,\"order\":1,\"deleted\":false},{\"id\":\"TAG_ID2\",\"name\":\"NAME2\",\"create_time\":1557838797,\"order\":2,\"deleted\":true}]}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/add_corp_tag`.
 #[cfg(feature = "tag")]
 pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -519,6 +568,7 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
         "{\"errcode\":0,\"errmsg\":\"ok\",\"tag_group\":{\"group_id\":\"TAG_GROUPID1\",\"group_name\":\"GOURP_NAME\",\"create_time\":1557838797,\"order\":1,\"tag\":[{\"id\":\"TAG_ID1\",\"name\":\"NAME1\",\"create_time\":1557838797,\"order\":1},{\"id\":\"TAG_ID2\",\"name\":\"NAME2\",\"create_time\":1557838797,\"order\":2}]}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/edit_corp_tag`.
 #[cfg(feature = "tag")]
 pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -538,6 +588,7 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/del_corp_tag`.
 #[cfg(feature = "tag")]
 pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -557,6 +608,7 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/mark_tag`.
 #[cfg(feature = "tag")]
 pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -576,6 +628,8 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `tag` group: 企业客户标签 — the corp's customer tag library (tag groups and tags) and marking customers with corp tags.
 #[cfg(feature = "tag")]
 impl crate::Client {
     /// 获取企业标签库 — List the corp's tag groups and their tags, optionally filtered by tag id or tag group id.
@@ -587,15 +641,14 @@ impl crate::Client {
     /// If both tag_id and group_id are empty, all tags are returned. If both are given, tag_id is ignored
     /// and only group_id filters. Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party
     /// and 代开发 apps need the 客户基础信息 (read) permission.
+    #[doc(alias = "externalcontact/get_corp_tag_list")]
     pub async fn get_corp_tag_list(
         &self,
         request: &GetCorpTagListRequest,
     ) -> crate::Result<GetCorpTagListResponse> {
         self.execute(&EP_GET_CORP_TAG_LIST, request).await
     }
-}
-#[cfg(feature = "tag")]
-impl crate::Client {
+
     /// 添加企业客户标签 — Add tags to an existing tag group (by group_id) or create a new tag group with its tags (by group_name).
     ///
     /// `POST /cgi-bin/externalcontact/add_corp_tag`
@@ -607,15 +660,14 @@ impl crate::Client {
     /// given, group_name and the group order are ignored. Empty tag groups cannot be created, so at least one
     /// tag is needed. Tags in one group must have distinct names; duplicates in one call create a single tag.
     /// Apps can only edit and delete tags they created themselves.
+    #[doc(alias = "externalcontact/add_corp_tag")]
     pub async fn add_corp_tag(
         &self,
         request: &AddCorpTagRequest,
     ) -> crate::Result<AddCorpTagResponse> {
         self.execute(&EP_ADD_CORP_TAG, request).await
     }
-}
-#[cfg(feature = "tag")]
-impl crate::Client {
+
     /// 编辑企业客户标签 — Rename or reorder a corp tag or a corp tag group.
     ///
     /// `POST /cgi-bin/externalcontact/edit_corp_tag`
@@ -624,15 +676,14 @@ impl crate::Client {
     ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group. Apps can only edit tags they created themselves.
+    #[doc(alias = "externalcontact/edit_corp_tag")]
     pub async fn edit_corp_tag(
         &self,
         request: &EditCorpTagRequest,
     ) -> crate::Result<EditCorpTagResponse> {
         self.execute(&EP_EDIT_CORP_TAG, request).await
     }
-}
-#[cfg(feature = "tag")]
-impl crate::Client {
+
     /// 删除企业客户标签 — Delete corp tags, or whole corp tag groups.
     ///
     /// `POST /cgi-bin/externalcontact/del_corp_tag`
@@ -641,15 +692,14 @@ impl crate::Client {
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically. Apps can only delete tags they created themselves.
+    #[doc(alias = "externalcontact/del_corp_tag")]
     pub async fn del_corp_tag(
         &self,
         request: &DelCorpTagRequest,
     ) -> crate::Result<DelCorpTagResponse> {
         self.execute(&EP_DEL_CORP_TAG, request).await
     }
-}
-#[cfg(feature = "tag")]
-impl crate::Client {
+
     /// 编辑客户企业标签 — Add corp tags to, and remove corp tags from, one customer of one member.
     ///
     /// `POST /cgi-bin/externalcontact/mark_tag`
@@ -661,6 +711,7 @@ impl crate::Client {
     /// mark customers of members in their visible range; strategy (规则组) tags can be used only if the
     /// strategy was created by the same app and the member is in its scope.
     /// The official response example prints a trailing comma after "errmsg" (invalid JSON); it is dropped here.
+    #[doc(alias = "externalcontact/mark_tag")]
     pub async fn mark_tag(
         &self,
         request: &MarkTagRequest,

@@ -4,7 +4,7 @@
 /// Request of 获取access_token (`GET /cgi-bin/gettoken`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GettokenRequest {
@@ -15,6 +15,7 @@ pub struct GettokenRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub corpsecret: String,
 }
+
 impl GettokenRequest {
     /// Creates a `GettokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(corpid: impl Into<String>, corpsecret: impl Into<String>) -> Self {
@@ -24,6 +25,7 @@ impl GettokenRequest {
         }
     }
 }
+
 /// Response of 获取access_token (`GET /cgi-bin/gettoken`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
@@ -37,6 +39,7 @@ pub struct GettokenResponse {
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
 }
+
 impl GettokenResponse {
     /// Creates a `GettokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(access_token: impl Into<String>, expires_in: impl Into<u64>) -> Self {
@@ -46,6 +49,7 @@ impl GettokenResponse {
         }
     }
 }
+
 /// Catalog entry of `gettoken`.
 pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoint {
     name: "gettoken",
@@ -64,6 +68,8 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"accesstoken000001\",\"expires_in\":7200}",
     ),
 };
+
+/// The `token` group: 获取access_token — the corp access token every other endpoint takes.
 impl crate::Client {
     /// 获取access_token — Exchange the corp id and a secret (the 客户联系 secret, or a self-built app's secret configured as 可调用应用) for an access_token. The client does this for you and caches the token.
     ///

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatOnjobTransferRequest {
@@ -14,6 +14,7 @@ pub struct GroupchatOnjobTransferRequest {
     /// 新群主的userid
     pub new_owner: String,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl GroupchatOnjobTransferRequest {
     /// Creates a `GroupchatOnjobTransferRequest` from its required fields; every optional field starts as `None`.
@@ -27,6 +28,7 @@ impl GroupchatOnjobTransferRequest {
         }
     }
 }
+
 /// Response of 分配在职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/onjob_transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
@@ -38,12 +40,14 @@ pub struct GroupchatOnjobTransferResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_chat_list: Option<Vec<OnjobGroupChatTransferFailure>>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl GroupchatOnjobTransferResponse {
     /// Creates an empty `GroupchatOnjobTransferResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { failed_chat_list: None }
     }
+
     /// Sets `failed_chat_list`: 没能成功继承的群
     #[must_use]
     pub fn failed_chat_list(
@@ -54,6 +58,7 @@ impl GroupchatOnjobTransferResponse {
         self
     }
 }
+
 /// 没能成功继承的群
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -69,6 +74,7 @@ pub struct OnjobGroupChatTransferFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl OnjobGroupChatTransferFailure {
     /// Creates a `OnjobGroupChatTransferFailure` from its required fields; every optional field starts as `None`.
@@ -79,12 +85,14 @@ impl OnjobGroupChatTransferFailure {
             errmsg: None,
         }
     }
+
     /// Sets `errcode`: 没能成功继承的群, 错误码
     #[must_use]
     pub fn errcode(mut self, value: impl Into<i32>) -> Self {
         self.errcode = Some(value.into());
         self
     }
+
     /// Sets `errmsg`: 没能成功继承的群, 错误描述
     #[must_use]
     pub fn errmsg(mut self, value: impl Into<String>) -> Self {
@@ -92,6 +100,7 @@ impl OnjobGroupChatTransferFailure {
         self
     }
 }
+
 /// 客户接替记录列表
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -107,6 +116,7 @@ pub struct OnjobTakeoverRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl OnjobTakeoverRecord {
     /// Creates a `OnjobTakeoverRecord` from its required fields; every optional field starts as `None`.
@@ -117,12 +127,14 @@ impl OnjobTakeoverRecord {
             takeover_time: None,
         }
     }
+
     /// Sets `status`: 接替状态
     #[must_use]
     pub fn status(mut self, value: impl Into<OnjobTakeoverStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
     pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
@@ -130,6 +142,7 @@ impl OnjobTakeoverRecord {
         self
     }
 }
+
 /// 每个客户的分配结果
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -142,6 +155,7 @@ pub struct OnjobTransferCustomerResult {
     #[serde(default)]
     pub errcode: i32,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl OnjobTransferCustomerResult {
     /// Creates a `OnjobTransferCustomerResult` from its required fields; every optional field starts as `None`.
@@ -152,11 +166,12 @@ impl OnjobTransferCustomerResult {
         }
     }
 }
+
 /// Request of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferCustomerRequest {
@@ -170,6 +185,7 @@ pub struct TransferCustomerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl TransferCustomerRequest {
     /// Creates a `TransferCustomerRequest` from its required fields; every optional field starts as `None`.
@@ -185,6 +201,7 @@ impl TransferCustomerRequest {
             transfer_success_msg: None,
         }
     }
+
     /// Sets `transfer_success_msg`: 转移成功后发给客户的消息, 最多200个字符; 不填则使用默认文案
     #[must_use]
     pub fn transfer_success_msg(mut self, value: impl Into<String>) -> Self {
@@ -192,6 +209,7 @@ impl TransferCustomerRequest {
         self
     }
 }
+
 /// Response of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
@@ -203,12 +221,14 @@ pub struct TransferCustomerResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Vec<OnjobTransferCustomerResult>>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl TransferCustomerResponse {
     /// Creates an empty `TransferCustomerResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { customer: None }
     }
+
     /// Sets `customer`: 每个客户的分配结果
     #[must_use]
     pub fn customer(
@@ -219,11 +239,12 @@ impl TransferCustomerResponse {
         self
     }
 }
+
 /// Request of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
 #[cfg(feature = "transfer_onjob")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferResultRequest {
@@ -235,6 +256,7 @@ pub struct TransferResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl TransferResultRequest {
     /// Creates a `TransferResultRequest` from its required fields; every optional field starts as `None`.
@@ -248,6 +270,7 @@ impl TransferResultRequest {
             cursor: None,
         }
     }
+
     /// Sets `cursor`: 分页查询的cursor; 不填或为空表示获取第一个分页
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -255,6 +278,7 @@ impl TransferResultRequest {
         self
     }
 }
+
 /// Response of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
@@ -269,6 +293,7 @@ pub struct TransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl TransferResultResponse {
     /// Creates an empty `TransferResultResponse`: every field is optional; set them with the methods below.
@@ -278,12 +303,14 @@ impl TransferResultResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
     pub fn customer(mut self, value: impl Into<Vec<OnjobTakeoverRecord>>) -> Self {
         self.customer = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 下个分页的起始cursor; 为空表示没有更多数据
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -291,6 +318,7 @@ impl TransferResultResponse {
         self
     }
 }
+
 /// 在职继承的客户接替状态.
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -306,9 +334,10 @@ pub enum OnjobTakeoverStatus {
     TakeoverLimitReached,
     /// `5`: 无接替记录
     NoRecord,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl OnjobTakeoverStatus {
     /// The wire code.
@@ -322,7 +351,8 @@ impl OnjobTakeoverStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Completed,
@@ -334,6 +364,22 @@ impl OnjobTakeoverStatus {
         }
     }
 }
+
+#[cfg(feature = "transfer_onjob")]
+impl ::std::str::FromStr for OnjobTakeoverStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "transfer_onjob")]
+impl ::std::fmt::Display for OnjobTakeoverStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "transfer_onjob")]
 impl ::serde::Serialize for OnjobTakeoverStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -343,6 +389,7 @@ impl ::serde::Serialize for OnjobTakeoverStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "transfer_onjob")]
 impl<'de> ::serde::Deserialize<'de> for OnjobTakeoverStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -351,6 +398,7 @@ impl<'de> ::serde::Deserialize<'de> for OnjobTakeoverStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/transfer_customer`.
 #[cfg(feature = "transfer_onjob")]
 pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -372,6 +420,7 @@ pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"customer\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"errcode\":40096},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"errcode\":0}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/transfer_result`.
 #[cfg(feature = "transfer_onjob")]
 pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -399,6 +448,7 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"customer\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACCCC\",\"status\":1,\"takeover_time\":1588262400},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"status\":2,\"takeover_time\":1588482400},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"status\":3,\"takeover_time\":0}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/onjob_transfer`.
 #[cfg(feature = "transfer_onjob")]
 pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -420,6 +470,8 @@ pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"failed_chat_list\":[{\"chat_id\":\"wrOgQhDgAAcwMTB7YmDkbeBsgT_KAAAA\",\"errcode\":90501,\"errmsg\":\"chat is not external group chat\"}]}",
     ),
 };
+
+/// The `transfer_onjob` group: 在职继承 — hand the customers and customer group chats of a member still employed over to another member.
 #[cfg(feature = "transfer_onjob")]
 impl crate::Client {
     /// 分配在职成员的客户 — Transfer up to 100 customers of an employed member to another member.
@@ -435,15 +487,14 @@ impl crate::Client {
     /// takeover was started (it completes automatically after 24 hours, unless the customer refuses); check
     /// transfer_result for the outcome. No 添加企业客户 event fires when the takeover member is already the
     /// customer's friend.
+    #[doc(alias = "externalcontact/transfer_customer")]
     pub async fn transfer_customer(
         &self,
         request: &TransferCustomerRequest,
     ) -> crate::Result<TransferCustomerResponse> {
         self.execute(&EP_TRANSFER_CUSTOMER, request).await
     }
-}
-#[cfg(feature = "transfer_onjob")]
-impl crate::Client {
+
     /// 查询客户接替状态(在职) — Page through the takeover status of customers transferred from one employed member to another.
     ///
     /// `POST /cgi-bin/externalcontact/transfer_result`
@@ -452,32 +503,14 @@ impl crate::Client {
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The takeover member must be in the app's visible range.
+    #[doc(alias = "externalcontact/transfer_result")]
     pub async fn transfer_result(
         &self,
         request: &TransferResultRequest,
     ) -> crate::Result<TransferResultResponse> {
         self.execute(&EP_TRANSFER_RESULT, request).await
     }
-}
-#[cfg(feature = "transfer_onjob")]
-impl crate::paging::CursorPaged for TransferResultRequest {
-    type Response = TransferResultResponse;
-    type Item = OnjobTakeoverRecord;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_TRANSFER_RESULT;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: TransferResultResponse,
-    ) -> (Vec<OnjobTakeoverRecord>, Option<String>) {
-        (response.customer.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "transfer_onjob")]
-impl crate::Client {
+
     /// Every item of [`Client::transfer_result`](crate::Client::transfer_result), page after page, as a stream: follows the cursor until the last page.
     pub fn transfer_result_stream(
         &self,
@@ -485,9 +518,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<OnjobTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "transfer_onjob")]
-impl crate::Client {
+
     /// 分配在职成员的客户群 — Hand customer group chats owned by an employed member over to a new owner.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/onjob_transfer`
@@ -499,10 +530,31 @@ impl crate::Client {
     /// owner can be handed to a new owner per day, and within 90 natural days each chat of an employed member
     /// can be transferred at most twice. For self-built/third-party apps the owner must be in the app's
     /// visible range. Chats that could not be transferred are listed in failed_chat_list.
+    #[doc(alias = "externalcontact/groupchat/onjob_transfer")]
     pub async fn groupchat_onjob_transfer(
         &self,
         request: &GroupchatOnjobTransferRequest,
     ) -> crate::Result<GroupchatOnjobTransferResponse> {
         self.execute(&EP_GROUPCHAT_ONJOB_TRANSFER, request).await
+    }
+}
+
+#[cfg(feature = "transfer_onjob")]
+impl crate::paging::CursorPaged for TransferResultRequest {
+    type Response = TransferResultResponse;
+    type Item = OnjobTakeoverRecord;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_TRANSFER_RESULT;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: TransferResultResponse,
+    ) -> (Vec<OnjobTakeoverRecord>, Option<String>) {
+        (response.customer.unwrap_or_default(), response.next_cursor)
     }
 }

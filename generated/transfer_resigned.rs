@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetTransferResultRequest {
@@ -16,6 +16,7 @@ pub struct GetTransferResultRequest {
     /// 接替成员的userid
     pub takeover_userid: String,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GetTransferResultRequest {
     /// Creates a `GetTransferResultRequest` from its required fields; every optional field starts as `None`.
@@ -31,6 +32,7 @@ impl GetTransferResultRequest {
         }
     }
 }
+
 /// Response of 查询客户接替结果(旧接口) (`POST /cgi-bin/externalcontact/get_transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
@@ -45,6 +47,7 @@ pub struct GetTransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GetTransferResultResponse {
     /// Creates an empty `GetTransferResultResponse`: every field is optional; set them with the methods below.
@@ -54,12 +57,14 @@ impl GetTransferResultResponse {
             takeover_time: None,
         }
     }
+
     /// Sets `status`: 接替状态, 1-接替完毕 2-等待接替 3-客户拒绝 4-接替成员客户达到上限 5-无接替记录
     #[must_use]
     pub fn status(mut self, value: impl Into<ResignedTakeoverStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
     pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
@@ -67,6 +72,7 @@ impl GetTransferResultResponse {
         self
     }
 }
+
 /// Request of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
@@ -85,6 +91,7 @@ pub struct GetUnassignedListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GetUnassignedListRequest {
     /// Creates an empty `GetUnassignedListRequest`: every field is optional; set them with the methods below.
@@ -95,18 +102,21 @@ impl GetUnassignedListRequest {
             cursor: None,
         }
     }
+
     /// Sets `page_id`: 旧的分页参数: 要查询的页号, 从0开始 (现行文档已不列出, 使用cursor时无需填写)
     #[must_use]
     pub fn page_id(mut self, value: impl Into<u32>) -> Self {
         self.page_id = Some(value.into());
         self
     }
+
     /// Sets `page_size`: 每次返回的最大记录数, 默认1000, 最大1000
     #[must_use]
     pub fn page_size(mut self, value: impl Into<u32>) -> Self {
         self.page_size = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页查询游标, 由上一次调用返回; 首次调用不填或为空
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -114,6 +124,7 @@ impl GetUnassignedListRequest {
         self
     }
 }
+
 /// Response of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
@@ -131,6 +142,7 @@ pub struct GetUnassignedListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GetUnassignedListResponse {
     /// Creates an empty `GetUnassignedListResponse`: every field is optional; set them with the methods below.
@@ -141,18 +153,21 @@ impl GetUnassignedListResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `info`: 待分配的离职成员客户列表
     #[must_use]
     pub fn info(mut self, value: impl Into<Vec<UnassignedCustomer>>) -> Self {
         self.info = Some(value.into());
         self
     }
+
     /// Sets `is_last`: 是否是最后一条记录
     #[must_use]
     pub fn is_last(mut self, value: impl Into<bool>) -> Self {
         self.is_last = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 分页查询游标, 已经查完则返回空字符串; 使用page_id查询时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -160,11 +175,12 @@ impl GetUnassignedListResponse {
         self
     }
 }
+
 /// Request of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatTransferRequest {
@@ -173,6 +189,7 @@ pub struct GroupchatTransferRequest {
     /// 新群主的userid
     pub new_owner: String,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GroupchatTransferRequest {
     /// Creates a `GroupchatTransferRequest` from its required fields; every optional field starts as `None`.
@@ -186,6 +203,7 @@ impl GroupchatTransferRequest {
         }
     }
 }
+
 /// Response of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
@@ -197,12 +215,14 @@ pub struct GroupchatTransferResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_chat_list: Option<Vec<ResignedGroupChatTransferFailure>>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl GroupchatTransferResponse {
     /// Creates an empty `GroupchatTransferResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { failed_chat_list: None }
     }
+
     /// Sets `failed_chat_list`: 没能成功继承的群
     #[must_use]
     pub fn failed_chat_list(
@@ -213,6 +233,7 @@ impl GroupchatTransferResponse {
         self
     }
 }
+
 /// 没能成功继承的群
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -228,6 +249,7 @@ pub struct ResignedGroupChatTransferFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedGroupChatTransferFailure {
     /// Creates a `ResignedGroupChatTransferFailure` from its required fields; every optional field starts as `None`.
@@ -238,12 +260,14 @@ impl ResignedGroupChatTransferFailure {
             errmsg: None,
         }
     }
+
     /// Sets `errcode`: 没能成功继承的群, 错误码
     #[must_use]
     pub fn errcode(mut self, value: impl Into<i32>) -> Self {
         self.errcode = Some(value.into());
         self
     }
+
     /// Sets `errmsg`: 没能成功继承的群, 错误描述
     #[must_use]
     pub fn errmsg(mut self, value: impl Into<String>) -> Self {
@@ -251,6 +275,7 @@ impl ResignedGroupChatTransferFailure {
         self
     }
 }
+
 /// 客户接替记录列表
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -266,6 +291,7 @@ pub struct ResignedTakeoverRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTakeoverRecord {
     /// Creates a `ResignedTakeoverRecord` from its required fields; every optional field starts as `None`.
@@ -276,12 +302,14 @@ impl ResignedTakeoverRecord {
             takeover_time: None,
         }
     }
+
     /// Sets `status`: 接替状态
     #[must_use]
     pub fn status(mut self, value: impl Into<ResignedTakeoverStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
     pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
@@ -289,11 +317,12 @@ impl ResignedTakeoverRecord {
         self
     }
 }
+
 /// Request of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferCustomerRequest {
@@ -304,6 +333,7 @@ pub struct ResignedTransferCustomerRequest {
     /// 客户的external_userid列表, 每次最多100个
     pub external_userid: Vec<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerRequest {
     /// Creates a `ResignedTransferCustomerRequest` from its required fields; every optional field starts as `None`.
@@ -319,6 +349,7 @@ impl ResignedTransferCustomerRequest {
         }
     }
 }
+
 /// Response of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
@@ -330,12 +361,14 @@ pub struct ResignedTransferCustomerResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Vec<ResignedTransferCustomerResult>>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResponse {
     /// Creates an empty `ResignedTransferCustomerResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { customer: None }
     }
+
     /// Sets `customer`: 每个客户的分配结果
     #[must_use]
     pub fn customer(
@@ -346,6 +379,7 @@ impl ResignedTransferCustomerResponse {
         self
     }
 }
+
 /// 每个客户的分配结果
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -358,6 +392,7 @@ pub struct ResignedTransferCustomerResult {
     #[serde(default)]
     pub errcode: i32,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResult {
     /// Creates a `ResignedTransferCustomerResult` from its required fields; every optional field starts as `None`.
@@ -368,11 +403,12 @@ impl ResignedTransferCustomerResult {
         }
     }
 }
+
 /// Request of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ResignedTransferResultRequest {
@@ -384,6 +420,7 @@ pub struct ResignedTransferResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferResultRequest {
     /// Creates a `ResignedTransferResultRequest` from its required fields; every optional field starts as `None`.
@@ -397,6 +434,7 @@ impl ResignedTransferResultRequest {
             cursor: None,
         }
     }
+
     /// Sets `cursor`: 分页查询的cursor; 不填或为空表示获取第一个分页
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -404,6 +442,7 @@ impl ResignedTransferResultRequest {
         self
     }
 }
+
 /// Response of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
@@ -418,6 +457,7 @@ pub struct ResignedTransferResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferResultResponse {
     /// Creates an empty `ResignedTransferResultResponse`: every field is optional; set them with the methods below.
@@ -427,12 +467,14 @@ impl ResignedTransferResultResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
     pub fn customer(mut self, value: impl Into<Vec<ResignedTakeoverRecord>>) -> Self {
         self.customer = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: 下个分页的起始cursor; 为空表示没有更多数据
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -440,9 +482,10 @@ impl ResignedTransferResultResponse {
         self
     }
 }
+
 /// Request of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
 #[cfg(feature = "transfer_resigned")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
@@ -456,6 +499,7 @@ pub struct TransferRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl TransferRequest {
     /// Creates a `TransferRequest` from its required fields; every optional field starts as `None`.
@@ -471,6 +515,7 @@ impl TransferRequest {
             transfer_success_msg: None,
         }
     }
+
     /// Sets `transfer_success_msg`: 转移成功后发给客户的消息, 最多200个字符; 不填则使用默认文案
     #[must_use]
     pub fn transfer_success_msg(mut self, value: impl Into<String>) -> Self {
@@ -478,6 +523,7 @@ impl TransferRequest {
         self
     }
 }
+
 /// Response of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -490,6 +536,7 @@ impl TransferResponse {
         Self {}
     }
 }
+
 /// 待分配的离职成员客户列表
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -505,6 +552,7 @@ pub struct UnassignedCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimission_time: Option<i64>,
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl UnassignedCustomer {
     /// Creates a `UnassignedCustomer` from its required fields; every optional field starts as `None`.
@@ -518,6 +566,7 @@ impl UnassignedCustomer {
             dimission_time: None,
         }
     }
+
     /// Sets `dimission_time`: 成员离职时间 (unix seconds)
     #[must_use]
     pub fn dimission_time(mut self, value: impl Into<i64>) -> Self {
@@ -525,6 +574,7 @@ impl UnassignedCustomer {
         self
     }
 }
+
 /// 离职继承(及旧接口)的客户接替状态.
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -540,9 +590,10 @@ pub enum ResignedTakeoverStatus {
     TakeoverLimitReached,
     /// `5`: 无接替记录 (只在旧接口 get_transfer_result 的文档中列出)
     NoRecord,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTakeoverStatus {
     /// The wire code.
@@ -556,7 +607,8 @@ impl ResignedTakeoverStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Completed,
@@ -568,6 +620,22 @@ impl ResignedTakeoverStatus {
         }
     }
 }
+
+#[cfg(feature = "transfer_resigned")]
+impl ::std::str::FromStr for ResignedTakeoverStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "transfer_resigned")]
+impl ::std::fmt::Display for ResignedTakeoverStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "transfer_resigned")]
 impl ::serde::Serialize for ResignedTakeoverStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -577,6 +645,7 @@ impl ::serde::Serialize for ResignedTakeoverStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "transfer_resigned")]
 impl<'de> ::serde::Deserialize<'de> for ResignedTakeoverStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -585,6 +654,7 @@ impl<'de> ::serde::Deserialize<'de> for ResignedTakeoverStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/get_unassigned_list`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -610,6 +680,7 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info\":[{\"handover_userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd4uL12hdfsdasassdDmAAAAA\",\"dimission_time\":1550838571},{\"handover_userid\":\"lisi\",\"external_userid\":\"wmAJ2GCAAAzLTI123ghsdfoGZNqqAAAA\",\"dimission_time\":1550661468}],\"is_last\":false,\"next_cursor\":\"aSfwejksvhToiMMfFeIGZZ\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/resigned/transfer_customer`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -631,6 +702,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"customer\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"errcode\":0},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"errcode\":40096}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/resigned/transfer_result`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -658,6 +730,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"customer\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACCCC\",\"status\":1,\"takeover_time\":1588262400},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"status\":2,\"takeover_time\":1588482400},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"status\":3,\"takeover_time\":0}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/transfer`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -679,6 +752,7 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
         "{\"errcode\":0,\"errmsg\":\"ok\",\"failed_chat_list\":[{\"chat_id\":\"wrOgQhDgAAcwMTB7YmDkbeBsgT_KAAAA\",\"errcode\":90500,\"errmsg\":\"the owner of this chat is not resigned\"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/transfer`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -700,6 +774,7 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/get_transfer_result`.
 #[cfg(feature = "transfer_resigned")]
 pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -723,6 +798,8 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"status\":2,\"takeover_time\":1588262400}",
     ),
 };
+
+/// The `transfer_resigned` group: 离职继承 — list the customers of members who left and hand them and their customer group chats over to other members.
 #[cfg(feature = "transfer_resigned")]
 impl crate::Client {
     /// 获取待分配的离职成员列表 — Page through the customers of resigned members that are still waiting to be assigned.
@@ -736,32 +813,14 @@ impl crate::Client {
     /// page_id/page_size paging only works for fewer than 50000 records (page_id * page_size < 50000), and
     /// next_cursor is not returned when page_id is used. Prefer cursor. Only resigned members who still have
     /// customers are listed (chats of resigned members are found via groupchat/list).
+    #[doc(alias = "externalcontact/get_unassigned_list")]
     pub async fn get_unassigned_list(
         &self,
         request: &GetUnassignedListRequest,
     ) -> crate::Result<GetUnassignedListResponse> {
         self.execute(&EP_GET_UNASSIGNED_LIST, request).await
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::paging::CursorPaged for GetUnassignedListRequest {
-    type Response = GetUnassignedListResponse;
-    type Item = UnassignedCustomer;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_UNASSIGNED_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GetUnassignedListResponse,
-    ) -> (Vec<UnassignedCustomer>, Option<String>) {
-        (response.info.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// Every item of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list), page after page, as a stream: follows the cursor until the last page.
     pub fn get_unassigned_list_stream(
         &self,
@@ -769,9 +828,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<UnassignedCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// 分配离职成员的客户 — Assign up to 100 customers of a resigned member to another member.
     ///
     /// `POST /cgi-bin/externalcontact/resigned/transfer_customer`
@@ -783,15 +840,14 @@ impl crate::Client {
     /// logged in within the last year, be in the app's visible range, have 客户联系 enabled, be activated and
     /// real-name verified. A per-customer errcode of 0 only means the assignment started (it completes
     /// automatically after 24 hours); check resigned/transfer_result for the outcome.
+    #[doc(alias = "externalcontact/resigned/transfer_customer")]
     pub async fn resigned_transfer_customer(
         &self,
         request: &ResignedTransferCustomerRequest,
     ) -> crate::Result<ResignedTransferCustomerResponse> {
         self.execute(&EP_RESIGNED_TRANSFER_CUSTOMER, request).await
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// 查询客户接替状态(离职) — Page through the takeover status of customers assigned from a resigned member to another member.
     ///
     /// `POST /cgi-bin/externalcontact/resigned/transfer_result`
@@ -800,32 +856,14 @@ impl crate::Client {
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The docs list statuses 1-4 for this endpoint.
+    #[doc(alias = "externalcontact/resigned/transfer_result")]
     pub async fn resigned_transfer_result(
         &self,
         request: &ResignedTransferResultRequest,
     ) -> crate::Result<ResignedTransferResultResponse> {
         self.execute(&EP_RESIGNED_TRANSFER_RESULT, request).await
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::paging::CursorPaged for ResignedTransferResultRequest {
-    type Response = ResignedTransferResultResponse;
-    type Item = ResignedTakeoverRecord;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_RESIGNED_TRANSFER_RESULT;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: ResignedTransferResultResponse,
-    ) -> (Vec<ResignedTakeoverRecord>, Option<String>) {
-        (response.customer.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// Every item of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result), page after page, as a stream: follows the cursor until the last page.
     pub fn resigned_transfer_result_stream(
         &self,
@@ -833,9 +871,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<ResignedTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// 分配离职成员的客户群 — Hand customer group chats owned by a resigned member over to a new owner.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/transfer`
@@ -845,15 +881,14 @@ impl crate::Client {
     /// chat_id_list holds 1 to 100 chat ids. The new owner must have 客户联系 enabled, be real-name verified and
     /// activated, and must have logged in to WeCom within the last year. Chats that could not be transferred
     /// are listed in failed_chat_list (e.g. 90500 when the owner has not resigned).
+    #[doc(alias = "externalcontact/groupchat/transfer")]
     pub async fn groupchat_transfer(
         &self,
         request: &GroupchatTransferRequest,
     ) -> crate::Result<GroupchatTransferResponse> {
         self.execute(&EP_GROUPCHAT_TRANSFER, request).await
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// 离职成员的外部联系人再分配(旧接口) — Legacy: reassign one customer of a member to another member (superseded by the transfer_customer endpoints).
     ///
     /// `POST /cgi-bin/externalcontact/transfer`
@@ -862,6 +897,7 @@ impl crate::Client {
     /// Fields follow the SDKs that still wrap it (go-workwx, WxJava, EasyWeChat). transfer_success_msg only
     /// took effect when the handover member was still employed. The example is reconstructed from those SDKs'
     /// copies of the old page.
+    #[doc(alias = "externalcontact/transfer")]
     #[deprecated(
         note = "use externalcontact/resigned/transfer_customer (resigned members) or externalcontact/transfer_customer (employed members) instead"
     )]
@@ -871,9 +907,7 @@ impl crate::Client {
     ) -> crate::Result<TransferResponse> {
         self.execute(&EP_TRANSFER, request).await
     }
-}
-#[cfg(feature = "transfer_resigned")]
-impl crate::Client {
+
     /// 查询客户接替结果(旧接口) — Legacy: query the takeover result of one customer reassigned with externalcontact/transfer.
     ///
     /// `POST /cgi-bin/externalcontact/get_transfer_result`
@@ -882,6 +916,7 @@ impl crate::Client {
     ///
     /// Legacy endpoint that WeCom no longer maintains. Fields follow go-workwx and EasyWeChat; the example is
     /// reconstructed from those SDKs, not copied from a live official page.
+    #[doc(alias = "externalcontact/get_transfer_result")]
     #[deprecated(
         note = "use externalcontact/transfer_result (employed members) or externalcontact/resigned/transfer_result (resigned members) instead"
     )]
@@ -890,5 +925,45 @@ impl crate::Client {
         request: &GetTransferResultRequest,
     ) -> crate::Result<GetTransferResultResponse> {
         self.execute(&EP_GET_TRANSFER_RESULT, request).await
+    }
+}
+
+#[cfg(feature = "transfer_resigned")]
+impl crate::paging::CursorPaged for GetUnassignedListRequest {
+    type Response = GetUnassignedListResponse;
+    type Item = UnassignedCustomer;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_UNASSIGNED_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GetUnassignedListResponse,
+    ) -> (Vec<UnassignedCustomer>, Option<String>) {
+        (response.info.unwrap_or_default(), response.next_cursor)
+    }
+}
+
+#[cfg(feature = "transfer_resigned")]
+impl crate::paging::CursorPaged for ResignedTransferResultRequest {
+    type Response = ResignedTransferResultResponse;
+    type Item = ResignedTakeoverRecord;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_RESIGNED_TRANSFER_RESULT;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: ResignedTransferResultResponse,
+    ) -> (Vec<ResignedTakeoverRecord>, Option<String>) {
+        (response.customer.unwrap_or_default(), response.next_cursor)
     }
 }

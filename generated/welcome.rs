@@ -34,6 +34,7 @@ pub struct GroupWelcomeTemplateAddRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<u32>,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateAddRequest {
     /// Creates an empty `GroupWelcomeTemplateAddRequest`: every field is optional; set them with the methods below.
@@ -49,48 +50,56 @@ impl GroupWelcomeTemplateAddRequest {
             notify: None,
         }
     }
+
     /// Sets `text`: 文本消息, content 最长为3000字节, 支持 %NICKNAME% 占位符
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `image`: 图片消息
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文消息
     #[must_use]
     pub fn link(mut self, value: impl Into<Link>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序消息
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
         self.miniprogram = Some(value.into());
         self
     }
+
     /// Sets `file`: 文件消息
     #[must_use]
     pub fn file(mut self, value: impl Into<File>) -> Self {
         self.file = Some(value.into());
         self
     }
+
     /// Sets `video`: 视频消息
     #[must_use]
     pub fn video(mut self, value: impl Into<Video>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
         self.agentid = Some(value.into());
         self
     }
+
     /// Sets `notify`: 是否通知成员将这条入群欢迎语应用到客户群中; 0-不通知, 1-通知; 不填则通知
     #[must_use]
     pub fn notify(mut self, value: impl Into<u32>) -> Self {
@@ -98,6 +107,7 @@ impl GroupWelcomeTemplateAddRequest {
         self
     }
 }
+
 /// Response of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
@@ -109,6 +119,7 @@ pub struct GroupWelcomeTemplateAddResponse {
     #[serde(default)]
     pub template_id: String,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateAddResponse {
     /// Creates a `GroupWelcomeTemplateAddResponse` from its required fields; every optional field starts as `None`.
@@ -118,11 +129,12 @@ impl GroupWelcomeTemplateAddResponse {
         }
     }
 }
+
 /// Request of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateDelRequest {
@@ -132,6 +144,7 @@ pub struct GroupWelcomeTemplateDelRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateDelRequest {
     /// Creates a `GroupWelcomeTemplateDelRequest` from its required fields; every optional field starts as `None`.
@@ -141,6 +154,7 @@ impl GroupWelcomeTemplateDelRequest {
             agentid: None,
         }
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
@@ -148,6 +162,7 @@ impl GroupWelcomeTemplateDelRequest {
         self
     }
 }
+
 /// Response of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
@@ -162,11 +177,12 @@ impl GroupWelcomeTemplateDelResponse {
         Self {}
     }
 }
+
 /// Request of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateEditRequest {
@@ -194,6 +210,7 @@ pub struct GroupWelcomeTemplateEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateEditRequest {
     /// Creates a `GroupWelcomeTemplateEditRequest` from its required fields; every optional field starts as `None`.
@@ -209,42 +226,49 @@ impl GroupWelcomeTemplateEditRequest {
             agentid: None,
         }
     }
+
     /// Sets `text`: 文本消息, content 最长为4000字节
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `image`: 图片消息
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文消息
     #[must_use]
     pub fn link(mut self, value: impl Into<Link>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序消息
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
         self.miniprogram = Some(value.into());
         self
     }
+
     /// Sets `file`: 文件消息
     #[must_use]
     pub fn file(mut self, value: impl Into<File>) -> Self {
         self.file = Some(value.into());
         self
     }
+
     /// Sets `video`: 视频消息
     #[must_use]
     pub fn video(mut self, value: impl Into<Video>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
     pub fn agentid(mut self, value: impl Into<i64>) -> Self {
@@ -252,6 +276,7 @@ impl GroupWelcomeTemplateEditRequest {
         self
     }
 }
+
 /// Response of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
@@ -266,17 +291,19 @@ impl GroupWelcomeTemplateEditResponse {
         Self {}
     }
 }
+
 /// Request of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupWelcomeTemplateGetRequest {
     /// 群欢迎语的素材id
     pub template_id: String,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateGetRequest {
     /// Creates a `GroupWelcomeTemplateGetRequest` from its required fields; every optional field starts as `None`.
@@ -286,6 +313,7 @@ impl GroupWelcomeTemplateGetRequest {
         }
     }
 }
+
 /// Response of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
@@ -312,6 +340,7 @@ pub struct GroupWelcomeTemplateGetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<Video>,
 }
+
 #[cfg(feature = "welcome")]
 impl GroupWelcomeTemplateGetResponse {
     /// Creates an empty `GroupWelcomeTemplateGetResponse`: every field is optional; set them with the methods below.
@@ -325,36 +354,42 @@ impl GroupWelcomeTemplateGetResponse {
             video: None,
         }
     }
+
     /// Sets `text`: 文本消息
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `image`: 图片消息 (返回 pic_url)
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文消息
     #[must_use]
     pub fn link(mut self, value: impl Into<Link>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序消息
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
         self.miniprogram = Some(value.into());
         self
     }
+
     /// Sets `file`: 文件消息
     #[must_use]
     pub fn file(mut self, value: impl Into<File>) -> Self {
         self.file = Some(value.into());
         self
     }
+
     /// Sets `video`: 视频消息
     #[must_use]
     pub fn video(mut self, value: impl Into<Video>) -> Self {
@@ -362,11 +397,12 @@ impl GroupWelcomeTemplateGetResponse {
         self
     }
 }
+
 /// Request of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
 #[cfg(feature = "welcome")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct SendWelcomeMsgRequest {
@@ -379,6 +415,7 @@ pub struct SendWelcomeMsgRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
 }
+
 #[cfg(feature = "welcome")]
 impl SendWelcomeMsgRequest {
     /// Creates a `SendWelcomeMsgRequest` from its required fields; every optional field starts as `None`.
@@ -389,12 +426,14 @@ impl SendWelcomeMsgRequest {
             attachments: None,
         }
     }
+
     /// Sets `text`: 文本消息, content 最长为4000字节
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件, 最多可添加9个附件
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
@@ -402,6 +441,7 @@ impl SendWelcomeMsgRequest {
         self
     }
 }
+
 /// Response of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
@@ -416,6 +456,7 @@ impl SendWelcomeMsgResponse {
         Self {}
     }
 }
+
 /// Catalog entry of `externalcontact/send_welcome_msg`.
 #[cfg(feature = "welcome")]
 pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -435,6 +476,7 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/group_welcome_template/add`.
 #[cfg(feature = "welcome")]
 pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -456,6 +498,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"template_id\":\"msgXXXXXX\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/group_welcome_template/edit`.
 #[cfg(feature = "welcome")]
 pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -475,6 +518,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/group_welcome_template/get`.
 #[cfg(feature = "welcome")]
 pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -494,6 +538,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"http://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/group_welcome_template/del`.
 #[cfg(feature = "welcome")]
 pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -511,6 +556,8 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `welcome` group: 欢迎语 — send the welcome message to a newly added customer, and manage the corp's group welcome message (入群欢迎语) templates.
 #[cfg(feature = "welcome")]
 impl crate::Client {
     /// 发送新客户欢迎语 — Send a welcome message (text plus up to 9 attachments) to a newly added customer, using the event's welcome_code.
@@ -525,15 +572,14 @@ impl crate::Client {
     /// succeeds; later ones get 41051 (externaluser has started chatting). text and attachments must not both be
     /// empty; each attachment must carry the body matching its msgtype, and for images one of media_id / pic_url
     /// (media_id wins when both are set). The member must be in the app's visible range.
+    #[doc(alias = "externalcontact/send_welcome_msg")]
     pub async fn send_welcome_msg(
         &self,
         request: &SendWelcomeMsgRequest,
     ) -> crate::Result<SendWelcomeMsgResponse> {
         self.execute(&EP_SEND_WELCOME_MSG, request).await
     }
-}
-#[cfg(feature = "welcome")]
-impl crate::Client {
+
     /// 添加入群欢迎语素材 — Add a group welcome message template (text plus one image/link/miniprogram/file/video) to the corp's library.
     ///
     /// `POST /cgi-bin/externalcontact/group_welcome_template/add`
@@ -544,15 +590,14 @@ impl crate::Client {
     /// replaced by the customer's nickname. text, image, link, miniprogram, file and video must not all be empty;
     /// text can go with one other body (sent as two messages); of the non-text bodies only one is used, by priority
     /// image > link > miniprogram > file > video. For image, media_id or pic_url (media_id wins when both are set).
+    #[doc(alias = "externalcontact/group_welcome_template/add")]
     pub async fn group_welcome_template_add(
         &self,
         request: &GroupWelcomeTemplateAddRequest,
     ) -> crate::Result<GroupWelcomeTemplateAddResponse> {
         self.execute(&EP_GROUP_WELCOME_TEMPLATE_ADD, request).await
     }
-}
-#[cfg(feature = "welcome")]
-impl crate::Client {
+
     /// 编辑入群欢迎语素材 — Edit a group welcome message template created by the calling app.
     ///
     /// `POST /cgi-bin/externalcontact/group_welcome_template/edit`
@@ -560,15 +605,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
     /// Only templates created by the calling app can be edited. The same body rules as for add apply.
+    #[doc(alias = "externalcontact/group_welcome_template/edit")]
     pub async fn group_welcome_template_edit(
         &self,
         request: &GroupWelcomeTemplateEditRequest,
     ) -> crate::Result<GroupWelcomeTemplateEditResponse> {
         self.execute(&EP_GROUP_WELCOME_TEMPLATE_EDIT, request).await
     }
-}
-#[cfg(feature = "welcome")]
-impl crate::Client {
+
     /// 获取入群欢迎语素材 — Get the contents of a group welcome message template.
     ///
     /// `POST /cgi-bin/externalcontact/group_welcome_template/get`
@@ -576,15 +620,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
     /// The image body comes back with pic_url only.
+    #[doc(alias = "externalcontact/group_welcome_template/get")]
     pub async fn group_welcome_template_get(
         &self,
         request: &GroupWelcomeTemplateGetRequest,
     ) -> crate::Result<GroupWelcomeTemplateGetResponse> {
         self.execute(&EP_GROUP_WELCOME_TEMPLATE_GET, request).await
     }
-}
-#[cfg(feature = "welcome")]
-impl crate::Client {
+
     /// 删除入群欢迎语素材 — Delete a group welcome message template created by the calling app.
     ///
     /// `POST /cgi-bin/externalcontact/group_welcome_template/del`
@@ -592,6 +635,7 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
     /// Only templates created by the calling app can be deleted.
+    #[doc(alias = "externalcontact/group_welcome_template/del")]
     pub async fn group_welcome_template_del(
         &self,
         request: &GroupWelcomeTemplateDelRequest,

@@ -6,7 +6,6 @@ use crate::{Error, Result};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use std::fmt;
-use std::sync::OnceLock;
 
 #[allow(clippy::all)]
 mod generated {
@@ -144,8 +143,7 @@ pub struct Endpoint {
 
 /// Every endpoint compiled into this build (all of them with the default `full` feature), in spec order.
 pub fn endpoints() -> &'static [Endpoint] {
-    static ALL: OnceLock<Vec<Endpoint>> = OnceLock::new();
-    ALL.get_or_init(generated::all)
+    generated::ENDPOINTS
 }
 
 /// The catalogued endpoint at `path` (under `/cgi-bin/`; a leading `/cgi-bin/` or `/` is accepted).

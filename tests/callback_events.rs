@@ -390,7 +390,7 @@ fn transfer_fail() {
     let unknown = app_xml.replace("customer_refused", "some_new_reason");
     for (xml, reason) in [
         (limit, TransferFailReason::CustomerLimitExceed),
-        (unknown, TransferFailReason::Other("some_new_reason".into())),
+        (unknown, TransferFailReason::Unrecognized("some_new_reason".into())),
     ] {
         let parsed = Event::from_xml(&xml).unwrap();
         match &parsed.kind {
@@ -586,7 +586,10 @@ fn every_update_detail_value_is_typed() {
         ("change_owner", UpdateDetail::ChangeOwner),
         ("change_name", UpdateDetail::ChangeName),
         ("change_notice", UpdateDetail::ChangeNotice),
-        ("change_something", UpdateDetail::Other("change_something".into())),
+        (
+            "change_something",
+            UpdateDetail::Unrecognized("change_something".into()),
+        ),
     ] {
         let xml = SUITE_CHAT_UPDATE.replace("add_member", wire);
         let parsed = Event::from_xml(&xml).unwrap();

@@ -2,7 +2,6 @@
 
 use crate::model::*;
 use crate::naming;
-use crate::spec::EnumRepr;
 use crate::types::Scalar;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -216,6 +215,9 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     }
 }
 
+/// One shape for every generated enum (API enums and event values): the documented values, a catch-all
+/// `Unrecognized` that keeps any other wire value, `#[non_exhaustive]`, the wire value (`code()` for integer
+/// codes, `as_str()` for string codes), `from_code`, `FromStr`, `Display` and serde impls.
 fn enum_tokens(e: &Enum) -> TokenStream {
     let doc = docs(&e.doc);
     let cfg = cfg(&e.cfg);
@@ -230,95 +232,115 @@ fn enum_tokens(e: &Enum) -> TokenStream {
         let d = format!(" `{code}`: {}", escape_doc(&v.doc));
         quote! { #[doc = #d] #vn, }
     });
-    match e.repr {
-        EnumRepr::Int => {
-            let to = e.values.iter().map(|v| {
-                let vn = ident(&v.name);
-                let c = match &v.code {
-                    Code::Int(i) => Literal::i64_unsuffixed(*i),
-                    Code::Str(_) => Literal::i64_unsuffixed(0),
-                };
-                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
-            });
-            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
+    let (to, from): (Vec<_>, Vec<_>) = e
+        .values
+        .iter()
+        .map(|v| {
+            let vn = ident(&v.name);
+            let c = match (&v.code, e.repr) {
+                (Code::Int(i), EnumRepr::Int) => Literal::i64_unsuffixed(*i),
+                (Code::Str(s), EnumRepr::String) => Literal::string(s),
+                // validate refuses a code that does not fit its repr
+                (Code::Int(i), EnumRepr::String) => Literal::string(&i.to_string()),
+                (Code::Str(_), EnumRepr::Int) => Literal::i64_unsuffixed(0),
+            };
+            (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
+        })
+        .unzip();
+    // What differs between integer and string codes: the catch-all's payload, the accessor, and how a code
+    // is read, shown and (de)serialized.
+    let (derive, payload, accessor, from_code, from_str, display, ser, de) = match e.repr {
+        EnumRepr::Int => (
+            quote! { Copy, },
+            quote! { i64 },
             quote! {
-                #doc
-                #cfg
-                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-                #[non_exhaustive]
-                pub enum #name {
-                    #(#variants)*
-                    /// A code this version of the crate does not know; the wire value is kept.
-                    #catch(i64),
+                /// The wire code.
+                pub fn code(self) -> i64 {
+                    match self { #(#to,)* Self::#catch(code) => code }
                 }
-                #cfg
-                impl #name {
-                    /// The wire code.
-                    pub fn code(self) -> i64 {
-                        match self { #(#to,)* Self::#catch(code) => code }
-                    }
-                    /// The value for a wire code; unknown codes are kept in the catch-all variant.
-                    pub fn from_code(code: i64) -> Self {
-                        match code { #(#from,)* other => Self::#catch(other) }
-                    }
+            },
+            quote! {
+                /// The value of a wire code; an unknown code is kept in the catch-all variant.
+                pub fn from_code(code: i64) -> Self {
+                    match code { #(#from,)* other => Self::#catch(other) }
                 }
-                #cfg
-                impl ::serde::Serialize for #name {
-                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_i64(self.code())
-                    }
+            },
+            quote! {
+                type Err = ::std::num::ParseIntError;
+                fn from_str(s: &str) -> Result<Self, Self::Err> {
+                    s.trim().parse().map(Self::from_code)
                 }
-                #cfg
-                impl<'de> ::serde::Deserialize<'de> for #name {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
-                    }
+            },
+            quote! { write!(f, "{}", self.code()) },
+            quote! { serializer.serialize_i64(self.code()) },
+            quote! { crate::flex::int::<D, i64>(deserializer).map(Self::from_code) },
+        ),
+        EnumRepr::String => (
+            quote! {},
+            quote! { String },
+            quote! {
+                /// The wire value.
+                pub fn as_str(&self) -> &str {
+                    match self { #(#to,)* Self::#catch(code) => code.as_str() }
                 }
+            },
+            quote! {
+                /// The value of a wire value; an unknown one is kept in the catch-all variant.
+                pub fn from_code(code: &str) -> Self {
+                    match code { #(#from,)* other => Self::#catch(other.to_string()) }
+                }
+            },
+            quote! {
+                type Err = ::std::convert::Infallible;
+                fn from_str(s: &str) -> Result<Self, Self::Err> {
+                    Ok(Self::from_code(s))
+                }
+            },
+            quote! { f.write_str(self.as_str()) },
+            quote! { serializer.serialize_str(self.as_str()) },
+            quote! { crate::flex::string(deserializer).map(|s| Self::from_code(&s)) },
+        ),
+    };
+    quote! {
+        #doc
+        #cfg
+        #[derive(Debug, Clone, #derive PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#variants)*
+            /// A value this version of the crate does not know; the wire value is kept.
+            #catch(#payload),
+        }
+
+        #cfg
+        impl #name {
+            #accessor
+            #from_code
+        }
+
+        #cfg
+        impl ::std::str::FromStr for #name {
+            #from_str
+        }
+
+        #cfg
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                #display
             }
         }
-        EnumRepr::String => {
-            let to = e.values.iter().map(|v| {
-                let vn = ident(&v.name);
-                let c = match &v.code {
-                    Code::Str(s) => s.clone(),
-                    Code::Int(i) => i.to_string(),
-                };
-                (quote! { Self::#vn => #c }, quote! { #c => Self::#vn })
-            });
-            let (to, from): (Vec<_>, Vec<_>) = to.unzip();
-            quote! {
-                #doc
-                #cfg
-                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-                #[non_exhaustive]
-                pub enum #name {
-                    #(#variants)*
-                    /// A value this version of the crate does not know; the wire value is kept.
-                    #catch(String),
-                }
-                #cfg
-                impl #name {
-                    /// The wire value.
-                    pub fn as_str(&self) -> &str {
-                        match self { #(#to,)* Self::#catch(code) => code.as_str() }
-                    }
-                    /// The variant for a wire value; unknown values are kept in the catch-all variant.
-                    pub fn from_code(code: &str) -> Self {
-                        match code { #(#from,)* other => Self::#catch(other.to_string()) }
-                    }
-                }
-                #cfg
-                impl ::serde::Serialize for #name {
-                    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_str(self.as_str())
-                    }
-                }
-                #cfg
-                impl<'de> ::serde::Deserialize<'de> for #name {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        crate::flex::string(deserializer).map(|s| Self::from_code(&s))
-                    }
-                }
+
+        #cfg
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #ser
+            }
+        }
+
+        #cfg
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #de
             }
         }
     }
@@ -334,18 +356,17 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let cfg = feature_cfg(&ep.feature);
     let c = ident(&ep.const_name);
-    let (name, name_zh, summary, group, path, doc_url) =
-        (&ep.method, &ep.name_zh, &ep.summary, &ep.group, &ep.path, &ep.doc_url);
-    let method = if ep.http_method == "GET" {
-        quote! { Get }
-    } else {
-        quote! { Post }
+    let (name, name_zh, summary, group, path) = (&ep.fn_name, &ep.name_zh, &ep.summary, &ep.group, &ep.path);
+    let doc_url = ep.doc_url.as_deref().unwrap_or_default();
+    let method = match ep.http_method {
+        HttpMethod::Get => quote! { Get },
+        HttpMethod::Post => quote! { Post },
     };
-    let token = match ep.token.as_str() {
-        "suite" => quote! { Suite },
-        "provider" => quote! { Provider },
-        "none" => quote! { None },
-        _ => quote! { Access },
+    let token = match ep.token {
+        TokenKind::Access => quote! { Access },
+        TokenKind::Suite => quote! { Suite },
+        TokenKind::Provider => quote! { Provider },
+        TokenKind::None => quote! { None },
     };
     let deprecated = opt_str(&ep.deprecated);
     let upload = opt_str(&ep.upload);
@@ -354,15 +375,17 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
     let paging = match &ep.paging {
         None => quote! { None },
         Some(p) => {
-            let style = if p.cursor_style {
-                quote! { Cursor }
-            } else {
-                quote! { Offset }
+            let style = match p.style.style() {
+                PagingStyle::Cursor => quote! { Cursor },
+                PagingStyle::Offset => quote! { Offset },
             };
             let cursor = &p.cursor.wire;
-            let next = opt_str(&p.next.as_ref().map(|f| f.wire.clone()));
+            let next = match &p.style {
+                PagingKind::Cursor { next, .. } => opt_str(&Some(next.wire.clone())),
+                PagingKind::Offset { .. } => opt_str(&None),
+            };
             let items = &p.items.wire;
-            let limit = opt_str(&p.limit.as_ref().map(|f| f.wire.clone()));
+            let limit = opt_str(&p.style.limit().map(|f| f.wire.clone()));
             quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
         }
     };
@@ -390,16 +413,16 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
 
 fn method_docs(ep: &Endpoint) -> TokenStream {
     let mut lines = vec![format!("{} — {}", ep.name_zh, ep.summary), String::new()];
-    lines.push(format!("`{} /cgi-bin/{}`", ep.http_method, ep.path));
-    if !ep.doc_url.is_empty() {
+    lines.push(format!("`{} /cgi-bin/{}`", ep.http_method.as_str(), ep.path));
+    if let Some(url) = &ep.doc_url {
         lines.push(String::new());
-        lines.push(format!("Official docs: {}", ep.doc_url));
+        lines.push(format!("Official docs: {url}"));
     }
-    if ep.token != "access" {
+    if ep.token != TokenKind::Access {
         lines.push(String::new());
         lines.push(format!(
             "Needs a client holding a `{}` token (see `TokenKind`).",
-            ep.token
+            ep.token.as_str()
         ));
     }
     if let Some(n) = &ep.notes {
@@ -409,10 +432,24 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     docs(&lines)
 }
 
-fn method_tokens(ep: &Endpoint) -> TokenStream {
-    let cfg = feature_cfg(&ep.feature);
+/// What one endpoint adds to its group's `impl Client` block and beside it.
+struct Method {
+    /// The method.
+    method: TokenStream,
+    /// The `<method>_stream` method of a paged endpoint.
+    stream: TokenStream,
+    /// The paging trait impl of a paged endpoint's request.
+    paged: TokenStream,
+}
+
+fn method_tokens(ep: &Endpoint) -> Method {
     let doc = method_docs(ep);
-    let m = ident(&ep.method);
+    // rustdoc refuses an alias equal to the name (`gettoken`).
+    let alias = (ep.path != ep.fn_name).then(|| {
+        let path = &ep.path;
+        quote! { #[doc(alias = #path)] }
+    });
+    let m = ident(&ep.fn_name);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let dep = match &ep.deprecated {
         Some(d) => quote! { #[deprecated(note = #d)] },
@@ -421,6 +458,7 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
     let method = if ep.upload.is_some() {
         quote! {
             #doc
+            #alias
             #dep
             pub async fn #m(&self, request: &#req, file: crate::Upload) -> crate::Result<#resp> {
                 self.execute_upload(&#c, request, file).await
@@ -429,48 +467,60 @@ fn method_tokens(ep: &Endpoint) -> TokenStream {
     } else {
         quote! {
             #doc
+            #alias
             #dep
             pub async fn #m(&self, request: &#req) -> crate::Result<#resp> {
                 self.execute(&#c, request).await
             }
         }
     };
-    let stream = ep
+    let (stream, paged) = ep
         .paging
         .as_ref()
         .map(|p| paging_tokens(ep, p, &dep))
         .unwrap_or_default();
-    quote! {
-        #cfg
-        impl crate::Client {
-            #method
-        }
-        #stream
-    }
+    Method { method, stream, paged }
 }
 
-fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
-    let cfg = feature_cfg(&ep.feature);
-    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
-    let item = rust_ty(&p.item_ty);
+/// The expression that takes the page's items out of `response`.
+fn take_items(p: &Paging) -> TokenStream {
     let items = p.items.rust.ident();
-    let take_items = if p.items.required {
+    if p.items.required {
         quote! { response.#items }
     } else {
         quote! { response.#items.unwrap_or_default() }
-    };
-    let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.method));
+    }
+}
+
+/// The stream method and the paging trait impl of a paged endpoint.
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, TokenStream) {
     let sdoc = format!(
         " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
-        ep.method,
-        ep.method,
-        if p.cursor_style { "cursor" } else { "offset" },
+        ep.fn_name,
+        ep.fn_name,
+        match p.style.style() {
+            PagingStyle::Cursor => "cursor",
+            PagingStyle::Offset => "offset",
+        },
         if p.chunk.is_some() { "; a list longer than the documented cap is split into several requests" } else { "" }
     );
-    if p.cursor_style {
-        let next = p.next.as_ref().expect("validated").rust.ident();
-        let next_val = if p.next.as_ref().is_some_and(|n| n.required) {
+    match &p.style {
+        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc),
+        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc),
+    }
+}
+
+fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> (TokenStream, TokenStream) {
+    let cfg = feature_cfg(&ep.feature);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let item = rust_ty(&p.item_ty);
+    let take_items = take_items(p);
+    let cursor = p.cursor.rust.ident();
+    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    {
+        let next_required = next.required;
+        let next = next.rust.ident();
+        let next_val = if next_required {
             quote! { Some(response.#next) }
         } else {
             quote! { response.#next }
@@ -488,7 +538,8 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
         };
         let split = match &p.chunk {
             None => quote! {},
-            Some((f, max)) => {
+            Some(Chunk { field: f, max }) => {
+                let max = Literal::usize_unsuffixed(*max);
                 let fi = f.rust.ident();
                 let acc = if f.required {
                     quote! { Some(&mut request.#fi) }
@@ -502,7 +553,7 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
                 }
             }
         };
-        quote! {
+        let paged = quote! {
             #cfg
             impl crate::paging::CursorPaged for #req {
                 type Response = #resp;
@@ -513,17 +564,32 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
                 fn into_page(response: #resp) -> (Vec<#item>, Option<String>) { (#take_items, #next_val) }
                 #split
             }
-            #cfg
-            impl crate::Client {
-                #[doc = #sdoc]
-                #dep
-                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                    crate::paging::cursor_stream(self.clone(), request)
-                }
+        };
+        let stream = quote! {
+            #[doc = #sdoc]
+            #dep
+            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                crate::paging::cursor_stream(self.clone(), request)
             }
-        }
-    } else {
-        let limit = p.limit.as_ref().expect("validated");
+        };
+        (stream, paged)
+    }
+}
+
+fn offset_paging(
+    ep: &Endpoint,
+    p: &Paging,
+    limit: &Field,
+    dep: &TokenStream,
+    sdoc: &str,
+) -> (TokenStream, TokenStream) {
+    let cfg = feature_cfg(&ep.feature);
+    let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
+    let item = rust_ty(&p.item_ty);
+    let take_items = take_items(p);
+    let cursor = p.cursor.rust.ident();
+    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    {
         let li = limit.rust.ident();
         let get_limit = if limit.required {
             quote! { u64::try_from(self.#li).ok() }
@@ -542,7 +608,7 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
                 quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); },
             )
         };
-        quote! {
+        let paged = quote! {
             #cfg
             impl crate::paging::OffsetPaged for #req {
                 type Response = #resp;
@@ -553,29 +619,49 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> TokenStream {
                 fn limit(&self) -> Option<u64> { #get_limit }
                 fn into_items(response: #resp) -> Vec<#item> { #take_items }
             }
-            #cfg
-            impl crate::Client {
-                #[doc = #sdoc]
-                #dep
-                pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                    crate::paging::offset_stream(self.clone(), request)
-                }
+        };
+        let stream = quote! {
+            #[doc = #sdoc]
+            #dep
+            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+                crate::paging::offset_stream(self.clone(), request)
             }
-        }
+        };
+        (stream, paged)
     }
 }
 
-/// One group's file.
+/// One group's file: its structs, enums and catalog constants, one `impl Client` block with every method of
+/// the group, and the paging impls of its paged requests.
 pub fn group_file(g: &Group) -> TokenStream {
     let structs = g.structs.iter().map(struct_tokens);
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
-    let methods = g.endpoints.iter().map(method_tokens);
+    let methods: Vec<Method> = g.endpoints.iter().map(method_tokens).collect();
+    let client = if methods.is_empty() {
+        quote! {}
+    } else {
+        let cfg = feature_cfg(&g.feature);
+        let fns = methods.iter().map(|m| {
+            let (method, stream) = (&m.method, &m.stream);
+            quote! { #method #stream }
+        });
+        let doc = format!(" The `{}` group: {}", g.name, escape_doc(&g.doc));
+        quote! {
+            #[doc = #doc]
+            #cfg
+            impl crate::Client {
+                #(#fns)*
+            }
+        }
+    };
+    let paged = methods.iter().map(|m| &m.paged);
     quote! {
         #(#structs)*
         #(#enums)*
         #(#consts)*
-        #(#methods)*
+        #client
+        #(#paged)*
     }
 }
 
@@ -591,10 +677,10 @@ pub fn models_index(api: &Api) -> TokenStream {
 /// The catalog: the endpoint list and the by-path dispatch tables.
 pub fn catalog_file(api: &Api) -> TokenStream {
     let eps: Vec<&Endpoint> = api.groups.iter().flat_map(|g| g.endpoints.iter()).collect();
-    let pushes = eps.iter().map(|ep| {
+    let entries = eps.iter().map(|ep| {
         let cfg = feature_cfg(&ep.feature);
         let c = ident(&ep.const_name);
-        quote! { #cfg v.push(crate::models::#c); }
+        quote! { #cfg crate::models::#c, }
     });
     let arms = eps.iter().map(|ep| {
         let cfg = feature_cfg(&ep.feature);
@@ -604,11 +690,7 @@ pub fn catalog_file(api: &Api) -> TokenStream {
     });
     quote! {
         /// Every catalogued endpoint compiled into this build, in spec order.
-        pub(crate) fn all() -> Vec<super::Endpoint> {
-            let mut v = Vec::new();
-            #(#pushes)*
-            v
-        }
+        pub(crate) static ENDPOINTS: &[super::Endpoint] = &[#(#entries)*];
         /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
         pub(crate) fn ops(path: &str) -> Option<super::Ops> {
             match path { #(#arms)* _ => None }
@@ -623,10 +705,10 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
     let tests = api.groups.iter().flat_map(|g| g.endpoints.iter()).map(|ep| {
         let cfg = feature_cfg(&ep.feature);
         let path = &ep.path;
-        let m = ident(&ep.method);
+        let m = ident(&ep.fn_name);
         let req = ident(&ep.request);
-        let rt = format_ident!("{}_examples_round_trip", ep.method);
-        let wire = format_ident!("{}_on_the_wire", ep.method);
+        let rt = format_ident!("{}_examples_round_trip", ep.fn_name);
+        let wire = format_ident!("{}_on_the_wire", ep.fn_name);
         let call = if ep.upload.is_some() {
             quote! { client.#m(&request, support::sample_upload()).await }
         } else {
@@ -671,34 +753,13 @@ fn event_ty(f: &EventField) -> TokenStream {
     }
 }
 
-/// The callback event types, included by `src/callback/event.rs`: the `event_values` enums, `EventKind`
+/// The callback event types, included by `src/callback/event.rs`: the `event_values` enums (in a module
+/// `values` that `callback` re-exports whole, with their field decoders), `EventKind`
 /// with one variant per spec event, the (event, change type) → decoder table `KINDS`, and the glue that
 /// writes a kind back under its wire names. The readers and writers it calls live in `event.rs`.
 pub fn callback_events(api: &Api) -> TokenStream {
-    let values = api.event_values.iter().map(|e| {
-        let doc = docs(&e.doc);
-        let name = ident(&e.name);
-        let variants = e.values.iter().map(|v| {
-            let vn = ident(&v.name);
-            let code = match &v.code {
-                Code::Str(s) => s.clone(),
-                Code::Int(i) => i.to_string(),
-            };
-            let d = format!(" `{code}`: {}", escape_doc(&v.doc));
-            (quote! { #[doc = #d] #vn, }, quote! { #vn = #code })
-        });
-        let (variants, pairs): (Vec<_>, Vec<_>) = variants.unzip();
-        quote! {
-            #doc
-            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-            pub enum #name {
-                #(#variants)*
-                /// A value this crate does not know, kept as sent.
-                Other(String),
-            }
-            wire_values!(#name { #(#pairs),* });
-        }
-    });
+    let values = api.event_values.iter().map(enum_tokens);
+    let value_names: Vec<Ident> = api.event_values.iter().map(|e| ident(&e.name)).collect();
     let variants = api.events.iter().map(|ev| {
         let mut lines = ev.doc.clone();
         lines.push(String::new());
@@ -753,7 +814,17 @@ pub fn callback_events(api: &Api) -> TokenStream {
         quote! { EventKind::#vn { #(#fs,)* } => { #(WireField::put(#fs, #ws, out);)* } }
     });
     quote! {
-        #(#values)*
+        /// The `event_values` enums of `spec/events.yaml`: string codes of event fields. `callback`
+        /// re-exports everything in here, so a new enum needs no Rust edit.
+        pub mod values {
+            use super::*;
+
+            #(#values)*
+
+            string_codes!(#(#value_names),*);
+        }
+
+        use values::*;
 
         /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
         /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.

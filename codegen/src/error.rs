@@ -77,3 +77,91 @@ impl fmt::Display for SpecErrors {
 }
 
 impl std::error::Error for SpecErrors {}
+
+/// Where errors go while a stage walks the spec: every [`Scope`] of one run pushes into one `Errors`.
+#[derive(Debug, Default)]
+pub struct Errors(std::cell::RefCell<Vec<SpecError>>);
+
+impl Errors {
+    /// A scope for errors about `file`.
+    pub fn file<'s>(&'s self, file: &'s str) -> Scope<'s> {
+        Scope {
+            sink: self,
+            file,
+            item: None,
+            field: None,
+            line: None,
+        }
+    }
+
+    /// Records an error made elsewhere.
+    pub fn push(&self, e: SpecError) {
+        self.0.borrow_mut().push(e);
+    }
+
+    /// Whether nothing was reported.
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// Everything reported, in order.
+    pub fn into_vec(self) -> Vec<SpecError> {
+        self.0.into_inner()
+    }
+}
+
+/// The place an error is about — file, item, field path, line — narrowed step by step as a stage walks into
+/// an item; [`Scope::err`] reports a message there. One short call per check.
+#[derive(Debug, Clone)]
+pub struct Scope<'s> {
+    sink: &'s Errors,
+    file: &'s str,
+    item: Option<String>,
+    field: Option<String>,
+    line: Option<usize>,
+}
+
+impl<'s> Scope<'s> {
+    /// The scope of an item (`endpoint <path>`, `type <Name>`, ...) that starts at `line`.
+    pub fn item(&self, item: impl Into<String>, line: usize) -> Self {
+        Scope {
+            item: Some(item.into()),
+            field: None,
+            line: Some(line),
+            ..self.clone()
+        }
+    }
+
+    /// The scope of a field (a path inside the item, e.g. `request.owner_filter.userid_list`) at `line`.
+    pub fn field(&self, field: impl Into<String>, line: usize) -> Self {
+        Scope {
+            field: Some(field.into()),
+            line: Some(line),
+            ..self.clone()
+        }
+    }
+
+    /// The same place, at another line (a key of the item).
+    pub fn line(&self, line: usize) -> Self {
+        Scope {
+            line: Some(line),
+            ..self.clone()
+        }
+    }
+
+    /// The file this scope is in.
+    pub fn file_name(&self) -> &'s str {
+        self.file
+    }
+
+    /// Reports `message` here.
+    pub fn err(&self, message: impl Into<String>) {
+        self.sink.push(SpecError {
+            file: self.file.to_string(),
+            line: self.line,
+            item: self.item.clone(),
+            field: self.field.clone(),
+            message: message.into(),
+        });
+    }
+}

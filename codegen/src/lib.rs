@@ -10,6 +10,7 @@
 pub mod emit;
 pub mod error;
 pub mod load;
+pub mod locate;
 pub mod lower;
 pub mod model;
 pub mod naming;
@@ -28,16 +29,25 @@ pub struct Output {
     pub files: Vec<(String, String)>,
 }
 
-/// Runs load → validate → lower on sources that were already read.
+/// Runs load → validate → lower on sources that were already read. `validate` runs on whatever `load`
+/// could read, so one run reports every mistake; nothing is lowered unless there are none.
 pub fn model_from_sources(sources: Vec<load::Source>) -> Result<model::Api, SpecErrors> {
-    let loaded = load::parse_all(sources)?;
-    let index = validate::validate(&loaded)?;
+    let errors = error::Errors::default();
+    let loaded = load::parse_all(sources, &errors);
+    let index = validate::validate(&loaded, &errors);
+    if !errors.is_empty() {
+        return Err(SpecErrors(errors.into_vec()));
+    }
     lower::lower(&loaded, &index)
 }
 
 /// The whole pipeline on sources that were already read. Pure.
 pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecErrors> {
-    let api = model_from_sources(sources)?;
+    generate(&model_from_sources(sources)?)
+}
+
+/// Emits and renders the files of a lowered model. Pure.
+pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
     let mut files = Vec::new();
     let bug = |m: String| SpecErrors(vec![SpecError::file("<generator>", m)]);
     for g in api.groups.iter().filter(|g| !g.is_empty()) {
@@ -46,10 +56,10 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
         files.push((name, text));
     }
     let shared = [
-        ("callback_events.rs", emit::callback_events(&api)),
-        ("models.rs", emit::models_index(&api)),
-        ("catalog.rs", emit::catalog_file(&api)),
-        ("endpoint_tests.rs", emit::endpoint_tests(&api)),
+        ("callback_events.rs", emit::callback_events(api)),
+        ("models.rs", emit::models_index(api)),
+        ("catalog.rs", emit::catalog_file(api)),
+        ("endpoint_tests.rs", emit::endpoint_tests(api)),
     ];
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));
@@ -78,25 +88,20 @@ pub fn write_if_changed(out_dir: &Path, output: &Output) -> std::io::Result<Vec<
     Ok(written)
 }
 
-/// The groups that need a cargo feature, and those missing from a `Cargo.toml`'s `[features]` table.
-pub fn missing_features(api: &model::Api, cargo_toml: &str) -> Vec<String> {
-    let mut in_features = false;
-    let mut declared = std::collections::BTreeSet::new();
-    for line in cargo_toml.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            in_features = t == "[features]";
-            continue;
-        }
-        if in_features {
-            if let Some((k, _)) = t.split_once('=') {
-                declared.insert(k.trim().trim_matches('"').to_string());
-            }
-        }
+/// The groups that need a cargo feature and are missing from a `Cargo.toml`'s `[features]` table (or from its
+/// `full` feature, which turns every group on). A `Cargo.toml` that does not parse is an error.
+pub fn missing_features(api: &model::Api, cargo_toml: &str) -> Result<Vec<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        #[serde(default)]
+        features: std::collections::BTreeMap<String, Vec<String>>,
     }
-    api.groups
+    let manifest: Manifest = toml::from_str(cargo_toml).map_err(|e| format!("Cargo.toml does not parse: {e}"))?;
+    let full = manifest.features.get("full");
+    Ok(api
+        .groups
         .iter()
         .filter_map(|g| g.feature.clone())
-        .filter(|f| !declared.contains(f))
-        .collect()
+        .filter(|f| !manifest.features.contains_key(f) || full.is_some_and(|full| !full.contains(f)))
+        .collect())
 }

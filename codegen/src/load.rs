@@ -1,7 +1,16 @@
-//! Stage 1: YAML text into spec structs. `parse` is pure; `read_dir` is the only I/O of the generator.
+//! Stage 1: YAML text into spec structs, key by key, with the line of every item and key ([`crate::locate`]).
+//! `parse` is pure; `read_dir` is the only I/O of the generator.
 
-use crate::error::{SpecError, SpecErrors};
-use crate::spec::SpecFile;
+use crate::error::{Errors, Scope, SpecError, SpecErrors};
+use crate::locate::{Locator, Span};
+use crate::spec::{
+    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, ExampleDef, FieldDef, PagingDef, SpecFile,
+    TypeDef,
+};
+use crate::types::{self, TyExpr};
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One spec file with its display name and text (kept so later stages can point at lines).
@@ -61,41 +70,426 @@ pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErr
     }
 }
 
-/// Parses one source. A YAML or shape error names the file and the line serde_yaml reports.
-pub fn parse(source: Source) -> Result<Loaded, SpecError> {
-    match serde_yaml::from_str::<SpecFile>(&source.text) {
-        Ok(spec) => Ok(Loaded { source, spec }),
+/// Parses one source, key by key: every unknown key, missing key, bad value and bad type expression is
+/// reported at its own line (inside its own item), and a file with mistakes is still read as far as it can
+/// be, so later checks run on the rest. A key that fails to decode is reported and left at its default;
+/// [`crate::model_from_sources`] never lowers a spec that has errors.
+pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
+    let scope = errors.file(&source.file);
+    let value = match serde_yaml::from_str::<Value>(&source.text) {
+        Ok(v) => v,
         Err(e) => {
-            let mut err = SpecError::file(&source.file, e.to_string());
-            err.line = e.location().map(|l| l.line());
-            Err(err)
+            let line = e.location().map_or(1, |l| l.line());
+            scope.line(line).err(e.to_string());
+            return None;
         }
+    };
+    if value.is_null() {
+        scope
+            .line(1)
+            .err("the file is empty: a spec file needs at least `group:`");
+        return None;
+    }
+    let spec = {
+        let loc = Locator::new(&source.text);
+        let root = loc.root();
+        let scope = scope.line(root.line());
+        let mut r = Reader::new(&loc, root, &value, scope.clone(), "a spec file");
+        let group: String = r.req("group");
+        let doc = r.or_default("doc");
+        let gated = r.opt("gated").unwrap_or(true);
+        let types = r.map("types", |name, v, span| {
+            let s = scope.item(format!("type {name}"), span.line());
+            let mut r = Reader::new(&loc, span, v, s.clone(), "a type");
+            let doc = r.or_default("doc");
+            let fields = r.list("fields", |v, span| field_def(&loc, v, span, &s, ""));
+            TypeDef {
+                doc,
+                fields,
+                at: r.finish(),
+            }
+        });
+        let enums = r.map("enums", |name, v, span| {
+            enum_def(&loc, v, span, &scope.item(format!("enum {name}"), span.line()))
+        });
+        let endpoints = r.list("endpoints", |v, span| Some(endpoint_def(&loc, v, span, &scope)));
+        let event_values = r.map("event_values", |name, v, span| {
+            enum_def(&loc, v, span, &scope.item(format!("event value {name}"), span.line()))
+        });
+        let events = r.list("events", |v, span| Some(event_def(&loc, v, span, &scope)));
+        SpecFile {
+            group,
+            doc,
+            gated,
+            types,
+            enums,
+            endpoints,
+            event_values,
+            events,
+            at: r.finish(),
+        }
+    };
+    Some(Loaded { source, spec })
+}
+
+/// Parses all sources, collecting every error (the sources that parse at all are returned).
+pub fn parse_all(sources: Vec<Source>, errors: &Errors) -> Vec<Loaded> {
+    sources.into_iter().filter_map(|s| parse(s, errors)).collect()
+}
+
+/// Decodes one YAML mapping key by key, remembering each key's line and reporting what does not fit.
+struct Reader<'a> {
+    loc: &'a Locator<'a>,
+    span: Span,
+    map: Option<&'a Mapping>,
+    scope: Scope<'a>,
+    known: Vec<&'static str>,
+    at: At,
+}
+
+impl<'a> Reader<'a> {
+    fn new(loc: &'a Locator<'a>, span: Span, value: &'a Value, scope: Scope<'a>, what: &str) -> Self {
+        let map = match value {
+            Value::Mapping(m) => Some(m),
+            Value::Null => None,
+            other => {
+                scope.err(format!("{what} is a mapping of keys, found {}", yaml_kind(other)));
+                None
+            }
+        };
+        let at = At {
+            line: span.line(),
+            keys: Default::default(),
+        };
+        Reader {
+            loc,
+            span,
+            map,
+            scope,
+            known: Vec::new(),
+            at,
+        }
+    }
+
+    /// The value of `key` and its place, if present.
+    fn get(&mut self, key: &'static str) -> Option<(&'a Value, Span, Scope<'a>)> {
+        self.known.push(key);
+        let v = self.map?.get(key)?;
+        let span = self.loc.key(self.span, key);
+        self.at.keys.insert(key.to_string(), span.line());
+        Some((v, span, self.scope.line(span.line())))
+    }
+
+    fn decode<T: DeserializeOwned>(key: &str, v: &Value, scope: &Scope<'_>) -> Option<T> {
+        match serde_yaml::from_value(v.clone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                scope.err(format!("`{key}`: {e}"));
+                None
+            }
+        }
+    }
+
+    /// An optional key.
+    fn opt<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+        let (v, _, scope) = self.get(key)?;
+        if v.is_null() {
+            return None;
+        }
+        Self::decode(key, v, &scope)
+    }
+
+    /// An optional key with a default.
+    fn or_default<T: DeserializeOwned + Default>(&mut self, key: &'static str) -> T {
+        self.opt(key).unwrap_or_default()
+    }
+
+    /// A key that must be present.
+    fn req<T: DeserializeOwned + Default>(&mut self, key: &'static str) -> T {
+        match self.get(key) {
+            None => {
+                if self.map.is_some() {
+                    self.scope.err(format!("missing `{key}`"));
+                }
+                T::default()
+            }
+            Some((v, _, scope)) => Self::decode(key, v, &scope).unwrap_or_default(),
+        }
+    }
+
+    /// A list of items, each decoded by `item` (which reports its own mistakes and may drop the item).
+    fn list<T>(&mut self, key: &'static str, mut item: impl FnMut(&'a Value, Span) -> Option<T>) -> Vec<T> {
+        let Some((v, span, scope)) = self.get(key) else {
+            return Vec::new();
+        };
+        match v {
+            Value::Null => Vec::new(),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| item(v, self.loc.item(span, i)))
+                .collect(),
+            other => {
+                scope.err(format!("`{key}` is a list, found {}", yaml_kind(other)));
+                Vec::new()
+            }
+        }
+    }
+
+    /// A mapping of names to items, each decoded by `item`.
+    fn map<T>(&mut self, key: &'static str, mut item: impl FnMut(&str, &'a Value, Span) -> T) -> BTreeMap<String, T> {
+        let Some((v, span, scope)) = self.get(key) else {
+            return BTreeMap::new();
+        };
+        match v {
+            Value::Null => BTreeMap::new(),
+            Value::Mapping(m) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in m {
+                    match k.as_str() {
+                        Some(name) => {
+                            let s = self.loc.key(span, name);
+                            out.insert(name.to_string(), item(name, v, s));
+                        }
+                        None => scope.err(format!("`{key}`: names are strings, found {}", yaml_kind(k))),
+                    }
+                }
+                out
+            }
+            other => {
+                scope.err(format!("`{key}` is a mapping of names, found {}", yaml_kind(other)));
+                BTreeMap::new()
+            }
+        }
+    }
+
+    /// Reports every key that is not one of those read, and returns the lines.
+    fn finish(self) -> At {
+        if let Some(map) = self.map {
+            for k in map.keys() {
+                match k.as_str() {
+                    Some(k) if self.known.contains(&k) => {}
+                    Some(k) => {
+                        let line = self.loc.key(self.span, k).line();
+                        let expected: Vec<String> = self.known.iter().map(|k| format!("`{k}`")).collect();
+                        self.scope
+                            .line(line)
+                            .err(format!("unknown field `{k}`, expected one of {}", expected.join(", ")));
+                    }
+                    None => self.scope.err(format!("keys are strings, found {}", yaml_kind(k))),
+                }
+            }
+        }
+        self.at
     }
 }
 
-/// Parses all sources, collecting every error.
-pub fn parse_all(sources: Vec<Source>) -> Result<Vec<Loaded>, SpecErrors> {
-    let mut ok = Vec::new();
-    let mut errors = Vec::new();
-    for s in sources {
-        match parse(s) {
-            Ok(l) => ok.push(l),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(ok)
-    } else {
-        Err(SpecErrors(errors))
+fn yaml_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
     }
 }
 
-/// The 1-based line of the first line of `text` that, trimmed, starts with `needle`.
-pub fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let t = l.trim_start().trim_start_matches("- ").trim_start();
-            t.starts_with(needle)
+/// A field of an object (`prefix` is the path of its parent, e.g. `request.` or `request.filter.`).
+fn field_def(loc: &Locator<'_>, v: &Value, span: Span, item: &Scope<'_>, prefix: &str) -> Option<FieldDef> {
+    let name = v.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let path = format!("{prefix}{}", if name.is_empty() { "<no name>" } else { &name });
+    let scope = item.field(path.clone(), span.line());
+    let mut r = Reader::new(loc, span, v, scope.clone(), "a field");
+    let name: String = r.req("name");
+    let ty_text: Option<String> = r.opt("type");
+    let ty = match ty_text.as_deref().map(types::parse) {
+        Some(Ok(t)) => t,
+        Some(Err(m)) => {
+            scope.line(r.at.key("type")).err(m);
+            TyExpr::Json
+        }
+        None => {
+            if r.map.is_some() {
+                scope.err("missing `type`");
+            }
+            TyExpr::Json
+        }
+    };
+    let required = r.or_default("required");
+    let flex = r.or_default("flex");
+    let doc = r.or_default("doc");
+    let notes = r.opt("notes");
+    let prefix = format!("{path}.");
+    let fields = r.get("fields").map(|(v, span, scope)| match v {
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| field_def(loc, v, loc.item(span, i), item, &prefix))
+            .collect(),
+        other => {
+            scope.err(format!("`fields` is a list, found {}", yaml_kind(other)));
+            Vec::new()
+        }
+    });
+    let type_name = r.opt("type_name");
+    let at = r.finish();
+    Some(FieldDef {
+        at,
+        name,
+        ty,
+        required,
+        flex,
+        doc,
+        notes,
+        fields,
+        type_name,
+    })
+}
+
+fn enum_def(loc: &Locator<'_>, v: &Value, span: Span, scope: &Scope<'_>) -> EnumDef {
+    let mut r = Reader::new(loc, span, v, scope.clone(), "an enum");
+    let doc = r.or_default("doc");
+    let repr = r.req("repr");
+    let values = r.list("values", |v, span| {
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("<no name>");
+        let mut r = Reader::new(loc, span, v, scope.field(name, span.line()), "an enum value");
+        let value = r.req("value");
+        let name = r.req("name");
+        let doc = r.or_default("doc");
+        Some(EnumValue {
+            at: r.finish(),
+            value,
+            name,
+            doc,
         })
-        .map(|i| i + 1)
+    });
+    EnumDef {
+        at: r.finish(),
+        doc,
+        repr,
+        values,
+    }
+}
+
+/// A doc id: a number, or a string of digits.
+fn doc_id(r: &mut Reader<'_>) -> Option<u64> {
+    let (v, _, scope) = r.get("doc_id")?;
+    let id = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
+    };
+    if id.is_none() {
+        scope.err(format!("`doc_id`: {v:?} is not a number"));
+    }
+    id
+}
+
+fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> EndpointDef {
+    let path = v.get("path").and_then(Value::as_str).unwrap_or("<no path>");
+    let scope = file.item(format!("endpoint {path}"), span.line());
+    let mut r = Reader::new(loc, span, v, scope.clone(), "an endpoint");
+    let path = r.req("path");
+    let method = r.req("method");
+    let doc_id = doc_id(&mut r);
+    let name_zh = r.req("name_zh");
+    let summary = r.req("summary");
+    let name = r.opt("name");
+    let token = r.or_default("token");
+    let deprecated = r.opt("deprecated");
+    let notes = r.opt("notes");
+    let request = r.list("request", |v, span| field_def(loc, v, span, &scope, "request."));
+    let response = r.list("response", |v, span| field_def(loc, v, span, &scope, "response."));
+    let upload = r.opt("upload");
+    let paging = r.get("paging").map(|(v, span, scope)| {
+        let mut r = Reader::new(loc, span, v, scope, "`paging`");
+        let style = r.req("style");
+        let cursor = r.req("cursor");
+        let next = r.opt("next");
+        let items = r.req("items");
+        let limit = r.opt("limit");
+        let chunk = r.get("chunk").map(|(v, span, scope)| {
+            let mut r = Reader::new(loc, span, v, scope, "`paging.chunk`");
+            let field = r.req("field");
+            let max = r.req("max");
+            ChunkDef {
+                field,
+                max,
+                at: r.finish(),
+            }
+        });
+        PagingDef {
+            style,
+            cursor,
+            next,
+            items,
+            limit,
+            chunk,
+            at: r.finish(),
+        }
+    });
+    let example = r.get("example").map(|(v, span, scope)| {
+        let mut r = Reader::new(loc, span, v, scope, "`example`");
+        let request = r.opt("request");
+        let response = r.opt("response");
+        ExampleDef {
+            request,
+            response,
+            at: r.finish(),
+        }
+    });
+    EndpointDef {
+        at: r.finish(),
+        path,
+        method,
+        doc_id,
+        name_zh,
+        summary,
+        name,
+        token,
+        deprecated,
+        notes,
+        request,
+        response,
+        upload,
+        paging,
+        example,
+    }
+}
+
+fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> EventDef {
+    let name = v.get("name").and_then(Value::as_str).unwrap_or("<no name>");
+    let scope = file.item(format!("event {name}"), span.line());
+    let mut r = Reader::new(loc, span, v, scope.clone(), "an event");
+    let name = r.req("name");
+    let event = r.req("event");
+    let change_type = r.or_default("change_type"); // absent for events without a ChangeType
+    let doc_id = doc_id(&mut r);
+    let doc = r.or_default("doc");
+    let fields = r.list("fields", |v, span| {
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("<no name>");
+        let mut r = Reader::new(loc, span, v, scope.field(name, span.line()), "a field");
+        let name = r.req("name");
+        let ty = r.req("type");
+        let required = r.or_default("required");
+        let doc = r.or_default("doc");
+        Some(EventFieldDef {
+            at: r.finish(),
+            name,
+            ty,
+            required,
+            doc,
+        })
+    });
+    EventDef {
+        at: r.finish(),
+        name,
+        event,
+        change_type,
+        doc_id,
+        doc,
+        fields,
+    }
 }

@@ -1,39 +1,61 @@
-//! Stage 3: from the validated spec to the model. Every Rust name is taken from `naming`; collisions between
-//! generated type names are reported here.
+//! Stage 3: from the validated spec to the model, in named passes: [`lower_enum`] (API enums and event
+//! values alike), named types, endpoints (with their request, response and inline types), feature sets,
+//! `Default`-ability, groups, events. Every Rust name is taken from `naming`; collisions between generated
+//! type names are reported here. Field types were parsed once, by `load`.
 
 use crate::error::{SpecError, SpecErrors};
 use crate::load::Loaded;
 use crate::model::*;
 use crate::naming;
-use crate::spec::{EndpointDef, FieldDef};
-use crate::types::{self, TyExpr};
+use crate::spec::{EndpointDef, EnumDef, FieldDef, HttpMethod};
+use crate::types::TyExpr;
 use crate::validate::Index;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where each generated type name was first claimed, for collision messages.
-struct Names {
-    claimed: BTreeMap<String, String>,
-    errors: Vec<SpecError>,
-}
-
-impl Names {
-    fn claim(&mut self, name: &str, file: &str, item: &str, field: Option<&str>) {
-        if let Some(prev) = self.claimed.get(name) {
-            let msg = format!("the generated type name `{name}` is already used by {prev}; set `type_name` (inline objects) or rename");
-            self.errors.push(match field {
-                Some(f) => SpecError::field(file, item, f, msg),
-                None => SpecError::item(file, item, msg),
-            });
-        } else {
-            let who = match field {
-                Some(f) => format!("{file}: {item}: field {f}"),
-                None => format!("{file}: {item}"),
-            };
-            self.claimed.insert(name.to_string(), who);
+/// Lowers the validated spec.
+pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
+    let mut lw = Lowerer {
+        index,
+        claimed: BTreeMap::new(),
+        errors: Vec::new(),
+        structs: BTreeMap::new(),
+        enums: BTreeMap::new(),
+        endpoints: Vec::new(),
+    };
+    for l in files {
+        lw.enums_and_types(l);
+    }
+    for l in files {
+        for ep in &l.spec.endpoints {
+            lw.endpoint(l, ep);
         }
     }
+    let events = lower_events(files, index, &mut lw.errors);
+    if !lw.errors.is_empty() {
+        return Err(SpecErrors(lw.errors));
+    }
+    let ungated: BTreeSet<&str> = files
+        .iter()
+        .filter(|l| !l.spec.gated)
+        .map(|l| l.spec.group.as_str())
+        .collect();
+    let cfgs = feature_sets(&lw.structs, &lw.enums, &lw.endpoints, &ungated);
+    let defaultable = defaultable(&lw.structs);
+    let groups = assemble_groups(files, &lw, &cfgs, &defaultable);
+    let mut event_values: Vec<Enum> = files
+        .iter()
+        .flat_map(|l| l.spec.event_values.iter())
+        .map(|(name, def)| lower_enum(name, def))
+        .collect();
+    event_values.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Api {
+        groups,
+        event_values,
+        events,
+    })
 }
 
+/// The lines of a doc comment: the doc, then the notes after a blank line.
 fn doc_lines(doc: &str, notes: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = doc.lines().map(|l| l.trim_end().to_string()).collect();
     if let Some(n) = notes {
@@ -48,283 +70,293 @@ fn doc_lines(doc: &str, notes: Option<&str>) -> Vec<String> {
     out
 }
 
-struct Lowerer<'a> {
-    index: &'a Index<'a>,
-    names: Names,
-    /// struct name → (group that emits it, struct)
-    structs: BTreeMap<String, (String, Struct)>,
+/// The official doc page of a doc id.
+pub fn doc_url(doc_id: Option<u64>) -> Option<String> {
+    doc_id.map(|id| format!("https://developer.work.weixin.qq.com/document/path/{id}"))
 }
 
-impl<'a> Lowerer<'a> {
+/// An enum of the API models or an `event_values` enum: one shape for both.
+pub fn lower_enum(name: &str, def: &EnumDef) -> Enum {
+    let values = def
+        .values
+        .iter()
+        .map(|v| EnumVariant {
+            name: naming::camel(&v.name),
+            code: match &v.value {
+                serde_yaml::Value::Number(n) => Code::Int(n.as_i64().unwrap_or_default()),
+                serde_yaml::Value::String(s) => Code::Str(s.clone()),
+                other => Code::Str(format!("{other:?}")),
+            },
+            doc: v.doc.clone(),
+        })
+        .collect();
+    Enum {
+        name: name.to_string(),
+        doc: doc_lines(&def.doc, None),
+        repr: def.repr,
+        values,
+        cfg: None,
+    }
+}
+
+/// What a list of fields belongs to, which decides how strict and how lenient its struct is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    /// A request, or an inline object of one: rejects unknown keys and missing required fields. `query`:
+    /// the fields travel in the query string (GET, uploads), so scalars accept numbers and strings alike.
+    Request { query: bool },
+    /// A response, or an inline object of one.
+    Response,
+    /// A named type.
+    Type,
+}
+
+/// Where a list of fields is lowered: the group that emits its inline types, the item it belongs to (for
+/// messages), the path of its parent field and the Rust name of its owner.
+struct FieldScope<'a> {
+    group: &'a str,
+    file: &'a str,
+    item: &'a str,
+    prefix: String,
+    owner: String,
+    kind: FieldKind,
+}
+
+struct Lowerer<'a> {
+    index: &'a Index<'a>,
+    /// Generated type name → who claimed it first, for collision messages.
+    claimed: BTreeMap<String, String>,
+    errors: Vec<SpecError>,
+    /// Struct name → (group that emits it, struct).
+    structs: BTreeMap<String, (String, Struct)>,
+    /// Enum name → (group that emits it, enum).
+    enums: BTreeMap<String, (String, Enum)>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Lowerer<'_> {
+    fn claim(&mut self, name: &str, file: &str, item: &str, field: Option<&str>) {
+        if let Some(prev) = self.claimed.get(name) {
+            let msg = format!(
+                "the generated type name `{name}` is already used by {prev}; set `type_name` (inline objects) or rename"
+            );
+            self.errors.push(match field {
+                Some(f) => SpecError::field(file, item, f, msg),
+                None => SpecError::item(file, item, msg),
+            });
+        } else {
+            let who = match field {
+                Some(f) => format!("{file}: {item}: field {f}"),
+                None => format!("{file}: {item}"),
+            };
+            self.claimed.insert(name.to_string(), who);
+        }
+    }
+
     fn resolve(&self, ty: &TyExpr, inline_name: &str) -> Ty {
         match ty {
             TyExpr::Scalar(s) => Ty::Scalar(*s),
             TyExpr::Json => Ty::Json,
             TyExpr::Object => Ty::Struct(inline_name.to_string()),
             TyExpr::List(inner) => Ty::List(Box::new(self.resolve(inner, inline_name))),
-            TyExpr::Named(n) => {
-                if self.index.enums.contains_key(n.as_str()) {
-                    Ty::Enum(n.clone())
-                } else {
-                    Ty::Struct(n.clone())
-                }
-            }
+            TyExpr::Named(n) if self.index.enums.contains_key(n.as_str()) => Ty::Enum(n.clone()),
+            TyExpr::Named(n) => Ty::Struct(n.clone()),
         }
     }
 
-    /// Lowers fields of a struct named `owner`, registering inline object types under `group`.
-    #[allow(clippy::too_many_arguments)]
-    fn fields(
-        &mut self,
-        group: &str,
-        file: &str,
-        item: &str,
-        prefix: &str,
-        owner_base: &str,
-        defs: &[FieldDef],
-        force_flex: bool,
-        strict: bool,
-    ) -> Vec<Field> {
+    /// Pass 1: a file's enums and named types.
+    fn enums_and_types(&mut self, l: &Loaded) {
+        let (file, group) = (l.source.file.as_str(), l.spec.group.as_str());
+        for (name, def) in &l.spec.enums {
+            self.claim(name, file, &format!("enum {name}"), None);
+            self.enums
+                .insert(name.clone(), (group.to_string(), lower_enum(name, def)));
+        }
+        for (name, def) in &l.spec.types {
+            let item = format!("type {name}");
+            self.claim(name, file, &item, None);
+            let scope = FieldScope {
+                group,
+                file,
+                item: &item,
+                prefix: String::new(),
+                owner: name.clone(),
+                kind: FieldKind::Type,
+            };
+            let fields = self.fields(&scope, &def.fields);
+            let st = Struct {
+                name: name.clone(),
+                doc: doc_lines(&def.doc, None),
+                fields,
+                cfg: None,
+                default: false,
+                deny_unknown: false,
+            };
+            self.structs.insert(name.clone(), (group.to_string(), st));
+        }
+    }
+
+    /// Lowers a list of fields, registering their inline object types.
+    fn fields(&mut self, scope: &FieldScope<'_>, defs: &[FieldDef]) -> Vec<Field> {
         let mut out = Vec::new();
         for f in defs {
-            let Ok(te) = types::parse(&f.ty) else {
-                continue;
-            };
             let inline_name = f
                 .type_name
                 .clone()
-                .unwrap_or_else(|| naming::inline_type(owner_base, &f.name));
-            if *te.innermost() == TyExpr::Object {
-                let fpath = format!("{prefix}{}", f.name);
-                self.names.claim(&inline_name, file, item, Some(&fpath));
-                let sub = self.fields(
-                    group,
-                    file,
-                    item,
-                    &format!("{fpath}."),
-                    &inline_name,
-                    f.fields.as_deref().unwrap_or(&[]),
-                    false,
-                    strict,
-                );
+                .unwrap_or_else(|| naming::inline_type(&scope.owner, &f.name));
+            if *f.ty.innermost() == TyExpr::Object {
+                let path = format!("{}{}", scope.prefix, f.name);
+                self.claim(&inline_name, scope.file, scope.item, Some(&path));
+                let inner = FieldScope {
+                    prefix: format!("{path}."),
+                    owner: inline_name.clone(),
+                    kind: match scope.kind {
+                        FieldKind::Request { .. } => FieldKind::Request { query: false },
+                        k => k,
+                    },
+                    ..*scope
+                };
+                let sub = self.fields(&inner, f.fields.as_deref().unwrap_or(&[]));
                 let st = Struct {
                     name: inline_name.clone(),
                     doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
                     fields: sub,
                     cfg: None,
                     default: false,
-                    deny_unknown: strict,
+                    deny_unknown: matches!(scope.kind, FieldKind::Request { .. }),
                 };
                 self.structs
                     .entry(inline_name.clone())
-                    .or_insert((group.to_string(), st));
+                    .or_insert((scope.group.to_string(), st));
             }
-            let ty = self.resolve(&te, &inline_name);
-            let flex = f.flex || (force_flex && matches!(ty, Ty::Scalar(_)));
+            let ty = self.resolve(&f.ty, &inline_name);
+            let query = scope.kind == FieldKind::Request { query: true };
             out.push(Field {
                 wire: f.name.clone(),
                 rust: naming::snake(&f.name),
+                flex: f.flex || (query && matches!(ty, Ty::Scalar(_))),
                 ty,
                 required: f.required,
-                flex,
                 serde_default: false,
                 doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
             });
         }
         out
     }
-}
 
-fn endpoint_doc(ep: &EndpointDef, which: &str, doc_url: &str) -> Vec<String> {
-    let mut lines = vec![format!(
-        "{which} of {} (`{} /cgi-bin/{}`).",
-        ep.name_zh, ep.method, ep.path
-    )];
-    if !doc_url.is_empty() {
-        lines.push(String::new());
-        lines.push(format!("Official docs: {doc_url}"));
-    }
-    lines
-}
-
-/// The official doc page of a doc id.
-pub fn doc_url(doc_id: Option<&serde_yaml::Value>) -> String {
-    let id = match doc_id {
-        Some(serde_yaml::Value::Number(n)) => n.to_string(),
-        Some(serde_yaml::Value::String(s)) => s.clone(),
-        _ => return String::new(),
-    };
-    format!("https://developer.work.weixin.qq.com/document/path/{id}")
-}
-
-/// Lowers the validated spec.
-pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
-    let mut lw = Lowerer {
-        index,
-        names: Names {
-            claimed: BTreeMap::new(),
-            errors: Vec::new(),
-        },
-        structs: BTreeMap::new(),
-    };
-    let ungated: BTreeSet<&str> = files
-        .iter()
-        .filter(|l| !l.spec.gated)
-        .map(|l| l.spec.group.as_str())
-        .collect();
-    let mut enums: BTreeMap<String, (String, Enum)> = BTreeMap::new();
-    let mut endpoints: Vec<Endpoint> = Vec::new();
-
-    for l in files {
+    /// Pass 2: an endpoint, with its request and response types.
+    fn endpoint(&mut self, l: &Loaded, ep: &EndpointDef) {
         let (file, group) = (l.source.file.as_str(), l.spec.group.as_str());
-        for (name, def) in &l.spec.enums {
-            lw.names.claim(name, file, &format!("enum {name}"), None);
-            let values = def
-                .values
-                .iter()
-                .map(|v| EnumVariant {
-                    name: naming::camel(&v.name),
-                    code: match &v.value {
-                        serde_yaml::Value::Number(n) => Code::Int(n.as_i64().unwrap_or_default()),
-                        serde_yaml::Value::String(s) => Code::Str(s.clone()),
-                        other => Code::Str(format!("{other:?}")),
-                    },
-                    doc: v.doc.clone(),
-                })
-                .collect();
-            enums.insert(
-                name.clone(),
-                (
-                    group.to_string(),
-                    Enum {
-                        name: name.clone(),
-                        doc: doc_lines(&def.doc, None),
-                        repr: def.repr,
-                        values,
-                        cfg: None,
-                    },
-                ),
-            );
-        }
-        for (name, def) in &l.spec.types {
-            lw.names.claim(name, file, &format!("type {name}"), None);
-            let fields = lw.fields(
-                group,
-                file,
-                &format!("type {name}"),
-                "",
-                name,
-                &def.fields,
-                false,
-                false,
-            );
-            lw.structs.insert(
-                name.clone(),
-                (
-                    group.to_string(),
-                    Struct {
-                        name: name.clone(),
-                        doc: doc_lines(&def.doc, None),
-                        fields,
-                        cfg: None,
-                        default: false,
-                        deny_unknown: false,
-                    },
-                ),
-            );
-        }
-        for ep in &l.spec.endpoints {
-            let item = format!("endpoint {}", ep.path);
-            let method = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
-            let base = naming::camel(&method);
-            let (req, resp) = (naming::request_type(&method), naming::response_type(&method));
-            lw.names.claim(&req, file, &item, None);
-            lw.names.claim(&resp, file, &item, None);
-            let query = ep.method == "GET" || ep.upload.is_some();
-            let req_fields = lw.fields(group, file, &item, "request.", &base, &ep.request, query, true);
-            let resp_fields = lw.fields(group, file, &item, "response.", &base, &ep.response, false, false);
-            let doc_url = doc_url(ep.doc_id.as_ref());
-            let paging = ep.paging.as_ref().map(|p| {
-                let find = |fs: &[Field], n: &str| fs.iter().find(|f| f.wire == n).cloned();
-                let items = find(&resp_fields, &p.items).expect("validated");
-                let item_ty = match &items.ty {
-                    Ty::List(t) => (**t).clone(),
-                    t => t.clone(),
-                };
-                Paging {
-                    cursor_style: p.style == "cursor",
-                    cursor: find(&req_fields, &p.cursor).expect("validated"),
-                    next: p.next.as_deref().and_then(|n| find(&resp_fields, n)),
-                    items,
-                    item_ty,
-                    limit: p.limit.as_deref().and_then(|n| find(&req_fields, n)),
-                    chunk: p
-                        .chunk
-                        .as_ref()
-                        .and_then(|c| find(&req_fields, &c.field).map(|f| (f, c.max))),
-                }
-            });
-            lw.structs.insert(
-                req.clone(),
-                (
-                    group.to_string(),
-                    Struct {
-                        name: req.clone(),
-                        doc: endpoint_doc(ep, "Request", &doc_url),
-                        fields: req_fields,
-                        cfg: None,
-                        default: false,
-                        deny_unknown: true,
-                    },
-                ),
-            );
-            lw.structs.insert(
-                resp.clone(),
-                (
-                    group.to_string(),
-                    Struct {
-                        name: resp.clone(),
-                        doc: endpoint_doc(ep, "Response", &doc_url),
-                        fields: resp_fields,
-                        cfg: None,
-                        default: false,
-                        deny_unknown: false,
-                    },
-                ),
-            );
-            let compact = |s: &Option<String>| {
-                s.as_deref()
-                    .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-                    .map(|v| v.to_string())
+        let item = format!("endpoint {}", ep.path);
+        let fn_name = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
+        let base = naming::camel(&fn_name);
+        let (req, resp) = (naming::request_type(&fn_name), naming::response_type(&fn_name));
+        self.claim(&req, file, &item, None);
+        self.claim(&resp, file, &item, None);
+        let query = ep.method == HttpMethod::Get || ep.upload.is_some();
+        let scope = |prefix: &str, kind| FieldScope {
+            group,
+            file,
+            item: &item,
+            prefix: prefix.to_string(),
+            owner: base.clone(),
+            kind,
+        };
+        let req_fields = self.fields(&scope("request.", FieldKind::Request { query }), &ep.request);
+        let resp_fields = self.fields(&scope("response.", FieldKind::Response), &ep.response);
+        let doc_url = doc_url(ep.doc_id);
+        let paging = ep.paging.as_ref().and_then(|p| {
+            let find = |fs: &[Field], n: Option<&str>| n.and_then(|n| fs.iter().find(|f| f.wire == n).cloned());
+            let limit = find(&req_fields, p.limit.as_deref());
+            let style = match (p.style, find(&resp_fields, p.next.as_deref()), limit) {
+                (PagingStyle::Cursor, Some(next), limit) => Some(PagingKind::Cursor { next, limit }),
+                (PagingStyle::Offset, _, Some(limit)) => Some(PagingKind::Offset { limit }),
+                _ => None,
             };
-            endpoints.push(Endpoint {
-                path: ep.path.clone(),
-                http_method: ep.method.clone(),
-                doc_url,
-                name_zh: ep.name_zh.clone(),
-                summary: ep.summary.clone(),
-                const_name: naming::endpoint_const(&method),
-                method,
-                request: req,
-                response: resp,
-                token: ep.token.clone().unwrap_or_else(|| "access".into()),
-                deprecated: ep.deprecated.clone(),
-                notes: ep.notes.clone(),
-                upload: ep.upload.clone(),
-                paging,
-                example_request: compact(&ep.example.as_ref().and_then(|e| e.request.clone())),
-                example_response: compact(&ep.example.as_ref().and_then(|e| e.response.clone())),
-                feature: (!ungated.contains(group)).then(|| group.to_string()),
-                group: group.to_string(),
-            });
+            let items = find(&resp_fields, Some(&p.items));
+            let (Some(style), Some(items), Some(cursor)) = (style, items, find(&req_fields, Some(&p.cursor))) else {
+                let msg = "generator bug: paging names a field the endpoint lacks, yet passed validation";
+                self.errors.push(SpecError::item(file, item.clone(), msg));
+                return None;
+            };
+            let item_ty = match &items.ty {
+                Ty::List(t) => (**t).clone(),
+                t => t.clone(),
+            };
+            let chunk = p
+                .chunk
+                .as_ref()
+                .and_then(|c| find(&req_fields, Some(&c.field)).map(|field| Chunk { field, max: c.max }));
+            Some(Paging {
+                style,
+                cursor,
+                items,
+                item_ty,
+                chunk,
+            })
+        });
+        let doc = |which: &str| {
+            let mut lines = vec![format!(
+                "{which} of {} (`{} /cgi-bin/{}`).",
+                ep.name_zh,
+                ep.method.as_str(),
+                ep.path
+            )];
+            if let Some(url) = &doc_url {
+                lines.extend([String::new(), format!("Official docs: {url}")]);
+            }
+            lines
+        };
+        for (name, doc, fields, deny_unknown) in [
+            (&req, doc("Request"), req_fields, true),
+            (&resp, doc("Response"), resp_fields, false),
+        ] {
+            let st = Struct {
+                name: name.clone(),
+                doc,
+                fields,
+                cfg: None,
+                default: false,
+                deny_unknown,
+            };
+            self.structs.insert(name.clone(), (group.to_string(), st));
         }
+        let compact = |s: Option<&String>| {
+            s.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .map(|v| v.to_string())
+        };
+        let example = ep.example.as_ref();
+        self.endpoints.push(Endpoint {
+            path: ep.path.clone(),
+            http_method: ep.method,
+            doc_url,
+            name_zh: ep.name_zh.clone(),
+            summary: ep.summary.clone(),
+            const_name: naming::endpoint_const(&fn_name),
+            fn_name,
+            request: req,
+            response: resp,
+            token: ep.token,
+            deprecated: ep.deprecated.clone(),
+            notes: ep.notes.clone(),
+            upload: ep.upload.clone(),
+            paging,
+            example_request: compact(example.and_then(|e| e.request.as_ref())),
+            example_response: compact(example.and_then(|e| e.response.as_ref())),
+            feature: l.spec.gated.then(|| group.to_string()),
+            group: group.to_string(),
+        });
     }
-    if !lw.names.errors.is_empty() {
-        return Err(SpecErrors(lw.names.errors));
-    }
+}
 
-    // Which features need each type: the groups of the endpoints that reach it, plus its own group.
-    let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// Pass 3: which features need each struct and enum — the groups of the endpoints that reach it, plus its
+/// own group. `None`: always compiled (an ungated group needs it, or nothing does).
+fn feature_sets(
+    structs: &BTreeMap<String, (String, Struct)>,
+    enums: &BTreeMap<String, (String, Enum)>,
+    endpoints: &[Endpoint],
+    ungated: &BTreeSet<&str>,
+) -> BTreeMap<String, Option<BTreeSet<String>>> {
     fn reach(
         name: &str,
         group: &str,
@@ -340,147 +372,47 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
                 while let Ty::List(inner) = t {
                     t = inner;
                 }
-                match t {
-                    Ty::Struct(n) | Ty::Enum(n) => reach(n, group, structs, users),
-                    _ => {}
+                if let Ty::Struct(n) | Ty::Enum(n) = t {
+                    reach(n, group, structs, users);
                 }
             }
         }
     }
-    for ep in &endpoints {
-        reach(&ep.request, &ep.group, &lw.structs, &mut users);
-        reach(&ep.response, &ep.group, &lw.structs, &mut users);
+    let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ep in endpoints {
+        reach(&ep.request, &ep.group, structs, &mut users);
+        reach(&ep.response, &ep.group, structs, &mut users);
     }
-    let all_structs: Vec<String> = lw.structs.keys().cloned().collect();
-    for n in &all_structs {
-        let g = lw.structs[n].0.clone();
-        reach(n, &g, &lw.structs, &mut users);
+    for (name, (group, _)) in structs {
+        reach(name, group, structs, &mut users);
     }
-    for (n, (g, _)) in enums.clone() {
-        users.entry(n).or_default().insert(g);
+    for (name, (group, _)) in enums {
+        users.entry(name.clone()).or_default().insert(group.clone());
     }
-    let cfg_of = |name: &str| -> Option<BTreeSet<String>> {
-        let set = users.get(name).cloned().unwrap_or_default();
-        if set.is_empty() || set.iter().any(|g| ungated.contains(g.as_str())) {
-            None
-        } else {
-            Some(set)
-        }
-    };
+    users
+        .into_iter()
+        .map(|(name, set)| {
+            let always = set.is_empty() || set.iter().any(|g| ungated.contains(g.as_str()));
+            (name, (!always).then_some(set))
+        })
+        .collect()
+}
 
-    // Default-ability: a fixpoint over structs (enums have no default).
-    let mut defaultable: BTreeSet<String> = BTreeSet::new();
+/// Pass 4: the structs whose required fields all have a default (a fixpoint; enums have none). Such a
+/// struct can decode a missing required field of its own type leniently.
+fn defaultable(structs: &BTreeMap<String, (String, Struct)>) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
     loop {
-        let before = defaultable.len();
-        for (name, (_, st)) in &lw.structs {
-            if st.fields.iter().all(|f| !f.required || ty_default(&f.ty, &defaultable)) {
-                defaultable.insert(name.clone());
+        let before = out.len();
+        for (name, (_, st)) in structs {
+            if st.fields.iter().all(|f| !f.required || ty_default(&f.ty, &out)) {
+                out.insert(name.clone());
             }
         }
-        if defaultable.len() == before {
-            break;
+        if out.len() == before {
+            return out;
         }
     }
-
-    let mut groups: Vec<Group> = Vec::new();
-    for l in files {
-        let g = &l.spec.group;
-        let mut structs: Vec<Struct> = lw
-            .structs
-            .values()
-            .filter(|(sg, _)| sg == g)
-            .map(|(_, st)| {
-                let mut st = st.clone();
-                st.cfg = cfg_of(&st.name);
-                st.default = defaultable.contains(&st.name);
-                for f in &mut st.fields {
-                    // Requests (and their inline objects) are strict: a missing required field is an error.
-                    f.serde_default = f.required && !st.deny_unknown && ty_default(&f.ty, &defaultable);
-                }
-                st
-            })
-            .collect();
-        structs.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut genums: Vec<Enum> = enums
-            .values()
-            .filter(|(eg, _)| eg == g)
-            .map(|(_, e)| Enum {
-                cfg: cfg_of(&e.name),
-                ..e.clone()
-            })
-            .collect();
-        genums.sort_by(|a, b| a.name.cmp(&b.name));
-        let eps = endpoints.iter().filter(|e| &e.group == g).cloned().collect();
-        groups.push(Group {
-            name: g.clone(),
-            doc: l.spec.doc.clone(),
-            feature: l.spec.gated.then(|| g.clone()),
-            structs,
-            enums: genums,
-            endpoints: eps,
-        });
-    }
-    let values: BTreeSet<&str> = files
-        .iter()
-        .flat_map(|l| l.spec.event_values.keys().map(String::as_str))
-        .collect();
-    let mut event_values: Vec<Enum> = files
-        .iter()
-        .flat_map(|l| l.spec.event_values.iter())
-        .map(|(name, def)| Enum {
-            name: name.clone(),
-            doc: doc_lines(&def.doc, None),
-            repr: def.repr,
-            values: def
-                .values
-                .iter()
-                .map(|v| EnumVariant {
-                    name: naming::camel(&v.name),
-                    code: Code::Str(match &v.value {
-                        serde_yaml::Value::String(s) => s.clone(),
-                        other => format!("{other:?}"),
-                    }),
-                    doc: v.doc.clone(),
-                })
-                .collect(),
-            cfg: None,
-        })
-        .collect();
-    event_values.sort_by(|a, b| a.name.cmp(&b.name));
-    let events = files
-        .iter()
-        .flat_map(|l| l.spec.events.iter())
-        .map(|ev| {
-            let mut doc = doc_lines(&ev.doc, None);
-            let url = doc_url(ev.doc_id.as_ref());
-            if !url.is_empty() {
-                doc.push(String::new());
-                doc.push(format!("Official docs: {url}"));
-            }
-            Event {
-                name: ev.name.clone(),
-                event: ev.event.clone(),
-                change_type: ev.change_type.clone(),
-                doc,
-                fields: ev
-                    .fields
-                    .iter()
-                    .map(|f| EventField {
-                        wire: f.name.clone(),
-                        rust: naming::snake(&f.name),
-                        ty: crate::validate::event_type(&f.ty, &values).expect("validated"),
-                        required: f.required,
-                        doc: f.doc.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    Ok(Api {
-        groups,
-        event_values,
-        events,
-    })
 }
 
 fn ty_default(ty: &Ty, defaultable: &BTreeSet<String>) -> bool {
@@ -489,4 +421,99 @@ fn ty_default(ty: &Ty, defaultable: &BTreeSet<String>) -> bool {
         Ty::Struct(n) => defaultable.contains(n),
         Ty::Enum(_) => false,
     }
+}
+
+/// Pass 5: each file's structs, enums and endpoints, with their features and derives decided.
+fn assemble_groups(
+    files: &[Loaded],
+    lw: &Lowerer<'_>,
+    cfgs: &BTreeMap<String, Option<BTreeSet<String>>>,
+    defaultable: &BTreeSet<String>,
+) -> Vec<Group> {
+    let cfg_of = |name: &str| cfgs.get(name).cloned().flatten();
+    files
+        .iter()
+        .map(|l| {
+            let g = &l.spec.group;
+            let structs = lw
+                .structs
+                .values()
+                .filter(|(sg, _)| sg == g)
+                .map(|(_, st)| {
+                    let mut st = st.clone();
+                    st.cfg = cfg_of(&st.name);
+                    // Requests (and their inline objects) are strict and built with `new(required…)`: they
+                    // get `Default` only when `new()` takes no arguments, so `default()` never skips one.
+                    // Other structs keep it where serde needs it for a missing required field.
+                    st.default = if st.deny_unknown {
+                        st.fields.iter().all(|f| !f.required)
+                    } else {
+                        defaultable.contains(&st.name)
+                    };
+                    for f in &mut st.fields {
+                        f.serde_default = f.required && !st.deny_unknown && ty_default(&f.ty, defaultable);
+                    }
+                    st
+                })
+                .collect();
+            let enums = lw
+                .enums
+                .values()
+                .filter(|(eg, _)| eg == g)
+                .map(|(_, e)| Enum {
+                    cfg: cfg_of(&e.name),
+                    ..e.clone()
+                })
+                .collect();
+            Group {
+                name: g.clone(),
+                doc: l.spec.doc.clone(),
+                feature: l.spec.gated.then(|| g.clone()),
+                structs,
+                enums,
+                endpoints: lw.endpoints.iter().filter(|e| &e.group == g).cloned().collect(),
+            }
+        })
+        .collect()
+}
+
+/// Pass 6: the callback events, in spec order.
+fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>) -> Vec<Event> {
+    let mut out = Vec::new();
+    for l in files {
+        for ev in &l.spec.events {
+            let mut doc = doc_lines(&ev.doc, None);
+            if let Some(url) = doc_url(ev.doc_id) {
+                doc.extend([String::new(), format!("Official docs: {url}")]);
+            }
+            let mut fields = Vec::new();
+            for f in &ev.fields {
+                let Some(ty) = crate::types::event_type(&f.ty, &index.event_values) else {
+                    let msg = format!("generator bug: event field type `{}` passed validation", f.ty);
+                    errors.push(SpecError::field(
+                        &l.source.file,
+                        format!("event {}", ev.name),
+                        &f.name,
+                        msg,
+                    ));
+                    continue;
+                };
+                fields.push(EventField {
+                    wire: f.name.clone(),
+                    rust: naming::snake(&f.name),
+                    ty,
+                    required: f.required,
+                    doc: f.doc.clone(),
+                });
+            }
+            out.push(Event {
+                name: ev.name.clone(),
+                event: ev.event.clone(),
+                change_type: ev.change_type.clone(),
+                doc,
+                fields,
+            });
+        }
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! The lowered model: every Rust name decided, every type resolved. `emit` reads only this.
 
 use crate::naming::RustIdent;
-use crate::spec::EnumRepr;
+pub use crate::spec::{EnumRepr, HttpMethod, PagingStyle, TokenKind};
 use crate::types::Scalar;
 use std::collections::BTreeSet;
 
@@ -178,24 +178,24 @@ pub enum Code {
 pub struct Endpoint {
     /// Path under `/cgi-bin/`.
     pub path: String,
-    /// `GET` or `POST`.
-    pub http_method: String,
-    /// Official doc URL ("" when there is none).
-    pub doc_url: String,
+    /// The official HTTP method.
+    pub http_method: HttpMethod,
+    /// Official doc URL, when there is one.
+    pub doc_url: Option<String>,
     /// Official Chinese name.
     pub name_zh: String,
     /// English summary.
     pub summary: String,
-    /// Client method name.
-    pub method: String,
+    /// The `Client` method's name.
+    pub fn_name: String,
     /// Request type name.
     pub request: String,
     /// Response type name.
     pub response: String,
     /// Catalog constant name.
     pub const_name: String,
-    /// access, suite, provider or none.
-    pub token: String,
+    /// The token it takes.
+    pub token: TokenKind,
     /// Deprecation note.
     pub deprecated: Option<String>,
     /// Remarks.
@@ -217,18 +217,58 @@ pub struct Endpoint {
 /// Lowered paging annotation.
 #[derive(Debug, Clone)]
 pub struct Paging {
-    /// Cursor (true) or offset (false).
-    pub cursor_style: bool,
+    /// Cursor or offset paging, with the field each needs.
+    pub style: PagingKind,
     /// Request cursor/offset field.
     pub cursor: Field,
-    /// Response next-cursor field (cursor style).
-    pub next: Option<Field>,
     /// Response items field.
     pub items: Field,
     /// Element type of items.
     pub item_ty: Ty,
-    /// Request limit field.
-    pub limit: Option<Field>,
-    /// Chunked request list field and its cap.
-    pub chunk: Option<(Field, usize)>,
+    /// A request list the docs cap, which the stream splits.
+    pub chunk: Option<Chunk>,
+}
+
+/// How an endpoint pages.
+#[derive(Debug, Clone)]
+pub enum PagingKind {
+    /// A cursor from the previous response.
+    Cursor {
+        /// The response field with the next cursor.
+        next: Field,
+        /// The request field with the page size, if any.
+        limit: Option<Field>,
+    },
+    /// An offset and a limit; pages end when one is short.
+    Offset {
+        /// The request field with the page size.
+        limit: Field,
+    },
+}
+
+impl PagingKind {
+    /// The spec's name for the style.
+    pub fn style(&self) -> PagingStyle {
+        match self {
+            PagingKind::Cursor { .. } => PagingStyle::Cursor,
+            PagingKind::Offset { .. } => PagingStyle::Offset,
+        }
+    }
+
+    /// The request field with the page size, if any.
+    pub fn limit(&self) -> Option<&Field> {
+        match self {
+            PagingKind::Cursor { limit, .. } => limit.as_ref(),
+            PagingKind::Offset { limit } => Some(limit),
+        }
+    }
+}
+
+/// A request list the docs cap.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// The list field.
+    pub field: Field,
+    /// At most this many items per request.
+    pub max: usize,
 }

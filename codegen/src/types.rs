@@ -101,6 +101,20 @@ impl TyExpr {
     }
 }
 
+/// The event field type a spec string names (`string`, `u64`, `i64`, `[string]` or an `event_values` name).
+pub fn event_type(ty: &str, values: &std::collections::BTreeSet<&str>) -> Option<crate::model::EventTy> {
+    use crate::model::EventTy;
+    Some(match ty.trim() {
+        "string" => EventTy::String,
+        "secret" => EventTy::Secret,
+        "u64" => EventTy::U64,
+        "i64" => EventTy::I64,
+        "[string]" => EventTy::Items,
+        n if values.contains(n) => EventTy::Values(n.to_string()),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

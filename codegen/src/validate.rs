@@ -1,11 +1,12 @@
-//! Stage 2: the spec checked as a whole. Every mistake names the file, the endpoint (or type, enum) and the
-//! field, with the YAML line where it can be found. All mistakes are collected, not just the first.
+//! Stage 2: the spec checked as a whole. Every mistake names the file, the endpoint (or type, enum, event)
+//! and the field, at the line of the item, key or field it is about ([`crate::spec::At`]). All mistakes are
+//! collected, not just the first, and the checks run on whatever `load` could read.
 
-use crate::error::{SpecError, SpecErrors};
-use crate::load::{find_line, Loaded};
+use crate::error::{Errors, Scope};
+use crate::load::Loaded;
 use crate::naming;
-use crate::spec::{EndpointDef, EnumDef, EnumRepr, FieldDef, TypeDef};
-use crate::types::{self, Scalar, TyExpr};
+use crate::spec::{EndpointDef, EnumDef, EnumRepr, FieldDef, HttpMethod, PagingStyle, TypeDef};
+use crate::types::{Scalar, TyExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,399 +16,202 @@ pub struct Index<'a> {
     pub types: BTreeMap<&'a str, (&'a str, &'a TypeDef)>,
     /// Enums: name → (file, def).
     pub enums: BTreeMap<&'a str, (&'a str, &'a EnumDef)>,
+    /// Names of the `event_values` enums.
+    pub event_values: BTreeSet<&'a str>,
 }
 
-struct Ctx<'a> {
-    index: Index<'a>,
-    errors: Vec<SpecError>,
-}
-
-impl<'a> Ctx<'a> {
-    fn err(&mut self, file: &str, text: &str, item: &str, field: Option<&str>, line_hint: &str, message: String) {
-        let mut e = match field {
-            Some(f) => SpecError::field(file, item, f, message),
-            None => SpecError::item(file, item, message),
-        };
-        e.line = find_line(text, line_hint);
-        self.errors.push(e);
-    }
-}
-
-impl Ctx<'_> {
-    /// Checks a newly declared type or enum name: UpperCamelCase, and not declared before.
-    fn declare(&mut self, file: &str, text: &str, kind: &str, name: &str, previous: Option<&str>) {
-        let (item, hint) = (format!("{kind} {name}"), format!("{name}:"));
-        if naming::camel(name) != name {
-            let msg = format!("{kind} names are UpperCamelCase (`{}`)", naming::camel(name));
-            self.err(file, text, &item, None, &hint, msg);
-        }
-        if let Some(other) = previous {
-            self.err(
-                file,
-                text,
-                &item,
-                None,
-                &hint,
-                format!("{kind} `{name}` is also defined in {other}"),
-            );
-        }
-    }
-}
-
-/// Checks everything; returns the index of named items when the spec is sound.
-pub fn validate(files: &[Loaded]) -> Result<Index<'_>, SpecErrors> {
-    let mut ctx = Ctx {
-        index: Index {
-            types: BTreeMap::new(),
-            enums: BTreeMap::new(),
-        },
-        errors: Vec::new(),
+/// Checks everything, reporting into `errors`; returns the index of named items.
+pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
+    let mut index = Index {
+        types: BTreeMap::new(),
+        enums: BTreeMap::new(),
+        event_values: files
+            .iter()
+            .flat_map(|l| l.spec.event_values.keys().map(String::as_str))
+            .collect(),
     };
 
     // Names, files and groups.
     for l in files {
-        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
-        if l.spec.group != l.source.stem {
-            let mut e = SpecError::file(
-                file,
-                format!("group `{}` must equal the file name `{}`", l.spec.group, l.source.stem),
-            );
-            e.line = find_line(text, "group:");
-            ctx.errors.push(e);
-        }
-        for (name, def) in &l.spec.types {
-            let previous = ctx.index.types.insert(name, (file, def)).map(|(f, _)| f);
-            ctx.declare(file, text, "type", name, previous);
-        }
-        for (name, def) in &l.spec.enums {
-            let previous = ctx.index.enums.insert(name, (file, def)).map(|(f, _)| f);
-            ctx.declare(file, text, "enum", name, previous);
-            if ctx.index.types.contains_key(name.as_str()) {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("enum {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("`{name}` is both a type and an enum"),
-                );
-            }
-        }
-    }
-    // A type defined in a later file than an enum of the same name.
-    let clashes: Vec<_> = ctx
-        .index
-        .types
-        .keys()
-        .filter(|k| ctx.index.enums.contains_key(*k))
-        .map(|k| k.to_string())
-        .collect();
-    for name in clashes {
-        let (file, _) = ctx.index.types[name.as_str()];
-        if !ctx.errors.iter().any(|e| e.message.contains("both a type and an enum")) {
-            ctx.errors.push(SpecError::item(
-                file,
-                format!("type {name}"),
-                format!("`{name}` is both a type and an enum"),
+        let file = errors.file(&l.source.file);
+        if l.spec.group != l.source.stem && l.spec.at.keys.contains_key("group") {
+            file.line(l.spec.at.key("group")).err(format!(
+                "group `{}` must equal the file name `{}`",
+                l.spec.group, l.source.stem
             ));
         }
-    }
-
-    // Enums.
-    for l in files {
-        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
+        for (name, def) in &l.spec.types {
+            let previous = index.types.insert(name, (&l.source.file, def)).map(|(f, _)| f);
+            declare(&file.item(format!("type {name}"), def.at.line), "type", name, previous);
+        }
         for (name, def) in &l.spec.enums {
-            check_enum(&mut ctx, file, text, name, def);
+            let previous = index.enums.insert(name, (&l.source.file, def)).map(|(f, _)| f);
+            declare(&file.item(format!("enum {name}"), def.at.line), "enum", name, previous);
+        }
+    }
+    for (name, (file, def)) in &index.enums {
+        if let Some((tfile, _)) = index.types.get(name) {
+            errors
+                .file(file)
+                .item(format!("enum {name}"), def.at.line)
+                .err(format!("`{name}` is both a type and an enum (the type is in {tfile})"));
         }
     }
 
-    // Types.
     for l in files {
-        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
+        let file = errors.file(&l.source.file);
+        for (name, def) in &l.spec.enums {
+            check_enum(&file.item(format!("enum {name}"), def.at.line), name, def);
+        }
         for (name, def) in &l.spec.types {
-            check_fields(&mut ctx, file, text, &format!("type {name}"), "", &def.fields, false);
+            check_fields_in(
+                &index,
+                &file.item(format!("type {name}"), def.at.line),
+                "",
+                &def.fields,
+                Query::No,
+            );
         }
     }
 
     // Endpoints.
-    let mut paths: BTreeMap<String, String> = BTreeMap::new();
-    let mut methods: BTreeMap<String, String> = BTreeMap::new();
+    let mut paths: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut methods: BTreeMap<String, &str> = BTreeMap::new();
     for l in files {
-        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
+        let file = errors.file(&l.source.file);
         for ep in &l.spec.endpoints {
-            let item = format!("endpoint {}", if ep.path.is_empty() { "<no path>" } else { &ep.path });
-            if let Some(other) = paths.insert(ep.path.clone(), file.to_string()) {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    None,
-                    &format!("path: {}", ep.path),
-                    format!("path is also defined in {other}"),
-                );
-            }
-            let mname = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
-            if let Some(other) = methods.insert(mname.clone(), ep.path.clone()) {
-                if other != ep.path {
-                    ctx.err(
-                        file,
-                        text,
-                        &item,
-                        None,
-                        &format!("path: {}", ep.path),
-                        format!("method name `{mname}` is also the name of {other}; set `name:` on one of them"),
-                    );
+            let s = file.item(format!("endpoint {}", ep.path), ep.at.line);
+            if !ep.path.is_empty() {
+                if let Some(other) = paths.insert(&ep.path, &l.source.file) {
+                    s.line(ep.at.key("path"))
+                        .err(format!("path is also defined in {other}"));
+                }
+                let fn_name = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
+                if let Some(other) = methods.insert(fn_name.clone(), &ep.path) {
+                    s.line(ep.at.key("path")).err(format!(
+                        "method name `{fn_name}` is also the name of {other}; set `name:` on one of them"
+                    ));
                 }
             }
-            check_endpoint(&mut ctx, file, text, &item, ep);
+            check_endpoint(&index, &s, ep);
         }
     }
 
-    check_events(&mut ctx, files);
+    check_events(&index, errors, files);
+    index
+}
 
-    if ctx.errors.is_empty() {
-        Ok(ctx.index)
-    } else {
-        Err(SpecErrors(ctx.errors))
+/// Checks a newly declared type or enum name: UpperCamelCase, and not declared before.
+fn declare(s: &Scope<'_>, kind: &str, name: &str, previous: Option<&str>) {
+    if naming::camel(name) != name {
+        s.err(format!("{kind} names are UpperCamelCase (`{}`)", naming::camel(name)));
+    }
+    if let Some(other) = previous {
+        s.err(format!("{kind} `{name}` is also defined in {other}"));
     }
 }
 
-fn check_enum(ctx: &mut Ctx<'_>, file: &str, text: &str, name: &str, def: &EnumDef) {
-    let item = format!("enum {name}");
+fn check_enum(s: &Scope<'_>, name: &str, def: &EnumDef) {
     if def.values.is_empty() {
-        ctx.err(
-            file,
-            text,
-            &item,
-            None,
-            &format!("{name}:"),
-            "an enum needs at least one value".into(),
-        );
+        s.err(format!("enum `{name}` needs at least one value"));
     }
     let mut codes = BTreeSet::new();
     let mut variants = BTreeSet::new();
     for v in &def.values {
+        let s = s.field(&v.name, v.at.line);
         let code = match (&v.value, def.repr) {
             (serde_yaml::Value::Number(n), EnumRepr::Int) if n.as_i64().is_some() => n.to_string(),
-            (serde_yaml::Value::String(s), EnumRepr::String) => s.clone(),
+            (serde_yaml::Value::String(c), EnumRepr::String) => c.clone(),
             (other, repr) => {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    Some(&v.name),
-                    &format!("{name}:"),
-                    format!("value {other:?} does not fit repr {repr:?}"),
-                );
+                s.line(v.at.key("value"))
+                    .err(format!("value {other:?} does not fit repr {repr:?}"));
                 continue;
             }
         };
         if !codes.insert(code.clone()) {
-            ctx.err(
-                file,
-                text,
-                &item,
-                Some(&v.name),
-                &format!("{name}:"),
-                format!("value {code} appears twice"),
-            );
+            s.err(format!("value {code} appears twice"));
         }
         let variant = naming::camel(&v.name);
         if variant == naming::CATCH_ALL {
-            ctx.err(
-                file,
-                text,
-                &item,
-                Some(&v.name),
-                &format!("{name}:"),
-                format!("`{}` is reserved for values the crate does not know", v.name),
-            );
+            s.err(format!("`{}` is reserved for values the crate does not know", v.name));
         }
         if !variants.insert(variant.clone()) {
-            ctx.err(
-                file,
-                text,
-                &item,
-                Some(&v.name),
-                &format!("{name}:"),
-                format!("two values are named `{variant}`"),
-            );
+            s.err(format!("two values are named `{variant}`"));
         }
     }
 }
 
-fn check_fields(
-    ctx: &mut Ctx<'_>,
-    file: &str,
-    text: &str,
-    item: &str,
-    prefix: &str,
-    fields: &[FieldDef],
-    get_query: bool,
-) {
+/// What a list of fields is, for the checks that depend on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Query {
+    /// Query parameters (GET requests, uploads): scalars and enums only.
+    Yes,
+    /// JSON (or the fields of a type).
+    No,
+}
+
+fn check_fields_in(index: &Index<'_>, item: &Scope<'_>, prefix: &str, fields: &[FieldDef], query: Query) {
     let mut wire = BTreeSet::new();
     let mut rust = BTreeMap::new();
     for f in fields {
-        let fpath = format!("{prefix}{}", f.name);
-        let line_hint = format!("{{ name: {}", f.name);
-        let line_hint = if find_line(text, &line_hint).is_some() {
-            line_hint
-        } else {
-            format!("name: {}", f.name)
-        };
+        let path = format!("{prefix}{}", f.name);
+        let s = item.field(&path, f.at.line);
         if f.name.is_empty() {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "a field needs a name".into(),
-            );
-            continue;
+            continue; // reported by `load`
         }
-        if !wire.insert(f.name.clone()) {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "the field appears twice".into(),
-            );
+        if !wire.insert(f.name.as_str()) {
+            s.err("the field appears twice");
         }
         let r = naming::snake(&f.name).name;
-        if let Some(other) = rust.insert(r.clone(), f.name.clone()) {
+        if let Some(other) = rust.insert(r.clone(), f.name.as_str()) {
             if other != f.name {
-                ctx.err(
-                    file,
-                    text,
-                    item,
-                    Some(&fpath),
-                    &line_hint,
-                    format!("its Rust name `{r}` is also the Rust name of field `{other}`"),
-                );
+                s.err(format!("its Rust name `{r}` is also the Rust name of field `{other}`"));
             }
         }
         if r == "new" {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "a field named `new` would clash with the constructor".into(),
-            );
+            s.err("a field named `new` would clash with the constructor");
         }
-        let ty = match types::parse(&f.ty) {
-            Ok(t) => t,
-            Err(m) => {
-                ctx.err(file, text, item, Some(&fpath), &line_hint, m);
-                continue;
-            }
-        };
-        let inner = ty.innermost().clone();
-        match &inner {
-            TyExpr::Named(n)
-                if !ctx.index.types.contains_key(n.as_str()) && !ctx.index.enums.contains_key(n.as_str()) =>
-            {
-                ctx.err(
-                    file,
-                    text,
-                    item,
-                    Some(&fpath),
-                    &line_hint,
-                    format!("unknown type `{n}`"),
-                );
+        let ty = s.line(f.at.key("type"));
+        let inner = f.ty.innermost();
+        match inner {
+            TyExpr::Named(n) if !index.types.contains_key(n.as_str()) && !index.enums.contains_key(n.as_str()) => {
+                ty.err(format!("unknown type `{n}`"));
             }
             TyExpr::Object => match &f.fields {
                 Some(sub) => {
                     if sub.is_empty() {
-                        ctx.err(
-                            file,
-                            text,
-                            item,
-                            Some(&fpath),
-                            &line_hint,
-                            "an inline object needs at least one field (use `json` for an opaque object)".into(),
-                        );
+                        s.err("an inline object needs at least one field (use `json` for an opaque object)");
                     }
-                    check_fields(ctx, file, text, item, &format!("{fpath}."), sub, false);
+                    check_fields_in(index, item, &format!("{path}."), sub, Query::No);
                 }
-                None => ctx.err(
-                    file,
-                    text,
-                    item,
-                    Some(&fpath),
-                    &line_hint,
-                    "type `object` needs `fields`".into(),
-                ),
+                None => ty.err("type `object` needs `fields`"),
             },
             _ => {}
         }
-        if f.fields.is_some() && inner != TyExpr::Object {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "`fields` is only for `object` or `[object]`".into(),
-            );
-        }
-        if f.type_name.is_some() && inner != TyExpr::Object {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "`type_name` is only for `object` or `[object]`".into(),
-            );
+        if f.fields.is_some() && *inner != TyExpr::Object {
+            s.line(f.at.key("fields"))
+                .err("`fields` is only for `object` or `[object]`");
         }
         if let Some(tn) = &f.type_name {
+            let s = s.line(f.at.key("type_name"));
+            if *inner != TyExpr::Object {
+                s.err("`type_name` is only for `object` or `[object]`");
+            }
             if naming::camel(tn) != *tn {
-                ctx.err(
-                    file,
-                    text,
-                    item,
-                    Some(&fpath),
-                    &line_hint,
-                    format!("type_name must be UpperCamelCase (`{}`)", naming::camel(tn)),
-                );
+                s.err(format!("type_name must be UpperCamelCase (`{}`)", naming::camel(tn)));
             }
         }
-        let flex_ok = match &ty {
+        let scalar_or_enum = match &f.ty {
             TyExpr::Scalar(_) => true,
-            TyExpr::Named(n) => ctx.index.enums.contains_key(n.as_str()),
+            TyExpr::Named(n) => index.enums.contains_key(n.as_str()),
             _ => false,
         };
-        if f.flex && !flex_ok {
-            ctx.err(
-                file,
-                text,
-                item,
-                Some(&fpath),
-                &line_hint,
-                "`flex` applies to scalar and enum fields only".into(),
-            );
+        if f.flex && !scalar_or_enum {
+            s.line(f.at.key("flex"))
+                .err("`flex` applies to scalar and enum fields only");
         }
-        if get_query {
-            let ok = match &ty {
-                TyExpr::Scalar(_) => true,
-                TyExpr::Named(n) => ctx.index.enums.contains_key(n.as_str()),
-                _ => false,
-            };
-            if !ok {
-                ctx.err(
-                    file,
-                    text,
-                    item,
-                    Some(&fpath),
-                    &line_hint,
-                    "GET request fields are query parameters and must be scalars or enums".into(),
-                );
-            }
+        if query == Query::Yes && !scalar_or_enum {
+            ty.err("GET request fields are query parameters and must be scalars or enums");
         }
     }
 }
@@ -416,161 +220,99 @@ fn find_field<'f>(fields: &'f [FieldDef], name: &str) -> Option<&'f FieldDef> {
     fields.iter().find(|f| f.name == name)
 }
 
-fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &EndpointDef) {
-    let hint = format!("path: {}", ep.path);
-    let e = |ctx: &mut Ctx<'_>, field: Option<&str>, m: String| ctx.err(file, text, item, field, &hint, m);
-    if ep.path.is_empty() {
-        e(ctx, None, "missing `path`".into());
-    } else if ep.path.starts_with('/')
-        || !ep
-            .path
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '/')
+/// The type of the field `name` of `fields`, if there is one.
+fn field_ty<'f>(fields: &'f [FieldDef], name: &str) -> Option<&'f TyExpr> {
+    find_field(fields, name).map(|f| &f.ty)
+}
+
+fn is_int(t: Option<&TyExpr>) -> bool {
+    matches!(t, Some(TyExpr::Scalar(s)) if s.is_int())
+}
+
+fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
+    let at = &ep.at;
+    if at.keys.contains_key("path")
+        && (ep.path.is_empty()
+            || ep.path.starts_with('/')
+            || !ep
+                .path
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '/'))
     {
-        e(
-            ctx,
-            None,
-            "path is written under /cgi-bin/ without a leading slash, in lower case (e.g. externalcontact/get)".into(),
-        );
+        s.line(at.key("path"))
+            .err("path is written under /cgi-bin/ without a leading slash, in lower case (e.g. externalcontact/get)");
     }
-    let is_get = match ep.method.as_str() {
-        "GET" => true,
-        "POST" => false,
-        "" => {
-            e(ctx, None, "missing `method` (GET or POST)".into());
-            false
-        }
-        m => {
-            e(ctx, None, format!("method `{m}` is not GET or POST"));
-            false
-        }
-    };
-    if ep.name_zh.trim().is_empty() {
-        e(ctx, None, "missing `name_zh` (the official Chinese name)".into());
-    }
-    if ep.summary.trim().is_empty() {
-        e(ctx, None, "missing `summary`".into());
-    }
-    if let Some(id) = &ep.doc_id {
-        let ok = match id {
-            serde_yaml::Value::Number(n) => n.as_u64().is_some(),
-            serde_yaml::Value::String(s) => !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()),
-            _ => false,
-        };
-        if !ok {
-            e(ctx, None, format!("doc_id {id:?} is not a number"));
+    for (key, value) in [("name_zh", &ep.name_zh), ("summary", &ep.summary)] {
+        if at.keys.contains_key(key) && value.trim().is_empty() {
+            s.line(at.key(key)).err(format!("`{key}` is empty"));
         }
     }
     if let Some(n) = &ep.name {
         if naming::snake(n).name != *n {
-            e(ctx, None, format!("name `{n}` must be snake_case"));
+            s.line(at.key("name")).err(format!("name `{n}` must be snake_case"));
         }
     }
-    match ep.token.as_deref() {
-        None | Some("access") | Some("suite") | Some("provider") | Some("none") => {}
-        Some(t) => e(
-            ctx,
-            None,
-            format!("token `{t}` is not one of access, suite, provider, none"),
-        ),
-    }
+    let is_get = ep.method == HttpMethod::Get;
     if ep.upload.is_some() && is_get {
-        e(ctx, None, "an upload is a POST".into());
+        s.line(at.key("upload")).err("an upload is a POST");
     }
-    check_fields(
-        ctx,
-        file,
-        text,
-        item,
+    check_fields_in(
+        index,
+        s,
         "request.",
         &ep.request,
-        is_get || ep.upload.is_some(),
+        if is_get || ep.upload.is_some() {
+            Query::Yes
+        } else {
+            Query::No
+        },
     );
-    check_fields(ctx, file, text, item, "response.", &ep.response, false);
+    check_fields_in(index, s, "response.", &ep.response, Query::No);
 
     if let Some(p) = &ep.paging {
-        let req_ty = find_field(&ep.request, &p.cursor).map(|f| types::parse(&f.ty));
-        match p.style.as_str() {
-            "cursor" => {
-                if !matches!(req_ty, Some(Ok(TyExpr::Scalar(Scalar::String)))) {
-                    e(
-                        ctx,
-                        Some(&format!("request.{}", p.cursor)),
-                        "paging.cursor must name a string request field".into(),
-                    );
+        let ps = |key: &str, field: String| s.field(field, p.at.key(key));
+        let cursor_ty = field_ty(&ep.request, &p.cursor);
+        match p.style {
+            PagingStyle::Cursor => {
+                if cursor_ty != Some(&TyExpr::Scalar(Scalar::String)) {
+                    ps("cursor", format!("request.{}", p.cursor)).err("paging.cursor must name a string request field");
                 }
                 match &p.next {
-                    Some(n) => {
-                        if !matches!(
-                            find_field(&ep.response, n).map(|f| types::parse(&f.ty)),
-                            Some(Ok(TyExpr::Scalar(Scalar::String)))
-                        ) {
-                            e(
-                                ctx,
-                                Some(&format!("response.{n}")),
-                                "paging.next must name a string response field".into(),
-                            );
-                        }
+                    Some(n) if field_ty(&ep.response, n) != Some(&TyExpr::Scalar(Scalar::String)) => {
+                        ps("next", format!("response.{n}")).err("paging.next must name a string response field");
                     }
-                    None => e(
-                        ctx,
-                        None,
-                        "cursor paging needs `next` (the response's next cursor field)".into(),
-                    ),
+                    Some(_) => {}
+                    None => s
+                        .line(p.at.line)
+                        .err("cursor paging needs `next` (the response's next cursor field)"),
                 }
             }
-            "offset" => {
-                if !matches!(req_ty, Some(Ok(TyExpr::Scalar(s))) if s.is_int()) {
-                    e(
-                        ctx,
-                        Some(&format!("request.{}", p.cursor)),
-                        "paging.cursor of offset paging must name an integer request field".into(),
-                    );
+            PagingStyle::Offset => {
+                if !is_int(cursor_ty) {
+                    ps("cursor", format!("request.{}", p.cursor))
+                        .err("paging.cursor of offset paging must name an integer request field");
                 }
-                match &p.limit {
-                    Some(l) if matches!(find_field(&ep.request, l).map(|f| types::parse(&f.ty)), Some(Ok(TyExpr::Scalar(s))) if s.is_int()) =>
-                        {}
-                    _ => e(
-                        ctx,
-                        None,
-                        "offset paging needs `limit` naming an integer request field".into(),
-                    ),
+                if !p.limit.as_deref().is_some_and(|l| is_int(field_ty(&ep.request, l))) {
+                    s.line(p.at.key("limit"))
+                        .err("offset paging needs `limit` naming an integer request field");
                 }
             }
-            s => e(ctx, None, format!("paging.style `{s}` is not cursor or offset")),
         }
-        if !matches!(
-            find_field(&ep.response, &p.items).map(|f| types::parse(&f.ty)),
-            Some(Ok(TyExpr::List(_)))
-        ) {
-            e(
-                ctx,
-                Some(&format!("response.{}", p.items)),
-                "paging.items must name a list response field".into(),
-            );
+        if !matches!(field_ty(&ep.response, &p.items), Some(TyExpr::List(_))) {
+            ps("items", format!("response.{}", p.items)).err("paging.items must name a list response field");
         }
         if let Some(l) = &p.limit {
             if find_field(&ep.request, l).is_none() {
-                e(
-                    ctx,
-                    Some(&format!("request.{l}")),
-                    "paging.limit names no request field".into(),
-                );
+                ps("limit", format!("request.{l}")).err("paging.limit names no request field");
             }
         }
         if let Some(c) = &p.chunk {
-            if !matches!(
-                find_field(&ep.request, &c.field).map(|f| types::parse(&f.ty)),
-                Some(Ok(TyExpr::List(_)))
-            ) {
-                e(
-                    ctx,
-                    Some(&format!("request.{}", c.field)),
-                    "paging.chunk.field must name a list request field".into(),
-                );
+            if !matches!(field_ty(&ep.request, &c.field), Some(TyExpr::List(_))) {
+                s.field(format!("request.{}", c.field), c.at.key("field"))
+                    .err("paging.chunk.field must name a list request field");
             }
             if c.max == 0 {
-                e(ctx, None, "paging.chunk.max must be at least 1".into());
+                s.line(c.at.key("max")).err("paging.chunk.max must be at least 1");
             }
         }
     }
@@ -581,12 +323,12 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
             ("response", &ex.response, &ep.response),
         ] {
             let Some(json) = json else { continue };
+            let s = s.field(format!("example.{which}"), ex.at.key(which));
             match serde_json::from_str::<Value>(json) {
-                Ok(Value::Object(map)) => {
+                Ok(top @ Value::Object(_)) => {
                     let mut problems = Vec::new();
-                    let top = Value::Object(map);
                     check_example_object(
-                        ctx,
+                        index,
                         &top,
                         fields,
                         &format!("example.{which}"),
@@ -594,22 +336,18 @@ fn check_endpoint(ctx: &mut Ctx<'_>, file: &str, text: &str, item: &str, ep: &En
                         &mut problems,
                     );
                     for (path, m) in problems {
-                        e(ctx, Some(&path), m);
+                        s.field(path, ex.at.key(which)).err(m);
                     }
                 }
-                Ok(_) => e(
-                    ctx,
-                    Some(&format!("example.{which}")),
-                    "the example must be a JSON object".into(),
-                ),
-                Err(err) => e(ctx, Some(&format!("example.{which}")), format!("not valid JSON: {err}")),
+                Ok(_) => s.err("the example must be a JSON object"),
+                Err(err) => s.err(format!("not valid JSON: {err}")),
             }
         }
     }
 }
 
 fn check_example_object(
-    ctx: &Ctx<'_>,
+    index: &Index<'_>,
     v: &Value,
     fields: &[FieldDef],
     path: &str,
@@ -625,10 +363,7 @@ fn check_example_object(
             continue;
         }
         match find_field(fields, k) {
-            Some(f) => {
-                let Ok(ty) = types::parse(&f.ty) else { continue };
-                check_example_value(ctx, val, &ty, f, &format!("{path}.{k}"), out);
-            }
+            Some(f) => check_example_value(index, val, &f.ty, f, &format!("{path}.{k}"), out),
             None => out.push((
                 format!("{path}.{k}"),
                 "the example has a key that is not a declared field (it would be lost in a round trip)".into(),
@@ -657,7 +392,7 @@ fn kind(v: &Value) -> &'static str {
 }
 
 fn check_example_value(
-    ctx: &Ctx<'_>,
+    index: &Index<'_>,
     v: &Value,
     ty: &TyExpr,
     f: &FieldDef,
@@ -687,16 +422,16 @@ fn check_example_value(
         TyExpr::List(inner) => match v {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    check_example_value(ctx, item, inner, f, &format!("{path}[{i}]"), out);
+                    check_example_value(index, item, inner, f, &format!("{path}[{i}]"), out);
                 }
             }
             _ => bad(out, "a list"),
         },
-        TyExpr::Object => check_example_object(ctx, v, f.fields.as_deref().unwrap_or(&[]), path, false, out),
+        TyExpr::Object => check_example_object(index, v, f.fields.as_deref().unwrap_or(&[]), path, false, out),
         TyExpr::Named(n) => {
-            if let Some((_, def)) = ctx.index.types.get(n.as_str()) {
-                check_example_object(ctx, v, &def.fields, path, false, out);
-            } else if let Some((_, def)) = ctx.index.enums.get(n.as_str()) {
+            if let Some((_, def)) = index.types.get(n.as_str()) {
+                check_example_object(index, v, &def.fields, path, false, out);
+            } else if let Some((_, def)) = index.enums.get(n.as_str()) {
                 let ok = match (def.repr, v) {
                     (EnumRepr::Int, Value::Number(n)) => n.as_i64().is_some(),
                     (EnumRepr::Int, Value::String(s)) => s.trim().parse::<i64>().is_ok(),
@@ -718,140 +453,55 @@ fn check_example_value(
     }
 }
 
-/// The event field type a spec string names, if it is one.
-pub fn event_type(ty: &str, values: &BTreeSet<&str>) -> Option<crate::model::EventTy> {
-    use crate::model::EventTy;
-    Some(match ty.trim() {
-        "string" => EventTy::String,
-        "secret" => EventTy::Secret,
-        "u64" => EventTy::U64,
-        "i64" => EventTy::I64,
-        "[string]" => EventTy::Items,
-        n if values.contains(n) => EventTy::Values(n.to_string()),
-        _ => return None,
-    })
-}
-
-fn check_events(ctx: &mut Ctx<'_>, files: &[Loaded]) {
-    let values: BTreeSet<&str> = files
-        .iter()
-        .flat_map(|l| l.spec.event_values.keys().map(String::as_str))
-        .collect();
-    let mut variants: BTreeMap<String, String> = BTreeMap::new();
-    let mut pairs: BTreeMap<(String, String), String> = BTreeMap::new();
+fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
+    let mut variants: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut pairs: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for l in files {
-        let (file, text) = (l.source.file.as_str(), l.source.text.as_str());
+        let file = errors.file(&l.source.file);
         for (name, def) in &l.spec.event_values {
-            if !ctx.index.types.contains_key(name.as_str()) && !ctx.index.enums.contains_key(name.as_str()) {
-                check_enum(ctx, file, text, name, def);
+            let s = file.item(format!("event value {name}"), def.at.line);
+            if index.types.contains_key(name.as_str()) || index.enums.contains_key(name.as_str()) {
+                s.err(format!("`{name}` is also a type or enum of the API models"));
             } else {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("event value {name}"),
-                    None,
-                    &format!("{name}:"),
-                    format!("`{name}` is also a type or enum of the API models"),
-                );
+                check_enum(&s, name, def);
             }
             if def.repr != EnumRepr::String {
-                ctx.err(
-                    file,
-                    text,
-                    &format!("event value {name}"),
-                    None,
-                    &format!("{name}:"),
-                    "event values are string codes (`repr: string`)".into(),
-                );
+                s.line(def.at.key("repr"))
+                    .err("event values are string codes (`repr: string`)");
             }
         }
         for ev in &l.spec.events {
-            let item = format!("event {}", ev.name);
-            let hint = format!("name: {}", ev.name);
+            let s = file.item(format!("event {}", ev.name), ev.at.line);
             if naming::camel(&ev.name) != ev.name || ev.name == "Unknown" {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    None,
-                    &hint,
-                    "event names are UpperCamelCase and not `Unknown` (the catch-all)".into(),
-                );
+                s.err("event names are UpperCamelCase and not `Unknown` (the catch-all)");
             }
-            if let Some(prev) = variants.insert(ev.name.clone(), file.to_string()) {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    None,
-                    &hint,
-                    format!("the event name is also used in {prev}"),
-                );
+            if let Some(prev) = variants.insert(&ev.name, &l.source.file) {
+                s.err(format!("the event name is also used in {prev}"));
             }
-            if ev.event.is_empty() {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    None,
-                    &hint,
-                    "an event needs `event` (and `change_type` when it has one)".into(),
-                );
-            }
-            if let Some(prev) = pairs.insert((ev.event.clone(), ev.change_type.clone()), ev.name.clone()) {
-                ctx.err(
-                    file,
-                    text,
-                    &item,
-                    None,
-                    &hint,
-                    format!("({}, {}) is already the event {prev}", ev.event, ev.change_type),
-                );
+            if let Some(prev) = pairs.insert((&ev.event, &ev.change_type), &ev.name) {
+                s.err(format!(
+                    "({}, {}) is already the event {prev}",
+                    ev.event, ev.change_type
+                ));
             }
             let mut seen = BTreeSet::new();
             let mut rust = BTreeSet::new();
             for f in &ev.fields {
-                let fhint = format!("{{ name: {}", f.name);
-                if !seen.insert(f.name.clone()) {
-                    ctx.err(
-                        file,
-                        text,
-                        &item,
-                        Some(&f.name),
-                        &fhint,
-                        "the field appears twice".into(),
-                    );
+                let fs = s.field(&f.name, f.at.line);
+                if !seen.insert(f.name.as_str()) {
+                    fs.err("the field appears twice");
                 }
                 if !rust.insert(naming::snake(&f.name).name) {
-                    ctx.err(
-                        file,
-                        text,
-                        &item,
-                        Some(&f.name),
-                        &fhint,
-                        "two fields get the same Rust name".into(),
-                    );
+                    fs.err("two fields get the same Rust name");
                 }
-                match event_type(&f.ty, &values) {
-                    None => ctx.err(
-                        file,
-                        text,
-                        &item,
-                        Some(&f.name),
-                        &fhint,
-                        format!(
-                            "unknown event field type `{}` (string, secret, u64, i64, [string], or an event_values name)",
-                            f.ty
-                        ),
-                    ),
-                    Some(crate::model::EventTy::Items) if f.required => ctx.err(
-                        file,
-                        text,
-                        &item,
-                        Some(&f.name),
-                        &fhint,
-                        "a list is never `required` (absent means empty)".into(),
-                    ),
+                match crate::types::event_type(&f.ty, &index.event_values) {
+                    None => fs.line(f.at.key("type")).err(format!(
+                        "unknown event field type `{}` (string, secret, u64, i64, [string], or an event_values name)",
+                        f.ty
+                    )),
+                    Some(crate::model::EventTy::Items) if f.required => fs
+                        .line(f.at.key("required"))
+                        .err("a list is never `required` (absent means empty)"),
                     _ => {}
                 }
             }

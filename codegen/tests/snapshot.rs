@@ -39,7 +39,7 @@ fn fixture_uses_every_construct() {
         "Unrecognized(String)",
         "\"dark-blue\" => Self::DarkBlue",
         "impl crate::paging::CursorPaged for FixtureWidgetListRequest",
-        "crate::paging::split_list(self, 2usize",
+        "crate::paging::split_list(self, 2, |request|",
         "impl crate::paging::OffsetPaged for FixtureWidgetStatRequest",
         "#[deprecated(note = \"use fixture/widget/list instead\")]",
         "token: crate::catalog::TokenKind::Suite",

@@ -1,6 +1,7 @@
 //! Every kind of spec mistake is an error that names the file, the endpoint (or type, enum, event), the field
 //! and, where it can be found, the line — never a panic.
 use wecom_externalcontact_codegen::load::Source;
+use wecom_externalcontact_codegen::model::HttpMethod;
 use wecom_externalcontact_codegen::model_from_sources;
 
 fn src(stem: &str, text: &str) -> Source {
@@ -30,7 +31,9 @@ fn endpoint(body: &str) -> String {
 fn a_valid_spec_is_accepted() {
     let text = endpoint("    request:\n      - { name: id, type: string, required: true }\n    example:\n      request: '{\"id\": \"x\"}'\n");
     let api = model_from_sources(vec![src("g", &text)]).unwrap();
-    assert_eq!(api.groups[0].endpoints[0].method, "thing_get");
+    let ep = &api.groups[0].endpoints[0];
+    assert_eq!(ep.fn_name, "thing_get");
+    assert_eq!(ep.http_method, HttpMethod::Post);
 }
 
 #[test]
@@ -59,11 +62,11 @@ fn yaml_errors_carry_the_line() {
 #[test]
 fn missing_path_and_method() {
     let e = errors(&[("g", "group: g\nendpoints:\n  - name_zh: 东西\n    summary: s\n")]);
-    assert!(e.contains("endpoint <no path>: missing `path`"), "{e}");
-    assert!(e.contains("missing `method` (GET or POST)"), "{e}");
+    assert!(e.contains("spec/g.yaml:3: endpoint <no path>: missing `path`"), "{e}");
+    assert!(e.contains("spec/g.yaml:3: endpoint <no path>: missing `method`"), "{e}");
     let e = errors(&[("g", &endpoint("").replace("method: POST", "method: PUT"))]);
     assert!(
-        e.contains("endpoint externalcontact/thing/get: method `PUT` is not GET or POST"),
+        e.contains("spec/g.yaml:4: endpoint externalcontact/thing/get: `method`: unknown variant `PUT`, expected `GET` or `POST`"),
         "{e}"
     );
 }
@@ -241,7 +244,167 @@ fn garbage_never_panics() {
         "group: g\ntypes:\n  A:\n    fields:\n      - { name: x, type: \"[[\" }",
         "\u{0}\u{1}",
         "group: g\nendpoints:\n  - path: a\n    method: GET\n    request: [ {name: a, type: object} ]",
+        "group: g\nendpoints:\n  - 5\n  - [1]\n  - path: {a: b}\n    request: 3\n    response: [ 1, [2], {name: [x]} ]",
+        "group: g\nendpoints:\n  -\n  - ~\n  - path: p\n    paging: 4\n    example: [1]",
+        "group: g\ntypes: [1, 2]\nenums:\n  E: 3\n  F:\n    repr: int\n    values: {a: 1}",
+        "group: g\nevents:\n  - name: X\n    fields: [ { name: A, type: [1] } ]\nevent_values: 9",
+        "group: g\n? [complex, key]\n: 1\n1: 2",
+        "group: g\nendpoints:\n  - path: externalcontact/x\n    method: GET\n    name_zh: x\n    summary: y\n    paging: { style: offset, cursor: q, items: r, chunk: { field: [], max: -1 } }",
+        "group: g\nendpoints:\n\t- path: a",
+        "&a [*a]",
+        "group: g\nendpoints: [ {path: x, method: GET, name_zh: a, summary: b, request: [ {name: a, type: [string]} ] } ]",
     ] {
-        let _ = model_from_sources(vec![src("g", text)]);
+        let e = model_from_sources(vec![src("g", text)]).expect_err(text);
+        assert!(!e.0.is_empty(), "{text:?}: no error");
+        for err in &e.0 {
+            assert!(err.file == "spec/g.yaml", "{err}");
+        }
     }
+}
+
+/// The issue's case: three mistakes in one endpoint of a real group file are three errors at three lines.
+#[test]
+fn three_mistakes_in_one_endpoint_are_three_errors_at_their_lines() {
+    let text = "\
+group: g
+endpoints:
+  - path: externalcontact/a/get
+    method: POST
+    name_zh: 甲
+    summary: A.
+    request:
+      - { name: userid, type: string }
+  - path: externalcontact/b/get
+    method: PUTT
+    name_zh: 乙
+    summary: B.
+    colour: blue
+    request:
+      - { name: cursor, type: string }
+      - { name: userid, type: strng }
+";
+    let e = errors(&[("g", text)]);
+    assert!(e.starts_with("3 error(s)"), "{e}");
+    assert!(
+        e.contains("spec/g.yaml:10: endpoint externalcontact/b/get: `method`: unknown variant `PUTT`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:13: endpoint externalcontact/b/get: unknown field `colour`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:16: endpoint externalcontact/b/get: field request.userid: unknown type `strng`"),
+        "{e}"
+    );
+}
+
+/// A field name that repeats across endpoints is reported in its own endpoint, and a named type that does
+/// not exist is found by `validate` even when `load` reported other mistakes in the same endpoint.
+#[test]
+fn field_errors_point_into_their_own_endpoint() {
+    let text = "\
+group: g
+types:
+  Thing:
+    fields:
+      - { name: limit, type: u32 }
+      - { name: userid, type: Nope }
+endpoints:
+  - path: externalcontact/a/get
+    method: POST
+    name_zh: 甲
+    summary: A.
+    request:
+      - { name: userid, type: string }
+      - { name: limit, type: u32 }
+  - path: externalcontact/b/get
+    method: PUTT
+    name_zh: 乙
+    summary: B.
+    request:
+      - { name: limit, type: u32 }
+      - name: userid
+        type: CorpTg
+";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:6: type Thing: field userid: unknown type `Nope`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:16: endpoint externalcontact/b/get: `method`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:22: endpoint externalcontact/b/get: field request.userid: unknown type `CorpTg`"),
+        "{e}"
+    );
+}
+
+/// Bad values of closed sets (method, token, paging style, enum repr) are reported with the values allowed,
+/// each at its own line, in one run; so are unknown keys at every level.
+#[test]
+fn closed_sets_and_unknown_keys_at_every_level() {
+    let body = "    token: sute\n    request:\n      - { name: cursor, type: string, requird: true }\n    response:\n      - { name: next_cursor, type: string }\n      - { name: items, type: \"[string]\" }\n    paging: { style: page, cursor: cursor, next: next_cursor, items: items }\n";
+    let mut text = endpoint(body);
+    text.push_str("enums:\n  Kind:\n    repr: integer\n    values:\n      - { value: 1, name: a, dok: x }\n");
+    let e = errors(&[("g", &text)]);
+    assert!(e.contains("spec/g.yaml:7: endpoint externalcontact/thing/get: `token`: unknown variant `sute`, expected one of `access`, `suite`, `provider`, `none`"), "{e}");
+    assert!(
+        e.contains("spec/g.yaml:9: endpoint externalcontact/thing/get: field request.cursor: unknown field `requird`"),
+        "{e}"
+    );
+    assert!(e.contains("spec/g.yaml:13: endpoint externalcontact/thing/get: `style`: unknown variant `page`, expected `cursor` or `offset`"), "{e}");
+    assert!(
+        e.contains("spec/g.yaml:16: enum Kind: `repr`: unknown variant `integer`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:18: enum Kind: field a: unknown field `dok`"),
+        "{e}"
+    );
+}
+
+/// Mistakes of several files and kinds come back together from one run.
+#[test]
+fn every_file_is_checked_in_one_run() {
+    let e = errors(&[
+        (
+            "a",
+            "group: a\ntypes:\n  T:\n    fields:\n      - { name: x, type: Missing }\n",
+        ),
+        ("b", "group: b\nendpoints: 7\n"),
+        ("c", "group: [\n"),
+        ("d", "group: d\nunknown_top: 1\n"),
+    ]);
+    assert!(e.starts_with("4 error(s)"), "{e}");
+    assert!(
+        e.contains("spec/a.yaml:5: type T: field x: unknown type `Missing`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/b.yaml:2: `endpoints` is a list, found a number"),
+        "{e}"
+    );
+    assert!(e.contains("spec/c.yaml:"), "{e}");
+    assert!(e.contains("spec/d.yaml:2: unknown field `unknown_top`"), "{e}");
+}
+
+/// The feature check reads `Cargo.toml` with a TOML parser: multi-line arrays, comments and other tables do
+/// not confuse it; a group needs its own feature and a place in `full`.
+#[test]
+fn every_gated_group_needs_a_feature_listed_in_full() {
+    let group = |g: &str| src(g, &format!("group: {g}\n"));
+    let api = model_from_sources(vec![
+        group("a"),
+        group("b"),
+        group("c"),
+        src("d", "group: d\ngated: false\n"),
+    ])
+    .unwrap();
+    let cargo_toml = "[package]\nname = \"x\"\n\n[features]\nfull = [\n  \"a\", # the a group\n  \"c\",\n]\na = []\nb = [] # not in full\n\n[dependencies]\nc = \"1\"\n";
+    let missing = wecom_externalcontact_codegen::missing_features(&api, cargo_toml).unwrap();
+    assert_eq!(missing, ["b", "c"]);
+    assert!(wecom_externalcontact_codegen::missing_features(&api, "[features\n").is_err());
 }

@@ -7,8 +7,9 @@
 //! * a third-party app's 指令回调: `SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`, `ChangeType` →
 //!   [`Envelope::Suite`] (recognised by the presence of `InfoType`).
 //!
-//! The pair (`Event` or `InfoType`, `ChangeType`) selects an [`EventKind`] variant through one table (the
-//! `event_kinds!` invocation below); a pair the table does not know becomes [`EventKind::Unknown`], which
+//! The pair (`Event` or `InfoType`, `ChangeType`) selects an [`EventKind`] variant through one table
+//! (`KINDS`, generated from `spec/events.yaml` with `EventKind` itself, the `event_values` enums and their
+//! field decoders); a pair the table does not know becomes [`EventKind::Unknown`], which
 //! keeps every field, nested and repeated ones included, so a new WeCom event is never an error. Fields a
 //! known variant does not name are kept in [`Event::extra`], so nothing in the XML is dropped.
 //!
@@ -21,8 +22,6 @@
 //! fields, the event name under `Event` or `InfoType`, `ChangeType`, the variant's fields, then the extra
 //! ones; numeric fields are JSON numbers, `MemChangeList` is `{"Item": [...]}`, a repeated name becomes an
 //! array. Deserializing that object (or [`Event::from_json`]) gives the same event back.
-
-use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
@@ -88,44 +87,6 @@ pub enum Envelope {
         /// `TimeStamp`: when the event was sent (unix seconds).
         timestamp: u64,
     },
-}
-
-/// Implements the wire conversions of a string enum with an `Other` catch-all.
-macro_rules! wire_values {
-    ($name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
-        impl $name {
-            /// The value as sent on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)*
-                    $name::Other(value) => value,
-                }
-            }
-
-            /// Reads a wire value; a value this crate does not know becomes `Other`.
-            pub fn from_wire(value: &str) -> Self {
-                match value {
-                    $($wire => $name::$variant,)*
-                    other => $name::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Scalar for $name {
-            fn parse(_field: &'static str, text: String) -> Result<Self, CallbackError> {
-                Ok($name::from_wire(&text))
-            }
-            fn out(&self) -> Out<'_> {
-                Out::Str(self.as_str())
-            }
-        }
-    };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -255,14 +216,25 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(
-    String,
-    u64,
-    crate::token::Secret,
-    TransferFailReason,
-    UpdateDetail,
-    TagType
-);
+wire_field_for_scalars!(String, u64, crate::token::Secret);
+
+/// Event fields of the generated `event_values` enums (string codes with an `Unrecognized` catch-all); the
+/// generated `callback_events.rs` lists them.
+macro_rules! string_codes {
+    ($($name:ident),* $(,)?) => {
+        $(
+            impl Scalar for $name {
+                fn parse(_field: &'static str, text: String) -> Result<Self, CallbackError> {
+                    Ok($name::from_code(&text))
+                }
+                fn out(&self) -> Out<'_> {
+                    Out::Str(self.as_str())
+                }
+            }
+        )*
+        wire_field_for_scalars!($($name),*);
+    };
+}
 
 /// A list of `<Item>` elements (`<MemChangeList><Item>a</Item><Item>b</Item></MemChangeList>`); an absent
 /// or empty element is the empty list.

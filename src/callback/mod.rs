@@ -48,6 +48,7 @@ mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
 pub use error::CallbackError;
-pub use event::{Envelope, Event, EventKind, TagType, TransferFailReason, UpdateDetail};
+pub use event::values::*;
+pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;
 pub use xml::{Fields, Node};

@@ -2,14 +2,12 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test --test generated_fresh` refreshes generated/.
 
 /// Every catalogued endpoint compiled into this build, in spec order.
-pub(crate) fn all() -> Vec<super::Endpoint> {
-    let mut v = Vec::new();
-    v.push(crate::models::EP_FIXTURE_WIDGET_LIST);
-    v.push(crate::models::EP_FIXTURE_WIDGET_STAT);
-    v.push(crate::models::EP_FIXTURE_WIDGET_GET);
-    v.push(crate::models::EP_FIXTURE_UPLOAD);
-    v
-}
+pub(crate) static ENDPOINTS: &[super::Endpoint] = &[
+    crate::models::EP_FIXTURE_WIDGET_LIST,
+    crate::models::EP_FIXTURE_WIDGET_STAT,
+    crate::models::EP_FIXTURE_WIDGET_GET,
+    crate::models::EP_FIXTURE_UPLOAD,
+];
 /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
 pub(crate) fn ops(path: &str) -> Option<super::Ops> {
     match path {

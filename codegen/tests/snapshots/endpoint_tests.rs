@@ -5,6 +5,7 @@
 fn fixture_widget_list_examples_round_trip() {
     support::examples_round_trip("fixture/widget/list");
 }
+
 #[tokio::test]
 #[allow(deprecated)]
 async fn fixture_widget_list_on_the_wire() {
@@ -18,10 +19,12 @@ async fn fixture_widget_list_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[test]
 fn fixture_widget_stat_examples_round_trip() {
     support::examples_round_trip("fixture/widget/stat");
 }
+
 #[tokio::test]
 #[allow(deprecated)]
 async fn fixture_widget_stat_on_the_wire() {
@@ -35,10 +38,12 @@ async fn fixture_widget_stat_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[test]
 fn fixture_widget_get_examples_round_trip() {
     support::examples_round_trip("fixture/widget/get");
 }
+
 #[tokio::test]
 #[allow(deprecated)]
 async fn fixture_widget_get_on_the_wire() {
@@ -52,10 +57,12 @@ async fn fixture_widget_get_on_the_wire() {
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);
 }
+
 #[test]
 fn fixture_upload_examples_round_trip() {
     support::examples_round_trip("fixture/upload");
 }
+
 #[tokio::test]
 #[allow(deprecated)]
 async fn fixture_upload_on_the_wire() {

@@ -11,12 +11,14 @@ pub struct FixtureUploadRequest {
     /// What it is
     pub kind: FixtureKind,
 }
+
 impl FixtureUploadRequest {
     /// Creates a `FixtureUploadRequest` from its required fields; every optional field starts as `None`.
     pub fn new(kind: impl Into<FixtureKind>) -> Self {
         Self { kind: kind.into() }
     }
 }
+
 /// Response of 上传 (`POST /cgi-bin/fixture/upload`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
@@ -27,16 +29,18 @@ pub struct FixtureUploadResponse {
     #[serde(default)]
     pub media_id: String,
 }
+
 impl FixtureUploadResponse {
     /// Creates a `FixtureUploadResponse` from its required fields; every optional field starts as `None`.
     pub fn new(media_id: impl Into<String>) -> Self {
         Self { media_id: media_id.into() }
     }
 }
+
 /// Request of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FixtureWidgetGetRequest {
@@ -51,6 +55,7 @@ pub struct FixtureWidgetGetRequest {
     )]
     pub verbose: Option<bool>,
 }
+
 impl FixtureWidgetGetRequest {
     /// Creates a `FixtureWidgetGetRequest` from its required fields; every optional field starts as `None`.
     pub fn new(widget_id: impl Into<String>) -> Self {
@@ -59,6 +64,7 @@ impl FixtureWidgetGetRequest {
             verbose: None,
         }
     }
+
     /// Sets `verbose`: More
     #[must_use]
     pub fn verbose(mut self, value: impl Into<bool>) -> Self {
@@ -66,6 +72,7 @@ impl FixtureWidgetGetRequest {
         self
     }
 }
+
 /// Response of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
@@ -75,16 +82,18 @@ pub struct FixtureWidgetGetResponse {
     /// The widget
     pub widget: Widget,
 }
+
 impl FixtureWidgetGetResponse {
     /// Creates a `FixtureWidgetGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(widget: impl Into<Widget>) -> Self {
         Self { widget: widget.into() }
     }
 }
+
 /// Request of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct FixtureWidgetListRequest {
@@ -94,6 +103,7 @@ pub struct FixtureWidgetListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 impl FixtureWidgetListRequest {
     /// Creates a `FixtureWidgetListRequest` from its required fields; every optional field starts as `None`.
     pub fn new(owner_list: impl Into<Vec<String>>) -> Self {
@@ -102,6 +112,7 @@ impl FixtureWidgetListRequest {
             cursor: None,
         }
     }
+
     /// Sets `cursor`: Cursor
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -109,6 +120,7 @@ impl FixtureWidgetListRequest {
         self
     }
 }
+
 /// Response of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
@@ -122,6 +134,7 @@ pub struct FixtureWidgetListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 impl FixtureWidgetListResponse {
     /// Creates an empty `FixtureWidgetListResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
@@ -130,12 +143,14 @@ impl FixtureWidgetListResponse {
             next_cursor: None,
         }
     }
+
     /// Sets `widgets`: The page
     #[must_use]
     pub fn widgets(mut self, value: impl Into<Vec<Widget>>) -> Self {
         self.widgets = Some(value.into());
         self
     }
+
     /// Sets `next_cursor`: Next cursor
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -143,6 +158,7 @@ impl FixtureWidgetListResponse {
         self
     }
 }
+
 /// Request of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
@@ -157,17 +173,20 @@ pub struct FixtureWidgetStatRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 impl FixtureWidgetStatRequest {
     /// Creates an empty `FixtureWidgetStatRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { offset: None, limit: None }
     }
+
     /// Sets `offset`: Offset
     #[must_use]
     pub fn offset(mut self, value: impl Into<u32>) -> Self {
         self.offset = Some(value.into());
         self
     }
+
     /// Sets `limit`: Page size
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -175,6 +194,7 @@ impl FixtureWidgetStatRequest {
         self
     }
 }
+
 /// Response of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
@@ -185,12 +205,14 @@ pub struct FixtureWidgetStatResponse {
     #[serde(default)]
     pub items: Vec<u64>,
 }
+
 impl FixtureWidgetStatResponse {
     /// Creates a `FixtureWidgetStatResponse` from its required fields; every optional field starts as `None`.
     pub fn new(items: impl Into<Vec<u64>>) -> Self {
         Self { items: items.into() }
     }
 }
+
 /// A widget, with a keyword field, a camelCase wire name, flex fields and nesting.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -226,6 +248,7 @@ pub struct Widget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<WidgetSize>,
 }
+
 impl Widget {
     /// Creates a `Widget` from its required fields; every optional field starts as `None`.
     pub fn new(widget_id: impl Into<String>, r#type: impl Into<FixtureKind>) -> Self {
@@ -241,42 +264,49 @@ impl Widget {
             size: None,
         }
     }
+
     /// Sets `ExternalUserID`: A camelCase wire name
     #[must_use]
     pub fn external_user_id(mut self, value: impl Into<String>) -> Self {
         self.external_user_id = Some(value.into());
         self
     }
+
     /// Sets `createtime`: Sometimes sent as a string
     #[must_use]
     pub fn createtime(mut self, value: impl Into<i64>) -> Self {
         self.createtime = Some(value.into());
         self
     }
+
     /// Sets `ratio`: A float
     #[must_use]
     pub fn ratio(mut self, value: impl Into<f64>) -> Self {
         self.ratio = Some(value.into());
         self
     }
+
     /// Sets `grid`: A list of lists
     #[must_use]
     pub fn grid(mut self, value: impl Into<Vec<Vec<u32>>>) -> Self {
         self.grid = Some(value.into());
         self
     }
+
     /// Sets `extra`: Anything
     #[must_use]
     pub fn extra(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.extra = Some(value.into());
         self
     }
+
     /// Sets `color`: A string enum
     #[must_use]
     pub fn color(mut self, value: impl Into<FixtureColor>) -> Self {
         self.color = Some(value.into());
         self
     }
+
     /// Sets `size`: An inline object
     #[must_use]
     pub fn size(mut self, value: impl Into<WidgetSize>) -> Self {
@@ -284,6 +314,7 @@ impl Widget {
         self
     }
 }
+
 /// An inline object
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -295,12 +326,14 @@ pub struct WidgetSize {
     #[serde(default)]
     pub h: u32,
 }
+
 impl WidgetSize {
     /// Creates a `WidgetSize` from its required fields; every optional field starts as `None`.
     pub fn new(w: impl Into<u32>, h: impl Into<u32>) -> Self {
         Self { w: w.into(), h: h.into() }
     }
 }
+
 /// A string enum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -312,6 +345,7 @@ pub enum FixtureColor {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 impl FixtureColor {
     /// The wire value.
     pub fn as_str(&self) -> &str {
@@ -321,7 +355,8 @@ impl FixtureColor {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "red" => Self::Red,
@@ -330,6 +365,20 @@ impl FixtureColor {
         }
     }
 }
+
+impl ::std::str::FromStr for FixtureColor {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+impl ::std::fmt::Display for FixtureColor {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ::serde::Serialize for FixtureColor {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -338,6 +387,7 @@ impl ::serde::Serialize for FixtureColor {
         serializer.serialize_str(self.as_str())
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for FixtureColor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -345,6 +395,7 @@ impl<'de> ::serde::Deserialize<'de> for FixtureColor {
         crate::flex::string(deserializer).map(|s| Self::from_code(&s))
     }
 }
+
 /// An integer enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -353,9 +404,10 @@ pub enum FixtureKind {
     Small,
     /// `2`: Large
     Large,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 impl FixtureKind {
     /// The wire code.
     pub fn code(self) -> i64 {
@@ -365,7 +417,8 @@ impl FixtureKind {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Small,
@@ -374,6 +427,20 @@ impl FixtureKind {
         }
     }
 }
+
+impl ::std::str::FromStr for FixtureKind {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+impl ::std::fmt::Display for FixtureKind {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 impl ::serde::Serialize for FixtureKind {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -382,6 +449,7 @@ impl ::serde::Serialize for FixtureKind {
         serializer.serialize_i64(self.code())
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for FixtureKind {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -389,6 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for FixtureKind {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `fixture/widget/list`.
 pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
     name: "fixture_widget_list",
@@ -413,6 +482,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"widgets\":[{\"widget_id\":\"w1\",\"type\":1,\"createtime\":\"1600000000\",\"size\":{\"w\":1,\"h\":2}}],\"next_cursor\":\"\"}",
     ),
 };
+
 /// Catalog entry of `fixture/widget/stat`.
 pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catalog::Endpoint {
     name: "fixture_widget_stat",
@@ -435,6 +505,7 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     example_request: None,
     example_response: None,
 };
+
 /// Catalog entry of `fixture/widget/get`.
 pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
     name: "fixture_widget_get",
@@ -451,6 +522,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     example_request: None,
     example_response: None,
 };
+
 /// Catalog entry of `fixture/upload`.
 pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::Endpoint {
     name: "fixture_upload",
@@ -467,37 +539,22 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     example_request: None,
     example_response: None,
 };
+
+/// The `fixture` group: A small spec that exercises every construct of the generator (its output is snapshotted and compiled).
 impl crate::Client {
     /// 列出部件 — A cursor-paged list with a capped id list.
     ///
     /// `POST /cgi-bin/fixture/widget/list`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+    #[doc(alias = "fixture/widget/list")]
     pub async fn fixture_widget_list(
         &self,
         request: &FixtureWidgetListRequest,
     ) -> crate::Result<FixtureWidgetListResponse> {
         self.execute(&EP_FIXTURE_WIDGET_LIST, request).await
     }
-}
-impl crate::paging::CursorPaged for FixtureWidgetListRequest {
-    type Response = FixtureWidgetListResponse;
-    type Item = Widget;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_FIXTURE_WIDGET_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(response: FixtureWidgetListResponse) -> (Vec<Widget>, Option<String>) {
-        (response.widgets.unwrap_or_default(), response.next_cursor)
-    }
-    fn split(self) -> Vec<Self> {
-        crate::paging::split_list(self, 2usize, |request| Some(&mut request.owner_list))
-    }
-}
-impl crate::Client {
+
     /// Every item of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
     pub fn fixture_widget_list_stream(
         &self,
@@ -505,38 +562,20 @@ impl crate::Client {
     ) -> crate::paging::Pages<Widget> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-impl crate::Client {
+
     /// 部件统计 — An offset-paged list.
     ///
     /// `POST /cgi-bin/fixture/widget/stat`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+    #[doc(alias = "fixture/widget/stat")]
     pub async fn fixture_widget_stat(
         &self,
         request: &FixtureWidgetStatRequest,
     ) -> crate::Result<FixtureWidgetStatResponse> {
         self.execute(&EP_FIXTURE_WIDGET_STAT, request).await
     }
-}
-impl crate::paging::OffsetPaged for FixtureWidgetStatRequest {
-    type Response = FixtureWidgetStatResponse;
-    type Item = u64;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_FIXTURE_WIDGET_STAT;
-    fn offset(&self) -> u64 {
-        self.offset.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
-    }
-    fn set_offset(&mut self, offset: u64) {
-        self.offset = Some(u32::try_from(offset).unwrap_or(u32::MAX));
-    }
-    fn limit(&self) -> Option<u64> {
-        self.limit.and_then(|v| u64::try_from(v).ok())
-    }
-    fn into_items(response: FixtureWidgetStatResponse) -> Vec<u64> {
-        response.items
-    }
-}
-impl crate::Client {
+
     /// Every item of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat), page after page, as a stream: follows the offset until the last page.
     pub fn fixture_widget_stat_stream(
         &self,
@@ -544,8 +583,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<u64> {
         crate::paging::offset_stream(self.clone(), request)
     }
-}
-impl crate::Client {
+
     /// 获取部件 — A GET with query parameters, deprecated, taking a suite token.
     ///
     /// `GET /cgi-bin/fixture/widget/get`
@@ -553,6 +591,7 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
+    #[doc(alias = "fixture/widget/get")]
     #[deprecated(note = "use fixture/widget/list instead")]
     pub async fn fixture_widget_get(
         &self,
@@ -560,18 +599,60 @@ impl crate::Client {
     ) -> crate::Result<FixtureWidgetGetResponse> {
         self.execute(&EP_FIXTURE_WIDGET_GET, request).await
     }
-}
-impl crate::Client {
+
     /// 上传 — A multipart upload.
     ///
     /// `POST /cgi-bin/fixture/upload`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+    #[doc(alias = "fixture/upload")]
     pub async fn fixture_upload(
         &self,
         request: &FixtureUploadRequest,
         file: crate::Upload,
     ) -> crate::Result<FixtureUploadResponse> {
         self.execute_upload(&EP_FIXTURE_UPLOAD, request, file).await
+    }
+}
+
+impl crate::paging::CursorPaged for FixtureWidgetListRequest {
+    type Response = FixtureWidgetListResponse;
+    type Item = Widget;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_FIXTURE_WIDGET_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(response: FixtureWidgetListResponse) -> (Vec<Widget>, Option<String>) {
+        (response.widgets.unwrap_or_default(), response.next_cursor)
+    }
+
+    fn split(self) -> Vec<Self> {
+        crate::paging::split_list(self, 2, |request| Some(&mut request.owner_list))
+    }
+}
+
+impl crate::paging::OffsetPaged for FixtureWidgetStatRequest {
+    type Response = FixtureWidgetStatResponse;
+    type Item = u64;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_FIXTURE_WIDGET_STAT;
+    fn offset(&self) -> u64 {
+        self.offset.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+    }
+
+    fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(u32::try_from(offset).unwrap_or(u32::MAX));
+    }
+
+    fn limit(&self) -> Option<u64> {
+        self.limit.and_then(|v| u64::try_from(v).ok())
+    }
+
+    fn into_items(response: FixtureWidgetStatResponse) -> Vec<u64> {
+        response.items
     }
 }
