@@ -604,7 +604,7 @@ pub struct ServiceGetAuthInfoRequest {
     /// 授权方corpid
     pub auth_corpid: String,
     /// 永久授权码, 通过get_permanent_code获取
-    pub permanent_code: String,
+    pub permanent_code: crate::token::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -612,7 +612,7 @@ impl ServiceGetAuthInfoRequest {
     /// Creates a `ServiceGetAuthInfoRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         auth_corpid: impl Into<String>,
-        permanent_code: impl Into<String>,
+        permanent_code: impl Into<crate::token::Secret>,
     ) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
@@ -676,7 +676,7 @@ pub struct ServiceGetCorpTokenRequest {
     /// 授权方corpid
     pub auth_corpid: String,
     /// 永久授权码, 通过get_permanent_code获取
-    pub permanent_code: String,
+    pub permanent_code: crate::token::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -684,7 +684,7 @@ impl ServiceGetCorpTokenRequest {
     /// Creates a `ServiceGetCorpTokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         auth_corpid: impl Into<String>,
-        permanent_code: impl Into<String>,
+        permanent_code: impl Into<crate::token::Secret>,
     ) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
@@ -702,7 +702,7 @@ impl ServiceGetCorpTokenRequest {
 pub struct ServiceGetCorpTokenResponse {
     /// 授权方 (企业) access_token, 最长为512字节
     #[serde(default)]
-    pub access_token: String,
+    pub access_token: crate::token::Secret,
     /// 授权方 (企业) access_token超时时间 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -711,7 +711,10 @@ pub struct ServiceGetCorpTokenResponse {
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenResponse {
     /// Creates a `ServiceGetCorpTokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(access_token: impl Into<String>, expires_in: impl Into<u64>) -> Self {
+    pub fn new(
+        access_token: impl Into<crate::token::Secret>,
+        expires_in: impl Into<u64>,
+    ) -> Self {
         Self {
             access_token: access_token.into(),
             expires_in: expires_in.into(),
@@ -728,13 +731,13 @@ impl ServiceGetCorpTokenResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetPermanentCodeRequest {
     /// 临时授权码, 长度为64至512个字节
-    pub auth_code: String,
+    pub auth_code: crate::token::Secret,
 }
 
 #[cfg(feature = "service")]
 impl ServiceGetPermanentCodeRequest {
     /// Creates a `ServiceGetPermanentCodeRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_code: impl Into<String>) -> Self {
+    pub fn new(auth_code: impl Into<crate::token::Secret>) -> Self {
         Self {
             auth_code: auth_code.into(),
         }
@@ -750,7 +753,7 @@ impl ServiceGetPermanentCodeRequest {
 pub struct ServiceGetPermanentCodeResponse {
     /// 授权方 (企业) access_token, 最长为512字节 (代开发应用不返回)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
+    pub access_token: Option<crate::token::Secret>,
     /// 授权方 (企业) access_token超时时间 (秒)
     #[serde(
         default,
@@ -760,7 +763,7 @@ pub struct ServiceGetPermanentCodeResponse {
     pub expires_in: Option<u64>,
     /// 企业微信永久授权码, 最长为512字节
     #[serde(default)]
-    pub permanent_code: String,
+    pub permanent_code: crate::token::Secret,
     /// 代理服务商企业信息, 应用被代理后才有该信息
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dealer_corp_info: Option<ServiceDealerCorpInfo>,
@@ -785,7 +788,7 @@ pub struct ServiceGetPermanentCodeResponse {
 impl ServiceGetPermanentCodeResponse {
     /// Creates a `ServiceGetPermanentCodeResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        permanent_code: impl Into<String>,
+        permanent_code: impl Into<crate::token::Secret>,
         auth_corp_info: impl Into<ServiceAuthCorpInfo>,
     ) -> Self {
         Self {
@@ -803,7 +806,7 @@ impl ServiceGetPermanentCodeResponse {
 
     /// Sets `access_token`: 授权方 (企业) access_token, 最长为512字节 (代开发应用不返回)
     #[must_use]
-    pub fn access_token(mut self, value: impl Into<String>) -> Self {
+    pub fn access_token(mut self, value: impl Into<crate::token::Secret>) -> Self {
         self.access_token = Some(value.into());
         self
     }
@@ -907,13 +910,16 @@ pub struct ServiceGetProviderTokenRequest {
     /// 服务商的corpid
     pub corpid: String,
     /// 服务商的secret, 在服务商管理后台可见
-    pub provider_secret: String,
+    pub provider_secret: crate::token::Secret,
 }
 
 #[cfg(feature = "service")]
 impl ServiceGetProviderTokenRequest {
     /// Creates a `ServiceGetProviderTokenRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(corpid: impl Into<String>, provider_secret: impl Into<String>) -> Self {
+    pub fn new(
+        corpid: impl Into<String>,
+        provider_secret: impl Into<crate::token::Secret>,
+    ) -> Self {
         Self {
             corpid: corpid.into(),
             provider_secret: provider_secret.into(),
@@ -930,7 +936,7 @@ impl ServiceGetProviderTokenRequest {
 pub struct ServiceGetProviderTokenResponse {
     /// 服务商的access_token, 最长为512字节
     #[serde(default)]
-    pub provider_access_token: String,
+    pub provider_access_token: crate::token::Secret,
     /// provider_access_token有效期 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -940,7 +946,7 @@ pub struct ServiceGetProviderTokenResponse {
 impl ServiceGetProviderTokenResponse {
     /// Creates a `ServiceGetProviderTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        provider_access_token: impl Into<String>,
+        provider_access_token: impl Into<crate::token::Secret>,
         expires_in: impl Into<u64>,
     ) -> Self {
         Self {
@@ -961,9 +967,9 @@ pub struct ServiceGetSuiteTokenRequest {
     /// 第三方应用id或者代开发应用模板id (ww/wx 开头, 代开发以 dk 开头)
     pub suite_id: String,
     /// 第三方应用secret或者代开发应用模板secret
-    pub suite_secret: String,
+    pub suite_secret: crate::token::Secret,
     /// 企业微信后台推送的ticket
-    pub suite_ticket: String,
+    pub suite_ticket: crate::token::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -971,8 +977,8 @@ impl ServiceGetSuiteTokenRequest {
     /// Creates a `ServiceGetSuiteTokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         suite_id: impl Into<String>,
-        suite_secret: impl Into<String>,
-        suite_ticket: impl Into<String>,
+        suite_secret: impl Into<crate::token::Secret>,
+        suite_ticket: impl Into<crate::token::Secret>,
     ) -> Self {
         Self {
             suite_id: suite_id.into(),
@@ -991,7 +997,7 @@ impl ServiceGetSuiteTokenRequest {
 pub struct ServiceGetSuiteTokenResponse {
     /// 第三方或者代开发应用模板access_token, 最长为512字节
     #[serde(default)]
-    pub suite_access_token: String,
+    pub suite_access_token: crate::token::Secret,
     /// 有效期 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -1001,7 +1007,7 @@ pub struct ServiceGetSuiteTokenResponse {
 impl ServiceGetSuiteTokenResponse {
     /// Creates a `ServiceGetSuiteTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        suite_access_token: impl Into<String>,
+        suite_access_token: impl Into<crate::token::Secret>,
         expires_in: impl Into<u64>,
     ) -> Self {
         Self {

@@ -346,6 +346,42 @@ async fn provider_tokens_are_fetched_once_and_shared() {
     assert!(!format!("{err} {err:?} {wrong:?}").contains("wrong\""));
 }
 
+#[test]
+fn credentials_in_the_generated_models_stay_out_of_debug() {
+    use wecom_externalcontact::models::{
+        GettokenResponse, ServiceGetCorpTokenRequest, ServiceGetPermanentCodeResponse, ServiceGetSuiteTokenRequest,
+    };
+    let r: ServiceGetPermanentCodeResponse = serde_json::from_value(json!({
+        "errcode": 0, "errmsg": "ok",
+        "access_token": "AT-SECRET-1", "expires_in": 7200, "permanent_code": "PC-SECRET-2",
+        "auth_corp_info": { "corpid": "wwcorpa" }
+    }))
+    .unwrap();
+    assert_eq!(r.permanent_code.expose(), "PC-SECRET-2");
+    let req = ServiceGetSuiteTokenRequest::new("wwsuite", "SUITE-SECRET-3", "TICKET-4");
+    let corp = ServiceGetCorpTokenRequest::new("wwcorpa", "PC-SECRET-5");
+    let t: GettokenResponse =
+        serde_json::from_value(json!({ "access_token": "AT-SECRET-6", "expires_in": 7200 })).unwrap();
+    let debug = format!("{r:?} {req:?} {corp:?} {t:?}");
+    for secret in [
+        "AT-SECRET-1",
+        "PC-SECRET-2",
+        "SUITE-SECRET-3",
+        "TICKET-4",
+        "PC-SECRET-5",
+        "AT-SECRET-6",
+    ] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("wwcorpa"), "the rest is shown: {debug}");
+    // The JSON keeps them: they are what goes to and comes from WeCom.
+    let back = serde_json::to_value(&req).unwrap();
+    assert_eq!(
+        back,
+        json!({ "suite_id": "wwsuite", "suite_secret": "SUITE-SECRET-3", "suite_ticket": "TICKET-4" })
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The suite callback events
 

@@ -98,10 +98,19 @@ fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
     })
 }
 
+/// A field's Rust type: its spec type, or `Secret` for a `secret` field.
+fn field_ty(f: &Field) -> TokenStream {
+    if f.secret {
+        quote! { crate::token::Secret }
+    } else {
+        rust_ty(&f.ty)
+    }
+}
+
 fn field_tokens(f: &Field) -> TokenStream {
     let doc = docs(&f.doc);
     let name = f.rust.ident();
-    let ty = rust_ty(&f.ty);
+    let ty = field_ty(f);
     let mut attrs = Vec::new();
     if f.rust.name != f.wire {
         let w = &f.wire;
@@ -114,7 +123,7 @@ fn field_tokens(f: &Field) -> TokenStream {
     } else {
         attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
     }
-    if f.flex {
+    if f.flex && !f.secret {
         if let Some(func) = flex_fn(&f.ty, !f.required) {
             attrs.push(quote! { deserialize_with = #func });
         }
@@ -151,7 +160,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let required: Vec<&Field> = st.fields.iter().filter(|f| f.required).collect();
     let params = required.iter().map(|f| {
         let n = f.rust.ident();
-        let t = rust_ty(&f.ty);
+        let t = field_ty(f);
         quote! { #n: impl Into<#t> }
     });
     let inits = st.fields.iter().map(|f| {
@@ -164,7 +173,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     });
     let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
         let n = f.rust.ident();
-        let t = rust_ty(&f.ty);
+        let t = field_ty(f);
         let d = format!(
             " Sets `{}`: {}",
             f.wire,

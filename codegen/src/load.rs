@@ -319,6 +319,12 @@ fn field_def(loc: &Locator<'_>, v: &Value, span: Span, item: &Scope<'_>, prefix:
     };
     let required = r.or_default("required");
     let flex = r.or_default("flex");
+    let secret: bool = r.or_default("secret");
+    if secret && ty != TyExpr::Scalar(types::Scalar::String) {
+        scope
+            .line(r.at.key("secret"))
+            .err("`secret` is only for `string` fields");
+    }
     let doc = r.or_default("doc");
     let notes = r.opt("notes");
     let prefix = format!("{path}.");
@@ -341,6 +347,7 @@ fn field_def(loc: &Locator<'_>, v: &Value, span: Span, item: &Scope<'_>, prefix:
         ty,
         required,
         flex,
+        secret,
         doc,
         notes,
         fields,

@@ -238,6 +238,7 @@ impl Lowerer<'_> {
                 ty,
                 required: f.required,
                 serde_default: false,
+                secret: f.secret,
                 doc: doc_lines(if f.doc.is_empty() { &f.name } else { &f.doc }, f.notes.as_deref()),
             });
         }

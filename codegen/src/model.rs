@@ -134,6 +134,8 @@ pub struct Field {
     pub flex: bool,
     /// A required field that decodes to its default when missing.
     pub serde_default: bool,
+    /// A credential: `crate::token::Secret` instead of `String` (`Debug` never shows it).
+    pub secret: bool,
     /// Doc lines.
     pub doc: Vec<String>,
 }

@@ -165,6 +165,9 @@ pub struct FieldDef {
     pub required: bool,
     /// Accept both numbers and strings.
     pub flex: bool,
+    /// A credential (secret, ticket, permanent code, token): a `string` kept in `token::Secret`, which `Debug`
+    /// never shows.
+    pub secret: bool,
     /// Short doc.
     pub doc: String,
     /// Longer remarks.

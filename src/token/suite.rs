@@ -62,8 +62,8 @@ impl Wiring {
 }
 
 /// The token of an answer, or a decode error naming the field (never the answer).
-fn issued(endpoint: &str, field: &str, token: String, expires_in: u64) -> Result<CachedToken> {
-    if token.is_empty() {
+fn issued(endpoint: &str, field: &str, token: Secret, expires_in: u64) -> Result<CachedToken> {
+    if token.expose().is_empty() {
         return Err(Error::Decode {
             endpoint: endpoint.into(),
             message: format!("no {field} in the response"),
