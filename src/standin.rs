@@ -6,7 +6,7 @@
 //! generated catalog: a spec edit is a stand-in edit.
 //!
 //! It also plays WeCom for a third-party suite ([`SuiteConfig`]): `service/get_suite_token` checks the suite
-//! id, secret and the last pushed ticket (40086, 40001, 40085); `service/get_corp_token` checks the suite
+//! id, secret and the last pushed ticket (40083, 40080, 40085); `service/get_corp_token` checks the suite
 //! token and each authorized corp's permanent code (40084); `service/get_provider_token` checks the provider
 //! secret. A suite token is refused where an access_token is required (40014), a corp token where a suite
 //! token is (40082), an expired suite token with 42009, and a request with one corp's token naming another
@@ -97,6 +97,8 @@ pub struct RecordedRequest {
 
 #[derive(Default)]
 struct Shared {
+    /// Third-party suites: see the end of this file.
+    suite: SuiteState,
     issued: Vec<String>,
     valid: BTreeSet<String>,
     expired: BTreeSet<String>,
@@ -104,7 +106,6 @@ struct Shared {
     requests: Vec<RecordedRequest>,
     overrides: BTreeMap<String, Value>,
     fail_next: BTreeMap<String, (i64, String)>,
-    suite: SuiteState,
 }
 
 struct Inner {
@@ -674,10 +675,10 @@ async fn suite_token_endpoint(
     let resp = match path {
         "service/get_suite_token" => {
             if field("suite_id") != config.suite_id {
-                return Some(wecom_error(40086, "invalid suite_id"));
+                return Some(wecom_error(40083, "invalid suite_id"));
             }
             if field("suite_secret") != config.suite_secret {
-                return Some(wecom_error(40001, "invalid suite_secret"));
+                return Some(wecom_error(40080, "invalid suite_secret"));
             }
             let current = inner
                 .shared

@@ -566,7 +566,7 @@ async fn no_ticket_secret_permanent_code_or_token_in_errors_debug_or_logs() {
         .service_get_pre_auth_code(&ServiceGetPreAuthCodeRequest::new())
         .await
         .unwrap_err();
-    assert_eq!(e2.errcode(), Some(40001));
+    assert_eq!(e2.errcode(), Some(40080), "invalid suite_secret");
     s.set_response("service/get_pre_auth_code", json!({ "errcode": 0, "pre_auth_code": 5 }));
     let e3 = suite
         .client()
@@ -574,7 +574,7 @@ async fn no_ticket_secret_permanent_code_or_token_in_errors_debug_or_logs() {
         .await
         .unwrap_err();
     for e in [&e1, &e2, &e3] {
-        let _ = write!(seen, "{e} {e:?}\n");
+        let _ = writeln!(seen, "{e} {e:?}");
     }
     let _ = write!(
         seen,
