@@ -14,10 +14,12 @@
 //! ```
 
 use crate::callback::{Envelope, Event, EventKind};
+use crate::token::BoxFuture;
 use crate::token::{fingerprint, AuthCorpTokenProvider, Secret, SuiteTokenProvider, TokenStore};
 use crate::{Client, Result, TokenKind};
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// A third-party suite (or 代开发 app template) and the corps that authorized it.
@@ -132,6 +134,39 @@ impl Suite {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+
+    /// Wraps a callback handler (`Fn(Event) -> impl Future<Output = ()>`, the shape a callback router
+    /// takes) so that every event reaches [`on_event`](Self::on_event) first: a suite callback endpoint then
+    /// stores each `suite_ticket` by itself, and `handler` sees every event (the ticket too). A store failure
+    /// is logged (`warn!`, without the ticket) and the handler still runs.
+    ///
+    /// ```no_run
+    /// # fn demo(suite: &wecom_externalcontact::Suite) {
+    /// let handler = suite.callback_handler(|event| async move {
+    ///     println!("{:?} for {:?}", event.event_name(), event.corp_id());
+    /// });
+    /// # let _ = handler; }
+    /// ```
+    pub fn callback_handler<H, Fut>(
+        &self,
+        handler: H,
+    ) -> impl Fn(Event) -> BoxFuture<'static, ()> + Send + Sync + 'static
+    where
+        H: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let suite = self.clone();
+        let handler = Arc::new(handler);
+        move |event: Event| {
+            let (suite, handler) = (suite.clone(), handler.clone());
+            Box::pin(async move {
+                if let Err(e) = suite.on_event(&event).await {
+                    tracing::warn!(error = %e, "a suite callback event could not be applied");
+                }
+                handler(event).await
+            })
         }
     }
 

@@ -490,6 +490,35 @@ async fn the_ticket_callback_feeds_the_suite_in_one_line() {
     assert!(suite.corps().is_empty());
 }
 
+#[tokio::test]
+async fn a_wrapped_callback_handler_stores_tickets_by_itself_and_sees_every_event() {
+    let s = StandIn::start().await.unwrap();
+    let suite = Suite::new(s.suite_token_provider()).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let handler = suite.callback_handler(move |event: Event| {
+        let log = log.clone();
+        async move {
+            log.lock()
+                .unwrap()
+                .push(event.event_name().unwrap_or_default().to_string())
+        }
+    });
+    let ticket = suite_xml(
+        "suite_ticket",
+        &format!("<SuiteTicket><![CDATA[{}]]></SuiteTicket>", s.suite_ticket()),
+    );
+    handler(Event::from_xml(&ticket).unwrap()).await;
+    handler(Event::from_xml(&suite_xml("change_auth", "<AuthCorpId>wwcorpa</AuthCorpId>")).unwrap()).await;
+    assert_eq!(*seen.lock().unwrap(), vec!["suite_ticket", "change_auth"]);
+    suite
+        .client()
+        .service_get_pre_auth_code(&ServiceGetPreAuthCodeRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(s.suite_token_count(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Secrecy: no ticket, suite secret, permanent code or token in an error, a Debug output or a log line
 
