@@ -50,3 +50,38 @@ async fn four_processes_share_the_ticket_and_fetch_each_token_once() {
     assert_eq!(s.corp_token_total(), 3, "one get_corp_token per corp for the fleet");
     assert_eq!(s.corp_calls().len(), 4 * 3 * 25);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_the_process_that_got_the_ticket_keeps_working() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let s = StandIn::start().await.unwrap();
+    let suite = process(&s, &redis);
+    suite.set_ticket(s.suite_ticket()).await.unwrap();
+    redis.stop();
+    let (corp_id, code) = {
+        let c = &s.suite_config().corps[0];
+        (c.corp_id.clone(), c.permanent_code.clone())
+    };
+    let r = suite
+        .corp_client(&corp_id, code.as_str())
+        .unwrap()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.follow_user.unwrap_or_default(),
+        s.suite_config().corps[0].follow_users
+    );
+    assert_eq!(s.suite_token_count(), 1);
+    // A process that never saw the ticket cannot read it now: the store's error comes back, nothing is sent.
+    let sent = s.requests().len();
+    let other = process(&s, &redis);
+    let err = other
+        .corp_client(&corp_id, code.as_str())
+        .unwrap()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, wecom_externalcontact::Error::Store(_)), "{err:?}");
+    assert_eq!(s.requests().len(), sent);
+}

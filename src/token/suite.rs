@@ -15,7 +15,7 @@ use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// errcodes that mean "this suite_access_token is invalid or expired" (40082, 42009): the suite token is
@@ -109,6 +109,8 @@ pub struct SuiteTokenProvider {
     wiring: Wiring,
     token_key: String,
     ticket_key: String,
+    /// The last ticket set here, used while the store is unreachable.
+    local_ticket: Mutex<Option<CachedToken>>,
     fetches: AtomicU64,
 }
 
@@ -142,6 +144,7 @@ impl SuiteTokenProvider {
             base,
             suite_id,
             secret,
+            local_ticket: Mutex::new(None),
             fetches: AtomicU64::new(0),
         }
     }
@@ -204,26 +207,32 @@ impl SuiteTokenProvider {
     }
 
     /// Stores the `suite_ticket` WeCom pushed (`InfoType` `suite_ticket`): from now on every provider of
-    /// this suite sharing the store fetches suite tokens with it. Fails only when the store does.
+    /// this suite sharing the store fetches suite tokens with it. Fails only when the store does (this
+    /// provider then still uses the ticket itself).
     pub async fn set_ticket(&self, ticket: impl Into<Secret>) -> Result<()> {
         let ticket = ticket.into();
         non_empty("the suite_ticket", ticket.expose())?;
         let life = u64::try_from(TICKET_LIFE.as_millis()).unwrap_or(u64::MAX);
         let entry = CachedToken::with_expiry(ticket, unix_millis().saturating_add(life));
         tracing::debug!(suite_id = %self.suite_id, "storing a suite_ticket");
+        *self.local_ticket.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry.clone());
         self.wiring.shared.store().set(&self.ticket_key, &entry).await
     }
 
-    /// The latest ticket in the store, if it is still good.
+    /// The latest ticket in the store if it is still good; while the store is unreachable, the last one set
+    /// here.
     async fn ticket(&self) -> Result<Option<Secret>> {
-        Ok(self
-            .wiring
-            .shared
-            .store()
-            .get(&self.ticket_key)
-            .await?
-            .filter(CachedToken::is_fresh)
-            .map(|t| t.token))
+        let stored = match self.wiring.shared.store().get(&self.ticket_key).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                let local = self.local_ticket.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if local.is_none() {
+                    return Err(e);
+                }
+                local
+            }
+        };
+        Ok(stored.filter(CachedToken::is_fresh).map(|t| t.token))
     }
 
     fn no_ticket(&self) -> Error {
