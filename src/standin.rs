@@ -34,6 +34,8 @@ use std::time::Duration;
 /// How the stand-in behaves. `Debug` leaves out the secret.
 #[derive(Clone)]
 pub struct StandInConfig {
+    /// The third-party suite, its authorized corps and the provider it plays WeCom for.
+    pub suite: SuiteConfig,
     /// The corp id it accepts.
     pub corp_id: String,
     /// The secret it accepts.
@@ -46,19 +48,17 @@ pub struct StandInConfig {
     pub gettoken_delay: Duration,
     /// Tokens of other kinds it accepts (`suite_access_token`, `provider_access_token`).
     pub extra_tokens: BTreeMap<String, TokenKind>,
-    /// The third-party suite, its authorized corps and the provider it plays WeCom for.
-    pub suite: SuiteConfig,
 }
 
 impl std::fmt::Debug for StandInConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StandInConfig")
+            .field("suite", &self.suite)
             .field("corp_id", &self.corp_id)
             .field("secret", &"[redacted]")
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("pages", &self.pages)
             .field("gettoken_delay", &self.gettoken_delay)
-            .field("suite", &self.suite)
             .finish_non_exhaustive()
     }
 }
@@ -66,13 +66,13 @@ impl std::fmt::Debug for StandInConfig {
 impl Default for StandInConfig {
     fn default() -> Self {
         StandInConfig {
+            suite: SuiteConfig::default(),
             corp_id: "standin-corp".into(),
             secret: "standin-secret".into(),
             token_ttl_secs: 7200,
             pages: 3,
             gettoken_delay: Duration::ZERO,
             extra_tokens: BTreeMap::new(),
-            suite: SuiteConfig::default(),
         }
     }
 }
@@ -402,58 +402,6 @@ fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut M
             map.insert(p.items.to_string(), Value::Array(items));
         }
     }
-}
-
-fn check_token(inner: &Inner, ep: &Endpoint, query: &[(String, String)]) -> Option<Response> {
-    let name = ep.token.query_name()?;
-    let Some((_, token)) = query.iter().find(|(k, _)| k == name) else {
-        return Some(wecom_error(41001, &format!("{name} missing")));
-    };
-    if let Some(kind) = inner.config.extra_tokens.get(token) {
-        return (*kind != ep.token).then(|| wecom_error(40014, &format!("invalid {name}")));
-    }
-    if let Some(verdict) = check_issued_suite_token(inner, ep.token, token) {
-        return verdict;
-    }
-    if ep.token != TokenKind::Access {
-        return Some(wecom_error(40082, &format!("invalid {name}")));
-    }
-    let s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
-    if s.valid.contains(token) {
-        None
-    } else if s.expired.contains(token) {
-        Some(wecom_error(42001, "access_token expired"))
-    } else {
-        Some(wecom_error(40014, "invalid access_token"))
-    }
-}
-
-async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
-    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    if get("corpid") != Some(inner.config.corp_id.as_str()) {
-        return wecom_error(40013, "invalid corpid");
-    }
-    if get("corpsecret") != Some(inner.config.secret.as_str()) {
-        return wecom_error(40001, "invalid credential");
-    }
-    if !inner.config.gettoken_delay.is_zero() {
-        tokio::time::sleep(inner.config.gettoken_delay).await;
-    }
-    let token = {
-        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
-        s.gettoken_count += 1;
-        let t = format!("standin-token-{}", s.gettoken_count);
-        s.issued.push(t.clone());
-        s.valid.insert(t.clone());
-        t
-    };
-    (
-        StatusCode::OK,
-        axum::Json(
-            json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": inner.config.token_ttl_secs }),
-        ),
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -803,4 +751,56 @@ impl StandIn {
         crate::token::ProviderTokenProvider::new(suite.provider_corp_id.clone(), suite.provider_secret.as_str())
             .base_url(self.base_url())
     }
+}
+
+fn check_token(inner: &Inner, ep: &Endpoint, query: &[(String, String)]) -> Option<Response> {
+    let name = ep.token.query_name()?;
+    let Some((_, token)) = query.iter().find(|(k, _)| k == name) else {
+        return Some(wecom_error(41001, &format!("{name} missing")));
+    };
+    if let Some(kind) = inner.config.extra_tokens.get(token) {
+        return (*kind != ep.token).then(|| wecom_error(40014, &format!("invalid {name}")));
+    }
+    if let Some(verdict) = check_issued_suite_token(inner, ep.token, token) {
+        return verdict;
+    }
+    if ep.token != TokenKind::Access {
+        return Some(wecom_error(40082, &format!("invalid {name}")));
+    }
+    let s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+    if s.valid.contains(token) {
+        None
+    } else if s.expired.contains(token) {
+        Some(wecom_error(42001, "access_token expired"))
+    } else {
+        Some(wecom_error(40014, "invalid access_token"))
+    }
+}
+
+async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if get("corpid") != Some(inner.config.corp_id.as_str()) {
+        return wecom_error(40013, "invalid corpid");
+    }
+    if get("corpsecret") != Some(inner.config.secret.as_str()) {
+        return wecom_error(40001, "invalid credential");
+    }
+    if !inner.config.gettoken_delay.is_zero() {
+        tokio::time::sleep(inner.config.gettoken_delay).await;
+    }
+    let token = {
+        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        s.gettoken_count += 1;
+        let t = format!("standin-token-{}", s.gettoken_count);
+        s.issued.push(t.clone());
+        s.valid.insert(t.clone());
+        t
+    };
+    (
+        StatusCode::OK,
+        axum::Json(
+            json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": inner.config.token_ttl_secs }),
+        ),
+    )
+        .into_response()
 }
