@@ -17,8 +17,9 @@ use std::time::Duration;
 /// The official API host.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 
-/// errcodes that mean "this access_token is invalid or expired": the token is dropped and the call replayed once.
-pub const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
+/// errcodes that mean "this token is invalid or expired" (access_token: 40001, 40014, 42001; suite_access_token:
+/// 40082, 42009): the token is dropped and the call replayed once.
+pub const TOKEN_ERRCODES: [i64; 5] = [40001, 40014, 42001, 40082, 42009];
 
 /// A typed async client for the WeCom 客户联系 API. Cheap to clone (`Arc` inside); `Send + Sync`.
 ///
@@ -231,15 +232,6 @@ impl Client {
         self.inner.corp_provider.as_ref().map_or(0, |p| p.fetch_count())
     }
 
-    /// Does `errcode` mean "the token this client holds is invalid or expired"? A suite token is rejected
-    /// with 40082/42009, the others with [`TOKEN_ERRCODES`].
-    fn rejects_token(&self, errcode: i64) -> bool {
-        match self.inner.tokens.kind {
-            TokenKind::Suite => [40082, 42009].contains(&errcode),
-            _ => TOKEN_ERRCODES.contains(&errcode),
-        }
-    }
-
     /// A token for the endpoint, or an error when this client holds the wrong kind.
     fn check_kind(&self, ep: &Endpoint) -> Result<()> {
         if ep.token != TokenKind::None && ep.token != self.inner.tokens.kind {
@@ -279,7 +271,9 @@ impl Client {
             let bytes = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await?;
             match decode(ep.path, &bytes, show_body) {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Err(Error::Api { errcode, .. }) if self.rejects_token(errcode) && !replayed && token.is_some() => {
+                Err(Error::Api { errcode, .. })
+                    if TOKEN_ERRCODES.contains(&errcode) && !replayed && token.is_some() =>
+                {
                     if let Some(t) = &token {
                         tracing::debug!(endpoint = ep.path, errcode, "token rejected; refreshing once");
                         self.inner.tokens.provider.invalidate(t.expose()).await;

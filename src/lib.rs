@@ -22,9 +22,6 @@
 //! shows a token or a secret; [`catalog`] lists every endpoint; [`callback`] verifies, decrypts and types
 //! WeCom's callbacks. With the `standin` feature, [`standin`] runs a local stand-in for WeCom built from the
 //! spec's official examples.
-//!
-//! Third-party (第三方) and 代开发 apps (feature `service`): `Suite` keeps the `suite_ticket`, the suite token
-//! and every authorized corp's token, and hands out one cached [`Client`] per corp.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
