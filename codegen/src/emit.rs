@@ -72,6 +72,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
         Ty::Json => quote! { ::serde_json::Value },
+        Ty::Secret => quote! { crate::token::Secret },
         Ty::List(t) => {
             let t = rust_ty(t);
             quote! { Vec<#t> }
@@ -98,19 +99,10 @@ fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
     })
 }
 
-/// A field's Rust type: its spec type, or `Secret` for a `secret` field.
-fn field_ty(f: &Field) -> TokenStream {
-    if f.secret {
-        quote! { crate::token::Secret }
-    } else {
-        rust_ty(&f.ty)
-    }
-}
-
 fn field_tokens(f: &Field) -> TokenStream {
     let doc = docs(&f.doc);
     let name = f.rust.ident();
-    let ty = field_ty(f);
+    let ty = rust_ty(&f.ty);
     let mut attrs = Vec::new();
     if f.rust.name != f.wire {
         let w = &f.wire;
@@ -123,7 +115,7 @@ fn field_tokens(f: &Field) -> TokenStream {
     } else {
         attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
     }
-    if f.flex && !f.secret {
+    if f.flex {
         if let Some(func) = flex_fn(&f.ty, !f.required) {
             attrs.push(quote! { deserialize_with = #func });
         }
@@ -160,7 +152,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let required: Vec<&Field> = st.fields.iter().filter(|f| f.required).collect();
     let params = required.iter().map(|f| {
         let n = f.rust.ident();
-        let t = field_ty(f);
+        let t = rust_ty(&f.ty);
         quote! { #n: impl Into<#t> }
     });
     let inits = st.fields.iter().map(|f| {
@@ -173,7 +165,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     });
     let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
         let n = f.rust.ident();
-        let t = field_ty(f);
+        let t = rust_ty(&f.ty);
         let d = format!(
             " Sets `{}`: {}",
             f.wire,

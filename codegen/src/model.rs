@@ -94,6 +94,8 @@ pub enum Ty {
     Scalar(Scalar),
     /// `serde_json::Value`.
     Json,
+    /// `crate::token::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
+    Secret,
     /// `Vec<T>`.
     List(Box<Ty>),
     /// A generated struct, by Rust name.
@@ -134,8 +136,6 @@ pub struct Field {
     pub flex: bool,
     /// A required field that decodes to its default when missing.
     pub serde_default: bool,
-    /// A credential: `crate::token::Secret` instead of `String` (`Debug` never shows it).
-    pub secret: bool,
     /// Doc lines.
     pub doc: Vec<String>,
 }
