@@ -613,6 +613,60 @@ pub enum EventKind {
         /// Wire name: `ChatKey`.
         chat_key: Option<String>,
     },
+    /// 推送suite_ticket: WeCom pushes a fresh suite_ticket to the suite's 指令回调 URL every ten minutes (valid 30 minutes; always use the latest). Feed it to `SuiteTokenProvider::set_ticket`.
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/90628>
+    ///
+    /// Wire: `suite_ticket` (no `ChangeType`).
+    SuiteTicket {
+        /// The ticket (at most 512 bytes); `Debug` never shows it.
+        ///
+        /// Wire name: `SuiteTicket`.
+        suite_ticket: crate::token::Secret,
+    },
+    /// 授权成功通知: a corp authorized the app; exchange `AuthCode` for the permanent code with `service/get_permanent_code`.
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
+    ///
+    /// Wire: `create_auth` (no `ChangeType`).
+    CreateAuth {
+        /// The temporary auth code (临时授权码, one use); `Debug` never shows it.
+        ///
+        /// Wire name: `AuthCode`.
+        auth_code: crate::token::Secret,
+        /// The `state` of the install link, when there was one.
+        ///
+        /// Wire name: `State`.
+        state: Option<String>,
+    },
+    /// 变更授权通知: an authorized corp changed the app's permissions or visibility; the corp is the envelope's `AuthCorpId` (read the new grant with `service/get_auth_info`).
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
+    ///
+    /// Wire: `change_auth` (no `ChangeType`).
+    ChangeAuth {
+        /// The `state` of the authorization link, when there was one.
+        ///
+        /// Wire name: `State`.
+        state: Option<String>,
+    },
+    /// 取消授权通知: a corp removed the app; the corp is the envelope's `AuthCorpId`. Its permanent code and tokens stop working.
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
+    ///
+    /// Wire: `cancel_auth` (no `ChangeType`).
+    CancelAuth {},
+    /// 重置永久授权码通知: the corp's permanent code was reset; exchange `AuthCode` for the new one with `service/get_permanent_code`.
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
+    ///
+    /// Wire: `reset_permanent_code` (no `ChangeType`).
+    ResetPermanentCode {
+        /// The temporary auth code (临时授权码, one use); `Debug` never shows it.
+        ///
+        /// Wire name: `AuthCode`.
+        auth_code: crate::token::Secret,
+    },
     /// An event this crate has no variant for (or a message without `Event`), with every field
     /// other than the envelope, `Event`/`InfoType` and `ChangeType`, in document order.
     Unknown {
@@ -894,6 +948,56 @@ static KINDS: &[KindEntry] = &[
             })
         },
     },
+    KindEntry {
+        event: "suite_ticket",
+        change_type: "",
+        decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+            Ok(EventKind::SuiteTicket {
+                suite_ticket: <crate::token::Secret as WireField>::take(
+                    reader,
+                    "SuiteTicket",
+                )?,
+            })
+        },
+    },
+    KindEntry {
+        event: "create_auth",
+        change_type: "",
+        decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+            Ok(EventKind::CreateAuth {
+                auth_code: <crate::token::Secret as WireField>::take(
+                    reader,
+                    "AuthCode",
+                )?,
+                state: <Option<String> as WireField>::take(reader, "State")?,
+            })
+        },
+    },
+    KindEntry {
+        event: "change_auth",
+        change_type: "",
+        decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+            Ok(EventKind::ChangeAuth {
+                state: <Option<String> as WireField>::take(reader, "State")?,
+            })
+        },
+    },
+    KindEntry {
+        event: "cancel_auth",
+        change_type: "",
+        decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+            Ok(EventKind::CancelAuth {})
+        },
+    },
+    KindEntry {
+        event: "reset_permanent_code",
+        change_type: "",
+        decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
+            Ok(EventKind::ResetPermanentCode {
+                auth_code: <crate::token::Secret as WireField>::take(reader, "AuthCode")?,
+            })
+        },
+    },
 ];
 impl EventKind {
     /// The event name (`Event` or `InfoType`) and `ChangeType` of this kind.
@@ -971,6 +1075,11 @@ impl EventKind {
             EventKind::AcquisitionMessageFromCustomer { .. } => {
                 (Some("customer_acquisition"), Some("message_from_customer"))
             }
+            EventKind::SuiteTicket { .. } => (Some("suite_ticket"), None),
+            EventKind::CreateAuth { .. } => (Some("create_auth"), None),
+            EventKind::ChangeAuth { .. } => (Some("change_auth"), None),
+            EventKind::CancelAuth { .. } => (Some("cancel_auth"), None),
+            EventKind::ResetPermanentCode { .. } => (Some("reset_permanent_code"), None),
             EventKind::Unknown { event, change_type, .. } => {
                 (event.as_deref(), change_type.as_deref())
             }
@@ -1113,6 +1222,20 @@ impl EventKind {
                 WireField::put(link_id, "LinkId", out);
                 WireField::put(chat_seq, "ChatSeq", out);
                 WireField::put(chat_key, "ChatKey", out);
+            }
+            EventKind::SuiteTicket { suite_ticket } => {
+                WireField::put(suite_ticket, "SuiteTicket", out);
+            }
+            EventKind::CreateAuth { auth_code, state } => {
+                WireField::put(auth_code, "AuthCode", out);
+                WireField::put(state, "State", out);
+            }
+            EventKind::ChangeAuth { state } => {
+                WireField::put(state, "State", out);
+            }
+            EventKind::CancelAuth {} => {}
+            EventKind::ResetPermanentCode { auth_code } => {
+                WireField::put(auth_code, "AuthCode", out);
             }
             EventKind::Unknown { fields, .. } => {
                 for (name, node) in fields.iter() {

@@ -185,6 +185,22 @@ pub(crate) static ENDPOINTS: &[super::Endpoint] = &[
     crate::models::EP_UPDATE_PRODUCT_ALBUM,
     #[cfg(feature = "product_album")]
     crate::models::EP_DELETE_PRODUCT_ALBUM,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_SUITE_TOKEN,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PRE_AUTH_CODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_SET_SESSION_INFO,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PERMANENT_CODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_AUTH_INFO,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_CORP_TOKEN,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_ADMIN_LIST,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_PROVIDER_TOKEN,
     #[cfg(feature = "statistic")]
     crate::models::EP_GET_USER_BEHAVIOR_DATA,
     #[cfg(feature = "statistic")]
@@ -1055,6 +1071,78 @@ pub(crate) fn ops(path: &str) -> Option<super::Ops> {
                 super::Ops::of::<
                     crate::models::DeleteProductAlbumRequest,
                     crate::models::DeleteProductAlbumResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_suite_token" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetSuiteTokenRequest,
+                    crate::models::ServiceGetSuiteTokenResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_pre_auth_code" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetPreAuthCodeRequest,
+                    crate::models::ServiceGetPreAuthCodeResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/set_session_info" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceSetSessionInfoRequest,
+                    crate::models::ServiceSetSessionInfoResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_permanent_code" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetPermanentCodeRequest,
+                    crate::models::ServiceGetPermanentCodeResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_auth_info" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetAuthInfoRequest,
+                    crate::models::ServiceGetAuthInfoResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_corp_token" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetCorpTokenRequest,
+                    crate::models::ServiceGetCorpTokenResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_admin_list" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetAdminListRequest,
+                    crate::models::ServiceGetAdminListResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_provider_token" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetProviderTokenRequest,
+                    crate::models::ServiceGetProviderTokenResponse,
                 >(),
             )
         }

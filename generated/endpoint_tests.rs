@@ -2045,6 +2045,174 @@ async fn delete_product_album_on_the_wire() {
     support::check_exchange(ep, &standin, &request, &response);
 }
 
+#[cfg(feature = "service")]
+#[test]
+fn service_get_suite_token_examples_round_trip() {
+    support::examples_round_trip("service/get_suite_token");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_suite_token_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_suite_token").await;
+    let request: wecom_externalcontact::models::ServiceGetSuiteTokenRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_suite_token(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_pre_auth_code_examples_round_trip() {
+    support::examples_round_trip("service/get_pre_auth_code");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_pre_auth_code_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_pre_auth_code").await;
+    let request: wecom_externalcontact::models::ServiceGetPreAuthCodeRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_pre_auth_code(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_set_session_info_examples_round_trip() {
+    support::examples_round_trip("service/set_session_info");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_set_session_info_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/set_session_info").await;
+    let request: wecom_externalcontact::models::ServiceSetSessionInfoRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_set_session_info(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_permanent_code_examples_round_trip() {
+    support::examples_round_trip("service/get_permanent_code");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_permanent_code_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_permanent_code").await;
+    let request: wecom_externalcontact::models::ServiceGetPermanentCodeRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_permanent_code(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_auth_info_examples_round_trip() {
+    support::examples_round_trip("service/get_auth_info");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_auth_info_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_auth_info").await;
+    let request: wecom_externalcontact::models::ServiceGetAuthInfoRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_auth_info(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_corp_token_examples_round_trip() {
+    support::examples_round_trip("service/get_corp_token");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_corp_token_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_corp_token").await;
+    let request: wecom_externalcontact::models::ServiceGetCorpTokenRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_corp_token(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_admin_list_examples_round_trip() {
+    support::examples_round_trip("service/get_admin_list");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_admin_list_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_admin_list").await;
+    let request: wecom_externalcontact::models::ServiceGetAdminListRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_admin_list(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_provider_token_examples_round_trip() {
+    support::examples_round_trip("service/get_provider_token");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_provider_token_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_provider_token").await;
+    let request: wecom_externalcontact::models::ServiceGetProviderTokenRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_provider_token(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
 #[cfg(feature = "statistic")]
 #[test]
 fn get_user_behavior_data_examples_round_trip() {

@@ -16,6 +16,7 @@ include!(concat!(env!("OUT_DIR"), "/media.rs"));
 include!(concat!(env!("OUT_DIR"), "/moment.rs"));
 include!(concat!(env!("OUT_DIR"), "/moment_strategy.rs"));
 include!(concat!(env!("OUT_DIR"), "/product_album.rs"));
+include!(concat!(env!("OUT_DIR"), "/service.rs"));
 include!(concat!(env!("OUT_DIR"), "/statistic.rs"));
 include!(concat!(env!("OUT_DIR"), "/strategy_tag.rs"));
 include!(concat!(env!("OUT_DIR"), "/tag.rs"));

@@ -12,13 +12,15 @@ pub struct GettokenRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub corpid: String,
     /// 应用的凭证密钥 (客户联系 secret 或配置为可调用应用的自建应用 secret)
-    #[serde(deserialize_with = "crate::flex::string")]
-    pub corpsecret: String,
+    pub corpsecret: crate::token::Secret,
 }
 
 impl GettokenRequest {
     /// Creates a `GettokenRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(corpid: impl Into<String>, corpsecret: impl Into<String>) -> Self {
+    pub fn new(
+        corpid: impl Into<String>,
+        corpsecret: impl Into<crate::token::Secret>,
+    ) -> Self {
         Self {
             corpid: corpid.into(),
             corpsecret: corpsecret.into(),
@@ -34,7 +36,7 @@ impl GettokenRequest {
 pub struct GettokenResponse {
     /// 获取到的凭证, 最长为512字节
     #[serde(default)]
-    pub access_token: String,
+    pub access_token: crate::token::Secret,
     /// 凭证的有效时间 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -42,7 +44,10 @@ pub struct GettokenResponse {
 
 impl GettokenResponse {
     /// Creates a `GettokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(access_token: impl Into<String>, expires_in: impl Into<u64>) -> Self {
+    pub fn new(
+        access_token: impl Into<crate::token::Secret>,
+        expires_in: impl Into<u64>,
+    ) -> Self {
         Self {
             access_token: access_token.into(),
             expires_in: expires_in.into(),

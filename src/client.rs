@@ -19,8 +19,9 @@ use tracing::Instrument;
 /// The official API host.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 
-/// errcodes that mean "this access_token is invalid or expired": the token is dropped and the call replayed once.
-pub const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
+/// errcodes that mean "this token is invalid or expired" (access_token: 40001, 40014, 42001; suite_access_token:
+/// 40082, 42009): the token is dropped and the call replayed once.
+pub const TOKEN_ERRCODES: [i64; 5] = [40001, 40014, 42001, 40082, 42009];
 
 /// A typed async client for the WeCom 客户联系 API. Cheap to clone (`Arc` inside); `Send + Sync`.
 ///

@@ -35,12 +35,16 @@ pub mod paging;
 #[cfg(feature = "standin")]
 pub mod standin;
 
+#[cfg(feature = "service")]
+pub mod suite;
 pub mod token;
 mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
 pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
+#[cfg(feature = "service")]
+pub use suite::Suite;
 
 /// Decodes a WeCom JSON answer in one pass: the typed payload `T` and `errcode`/`errmsg` from the same parse,
 /// with no copy of the body. A non-zero `errcode` is an [`Error::Api`] (for `endpoint`) even when the payload

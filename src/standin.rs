@@ -5,6 +5,13 @@
 //! every request so tests can assert on the method, path, query and body. Everything it knows comes from the
 //! generated catalog: a spec edit is a stand-in edit.
 //!
+//! It also plays WeCom for a third-party suite ([`SuiteConfig`]): `service/get_suite_token` checks the suite
+//! id, secret and the last pushed ticket (40083, 40080, 40085); `service/get_corp_token` checks the suite
+//! token and each authorized corp's permanent code (40084); `service/get_provider_token` checks the provider
+//! secret. A suite token is refused where an access_token is required (40014), a corp token where a suite
+//! token is (40082), an expired suite token with 42009, and a request with one corp's token naming another
+//! corp's member with 60111.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let standin = wecom_externalcontact::standin::StandIn::start().await?;
@@ -27,6 +34,8 @@ use std::time::Duration;
 /// How the stand-in behaves. `Debug` leaves out the secret.
 #[derive(Clone)]
 pub struct StandInConfig {
+    /// The third-party suite, its authorized corps and the provider it plays WeCom for.
+    pub suite: SuiteConfig,
     /// The corp id it accepts.
     pub corp_id: String,
     /// The secret it accepts.
@@ -44,6 +53,7 @@ pub struct StandInConfig {
 impl std::fmt::Debug for StandInConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StandInConfig")
+            .field("suite", &self.suite)
             .field("corp_id", &self.corp_id)
             .field("secret", &"[redacted]")
             .field("token_ttl_secs", &self.token_ttl_secs)
@@ -56,6 +66,7 @@ impl std::fmt::Debug for StandInConfig {
 impl Default for StandInConfig {
     fn default() -> Self {
         StandInConfig {
+            suite: SuiteConfig::default(),
             corp_id: "standin-corp".into(),
             secret: "standin-secret".into(),
             token_ttl_secs: 7200,
@@ -86,6 +97,8 @@ pub struct RecordedRequest {
 
 #[derive(Default)]
 struct Shared {
+    /// Third-party suites: see the end of this file.
+    suite: SuiteState,
     issued: Vec<String>,
     valid: BTreeSet<String>,
     expired: BTreeSet<String>,
@@ -332,6 +345,9 @@ async fn handle(
     if path == "gettoken" {
         return gettoken(&inner, &query).await;
     }
+    if let Some(resp) = suite_token_endpoint(&inner, &path, &query, json_body.as_ref()).await {
+        return resp;
+    }
     let Some(ep) = catalog::endpoint(&path) else {
         return (StatusCode::NOT_FOUND, "no such endpoint in the catalog").into_response();
     };
@@ -370,6 +386,9 @@ async fn handle(
             return (status, "stand-in gateway failure").into_response();
         }
         None => {}
+    }
+    if let Some(resp) = corp_scoped_answer(&inner, ep, &query, json_body.as_ref()) {
+        return resp;
     }
 
     // The request as the typed model sees it.
@@ -461,6 +480,355 @@ fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut M
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Third-party suites (issue 8): suite tokens from the suite id, secret and the last ticket, authorized corps'
+// tokens from their permanent codes, provider tokens; per-corp answers and WeCom's errcodes for wrong tokens.
+
+/// One corp that has authorized the stand-in's suite.
+#[derive(Clone)]
+pub struct AuthorizedCorp {
+    /// The corp's id (`auth_corpid`).
+    pub corp_id: String,
+    /// Its permanent code (what `service/get_corp_token` must carry).
+    pub permanent_code: String,
+    /// Its members with 客户联系 (what `externalcontact/get_follow_user_list` answers with this corp's
+    /// token); a request with this corp's token naming another corp's member gets errcode 60111.
+    pub follow_users: Vec<String>,
+}
+
+impl AuthorizedCorp {
+    /// A corp with its permanent code and members.
+    pub fn new(corp_id: &str, permanent_code: &str, follow_users: &[&str]) -> Self {
+        AuthorizedCorp {
+            corp_id: corp_id.into(),
+            permanent_code: permanent_code.into(),
+            follow_users: follow_users.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthorizedCorp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizedCorp")
+            .field("corp_id", &self.corp_id)
+            .field("permanent_code", &"[redacted]")
+            .field("follow_users", &self.follow_users)
+            .finish()
+    }
+}
+
+/// The third-party suite the stand-in plays WeCom for. `Debug` leaves out the secrets, the ticket and the
+/// permanent codes.
+#[derive(Clone)]
+pub struct SuiteConfig {
+    /// The suite id `service/get_suite_token` must carry.
+    pub suite_id: String,
+    /// The suite secret it must carry.
+    pub suite_secret: String,
+    /// The ticket WeCom last pushed; `service/get_suite_token` must carry this one (see
+    /// [`StandIn::push_suite_ticket`]).
+    pub suite_ticket: String,
+    /// The corps that authorized the suite.
+    pub corps: Vec<AuthorizedCorp>,
+    /// The provider's corp id (`service/get_provider_token`).
+    pub provider_corp_id: String,
+    /// The provider secret.
+    pub provider_secret: String,
+}
+
+impl Default for SuiteConfig {
+    fn default() -> Self {
+        SuiteConfig {
+            suite_id: "wwstandinsuite".into(),
+            suite_secret: "standin-suite-secret".into(),
+            suite_ticket: "standin-suite-ticket-1".into(),
+            corps: vec![
+                AuthorizedCorp::new("wwcorpa", "standin-permanent-code-a", &["a-zhangsan", "a-lisi"]),
+                AuthorizedCorp::new("wwcorpb", "standin-permanent-code-b", &["b-wangwu"]),
+                AuthorizedCorp::new(
+                    "wwcorpc",
+                    "standin-permanent-code-c",
+                    &["c-zhaoliu", "c-sunqi", "c-zhouba"],
+                ),
+            ],
+            provider_corp_id: "wwstandinprovider".into(),
+            provider_secret: "standin-provider-secret".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SuiteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuiteConfig")
+            .field("suite_id", &self.suite_id)
+            .field("suite_secret", &"[redacted]")
+            .field("suite_ticket", &"[redacted]")
+            .field("corps", &self.corps)
+            .field("provider_corp_id", &self.provider_corp_id)
+            .field("provider_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct SuiteState {
+    /// A ticket pushed since the start (replaces the configured one).
+    ticket: Option<String>,
+    suite_tokens: BTreeSet<String>,
+    expired_suite_tokens: BTreeSet<String>,
+    /// Corp tokens and their corp.
+    corp_tokens: BTreeMap<String, String>,
+    expired_corp_tokens: BTreeMap<String, String>,
+    provider_tokens: BTreeSet<String>,
+    suite_token_count: usize,
+    corp_token_counts: BTreeMap<String, usize>,
+    provider_token_count: usize,
+    /// (corp, path) of every call made with a corp token.
+    corp_calls: Vec<(String, String)>,
+}
+
+impl StandIn {
+    /// WeCom pushes a new `suite_ticket`: from now on `service/get_suite_token` accepts only this one.
+    pub fn push_suite_ticket(&self, ticket: &str) {
+        self.lock().suite.ticket = Some(ticket.to_string());
+    }
+
+    /// The ticket `service/get_suite_token` accepts now (what a `suite_ticket` callback would carry).
+    pub fn suite_ticket(&self) -> String {
+        let s = self.lock();
+        s.suite
+            .ticket
+            .clone()
+            .unwrap_or_else(|| self.inner.config.suite.suite_ticket.clone())
+    }
+
+    /// The suite configuration.
+    pub fn suite_config(&self) -> &SuiteConfig {
+        &self.inner.config.suite
+    }
+
+    /// How many suite tokens `service/get_suite_token` issued.
+    pub fn suite_token_count(&self) -> usize {
+        self.lock().suite.suite_token_count
+    }
+
+    /// How many tokens `service/get_corp_token` issued for `corp_id`.
+    pub fn corp_token_count(&self, corp_id: &str) -> usize {
+        self.lock().suite.corp_token_counts.get(corp_id).copied().unwrap_or(0)
+    }
+
+    /// How many tokens `service/get_corp_token` issued in all.
+    pub fn corp_token_total(&self) -> usize {
+        self.lock().suite.corp_token_counts.values().sum()
+    }
+
+    /// How many provider tokens `service/get_provider_token` issued.
+    pub fn provider_token_count(&self) -> usize {
+        self.lock().suite.provider_token_count
+    }
+
+    /// Marks every suite token issued so far as expired: the next call with one gets errcode 42009.
+    pub fn expire_suite_tokens(&self) {
+        let mut s = self.lock();
+        let tokens = std::mem::take(&mut s.suite.suite_tokens);
+        s.suite.expired_suite_tokens.extend(tokens);
+    }
+
+    /// Marks every authorized-corp token issued so far as expired: the next call with one gets errcode 42001.
+    pub fn expire_corp_tokens(&self) {
+        let mut s = self.lock();
+        let tokens = std::mem::take(&mut s.suite.corp_tokens);
+        s.suite.expired_corp_tokens.extend(tokens);
+    }
+
+    /// `(corp id, path)` of every call that carried an authorized corp's token, oldest first.
+    pub fn corp_calls(&self) -> Vec<(String, String)> {
+        self.lock().suite.corp_calls.clone()
+    }
+}
+
+/// `Some(None)`: a token the stand-in issued through the suite endpoints, good for this endpoint;
+/// `Some(Some(error))`: one of those, refused with WeCom's errcode; `None`: not one of those.
+fn check_issued_suite_token(inner: &Inner, wants: TokenKind, token: &str) -> Option<Option<Response>> {
+    let s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+    let st = &s.suite;
+    let found = if st.suite_tokens.contains(token) {
+        (TokenKind::Suite, true)
+    } else if st.expired_suite_tokens.contains(token) {
+        (TokenKind::Suite, false)
+    } else if st.corp_tokens.contains_key(token) {
+        (TokenKind::Access, true)
+    } else if st.expired_corp_tokens.contains_key(token) {
+        (TokenKind::Access, false)
+    } else if st.provider_tokens.contains(token) {
+        (TokenKind::Provider, true)
+    } else {
+        return None;
+    };
+    Some(match (wants, found) {
+        (TokenKind::Suite, (TokenKind::Suite, true))
+        | (TokenKind::Access, (TokenKind::Access, true))
+        | (TokenKind::Provider, (TokenKind::Provider, true)) => None,
+        (TokenKind::Suite, (TokenKind::Suite, false)) => Some(wecom_error(42009, "suite_access_token expired")),
+        (TokenKind::Access, (TokenKind::Access, false)) => Some(wecom_error(42001, "access_token expired")),
+        // A suite or provider token where a corp's access_token is required, and the other way round.
+        (TokenKind::Access, _) => Some(wecom_error(40014, "invalid access_token")),
+        (TokenKind::Suite, _) => Some(wecom_error(40082, "invalid suite_access_token")),
+        _ => Some(wecom_error(40014, "invalid provider_access_token")),
+    })
+}
+
+/// `service/get_suite_token`, `service/get_corp_token` and `service/get_provider_token`: check the
+/// credentials and issue tokens. `None` for every other path.
+async fn suite_token_endpoint(
+    inner: &Inner,
+    path: &str,
+    query: &[(String, String)],
+    body: Option<&Value>,
+) -> Option<Response> {
+    if !matches!(
+        path,
+        "service/get_suite_token" | "service/get_corp_token" | "service/get_provider_token"
+    ) {
+        return None;
+    }
+    let field = |k: &str| body.and_then(|b| b.get(k)).and_then(Value::as_str).unwrap_or("");
+    let config = &inner.config.suite;
+    let ttl = inner.config.token_ttl_secs;
+    let delay = inner.config.gettoken_delay;
+    let resp = match path {
+        "service/get_suite_token" => {
+            if field("suite_id") != config.suite_id {
+                return Some(wecom_error(40083, "invalid suite_id"));
+            }
+            if field("suite_secret") != config.suite_secret {
+                return Some(wecom_error(40080, "invalid suite_secret"));
+            }
+            let current = inner
+                .shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .suite
+                .ticket
+                .clone();
+            if field("suite_ticket") != current.as_deref().unwrap_or(&config.suite_ticket) {
+                return Some(wecom_error(40085, "invalid suite_ticket"));
+            }
+            sleep(delay).await;
+            let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+            s.suite.suite_token_count += 1;
+            let token = format!("standin-suite-token-{}", s.suite.suite_token_count);
+            s.suite.suite_tokens.insert(token.clone());
+            json!({ "suite_access_token": token, "expires_in": ttl })
+        }
+        "service/get_corp_token" => {
+            let ep = catalog::endpoint(path)?;
+            if let Some(refused) = check_token(inner, ep, query) {
+                return Some(refused);
+            }
+            let corp_id = field("auth_corpid");
+            let Some(corp) = config.corps.iter().find(|c| c.corp_id == corp_id) else {
+                return Some(wecom_error(40013, "invalid auth_corpid: not authorized"));
+            };
+            if field("permanent_code") != corp.permanent_code {
+                return Some(wecom_error(40084, "invalid permanent_code"));
+            }
+            sleep(delay).await;
+            let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+            let n = s.suite.corp_token_counts.entry(corp_id.to_string()).or_insert(0);
+            *n += 1;
+            let token = format!("standin-corp-token-{corp_id}-{n}");
+            s.suite.corp_tokens.insert(token.clone(), corp_id.to_string());
+            json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": ttl })
+        }
+        _ => {
+            if field("corpid") != config.provider_corp_id {
+                return Some(wecom_error(40013, "invalid corpid"));
+            }
+            if field("provider_secret") != config.provider_secret {
+                return Some(wecom_error(40001, "invalid provider_secret"));
+            }
+            sleep(delay).await;
+            let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+            s.suite.provider_token_count += 1;
+            let token = format!("standin-provider-token-{}", s.suite.provider_token_count);
+            s.suite.provider_tokens.insert(token.clone());
+            json!({ "errcode": 0, "errmsg": "ok", "provider_access_token": token, "expires_in": ttl })
+        }
+    };
+    Some((StatusCode::OK, axum::Json(resp)).into_response())
+}
+
+async fn sleep(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Calls made with an authorized corp's token: recorded per corp; a member of another corp named in the
+/// request (`userid`, `userid_list`) is refused with 60111; `get_follow_user_list` answers the corp's own
+/// members. `None` for anything else.
+fn corp_scoped_answer(
+    inner: &Inner,
+    ep: &Endpoint,
+    query: &[(String, String)],
+    body: Option<&Value>,
+) -> Option<Response> {
+    let name = ep.token.query_name()?;
+    let token = query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())?;
+    let corp_id = {
+        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let corp_id = s.suite.corp_tokens.get(token)?.clone();
+        s.suite.corp_calls.push((corp_id.clone(), ep.path.to_string()));
+        corp_id
+    };
+    let corps = &inner.config.suite.corps;
+    let own = corps.iter().find(|c| c.corp_id == corp_id)?;
+    let mut named: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == "userid")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if let Some(b) = body {
+        named.extend(b.get("userid").and_then(Value::as_str));
+        if let Some(list) = b.get("userid_list").and_then(Value::as_array) {
+            named.extend(list.iter().filter_map(Value::as_str));
+        }
+    }
+    let foreign = |u: &str| {
+        !own.follow_users.iter().any(|m| m == u)
+            && corps
+                .iter()
+                .any(|c| c.corp_id != corp_id && c.follow_users.iter().any(|m| m == u))
+    };
+    if named.iter().any(|u| foreign(u)) {
+        return Some(wecom_error(60111, "invalid userid: not a member of this corp"));
+    }
+    if ep.path == "externalcontact/get_follow_user_list" {
+        let answer = json!({ "errcode": 0, "errmsg": "ok", "follow_user": own.follow_users });
+        return Some((StatusCode::OK, axum::Json(answer)).into_response());
+    }
+    None
+}
+
+#[cfg(feature = "service")]
+impl StandIn {
+    /// A [`SuiteTokenProvider`](crate::token::SuiteTokenProvider) for the stand-in's suite, pointed at the
+    /// stand-in, with no ticket yet (hand it [`suite_ticket`](Self::suite_ticket) as a callback would).
+    pub fn suite_token_provider(&self) -> crate::token::SuiteTokenProvider {
+        let suite = &self.inner.config.suite;
+        crate::token::SuiteTokenProvider::new(suite.suite_id.clone(), suite.suite_secret.as_str())
+            .base_url(self.base_url())
+    }
+
+    /// A [`ProviderTokenProvider`](crate::token::ProviderTokenProvider) for the stand-in's provider.
+    pub fn provider_token_provider(&self) -> crate::token::ProviderTokenProvider {
+        let suite = &self.inner.config.suite;
+        crate::token::ProviderTokenProvider::new(suite.provider_corp_id.clone(), suite.provider_secret.as_str())
+            .base_url(self.base_url())
+    }
+}
+
 fn check_token(inner: &Inner, ep: &Endpoint, query: &[(String, String)]) -> Option<Response> {
     let name = ep.token.query_name()?;
     let Some((_, token)) = query.iter().find(|(k, _)| k == name) else {
@@ -468,6 +836,9 @@ fn check_token(inner: &Inner, ep: &Endpoint, query: &[(String, String)]) -> Opti
     };
     if let Some(kind) = inner.config.extra_tokens.get(token) {
         return (*kind != ep.token).then(|| wecom_error(40014, &format!("invalid {name}")));
+    }
+    if let Some(verdict) = check_issued_suite_token(inner, ep.token, token) {
+        return verdict;
     }
     if ep.token != TokenKind::Access {
         return Some(wecom_error(40082, &format!("invalid {name}")));

@@ -37,6 +37,7 @@ pub(crate) enum Body {
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) error: Error,
+    #[allow(dead_code)] // read by the runtime branch's retry loop, not yet merged here
     pub(crate) before_answer: bool,
 }
 

@@ -365,6 +365,9 @@ fn the_table_has_one_row_per_known_pair() {
     }
     // Each known pair decodes to a variant reporting the same pair (given its required fields).
     for (event_name, change) in known {
+        if change.is_empty() {
+            continue; // events without a ChangeType (the suite's) are tested in tests/suite.rs
+        }
         let xml = format!(
             "<xml><ToUserName>c</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>{event_name}</Event><ChangeType>{change}</ChangeType><UserID>u</UserID><ExternalUserID>e</ExternalUserID><ChatId>c</ChatId><UpdateDetail>add_member</UpdateDetail><Id>i</Id><LinkId>l</LinkId></xml>"
         );

@@ -72,6 +72,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
         Ty::Json => quote! { ::serde_json::Value },
+        Ty::Secret => quote! { crate::token::Secret },
         Ty::List(t) => {
             let t = rust_ty(t);
             quote! { Vec<#t> }
@@ -770,6 +771,7 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
 fn event_ty(f: &EventField) -> TokenStream {
     let base = match &f.ty {
         EventTy::String => quote! { String },
+        EventTy::Secret => quote! { crate::token::Secret },
         EventTy::U64 => quote! { u64 },
         EventTy::I64 => quote! { i64 },
         EventTy::Items => return quote! { Vec<String> },
@@ -795,7 +797,11 @@ pub fn callback_events(api: &Api) -> TokenStream {
     let variants = api.events.iter().map(|ev| {
         let mut lines = ev.doc.clone();
         lines.push(String::new());
-        lines.push(format!("Wire: `{}` / `{}`.", ev.event, ev.change_type));
+        if ev.change_type.is_empty() {
+            lines.push(format!("Wire: `{}` (no `ChangeType`).", ev.event));
+        } else {
+            lines.push(format!("Wire: `{}` / `{}`.", ev.event, ev.change_type));
+        }
         let doc = docs(&lines);
         let vn = ident(&ev.name);
         let fields = ev.fields.iter().map(|f| {
@@ -828,7 +834,12 @@ pub fn callback_events(api: &Api) -> TokenStream {
     let names = api.events.iter().map(|ev| {
         let vn = ident(&ev.name);
         let (e, c) = (&ev.event, &ev.change_type);
-        quote! { EventKind::#vn { .. } => (Some(#e), Some(#c)), }
+        let c = if c.is_empty() {
+            quote! { None }
+        } else {
+            quote! { Some(#c) }
+        };
+        quote! { EventKind::#vn { .. } => (Some(#e), #c), }
     });
     let puts = api.events.iter().map(|ev| {
         let vn = ident(&ev.name);

@@ -327,6 +327,12 @@ fn field_def(loc: &Locator<'_>, v: &Value, span: Span, item: &Scope<'_>, prefix:
     };
     let required = r.or_default("required");
     let flex = r.or_default("flex");
+    let secret: bool = r.or_default("secret");
+    if secret && ty != TyExpr::Scalar(types::Scalar::String) {
+        scope
+            .line(r.at.key("secret"))
+            .err("`secret` is only for `string` fields");
+    }
     let doc = r.or_default("doc");
     let notes = r.opt("notes");
     let prefix = format!("{path}.");
@@ -349,6 +355,7 @@ fn field_def(loc: &Locator<'_>, v: &Value, span: Span, item: &Scope<'_>, prefix:
         ty,
         required,
         flex,
+        secret,
         doc,
         notes,
         fields,
@@ -477,7 +484,7 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
     let mut r = Reader::new(loc, span, v, scope.clone(), "an event");
     let name = r.req("name");
     let event = r.req("event");
-    let change_type = r.req("change_type");
+    let change_type = r.or_default("change_type"); // absent for events without a ChangeType
     let doc_id = doc_id(&mut r);
     let doc = r.or_default("doc");
     let fields = r.list("fields", |v, span| {

@@ -231,7 +231,11 @@ impl Lowerer<'_> {
                     .entry(inline_name.clone())
                     .or_insert((scope.group.to_string(), st));
             }
-            let ty = self.resolve(&f.ty, &inline_name);
+            let ty = if f.secret {
+                Ty::Secret
+            } else {
+                self.resolve(&f.ty, &inline_name)
+            };
             let query = scope.kind == FieldKind::Request { query: true };
             out.push(Field {
                 wire: f.name.clone(),
@@ -422,7 +426,7 @@ fn defaultable(structs: &BTreeMap<String, (String, Struct)>) -> BTreeSet<String>
 
 fn ty_default(ty: &Ty, defaultable: &BTreeSet<String>) -> bool {
     match ty {
-        Ty::Scalar(_) | Ty::Json | Ty::List(_) => true,
+        Ty::Scalar(_) | Ty::Json | Ty::Secret | Ty::List(_) => true,
         Ty::Struct(n) => defaultable.contains(n),
         Ty::Enum(_) => false,
     }

@@ -25,7 +25,7 @@ pub struct Event {
     pub name: String,
     /// `Event` / `InfoType` value.
     pub event: String,
-    /// `ChangeType` value.
+    /// `ChangeType` value; empty when the event has none.
     pub change_type: String,
     /// Doc lines.
     pub doc: Vec<String>,
@@ -53,6 +53,8 @@ pub struct EventField {
 pub enum EventTy {
     /// `String`
     String,
+    /// `crate::token::Secret`: a string that `Debug` never shows (tickets, auth codes).
+    Secret,
     /// `u64`
     U64,
     /// `i64`
@@ -94,6 +96,8 @@ pub enum Ty {
     Scalar(Scalar),
     /// `serde_json::Value`.
     Json,
+    /// `crate::token::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
+    Secret,
     /// `Vec<T>`.
     List(Box<Ty>),
     /// A generated struct, by Rust name.

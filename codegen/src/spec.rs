@@ -134,7 +134,8 @@ pub struct EventDef {
     pub name: String,
     /// `Event` (self-built apps) or `InfoType` (third-party apps).
     pub event: String,
-    /// `ChangeType`.
+    /// `ChangeType`; empty (left out of the spec) for events that have none (the suite events `suite_ticket`,
+    /// `create_auth`, ...).
     pub change_type: String,
     /// Official doc id.
     pub doc_id: Option<u64>,
@@ -151,7 +152,8 @@ pub struct EventFieldDef {
     pub at: At,
     /// The XML element name (`UserID`).
     pub name: String,
-    /// `string`, `u64`, `i64`, `[string]` (every `<Item>` of a list element) or an `event_values` name.
+    /// `string`, `secret` (a string kept in `token::Secret`), `u64`, `i64`, `[string]` (every `<Item>` of a list
+    /// element) or an `event_values` name.
     pub ty: String,
     /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).
     pub required: bool,
@@ -183,6 +185,9 @@ pub struct FieldDef {
     pub required: bool,
     /// Accept both numbers and strings.
     pub flex: bool,
+    /// A credential (secret, ticket, permanent code, token): a `string` kept in `token::Secret`, which `Debug`
+    /// never shows.
+    pub secret: bool,
     /// Short doc.
     pub doc: String,
     /// Longer remarks.

@@ -106,6 +106,7 @@ pub fn event_type(ty: &str, values: &std::collections::BTreeSet<&str>) -> Option
     use crate::model::EventTy;
     Some(match ty.trim() {
         "string" => EventTy::String,
+        "secret" => EventTy::Secret,
         "u64" => EventTy::U64,
         "i64" => EventTy::I64,
         "[string]" => EventTy::Items,

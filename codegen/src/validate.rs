@@ -498,7 +498,7 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
                 }
                 match crate::types::event_type(&f.ty, &index.event_values) {
                     None => fs.line(f.at.key("type")).err(format!(
-                        "unknown event field type `{}` (string, u64, i64, [string], or an event_values name)",
+                        "unknown event field type `{}` (string, secret, u64, i64, [string], or an event_values name)",
                         f.ty
                     )),
                     Some(crate::model::EventTy::Items) if f.required => fs

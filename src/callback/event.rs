@@ -170,6 +170,16 @@ impl Scalar for u64 {
     }
 }
 
+/// Tickets and auth codes: kept in [`crate::token::Secret`] so `Debug` never shows them.
+impl Scalar for crate::token::Secret {
+    fn parse(_field: &'static str, text: String) -> Result<Self, CallbackError> {
+        Ok(crate::token::Secret::new(text))
+    }
+    fn out(&self) -> Out<'_> {
+        Out::Str(self.expose())
+    }
+}
+
 /// A type a variant field can have: how it is taken from the document and written back.
 trait WireField: Sized {
     fn take(reader: &mut FieldReader, name: &'static str) -> Result<Self, CallbackError>;
@@ -206,7 +216,7 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64);
+wire_field_for_scalars!(String, u64, crate::token::Secret);
 
 /// Event fields of the generated `event_values` enums (string codes with an `Unrecognized` catch-all); the
 /// generated `callback_events.rs` lists them.
@@ -271,7 +281,8 @@ struct KindEntry {
 include!(concat!(env!("OUT_DIR"), "/callback_events.rs"));
 
 impl EventKind {
-    /// Every (`Event`/`InfoType`, `ChangeType`) pair that has a typed variant.
+    /// Every (`Event`/`InfoType`, `ChangeType`) pair that has a typed variant; the `ChangeType` is `""` for
+    /// events that have none (the suite's `suite_ticket`, `create_auth`, `change_auth`, ...).
     pub fn known() -> impl Iterator<Item = (&'static str, &'static str)> {
         KINDS.iter().map(|entry| (entry.event, entry.change_type))
     }
@@ -345,10 +356,14 @@ impl Event {
         };
         let change_type = <Option<String> as WireField>::take(&mut reader, "ChangeType")?;
 
+        // Events without a `ChangeType` (the suite's `suite_ticket`, `create_auth`, ...) have "" in the table.
         let entry = match (&event, &change_type) {
-            (Some(event), Some(change_type)) => KINDS
-                .iter()
-                .find(|entry| entry.event == event.trim() && entry.change_type == change_type.trim()),
+            (Some(event), change_type) => {
+                let change_type = change_type.as_deref().map_or("", str::trim);
+                KINDS
+                    .iter()
+                    .find(|entry| entry.event == event.trim() && entry.change_type == change_type)
+            }
             _ => None,
         };
         match entry {

@@ -16,12 +16,16 @@
 mod redis;
 mod shared;
 mod store;
+#[cfg(feature = "service")]
+mod suite;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisTokenStore, DEFAULT_KEY_PREFIX};
 pub use futures_core::future::BoxFuture;
 pub use shared::{FetchPolicy, SharedFetch};
 pub use store::{MemoryTokenStore, TokenStore};
+#[cfg(feature = "service")]
+pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider, SUITE_TOKEN_ERRCODES};
 
 use crate::catalog::TokenKind;
 use crate::transport::Http;
@@ -33,7 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A secret string (corpsecret, token). `Debug` never shows it. It serializes as the plain string, so that a
 /// [`TokenStore`] can persist tokens: only serialize it into a store.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -219,7 +223,7 @@ impl CorpTokenProvider {
             )
             .await?;
         let r: crate::models::GettokenResponse = crate::envelope::decode(endpoint, &bytes, false)?;
-        if r.access_token.is_empty() {
+        if r.access_token.expose().is_empty() {
             return Err(Error::Decode {
                 endpoint: endpoint.into(),
                 message: "no access_token in the response".into(),

@@ -146,11 +146,32 @@ pub const PROVIDER_TOKEN: &str = "standin-provider-token";
 pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
     let ep = endpoint(path);
     let mut config = StandInConfig::default();
-    if ep.token == TokenKind::None {
-        // gettoken: the stand-in accepts the credentials of the official example.
-        let ex: Value = serde_json::from_str(ep.example_request.unwrap_or("{}")).unwrap();
-        config.corp_id = ex["corpid"].as_str().unwrap_or("ID").to_string();
-        config.secret = ex["corpsecret"].as_str().unwrap_or("SECRET").to_string();
+    let ex: Value = serde_json::from_str(ep.example_request.unwrap_or("{}")).unwrap();
+    let ex_str = |k: &str| ex[k].as_str().unwrap_or_default().to_string();
+    match ep.path {
+        // The token endpoints: the stand-in accepts the credentials of the official example.
+        "gettoken" => {
+            config.corp_id = ex_str("corpid");
+            config.secret = ex_str("corpsecret");
+        }
+        "service/get_suite_token" => {
+            config.suite.suite_id = ex_str("suite_id");
+            config.suite.suite_secret = ex_str("suite_secret");
+            config.suite.suite_ticket = ex_str("suite_ticket");
+        }
+        "service/get_provider_token" => {
+            config.suite.provider_corp_id = ex_str("corpid");
+            config.suite.provider_secret = ex_str("provider_secret");
+        }
+        "service/get_corp_token" => config
+            .suite
+            .corps
+            .push(wecom_externalcontact::standin::AuthorizedCorp::new(
+                &ex_str("auth_corpid"),
+                &ex_str("permanent_code"),
+                &[],
+            )),
+        _ => {}
     }
     config.extra_tokens.insert(SUITE_TOKEN.into(), TokenKind::Suite);
     config.extra_tokens.insert(PROVIDER_TOKEN.into(), TokenKind::Provider);
@@ -265,18 +286,23 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(
     if let Some(ex) = ep.example_response {
         let mut ex = without_errcode(serde_json::from_str(ex).unwrap());
         let mut got = got.clone();
-        if ep.token == TokenKind::None {
-            // gettoken: the stand-in issues its own token.
+        let issued = match ep.path {
+            "gettoken" => Some(("access_token", "standin-token-")),
+            "service/get_suite_token" => Some(("suite_access_token", "standin-suite-token-")),
+            "service/get_corp_token" => Some(("access_token", "standin-corp-token-")),
+            "service/get_provider_token" => Some(("provider_access_token", "standin-provider-token-")),
+            _ => None,
+        };
+        if let Some((field, prefix)) = issued {
+            // The token endpoints: the stand-in issues its own token.
             assert!(
-                got["access_token"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("standin-token-")),
+                got[field].as_str().is_some_and(|t| t.starts_with(prefix)),
                 "{}: a token",
                 ep.path
             );
             for v in [&mut ex, &mut got] {
                 if let Value::Object(m) = v {
-                    m.remove("access_token");
+                    m.remove(field);
                 }
             }
         }
