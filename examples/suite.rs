@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .corp_client(corp, code)?
                 .get_follow_user_list(&GetFollowUserListRequest::new())
                 .await?;
-            println!("{corp}: {:?}", members.follow_user.unwrap_or_default());
+            println!("{corp}: {:?}", members.follow_user);
         }
         return Ok(());
     }
@@ -98,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tasks.push(tokio::spawn(async move {
                 let client = suite.corp_client(&corp_id, code)?;
                 let r = client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
-                Ok::<_, wecom_externalcontact::Error>((corp_id, r.follow_user.unwrap_or_default()))
+                Ok::<_, wecom_externalcontact::Error>((corp_id, r.follow_user))
             }));
         }
     }

@@ -52,7 +52,7 @@ async fn three_corps_times_a_hundred_concurrent_first_calls_make_one_suite_token
                 let client = suite.corp_client(&corp, code.as_str())?;
                 let r = client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
                 // Each corp's answer is its own members: its token reached its own calls only.
-                assert_eq!(r.follow_user.unwrap_or_default(), members, "{corp}");
+                assert_eq!(r.follow_user, members, "{corp}");
                 Ok::<_, Error>(())
             }));
         }
@@ -172,7 +172,7 @@ async fn an_expired_suite_token_is_refreshed_once_and_calls_succeed() {
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await
         .unwrap();
-    assert_eq!(r.follow_user.unwrap_or_default(), members);
+    assert_eq!(r.follow_user, members);
     assert_eq!(s.suite_token_count(), 3);
     assert_eq!(s.corp_token_count(&corp), 1);
 
@@ -258,7 +258,7 @@ async fn a_corp_token_never_reaches_another_corps_call() {
             .get_follow_user_list(&GetFollowUserListRequest::new())
             .await
             .unwrap();
-        assert_eq!(&r.follow_user.unwrap_or_default(), members);
+        assert_eq!(&r.follow_user, members);
         // Its own member is fine; another corp's member is refused by WeCom (60111).
         client.list(&ListRequest::new(members[0].clone())).await.unwrap();
     }

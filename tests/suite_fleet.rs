@@ -37,7 +37,7 @@ async fn four_processes_share_the_ticket_and_fetch_each_token_once() {
                 tasks.push(tokio::spawn(async move {
                     let client = suite.corp_client(&corp.corp_id, corp.permanent_code.as_str())?;
                     let r = client.get_follow_user_list(&GetFollowUserListRequest::new()).await?;
-                    assert_eq!(r.follow_user.unwrap_or_default(), corp.follow_users);
+                    assert_eq!(r.follow_user, corp.follow_users);
                     Ok::<_, wecom_externalcontact::Error>(())
                 }));
             }
@@ -69,7 +69,7 @@ async fn while_redis_is_down_the_process_that_got_the_ticket_keeps_working() {
         .await
         .unwrap();
     assert_eq!(
-        r.follow_user.unwrap_or_default(),
+        r.follow_user,
         s.suite_config().corps[0].follow_users
     );
     assert_eq!(s.suite_token_count(), 1);
