@@ -41,12 +41,22 @@
 //! token, the key or decrypted content.
 
 mod crypto;
+mod dedupe;
+#[cfg(feature = "axum")]
+mod endpoint;
 mod error;
 mod event;
 mod query;
 mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use dedupe::RedisDedupe;
+pub use dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use endpoint::{router, Drained, Endpoint, Shutdown};
 pub use error::CallbackError;
 pub use event::{Envelope, Event, EventKind, TagType, TransferFailReason, UpdateDetail};
 pub use query::CallbackQuery;
