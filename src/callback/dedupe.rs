@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use sha1::{Digest, Sha1};
 
+#[cfg(feature = "redis")]
 use super::CallbackError;
 use crate::Error;
 
