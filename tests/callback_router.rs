@@ -742,3 +742,35 @@ async fn logs_carry_the_event_kind_and_refusals_but_no_secret_or_content() {
         assert!(!text.contains(secret), "{secret:?} reached the logs:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn extreme_options_build_a_working_router() {
+    let seen = Seen::default();
+    let (router, shutdown) = Endpoint::new(crypto())
+        .concurrency(usize::MAX)
+        .queue(usize::MAX)
+        .dedupe_window(Duration::MAX)
+        .in_flight_lease(Duration::ZERO)
+        .timestamp_window(Duration::MAX)
+        .handler(recorder(&seen))
+        .into_parts();
+    let server = serve(router).await;
+    let http = reqwest::Client::new();
+    let delivery = deliver(&crypto(), &add_contact("wm-extreme"));
+    assert_eq!(post(&http, &server.url, &delivery).await.0, StatusCode::OK);
+    assert!(shutdown.drain(Duration::from_secs(10)).await.is_complete());
+    assert_eq!(seen.total(), 1);
+    let (router, _) = Endpoint::new(crypto())
+        .concurrency(0)
+        .queue(0)
+        .handler(recorder(&seen))
+        .into_parts();
+    let server = serve(router).await;
+    let delivery = deliver(&crypto(), &add_contact("wm-zero"));
+    assert_eq!(
+        post(&http, &server.url, &delivery).await.0,
+        StatusCode::OK,
+        "at least one handler runs"
+    );
+    wait_until("the handler", Duration::from_secs(10), || seen.total() == 2).await;
+}

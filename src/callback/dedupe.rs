@@ -165,7 +165,7 @@ impl MemoryDedupe {
                 };
             }
         }
-        inner.write(key, SlotState::InFlight, now + lease);
+        inner.write(key, SlotState::InFlight, expiry(now, lease));
         inner.sweep(now, self.capacity);
         Claim::Claimed
     }
@@ -173,7 +173,7 @@ impl MemoryDedupe {
     fn complete_now(&self, key: &str, window: Duration) {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.write(key, SlotState::Done, now + window);
+        inner.write(key, SlotState::Done, expiry(now, window));
         inner.sweep(now, self.capacity);
     }
 
@@ -187,6 +187,14 @@ impl MemoryDedupe {
             inner.slots.remove(key);
         }
     }
+}
+
+/// The longest expiry kept: a century (longer durations are clamped so no addition overflows).
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `now + duration`, clamped to [`LONGEST`].
+fn expiry(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration.min(LONGEST)).unwrap_or(now)
 }
 
 impl MemoryInner {
@@ -330,7 +338,9 @@ fn redis_error(err: redis::RedisError) -> Error {
 
 #[cfg(feature = "redis")]
 fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.min(LONGEST).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[cfg(feature = "redis")]

@@ -222,7 +222,10 @@ where
     pub fn into_parts(self) -> (Router, Shutdown) {
         let handler = self.handler;
         let erased: ErasedHandler = Arc::new(move |event| Box::pin(handler(event)));
-        let slots = self.concurrency.saturating_add(self.queue).min(Semaphore::MAX_PERMITS);
+        // Both semaphores stay within tokio's permit limit and `acquire_many`'s u32.
+        let limit = Semaphore::MAX_PERMITS.min(u32::MAX as usize);
+        let concurrency = self.concurrency.min(limit);
+        let slots = concurrency.saturating_add(self.queue).min(limit);
         let shared = Arc::new(Shared {
             window: self.window,
             lease: self.lease.unwrap_or(self.window),
@@ -232,7 +235,7 @@ where
             handler: erased,
             slots: Arc::new(Semaphore::new(slots)),
             total_slots: u32::try_from(slots).unwrap_or(u32::MAX),
-            running: Arc::new(Semaphore::new(self.concurrency)),
+            running: Arc::new(Semaphore::new(concurrency)),
             closed: AtomicBool::new(false),
         });
         let router = Router::new()
