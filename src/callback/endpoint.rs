@@ -328,12 +328,29 @@ impl Shutdown {
 }
 
 /// A refusal: a status and a short fixed text (never request content).
-fn refuse(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    status: StatusCode,
+    text: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.text,
+        )
+            .into_response()
+    }
+}
+
+fn refuse(status: StatusCode, text: &'static str) -> Refusal {
+    Refusal { status, text }
 }
 
 /// Maps a verification or decryption failure to its answer.
-fn refuse_callback(err: &Error) -> Response {
+fn refuse_callback(err: &Error) -> Refusal {
     match err {
         Error::Callback(CallbackError::SignatureMismatch) => refuse(StatusCode::FORBIDDEN, "signature mismatch"),
         Error::Callback(CallbackError::ReceiveIdMismatch) => refuse(StatusCode::FORBIDDEN, "wrong receiver"),
@@ -341,7 +358,7 @@ fn refuse_callback(err: &Error) -> Response {
     }
 }
 
-fn parse_query(raw: Option<&str>) -> Result<CallbackQuery, Response> {
+fn parse_query(raw: Option<&str>) -> Result<CallbackQuery, Refusal> {
     CallbackQuery::parse(raw.unwrap_or("")).map_err(|err| {
         warn!(error = %err, "callback refused: malformed query");
         refuse(StatusCode::BAD_REQUEST, "malformed query")
@@ -349,7 +366,7 @@ fn parse_query(raw: Option<&str>) -> Result<CallbackQuery, Response> {
 }
 
 /// Checks the signed timestamp against the window, if one is set.
-fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Response> {
+fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Refusal> {
     let Some(window) = shared.timestamp_window else {
         return Ok(());
     };
@@ -368,24 +385,19 @@ fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Respons
 }
 
 /// `GET /`: URL verification.
-async fn verify(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+async fn verify(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Result<Response, Refusal> {
     let span = info_span!("wecom_callback", method = "GET");
     async move {
-        let query = match parse_query(raw.as_deref()) {
-            Ok(query) => query,
-            Err(answer) => return answer,
-        };
-        if let Err(answer) = check_timestamp(&shared, &query) {
-            return answer;
-        }
+        let query = parse_query(raw.as_deref())?;
+        check_timestamp(&shared, &query)?;
         match shared.crypto.verify_url_query(&query) {
             Ok(echo) => {
                 debug!("URL verification answered");
-                ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response()
+                Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
             }
             Err(err) => {
                 warn!(error = %err, "URL verification refused");
-                refuse_callback(&err)
+                Err(refuse_callback(&err))
             }
         }
     }
@@ -394,7 +406,7 @@ async fn verify(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> R
 }
 
 /// `POST /`: an event.
-async fn receive(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
+async fn receive(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, Refusal> {
     let span = info_span!(
         "wecom_callback",
         method = "POST",
@@ -404,21 +416,16 @@ async fn receive(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery, bod
     receive_in(shared, raw, body, span.clone()).instrument(span).await
 }
 
-async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span: Span) -> Response {
+async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span: Span) -> Result<Response, Refusal> {
     if shared.closed.load(Ordering::SeqCst) {
         warn!("callback refused: shutting down");
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down"));
     }
-    let query = match parse_query(raw.as_deref()) {
-        Ok(query) => query,
-        Err(answer) => return answer,
-    };
-    if let Err(answer) = check_timestamp(&shared, &query) {
-        return answer;
-    }
+    let query = parse_query(raw.as_deref())?;
+    check_timestamp(&shared, &query)?;
     let Ok(body) = std::str::from_utf8(&body) else {
         warn!("callback refused: the body is not UTF-8");
-        return refuse(StatusCode::BAD_REQUEST, "malformed callback");
+        return Err(refuse(StatusCode::BAD_REQUEST, "malformed callback"));
     };
     let json_body = body.trim_start().starts_with('{');
     let decrypted = if json_body {
@@ -432,7 +439,7 @@ async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span:
         Ok(plaintext) => plaintext,
         Err(err) => {
             warn!(error = %err, "callback refused");
-            return refuse_callback(&err);
+            return Err(refuse_callback(&err));
         }
     };
     let event = if plaintext.trim_start().starts_with('{') {
@@ -444,7 +451,7 @@ async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span:
         Ok(event) => event,
         Err(err) => {
             warn!(error = %err, "callback refused: undecodable event");
-            return refuse(StatusCode::BAD_REQUEST, "undecodable event");
+            return Err(refuse(StatusCode::BAD_REQUEST, "undecodable event"));
         }
     };
     span.record("event", event.event_name().unwrap_or(""));
@@ -452,7 +459,7 @@ async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span:
 
     let Ok(slot) = shared.slots.clone().try_acquire_owned() else {
         warn!("callback refused: the handler queue is full");
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "queue full");
+        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "queue full"));
     };
     let key = message_key(shared.crypto.receive_id(), &plaintext);
     drop(plaintext);
@@ -460,16 +467,16 @@ async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span:
         Ok(Claim::Claimed) => {}
         Ok(_) => {
             debug!("duplicate acknowledged");
-            return success();
+            return Ok(success());
         }
         Err(err) => {
             warn!(error = %err, "callback refused: the dedupe store failed");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "dedupe store unavailable");
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "dedupe store unavailable"));
         }
     }
     tokio::spawn(run_handler(shared, key, event, slot).instrument(span));
     debug!("acknowledged");
-    success()
+    Ok(success())
 }
 
 fn success() -> Response {
