@@ -774,3 +774,56 @@ async fn extreme_options_build_a_working_router() {
     );
     wait_until("the handler", Duration::from_secs(10), || seen.total() == 2).await;
 }
+
+/// A third-party suite's 指令回调 through the router: the crypto's receive id is the suite id, and the
+/// handler gets the suite envelope with the ticket (for a token provider's `set_ticket`), which `Debug`
+/// never shows.
+#[tokio::test]
+async fn a_suite_ticket_reaches_the_handler_and_stays_out_of_debug_output() {
+    let suite_id = "wwsuite0123456789";
+    let suite = CallbackCrypto::new(TOKEN, KEY, suite_id).unwrap();
+    let tickets = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let tickets = tickets.clone();
+        move |event: Event| {
+            let tickets = tickets.clone();
+            async move {
+                let debug = format!("{event:?}");
+                if let (
+                    callback::Envelope::Suite { suite_id, .. },
+                    EventKind::Unknown {
+                        event: Some(name),
+                        fields,
+                        ..
+                    },
+                ) = (&event.envelope, &event.kind)
+                {
+                    if name == "suite_ticket" {
+                        let ticket = fields.text("SuiteTicket").unwrap_or_default().to_string();
+                        tickets.lock().unwrap().push((suite_id.clone(), ticket, debug));
+                    }
+                }
+            }
+        }
+    };
+    let server = serve(callback::router(suite.clone(), handler)).await;
+    let http = reqwest::Client::new();
+    let xml = format!(
+        "<xml><SuiteId><![CDATA[{suite_id}]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType>\
+         <TimeStamp>1403610513</TimeStamp><SuiteTicket><![CDATA[ticket-s3cr3t-value]]></SuiteTicket></xml>"
+    );
+    assert_eq!(post(&http, &server.url, &deliver(&suite, &xml)).await.0, StatusCode::OK);
+    // The same message encrypted for the corp instead of the suite is refused.
+    assert_eq!(
+        post(&http, &server.url, &deliver(&crypto(), &xml)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    wait_until("the ticket", Duration::from_secs(10), || {
+        tickets.lock().unwrap().len() == 1
+    })
+    .await;
+    let (got_suite, ticket, debug) = tickets.lock().unwrap()[0].clone();
+    assert_eq!((got_suite.as_str(), ticket.as_str()), (suite_id, "ticket-s3cr3t-value"));
+    assert!(debug.contains("SuiteTicket") && debug.contains("[redacted]"), "{debug}");
+    assert!(!debug.contains("s3cr3t"), "{debug}");
+}
