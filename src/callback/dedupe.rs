@@ -82,7 +82,8 @@ pub fn message_key(receive_id: &str, decrypted: &str) -> String {
 ///
 /// Expired keys are dropped as new ones arrive. When the map is full the oldest key is evicted first
 /// (the one least likely to be redelivered); the default capacity of 100 000 keys covers 10 minutes at
-/// more than 160 callbacks per second. Cheap to clone (clones share the map).
+/// more than 160 callbacks per second. Keep the capacity well above the endpoint's concurrency plus queue,
+/// so only done keys are ever evicted. Cheap to clone (clones share the map).
 #[derive(Clone)]
 pub struct MemoryDedupe {
     inner: Arc<Mutex<MemoryInner>>,
