@@ -590,6 +590,10 @@ async fn the_timestamp_window_refuses_replays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
     use wecom_externalcontact::callback::RedisDedupe;
+    let err = RedisDedupe::open("rediss://:pa55word@[not-a-host/0")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dedupe store") && !err.contains("pa55word"), "{err}");
     let Some(mut redis) = support::redis_server::RedisServer::start() else {
         return;
     };
