@@ -1,6 +1,8 @@
-//! A callback server with axum: GET answers WeCom's URL verification, POST verifies and decrypts the event,
-//! answers `success` at once and hands the typed event to a worker. On `add_external_contact` with a
-//! WelcomeCode the worker sends the welcome message (WeCom allows 20 seconds, and the code works once).
+//! A callback server with the crate's router (`callback::Endpoint`, feature `axum`): GET answers WeCom's URL
+//! verification, POST verifies and decrypts the event, answers `success` at once and runs the handler in a
+//! task, once per message however often WeCom delivers it. On `add_external_contact` with a WelcomeCode the
+//! handler sends the welcome message (WeCom allows 20 seconds, and the code works once). On Ctrl-C the server
+//! stops accepting and lets queued handlers finish.
 //!
 //! With `WECOM_CORP_ID`, `WECOM_SECRET`, `WECOM_CALLBACK_TOKEN` and `WECOM_CALLBACK_AES_KEY` set it serves
 //! `POST/GET /callback` on `0.0.0.0:${PORT:-8080}` until stopped. Without them it runs a self-contained demo: it
@@ -10,83 +12,49 @@
 //! ```text
 //! cargo run --example callback_server
 //! ```
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
-use wecom_externalcontact::callback::{CallbackCrypto, CallbackQuery, Event, EventKind};
+use wecom_externalcontact::callback::{CallbackCrypto, Endpoint, Event, EventKind};
 use wecom_externalcontact::models::{SendWelcomeMsgRequest, Text};
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::Client;
 
-#[derive(Clone)]
-struct AppState {
-    crypto: Arc<CallbackCrypto>,
-    events: mpsc::Sender<Event>,
-}
-
-/// GET: URL verification. Answers the decrypted echostr.
-async fn verify(State(app): State<AppState>, Query(q): Query<CallbackQuery>) -> Result<String, StatusCode> {
-    app.crypto.verify_url_query(&q).map_err(|e| {
-        eprintln!("refused a URL verification: {e}");
-        StatusCode::FORBIDDEN
-    })
-}
-
-/// POST: an event. Verified, decrypted, typed, queued; WeCom gets `success` right away.
-async fn receive(
-    State(app): State<AppState>,
-    Query(q): Query<CallbackQuery>,
-    body: String,
-) -> Result<&'static str, StatusCode> {
-    let xml = app.crypto.decrypt_message_query(&q, &body).map_err(|e| {
-        eprintln!("refused a callback: {e}");
-        StatusCode::FORBIDDEN
-    })?;
-    let event = Event::from_xml(&xml).map_err(|e| {
-        eprintln!("undecodable event: {e}");
-        StatusCode::BAD_REQUEST
-    })?;
-    // A full queue must not make WeCom wait (it retries after 5 s): drop with a log line instead.
-    if app.events.try_send(event).is_err() {
-        eprintln!("event queue full; event dropped");
-    }
-    Ok("success")
-}
-
-/// The worker: reacts to events off the request path.
-async fn worker(client: Client, mut events: mpsc::Receiver<Event>, done: Option<mpsc::Sender<()>>) {
-    while let Some(event) = events.recv().await {
-        match &event.kind {
-            EventKind::AddExternalContact {
-                user_id,
-                external_user_id,
-                welcome_code: Some(code),
-                ..
-            } => {
-                let text = Text::new().content(format!("您好，我是{user_id}，很高兴为您服务。"));
-                match client
-                    .send_welcome_msg(&SendWelcomeMsgRequest::new(code.clone()).text(text))
-                    .await
-                {
-                    Ok(_) => println!("welcome message sent to {external_user_id} on behalf of {user_id}"),
-                    Err(e) => eprintln!("welcome message to {external_user_id} failed: {e}"),
-                }
-                if let Some(done) = &done {
-                    let _ = done.send(()).await;
-                }
+/// The handler: runs off the request path, once per distinct message.
+async fn handle(client: Client, event: Event, done: Option<mpsc::Sender<()>>) {
+    match &event.kind {
+        EventKind::AddExternalContact {
+            user_id,
+            external_user_id,
+            welcome_code: Some(code),
+            ..
+        } => {
+            let text = Text::new().content(format!("您好，我是{user_id}，很高兴为您服务。"));
+            match client
+                .send_welcome_msg(&SendWelcomeMsgRequest::new(code.clone()).text(text))
+                .await
+            {
+                Ok(_) => println!("welcome message sent to {external_user_id} on behalf of {user_id}"),
+                Err(e) => eprintln!("welcome message to {external_user_id} failed: {e}"),
             }
-            other => println!("event {:?} / {:?}: {other:?}", event.event_name(), event.change_type()),
+            if let Some(done) = done {
+                let _ = done.send(()).await;
+            }
         }
+        other => println!("event {:?} / {:?}: {other:?}", event.event_name(), event.change_type()),
     }
 }
 
-fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/callback", get(verify).post(receive))
-        .with_state(state)
+/// The callback router for `crypto`, its handler sending welcome messages with `client`.
+fn endpoint(
+    crypto: CallbackCrypto,
+    client: Client,
+    done: Option<mpsc::Sender<()>>,
+) -> (axum::Router, wecom_externalcontact::callback::Shutdown) {
+    let (callback, shutdown) = Endpoint::new(crypto)
+        .timestamp_window(Duration::from_secs(600))
+        .handler(move |event| handle(client.clone(), event, done.clone()))
+        .into_parts();
+    (axum::Router::new().nest("/callback", callback), shutdown)
 }
 
 #[tokio::main]
@@ -98,14 +66,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         env("WECOM_CALLBACK_TOKEN"),
         env("WECOM_CALLBACK_AES_KEY"),
     ) {
-        let crypto = Arc::new(CallbackCrypto::new(&token, &key, &corp_id)?);
+        let crypto = CallbackCrypto::new(&token, &key, &corp_id)?;
         let client = Client::builder().corp_id(corp_id).secret(secret).build()?;
-        let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(worker(client, rx, None));
+        let (app, shutdown) = endpoint(crypto, client, None);
         let port = env("PORT").unwrap_or_else(|| "8080".into());
         let listener = tokio::net::TcpListener::bind(format!("0.0.0.0:{port}")).await?;
         println!("serving WeCom callbacks on http://{}/callback", listener.local_addr()?);
-        axum::serve(listener, router(AppState { crypto, events: tx })).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        let drained = shutdown.drain(Duration::from_secs(20)).await;
+        println!("stopped; {} event(s) left unfinished", drained.unfinished);
         return Ok(());
     }
 
@@ -116,19 +89,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         standin.base_url()
     );
     let (token, key) = ("demo-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C");
-    let crypto = Arc::new(CallbackCrypto::new(token, key, standin.corp_id())?);
-    let (tx, rx) = mpsc::channel(1024);
-    let (done_tx, mut done_rx) = mpsc::channel(1);
-    tokio::spawn(worker(standin.client(), rx, Some(done_tx)));
+    let crypto = CallbackCrypto::new(token, key, standin.corp_id())?;
+    let (done_tx, mut done_rx) = mpsc::channel(4);
+    let (app, shutdown) = endpoint(crypto, standin.client(), Some(done_tx));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/callback", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, router(AppState { crypto, events: tx })).await });
+    tokio::spawn(async move { axum::serve(listener, app).await });
     println!("Callback server at {url}");
 
     // WeCom's side, played by this program with the same token and key.
     let wecom = CallbackCrypto::new(token, key, standin.corp_id())?;
     let http = reqwest::Client::new();
-    let (timestamp, nonce) = ("1409659589", "263014780");
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        .to_string();
+    let (timestamp, nonce) = (timestamp.as_str(), "263014780");
 
     let echostr = wecom.encrypt("echo-1616140317555161061")?;
     let sig = wecom.signature(timestamp, nonce, &echostr);
@@ -154,28 +130,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          <State><![CDATA[ad-campaign-7]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode></xml>",
         corp = standin.corp_id()
     );
-    let encrypted = wecom.encrypt(&event)?;
-    let sig = wecom.signature(timestamp, nonce, &encrypted);
-    let body = format!("<xml><ToUserName><![CDATA[{}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>", standin.corp_id());
-    let reply = http
-        .post(&url)
-        .query(&[
-            ("msg_signature", sig.as_str()),
-            ("timestamp", timestamp),
-            ("nonce", nonce),
-        ])
-        .body(body)
-        .send()
-        .await?
-        .text()
-        .await?;
-    println!("Event POST answered: {reply}");
+    // WeCom delivers again when an answer is late or lost: the second copy is acknowledged, not handled.
+    for delivery in ["Event POST", "WeCom's redelivery"] {
+        let encrypted = wecom.encrypt(&event)?;
+        let sig = wecom.signature(timestamp, nonce, &encrypted);
+        let body = format!("<xml><ToUserName><![CDATA[{}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>", standin.corp_id());
+        let reply = http
+            .post(&url)
+            .query(&[
+                ("msg_signature", sig.as_str()),
+                ("timestamp", timestamp),
+                ("nonce", nonce),
+            ])
+            .body(body)
+            .send()
+            .await?
+            .text()
+            .await?;
+        println!("{delivery} answered: {reply}");
+    }
 
-    tokio::time::timeout(std::time::Duration::from_secs(10), done_rx.recv()).await?;
-    let sent = standin
+    tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await?;
+    let drained = shutdown.drain(Duration::from_secs(10)).await;
+    if !drained.is_complete() {
+        return Err("handlers did not finish".into());
+    }
+    let sent: Vec<_> = standin
         .requests()
         .into_iter()
-        .find(|r| r.path == "externalcontact/send_welcome_msg")
+        .filter(|r| r.path == "externalcontact/send_welcome_msg")
+        .collect();
+    if sent.len() != 1 {
+        return Err(format!("expected one welcome message, the stand-in got {}", sent.len()).into());
+    }
+    let sent = sent
+        .into_iter()
+        .next()
         .ok_or("no welcome message reached the stand-in")?;
     println!(
         "The stand-in received send_welcome_msg with {}",

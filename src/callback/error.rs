@@ -78,4 +78,8 @@ pub enum CallbackError {
     /// The random number generator failed to produce the 16 random bytes.
     #[error("the random number generator failed")]
     Random,
+    /// The callback dedupe store failed (e.g. Redis is unreachable); the text names the kind of failure,
+    /// never an address or a password.
+    #[error("the dedupe store failed: {0}")]
+    Store(String),
 }

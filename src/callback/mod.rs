@@ -1,7 +1,11 @@
 //! Receiving WeCom callbacks: URL verification, signature check, decryption, passive-reply encryption
 //! and typed 客户联系 events.
 //!
-//! A callback server needs one [`CallbackCrypto`] (Token, EncodingAESKey and receive id from the admin
+//! With the `axum` feature, `router` (and `Endpoint` for the options) is the whole callback server: it
+//! verifies, acknowledges at once, runs a handler once per message (deduped by a digest of the decrypted
+//! message in a [`DedupeStore`]) with bounded concurrency and a bounded queue, and shuts down gracefully.
+//!
+//! By hand, a callback server needs one [`CallbackCrypto`] (Token, EncodingAESKey and receive id from the admin
 //! console) and two handlers on the callback URL:
 //!
 //! * `GET ?msg_signature&timestamp&nonce&echostr` — answer with [`CallbackCrypto::verify_url`]'s plaintext;
@@ -41,12 +45,22 @@
 //! token, the key or decrypted content.
 
 mod crypto;
+mod dedupe;
+#[cfg(feature = "axum")]
+mod endpoint;
 mod error;
 mod event;
 mod query;
 mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use dedupe::RedisDedupe;
+pub use dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use endpoint::{router, Drained, Endpoint, Shutdown};
 pub use error::CallbackError;
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};

@@ -55,9 +55,51 @@ impl Node {
 /// Two `Fields` are equal when they hold the same values under each name, in the same order for each
 /// name; how fields of *different* names interleave is not compared, since a JSON object cannot keep it
 /// (and WeCom's formats give it no meaning).
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` shows every field except the values of the ones that carry credentials (`SuiteTicket`,
+/// `AuthCode`, `PermanentCode`, in any case, with or without underscores), which read `[redacted]`.
+#[derive(Clone, Default)]
 pub struct Fields {
     entries: Vec<(String, Node)>,
+}
+
+/// Whether a field of this wire name carries a credential (a suite ticket, an authorization code or a
+/// permanent code of a third-party suite's 指令回调).
+fn is_secret_field(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(folded.as_str(), "suiteticket" | "authcode" | "permanentcode")
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Redacted;
+        impl fmt::Debug for Redacted {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+        struct Entries<'a>(&'a [(String, Node)]);
+        impl fmt::Debug for Entries<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut list = f.debug_list();
+                for (name, node) in self.0 {
+                    if is_secret_field(name) {
+                        list.entry(&(name, Redacted));
+                    } else {
+                        list.entry(&(name, node));
+                    }
+                }
+                list.finish()
+            }
+        }
+        f.debug_struct("Fields")
+            .field("entries", &Entries(&self.entries))
+            .finish()
+    }
 }
 
 impl PartialEq for Fields {

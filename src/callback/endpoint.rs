@@ -1,0 +1,508 @@
+//! A ready callback endpoint on axum: verifies, acknowledges at once, hands each message to the handler
+//! exactly once, and never drops one.
+//!
+//! `GET /` answers WeCom's URL verification; `POST /` takes an event (the XML envelope, or the JSON
+//! `{"encrypt": "..."}` form), verifies its signature, decrypts and types it, answers `success` and runs the
+//! handler in a task. What the router answers:
+//!
+//! | case | answer |
+//! | --- | --- |
+//! | verification ok / event accepted / event already handled or being handled | `200` (`echostr` / `success`) |
+//! | malformed query or body, undecodable event | `400` |
+//! | bad signature, wrong receive id, timestamp outside the window | `403` |
+//! | queue full, dedupe store failed, shutting down | `503` (WeCom delivers the message again) |
+//!
+//! Every refusal is logged at `warn!` with the error's kind (never the query, the signature, the key or
+//! the message), each callback runs in a `wecom_callback` span carrying the event's name and change type,
+//! and the handler runs inside that span.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::FutureExt as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::{debug, error, field, info_span, warn, Instrument as _, Span};
+
+use super::dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+use super::{CallbackCrypto, CallbackError, CallbackQuery, Event};
+use crate::Error;
+
+/// The router of the default endpoint: `GET` and `POST` on `/`, with `handler` run once per message.
+///
+/// The same as `Endpoint::new(crypto).handler(handler).router()`; see [`Endpoint`] for the options and
+/// the defaults (in-memory dedupe for 10 minutes, 16 handlers at once, 1024 queued). `nest` it under your
+/// own path. Must be served from within a tokio runtime (handlers are spawned on it).
+///
+/// ```no_run
+/// use wecom_externalcontact::callback::{self, CallbackCrypto, Event};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let crypto = CallbackCrypto::new("token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww0123456789")?;
+/// let app = axum::Router::new().nest("/wecom/callback", callback::router(crypto, |event: Event| async move {
+///     println!("{:?}", event.kind);
+/// }));
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+pub fn router<H, Fut>(crypto: CallbackCrypto, handler: H) -> Router
+where
+    H: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Endpoint::new(crypto).handler(handler).router()
+}
+
+type ErasedHandler = Arc<dyn Fn(Event) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The callback endpoint with its options; [`router`] is the one-line default.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wecom_externalcontact::callback::{CallbackCrypto, Endpoint, Event, MemoryDedupe};
+///
+/// # async fn demo(crypto: CallbackCrypto) {
+/// let (router, shutdown) = Endpoint::new(crypto)
+///     .dedupe(MemoryDedupe::new(200_000))       // or RedisDedupe (feature `redis`) for a fleet
+///     .dedupe_window(Duration::from_secs(15 * 60))
+///     .concurrency(32)                          // handlers running at once
+///     .queue(4096)                              // accepted events waiting for a handler
+///     .timestamp_window(Duration::from_secs(5 * 60))
+///     .handler(|event: Event| async move { println!("{:?}", event.kind) })
+///     .into_parts();
+/// // serve `router`; on SIGTERM: stop the server, then let queued handlers finish
+/// let drained = shutdown.drain(Duration::from_secs(20)).await;
+/// assert!(drained.is_complete());
+/// # }
+/// ```
+///
+/// `H` is `()` until [`handler`](Self::handler) sets one; [`router`](Self::router) and
+/// [`into_parts`](Self::into_parts) need a handler.
+pub struct Endpoint<H = ()> {
+    crypto: CallbackCrypto,
+    dedupe: Arc<dyn DedupeStore>,
+    window: Duration,
+    lease: Option<Duration>,
+    concurrency: usize,
+    queue: usize,
+    timestamp_window: Option<Duration>,
+    handler: H,
+}
+
+impl<H> std::fmt::Debug for Endpoint<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("crypto", &self.crypto)
+            .field("window", &self.window)
+            .field("lease", &self.lease)
+            .field("concurrency", &self.concurrency)
+            .field("queue", &self.queue)
+            .field("timestamp_window", &self.timestamp_window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint<()> {
+    /// The default dedupe window: 10 minutes, well past WeCom's three deliveries of one message.
+    pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(600);
+    /// The default number of handlers running at once.
+    pub const DEFAULT_CONCURRENCY: usize = 16;
+    /// The default number of accepted events waiting for a free handler.
+    pub const DEFAULT_QUEUE: usize = 1024;
+
+    /// An endpoint for the receiver `crypto` was built for (the corp id for a self-built app, the suite
+    /// id for a third-party suite's 指令回调), with the defaults: a [`MemoryDedupe`] with a 10-minute
+    /// window, 16 handlers at once, 1024 queued, no timestamp window.
+    pub fn new(crypto: CallbackCrypto) -> Endpoint<()> {
+        Endpoint {
+            crypto,
+            dedupe: Arc::new(MemoryDedupe::default()),
+            window: Self::DEFAULT_DEDUPE_WINDOW,
+            lease: None,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+            queue: Self::DEFAULT_QUEUE,
+            timestamp_window: None,
+            handler: (),
+        }
+    }
+}
+
+impl<H> Endpoint<H> {
+    /// Where to record handled messages (default: a [`MemoryDedupe`] of this endpoint alone). Give every
+    /// process of a fleet the same shared store (e.g. [`super::RedisDedupe`]) to dedupe across them.
+    pub fn dedupe(mut self, store: impl DedupeStore) -> Self {
+        self.dedupe = Arc::new(store);
+        self
+    }
+
+    /// [`dedupe`](Self::dedupe) with a store already behind an `Arc` (shared with other endpoints).
+    pub fn dedupe_shared(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe = store;
+        self
+    }
+
+    /// How long a handled message is remembered (default 10 minutes). With a
+    /// [`timestamp_window`](Self::timestamp_window), keep this at least as long.
+    pub fn dedupe_window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// How long a message stays claimed while its handler runs (default: the dedupe window). A copy that
+    /// arrives within the lease is acknowledged and not handed out; after it (a process that died
+    /// mid-handler) the message can be claimed again.
+    pub fn in_flight_lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// How many handlers run at once (default 16, at least 1).
+    pub fn concurrency(mut self, handlers: usize) -> Self {
+        self.concurrency = handlers.max(1);
+        self
+    }
+
+    /// How many accepted events may wait for a free handler (default 1024). When they are all taken the
+    /// endpoint answers `503` and WeCom delivers the event again later; nothing is dropped and nothing
+    /// grows without bound.
+    pub fn queue(mut self, capacity: usize) -> Self {
+        self.queue = capacity;
+        self
+    }
+
+    /// Refuses (`403`) requests whose signed `timestamp` is further than `window` from now, so a captured
+    /// request cannot be replayed later (default: no check).
+    pub fn timestamp_window(mut self, window: Duration) -> Self {
+        self.timestamp_window = Some(window);
+        self
+    }
+
+    /// Sets the handler, called once per distinct message, in its own task, off the request path.
+    ///
+    /// A panicking handler is logged at `error!` and its message forgotten by the dedupe store, so a
+    /// redelivery of it is handled again.
+    pub fn handler<H2, Fut>(self, handler: H2) -> Endpoint<H2>
+    where
+        H2: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Endpoint {
+            crypto: self.crypto,
+            dedupe: self.dedupe,
+            window: self.window,
+            lease: self.lease,
+            concurrency: self.concurrency,
+            queue: self.queue,
+            timestamp_window: self.timestamp_window,
+            handler,
+        }
+    }
+}
+
+impl<H, Fut> Endpoint<H>
+where
+    H: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    /// The router (`GET` and `POST` on `/`). Use [`into_parts`](Self::into_parts) to also get the
+    /// [`Shutdown`] handle.
+    pub fn router(self) -> Router {
+        self.into_parts().0
+    }
+
+    /// The router and the handle that stops it accepting events and waits for queued handlers.
+    pub fn into_parts(self) -> (Router, Shutdown) {
+        let handler = self.handler;
+        let erased: ErasedHandler = Arc::new(move |event| Box::pin(handler(event)));
+        // Both semaphores stay within tokio's permit limit and `acquire_many`'s u32.
+        let limit = Semaphore::MAX_PERMITS.min(u32::MAX as usize);
+        let concurrency = self.concurrency.min(limit);
+        let slots = concurrency.saturating_add(self.queue).min(limit);
+        let shared = Arc::new(Shared {
+            window: self.window,
+            lease: self.lease.unwrap_or(self.window),
+            timestamp_window: self.timestamp_window,
+            crypto: self.crypto,
+            dedupe: self.dedupe,
+            handler: erased,
+            slots: Arc::new(Semaphore::new(slots)),
+            total_slots: u32::try_from(slots).unwrap_or(u32::MAX),
+            running: Arc::new(Semaphore::new(concurrency)),
+            closed: AtomicBool::new(false),
+        });
+        let router = Router::new()
+            .route("/", get(verify).post(receive))
+            .with_state(shared.clone());
+        (router, Shutdown { shared })
+    }
+}
+
+struct Shared {
+    crypto: CallbackCrypto,
+    dedupe: Arc<dyn DedupeStore>,
+    window: Duration,
+    lease: Duration,
+    timestamp_window: Option<Duration>,
+    handler: ErasedHandler,
+    /// One permit per accepted event not yet finished (queued or running): concurrency + queue.
+    slots: Arc<Semaphore>,
+    total_slots: u32,
+    /// One permit per running handler.
+    running: Arc<Semaphore>,
+    closed: AtomicBool,
+}
+
+/// Stops an endpoint accepting events and waits for its handlers; from [`Endpoint::into_parts`].
+///
+/// Stop the HTTP server first (e.g. axum's `with_graceful_shutdown`), then [`drain`](Self::drain): events
+/// that arrive in between are answered `503`, so WeCom delivers them again (to another process, or to this
+/// one after a restart).
+#[derive(Clone)]
+pub struct Shutdown {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("closed", &self.is_closed())
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+/// What [`Shutdown::drain`] saw at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Drained {
+    /// Events accepted but not finished when the deadline passed (0 when everything finished).
+    pub unfinished: usize,
+}
+
+impl Drained {
+    /// Whether every accepted event was handled before the deadline.
+    pub fn is_complete(&self) -> bool {
+        self.unfinished == 0
+    }
+}
+
+impl Shutdown {
+    /// Stops accepting events: from now on a `POST` is answered `503`. URL verification still works.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`close`](Self::close) (or [`drain`](Self::drain)) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// Accepted events not finished yet (queued or running).
+    pub fn pending(&self) -> usize {
+        let free = self.shared.slots.available_permits();
+        usize::try_from(self.shared.total_slots)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(free)
+    }
+
+    /// Closes the endpoint and waits until every accepted event's handler has finished, or `deadline`
+    /// has passed. Handlers still running then keep running in their tasks.
+    pub async fn drain(&self, deadline: Duration) -> Drained {
+        self.close();
+        let all = self.shared.slots.clone().acquire_many_owned(self.shared.total_slots);
+        match tokio::time::timeout(deadline, all).await {
+            Ok(_) => Drained { unfinished: 0 },
+            Err(_) => Drained {
+                unfinished: self.pending(),
+            },
+        }
+    }
+}
+
+/// A refusal: a status and a short fixed text (never request content).
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    status: StatusCode,
+    text: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.text,
+        )
+            .into_response()
+    }
+}
+
+fn refuse(status: StatusCode, text: &'static str) -> Refusal {
+    Refusal { status, text }
+}
+
+/// Maps a verification or decryption failure to its answer.
+fn refuse_callback(err: &Error) -> Refusal {
+    match err {
+        Error::Callback(CallbackError::SignatureMismatch) => refuse(StatusCode::FORBIDDEN, "signature mismatch"),
+        Error::Callback(CallbackError::ReceiveIdMismatch) => refuse(StatusCode::FORBIDDEN, "wrong receiver"),
+        _ => refuse(StatusCode::BAD_REQUEST, "malformed callback"),
+    }
+}
+
+fn parse_query(raw: Option<&str>) -> Result<CallbackQuery, Refusal> {
+    CallbackQuery::parse(raw.unwrap_or("")).map_err(|err| {
+        warn!(error = %err, "callback refused: malformed query");
+        refuse(StatusCode::BAD_REQUEST, "malformed query")
+    })
+}
+
+/// Checks the signed timestamp against the window, if one is set.
+fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Refusal> {
+    let Some(window) = shared.timestamp_window else {
+        return Ok(());
+    };
+    let Ok(sent) = query.timestamp.trim().parse::<u64>() else {
+        warn!("callback refused: the timestamp is not a number");
+        return Err(refuse(StatusCode::BAD_REQUEST, "malformed timestamp"));
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    if now.abs_diff(sent) > window.as_secs() {
+        warn!("callback refused: the timestamp is outside the window");
+        return Err(refuse(StatusCode::FORBIDDEN, "stale timestamp"));
+    }
+    Ok(())
+}
+
+/// `GET /`: URL verification.
+async fn verify(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Result<Response, Refusal> {
+    let span = info_span!("wecom_callback", method = "GET");
+    async move {
+        let query = parse_query(raw.as_deref())?;
+        check_timestamp(&shared, &query)?;
+        match shared.crypto.verify_url_query(&query) {
+            Ok(echo) => {
+                debug!("URL verification answered");
+                Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
+            }
+            Err(err) => {
+                warn!(error = %err, "URL verification refused");
+                Err(refuse_callback(&err))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// `POST /`: an event.
+async fn receive(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, Refusal> {
+    let span = info_span!(
+        "wecom_callback",
+        method = "POST",
+        event = field::Empty,
+        change_type = field::Empty
+    );
+    receive_in(shared, raw, body, span.clone()).instrument(span).await
+}
+
+async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span: Span) -> Result<Response, Refusal> {
+    if shared.closed.load(Ordering::SeqCst) {
+        warn!("callback refused: shutting down");
+        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down"));
+    }
+    let query = parse_query(raw.as_deref())?;
+    check_timestamp(&shared, &query)?;
+    let Ok(body) = std::str::from_utf8(&body) else {
+        warn!("callback refused: the body is not UTF-8");
+        return Err(refuse(StatusCode::BAD_REQUEST, "malformed callback"));
+    };
+    let json_body = body.trim_start().starts_with('{');
+    let decrypted = if json_body {
+        shared
+            .crypto
+            .decrypt_json_message(&query.msg_signature, &query.timestamp, &query.nonce, body)
+    } else {
+        shared.crypto.decrypt_message_query(&query, body)
+    };
+    let plaintext = match decrypted {
+        Ok(plaintext) => plaintext,
+        Err(err) => {
+            warn!(error = %err, "callback refused");
+            return Err(refuse_callback(&err));
+        }
+    };
+    let event = if plaintext.trim_start().starts_with('{') {
+        Event::from_json(&plaintext)
+    } else {
+        Event::from_xml(&plaintext)
+    };
+    let event = match event {
+        Ok(event) => event,
+        Err(err) => {
+            warn!(error = %err, "callback refused: undecodable event");
+            return Err(refuse(StatusCode::BAD_REQUEST, "undecodable event"));
+        }
+    };
+    span.record("event", event.event_name().unwrap_or(""));
+    span.record("change_type", event.change_type().unwrap_or(""));
+
+    let Ok(slot) = shared.slots.clone().try_acquire_owned() else {
+        warn!("callback refused: the handler queue is full");
+        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "queue full"));
+    };
+    let key = message_key(shared.crypto.receive_id(), &plaintext);
+    drop(plaintext);
+    match shared.dedupe.claim(&key, shared.lease).await {
+        Ok(Claim::Claimed) => {}
+        Ok(_) => {
+            debug!("duplicate acknowledged");
+            return Ok(success());
+        }
+        Err(err) => {
+            warn!(error = %err, "callback refused: the dedupe store failed");
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "dedupe store unavailable"));
+        }
+    }
+    tokio::spawn(run_handler(shared, key, event, slot).instrument(span));
+    debug!("acknowledged");
+    Ok(success())
+}
+
+fn success() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "success").into_response()
+}
+
+/// Waits for a free handler, runs it, and records the outcome; `slot` is held until the end.
+async fn run_handler(shared: Arc<Shared>, key: String, event: Event, slot: OwnedSemaphorePermit) {
+    let running = shared.running.clone().acquire_owned().await;
+    let handler = shared.handler.clone();
+    let outcome = std::panic::AssertUnwindSafe(async move { handler(event).await })
+        .catch_unwind()
+        .await;
+    drop(running);
+    match outcome {
+        Ok(()) => {
+            if let Err(err) = shared.dedupe.complete(&key, shared.window).await {
+                warn!(error = %err, "could not mark the callback done; a redelivery after the lease may run it again");
+            }
+        }
+        Err(_) => {
+            error!("the callback handler panicked; a redelivery of the message will be handled");
+            if let Err(err) = shared.dedupe.release(&key).await {
+                warn!(error = %err, "could not release the callback's claim");
+            }
+        }
+    }
+    drop(slot);
+}
