@@ -3,8 +3,9 @@
 //!
 //! A pipeline of pure stages: [`load`] (YAML into spec structs, errors with file and line) → [`validate`] (the
 //! spec as a whole) → [`lower`] (every Rust name decided in [`naming`]) → [`emit`] (`quote!` only) →
-//! [`render`] (prettyplease and the `@generated` header). Only [`load::read_dir`] and [`write_if_changed`]
-//! touch the file system. Output is deterministic: files, types and enums are sorted; endpoints keep spec order.
+//! [`render`] (prettyplease and the `@generated` header); [`openapi`] turns the same lowered model into
+//! `openapi.json`. Only [`load::read_dir`] and [`write_if_changed`] touch the file system. Output is
+//! deterministic: files, types and enums are sorted; endpoints keep spec order.
 #![deny(missing_docs)]
 
 pub mod emit;
@@ -13,6 +14,7 @@ pub mod load;
 pub mod lower;
 pub mod model;
 pub mod naming;
+pub mod openapi;
 pub mod render;
 pub mod spec;
 pub mod types;
@@ -54,6 +56,10 @@ pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecE
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));
     }
+    files.push((
+        "openapi.json".to_string(),
+        openapi::render(&api, env!("CARGO_PKG_VERSION")),
+    ));
     files.sort();
     Ok(Output { files })
 }
