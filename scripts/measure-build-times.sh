@@ -12,10 +12,10 @@ now() { date +%s.%N; }
 for cfg in "full|" "tag|--no-default-features --features tag" "none|--no-default-features"; do
   name=${cfg%%|*}; flags=${cfg#*|}
   export CARGO_TARGET_DIR="$tmp/$name"
-  s=$(now); cargo build -q --lib $flags; e=$(now)
+  s=$(now); cargo build -q -p wecom-externalcontact --lib $flags; e=$(now)
   clean=$(echo "$e - $s" | bc)
   cargo clean -q -p wecom-externalcontact
-  s=$(now); CARGO_INCREMENTAL=0 cargo build -q --lib $flags; e=$(now)
+  s=$(now); CARGO_INCREMENTAL=0 cargo build -q -p wecom-externalcontact --lib $flags; e=$(now)
   crate=$(echo "$e - $s" | bc)
   printf '%-5s clean build %6.1f s   this crate alone %5.1f s   (cargo build --lib %s)\n' "$name" "$clean" "$crate" "$flags"
 done
