@@ -456,18 +456,46 @@ async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
 
 /// Members and their customers for the stand-in to answer `get_follow_user_list`, `batch/get_by_user`
 /// (really paged: `limit` default 50, at most 100; at most 100 userids), `list` and `get` from, instead of
-/// the official examples. Build one with [`CustomerData::generated`] or fill the fields.
+/// the official examples. Build one with [`CustomerData::new`] or [`CustomerData::generated`].
 #[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
 pub struct CustomerData {
-    /// The members with 客户联系, in order.
-    pub members: Vec<String>,
-    /// One item per (customer, following member), as `batch/get_by_user` returns them:
-    /// `{"external_contact": {...}, "follow_info": {"userid": ..., ...}}`.
-    pub items: Vec<Value>,
+    members: Vec<String>,
+    items: Vec<Value>,
+    /// Indexes into `items` by following member, and by external_userid.
+    by_member: BTreeMap<String, Vec<usize>>,
+    by_customer: BTreeMap<String, Vec<usize>>,
 }
 
 impl CustomerData {
+    /// A data set from the members with 客户联系 (in order) and one item per (customer, following member),
+    /// as `batch/get_by_user` returns them: `{"external_contact": {"external_userid": …, …},
+    /// "follow_info": {"userid": …, …}}`.
+    pub fn new(members: Vec<String>, items: Vec<Value>) -> CustomerData {
+        let mut by_member: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_customer: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            by_member.entry(Self::follower(item).to_string()).or_default().push(i);
+            let id = item["external_contact"]["external_userid"].as_str().unwrap_or("");
+            by_customer.entry(id.to_string()).or_default().push(i);
+        }
+        CustomerData {
+            members,
+            items,
+            by_member,
+            by_customer,
+        }
+    }
+
+    /// The members with 客户联系, in order.
+    pub fn members(&self) -> &[String] {
+        &self.members
+    }
+
+    /// One item per (customer, following member).
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
     /// `customers` made-up customers spread round-robin over `members` members (`member001`, …); every
     /// fourth customer is also followed by the next member, so a customer may appear under two members.
     pub fn generated(members: usize, customers: usize) -> CustomerData {
@@ -499,16 +527,12 @@ impl CustomerData {
                 }));
             }
         }
-        CustomerData { members, items }
+        CustomerData::new(members, items)
     }
 
     /// How many distinct customers (by `external_userid`) the data holds.
     pub fn customer_count(&self) -> usize {
-        self.items
-            .iter()
-            .filter_map(|i| i["external_contact"]["external_userid"].as_str())
-            .collect::<BTreeSet<_>>()
-            .len()
+        self.by_customer.len()
     }
 
     fn follower(item: &Value) -> &str {
@@ -526,20 +550,17 @@ impl CustomerData {
             "externalcontact/list" => {
                 let userid = request["userid"].as_str().unwrap_or("");
                 let ids: Vec<&Value> = self
-                    .items
-                    .iter()
-                    .filter(|i| Self::follower(i) == userid)
-                    .map(|i| &i["external_contact"]["external_userid"])
+                    .by_member
+                    .get(userid)
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| &self.items[i]["external_contact"]["external_userid"])
                     .collect();
                 ok(json!({ "external_userid": ids }))
             }
             "externalcontact/get" => {
                 let id = request["external_userid"].as_str().unwrap_or("");
-                let mine: Vec<&Value> = self
-                    .items
-                    .iter()
-                    .filter(|i| i["external_contact"]["external_userid"] == id)
-                    .collect();
+                let mine: Vec<&Value> = self.by_customer.get(id)?.iter().map(|&i| &self.items[i]).collect();
                 let first = mine.first()?;
                 let follow: Vec<&Value> = mine.iter().map(|i| &i["follow_info"]).collect();
                 ok(json!({ "external_contact": first["external_contact"], "follow_user": follow, "next_cursor": "" }))
@@ -565,15 +586,11 @@ impl CustomerData {
                         None => return Some(wecom_error(40058, "invalid parameter: cursor")),
                     }
                 };
-                // One pass over the data: each requested member's items, in the order of the request.
-                let position: BTreeMap<&str, usize> = users.iter().enumerate().map(|(i, u)| (*u, i)).collect();
-                let mut buckets: Vec<Vec<&Value>> = vec![Vec::new(); users.len()];
-                for item in &self.items {
-                    if let Some(&p) = position.get(Self::follower(item)) {
-                        buckets[p].push(item);
-                    }
-                }
-                let all: Vec<&Value> = buckets.into_iter().flatten().collect();
+                let all: Vec<&Value> = users
+                    .iter()
+                    .flat_map(|u| self.by_member.get(*u).into_iter().flatten())
+                    .map(|&i| &self.items[i])
+                    .collect();
                 let page: Vec<&Value> = all.iter().skip(offset).take(limit).copied().collect();
                 let next = if offset + limit < all.len() {
                     format!("standin-offset-{}", offset + limit)

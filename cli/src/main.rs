@@ -3,6 +3,8 @@
 //! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`;
 //! `wecom --help` and `wecom <command> --help` print examples and the exit codes.
 
+#![deny(missing_docs)]
+
 mod callback;
 mod export;
 mod fail;

@@ -236,7 +236,7 @@ fn read_export(text: &str) -> BTreeMap<String, BTreeSet<String>> {
 fn expected(members: usize, customers: usize) -> BTreeMap<String, BTreeSet<String>> {
     let data = CustomerData::generated(members, customers);
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for item in &data.items {
+    for item in data.items() {
         out.entry(item["external_contact"]["external_userid"].as_str().unwrap().into())
             .or_default()
             .insert(item["follow_info"]["userid"].as_str().unwrap().into());
