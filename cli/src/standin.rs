@@ -62,7 +62,10 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
 /// (made-up ones, for tests: printing them is the point).
 pub async fn run(port: u16, config: Option<&Path>) -> Result<(), Fail> {
     let config = config_from(config)?;
-    let customers = config.customers.as_ref().map(|c| (c.members().len(), c.customer_count()));
+    let customers = config
+        .customers
+        .as_ref()
+        .map(|c| (c.members().len(), c.customer_count()));
     let standin = StandIn::start_on(config, port)
         .await
         .map_err(|e| Fail::config(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
