@@ -3,7 +3,7 @@
 //! Members come from `get_follow_user_list`; their customers from the `batch/get_by_user` stream, one
 //! stream per chunk of 100 members (the documented cap), each following its cursor to the end. Chunks run a
 //! few at a time (`--jobs`); every request goes through the crate's `Client`, so its token handling,
-//! timeouts, retries and concurrency limit apply. A customer followed by several members is written once,
+//! timeout and whatever retry and concurrency settings it has apply. A customer followed by several members is written once,
 //! with one `follow_info` per member.
 //!
 //! With `--out FILE`, each finished chunk is appended to `FILE.partial` (its items, then a `done` marker),
