@@ -36,19 +36,22 @@ pub enum CallbackCommand {
 
 const VERIFY_HELP: &str = "\
 Examples:
-  export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=… WECOM_CORP_ID=ww…
+  export WECOM_CALLBACK_TOKEN=… WECOM_CALLBACK_AES_KEY=…
+  export WECOM_CALLBACK_RECEIVE_ID=ww…   # or WECOM_CORP_ID
   wecom callback verify --query 'msg_signature=…&timestamp=…&nonce=…&echostr=…'
 
-Exit codes: 0 verified (the echostr is printed); 1 the signature, ciphertext or receive id does not check;
-2 bad usage or a query without the parameters; 3 token, key or receive id missing or the key malformed.";
+Exit codes: 0 verified (the echostr is printed); 1 the signature, ciphertext or
+receive id does not check; 2 bad usage or a query without the parameters;
+3 token, key or receive id missing or the key malformed.";
 
 const DECRYPT_HELP: &str = "\
 Examples:
   wecom callback decrypt --query 'msg_signature=…&timestamp=…&nonce=…' body.xml
   wecom callback decrypt --event --query \"$QUERY\" < body.xml | jq .kind
 
-Exit codes: 0 decrypted; 1 the signature, ciphertext or receive id does not check, or the message is not a
-callback event (--event); 2 bad usage or a query without the parameters; 3 token, key or receive id missing.";
+Exit codes: 0 decrypted; 1 the signature, ciphertext or receive id does not
+check, or the message is not a callback event (--event); 2 bad usage or a query
+without the parameters; 3 token, key or receive id missing.";
 
 /// The receiver's Token, EncodingAESKey and receive id. Values from the environment are not shown in help.
 #[derive(Args, Debug)]

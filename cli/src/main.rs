@@ -34,8 +34,9 @@ Examples:
   wecom standin --port 8080
   wecom export customers --out customers.jsonl
 
-Exit codes: 0 success; 1 WeCom answered with an error (or a callback failed its check); 2 bad usage or input;
-3 configuration missing or wrong; 4 network, timeout or an answer that does not decode.";
+Exit codes: 0 success; 1 WeCom answered with an error (or a callback failed
+its check); 2 bad usage or input; 3 configuration missing or wrong; 4 network,
+timeout or an answer that does not decode.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -109,30 +110,36 @@ Examples:
   echo '{\"userid_list\":[\"zhangsan\"],\"limit\":100}' | wecom call externalcontact/batch/get_by_user
   WECOM_BASE_URL=http://127.0.0.1:8080 wecom call externalcontact/get_corp_tag_list '{}'
 
-Exit codes: 0 success; 1 WeCom answered with an error (errcode ≠ 0); 2 bad usage, invalid JSON, unknown
-endpoint or a request that does not fit the endpoint; 3 credentials missing; 4 network, timeout or decode error.";
+Exit codes: 0 success; 1 WeCom answered with an error (errcode ≠ 0); 2 bad
+usage, invalid JSON, unknown endpoint or a request that does not fit the
+endpoint; 3 credentials missing; 4 network, timeout or decode error.";
 
 const STANDIN_HELP: &str = "\
 Config file (JSON; every key optional):
-  {\"corp_id\": \"standin-corp\", \"secret\": \"standin-secret\", \"token_ttl_secs\": 7200, \"pages\": 3,
+  {\"corp_id\": \"standin-corp\", \"secret\": \"standin-secret\",
+   \"token_ttl_secs\": 7200, \"pages\": 3,
    \"customers\": {\"members\": 8, \"customers\": 400}}
-  customers: made-up members (member001…) and customers spread over them, every fourth customer followed by
-  two members; get_follow_user_list, list, get and batch/get_by_user answer from them.
+  customers: made-up members (member001…) and customers spread over them,
+  every fourth customer followed by two members; get_follow_user_list, list,
+  get and batch/get_by_user answer from them.
 
 Examples:
   wecom standin --port 8080
   wecom standin --config standin.json
-  python: p = subprocess.Popen([\"wecom\", \"standin\"], stdout=PIPE); info = json.loads(p.stdout.readline())
+  python: p = subprocess.Popen([\"wecom\", \"standin\"], stdout=PIPE)
+          info = json.loads(p.stdout.readline())
 
-Exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 bad usage; 3 unreadable config or port in use.";
+Exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 bad usage; 3 unreadable config
+or port in use.";
 
 const EXPORT_HELP: &str = "\
 Examples:
   wecom export customers --out customers.jsonl
-  wecom export customers | jq -c '{id: .external_contact.external_userid, members: [.follow_info[].userid]}'
+  wecom export customers | jq -c '[.external_contact.name, (.follow_info | length)]'
 
-Exit codes: 0 success; 1 WeCom answered with an error; 3 credentials missing or the output not writable;
-4 network, timeout or decode error. Rerunning after a failure resumes from FILE.partial.";
+Exit codes: 0 success; 1 WeCom answered with an error; 3 credentials missing or
+the output not writable; 4 network, timeout or decode error. Rerunning after a
+failure resumes from FILE.partial.";
 
 /// Where to call and with which credentials.
 #[derive(Args, Debug, Clone)]
