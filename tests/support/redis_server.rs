@@ -18,7 +18,11 @@ impl RedisServer {
             .find(|p| std::path::Path::new(p).exists())
             .map(String::from)
             .or_else(|| {
-                let ok = Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_ok();
+                let ok = Command::new("redis-server")
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok();
                 ok.then(|| "redis-server".to_string())
             });
         let Some(bin) = bin else {
@@ -30,16 +34,31 @@ impl RedisServer {
         };
         let port = free_port();
         let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let server = RedisServer { child: Some(child), port };
+        let server = RedisServer {
+            child: Some(child),
+            port,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen on {port} within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on {port} within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Some(server)
@@ -72,5 +91,9 @@ impl Drop for RedisServer {
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
