@@ -25,10 +25,10 @@ for cfg in "full|" "tag|--no-default-features --features tag" "none|--no-default
   name=${cfg%%|*}; flags=${cfg#*|}
   case " ${MEASURE_CONFIGS:-full tag none} " in *" $name "*) ;; *) [ "$name" = full ] || continue ;; esac
   export CARGO_TARGET_DIR="$tmp/$name"
-  timed cargo build -q --lib $flags
+  timed cargo build -q -p wecom-externalcontact --lib $flags
   clean="$wall s (cpu $cpu s)"
   cargo clean -q -p wecom-externalcontact
-  timed env CARGO_INCREMENTAL=0 cargo build -q --lib $flags
+  timed env CARGO_INCREMENTAL=0 cargo build -q -p wecom-externalcontact --lib $flags
   crate="$wall s (cpu $cpu s)"
   printf '%-5s clean build %-22s this crate alone %-22s (cargo build --lib %s)\n' "$name" "$clean" "$crate" "$flags"
 done
@@ -37,12 +37,12 @@ done
 export CARGO_TARGET_DIR="$tmp/full"
 cp -r spec "$tmp/spec"
 export WECOM_SPEC_DIR="$tmp/spec"
-cargo build -q --lib   # the copy is a new spec dir: regenerate once before timing
+cargo build -q -p wecom-externalcontact --lib   # the copy is a new spec dir: regenerate once before timing
 for i in $(seq 1 "${MEASURE_RUNS:-1}"); do
   # one more optional field on the first type of tag.yaml (a new name each run)
   awk -v n="$i" '!done && /^    fields:$/ { print; print "      - { name: measure_field_" n ", type: string, doc: added by measure-build-times.sh }"; done=1; next } { print }' \
     "$tmp/spec/tag.yaml" > "$tmp/tag.yaml" && mv "$tmp/tag.yaml" "$tmp/spec/tag.yaml"
-  timed cargo build -q --lib
+  timed cargo build -q -p wecom-externalcontact --lib
   printf 'full  one-field spec edit %s s (cpu %s s)   (cargo build --lib, incremental, run %s)\n' "$wall" "$cpu" "$i"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

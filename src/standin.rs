@@ -48,6 +48,8 @@ pub struct StandInConfig {
     pub gettoken_delay: Duration,
     /// Tokens of other kinds it accepts (`suite_access_token`, `provider_access_token`).
     pub extra_tokens: BTreeMap<String, TokenKind>,
+    /// A data set of members and customers to answer the customer endpoints from, instead of the examples.
+    pub customers: Option<CustomerData>,
 }
 
 impl std::fmt::Debug for StandInConfig {
@@ -59,6 +61,7 @@ impl std::fmt::Debug for StandInConfig {
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("pages", &self.pages)
             .field("gettoken_delay", &self.gettoken_delay)
+            .field("customers", &self.customers.as_ref().map(CustomerData::customer_count))
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +76,7 @@ impl Default for StandInConfig {
             pages: 3,
             gettoken_delay: Duration::ZERO,
             extra_tokens: BTreeMap::new(),
+            customers: None,
         }
     }
 }
@@ -146,7 +150,12 @@ impl StandIn {
 
     /// Starts a stand-in with `config`.
     pub async fn start_with(config: StandInConfig) -> std::io::Result<StandIn> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(config, 0).await
+    }
+
+    /// Starts a stand-in with `config` on `127.0.0.1:port` (0: a free port).
+    pub async fn start_on(config: StandInConfig, port: u16) -> std::io::Result<StandIn> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
             config,
@@ -419,6 +428,9 @@ async fn handle(
         if let Err(m) = validate(&request) {
             return wecom_error(40058, &format!("invalid parameter: {m}"));
         }
+    }
+    if let Some(answer) = inner.config.customers.as_ref().and_then(|d| d.answer(&path, &request)) {
+        return answer;
     }
     let over = inner
         .shared
@@ -879,4 +891,154 @@ async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
         ),
     )
         .into_response()
+}
+
+/// Members and their customers for the stand-in to answer `get_follow_user_list`, `batch/get_by_user`
+/// (really paged: `limit` default 50, at most 100; at most 100 userids), `list` and `get` from, instead of
+/// the official examples. Build one with [`CustomerData::new`] or [`CustomerData::generated`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomerData {
+    members: Vec<String>,
+    items: Vec<Value>,
+    /// Indexes into `items` by following member, and by external_userid.
+    by_member: BTreeMap<String, Vec<usize>>,
+    by_customer: BTreeMap<String, Vec<usize>>,
+}
+
+impl CustomerData {
+    /// A data set from the members with 客户联系 (in order) and one item per (customer, following member),
+    /// as `batch/get_by_user` returns them: `{"external_contact": {"external_userid": …, …},
+    /// "follow_info": {"userid": …, …}}`.
+    pub fn new(members: Vec<String>, items: Vec<Value>) -> CustomerData {
+        let mut by_member: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_customer: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            by_member.entry(Self::follower(item).to_string()).or_default().push(i);
+            let id = item["external_contact"]["external_userid"].as_str().unwrap_or("");
+            by_customer.entry(id.to_string()).or_default().push(i);
+        }
+        CustomerData {
+            members,
+            items,
+            by_member,
+            by_customer,
+        }
+    }
+
+    /// The members with 客户联系, in order.
+    pub fn members(&self) -> &[String] {
+        &self.members
+    }
+
+    /// One item per (customer, following member).
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
+    /// `customers` made-up customers spread round-robin over `members` members (`member001`, …); every
+    /// fourth customer is also followed by the next member, so a customer may appear under two members.
+    pub fn generated(members: usize, customers: usize) -> CustomerData {
+        let members: Vec<String> = (1..=members.max(1)).map(|i| format!("member{i:03}")).collect();
+        let m = members.len();
+        let mut items = Vec::new();
+        for i in 0..customers {
+            let contact = json!({
+                "external_userid": format!("wmStandIn{i:06}"),
+                "name": format!("客户{i}"),
+                "type": 1 + i % 2,
+                "gender": i % 3,
+            });
+            let mut followers = vec![&members[i % m]];
+            if i % 4 == 0 && m > 1 {
+                followers.push(&members[(i + 1) % m]);
+            }
+            for (k, userid) in followers.into_iter().enumerate() {
+                items.push(json!({
+                    "external_contact": contact,
+                    "follow_info": {
+                        "userid": userid,
+                        "remark": format!("备注{i}"),
+                        "createtime": 1_700_000_000 + i * 60 + k,
+                        "tag_id": [],
+                        "oper_userid": userid,
+                        "add_way": 1,
+                    }
+                }));
+            }
+        }
+        CustomerData::new(members, items)
+    }
+
+    /// How many distinct customers (by `external_userid`) the data holds.
+    pub fn customer_count(&self) -> usize {
+        self.by_customer.len()
+    }
+
+    fn follower(item: &Value) -> &str {
+        item["follow_info"]["userid"].as_str().unwrap_or("")
+    }
+
+    fn answer(&self, path: &str, request: &Value) -> Option<Response> {
+        let ok = |mut v: Value| {
+            v["errcode"] = json!(0);
+            v["errmsg"] = json!("ok");
+            Some((StatusCode::OK, axum::Json(v)).into_response())
+        };
+        match path {
+            "externalcontact/get_follow_user_list" => ok(json!({ "follow_user": self.members })),
+            "externalcontact/list" => {
+                let userid = request["userid"].as_str().unwrap_or("");
+                let ids: Vec<&Value> = self
+                    .by_member
+                    .get(userid)
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| &self.items[i]["external_contact"]["external_userid"])
+                    .collect();
+                ok(json!({ "external_userid": ids }))
+            }
+            "externalcontact/get" => {
+                let id = request["external_userid"].as_str().unwrap_or("");
+                let mine: Vec<&Value> = self.by_customer.get(id)?.iter().map(|&i| &self.items[i]).collect();
+                let first = mine.first()?;
+                let follow: Vec<&Value> = mine.iter().map(|i| &i["follow_info"]).collect();
+                ok(json!({ "external_contact": first["external_contact"], "follow_user": follow, "next_cursor": "" }))
+            }
+            "externalcontact/batch/get_by_user" => {
+                let users: Vec<&str> = request["userid_list"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if users.is_empty() || users.len() > 100 {
+                    return Some(wecom_error(
+                        40058,
+                        "invalid parameter: userid_list takes 1 to 100 userids",
+                    ));
+                }
+                let limit = request["limit"].as_u64().unwrap_or(50).clamp(1, 100) as usize;
+                let cursor = request["cursor"].as_str().unwrap_or("");
+                let offset: usize = if cursor.is_empty() {
+                    0
+                } else {
+                    match cursor.strip_prefix("standin-offset-").and_then(|n| n.parse().ok()) {
+                        Some(n) => n,
+                        None => return Some(wecom_error(40058, "invalid parameter: cursor")),
+                    }
+                };
+                let all: Vec<&Value> = users
+                    .iter()
+                    .flat_map(|u| self.by_member.get(*u).into_iter().flatten())
+                    .map(|&i| &self.items[i])
+                    .collect();
+                let page: Vec<&Value> = all.iter().skip(offset).take(limit).copied().collect();
+                let next = if offset + limit < all.len() {
+                    format!("standin-offset-{}", offset + limit)
+                } else {
+                    String::new()
+                };
+                ok(json!({ "external_contact_list": page, "next_cursor": next }))
+            }
+            _ => None,
+        }
+    }
 }

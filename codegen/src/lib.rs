@@ -3,9 +3,9 @@
 //!
 //! A pipeline of pure stages: [`load`] (YAML into spec structs, errors with file and line) → [`validate`] (the
 //! spec as a whole) → [`lower`] (every Rust name decided in [`naming`]) → [`emit`] (`quote!` only) →
-//! [`render`] (prettyplease and the `@generated` header). Only [`load::read_dir`] and [`fresh`] (behind
-//! [`write_if_changed`]) touch the file system. Output is deterministic: files, types and enums are sorted;
-//! endpoints keep spec order.
+//! [`render`] (prettyplease and the `@generated` header); [`openapi`] turns the same lowered model into
+//! `openapi.json`. Only [`load::read_dir`] and [`fresh`] (behind [`write_if_changed`]) touch the file system.
+//! Output is deterministic: files, types and enums are sorted; endpoints keep spec order.
 
 pub mod emit;
 pub mod errcodes;
@@ -16,6 +16,7 @@ pub mod locate;
 pub mod lower;
 pub mod model;
 pub mod naming;
+pub mod openapi;
 pub mod render;
 pub mod spec;
 pub mod types;
@@ -69,6 +70,10 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));
     }
+    files.push((
+        "openapi.json".to_string(),
+        openapi::render(&api, env!("CARGO_PKG_VERSION")),
+    ));
     files.sort();
     Ok(Output { files })
 }

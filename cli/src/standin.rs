@@ -1,0 +1,115 @@
+//! `wecom standin`: the embedded stand-in as a standalone server.
+
+use crate::fail::Fail;
+use serde::Deserialize;
+use std::io::Write;
+use std::path::Path;
+use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig};
+
+/// The `--config` file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    corp_id: Option<String>,
+    secret: Option<String>,
+    token_ttl_secs: Option<u64>,
+    pages: Option<usize>,
+    customers: Option<Customers>,
+}
+
+/// A made-up data set: how many members, and how many customers spread over them.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Customers {
+    members: usize,
+    customers: usize,
+}
+
+/// Reads the stand-in's configuration from a `--config` file.
+fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
+    let mut config = StandInConfig::default();
+    let Some(path) = path else {
+        return Ok(config);
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Fail::config(format!("cannot read {}: {e}", path.display())))?;
+    let file: ConfigFile = serde_json::from_str(&text).map_err(|e| Fail::config(format!("{}: {e}", path.display())))?;
+    if let Some(v) = file.corp_id {
+        config.corp_id = v;
+    }
+    if let Some(v) = file.secret {
+        config.secret = v;
+    }
+    if let Some(v) = file.token_ttl_secs {
+        config.token_ttl_secs = v;
+    }
+    if let Some(v) = file.pages {
+        config.pages = v;
+    }
+    if let Some(c) = file.customers {
+        if c.members == 0 || c.members > 100_000 || c.customers > 10_000_000 {
+            return Err(Fail::config(format!(
+                "{}: customers.members must be 1 to 100000 and customers.customers at most 10000000",
+                path.display()
+            )));
+        }
+        config.customers = Some(CustomerData::generated(c.members, c.customers));
+    }
+    Ok(config)
+}
+
+/// Runs the stand-in until Ctrl-C or SIGTERM. The first stdout line tells where it is and its credentials
+/// (made-up ones, for tests: printing them is the point).
+pub async fn run(port: u16, config: Option<&Path>) -> Result<(), Fail> {
+    let config = config_from(config)?;
+    let customers = config
+        .customers
+        .as_ref()
+        .map(|c| (c.members().len(), c.customer_count()));
+    let standin = StandIn::start_on(config, port)
+        .await
+        .map_err(|e| Fail::config(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let line = serde_json::json!({
+        "base_url": standin.base_url(),
+        "corp_id": standin.corp_id(),
+        "secret": standin.secret(),
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(Fail::io)?;
+    }
+    match customers {
+        Some((m, c)) => eprintln!(
+            "wecom standin: listening on {} with {c} customers across {m} members; Ctrl-C stops it",
+            standin.base_url()
+        ),
+        None => eprintln!(
+            "wecom standin: listening on {} (answers are the official examples); Ctrl-C stops it",
+            standin.base_url()
+        ),
+    }
+    shutdown_signal().await;
+    eprintln!("wecom standin: stopped after {} requests", standin.requests().len());
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

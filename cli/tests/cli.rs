@@ -1,0 +1,482 @@
+//! The `wecom` binary end to end: a standalone stand-in started as `wecom standin --port N` (its first stdout
+//! line read for where it is), then `wecom call`, `wecom endpoints`, `wecom export customers` and
+//! `wecom callback` against it, with their outputs and exit codes.
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use wecom_externalcontact::callback::CallbackCrypto;
+use wecom_externalcontact::catalog;
+use wecom_externalcontact::standin::CustomerData;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wecom");
+
+/// A `wecom standin` child process, killed when dropped.
+struct StandinProcess {
+    child: Child,
+    info: Value,
+}
+
+impl Drop for StandinProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl StandinProcess {
+    fn start(config: Option<&Path>) -> StandinProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["standin", "--port", &port.to_string()]);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let info: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("first line {first:?}: {e}"));
+        assert_eq!(
+            info["base_url"],
+            format!("http://127.0.0.1:{port}"),
+            "it listens on --port"
+        );
+        StandinProcess { child, info }
+    }
+
+    /// `wecom <args>` with this stand-in's credentials in the environment.
+    fn wecom(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("WECOM_BASE_URL", self.info["base_url"].as_str().unwrap())
+            .env("WECOM_CORP_ID", self.info["corp_id"].as_str().unwrap())
+            .env("WECOM_SECRET", self.info["secret"].as_str().unwrap());
+        run(cmd, stdin)
+    }
+}
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn wecom_alone(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("WECOM_CORP_ID")
+        .env_remove("WECOM_SECRET")
+        .env_remove("WECOM_BASE_URL")
+        .env_remove("WECOM_CALLBACK_TOKEN")
+        .env_remove("WECOM_CALLBACK_AES_KEY")
+        .env_remove("WECOM_CALLBACK_RECEIVE_ID")
+        .envs(env.iter().copied());
+    run(cmd, Some(""))
+}
+
+fn stdout_json(o: &Output) -> Value {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn call_goes_through_the_standalone_standin() {
+    let s = StandinProcess::start(None);
+    // GET with no request: the official example answer, errcode/errmsg handled by the client.
+    let v = stdout_json(&s.wecom(&["call", "externalcontact/get_follow_user_list"], None));
+    assert_eq!(v["follow_user"], serde_json::json!(["zhangsan", "lissi"]));
+    assert!(v.get("errcode").is_none());
+    // POST from the argument and from stdin, with a leading /cgi-bin/.
+    let v = stdout_json(&s.wecom(
+        &[
+            "call",
+            "externalcontact/batch/get_by_user",
+            r#"{"userid_list":["zhangsan"],"limit":10}"#,
+        ],
+        None,
+    ));
+    assert!(v["external_contact_list"].as_array().is_some_and(|a| !a.is_empty()));
+    let v = stdout_json(&s.wecom(
+        &["call", "/cgi-bin/externalcontact/list", "-"],
+        Some(r#"{"userid":"zhangsan"}"#),
+    ));
+    assert!(v["external_userid"].is_array());
+}
+
+#[test]
+fn call_errors_are_messages_on_stderr_with_exit_codes() {
+    let s = StandinProcess::start(None);
+    // A misspelled field is refused before sending: usage error 2.
+    let o = s.wecom(&["call", "externalcontact/list", r#"{"user_id":"zhangsan"}"#], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("unknown field `user_id`"), "{}", stderr(&o));
+    // Not JSON, not an object, not an endpoint: 2.
+    for args in [
+        &["call", "externalcontact/list", "{"][..],
+        &["call", "externalcontact/list", "[1]"],
+        &["call", "externalcontact/nope", "{}"],
+    ] {
+        let o = s.wecom(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("wecom: error: "), "{}", stderr(&o));
+    }
+    // WeCom's own error (a wrong secret): 1, and the secret is not printed.
+    let mut cmd = Command::new(BIN);
+    cmd.args(["call", "externalcontact/list", r#"{"userid":"zhangsan"}"#])
+        .env("WECOM_BASE_URL", s.info["base_url"].as_str().unwrap())
+        .env("WECOM_CORP_ID", "standin-corp")
+        .env("WECOM_SECRET", "WRONG-secret-4711");
+    let o = run(cmd, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("40001"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("WRONG-secret-4711"));
+    // No credentials: 3. Nobody listening: 4.
+    let o = wecom_alone(&["call", "externalcontact/list", r#"{"userid":"a"}"#], &[]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("WECOM_CORP_ID"), "{}", stderr(&o));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{closed}");
+    let o = wecom_alone(
+        &["call", "externalcontact/list", r#"{"userid":"a"}"#],
+        &[
+            ("WECOM_CORP_ID", "c"),
+            ("WECOM_SECRET", "s3cr3t-value"),
+            ("WECOM_BASE_URL", &base),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("s3cr3t-value"));
+}
+
+#[test]
+fn endpoints_lists_the_catalog() {
+    let v = stdout_json(&wecom_alone(&["endpoints", "--json"], &[]));
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), catalog::endpoints().len());
+    for (item, ep) in items.iter().zip(catalog::endpoints()) {
+        assert_eq!(item["path"], ep.path);
+        assert_eq!(item["method"], ep.method.as_str());
+        assert_eq!(item["name_zh"], ep.name_zh);
+        assert_eq!(item["doc_url"], ep.doc_url);
+    }
+    let v = stdout_json(&wecom_alone(&["endpoints", "--group", "tag", "--json"], &[]));
+    let tag: Vec<_> = catalog::endpoints().iter().filter(|e| e.group == "tag").collect();
+    assert_eq!(v.as_array().unwrap().len(), tag.len());
+    assert!(v.as_array().unwrap().iter().all(|e| e["group"] == "tag"));
+    let o = wecom_alone(&["endpoints", "--group", "tag"], &[]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), tag.len());
+    assert!(text.contains("externalcontact/get_corp_tag_list") && text.contains("获取企业标签库"));
+    let o = wecom_alone(&["endpoints", "--group", "nope"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Writes a stand-in config holding `members` members and `customers` customers.
+fn dataset_config(dir: &Path, members: usize, customers: usize) -> PathBuf {
+    let path = dir.join("standin.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({ "customers": { "members": members, "customers": customers } }).to_string(),
+    )
+    .unwrap();
+    path
+}
+
+/// Reads an export: external_userid → the userids of its follow_info, asserting each customer appears once.
+fn read_export(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["external_contact"]["external_userid"].as_str().unwrap().to_string();
+        let follows: BTreeSet<String> = v["follow_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["userid"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            follows.len(),
+            v["follow_info"].as_array().unwrap().len(),
+            "{id}: a member twice"
+        );
+        assert!(out.insert(id.clone(), follows).is_none(), "{id} written twice");
+    }
+    out
+}
+
+/// What the export should hold for `CustomerData::generated(members, customers)`.
+fn expected(members: usize, customers: usize) -> BTreeMap<String, BTreeSet<String>> {
+    let data = CustomerData::generated(members, customers);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for item in data.items() {
+        out.entry(item["external_contact"]["external_userid"].as_str().unwrap().into())
+            .or_default()
+            .insert(item["follow_info"]["userid"].as_str().unwrap().into());
+    }
+    assert_eq!(out.len(), customers);
+    out
+}
+
+#[test]
+fn export_writes_each_customer_once_with_all_its_followers() {
+    // 250 members: three batch/get_by_user chunks (100, 100, 50), each over several pages of 100.
+    let dir = temp_dir("export");
+    let s = StandinProcess::start(Some(&dataset_config(&dir, 250, 700)));
+    let out = dir.join("customers.jsonl");
+    let o = s.wecom(
+        &["export", "customers", "--out", out.to_str().unwrap(), "--jobs", "2"],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "with --out nothing goes to stdout");
+    let got = read_export(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(got, expected(250, 700));
+    assert!(got.values().any(|f| f.len() == 2), "some customers have two followers");
+    // Not a terminal: plain progress lines, then the summary.
+    let err = stderr(&o);
+    assert!(err.contains("export: 250/250 members"), "{err}");
+    assert!(
+        err.contains("700 customers (875 follow records) of 250 members"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("customers.jsonl.partial").exists(),
+        "the partial file is removed when done"
+    );
+
+    // Safe to rerun: same result. And to stdout.
+    let o = s.wecom(&["export", "customers", "--out", out.to_str().unwrap()], None);
+    assert!(o.status.success());
+    assert_eq!(read_export(&std::fs::read_to_string(&out).unwrap()), expected(250, 700));
+    let o = s.wecom(&["export", "customers", "--quiet"], None);
+    assert!(o.status.success());
+    assert!(o.stderr.is_empty());
+    assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(250, 700));
+}
+
+#[test]
+fn export_resumes_from_the_finished_chunks_of_an_interrupted_run() {
+    let dir = temp_dir("resume");
+    let s = StandinProcess::start(Some(&dataset_config(&dir, 150, 300)));
+    let out = dir.join("c.jsonl");
+    let members: Vec<String> = (1..=150).map(|i| format!("member{i:03}")).collect();
+    let header = serde_json::json!({ "wecom_export": "customers", "members": members });
+    // Chunk 0 (members 1–100) finished in the "previous run" with a record only it knows; chunk 1 was
+    // half-written when it stopped (no done marker, a torn last line).
+    let reused = serde_json::json!({ "external_contact": { "external_userid": "wmFromPreviousRun", "name": "x", "type": 1 },
+                                     "follow_info": { "userid": "member001" } });
+    let lost = serde_json::json!({ "external_contact": { "external_userid": "wmHalfWritten", "name": "y", "type": 1 },
+                                   "follow_info": { "userid": "member101" } });
+    let partial = format!(
+        "{header}\n{}\n{}\n{}\n{{\"chunk\":1,\"it",
+        serde_json::json!({ "chunk": 0, "item": reused }),
+        serde_json::json!({ "chunk": 0, "done": true }),
+        serde_json::json!({ "chunk": 1, "item": lost }),
+    );
+    std::fs::write(dir.join("c.jsonl.partial"), partial).unwrap();
+    let o = s.wecom(&["export", "customers", "--out", out.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(from the previous run)"), "{}", stderr(&o));
+    let got = read_export(&std::fs::read_to_string(&out).unwrap());
+    assert!(
+        got.contains_key("wmFromPreviousRun"),
+        "chunk 0 came from the partial file, not the server"
+    );
+    assert!(
+        !got.contains_key("wmHalfWritten"),
+        "an unfinished chunk is fetched again"
+    );
+    // Chunk 1 (members 101–150) was fetched: its customers are all there, each once.
+    let want = expected(150, 300);
+    for (id, follows) in &want {
+        if follows.iter().any(|m| m.as_str() > "member100") {
+            assert!(got.contains_key(id), "{id} of chunk 1 is missing");
+        }
+    }
+
+    // A partial file of another member list is not reused.
+    let other = serde_json::json!({ "wecom_export": "customers", "members": ["someone"] });
+    std::fs::write(
+        dir.join("c.jsonl.partial"),
+        format!(
+            "{other}\n{}\n{}\n",
+            serde_json::json!({ "chunk": 0, "item": reused }),
+            serde_json::json!({ "chunk": 0, "done": true })
+        ),
+    )
+    .unwrap();
+    let o = s.wecom(&["export", "customers", "--out", out.to_str().unwrap()], None);
+    assert!(o.status.success());
+    assert_eq!(read_export(&std::fs::read_to_string(&out).unwrap()), want);
+}
+
+#[test]
+fn standin_config_errors_and_sigterm() {
+    let dir = temp_dir("standin");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"customerz": 1}"#).unwrap();
+    let o = wecom_alone(&["standin", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("customerz"), "{}", stderr(&o));
+    let o = wecom_alone(
+        &["standin", "--config", dir.join("missing.json").to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3));
+
+    // Its own credentials come from the config; SIGTERM stops it with exit code 0.
+    let good = dir.join("good.json");
+    std::fs::write(&good, r#"{"corp_id": "ww-test", "secret": "test-secret"}"#).unwrap();
+    let mut s = StandinProcess::start(Some(&good));
+    assert_eq!(s.info["corp_id"], "ww-test");
+    assert_eq!(s.info["secret"], "test-secret");
+    let v = stdout_json(&s.wecom(&["call", "externalcontact/get_follow_user_list"], None));
+    assert!(v["follow_user"].is_array());
+    let status = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(s.child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn callback_verify_and_decrypt() {
+    let token = "QDG6eK";
+    let key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+    let corp = "wx5823bf96d3bd56c7";
+    let crypto = CallbackCrypto::new(token, key, corp).unwrap();
+    let env = [
+        ("WECOM_CALLBACK_TOKEN", token),
+        ("WECOM_CALLBACK_AES_KEY", key),
+        ("WECOM_CALLBACK_RECEIVE_ID", corp),
+    ];
+
+    // URL verification: the echostr decrypted.
+    let echostr = crypto.encrypt("echo-4711").unwrap();
+    let sig = crypto.signature("1409659589", "263014780", &echostr);
+    let query: String = url_query(&[
+        ("msg_signature", &sig),
+        ("timestamp", "1409659589"),
+        ("nonce", "263014780"),
+        ("echostr", &echostr),
+    ]);
+    let o = wecom_alone(&["callback", "verify", "--query", &format!("/callback?{query}")], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), "echo-4711");
+    // From flags instead of the environment, with a wrong token: the signature fails, exit 1, no key shown.
+    let o = wecom_alone(
+        &[
+            "callback",
+            "verify",
+            "--query",
+            &query,
+            "--token",
+            "wrong",
+            "--aes-key",
+            key,
+            "--receive-id",
+            corp,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !stderr(&o).contains(key) && !stderr(&o).contains("wrong"),
+        "{}",
+        stderr(&o)
+    );
+    // Missing key: 3.
+    let o = wecom_alone(&["callback", "verify", "--query", &query, "--token", token], &[]);
+    assert_eq!(o.status.code(), Some(3));
+
+    // A message POST: the decrypted XML, or the typed event.
+    let xml = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>\
+<CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event>\
+<ChangeType><![CDATA[add_external_contact]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID>\
+<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA]]></ExternalUserID><State><![CDATA[teststate]]></State>\
+<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode></xml>";
+    let reply = crypto.seal_reply(xml, "1409659813", "1372623149").unwrap();
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{}]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>",
+        reply.encrypt()
+    );
+    let q = url_query(&[
+        ("msg_signature", reply.msg_signature()),
+        ("timestamp", "1409659813"),
+        ("nonce", "1372623149"),
+    ]);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["callback", "decrypt", "--query", &q]).envs(env);
+    let o = run(cmd, Some(&body));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), xml);
+    let file = temp_dir("callback").join("body.xml");
+    std::fs::write(&file, &body).unwrap();
+    let o = wecom_alone(
+        &["callback", "decrypt", "--event", "--query", &q, file.to_str().unwrap()],
+        &env,
+    );
+    let event = stdout_json(&o);
+    assert!(event.to_string().contains("WELCOMECODE"), "{event}");
+    assert!(event.to_string().contains("add_external_contact"), "{event}");
+    // Another receive id than the one the message was sealed for: 1.
+    let o = wecom_alone(
+        &[
+            "callback",
+            "decrypt",
+            "--query",
+            &q,
+            file.to_str().unwrap(),
+            "--receive-id",
+            "other",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+fn url_query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

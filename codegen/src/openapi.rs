@@ -1,0 +1,389 @@
+//! Stages 4 and 5 for `openapi.json`: the lowered model as an OpenAPI 3.1 document (pure, no I/O).
+//!
+//! One operation per endpoint (`operationId` = the client method), the Chinese name, the official doc link,
+//! one tag per group, the token as a security scheme per kind, query parameters for GET (and for uploads),
+//! a JSON body for POST, a multipart body for uploads, the 200 response with `errcode`/`errmsg`, every
+//! struct and enum of the spec as a component schema, `deprecated`, and the official examples.
+//!
+//! The model is read through a few narrow accessors ([`operation_id`], [`http_method`], [`token_scheme`],
+//! [`paging_style`]) so that a change of the IR touches only them.
+
+use crate::model::{Api, Code, Endpoint, Enum, Field, Paging, Struct, Ty};
+use crate::spec::EnumRepr;
+use crate::types::Scalar;
+use serde_json::{json, Map, Value};
+
+/// The security schemes: (scheme name = query key, description).
+const SCHEMES: [(&str, &str); 3] = [
+    (
+        "access_token",
+        "A corp's access_token (from gettoken with the corp id and the 客户联系 secret, or an authorized \
+         third-party/代开发 app's corp token), in the query string.",
+    ),
+    (
+        "suite_access_token",
+        "A third-party suite's own suite_access_token, in the query string.",
+    ),
+    (
+        "provider_access_token",
+        "A service provider's provider_access_token, in the query string.",
+    ),
+];
+
+/// The official API host, as the server of every operation.
+pub const SERVER: &str = "https://qyapi.weixin.qq.com/cgi-bin";
+
+/// The schema holding `errcode` and `errmsg`, part of every response.
+pub const STATUS_SCHEMA: &str = "WeComStatus";
+
+/// The operation id of an endpoint: the client method's name.
+pub fn operation_id(ep: &Endpoint) -> String {
+    ep.method.to_string()
+}
+
+/// The lower-case HTTP method (`get` / `post`), the key of the operation under its path.
+pub fn http_method(ep: &Endpoint) -> String {
+    ep.http_method.to_string().to_ascii_lowercase()
+}
+
+/// The security scheme (= query key) of the endpoint's token; `None` for endpoints that take none.
+pub fn token_scheme(ep: &Endpoint) -> Option<&'static str> {
+    match ep.token.to_string().to_ascii_lowercase().as_str() {
+        "none" => None,
+        "suite" => Some("suite_access_token"),
+        "provider" => Some("provider_access_token"),
+        _ => Some("access_token"),
+    }
+}
+
+/// `cursor` or `offset`.
+pub fn paging_style(p: &Paging) -> &'static str {
+    if p.cursor_style {
+        "cursor"
+    } else {
+        "offset"
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn joined(lines: &[String]) -> String {
+    lines.join("\n").trim().to_string()
+}
+
+/// The JSON schema of a type. `flex` widens scalars to the other spelling the server is known to send.
+fn ty_schema(ty: &Ty, flex: bool) -> Value {
+    match ty {
+        Ty::Scalar(s) => {
+            let mut v = match s {
+                Scalar::String => json!({ "type": "string" }),
+                Scalar::Bool => json!({ "type": "boolean" }),
+                Scalar::I32 => json!({ "type": "integer", "format": "int32" }),
+                Scalar::I64 => json!({ "type": "integer", "format": "int64" }),
+                Scalar::U32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+                Scalar::U64 => json!({ "type": "integer", "minimum": 0 }),
+                Scalar::F64 => json!({ "type": "number", "format": "double" }),
+            };
+            if flex {
+                let other = match s {
+                    Scalar::String => "integer",
+                    Scalar::Bool => "integer",
+                    _ => "string",
+                };
+                let base = v["type"].clone();
+                v["type"] = json!([base, other]);
+                // A format or bounds would be read against the string spelling too.
+                if let Value::Object(m) = &mut v {
+                    m.remove("format");
+                    m.remove("minimum");
+                    m.remove("maximum");
+                }
+            }
+            v
+        }
+        Ty::Json => json!({}),
+        Ty::List(t) => json!({ "type": "array", "items": ty_schema(t, false) }),
+        Ty::Struct(n) | Ty::Enum(n) => schema_ref(n),
+    }
+}
+
+fn field_schema(f: &Field) -> Value {
+    let mut v = ty_schema(&f.ty, f.flex);
+    let doc = joined(&f.doc);
+    // Beside a `$ref` too: siblings of `$ref` are allowed in 3.1, and the field's doc says more than the type's.
+    if !doc.is_empty() {
+        v["description"] = Value::String(doc);
+    }
+    v
+}
+
+/// Does the wire always carry the field? (A required field that decodes to its default may be absent.)
+fn wire_required(f: &Field) -> bool {
+    f.required && !f.serde_default
+}
+
+fn struct_schema(s: &Struct) -> Value {
+    let mut props = Map::new();
+    for f in &s.fields {
+        props.insert(f.wire.clone(), field_schema(f));
+    }
+    let required: Vec<&str> = s
+        .fields
+        .iter()
+        .filter(|f| wire_required(f))
+        .map(|f| f.wire.as_str())
+        .collect();
+    let mut v = json!({ "type": "object", "description": joined(&s.doc), "properties": props });
+    if !required.is_empty() {
+        v["required"] = json!(required);
+    }
+    if s.deny_unknown {
+        v["additionalProperties"] = json!(false);
+    }
+    v
+}
+
+/// An enum: each documented code as a `const` with its name (`title`) and doc, plus an open case, because
+/// WeCom adds codes (the official examples already carry undocumented ones) and the Rust model keeps them.
+fn enum_schema(e: &Enum) -> Value {
+    let code = |c: &Code| match c {
+        Code::Int(n) => json!(n),
+        Code::Str(s) => json!(s),
+    };
+    let mut doc = joined(&e.doc);
+    doc.push_str("\n\nCodes:");
+    for v in &e.values {
+        doc.push_str(&format!("\n- `{}` ({}): {}", code(&v.code), v.name, v.doc));
+    }
+    doc.push_str("\n\nWeCom may add codes; a client should keep a code it does not know.");
+    let ty = match e.repr {
+        EnumRepr::Int => "integer",
+        EnumRepr::String => "string",
+    };
+    let mut cases: Vec<Value> = e
+        .values
+        .iter()
+        .map(|v| json!({ "const": code(&v.code), "title": v.name, "description": v.doc }))
+        .collect();
+    cases.push(json!({ "title": "other", "description": "A code not documented today, kept as it is." }));
+    json!({ "type": ty, "description": doc, "anyOf": cases })
+}
+
+fn status_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "The status every WeCom answer carries. A non-zero errcode is an error (see \
+                        https://developer.work.weixin.qq.com/document/path/90313); the other fields are then absent.",
+        "properties": {
+            "errcode": { "type": "integer", "description": "0: success; anything else is an error code." },
+            "errmsg": { "type": "string", "description": "\"ok\", or a description of the error." }
+        },
+        "required": ["errcode", "errmsg"]
+    })
+}
+
+fn parse_example(s: &Option<String>) -> Option<Value> {
+    s.as_deref().and_then(|j| serde_json::from_str(j).ok())
+}
+
+fn description(ep: &Endpoint) -> String {
+    let mut d = format!("**{}** (`{} /cgi-bin/{}`)", ep.name_zh, ep.http_method, ep.path);
+    if let Some(dep) = &ep.deprecated {
+        d.push_str(&format!("\n\nDeprecated: {}", dep.trim()));
+    }
+    if let Some(notes) = &ep.notes {
+        d.push_str("\n\n");
+        d.push_str(notes.trim());
+    }
+    if let Some(p) = &ep.paging {
+        d.push_str(&format!(
+            "\n\nPaged ({} style): request field `{}`",
+            paging_style(p),
+            p.cursor.wire
+        ));
+        if let Some(n) = &p.next {
+            d.push_str(&format!(", next cursor in `{}`", n.wire));
+        }
+        d.push_str(&format!(", items in `{}`.", p.items.wire));
+    }
+    d
+}
+
+fn operation(ep: &Endpoint, request: Option<&Struct>) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(operation_id(ep)));
+    op.insert("summary".into(), json!(ep.summary));
+    op.insert("description".into(), json!(description(ep)));
+    op.insert("tags".into(), json!([ep.group]));
+    op.insert("x-wecom-name-zh".into(), json!(ep.name_zh));
+    if !ep.doc_url.is_empty() {
+        op.insert(
+            "externalDocs".into(),
+            json!({ "description": ep.name_zh, "url": ep.doc_url }),
+        );
+    }
+    op.insert(
+        "security".into(),
+        match token_scheme(ep) {
+            Some(s) => json!([{ s: [] }]),
+            None => json!([]),
+        },
+    );
+    if ep.deprecated.is_some() {
+        op.insert("deprecated".into(), json!(true));
+    }
+    if let Some(p) = &ep.paging {
+        let mut px = json!({ "style": paging_style(p), "cursor": p.cursor.wire, "items": p.items.wire });
+        if let Some(n) = &p.next {
+            px["next"] = json!(n.wire);
+        }
+        if let Some(l) = &p.limit {
+            px["limit"] = json!(l.wire);
+        }
+        if let Some((f, max)) = &p.chunk {
+            px["chunk"] = json!({ "field": f.wire, "max": max });
+        }
+        op.insert("x-wecom-paging".into(), px);
+    }
+
+    let example_request = parse_example(&ep.example_request);
+    let in_query = http_method(ep) == "get" || ep.upload.is_some();
+    if in_query {
+        let params: Vec<Value> = request
+            .map(|r| r.fields.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                let mut p = json!({
+                    "name": f.wire,
+                    "in": "query",
+                    "required": f.required,
+                    "schema": ty_schema(&f.ty, f.flex),
+                });
+                let doc = joined(&f.doc);
+                if !doc.is_empty() {
+                    p["description"] = json!(doc);
+                }
+                if let Some(x) = example_request.as_ref().and_then(|e| e.get(&f.wire)) {
+                    p["example"] = x.clone();
+                }
+                p
+            })
+            .collect();
+        if !params.is_empty() {
+            op.insert("parameters".into(), json!(params));
+        }
+    }
+    if let Some(part) = &ep.upload {
+        op.insert(
+            "requestBody".into(),
+            json!({
+                "required": true,
+                "content": { "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": { part.as_str(): {
+                            "type": "string",
+                            "contentMediaType": "application/octet-stream",
+                            "description": "The file (with its file name and length in the part's headers)."
+                        } },
+                        "required": [part]
+                    }
+                } }
+            }),
+        );
+    } else if !in_query {
+        let mut media = json!({ "schema": schema_ref(&ep.request) });
+        if let Some(x) = example_request {
+            media["example"] = x;
+        }
+        op.insert(
+            "requestBody".into(),
+            json!({ "required": true, "content": { "application/json": media } }),
+        );
+    }
+    let mut media = json!({
+        "schema": { "allOf": [schema_ref(STATUS_SCHEMA), schema_ref(&ep.response)] }
+    });
+    if let Some(x) = parse_example(&ep.example_response) {
+        media["example"] = x;
+    }
+    op.insert(
+        "responses".into(),
+        json!({ "200": {
+            "description": "WeCom always answers 200; errcode says whether the call succeeded.",
+            "content": { "application/json": media }
+        } }),
+    );
+    Value::Object(op)
+}
+
+/// The OpenAPI 3.1 document of the whole API. `version` goes into `info.version`.
+pub fn document(api: &Api, version: &str) -> Value {
+    let structs: Vec<&Struct> = api.groups.iter().flat_map(|g| g.structs.iter()).collect();
+    let mut schemas = Map::new();
+    schemas.insert(STATUS_SCHEMA.into(), status_schema());
+    let mut sorted: Vec<(&str, Value)> = structs.iter().map(|s| (s.name.as_str(), struct_schema(s))).collect();
+    sorted.extend(
+        api.groups
+            .iter()
+            .flat_map(|g| g.enums.iter())
+            .map(|e| (e.name.as_str(), enum_schema(e))),
+    );
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, schema) in sorted {
+        schemas.insert(name.to_string(), schema);
+    }
+
+    let mut paths = Map::new();
+    let mut tags = Vec::new();
+    for g in &api.groups {
+        if g.endpoints.is_empty() {
+            continue;
+        }
+        tags.push(json!({ "name": g.name, "description": g.doc }));
+        for ep in &g.endpoints {
+            let request = structs.iter().copied().find(|s| s.name == ep.request);
+            let item = paths
+                .entry(format!("/{}", ep.path))
+                .or_insert_with(|| Value::Object(Map::new()));
+            item[http_method(ep)] = operation(ep, request);
+        }
+    }
+
+    let mut security = Map::new();
+    for (name, doc) in SCHEMES {
+        security.insert(
+            name.into(),
+            json!({ "type": "apiKey", "in": "query", "name": name, "description": doc }),
+        );
+    }
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "WeCom 客户联系 (external contact) server API",
+            "version": version,
+            "summary": "Every endpoint of the WeCom 客户联系 API, generated from the wecom-externalcontact spec.",
+            "description": "Generated from spec/*.yaml by wecom-externalcontact-codegen; do not edit by hand. \
+                            One operation per endpoint, named after the Rust client method. Every answer is HTTP \
+                            200 with `errcode`/`errmsg`; enums list the codes documented today and WeCom may add \
+                            more. The official docs (linked from each operation) are authoritative.",
+            "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
+        },
+        "servers": [{ "url": SERVER, "description": "The official WeCom API host" }],
+        "tags": tags,
+        "paths": paths,
+        "components": { "schemas": schemas, "securitySchemes": security },
+    })
+}
+
+/// The document as pretty-printed JSON with a trailing newline (deterministic: object keys keep the order
+/// they were inserted in, which follows the spec and sorted type names).
+pub fn render(api: &Api, version: &str) -> String {
+    let mut s = serde_json::to_string_pretty(&document(api, version)).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,109 @@
+//! The stand-in's customer data set: the customer endpoints answer from it, really paged, through the typed
+//! client and its streams.
+use futures_util::TryStreamExt;
+use std::collections::BTreeSet;
+use wecom_externalcontact::models::*;
+use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig};
+use wecom_externalcontact::Error;
+
+async fn standin(members: usize, customers: usize) -> StandIn {
+    StandIn::start_with(StandInConfig {
+        customers: Some(CustomerData::generated(members, customers)),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn batch_get_by_user_pages_through_the_data_set() {
+    let data = CustomerData::generated(250, 700);
+    assert_eq!(data.customer_count(), 700);
+    assert_eq!(data.items().len(), 875, "every fourth customer has a second follower");
+    let s = standin(250, 700).await;
+    let client = s.client();
+    let members = client
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap()
+        .follow_user
+        .unwrap();
+    assert_eq!(members, data.members());
+
+    // The stream splits the 250 members into requests of at most 100 and follows every cursor.
+    let items: Vec<CustomerWithFollowInfo> = client
+        .batch_get_by_user_stream(BatchGetByUserRequest::new(members.clone()).limit(30u32))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 875);
+    let pairs: BTreeSet<(String, String)> = items
+        .iter()
+        .map(|i| (i.external_contact.external_userid.clone(), i.follow_info.userid.clone()))
+        .collect();
+    assert_eq!(pairs.len(), 875, "no pair twice");
+    let pages = s
+        .requests()
+        .iter()
+        .filter(|r| r.path == "externalcontact/batch/get_by_user")
+        .count();
+    // One request per page of 30 of each chunk of 100, 100 and 50 members.
+    let expected: usize = members
+        .chunks(100)
+        .map(|chunk| {
+            let n = data
+                .items()
+                .iter()
+                .filter(|i| chunk.iter().any(|m| i["follow_info"]["userid"] == m.as_str()))
+                .count();
+            n.div_ceil(30).max(1)
+        })
+        .sum();
+    assert!(expected >= 30, "{expected} pages");
+    assert_eq!(pages, expected);
+    for r in s
+        .requests()
+        .iter()
+        .filter(|r| r.path == "externalcontact/batch/get_by_user")
+    {
+        let n = r.json.as_ref().unwrap()["userid_list"].as_array().unwrap().len();
+        assert!(n <= 100, "{n} userids in one request");
+    }
+
+    // More than 100 userids at once is refused, as WeCom does.
+    let err = client
+        .batch_get_by_user(&BatchGetByUserRequest::new(members.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { errcode: 40058, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn list_and_get_answer_from_the_data_set() {
+    let s = standin(3, 10).await;
+    let client = s.client();
+    let ids = client
+        .list(&ListRequest::new("member001"))
+        .await
+        .unwrap()
+        .external_userid
+        .unwrap();
+    // Customers 0, 3, 6, 9 are member001's own; 8 is member003's (8 % 3 == 2) and also the next member's,
+    // member001 (every fourth customer has a second follower).
+    assert_eq!(
+        ids,
+        [
+            "wmStandIn000000",
+            "wmStandIn000003",
+            "wmStandIn000006",
+            "wmStandIn000008",
+            "wmStandIn000009"
+        ]
+    );
+    let detail = client.get(&GetRequest::new("wmStandIn000008")).await.unwrap();
+    assert_eq!(detail.external_contact.name, "客户8");
+    let followers: Vec<String> = detail.follow_user.unwrap().into_iter().map(|f| f.userid).collect();
+    assert_eq!(followers, ["member003", "member001"]);
+    // An unknown customer falls back to the official example, like any other request.
+    assert!(client.get(&GetRequest::new("wmNobody")).await.is_ok());
+}
