@@ -19,6 +19,7 @@ pub struct AcquisitionBill {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<u64>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionBill {
     /// Creates an empty `AcquisitionBill`: every field is optional; set them with the methods below.
@@ -30,24 +31,28 @@ impl AcquisitionBill {
             price: None,
         }
     }
+
     /// Sets `timestamp`: 消耗时间
     #[must_use]
     pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
         self.timestamp = Some(value.into());
         self
     }
+
     /// Sets `link_id`: 获客链接id，链接已删除时不返回
     #[must_use]
     pub fn link_id(mut self, value: impl Into<String>) -> Self {
         self.link_id = Some(value.into());
         self
     }
+
     /// Sets `state`: 加好友时的 state 参数，为空则不返回
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `price`: 服务商代付金额，单位为分
     #[must_use]
     pub fn price(mut self, value: impl Into<u64>) -> Self {
@@ -55,6 +60,7 @@ impl AcquisitionBill {
         self
     }
 }
+
 /// 会话信息
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -70,6 +76,7 @@ pub struct AcquisitionChatInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionChatInfo {
     /// Creates an empty `AcquisitionChatInfo`: every field is optional; set them with the methods below.
@@ -80,18 +87,21 @@ impl AcquisitionChatInfo {
             state: None,
         }
     }
+
     /// Sets `recv_msg_cnt`: 成员收到此客户的消息次数
     #[must_use]
     pub fn recv_msg_cnt(mut self, value: impl Into<u32>) -> Self {
         self.recv_msg_cnt = Some(value.into());
         self
     }
+
     /// Sets `link_id`: 成员添加客户的获客链接id
     #[must_use]
     pub fn link_id(mut self, value: impl Into<String>) -> Self {
         self.link_id = Some(value.into());
         self
     }
+
     /// Sets `state`: 成员添加客户时的 state (customer_channel)
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -99,6 +109,7 @@ impl AcquisitionChatInfo {
         self
     }
 }
+
 /// link_auth_mode 为 1 时，关联的应用列表
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -108,6 +119,7 @@ pub struct AcquisitionCompAuthApp {
     #[serde(default)]
     pub agentid: i64,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionCompAuthApp {
     /// Creates a `AcquisitionCompAuthApp` from its required fields; every optional field starts as `None`.
@@ -115,6 +127,7 @@ impl AcquisitionCompAuthApp {
         Self { agentid: agentid.into() }
     }
 }
+
 /// 客户列表
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -133,6 +146,7 @@ pub struct AcquisitionCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionCustomer {
     /// Creates a `AcquisitionCustomer` from its required fields; every optional field starts as `None`.
@@ -144,18 +158,21 @@ impl AcquisitionCustomer {
             state: None,
         }
     }
+
     /// Sets `userid`: 通过获客链接添加此客户的跟进人userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `chat_status`: 会话状态
     #[must_use]
     pub fn chat_status(mut self, value: impl Into<AcquisitionChatStatus>) -> Self {
         self.chat_status = Some(value.into());
         self
     }
+
     /// Sets `state`: 链接上拼接的 customer_channel 自定义参数
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
@@ -163,12 +180,13 @@ impl AcquisitionCustomer {
         self
     }
 }
-/// 获客链接的基本信息 — one acquisition link as returned by create_link and get.
+
+/// 获客链接的基本信息 — one acquisition link as get returns it (create_link returns `CreatedAcquisitionLink`).
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AcquisitionLink {
-    /// 获客链接的id (create_link 返回；get 的当前示例不含此字段)
+    /// 获客链接的id (get 的当前示例不含此字段)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// 获客链接的名称
@@ -187,6 +205,7 @@ pub struct AcquisitionLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionLink {
     /// Creates a `AcquisitionLink` from its required fields; every optional field starts as `None`.
@@ -200,24 +219,28 @@ impl AcquisitionLink {
             mark_source: None,
         }
     }
-    /// Sets `link_id`: 获客链接的id (create_link 返回；get 的当前示例不含此字段)
+
+    /// Sets `link_id`: 获客链接的id (get 的当前示例不含此字段)
     #[must_use]
     pub fn link_id(mut self, value: impl Into<String>) -> Self {
         self.link_id = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接 (仅对「营销获客」应用生效)
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -225,6 +248,7 @@ impl AcquisitionLink {
         self
     }
 }
+
 /// 获客链接的使用范围 — members and departments the link assigns customers to.
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -237,6 +261,7 @@ pub struct AcquisitionLinkRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionLinkRange {
     /// Creates an empty `AcquisitionLinkRange`: every field is optional; set them with the methods below.
@@ -246,12 +271,14 @@ impl AcquisitionLinkRange {
             department_list: None,
         }
     }
+
     /// Sets `user_list`: 关联的成员userid列表，最多 500 个
     #[must_use]
     pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user_list = Some(value.into());
         self
     }
+
     /// Sets `department_list`: 关联的部门id列表，部门覆盖总人数最多 500 个
     #[must_use]
     pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
@@ -259,6 +286,7 @@ impl AcquisitionLinkRange {
         self
     }
 }
+
 /// 优先分配配置 — route a customer to a member who is already their friend (仅部分经营类目企业支持).
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -271,6 +299,7 @@ pub struct AcquisitionPriorityOption {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_userid_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionPriorityOption {
     /// Creates an empty `AcquisitionPriorityOption`: every field is optional; set them with the methods below.
@@ -280,12 +309,14 @@ impl AcquisitionPriorityOption {
             priority_userid_list: None,
         }
     }
+
     /// Sets `priority_type`: 优先分配类型
     #[must_use]
     pub fn priority_type(mut self, value: impl Into<AcquisitionPriorityType>) -> Self {
         self.priority_type = Some(value.into());
         self
     }
+
     /// Sets `priority_userid_list`: priority_type 为 2 时的指定成员userid列表，最多 1000 个
     #[must_use]
     pub fn priority_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -293,6 +324,7 @@ impl AcquisitionPriorityOption {
         self
     }
 }
+
 /// 额度列表 (按批次)
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -305,6 +337,7 @@ pub struct AcquisitionQuota {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionQuota {
     /// Creates an empty `AcquisitionQuota`: every field is optional; set them with the methods below.
@@ -314,12 +347,14 @@ impl AcquisitionQuota {
             balance: None,
         }
     }
+
     /// Sets `expire_date`: 额度过期时间戳，为过期日的零点
     #[must_use]
     pub fn expire_date(mut self, value: impl Into<i64>) -> Self {
         self.expire_date = Some(value.into());
         self
     }
+
     /// Sets `balance`: 该批额度的数量
     #[must_use]
     pub fn balance(mut self, value: impl Into<u64>) -> Self {
@@ -327,11 +362,57 @@ impl AcquisitionQuota {
         self
     }
 }
+
+/// 新建的获客链接
+///
+/// The fields create_link documents (link_id, link_name, url, create_time); `skip_verify` and `mark_source` are returned by get only.
+#[cfg(feature = "acquisition")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatedAcquisitionLink {
+    /// 获客链接的id
+    #[serde(default)]
+    pub link_id: String,
+    /// 获客链接名称
+    #[serde(default)]
+    pub link_name: String,
+    /// 获客链接
+    #[serde(default)]
+    pub url: String,
+    /// 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+}
+
+#[cfg(feature = "acquisition")]
+impl CreatedAcquisitionLink {
+    /// Creates a `CreatedAcquisitionLink` from its required fields; every optional field starts as `None`.
+    pub fn new(
+        link_id: impl Into<String>,
+        link_name: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            link_id: link_id.into(),
+            link_name: link_name.into(),
+            url: url.into(),
+            create_time: None,
+        }
+    }
+
+    /// Sets `create_time`: 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
+    #[must_use]
+    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+}
+
 /// Request of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateLinkRequest {
@@ -350,6 +431,7 @@ pub struct CustomerAcquisitionCreateLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateLinkRequest {
     /// Creates a `CustomerAcquisitionCreateLinkRequest` from its required fields; every optional field starts as `None`.
@@ -362,18 +444,21 @@ impl CustomerAcquisitionCreateLinkRequest {
             mark_source: None,
         }
     }
+
     /// Sets `range`: 使用范围；user_list 与 department_list 不可同时为空
     #[must_use]
     pub fn range(mut self, value: impl Into<AcquisitionLinkRange>) -> Self {
         self.range = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `priority_option`: 优先分配配置 (仅部分经营类目企业支持)
     #[must_use]
     pub fn priority_option(
@@ -383,6 +468,7 @@ impl CustomerAcquisitionCreateLinkRequest {
         self.priority_option = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接，默认 true；仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -390,6 +476,7 @@ impl CustomerAcquisitionCreateLinkRequest {
         self
     }
 }
+
 /// Response of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -397,22 +484,26 @@ impl CustomerAcquisitionCreateLinkRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateLinkResponse {
-    /// 新建的获客链接 (含 link_id、link_name、url、create_time)
+    /// 新建的获客链接
+    ///
+    /// The fields create_link documents (link_id, link_name, url, create_time); `skip_verify` and `mark_source` are returned by get only.
     #[serde(default)]
-    pub link: AcquisitionLink,
+    pub link: CreatedAcquisitionLink,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateLinkResponse {
     /// Creates a `CustomerAcquisitionCreateLinkResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(link: impl Into<AcquisitionLink>) -> Self {
+    pub fn new(link: impl Into<CreatedAcquisitionLink>) -> Self {
         Self { link: link.into() }
     }
 }
+
 /// Request of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCreateOnceKeyRequest {
@@ -422,6 +513,7 @@ pub struct CustomerAcquisitionCreateOnceKeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_num: Option<u32>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateOnceKeyRequest {
     /// Creates a `CustomerAcquisitionCreateOnceKeyRequest` from its required fields; every optional field starts as `None`.
@@ -431,6 +523,7 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
             key_num: None,
         }
     }
+
     /// Sets `key_num`: 生成的代支付key数量，默认 100，最大 1000
     #[must_use]
     pub fn key_num(mut self, value: impl Into<u32>) -> Self {
@@ -438,6 +531,7 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
         self
     }
 }
+
 /// Response of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
@@ -446,27 +540,30 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionCreateOnceKeyResponse {
     /// 生成的代支付key列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
+    #[serde(default)]
+    pub keys: Vec<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCreateOnceKeyResponse {
-    /// Creates an empty `CustomerAcquisitionCreateOnceKeyResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionCreateOnceKeyResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { keys: None }
+        Self { keys: Vec::new() }
     }
+
     /// Sets `keys`: 生成的代支付key列表
     #[must_use]
     pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.keys = Some(value.into());
+        self.keys = value.into();
         self
     }
 }
+
 /// Request of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionCustomerRequest {
@@ -479,6 +576,7 @@ pub struct CustomerAcquisitionCustomerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCustomerRequest {
     /// Creates a `CustomerAcquisitionCustomerRequest` from its required fields; every optional field starts as `None`.
@@ -489,12 +587,14 @@ impl CustomerAcquisitionCustomerRequest {
             cursor: None,
         }
     }
+
     /// Sets `limit`: 返回的最大记录数，最大值 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，由上一次调用返回，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -502,6 +602,7 @@ impl CustomerAcquisitionCustomerRequest {
         self
     }
 }
+
 /// Response of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
@@ -510,27 +611,30 @@ impl CustomerAcquisitionCustomerRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionCustomerResponse {
     /// 客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<AcquisitionCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<AcquisitionCustomer>,
     /// 分页游标，没有更多数据时为空
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionCustomerResponse {
-    /// Creates an empty `CustomerAcquisitionCustomerResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionCustomerResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            customer_list: None,
+            customer_list: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `customer_list`: 客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<AcquisitionCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
+
     /// Sets `next_cursor`: 分页游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -538,17 +642,19 @@ impl CustomerAcquisitionCustomerResponse {
         self
     }
 }
+
 /// Request of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionDeleteLinkRequest {
     /// 获客链接的id
     pub link_id: String,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionDeleteLinkRequest {
     /// Creates a `CustomerAcquisitionDeleteLinkRequest` from its required fields; every optional field starts as `None`.
@@ -556,6 +662,7 @@ impl CustomerAcquisitionDeleteLinkRequest {
         Self { link_id: link_id.into() }
     }
 }
+
 /// Response of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -570,17 +677,19 @@ impl CustomerAcquisitionDeleteLinkResponse {
         Self {}
     }
 }
+
 /// Request of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetChatInfoRequest {
     /// 成员多次收消息事件回调的会话信息凭据 ChatKey
     pub chat_key: String,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetChatInfoRequest {
     /// Creates a `CustomerAcquisitionGetChatInfoRequest` from its required fields; every optional field starts as `None`.
@@ -588,6 +697,7 @@ impl CustomerAcquisitionGetChatInfoRequest {
         Self { chat_key: chat_key.into() }
     }
 }
+
 /// Response of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
@@ -605,6 +715,7 @@ pub struct CustomerAcquisitionGetChatInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_info: Option<AcquisitionChatInfo>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetChatInfoResponse {
     /// Creates an empty `CustomerAcquisitionGetChatInfoResponse`: every field is optional; set them with the methods below.
@@ -615,18 +726,21 @@ impl CustomerAcquisitionGetChatInfoResponse {
             chat_info: None,
         }
     }
+
     /// Sets `userid`: 成员的userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `external_userid`: 客户的external_userid
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `chat_info`: 会话信息
     #[must_use]
     pub fn chat_info(mut self, value: impl Into<AcquisitionChatInfo>) -> Self {
@@ -634,6 +748,7 @@ impl CustomerAcquisitionGetChatInfoResponse {
         self
     }
 }
+
 /// Request of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
@@ -649,6 +764,7 @@ impl CustomerAcquisitionGetCompAuthInfoRequest {
         Self {}
     }
 }
+
 /// Response of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
@@ -666,32 +782,36 @@ pub struct CustomerAcquisitionGetCompAuthInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_auth_mode: Option<AcquisitionCompLinkAuthMode>,
     /// link_auth_mode 为 1 时，关联的应用列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_apps: Option<Vec<AcquisitionCompAuthApp>>,
+    #[serde(default)]
+    pub auth_apps: Vec<AcquisitionCompAuthApp>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetCompAuthInfoResponse {
-    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionGetCompAuthInfoResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             pay_mode: None,
             price: None,
             link_auth_mode: None,
-            auth_apps: None,
+            auth_apps: Vec::new(),
         }
     }
+
     /// Sets `pay_mode`: 使用量扣除方式
     #[must_use]
     pub fn pay_mode(mut self, value: impl Into<AcquisitionCompPayMode>) -> Self {
         self.pay_mode = Some(value.into());
         self
     }
+
     /// Sets `price`: 服务商代付 (pay_mode=1) 时的代付单价，单位为分
     #[must_use]
     pub fn price(mut self, value: impl Into<u64>) -> Self {
         self.price = Some(value.into());
         self
     }
+
     /// Sets `link_auth_mode`: 链接授权方式
     #[must_use]
     pub fn link_auth_mode(
@@ -701,24 +821,27 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
         self.link_auth_mode = Some(value.into());
         self
     }
+
     /// Sets `auth_apps`: link_auth_mode 为 1 时，关联的应用列表
     #[must_use]
     pub fn auth_apps(mut self, value: impl Into<Vec<AcquisitionCompAuthApp>>) -> Self {
-        self.auth_apps = Some(value.into());
+        self.auth_apps = value.into();
         self
     }
 }
+
 /// Request of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionGetRequest {
     /// 获客链接id，需要是当前应用创建
     pub link_id: String,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetRequest {
     /// Creates a `CustomerAcquisitionGetRequest` from its required fields; every optional field starts as `None`.
@@ -726,6 +849,7 @@ impl CustomerAcquisitionGetRequest {
         Self { link_id: link_id.into() }
     }
 }
+
 /// Response of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -743,6 +867,7 @@ pub struct CustomerAcquisitionGetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_option: Option<AcquisitionPriorityOption>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionGetResponse {
     /// Creates a `CustomerAcquisitionGetResponse` from its required fields; every optional field starts as `None`.
@@ -753,12 +878,14 @@ impl CustomerAcquisitionGetResponse {
             priority_option: None,
         }
     }
+
     /// Sets `range`: 该获客链接的使用范围
     #[must_use]
     pub fn range(mut self, value: impl Into<AcquisitionLinkRange>) -> Self {
         self.range = Some(value.into());
         self
     }
+
     /// Sets `priority_option`: 优先分配配置 (仅部分经营类目企业返回)
     #[must_use]
     pub fn priority_option(
@@ -769,6 +896,7 @@ impl CustomerAcquisitionGetResponse {
         self
     }
 }
+
 /// Request of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -784,18 +912,21 @@ pub struct CustomerAcquisitionListLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionListLinkRequest {
     /// Creates an empty `CustomerAcquisitionListLinkRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { limit: None, cursor: None }
     }
+
     /// Sets `limit`: 返回的最大记录数，最大值 100
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，由上一次调用返回，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -803,6 +934,7 @@ impl CustomerAcquisitionListLinkRequest {
         self
     }
 }
+
 /// Response of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -811,27 +943,30 @@ impl CustomerAcquisitionListLinkRequest {
 #[non_exhaustive]
 pub struct CustomerAcquisitionListLinkResponse {
     /// link_id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_id_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub link_id_list: Vec<String>,
     /// 分页游标，在下次请求时填写以获取之后分页的记录
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionListLinkResponse {
-    /// Creates an empty `CustomerAcquisitionListLinkResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionListLinkResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            link_id_list: None,
+            link_id_list: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `link_id_list`: link_id 列表
     #[must_use]
     pub fn link_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.link_id_list = Some(value.into());
+        self.link_id_list = value.into();
         self
     }
+
     /// Sets `next_cursor`: 分页游标，在下次请求时填写以获取之后分页的记录
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -839,6 +974,7 @@ impl CustomerAcquisitionListLinkResponse {
         self
     }
 }
+
 /// Request of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
@@ -854,6 +990,7 @@ impl CustomerAcquisitionQuotaRequest {
         Self {}
     }
 }
+
 /// Response of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
@@ -868,43 +1005,48 @@ pub struct CustomerAcquisitionQuotaResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
     /// 额度列表 (按批次)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quota_list: Option<Vec<AcquisitionQuota>>,
+    #[serde(default)]
+    pub quota_list: Vec<AcquisitionQuota>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionQuotaResponse {
-    /// Creates an empty `CustomerAcquisitionQuotaResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerAcquisitionQuotaResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             total: None,
             balance: None,
-            quota_list: None,
+            quota_list: Vec::new(),
         }
     }
+
     /// Sets `total`: 历史累计使用量
     #[must_use]
     pub fn total(mut self, value: impl Into<u64>) -> Self {
         self.total = Some(value.into());
         self
     }
+
     /// Sets `balance`: 剩余使用量
     #[must_use]
     pub fn balance(mut self, value: impl Into<u64>) -> Self {
         self.balance = Some(value.into());
         self
     }
+
     /// Sets `quota_list`: 额度列表 (按批次)
     #[must_use]
     pub fn quota_list(mut self, value: impl Into<Vec<AcquisitionQuota>>) -> Self {
-        self.quota_list = Some(value.into());
+        self.quota_list = value.into();
         self
     }
 }
+
 /// Request of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionStatisticRequest {
@@ -915,6 +1057,7 @@ pub struct CustomerAcquisitionStatisticRequest {
     /// 统计结束时间戳
     pub end_time: i64,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticRequest {
     /// Creates a `CustomerAcquisitionStatisticRequest` from its required fields; every optional field starts as `None`.
@@ -930,6 +1073,7 @@ impl CustomerAcquisitionStatisticRequest {
         }
     }
 }
+
 /// Response of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
@@ -944,6 +1088,7 @@ pub struct CustomerAcquisitionStatisticResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_customer_cnt: Option<u64>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticResponse {
     /// Creates an empty `CustomerAcquisitionStatisticResponse`: every field is optional; set them with the methods below.
@@ -953,12 +1098,14 @@ impl CustomerAcquisitionStatisticResponse {
             new_customer_cnt: None,
         }
     }
+
     /// Sets `click_link_customer_cnt`: 点击链接客户数
     #[must_use]
     pub fn click_link_customer_cnt(mut self, value: impl Into<u64>) -> Self {
         self.click_link_customer_cnt = Some(value.into());
         self
     }
+
     /// Sets `new_customer_cnt`: 新增客户数
     #[must_use]
     pub fn new_customer_cnt(mut self, value: impl Into<u64>) -> Self {
@@ -966,11 +1113,12 @@ impl CustomerAcquisitionStatisticResponse {
         self
     }
 }
+
 /// Request of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerAcquisitionUpdateLinkRequest {
@@ -992,6 +1140,7 @@ pub struct CustomerAcquisitionUpdateLinkRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionUpdateLinkRequest {
     /// Creates a `CustomerAcquisitionUpdateLinkRequest` from its required fields; every optional field starts as `None`.
@@ -1005,24 +1154,28 @@ impl CustomerAcquisitionUpdateLinkRequest {
             mark_source: None,
         }
     }
+
     /// Sets `link_name`: 更新的链接名称，最长 30 个字符
     #[must_use]
     pub fn link_name(mut self, value: impl Into<String>) -> Self {
         self.link_name = Some(value.into());
         self
     }
+
     /// Sets `range`: 新的使用范围 (覆盖更新)
     #[must_use]
     pub fn range(mut self, value: impl Into<AcquisitionLinkRange>) -> Self {
         self.range = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `priority_option`: 优先分配配置
     #[must_use]
     pub fn priority_option(
@@ -1032,6 +1185,7 @@ impl CustomerAcquisitionUpdateLinkRequest {
         self.priority_option = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接，默认 true；仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -1039,6 +1193,7 @@ impl CustomerAcquisitionUpdateLinkRequest {
         self
     }
 }
+
 /// Response of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
@@ -1053,11 +1208,12 @@ impl CustomerAcquisitionUpdateLinkResponse {
         Self {}
     }
 }
+
 /// Request of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
 #[cfg(feature = "acquisition")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCustomerAcquisitionGetBillListRequest {
@@ -1074,6 +1230,7 @@ pub struct ServiceCustomerAcquisitionGetBillListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListRequest {
     /// Creates a `ServiceCustomerAcquisitionGetBillListRequest` from its required fields; every optional field starts as `None`.
@@ -1090,12 +1247,14 @@ impl ServiceCustomerAcquisitionGetBillListRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标，由上一次调用返回，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，默认 100，最大 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -1103,6 +1262,7 @@ impl ServiceCustomerAcquisitionGetBillListRequest {
         self
     }
 }
+
 /// Response of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
@@ -1114,31 +1274,35 @@ pub struct ServiceCustomerAcquisitionGetBillListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 代支付流水记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bill_list: Option<Vec<AcquisitionBill>>,
+    #[serde(default)]
+    pub bill_list: Vec<AcquisitionBill>,
 }
+
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListResponse {
-    /// Creates an empty `ServiceCustomerAcquisitionGetBillListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceCustomerAcquisitionGetBillListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            bill_list: None,
+            bill_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 分页游标，没有更多数据时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `bill_list`: 代支付流水记录列表
     #[must_use]
     pub fn bill_list(mut self, value: impl Into<Vec<AcquisitionBill>>) -> Self {
-        self.bill_list = Some(value.into());
+        self.bill_list = value.into();
         self
     }
 }
+
 /// 通过获客链接添加的客户的会话状态.
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1150,9 +1314,10 @@ pub enum AcquisitionChatStatus {
     Messaged,
     /// `2`: 客户发送消息状态未知
     Unknown,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionChatStatus {
     /// The wire code.
@@ -1164,7 +1329,8 @@ impl AcquisitionChatStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::NoMessage,
@@ -1174,6 +1340,22 @@ impl AcquisitionChatStatus {
         }
     }
 }
+
+#[cfg(feature = "acquisition")]
+impl ::std::str::FromStr for AcquisitionChatStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "acquisition")]
+impl ::std::fmt::Display for AcquisitionChatStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionChatStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1183,6 +1365,7 @@ impl ::serde::Serialize for AcquisitionChatStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionChatStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1191,6 +1374,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionChatStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 获客助手组件的链接授权方式.
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1200,9 +1384,10 @@ pub enum AcquisitionCompLinkAuthMode {
     CorpSelected,
     /// `1`: 关联应用创建的链接
     AppCreated,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionCompLinkAuthMode {
     /// The wire code.
@@ -1213,7 +1398,8 @@ impl AcquisitionCompLinkAuthMode {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::CorpSelected,
@@ -1222,6 +1408,22 @@ impl AcquisitionCompLinkAuthMode {
         }
     }
 }
+
+#[cfg(feature = "acquisition")]
+impl ::std::str::FromStr for AcquisitionCompLinkAuthMode {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "acquisition")]
+impl ::std::fmt::Display for AcquisitionCompLinkAuthMode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionCompLinkAuthMode {
     fn serialize<S: ::serde::Serializer>(
@@ -1231,6 +1433,7 @@ impl ::serde::Serialize for AcquisitionCompLinkAuthMode {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionCompLinkAuthMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1239,6 +1442,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionCompLinkAuthMode {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 获客助手组件的使用量扣除方式.
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1248,9 +1452,10 @@ pub enum AcquisitionCompPayMode {
     Corp,
     /// `1`: 扣服务商的使用量 (服务商代支付)
     Provider,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionCompPayMode {
     /// The wire code.
@@ -1261,7 +1466,8 @@ impl AcquisitionCompPayMode {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1270,6 +1476,22 @@ impl AcquisitionCompPayMode {
         }
     }
 }
+
+#[cfg(feature = "acquisition")]
+impl ::std::str::FromStr for AcquisitionCompPayMode {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "acquisition")]
+impl ::std::fmt::Display for AcquisitionCompPayMode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionCompPayMode {
     fn serialize<S: ::serde::Serializer>(
@@ -1279,6 +1501,7 @@ impl ::serde::Serialize for AcquisitionCompPayMode {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionCompPayMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1287,6 +1510,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionCompPayMode {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 获客链接优先分配类型 (客户与成员关系绑定).
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1296,9 +1520,10 @@ pub enum AcquisitionPriorityType {
     CorpWide,
     /// `2`: 指定范围内优先分配有好友关系的成员
     SpecifiedMembers,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "acquisition")]
 impl AcquisitionPriorityType {
     /// The wire code.
@@ -1309,7 +1534,8 @@ impl AcquisitionPriorityType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::CorpWide,
@@ -1318,6 +1544,22 @@ impl AcquisitionPriorityType {
         }
     }
 }
+
+#[cfg(feature = "acquisition")]
+impl ::std::str::FromStr for AcquisitionPriorityType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "acquisition")]
+impl ::std::fmt::Display for AcquisitionPriorityType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "acquisition")]
 impl ::serde::Serialize for AcquisitionPriorityType {
     fn serialize<S: ::serde::Serializer>(
@@ -1327,6 +1569,7 @@ impl ::serde::Serialize for AcquisitionPriorityType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "acquisition")]
 impl<'de> ::serde::Deserialize<'de> for AcquisitionPriorityType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1335,6 +1578,7 @@ impl<'de> ::serde::Deserialize<'de> for AcquisitionPriorityType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/customer_acquisition/list_link`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1362,6 +1606,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link_id_list\":[\"LINK_ID_AAA\",\"LINK_ID_BBB\",\"LINK_ID_CCC\"],\"next_cursor\":\"CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/get`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1383,6 +1628,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link\":{\"link_name\":\"LINK_NAME\",\"url\":\"https://work.weixin.qq.com/ca/xxxxxx\",\"create_time\":1672502400,\"skip_verify\":true,\"mark_source\":true},\"range\":{\"user_list\":[\"rocky\",\"sam\"],\"department_list\":[1]},\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/create_link`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1406,6 +1652,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint =
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link\":{\"link_id\":\"LINK_ID\",\"link_name\":\"获客链接1号\",\"url\":\"URL\",\"create_time\":1667232000}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/update_link`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1427,6 +1674,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint =
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/delete_link`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1446,6 +1694,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint =
     example_request: Some("{\"link_id\":\"LINK_ID\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/customer`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1475,6 +1724,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
         "{\"errcode\":0,\"errmsg\":\"ok\",\"customer_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"userid\":\"zhangsan\",\"chat_status\":0,\"state\":\"CHANNEL_A\"},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"userid\":\"lisi\",\"chat_status\":0,\"state\":\"CHANNEL_B\"},{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mBCBBB\",\"userid\":\"rocky\",\"chat_status\":1,\"state\":\"CHANNEL_A\"}],\"next_cursor\":\"CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition_quota`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1496,6 +1746,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate
         "{\"errcode\":0,\"errmsg\":\"ok\",\"total\":1000,\"balance\":500,\"quota_list\":[{\"expire_date\":1689350400,\"balance\":200},{\"expire_date\":1692028800,\"balance\":300}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/statistic`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1519,6 +1770,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = c
         "{\"errcode\":0,\"errmsg\":\"ok\",\"click_link_customer_cnt\":1000,\"new_customer_cnt\":500}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/get_chat_info`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1540,6 +1792,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint
         "{\"errcode\":0,\"errmsg\":\"ok\",\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"chat_info\":{\"recv_msg_cnt\":3,\"link_id\":\"caXXXXXXX\",\"state\":\"STATE\"}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/get_comp_auth_info`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1561,6 +1814,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::End
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pay_mode\":1,\"price\":300,\"link_auth_mode\":1,\"auth_apps\":[{\"agentid\":1000030},{\"agentid\":1000031}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_acquisition/create_once_key`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1580,6 +1834,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoi
     example_request: Some("{\"link_id\":\"xxxxxx\",\"key_num\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"keys\":[\"xxxxxx\"]}"),
 };
+
 /// Catalog entry of `service/customer_acquisition/get_bill_list`.
 #[cfg(feature = "acquisition")]
 pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1609,6 +1864,8 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"bill_list\":[{\"timestamp\":1605171726,\"link_id\":\"xxxxxxx\",\"state\":\"REMARK\",\"price\":30000}]}",
     ),
 };
+
+/// The `acquisition` group: 获客助手 — customer-acquisition links (获客链接): link management, the customers they brought in, quota and usage statistics, repeated-message details, and the third-party 获客助手组件 (component) endpoints.
 #[cfg(feature = "acquisition")]
 impl crate::Client {
     /// 获取获客链接列表 — List the ids of the still-valid acquisition links created by the calling app, cursor-paged.
@@ -1620,32 +1877,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps must be listed under 客户联系「可调用应用」; third-party and 代开发 apps need 企业客户权限 → 获客助手; 「营销获客」 apps need 建联客户信息; the 客户联系 system app cannot call it. Also callable by the 获客助手组件 (doc 99484), which then only sees links authorized to the component.
+    #[doc(alias = "externalcontact/customer_acquisition/list_link")]
     pub async fn customer_acquisition_list_link(
         &self,
         request: &CustomerAcquisitionListLinkRequest,
     ) -> crate::Result<CustomerAcquisitionListLinkResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_LIST_LINK, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::paging::CursorPaged for CustomerAcquisitionListLinkRequest {
-    type Response = CustomerAcquisitionListLinkResponse;
-    type Item = String;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_ACQUISITION_LIST_LINK;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: CustomerAcquisitionListLinkResponse,
-    ) -> (Vec<String>, Option<String>) {
-        (response.link_id_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// Every item of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link), page after page, as a stream: follows the cursor until the last page.
     pub fn customer_acquisition_list_link_stream(
         &self,
@@ -1653,9 +1892,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<String> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 获取获客链接详情 — Get one acquisition link's name, url, settings, usage range and priority-assignment option.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/get`
@@ -1665,15 +1902,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The link must have been created by the calling app (same permissions as list_link). Also callable by the 获客助手组件 (doc 99484), which gets only link.link_name and link.url (url carrying comp_scene). Older revisions of the page printed skip_verify beside link (WxJava and go-workwx still read it there) and a trailing comma in the example; the current page and SKIT put skip_verify and mark_source inside link and add priority_option, as declared here.
+    #[doc(alias = "externalcontact/customer_acquisition/get")]
     pub async fn customer_acquisition_get(
         &self,
         request: &CustomerAcquisitionGetRequest,
     ) -> crate::Result<CustomerAcquisitionGetResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_GET, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 创建获客链接 — Create an acquisition link for a set of members/departments; returns its id and url.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/create_link`
@@ -1683,15 +1919,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// range.user_list and range.department_list must not both be empty, and the range may cover at most 500 members in total (the docs' table lists only the two sub-fields, both optional, so `range` is not marked required). For a smoother jump the url can be wrapped as a scheme: weixin://biz/ww/profile/{urlencode(LINK_URL?customer_channel=STATE)}. The docs' response table names the creation time `create_time` at the top level; the example (kept) has it inside link.
+    #[doc(alias = "externalcontact/customer_acquisition/create_link")]
     pub async fn customer_acquisition_create_link(
         &self,
         request: &CustomerAcquisitionCreateLinkRequest,
     ) -> crate::Result<CustomerAcquisitionCreateLinkResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_CREATE_LINK, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 编辑获客链接 — Edit an acquisition link's name, usage range, verification, priority option or source marking.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/update_link`
@@ -1701,15 +1936,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// The link must have been created by the calling app. range (and priority_option) replace the old value entirely (覆盖更新); the range may cover at most 500 members.
+    #[doc(alias = "externalcontact/customer_acquisition/update_link")]
     pub async fn customer_acquisition_update_link(
         &self,
         request: &CustomerAcquisitionUpdateLinkRequest,
     ) -> crate::Result<CustomerAcquisitionUpdateLinkResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_UPDATE_LINK, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 删除获客链接 — Delete an acquisition link; it stops working immediately.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/delete_link`
@@ -1717,15 +1951,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/customer_acquisition/delete_link")]
     pub async fn customer_acquisition_delete_link(
         &self,
         request: &CustomerAcquisitionDeleteLinkRequest,
     ) -> crate::Result<CustomerAcquisitionDeleteLinkResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_DELETE_LINK, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 获取由获客链接添加的客户信息 — List the customers added through one acquisition link, with follow-up member and chat status, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/customer`
@@ -1735,32 +1968,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// state is the customer_channel value appended to the link url (at most 64 bytes, longer values are truncated); the same value comes back as state in 获取客户详情.
+    #[doc(alias = "externalcontact/customer_acquisition/customer")]
     pub async fn customer_acquisition_customer(
         &self,
         request: &CustomerAcquisitionCustomerRequest,
     ) -> crate::Result<CustomerAcquisitionCustomerResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_CUSTOMER, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::paging::CursorPaged for CustomerAcquisitionCustomerRequest {
-    type Response = CustomerAcquisitionCustomerResponse;
-    type Item = AcquisitionCustomer;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_ACQUISITION_CUSTOMER;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: CustomerAcquisitionCustomerResponse,
-    ) -> (Vec<AcquisitionCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// Every item of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer), page after page, as a stream: follows the cursor until the last page.
     pub fn customer_acquisition_customer_stream(
         &self,
@@ -1768,9 +1983,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<AcquisitionCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 查询剩余使用量 — Get the corp's acquisition quota - total used, remaining balance and the batches about to expire.
     ///
     /// `GET /cgi-bin/externalcontact/customer_acquisition_quota`
@@ -1780,15 +1993,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// GET with no parameters besides access_token (official docs, WxJava, go-wecom); SKIT sends POST. Note the path: customer_acquisition_quota, not customer_acquisition/quota.
+    #[doc(alias = "externalcontact/customer_acquisition_quota")]
     pub async fn customer_acquisition_quota(
         &self,
         request: &CustomerAcquisitionQuotaRequest,
     ) -> crate::Result<CustomerAcquisitionQuotaResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_QUOTA, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 查询链接使用详情 — Count the customers who clicked a link and the new customers it brought in over a date range.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/statistic`
@@ -1798,15 +2010,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// POST with a JSON body per the official docs (97375, 代开发 copy 97400, component copy 99483); SKIT and NotFound403/wecom-sdk send GET with query parameters. The range is counted by whole days (closed interval); only the last 180 days can be queried and start and end may be at most 30 days apart. The docs' example response has a trailing comma after new_customer_cnt, dropped here.
+    #[doc(alias = "externalcontact/customer_acquisition/statistic")]
     pub async fn customer_acquisition_statistic(
         &self,
         request: &CustomerAcquisitionStatisticRequest,
     ) -> crate::Result<CustomerAcquisitionStatisticResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_STATISTIC, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 获取成员多次收消息详情 — Resolve a chat_key from the 成员多次收消息 event into the member, customer, message count, link and state.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`
@@ -1816,15 +2027,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// chat_key comes from the 成员多次收消息 callback and is valid for 30 minutes. go-wecom cites doc 100254; the component copy (100135) omits the top-level userid/external_userid, so they are optional here.
+    #[doc(alias = "externalcontact/customer_acquisition/get_chat_info")]
     pub async fn customer_acquisition_get_chat_info(
         &self,
         request: &CustomerAcquisitionGetChatInfoRequest,
     ) -> crate::Result<CustomerAcquisitionGetChatInfoResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 获取获客助手组件授权信息 — For a 获客助手组件 provider, get how the corp authorized the component (who pays, price, link authorization).
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`
@@ -1834,15 +2044,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// 获客助手组件 (third-party component) only; documented only in the official docs. No body parameters (only access_token); no request example is printed. price is returned when pay_mode is 1; auth_apps when link_auth_mode is 1.
+    #[doc(alias = "externalcontact/customer_acquisition/get_comp_auth_info")]
     pub async fn customer_acquisition_get_comp_auth_info(
         &self,
         request: &CustomerAcquisitionGetCompAuthInfoRequest,
     ) -> crate::Result<CustomerAcquisitionGetCompAuthInfoResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 生成代支付key — For a 获客助手组件 provider, generate one-time keys that make the provider pay for adds through a link.
     ///
     /// `POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`
@@ -1852,15 +2061,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// 获客助手组件 only, and only when the corp authorized the component in provider-pays mode (pay_mode 1). Each key works once and must be used within 14 days: append it as once_key to the component link, e.g. <https://work.weixin.qq.com/ca/cawcdeba45c300a339?comp_scene=...&once_key=...> . The copy of the page read for this spec did not show the 必须 column; link_id is marked required because key_num alone has a default and two SDKs (n8n nodes) require link_id. The docs' request example has a trailing comma after key_num, dropped here.
+    #[doc(alias = "externalcontact/customer_acquisition/create_once_key")]
     pub async fn customer_acquisition_create_once_key(
         &self,
         request: &CustomerAcquisitionCreateOnceKeyRequest,
     ) -> crate::Result<CustomerAcquisitionCreateOnceKeyResponse> {
         self.execute(&EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY, request).await
     }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
+
     /// 获取代支付流水 — For a 获客助手组件 provider, list the provider-paid usage records of one authorized corp, cursor-paged.
     ///
     /// `POST /cgi-bin/service/customer_acquisition/get_bill_list`
@@ -1872,13 +2080,63 @@ impl crate::Client {
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// Takes the component's suite_access_token (获客助手组件的应用凭证), not a corp access_token. begin_time and end_time may be at most 31 days apart. Records appear the day after the usage; to match the corp-side daily statistics query from 00:00:01 of a day to 00:00:00 of the next. The 必须 column was not legible in the copy read; begin_time, end_time and auth_corpid are marked required as in Mud.Wechat (which labels them 官方必填), cursor and limit are optional by their descriptions.
+    #[doc(alias = "service/customer_acquisition/get_bill_list")]
     pub async fn service_customer_acquisition_get_bill_list(
         &self,
         request: &ServiceCustomerAcquisitionGetBillListRequest,
     ) -> crate::Result<ServiceCustomerAcquisitionGetBillListResponse> {
         self.execute(&EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST, request).await
     }
+
+    /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
+    pub fn service_customer_acquisition_get_bill_list_stream(
+        &self,
+        request: ServiceCustomerAcquisitionGetBillListRequest,
+    ) -> crate::paging::Pages<AcquisitionBill> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
 }
+
+#[cfg(feature = "acquisition")]
+impl crate::paging::CursorPaged for CustomerAcquisitionListLinkRequest {
+    type Response = CustomerAcquisitionListLinkResponse;
+    type Item = String;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_ACQUISITION_LIST_LINK;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: CustomerAcquisitionListLinkResponse,
+    ) -> (Vec<String>, Option<String>) {
+        (response.link_id_list, response.next_cursor)
+    }
+}
+
+#[cfg(feature = "acquisition")]
+impl crate::paging::CursorPaged for CustomerAcquisitionCustomerRequest {
+    type Response = CustomerAcquisitionCustomerResponse;
+    type Item = AcquisitionCustomer;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_ACQUISITION_CUSTOMER;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: CustomerAcquisitionCustomerResponse,
+    ) -> (Vec<AcquisitionCustomer>, Option<String>) {
+        (response.customer_list, response.next_cursor)
+    }
+}
+
 #[cfg(feature = "acquisition")]
 impl crate::paging::CursorPaged for ServiceCustomerAcquisitionGetBillListRequest {
     type Response = ServiceCustomerAcquisitionGetBillListResponse;
@@ -1887,22 +2145,14 @@ impl crate::paging::CursorPaged for ServiceCustomerAcquisitionGetBillListRequest
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(
         response: ServiceCustomerAcquisitionGetBillListResponse,
     ) -> (Vec<AcquisitionBill>, Option<String>) {
-        (response.bill_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "acquisition")]
-impl crate::Client {
-    /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
-    pub fn service_customer_acquisition_get_bill_list_stream(
-        &self,
-        request: ServiceCustomerAcquisitionGetBillListRequest,
-    ) -> crate::paging::Pages<AcquisitionBill> {
-        crate::paging::cursor_stream(self.clone(), request)
+        (response.bill_list, response.next_cursor)
     }
 }

@@ -53,6 +53,7 @@ pub struct AddContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
+
 #[cfg(feature = "contact_way")]
 impl AddContactWayRequest {
     /// Creates a `AddContactWayRequest` from its required fields; every optional field starts as `None`.
@@ -78,78 +79,91 @@ impl AddContactWayRequest {
             conclusions: None,
         }
     }
+
     /// Sets `style`: 在小程序中联系时使用的控件样式, 详见附表
     #[must_use]
     pub fn style(mut self, value: impl Into<i32>) -> Self {
         self.style = Some(value.into());
         self
     }
+
     /// Sets `remark`: 联系方式的备注信息, 用于助记, 不超过30个字符
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 外部客户添加时是否无需验证, 默认为true
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的添加渠道, 获取客户详情时返回, 不超过30个字符
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `user`: 使用该联系方式的用户userID列表; type为1时必填且只能有一个
     #[must_use]
     pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user = Some(value.into());
         self
     }
+
     /// Sets `party`: 使用该联系方式的部门id列表, 只在type为2时有效
     #[must_use]
     pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.party = Some(value.into());
         self
     }
+
     /// Sets `is_temp`: 是否临时会话模式, true表示使用临时会话模式, 默认为false
     #[must_use]
     pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
         self.is_temp = Some(value.into());
         self
     }
+
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位; 仅在is_temp为true时有效, 默认7天, 最多14天
     #[must_use]
     pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
         self.expires_in = Some(value.into());
         self
     }
+
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位; 仅在is_temp为true时有效, 默认为添加好友后24小时, 最多14天
     #[must_use]
     pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
         self.chat_expires_in = Some(value.into());
         self
     }
+
     /// Sets `unionid`: 可进行临时会话的客户unionid; 仅在is_temp为true时有效, 不指定则不限制
     #[must_use]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工, 默认为否; 开启后同一企业的客户会优先添加到同一个跟进人
     #[must_use]
     pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
         self.is_exclusive = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
         self.mark_source = Some(value.into());
         self
     }
+
     /// Sets `conclusions`: 结束语, 会话结束时自动发送给客户; 仅在is_temp为true时有效
     #[must_use]
     pub fn conclusions(mut self, value: impl Into<ContactWayConclusions>) -> Self {
@@ -157,6 +171,7 @@ impl AddContactWayRequest {
         self
     }
 }
+
 /// Response of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -171,6 +186,7 @@ pub struct AddContactWayResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
 }
+
 #[cfg(feature = "contact_way")]
 impl AddContactWayResponse {
     /// Creates a `AddContactWayResponse` from its required fields; every optional field starts as `None`.
@@ -180,6 +196,7 @@ impl AddContactWayResponse {
             qr_code: None,
         }
     }
+
     /// Sets `qr_code`: 联系我二维码链接, 仅在scene为2时返回
     #[must_use]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
@@ -187,11 +204,12 @@ impl AddContactWayResponse {
         self
     }
 }
+
 /// Request of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CloseTempChatRequest {
@@ -200,6 +218,7 @@ pub struct CloseTempChatRequest {
     /// 客户的外部联系人userid
     pub external_userid: String,
 }
+
 #[cfg(feature = "contact_way")]
 impl CloseTempChatRequest {
     /// Creates a `CloseTempChatRequest` from its required fields; every optional field starts as `None`.
@@ -210,6 +229,7 @@ impl CloseTempChatRequest {
         }
     }
 }
+
 /// Response of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -224,6 +244,7 @@ impl CloseTempChatResponse {
         Self {}
     }
 }
+
 /// 一个「联系我」配置 — one configured 「联系我」 QR code or mini program button.
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -254,11 +275,11 @@ pub struct ContactWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 使用该联系方式的用户userID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Vec<String>>,
+    #[serde(default)]
+    pub user: Vec<String>,
     /// 使用该联系方式的部门id列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<Vec<u32>>,
+    #[serde(default)]
+    pub party: Vec<u32>,
     /// 是否临时会话模式, 默认为false
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_temp: Option<bool>,
@@ -283,9 +304,10 @@ pub struct ContactWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
+
 #[cfg(feature = "contact_way")]
 impl ContactWay {
-    /// Creates a `ContactWay` from its required fields; every optional field starts as `None`.
+    /// Creates a `ContactWay` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
             config_id: config_id.into(),
@@ -296,8 +318,8 @@ impl ContactWay {
             skip_verify: None,
             state: None,
             qr_code: None,
-            user: None,
-            party: None,
+            user: Vec::new(),
+            party: Vec::new(),
             is_temp: None,
             expires_in: None,
             chat_expires_in: None,
@@ -307,96 +329,112 @@ impl ContactWay {
             conclusions: None,
         }
     }
+
     /// Sets `type`: 联系方式类型, 1-单人, 2-多人
     #[must_use]
     pub fn r#type(mut self, value: impl Into<ContactWayType>) -> Self {
         self.r#type = Some(value.into());
         self
     }
+
     /// Sets `scene`: 场景, 1-在小程序中联系, 2-通过二维码联系
     #[must_use]
     pub fn scene(mut self, value: impl Into<ContactWayScene>) -> Self {
         self.scene = Some(value.into());
         self
     }
+
     /// Sets `style`: 小程序中联系按钮的样式, 仅在scene为1时返回, 详见附录
     #[must_use]
     pub fn style(mut self, value: impl Into<i32>) -> Self {
         self.style = Some(value.into());
         self
     }
+
     /// Sets `remark`: 联系方式的备注信息, 用于助记
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的添加渠道
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `qr_code`: 联系二维码的URL, 仅在scene为2时返回
     #[must_use]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
+
     /// Sets `user`: 使用该联系方式的用户userID列表
     #[must_use]
     pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+        self.user = value.into();
         self
     }
+
     /// Sets `party`: 使用该联系方式的部门id列表
     #[must_use]
     pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+        self.party = value.into();
         self
     }
+
     /// Sets `is_temp`: 是否临时会话模式, 默认为false
     #[must_use]
     pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
         self.is_temp = Some(value.into());
         self
     }
+
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位
     #[must_use]
     pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
         self.expires_in = Some(value.into());
         self
     }
+
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位
     #[must_use]
     pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
         self.chat_expires_in = Some(value.into());
         self
     }
+
     /// Sets `unionid`: 可进行临时会话的客户unionid
     #[must_use]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工
     #[must_use]
     pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
         self.is_exclusive = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」; 仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
         self.mark_source = Some(value.into());
         self
     }
+
     /// Sets `conclusions`: 结束语 (临时会话模式)
     #[must_use]
     pub fn conclusions(mut self, value: impl Into<ContactWayConclusions>) -> Self {
@@ -404,6 +442,7 @@ impl ContactWay {
         self
     }
 }
+
 /// 结束语定义 — the messages sent automatically when a temporary chat ends; any of the four parts may be set.
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -422,6 +461,7 @@ pub struct ContactWayConclusions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<MiniProgram>,
 }
+
 #[cfg(feature = "contact_way")]
 impl ContactWayConclusions {
     /// Creates an empty `ContactWayConclusions`: every field is optional; set them with the methods below.
@@ -433,24 +473,28 @@ impl ContactWayConclusions {
             miniprogram: None,
         }
     }
+
     /// Sets `text`: 文本消息; content 最长4000个字节
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `image`: 图片消息; 设置时只能填media_id, 获取时返回pic_url
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文消息
     #[must_use]
     pub fn link(mut self, value: impl Into<Link>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序消息
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
@@ -458,6 +502,7 @@ impl ContactWayConclusions {
         self
     }
 }
+
 /// 联系方式列表
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -467,6 +512,7 @@ pub struct ContactWayConfigRef {
     #[serde(default)]
     pub config_id: String,
 }
+
 #[cfg(feature = "contact_way")]
 impl ContactWayConfigRef {
     /// Creates a `ContactWayConfigRef` from its required fields; every optional field starts as `None`.
@@ -476,17 +522,19 @@ impl ContactWayConfigRef {
         }
     }
 }
+
 /// Request of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DelContactWayRequest {
     /// 企业联系方式的配置id
     pub config_id: String,
 }
+
 #[cfg(feature = "contact_way")]
 impl DelContactWayRequest {
     /// Creates a `DelContactWayRequest` from its required fields; every optional field starts as `None`.
@@ -496,6 +544,7 @@ impl DelContactWayRequest {
         }
     }
 }
+
 /// Response of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -510,17 +559,19 @@ impl DelContactWayResponse {
         Self {}
     }
 }
+
 /// Request of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetContactWayRequest {
     /// 联系方式的配置id
     pub config_id: String,
 }
+
 #[cfg(feature = "contact_way")]
 impl GetContactWayRequest {
     /// Creates a `GetContactWayRequest` from its required fields; every optional field starts as `None`.
@@ -530,6 +581,7 @@ impl GetContactWayRequest {
         }
     }
 }
+
 /// Response of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -541,6 +593,7 @@ pub struct GetContactWayResponse {
     #[serde(default)]
     pub contact_way: ContactWay,
 }
+
 #[cfg(feature = "contact_way")]
 impl GetContactWayResponse {
     /// Creates a `GetContactWayResponse` from its required fields; every optional field starts as `None`.
@@ -550,6 +603,7 @@ impl GetContactWayResponse {
         }
     }
 }
+
 /// Request of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -571,6 +625,7 @@ pub struct ListContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "contact_way")]
 impl ListContactWayRequest {
     /// Creates an empty `ListContactWayRequest`: every field is optional; set them with the methods below.
@@ -582,24 +637,28 @@ impl ListContactWayRequest {
             limit: None,
         }
     }
+
     /// Sets `start_time`: 「联系我」创建起始时间戳, 默认为90天前
     #[must_use]
     pub fn start_time(mut self, value: impl Into<i64>) -> Self {
         self.start_time = Some(value.into());
         self
     }
+
     /// Sets `end_time`: 「联系我」创建结束时间戳, 默认为当前时间
     #[must_use]
     pub fn end_time(mut self, value: impl Into<i64>) -> Self {
         self.end_time = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页查询使用的游标, 为上次请求返回的next_cursor
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 每次查询的分页大小, 默认为100条, 最多支持1000条
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -607,6 +666,7 @@ impl ListContactWayRequest {
         self
     }
 }
+
 /// Response of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -615,27 +675,30 @@ impl ListContactWayRequest {
 #[non_exhaustive]
 pub struct ListContactWayResponse {
     /// 联系方式列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_way: Option<Vec<ContactWayConfigRef>>,
+    #[serde(default)]
+    pub contact_way: Vec<ContactWayConfigRef>,
     /// 分页参数, 用于查询下一个分页的数据; 为空时表示没有更多的分页
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "contact_way")]
 impl ListContactWayResponse {
-    /// Creates an empty `ListContactWayResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ListContactWayResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            contact_way: None,
+            contact_way: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `contact_way`: 联系方式列表
     #[must_use]
     pub fn contact_way(mut self, value: impl Into<Vec<ContactWayConfigRef>>) -> Self {
-        self.contact_way = Some(value.into());
+        self.contact_way = value.into();
         self
     }
+
     /// Sets `next_cursor`: 分页参数, 用于查询下一个分页的数据; 为空时表示没有更多的分页
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -643,11 +706,12 @@ impl ListContactWayResponse {
         self
     }
 }
+
 /// Request of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 #[cfg(feature = "contact_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateContactWayRequest {
@@ -687,6 +751,7 @@ pub struct UpdateContactWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<ContactWayConclusions>,
 }
+
 #[cfg(feature = "contact_way")]
 impl UpdateContactWayRequest {
     /// Creates a `UpdateContactWayRequest` from its required fields; every optional field starts as `None`.
@@ -706,66 +771,77 @@ impl UpdateContactWayRequest {
             conclusions: None,
         }
     }
+
     /// Sets `remark`: 联系方式的备注信息, 不超过30个字符, 将覆盖之前的备注
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
     pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
         self.skip_verify = Some(value.into());
         self
     }
+
     /// Sets `style`: 样式, 只针对「在小程序中联系」的配置生效
     #[must_use]
     pub fn style(mut self, value: impl Into<i32>) -> Self {
         self.style = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的添加渠道
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `user`: 使用该联系方式的用户列表, 将覆盖原有用户列表
     #[must_use]
     pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user = Some(value.into());
         self
     }
+
     /// Sets `party`: 使用该联系方式的部门列表, 将覆盖原有部门列表, 只在配置的type为2时有效
     #[must_use]
     pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.party = Some(value.into());
         self
     }
+
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
     pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
         self.expires_in = Some(value.into());
         self
     }
+
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
     pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
         self.chat_expires_in = Some(value.into());
         self
     }
+
     /// Sets `unionid`: 可进行临时会话的客户unionid, 仅在临时会话模式有效, 不指定则不限制
     #[must_use]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效, 且只能由创建此「联系我」的应用更新
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
         self.mark_source = Some(value.into());
         self
     }
+
     /// Sets `conclusions`: 结束语, 会话结束时自动发送给客户; 仅临时会话模式 (is_temp为true) 可设置
     #[must_use]
     pub fn conclusions(mut self, value: impl Into<ContactWayConclusions>) -> Self {
@@ -773,6 +849,7 @@ impl UpdateContactWayRequest {
         self
     }
 }
+
 /// Response of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
@@ -787,6 +864,7 @@ impl UpdateContactWayResponse {
         Self {}
     }
 }
+
 /// 「联系我」场景.
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -796,9 +874,10 @@ pub enum ContactWayScene {
     MiniProgram,
     /// `2`: 通过二维码联系
     QrCode,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "contact_way")]
 impl ContactWayScene {
     /// The wire code.
@@ -809,7 +888,8 @@ impl ContactWayScene {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::MiniProgram,
@@ -818,6 +898,22 @@ impl ContactWayScene {
         }
     }
 }
+
+#[cfg(feature = "contact_way")]
+impl ::std::str::FromStr for ContactWayScene {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "contact_way")]
+impl ::std::fmt::Display for ContactWayScene {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "contact_way")]
 impl ::serde::Serialize for ContactWayScene {
     fn serialize<S: ::serde::Serializer>(
@@ -827,6 +923,7 @@ impl ::serde::Serialize for ContactWayScene {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "contact_way")]
 impl<'de> ::serde::Deserialize<'de> for ContactWayScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -835,6 +932,7 @@ impl<'de> ::serde::Deserialize<'de> for ContactWayScene {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 「联系我」联系方式类型.
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -844,9 +942,10 @@ pub enum ContactWayType {
     Single,
     /// `2`: 多人
     Multiple,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "contact_way")]
 impl ContactWayType {
     /// The wire code.
@@ -857,7 +956,8 @@ impl ContactWayType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Single,
@@ -866,6 +966,22 @@ impl ContactWayType {
         }
     }
 }
+
+#[cfg(feature = "contact_way")]
+impl ::std::str::FromStr for ContactWayType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "contact_way")]
+impl ::std::fmt::Display for ContactWayType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "contact_way")]
 impl ::serde::Serialize for ContactWayType {
     fn serialize<S: ::serde::Serializer>(
@@ -875,6 +991,7 @@ impl ::serde::Serialize for ContactWayType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "contact_way")]
 impl<'de> ::serde::Deserialize<'de> for ContactWayType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -883,6 +1000,7 @@ impl<'de> ::serde::Deserialize<'de> for ContactWayType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/add_contact_way`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -906,6 +1024,7 @@ pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"qr_code\":\"https://p.qpic.cn/wwhead/duc2TvpEgSdicZ9RrdUtBkv2UiaA/0\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_contact_way`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -927,6 +1046,7 @@ pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"contact_way\":{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"type\":1,\"scene\":1,\"style\":2,\"remark\":\"test remark\",\"skip_verify\":true,\"state\":\"teststate\",\"qr_code\":\"https://p.qpic.cn/wwhead/duc2TvpEgSdicZ9RrdUtBkv2UiaA/0\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"https://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/list_contact_way`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -956,6 +1076,7 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"contact_way\":[{\"config_id\":\"534b63270045c9ABiKEE814ef56d91c62f\"},{\"config_id\":\"87bBiKEE811c62f63270041c62f5c9A4ef\"}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/update_contact_way`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -977,6 +1098,7 @@ pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalo
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/del_contact_way`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -996,6 +1118,7 @@ pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/close_temp_chat`.
 #[cfg(feature = "contact_way")]
 pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1017,6 +1140,8 @@ pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `contact_way` group: 客户联系「联系我」 — create, read, list, update and delete 「联系我」 QR codes / mini-program buttons, and end temporary chats.
 #[cfg(feature = "contact_way")]
 impl crate::Client {
     /// 配置客户联系「联系我」方式 — Create a 「联系我」 QR code or mini program button for members with 客户联系 enabled.
@@ -1035,15 +1160,14 @@ impl crate::Client {
     /// activated, real-name verified and have 客户联系 enabled. A mini-program button needs the 「联系我」
     /// mini-program plugin. Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party and
     /// 代开发 apps need the 配置「联系我」二维码 permission.
+    #[doc(alias = "externalcontact/add_contact_way")]
     pub async fn add_contact_way(
         &self,
         request: &AddContactWayRequest,
     ) -> crate::Result<AddContactWayResponse> {
         self.execute(&EP_ADD_CONTACT_WAY, request).await
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// 获取企业已配置的「联系我」方式 — Read one configured 「联系我」 QR code or mini program button by config_id.
     ///
     /// `POST /cgi-bin/externalcontact/get_contact_way`
@@ -1051,15 +1175,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/get_contact_way")]
     pub async fn get_contact_way(
         &self,
         request: &GetContactWayRequest,
     ) -> crate::Result<GetContactWayResponse> {
         self.execute(&EP_GET_CONTACT_WAY, request).await
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// 获取企业已配置的「联系我」列表 — Page through the config_ids of the corp's 「联系我」 ways created in a time range (temporary-chat ways excluded).
     ///
     /// `POST /cgi-bin/externalcontact/list_contact_way`
@@ -1070,32 +1193,14 @@ impl crate::Client {
     ///
     /// Only 「联系我」 created after 2021-07-10 are listed, and temporary-chat ways never are. start_time
     /// defaults to 90 days ago and end_time to now; limit defaults to 100, at most 1000.
+    #[doc(alias = "externalcontact/list_contact_way")]
     pub async fn list_contact_way(
         &self,
         request: &ListContactWayRequest,
     ) -> crate::Result<ListContactWayResponse> {
         self.execute(&EP_LIST_CONTACT_WAY, request).await
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::paging::CursorPaged for ListContactWayRequest {
-    type Response = ListContactWayResponse;
-    type Item = ContactWayConfigRef;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_LIST_CONTACT_WAY;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: ListContactWayResponse,
-    ) -> (Vec<ContactWayConfigRef>, Option<String>) {
-        (response.contact_way.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// Every item of [`Client::list_contact_way`](crate::Client::list_contact_way), page after page, as a stream: follows the cursor until the last page.
     pub fn list_contact_way_stream(
         &self,
@@ -1103,9 +1208,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<ContactWayConfigRef> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// 更新企业已配置的「联系我」方式 — Update a configured 「联系我」 way (members, departments, remark, state, temporary-chat settings, closing messages).
     ///
     /// `POST /cgi-bin/externalcontact/update_contact_way`
@@ -1118,15 +1221,14 @@ impl crate::Client {
     /// temporary-chat ways cannot be edited. conclusions can only be set in temporary-chat mode. mark_source
     /// can only be updated by the app that created the way. The official field table has neither is_temp
     /// nor is_exclusive for this call (SKIT sends both); they are left out here.
+    #[doc(alias = "externalcontact/update_contact_way")]
     pub async fn update_contact_way(
         &self,
         request: &UpdateContactWayRequest,
     ) -> crate::Result<UpdateContactWayResponse> {
         self.execute(&EP_UPDATE_CONTACT_WAY, request).await
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// 删除企业已配置的「联系我」方式 — Delete a configured 「联系我」 QR code or mini program button.
     ///
     /// `POST /cgi-bin/externalcontact/del_contact_way`
@@ -1134,15 +1236,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/del_contact_way")]
     pub async fn del_contact_way(
         &self,
         request: &DelContactWayRequest,
     ) -> crate::Result<DelContactWayResponse> {
         self.execute(&EP_DEL_CONTACT_WAY, request).await
     }
-}
-#[cfg(feature = "contact_way")]
-impl crate::Client {
+
     /// 结束临时会话 — End the temporary chat between a member and a customer; the configured closing messages are sent first.
     ///
     /// `POST /cgi-bin/externalcontact/close_temp_chat`
@@ -1150,10 +1251,31 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/close_temp_chat")]
     pub async fn close_temp_chat(
         &self,
         request: &CloseTempChatRequest,
     ) -> crate::Result<CloseTempChatResponse> {
         self.execute(&EP_CLOSE_TEMP_CHAT, request).await
+    }
+}
+
+#[cfg(feature = "contact_way")]
+impl crate::paging::CursorPaged for ListContactWayRequest {
+    type Response = ListContactWayResponse;
+    type Item = ContactWayConfigRef;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_LIST_CONTACT_WAY;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: ListContactWayResponse,
+    ) -> (Vec<ContactWayConfigRef>, Option<String>) {
+        (response.contact_way, response.next_cursor)
     }
 }

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyCreateRequest {
@@ -23,6 +23,7 @@ pub struct CustomerStrategyCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<CustomerStrategyRange>>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyCreateRequest {
     /// Creates a `CustomerStrategyCreateRequest` from its required fields; every optional field starts as `None`.
@@ -38,18 +39,21 @@ impl CustomerStrategyCreateRequest {
             range: None,
         }
     }
+
     /// Sets `parent_id`: 父规则组id
     #[must_use]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
+
     /// Sets `privilege`: 权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<CustomerStrategyPrivilege>) -> Self {
         self.privilege = Some(value.into());
         self
     }
+
     /// Sets `range`: 管理范围节点 (type 必填)
     #[must_use]
     pub fn range(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
@@ -57,6 +61,7 @@ impl CustomerStrategyCreateRequest {
         self
     }
 }
+
 /// Response of 创建新的规则组 (`POST /cgi-bin/externalcontact/customer_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -68,6 +73,7 @@ pub struct CustomerStrategyCreateResponse {
     #[serde(default)]
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyCreateResponse {
     /// Creates a `CustomerStrategyCreateResponse` from its required fields; every optional field starts as `None`.
@@ -77,17 +83,19 @@ impl CustomerStrategyCreateResponse {
         }
     }
 }
+
 /// Request of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyDelRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDelRequest {
     /// Creates a `CustomerStrategyDelRequest` from its required fields; every optional field starts as `None`.
@@ -97,6 +105,7 @@ impl CustomerStrategyDelRequest {
         }
     }
 }
+
 /// Response of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -111,6 +120,7 @@ impl CustomerStrategyDelResponse {
         Self {}
     }
 }
+
 /// 规则组详情
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -129,49 +139,55 @@ pub struct CustomerStrategyDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 规则组管理员userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub admin_list: Vec<String>,
     /// 权限配置
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDetail {
-    /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None`.
+    /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(strategy_id: impl Into<i64>) -> Self {
         Self {
             strategy_id: strategy_id.into(),
             parent_id: None,
             strategy_name: None,
             create_time: None,
-            admin_list: None,
+            admin_list: Vec::new(),
             privilege: None,
         }
     }
+
     /// Sets `parent_id`: 父规则组id，没有父规则组时为 0
     #[must_use]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
+
     /// Sets `strategy_name`: 规则组名称
     #[must_use]
     pub fn strategy_name(mut self, value: impl Into<String>) -> Self {
         self.strategy_name = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `admin_list`: 规则组管理员userid列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = Some(value.into());
+        self.admin_list = value.into();
         self
     }
+
     /// Sets `privilege`: 权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<CustomerStrategyPrivilege>) -> Self {
@@ -179,11 +195,12 @@ impl CustomerStrategyDetail {
         self
     }
 }
+
 /// Request of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyEditRequest {
@@ -205,6 +222,7 @@ pub struct CustomerStrategyEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<CustomerStrategyRange>>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyEditRequest {
     /// Creates a `CustomerStrategyEditRequest` from its required fields; every optional field starts as `None`.
@@ -218,30 +236,35 @@ impl CustomerStrategyEditRequest {
             range_del: None,
         }
     }
+
     /// Sets `strategy_name`: 规则组名称
     #[must_use]
     pub fn strategy_name(mut self, value: impl Into<String>) -> Self {
         self.strategy_name = Some(value.into());
         self
     }
+
     /// Sets `admin_list`: 管理员列表，给出则覆盖旧的负责人列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.admin_list = Some(value.into());
         self
     }
+
     /// Sets `privilege`: 权限配置，给出则覆盖旧的权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<CustomerStrategyPrivilege>) -> Self {
         self.privilege = Some(value.into());
         self
     }
+
     /// Sets `range_add`: 向管理范围添加的节点
     #[must_use]
     pub fn range_add(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
         self.range_add = Some(value.into());
         self
     }
+
     /// Sets `range_del`: 从管理范围删除的节点
     #[must_use]
     pub fn range_del(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
@@ -249,6 +272,7 @@ impl CustomerStrategyEditRequest {
         self
     }
 }
+
 /// Response of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -263,11 +287,12 @@ impl CustomerStrategyEditResponse {
         Self {}
     }
 }
+
 /// Request of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRangeRequest {
@@ -280,6 +305,7 @@ pub struct CustomerStrategyGetRangeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeRequest {
     /// Creates a `CustomerStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
@@ -290,12 +316,14 @@ impl CustomerStrategyGetRangeRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 每页的成员/部门节点数，默认 1000，最大 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -303,6 +331,7 @@ impl CustomerStrategyGetRangeRequest {
         self
     }
 }
+
 /// Response of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -311,27 +340,30 @@ impl CustomerStrategyGetRangeRequest {
 #[non_exhaustive]
 pub struct CustomerStrategyGetRangeResponse {
     /// 管理范围节点列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range: Option<Vec<CustomerStrategyRange>>,
+    #[serde(default)]
+    pub range: Vec<CustomerStrategyRange>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeResponse {
-    /// Creates an empty `CustomerStrategyGetRangeResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerStrategyGetRangeResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            range: None,
+            range: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `range`: 管理范围节点列表
     #[must_use]
     pub fn range(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range = Some(value.into());
+        self.range = value.into();
         self
     }
+
     /// Sets `next_cursor`: 下一页的游标，无更多数据时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -339,17 +371,19 @@ impl CustomerStrategyGetRangeResponse {
         self
     }
 }
+
 /// Request of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
 #[cfg(feature = "customer_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CustomerStrategyGetRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRequest {
     /// Creates a `CustomerStrategyGetRequest` from its required fields; every optional field starts as `None`.
@@ -359,6 +393,7 @@ impl CustomerStrategyGetRequest {
         }
     }
 }
+
 /// Response of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -370,6 +405,7 @@ pub struct CustomerStrategyGetResponse {
     #[serde(default)]
     pub strategy: CustomerStrategyDetail,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetResponse {
     /// Creates a `CustomerStrategyGetResponse` from its required fields; every optional field starts as `None`.
@@ -377,6 +413,7 @@ impl CustomerStrategyGetResponse {
         Self { strategy: strategy.into() }
     }
 }
+
 /// 规则组列表
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -386,6 +423,7 @@ pub struct CustomerStrategyListItem {
     #[serde(default)]
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListItem {
     /// Creates a `CustomerStrategyListItem` from its required fields; every optional field starts as `None`.
@@ -395,6 +433,7 @@ impl CustomerStrategyListItem {
         }
     }
 }
+
 /// Request of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -410,18 +449,21 @@ pub struct CustomerStrategyListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListRequest {
     /// Creates an empty `CustomerStrategyListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 分页大小，默认 1000，最大 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -429,6 +471,7 @@ impl CustomerStrategyListRequest {
         self
     }
 }
+
 /// Response of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
@@ -437,27 +480,30 @@ impl CustomerStrategyListRequest {
 #[non_exhaustive]
 pub struct CustomerStrategyListResponse {
     /// 规则组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<Vec<CustomerStrategyListItem>>,
+    #[serde(default)]
+    pub strategy: Vec<CustomerStrategyListItem>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListResponse {
-    /// Creates an empty `CustomerStrategyListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `CustomerStrategyListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            strategy: None,
+            strategy: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `strategy`: 规则组列表
     #[must_use]
     pub fn strategy(mut self, value: impl Into<Vec<CustomerStrategyListItem>>) -> Self {
-        self.strategy = Some(value.into());
+        self.strategy = value.into();
         self
     }
+
     /// Sets `next_cursor`: 下一页的游标，无更多数据时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -465,6 +511,7 @@ impl CustomerStrategyListResponse {
         self
     }
 }
+
 /// 规则组权限配置. The first five are base privileges that cannot be revoked; the rest default to true.
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -534,6 +581,7 @@ pub struct CustomerStrategyPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_customer_tag: Option<bool>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyPrivilege {
     /// Creates an empty `CustomerStrategyPrivilege`: every field is optional; set them with the methods below.
@@ -562,126 +610,147 @@ impl CustomerStrategyPrivilege {
             manage_customer_tag: None,
         }
     }
+
     /// Sets `view_customer_list`: 查看客户列表 (基础权限，不可取消)
     #[must_use]
     pub fn view_customer_list(mut self, value: impl Into<bool>) -> Self {
         self.view_customer_list = Some(value.into());
         self
     }
+
     /// Sets `view_customer_data`: 查看客户统计数据 (基础权限，不可取消)
     #[must_use]
     pub fn view_customer_data(mut self, value: impl Into<bool>) -> Self {
         self.view_customer_data = Some(value.into());
         self
     }
+
     /// Sets `view_room_list`: 查看群聊列表 (基础权限，不可取消)
     #[must_use]
     pub fn view_room_list(mut self, value: impl Into<bool>) -> Self {
         self.view_room_list = Some(value.into());
         self
     }
+
     /// Sets `contact_me`: 可使用联系我 (基础权限，不可取消)
     #[must_use]
     pub fn contact_me(mut self, value: impl Into<bool>) -> Self {
         self.contact_me = Some(value.into());
         self
     }
+
     /// Sets `join_room`: 可加入群聊 (基础权限，不可取消)
     #[must_use]
     pub fn join_room(mut self, value: impl Into<bool>) -> Self {
         self.join_room = Some(value.into());
         self
     }
+
     /// Sets `share_customer`: 允许分享客户给其他成员，默认 true
     #[must_use]
     pub fn share_customer(mut self, value: impl Into<bool>) -> Self {
         self.share_customer = Some(value.into());
         self
     }
+
     /// Sets `oper_resign_customer`: 允许分配离职成员客户，默认 true
     #[must_use]
     pub fn oper_resign_customer(mut self, value: impl Into<bool>) -> Self {
         self.oper_resign_customer = Some(value.into());
         self
     }
+
     /// Sets `oper_resign_group`: 允许分配离职成员客户群，默认 true
     #[must_use]
     pub fn oper_resign_group(mut self, value: impl Into<bool>) -> Self {
         self.oper_resign_group = Some(value.into());
         self
     }
+
     /// Sets `send_customer_msg`: 允许给企业客户发送消息，默认 true
     #[must_use]
     pub fn send_customer_msg(mut self, value: impl Into<bool>) -> Self {
         self.send_customer_msg = Some(value.into());
         self
     }
+
     /// Sets `edit_welcome_msg`: 允许配置欢迎语，默认 true
     #[must_use]
     pub fn edit_welcome_msg(mut self, value: impl Into<bool>) -> Self {
         self.edit_welcome_msg = Some(value.into());
         self
     }
+
     /// Sets `view_behavior_data`: 允许查看成员联系客户统计，默认 true
     #[must_use]
     pub fn view_behavior_data(mut self, value: impl Into<bool>) -> Self {
         self.view_behavior_data = Some(value.into());
         self
     }
+
     /// Sets `view_room_data`: 允许查看群聊数据统计，默认 true
     #[must_use]
     pub fn view_room_data(mut self, value: impl Into<bool>) -> Self {
         self.view_room_data = Some(value.into());
         self
     }
+
     /// Sets `send_group_msg`: 允许发送消息到企业的客户群，默认 true
     #[must_use]
     pub fn send_group_msg(mut self, value: impl Into<bool>) -> Self {
         self.send_group_msg = Some(value.into());
         self
     }
+
     /// Sets `room_deduplication`: 允许对企业客户群进行去重，默认 true
     #[must_use]
     pub fn room_deduplication(mut self, value: impl Into<bool>) -> Self {
         self.room_deduplication = Some(value.into());
         self
     }
+
     /// Sets `rapid_reply`: 允许配置快捷回复，默认 true
     #[must_use]
     pub fn rapid_reply(mut self, value: impl Into<bool>) -> Self {
         self.rapid_reply = Some(value.into());
         self
     }
+
     /// Sets `onjob_customer_transfer`: 允许转接在职成员的客户，默认 true
     #[must_use]
     pub fn onjob_customer_transfer(mut self, value: impl Into<bool>) -> Self {
         self.onjob_customer_transfer = Some(value.into());
         self
     }
+
     /// Sets `edit_anti_spam_rule`: 允许编辑企业成员防骚扰规则，默认 true
     #[must_use]
     pub fn edit_anti_spam_rule(mut self, value: impl Into<bool>) -> Self {
         self.edit_anti_spam_rule = Some(value.into());
         self
     }
+
     /// Sets `export_customer_list`: 允许导出客户列表，默认 true
     #[must_use]
     pub fn export_customer_list(mut self, value: impl Into<bool>) -> Self {
         self.export_customer_list = Some(value.into());
         self
     }
+
     /// Sets `export_customer_data`: 允许导出成员客户统计，默认 true
     #[must_use]
     pub fn export_customer_data(mut self, value: impl Into<bool>) -> Self {
         self.export_customer_data = Some(value.into());
         self
     }
+
     /// Sets `export_customer_group_list`: 允许导出客户群列表，默认 true
     #[must_use]
     pub fn export_customer_group_list(mut self, value: impl Into<bool>) -> Self {
         self.export_customer_group_list = Some(value.into());
         self
     }
+
     /// Sets `manage_customer_tag`: 允许配置企业客户标签，默认 true
     #[must_use]
     pub fn manage_customer_tag(mut self, value: impl Into<bool>) -> Self {
@@ -689,6 +758,7 @@ impl CustomerStrategyPrivilege {
         self
     }
 }
+
 /// 规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -703,6 +773,7 @@ pub struct CustomerStrategyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyRange {
     /// Creates a `CustomerStrategyRange` from its required fields; every optional field starts as `None`.
@@ -713,12 +784,14 @@ impl CustomerStrategyRange {
             partyid: None,
         }
     }
+
     /// Sets `userid`: 成员userid，仅 type 为 1 时有效/返回
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `partyid`: 部门id，仅 type 为 2 时有效/返回
     #[must_use]
     pub fn partyid(mut self, value: impl Into<i64>) -> Self {
@@ -726,6 +799,7 @@ impl CustomerStrategyRange {
         self
     }
 }
+
 /// 客户规则组管理范围节点类型.
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -735,9 +809,10 @@ pub enum CustomerStrategyRangeType {
     Member,
     /// `2`: 部门
     Department,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyRangeType {
     /// The wire code.
@@ -748,7 +823,8 @@ impl CustomerStrategyRangeType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Member,
@@ -757,6 +833,22 @@ impl CustomerStrategyRangeType {
         }
     }
 }
+
+#[cfg(feature = "customer_strategy")]
+impl ::std::str::FromStr for CustomerStrategyRangeType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "customer_strategy")]
+impl ::std::fmt::Display for CustomerStrategyRangeType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "customer_strategy")]
 impl ::serde::Serialize for CustomerStrategyRangeType {
     fn serialize<S: ::serde::Serializer>(
@@ -766,6 +858,7 @@ impl ::serde::Serialize for CustomerStrategyRangeType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "customer_strategy")]
 impl<'de> ::serde::Deserialize<'de> for CustomerStrategyRangeType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -774,6 +867,7 @@ impl<'de> ::serde::Deserialize<'de> for CustomerStrategyRangeType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/customer_strategy/list`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -801,6 +895,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_strategy/get`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -822,6 +917,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::cat
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true}}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_strategy/get_range`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -849,6 +945,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/customer_strategy/create`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -870,6 +967,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"strategy_id\":1}"),
 };
+
 /// Catalog entry of `externalcontact/customer_strategy/edit`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -891,6 +989,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::ca
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/customer_strategy/del`.
 #[cfg(feature = "customer_strategy")]
 pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -910,6 +1009,8 @@ pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::cat
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `customer_strategy` group: 客户联系规则组管理 — customer-contact rule groups (strategies), their admins, privileges and managed range.
 #[cfg(feature = "customer_strategy")]
 impl crate::Client {
     /// 获取规则组列表 — List the ids of all customer rule groups of the corp, cursor-paged.
@@ -921,32 +1022,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps must be configured as 客户联系 可调用接口的应用; 代开发/第三方 apps need the 管理客户联系规则组 privilege. An app only sees and manages the rule groups it created.
+    #[doc(alias = "externalcontact/customer_strategy/list")]
     pub async fn customer_strategy_list(
         &self,
         request: &CustomerStrategyListRequest,
     ) -> crate::Result<CustomerStrategyListResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_LIST, request).await
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::paging::CursorPaged for CustomerStrategyListRequest {
-    type Response = CustomerStrategyListResponse;
-    type Item = CustomerStrategyListItem;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_STRATEGY_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: CustomerStrategyListResponse,
-    ) -> (Vec<CustomerStrategyListItem>, Option<String>) {
-        (response.strategy.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// Every item of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list), page after page, as a stream: follows the cursor until the last page.
     pub fn customer_strategy_list_stream(
         &self,
@@ -954,9 +1037,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<CustomerStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// 获取规则组详情 — Get one customer rule group's name, parent, admins and privileges.
     ///
     /// `POST /cgi-bin/externalcontact/customer_strategy/get`
@@ -966,15 +1047,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// A rule group with a parent manages a subset of its parent's range.
+    #[doc(alias = "externalcontact/customer_strategy/get")]
     pub async fn customer_strategy_get(
         &self,
         request: &CustomerStrategyGetRequest,
     ) -> crate::Result<CustomerStrategyGetResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_GET, request).await
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// 获取规则组管理范围 — List the members and departments a customer rule group manages, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/customer_strategy/get_range`
@@ -982,32 +1062,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/customer_strategy/get_range")]
     pub async fn customer_strategy_get_range(
         &self,
         request: &CustomerStrategyGetRangeRequest,
     ) -> crate::Result<CustomerStrategyGetRangeResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_GET_RANGE, request).await
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::paging::CursorPaged for CustomerStrategyGetRangeRequest {
-    type Response = CustomerStrategyGetRangeResponse;
-    type Item = CustomerStrategyRange;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_STRATEGY_GET_RANGE;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: CustomerStrategyGetRangeResponse,
-    ) -> (Vec<CustomerStrategyRange>, Option<String>) {
-        (response.range.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// Every item of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
     pub fn customer_strategy_get_range_stream(
         &self,
@@ -1015,9 +1077,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<CustomerStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// 创建新的规则组 — Create a customer rule group with its admins, privileges and managed range.
     ///
     /// `POST /cgi-bin/externalcontact/customer_strategy/create`
@@ -1027,15 +1087,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins and 100 range nodes per call; at most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
+    #[doc(alias = "externalcontact/customer_strategy/create")]
     pub async fn customer_strategy_create(
         &self,
         request: &CustomerStrategyCreateRequest,
     ) -> crate::Result<CustomerStrategyCreateResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_CREATE, request).await
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// 编辑规则组及其管理范围 — Edit a customer rule group's name, admins and privileges, and add or remove range nodes.
     ///
     /// `POST /cgi-bin/externalcontact/customer_strategy/edit`
@@ -1045,15 +1104,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Serial calls only (do not edit rule groups concurrently). At most 20 admins and 100 range nodes per call. admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored).
+    #[doc(alias = "externalcontact/customer_strategy/edit")]
     pub async fn customer_strategy_edit(
         &self,
         request: &CustomerStrategyEditRequest,
     ) -> crate::Result<CustomerStrategyEditResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_EDIT, request).await
     }
-}
-#[cfg(feature = "customer_strategy")]
-impl crate::Client {
+
     /// 删除规则组 — Delete a customer rule group.
     ///
     /// `POST /cgi-bin/externalcontact/customer_strategy/del`
@@ -1061,10 +1119,51 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/customer_strategy/del")]
     pub async fn customer_strategy_del(
         &self,
         request: &CustomerStrategyDelRequest,
     ) -> crate::Result<CustomerStrategyDelResponse> {
         self.execute(&EP_CUSTOMER_STRATEGY_DEL, request).await
+    }
+}
+
+#[cfg(feature = "customer_strategy")]
+impl crate::paging::CursorPaged for CustomerStrategyListRequest {
+    type Response = CustomerStrategyListResponse;
+    type Item = CustomerStrategyListItem;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_STRATEGY_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: CustomerStrategyListResponse,
+    ) -> (Vec<CustomerStrategyListItem>, Option<String>) {
+        (response.strategy, response.next_cursor)
+    }
+}
+
+#[cfg(feature = "customer_strategy")]
+impl crate::paging::CursorPaged for CustomerStrategyGetRangeRequest {
+    type Response = CustomerStrategyGetRangeResponse;
+    type Item = CustomerStrategyRange;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_CUSTOMER_STRATEGY_GET_RANGE;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: CustomerStrategyGetRangeResponse,
+    ) -> (Vec<CustomerStrategyRange>, Option<String>) {
+        (response.range, response.next_cursor)
     }
 }

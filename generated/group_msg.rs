@@ -34,6 +34,7 @@ pub struct AddMsgTemplateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
 }
+
 #[cfg(feature = "group_msg")]
 impl AddMsgTemplateRequest {
     /// Creates an empty `AddMsgTemplateRequest`: every field is optional; set them with the methods below.
@@ -49,48 +50,56 @@ impl AddMsgTemplateRequest {
             attachments: None,
         }
     }
+
     /// Sets `chat_type`: 群发任务的类型，默认为 single
     #[must_use]
     pub fn chat_type(mut self, value: impl Into<GroupMsgChatType>) -> Self {
         self.chat_type = Some(value.into());
         self
     }
+
     /// Sets `external_userid`: 客户的外部联系人id列表，仅 chat_type 为 single 时有效，最多 1 万个；指定后 tag_filter 不生效
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `chat_id_list`: 客户群id列表，仅 chat_type 为 group 时有效，最多 2000 个；指定后群主无须再选择客户群
     #[must_use]
     pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.chat_id_list = Some(value.into());
         self
     }
+
     /// Sets `tag_filter`: 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
     #[must_use]
     pub fn tag_filter(mut self, value: impl Into<GroupMsgTagFilter>) -> Self {
         self.tag_filter = Some(value.into());
         self
     }
+
     /// Sets `sender`: 发送企业群发消息的成员userid，chat_type 为 group 时必填
     #[must_use]
     pub fn sender(mut self, value: impl Into<String>) -> Self {
         self.sender = Some(value.into());
         self
     }
+
     /// Sets `allow_select`: 是否允许成员在待发送客户列表中重新选择，默认 false，仅支持客户群发场景
     #[must_use]
     pub fn allow_select(mut self, value: impl Into<bool>) -> Self {
         self.allow_select = Some(value.into());
         self
     }
+
     /// Sets `text`: 文本消息，content 最多 4000 个字节
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件，最多 9 个
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
@@ -98,6 +107,7 @@ impl AddMsgTemplateRequest {
         self
     }
 }
+
 /// Response of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
@@ -106,27 +116,30 @@ impl AddMsgTemplateRequest {
 #[non_exhaustive]
 pub struct AddMsgTemplateResponse {
     /// 无效或无法发送的external_userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub fail_list: Vec<String>,
     /// 企业群发消息的id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl AddMsgTemplateResponse {
-    /// Creates an empty `AddMsgTemplateResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `AddMsgTemplateResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            fail_list: None,
+            fail_list: Vec::new(),
             msgid: None,
         }
     }
+
     /// Sets `fail_list`: 无效或无法发送的external_userid列表
     #[must_use]
     pub fn fail_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.fail_list = Some(value.into());
+        self.fail_list = value.into();
         self
     }
+
     /// Sets `msgid`: 企业群发消息的id
     #[must_use]
     pub fn msgid(mut self, value: impl Into<String>) -> Self {
@@ -134,17 +147,19 @@ impl AddMsgTemplateResponse {
         self
     }
 }
+
 /// Request of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CancelGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
     pub msgid: String,
 }
+
 #[cfg(feature = "group_msg")]
 impl CancelGroupmsgSendRequest {
     /// Creates a `CancelGroupmsgSendRequest` from its required fields; every optional field starts as `None`.
@@ -152,6 +167,7 @@ impl CancelGroupmsgSendRequest {
         Self { msgid: msgid.into() }
     }
 }
+
 /// Response of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
@@ -166,9 +182,10 @@ impl CancelGroupmsgSendResponse {
         Self {}
     }
 }
+
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupMsgResultRequest {
@@ -181,6 +198,7 @@ pub struct GetGroupMsgResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupMsgResultRequest {
     /// Creates a `GetGroupMsgResultRequest` from its required fields; every optional field starts as `None`.
@@ -191,12 +209,14 @@ impl GetGroupMsgResultRequest {
             cursor: None,
         }
     }
+
     /// Sets `limit`: 返回的最大记录数
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -204,33 +224,37 @@ impl GetGroupMsgResultRequest {
         self
     }
 }
+
 /// Response of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetGroupMsgResultResponse {
     /// 发送结果列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail_list: Option<Vec<GroupMsgSendResult>>,
+    #[serde(default)]
+    pub detail_list: Vec<GroupMsgSendResult>,
     /// 下一页的游标
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupMsgResultResponse {
-    /// Creates an empty `GetGroupMsgResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupMsgResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            detail_list: None,
+            detail_list: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `detail_list`: 发送结果列表
     #[must_use]
     pub fn detail_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.detail_list = Some(value.into());
+        self.detail_list = value.into();
         self
     }
+
     /// Sets `next_cursor`: 下一页的游标
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -238,6 +262,7 @@ impl GetGroupMsgResultResponse {
         self
     }
 }
+
 /// Request of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
@@ -265,6 +290,7 @@ pub struct GetGroupmsgListV2Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
@@ -283,24 +309,28 @@ impl GetGroupmsgListV2Request {
             cursor: None,
         }
     }
+
     /// Sets `creator`: 群发任务创建人企业账号id
     #[must_use]
     pub fn creator(mut self, value: impl Into<String>) -> Self {
         self.creator = Some(value.into());
         self
     }
+
     /// Sets `filter_type`: 创建人类型，默认为所有类型
     #[must_use]
     pub fn filter_type(mut self, value: impl Into<GroupMsgFilterType>) -> Self {
         self.filter_type = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 100，默认 50，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -308,6 +338,7 @@ impl GetGroupmsgListV2Request {
         self
     }
 }
+
 /// Response of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
@@ -319,36 +350,40 @@ pub struct GetGroupmsgListV2Response {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发记录列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_msg_list: Option<Vec<GroupMsgRecord>>,
+    #[serde(default)]
+    pub group_msg_list: Vec<GroupMsgRecord>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgListV2Response {
-    /// Creates an empty `GetGroupmsgListV2Response`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgListV2Response`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            group_msg_list: None,
+            group_msg_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `group_msg_list`: 群发记录列表
     #[must_use]
     pub fn group_msg_list(mut self, value: impl Into<Vec<GroupMsgRecord>>) -> Self {
-        self.group_msg_list = Some(value.into());
+        self.group_msg_list = value.into();
         self
     }
 }
+
 /// Request of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgSendResultRequest {
@@ -363,6 +398,7 @@ pub struct GetGroupmsgSendResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgSendResultRequest {
     /// Creates a `GetGroupmsgSendResultRequest` from its required fields; every optional field starts as `None`.
@@ -374,12 +410,14 @@ impl GetGroupmsgSendResultRequest {
             cursor: None,
         }
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -387,6 +425,7 @@ impl GetGroupmsgSendResultRequest {
         self
     }
 }
+
 /// Response of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
@@ -398,36 +437,40 @@ pub struct GetGroupmsgSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群成员发送结果列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_list: Option<Vec<GroupMsgSendResult>>,
+    #[serde(default)]
+    pub send_list: Vec<GroupMsgSendResult>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgSendResultResponse {
-    /// Creates an empty `GetGroupmsgSendResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgSendResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            send_list: None,
+            send_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `send_list`: 群成员发送结果列表
     #[must_use]
     pub fn send_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.send_list = Some(value.into());
+        self.send_list = value.into();
         self
     }
 }
+
 /// Request of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetGroupmsgTaskRequest {
@@ -440,6 +483,7 @@ pub struct GetGroupmsgTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgTaskRequest {
     /// Creates a `GetGroupmsgTaskRequest` from its required fields; every optional field starts as `None`.
@@ -450,12 +494,14 @@ impl GetGroupmsgTaskRequest {
             cursor: None,
         }
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -463,6 +509,7 @@ impl GetGroupmsgTaskRequest {
         self
     }
 }
+
 /// Response of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
@@ -474,31 +521,35 @@ pub struct GetGroupmsgTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发成员发送任务列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_list: Option<Vec<GroupMsgTask>>,
+    #[serde(default)]
+    pub task_list: Vec<GroupMsgTask>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GetGroupmsgTaskResponse {
-    /// Creates an empty `GetGroupmsgTaskResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetGroupmsgTaskResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            task_list: None,
+            task_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `task_list`: 群发成员发送任务列表
     #[must_use]
     pub fn task_list(mut self, value: impl Into<Vec<GroupMsgTask>>) -> Self {
-        self.task_list = Some(value.into());
+        self.task_list = value.into();
         self
     }
 }
+
 /// 群发记录列表
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -526,12 +577,13 @@ pub struct GroupMsgRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Text>,
     /// 附件列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<Vec<GroupMsgRecordAttachment>>,
+    #[serde(default)]
+    pub attachments: Vec<GroupMsgRecordAttachment>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgRecord {
-    /// Creates a `GroupMsgRecord` from its required fields; every optional field starts as `None`.
+    /// Creates a `GroupMsgRecord` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(msgid: impl Into<String>) -> Self {
         Self {
             msgid: msgid.into(),
@@ -539,43 +591,49 @@ impl GroupMsgRecord {
             create_time: None,
             create_type: None,
             text: None,
-            attachments: None,
+            attachments: Vec::new(),
         }
     }
+
     /// Sets `creator`: 群发消息创建者userid，API 接口创建的群发消息不返回
     #[must_use]
     pub fn creator(mut self, value: impl Into<String>) -> Self {
         self.creator = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `create_type`: 群发消息创建来源
     #[must_use]
     pub fn create_type(mut self, value: impl Into<GroupMsgCreateType>) -> Self {
         self.create_type = Some(value.into());
         self
     }
+
     /// Sets `text`: 文本消息
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件列表
     #[must_use]
     pub fn attachments(
         mut self,
         value: impl Into<Vec<GroupMsgRecordAttachment>>,
     ) -> Self {
-        self.attachments = Some(value.into());
+        self.attachments = value.into();
         self
     }
 }
+
 /// 群发记录中的附件 — like common Attachment, but the link and miniprogram bodies have no required fields: the record's field table lists no pic_media_id for miniprogram and gives no required flags.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -599,6 +657,7 @@ pub struct GroupMsgRecordAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<File>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgRecordAttachment {
     /// Creates a `GroupMsgRecordAttachment` from its required fields; every optional field starts as `None`.
@@ -612,30 +671,35 @@ impl GroupMsgRecordAttachment {
             file: None,
         }
     }
+
     /// Sets `image`: 图片，media_id 与 pic_url 不共存，优先返回 media_id
     #[must_use]
     pub fn image(mut self, value: impl Into<Image>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文消息
     #[must_use]
     pub fn link(mut self, value: impl Into<GroupMsgRecordLink>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序消息
     #[must_use]
     pub fn miniprogram(mut self, value: impl Into<GroupMsgRecordMiniProgram>) -> Self {
         self.miniprogram = Some(value.into());
         self
     }
+
     /// Sets `video`: 视频，media_id 可通过获取临时素材下载
     #[must_use]
     pub fn video(mut self, value: impl Into<Video>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `file`: 文件，media_id 可通过获取临时素材下载
     #[must_use]
     pub fn file(mut self, value: impl Into<File>) -> Self {
@@ -643,6 +707,7 @@ impl GroupMsgRecordAttachment {
         self
     }
 }
+
 /// 图文消息
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -661,6 +726,7 @@ pub struct GroupMsgRecordLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgRecordLink {
     /// Creates an empty `GroupMsgRecordLink`: every field is optional; set them with the methods below.
@@ -672,24 +738,28 @@ impl GroupMsgRecordLink {
             url: None,
         }
     }
+
     /// Sets `title`: 图文消息标题
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
         self
     }
+
     /// Sets `picurl`: 图文消息封面的url
     #[must_use]
     pub fn picurl(mut self, value: impl Into<String>) -> Self {
         self.picurl = Some(value.into());
         self
     }
+
     /// Sets `desc`: 图文消息的描述，最多 512 个字节
     #[must_use]
     pub fn desc(mut self, value: impl Into<String>) -> Self {
         self.desc = Some(value.into());
         self
     }
+
     /// Sets `url`: 图文消息的链接
     #[must_use]
     pub fn url(mut self, value: impl Into<String>) -> Self {
@@ -697,6 +767,7 @@ impl GroupMsgRecordLink {
         self
     }
 }
+
 /// 小程序消息
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -715,6 +786,7 @@ pub struct GroupMsgRecordMiniProgram {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgRecordMiniProgram {
     /// Creates an empty `GroupMsgRecordMiniProgram`: every field is optional; set them with the methods below.
@@ -726,24 +798,28 @@ impl GroupMsgRecordMiniProgram {
             page: None,
         }
     }
+
     /// Sets `title`: 小程序消息标题，最多 64 个字节
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
         self
     }
+
     /// Sets `pic_media_id`: 小程序消息封面的mediaid (见于示例，字段表未列出)
     #[must_use]
     pub fn pic_media_id(mut self, value: impl Into<String>) -> Self {
         self.pic_media_id = Some(value.into());
         self
     }
+
     /// Sets `appid`: 小程序appid
     #[must_use]
     pub fn appid(mut self, value: impl Into<String>) -> Self {
         self.appid = Some(value.into());
         self
     }
+
     /// Sets `page`: 小程序page路径
     #[must_use]
     pub fn page(mut self, value: impl Into<String>) -> Self {
@@ -751,6 +827,7 @@ impl GroupMsgRecordMiniProgram {
         self
     }
 }
+
 /// 群发的一条发送结果 — one customer (or customer group) of one member's share of a mass message.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -772,6 +849,7 @@ pub struct GroupMsgSendResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgSendResult {
     /// Creates an empty `GroupMsgSendResult`: every field is optional; set them with the methods below.
@@ -784,30 +862,35 @@ impl GroupMsgSendResult {
             send_time: None,
         }
     }
+
     /// Sets `external_userid`: 外部联系人userid，群发到客户群时不返回
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `chat_id`: 外部客户群id，群发到客户时不返回
     #[must_use]
     pub fn chat_id(mut self, value: impl Into<String>) -> Self {
         self.chat_id = Some(value.into());
         self
     }
+
     /// Sets `userid`: 企业服务人员的userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `status`: 发送状态
     #[must_use]
     pub fn status(mut self, value: impl Into<GroupMsgSendStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `send_time`: 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[must_use]
     pub fn send_time(mut self, value: impl Into<i64>) -> Self {
@@ -815,6 +898,7 @@ impl GroupMsgSendResult {
         self
     }
 }
+
 /// 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -825,12 +909,14 @@ pub struct GroupMsgTagFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_list: Option<Vec<GroupMsgTagFilterGroup>>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgTagFilter {
     /// Creates an empty `GroupMsgTagFilter`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { group_list: None }
     }
+
     /// Sets `group_list`: 标签组列表
     #[must_use]
     pub fn group_list(mut self, value: impl Into<Vec<GroupMsgTagFilterGroup>>) -> Self {
@@ -838,6 +924,7 @@ impl GroupMsgTagFilter {
         self
     }
 }
+
 /// 标签组列表
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -848,12 +935,14 @@ pub struct GroupMsgTagFilterGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgTagFilterGroup {
     /// Creates an empty `GroupMsgTagFilterGroup`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_list: None }
     }
+
     /// Sets `tag_list`: 标签id列表，每组最多 100 个
     #[must_use]
     pub fn tag_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -861,6 +950,7 @@ impl GroupMsgTagFilterGroup {
         self
     }
 }
+
 /// 群发成员发送任务列表
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -876,6 +966,7 @@ pub struct GroupMsgTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgTask {
     /// Creates an empty `GroupMsgTask`: every field is optional; set them with the methods below.
@@ -886,18 +977,21 @@ impl GroupMsgTask {
             send_time: None,
         }
     }
+
     /// Sets `userid`: 企业服务人员的userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `status`: 发送状态
     #[must_use]
     pub fn status(mut self, value: impl Into<GroupMsgTaskStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `send_time`: 发送时间 (unix seconds)，未发送时不返回
     #[must_use]
     pub fn send_time(mut self, value: impl Into<i64>) -> Self {
@@ -905,17 +999,19 @@ impl GroupMsgTask {
         self
     }
 }
+
 /// Request of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
 #[cfg(feature = "group_msg")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct RemindGroupmsgSendRequest {
     /// 群发消息的id，由获取群发记录列表接口返回
     pub msgid: String,
 }
+
 #[cfg(feature = "group_msg")]
 impl RemindGroupmsgSendRequest {
     /// Creates a `RemindGroupmsgSendRequest` from its required fields; every optional field starts as `None`.
@@ -923,6 +1019,7 @@ impl RemindGroupmsgSendRequest {
         Self { msgid: msgid.into() }
     }
 }
+
 /// Response of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
@@ -937,6 +1034,7 @@ impl RemindGroupmsgSendResponse {
         Self {}
     }
 }
+
 /// 群发任务的类型.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -949,6 +1047,7 @@ pub enum GroupMsgChatType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgChatType {
     /// The wire value.
@@ -959,7 +1058,8 @@ impl GroupMsgChatType {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "single" => Self::Single,
@@ -968,6 +1068,22 @@ impl GroupMsgChatType {
         }
     }
 }
+
+#[cfg(feature = "group_msg")]
+impl ::std::str::FromStr for GroupMsgChatType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl ::std::fmt::Display for GroupMsgChatType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgChatType {
     fn serialize<S: ::serde::Serializer>(
@@ -977,6 +1093,7 @@ impl ::serde::Serialize for GroupMsgChatType {
         serializer.serialize_str(self.as_str())
     }
 }
+
 #[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgChatType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -985,6 +1102,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgChatType {
         crate::flex::string(deserializer).map(|s| Self::from_code(&s))
     }
 }
+
 /// 群发消息创建来源.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -994,9 +1112,10 @@ pub enum GroupMsgCreateType {
     Corp,
     /// `1`: 个人
     Personal,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgCreateType {
     /// The wire code.
@@ -1007,7 +1126,8 @@ impl GroupMsgCreateType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1016,6 +1136,22 @@ impl GroupMsgCreateType {
         }
     }
 }
+
+#[cfg(feature = "group_msg")]
+impl ::std::str::FromStr for GroupMsgCreateType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl ::std::fmt::Display for GroupMsgCreateType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgCreateType {
     fn serialize<S: ::serde::Serializer>(
@@ -1025,6 +1161,7 @@ impl ::serde::Serialize for GroupMsgCreateType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgCreateType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1033,6 +1170,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgCreateType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 群发记录的创建人类型过滤.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1044,9 +1182,10 @@ pub enum GroupMsgFilterType {
     Personal,
     /// `2`: 所有，包括个人创建以及企业创建 (默认)
     All,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgFilterType {
     /// The wire code.
@@ -1058,7 +1197,8 @@ impl GroupMsgFilterType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1068,6 +1208,22 @@ impl GroupMsgFilterType {
         }
     }
 }
+
+#[cfg(feature = "group_msg")]
+impl ::std::str::FromStr for GroupMsgFilterType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl ::std::fmt::Display for GroupMsgFilterType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgFilterType {
     fn serialize<S: ::serde::Serializer>(
@@ -1077,6 +1233,7 @@ impl ::serde::Serialize for GroupMsgFilterType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1085,6 +1242,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgFilterType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 群发到单个客户/客户群的发送状态.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1098,9 +1256,10 @@ pub enum GroupMsgSendStatus {
     FailedNotFriend,
     /// `3`: 因客户已经收到其他群发消息导致发送失败
     FailedAlreadyReceived,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgSendStatus {
     /// The wire code.
@@ -1113,7 +1272,8 @@ impl GroupMsgSendStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unsent,
@@ -1124,6 +1284,22 @@ impl GroupMsgSendStatus {
         }
     }
 }
+
+#[cfg(feature = "group_msg")]
+impl ::std::str::FromStr for GroupMsgSendStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl ::std::fmt::Display for GroupMsgSendStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgSendStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1133,6 +1309,7 @@ impl ::serde::Serialize for GroupMsgSendStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgSendStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1141,6 +1318,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgSendStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 群发成员发送任务的状态.
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1150,9 +1328,10 @@ pub enum GroupMsgTaskStatus {
     Unsent,
     /// `2`: 已发送
     Sent,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "group_msg")]
 impl GroupMsgTaskStatus {
     /// The wire code.
@@ -1163,7 +1342,8 @@ impl GroupMsgTaskStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unsent,
@@ -1172,6 +1352,22 @@ impl GroupMsgTaskStatus {
         }
     }
 }
+
+#[cfg(feature = "group_msg")]
+impl ::std::str::FromStr for GroupMsgTaskStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl ::std::fmt::Display for GroupMsgTaskStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "group_msg")]
 impl ::serde::Serialize for GroupMsgTaskStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1181,6 +1377,7 @@ impl ::serde::Serialize for GroupMsgTaskStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "group_msg")]
 impl<'de> ::serde::Deserialize<'de> for GroupMsgTaskStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1189,6 +1386,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupMsgTaskStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/add_msg_template`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1212,6 +1410,7 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"fail_list\":[\"wmqfasd1e1927831123109rBAAAA\"],\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mAAAA\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_groupmsg_list_v2`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1241,6 +1440,7 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"group_msg_list\":[{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mAAAA\",\"creator\":\"xxxx\",\"create_time\":1605171726,\"create_type\":1,\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_groupmsg_task`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1270,6 +1470,7 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"task_list\":[{\"userid\":\"zhangsan\",\"status\":1,\"send_time\":1552536375}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_groupmsg_send_result`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1299,6 +1500,7 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"send_list\":[{\"external_userid\":\"wmqfasd1e19278asdasAAAA\",\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"userid\":\"zhangsan\",\"status\":1,\"send_time\":1552536375}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/remind_groupmsg_send`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1318,6 +1520,7 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/cancel_groupmsg_send`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1337,6 +1540,7 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/get_group_msg_result`.
 #[cfg(feature = "group_msg")]
 pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1360,6 +1564,8 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
         "{\"errcode\":0,\"errmsg\":\"ok\",\"detail_list\":[{\"external_userid\":\"wmqfasd1e19278asdasAAAA\",\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"userid\":\"zhangsan\",\"status\":1,\"send_time\":1552536375}]}",
     ),
 };
+
+/// The `group_msg` group: 客户联系 消息推送 — corp mass messages (企业群发) to customers and customer groups, their records, per-member tasks and send results.
 #[cfg(feature = "group_msg")]
 impl crate::Client {
     /// 创建企业群发 — Create a corp mass-message task for customers or customer groups; members confirm before it is sent.
@@ -1371,15 +1577,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// The message is not sent directly: each sender member gets a notice and sends after confirming. text and attachments must not both be empty; at most 9 attachments, each filled according to its msgtype (image needs media_id or pic_url; media_id wins when both are set). With only sender given, all of that member's customers are selected. external_userid (up to 10000, single only) overrides tag_filter. Each customer / customer group can receive only a capped number of mass messages (corp- and member-created together); recipients over the cap are skipped. Self-built apps may only send through members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege.
+    #[doc(alias = "externalcontact/add_msg_template")]
     pub async fn add_msg_template(
         &self,
         request: &AddMsgTemplateRequest,
     ) -> crate::Result<AddMsgTemplateResponse> {
         self.execute(&EP_ADD_MSG_TEMPLATE, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 获取群发记录列表 — List the corp's and members' mass-message records in a time window, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/get_groupmsg_list_v2`
@@ -1389,32 +1594,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most one month. Self-built apps only see members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605171726 instead.
+    #[doc(alias = "externalcontact/get_groupmsg_list_v2")]
     pub async fn get_groupmsg_list_v2(
         &self,
         request: &GetGroupmsgListV2Request,
     ) -> crate::Result<GetGroupmsgListV2Response> {
         self.execute(&EP_GET_GROUPMSG_LIST_V2, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::paging::CursorPaged for GetGroupmsgListV2Request {
-    type Response = GetGroupmsgListV2Response;
-    type Item = GroupMsgRecord;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_LIST_V2;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GetGroupmsgListV2Response,
-    ) -> (Vec<GroupMsgRecord>, Option<String>) {
-        (response.group_msg_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// Every item of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2), page after page, as a stream: follows the cursor until the last page.
     pub fn get_groupmsg_list_v2_stream(
         &self,
@@ -1422,9 +1609,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<GroupMsgRecord> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 获取群发成员发送任务列表 — List the members that were asked to send one mass message and whether each has sent it, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/get_groupmsg_task`
@@ -1434,32 +1619,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Messages created before 2020-11-17 have no task list; use get_groupmsg_send_result for them. The docs' example shows status 1, which the field table does not list (0 未发送, 2 已发送); it decodes into the catch-all variant.
+    #[doc(alias = "externalcontact/get_groupmsg_task")]
     pub async fn get_groupmsg_task(
         &self,
         request: &GetGroupmsgTaskRequest,
     ) -> crate::Result<GetGroupmsgTaskResponse> {
         self.execute(&EP_GET_GROUPMSG_TASK, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::paging::CursorPaged for GetGroupmsgTaskRequest {
-    type Response = GetGroupmsgTaskResponse;
-    type Item = GroupMsgTask;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_TASK;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GetGroupmsgTaskResponse,
-    ) -> (Vec<GroupMsgTask>, Option<String>) {
-        (response.task_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// Every item of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task), page after page, as a stream: follows the cursor until the last page.
     pub fn get_groupmsg_task_stream(
         &self,
@@ -1467,9 +1634,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<GroupMsgTask> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 获取企业群发成员执行结果 — List one member's per-customer (or per-group) send results for a mass message, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/get_groupmsg_send_result`
@@ -1479,32 +1644,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// For mass messages to customer groups, unsent records are not returned (the member has not picked the groups yet), only sent ones.
+    #[doc(alias = "externalcontact/get_groupmsg_send_result")]
     pub async fn get_groupmsg_send_result(
         &self,
         request: &GetGroupmsgSendResultRequest,
     ) -> crate::Result<GetGroupmsgSendResultResponse> {
         self.execute(&EP_GET_GROUPMSG_SEND_RESULT, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::paging::CursorPaged for GetGroupmsgSendResultRequest {
-    type Response = GetGroupmsgSendResultResponse;
-    type Item = GroupMsgSendResult;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_SEND_RESULT;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GetGroupmsgSendResultResponse,
-    ) -> (Vec<GroupMsgSendResult>, Option<String>) {
-        (response.send_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// Every item of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result), page after page, as a stream: follows the cursor until the last page.
     pub fn get_groupmsg_send_result_stream(
         &self,
@@ -1512,9 +1659,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<GroupMsgSendResult> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 提醒成员群发 — Notify the members of a corp mass message again so they complete sending it.
     ///
     /// `POST /cgi-bin/externalcontact/remind_groupmsg_send`
@@ -1524,15 +1669,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// At most three reminders per mass message within 24 hours.
+    #[doc(alias = "externalcontact/remind_groupmsg_send")]
     pub async fn remind_groupmsg_send(
         &self,
         request: &RemindGroupmsgSendRequest,
     ) -> crate::Result<RemindGroupmsgSendResponse> {
         self.execute(&EP_REMIND_GROUPMSG_SEND, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 停止企业群发 — Stop a corp mass message that members no longer need to send.
     ///
     /// `POST /cgi-bin/externalcontact/cancel_groupmsg_send`
@@ -1540,15 +1684,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/cancel_groupmsg_send")]
     pub async fn cancel_groupmsg_send(
         &self,
         request: &CancelGroupmsgSendRequest,
     ) -> crate::Result<CancelGroupmsgSendResponse> {
         self.execute(&EP_CANCEL_GROUPMSG_SEND, request).await
     }
-}
-#[cfg(feature = "group_msg")]
-impl crate::Client {
+
     /// 获取企业群发消息发送结果(旧接口) — Legacy - get the per-customer send results of a mass message created with add_msg_template.
     ///
     /// `POST /cgi-bin/externalcontact/get_group_msg_result`
@@ -1556,6 +1699,7 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// The old 获取企业群发消息发送结果 page no longer exists. Its shape is taken from WxJava and chanxuehong/wechat: request msgid (WxJava also sends limit and cursor), response detail_list with the same items as get_groupmsg_send_result's send_list.
+    #[doc(alias = "externalcontact/get_group_msg_result")]
     #[deprecated(
         note = "use externalcontact/get_groupmsg_list_v2, externalcontact/get_groupmsg_task and externalcontact/get_groupmsg_send_result instead"
     )]
@@ -1564,5 +1708,65 @@ impl crate::Client {
         request: &GetGroupMsgResultRequest,
     ) -> crate::Result<GetGroupMsgResultResponse> {
         self.execute(&EP_GET_GROUP_MSG_RESULT, request).await
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl crate::paging::CursorPaged for GetGroupmsgListV2Request {
+    type Response = GetGroupmsgListV2Response;
+    type Item = GroupMsgRecord;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_LIST_V2;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GetGroupmsgListV2Response,
+    ) -> (Vec<GroupMsgRecord>, Option<String>) {
+        (response.group_msg_list, response.next_cursor)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl crate::paging::CursorPaged for GetGroupmsgTaskRequest {
+    type Response = GetGroupmsgTaskResponse;
+    type Item = GroupMsgTask;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_TASK;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GetGroupmsgTaskResponse,
+    ) -> (Vec<GroupMsgTask>, Option<String>) {
+        (response.task_list, response.next_cursor)
+    }
+}
+
+#[cfg(feature = "group_msg")]
+impl crate::paging::CursorPaged for GetGroupmsgSendResultRequest {
+    type Response = GetGroupmsgSendResultResponse;
+    type Item = GroupMsgSendResult;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_GROUPMSG_SEND_RESULT;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GetGroupmsgSendResultResponse,
+    ) -> (Vec<GroupMsgSendResult>, Option<String>) {
+        (response.send_list, response.next_cursor)
     }
 }

@@ -990,7 +990,7 @@ pub struct IdconvertUnionidToExternalUseridRequest {
     /// 小程序或公众号的主体类型, 默认 0 (企业)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<UnionIdSubjectType>,
-    /// 大批量调用凭据 (单一来源, 见 notes)
+    /// 大批量调用凭据 (doc 96250), 不受业务频率限制
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<String>,
 }
@@ -1014,7 +1014,7 @@ impl IdconvertUnionidToExternalUseridRequest {
         self
     }
 
-    /// Sets `mass_call_ticket`: 大批量调用凭据 (单一来源, 见 notes)
+    /// Sets `mass_call_ticket`: 大批量调用凭据 (doc 96250), 不受业务频率限制
     #[must_use]
     pub fn mass_call_ticket(mut self, value: impl Into<String>) -> Self {
         self.mass_call_ticket = Some(value.into());
@@ -1062,7 +1062,7 @@ impl IdconvertUnionidToExternalUseridResponse {
     }
 }
 
-/// Request of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
+/// Request of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
@@ -1078,7 +1078,7 @@ impl IdconvertUpgradeChatidForNewCorpRequest {
     }
 }
 
-/// Response of 对所有新授权企业升级群ID (`POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
+/// Response of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
 #[cfg(feature = "id_convert")]
@@ -1919,7 +1919,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     name_zh: "对所有新授权企业升级群ID",
     summary: "Upgrade group ids for every corp that newly authorizes this 代开发 app template, without applying corp by corp.",
     group: "id_convert",
-    method: crate::catalog::HttpMethod::Post,
+    method: crate::catalog::HttpMethod::Get,
     path: "idconvert/upgrade_chatid_for_new_corp",
     doc_url: "https://developer.work.weixin.qq.com/document/path/99601",
     token: crate::catalog::TokenKind::Suite,
@@ -2214,8 +2214,9 @@ impl crate::Client {
     /// is outside the app's visible range (or, for 营销获客 apps, outside the reachable members), a pending_id is
     /// returned instead of external_userid. pending_id is valid 90 days and cannot be used as an
     /// external_userid; link it later with idconvert/batch/external_userid_to_pending_id.
-    /// mass_call_ticket comes from one source only (Mud.Wechat, citing 获取接口大批量调用凭据: with a valid
-    /// ticket the business rate limit does not apply); the stored copy of this page (2025/11/17) does not list it.
+    /// mass_call_ticket is documented on 获取接口大批量调用凭据 (doc 96250, 最后更新 2024/03/11), whose 凭据使用示例
+    /// is this endpoint: add the ticket from corp/apply_mass_call_ticket to the request and the business rate
+    /// limit no longer applies (the base rate limit still does). This endpoint's own page does not list it.
     /// SKIT cites doc 95926 for this endpoint; the 代开发 copy is doc 97108.
     #[doc(alias = "idconvert/unionid_to_external_userid")]
     pub async fn idconvert_unionid_to_external_userid(
@@ -2325,7 +2326,7 @@ impl crate::Client {
 
     /// 对所有新授权企业升级群ID — Upgrade group ids for every corp that newly authorizes this 代开发 app template, without applying corp by corp.
     ///
-    /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
+    /// `GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
@@ -2333,11 +2334,16 @@ impl crate::Client {
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
-    /// Method: the census (our coverage target, taken from the official docs) and SKIT say POST; a copy of doc
-    /// 99601, thinkwechat and Mud.Wechat send GET with no parameters. We follow the census until the official
-    /// page can be re-read; WeCom's handlers for parameterless calls generally accept either. Takes the 代开发
-    /// template's suite_access_token. The page
-    /// prints no response example; the example below is the plain success body.
+    /// Method GET, with only the 代开发 template's suite_access_token in the query and no body. Evidence
+    /// (re-checked 2026-11-30): the stored official page 99601 (最后更新 2024/07/18) lists this as the third
+    /// section of 群ID的升级转换, but the stored excerpt ends inside the second section (its two readable
+    /// sections, apply_to_upgrade_chatid and idconvert/chatid, say POST). Every source that transcribes this
+    /// section itself says GET: a mirror of doc 99601 (「请求方法: GET」, URL
+    /// `idconvert/upgrade_chatid_for_new_corp?suite_access_token=SUITE_ACCESS_TOKEN`, only that query
+    /// parameter), think-wechat (`callGetApi`) and a C# SDK whose route test pins GET as 「99601 接口三」. The
+    /// POST side (SKIT, a Senparc-style client) sends an empty body and mirrors the two POST siblings on the
+    /// same page; the census copied SKIT. The page prints no response example; the example below is the plain
+    /// success body.
     #[doc(alias = "idconvert/upgrade_chatid_for_new_corp")]
     pub async fn idconvert_upgrade_chatid_for_new_corp(
         &self,

@@ -25,8 +25,8 @@ pub struct GroupChatJoinWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<u32>,
     /// 使用该配置的客户群ID列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chat_id_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub chat_id_list: Vec<String>,
     /// 联系二维码的URL, 仅在配置为群二维码时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
@@ -37,9 +37,10 @@ pub struct GroupChatJoinWay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupChatJoinWay {
-    /// Creates a `GroupChatJoinWay` from its required fields; every optional field starts as `None`.
+    /// Creates a `GroupChatJoinWay` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(config_id: impl Into<String>) -> Self {
         Self {
             config_id: config_id.into(),
@@ -48,60 +49,69 @@ impl GroupChatJoinWay {
             auto_create_room: None,
             room_base_name: None,
             room_base_id: None,
-            chat_id_list: None,
+            chat_id_list: Vec::new(),
             qr_code: None,
             state: None,
             mark_source: None,
         }
     }
+
     /// Sets `scene`: 场景
     #[must_use]
     pub fn scene(mut self, value: impl Into<GroupChatJoinWayScene>) -> Self {
         self.scene = Some(value.into());
         self
     }
+
     /// Sets `remark`: 联系方式的备注信息, 用于助记
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是
     #[must_use]
     pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
         self.auto_create_room = Some(value.into());
         self
     }
+
     /// Sets `room_base_name`: 自动建群的群名前缀, 当auto_create_room为1时有效
     #[must_use]
     pub fn room_base_name(mut self, value: impl Into<String>) -> Self {
         self.room_base_name = Some(value.into());
         self
     }
+
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
     pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
         self.room_base_id = Some(value.into());
         self
     }
+
     /// Sets `chat_id_list`: 使用该配置的客户群ID列表
     #[must_use]
     pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.chat_id_list = Some(value.into());
+        self.chat_id_list = value.into();
         self
     }
+
     /// Sets `qr_code`: 联系二维码的URL, 仅在配置为群二维码时返回
     #[must_use]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的入群渠道
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」; 仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -109,6 +119,7 @@ impl GroupChatJoinWay {
         self
     }
 }
+
 /// Request of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -140,6 +151,7 @@ pub struct GroupchatAddJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatAddJoinWayRequest {
     /// Creates a `GroupchatAddJoinWayRequest` from its required fields; every optional field starts as `None`.
@@ -158,36 +170,42 @@ impl GroupchatAddJoinWayRequest {
             mark_source: None,
         }
     }
+
     /// Sets `remark`: 联系方式的备注信息, 用于助记, 超过30个字符将被截断
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是, 默认为1
     #[must_use]
     pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
         self.auto_create_room = Some(value.into());
         self
     }
+
     /// Sets `room_base_name`: 自动建群的群名前缀, 当auto_create_room为1时有效, 最长40个utf8字符
     #[must_use]
     pub fn room_base_name(mut self, value: impl Into<String>) -> Self {
         self.room_base_name = Some(value.into());
         self
     }
+
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
     pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
         self.room_base_id = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的入群渠道, 不超过30个UTF-8字符; 设置后获取客户群详情会返回每个群成员对应的该参数值
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」, 默认值为true; 仅对「营销获客」应用生效
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -195,6 +213,7 @@ impl GroupchatAddJoinWayRequest {
         self
     }
 }
+
 /// Response of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -206,6 +225,7 @@ pub struct GroupchatAddJoinWayResponse {
     #[serde(default)]
     pub config_id: String,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatAddJoinWayResponse {
     /// Creates a `GroupchatAddJoinWayResponse` from its required fields; every optional field starts as `None`.
@@ -215,17 +235,19 @@ impl GroupchatAddJoinWayResponse {
         }
     }
 }
+
 /// Request of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
 #[cfg(feature = "join_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatDelJoinWayRequest {
     /// 企业联系方式的配置id
     pub config_id: String,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatDelJoinWayRequest {
     /// Creates a `GroupchatDelJoinWayRequest` from its required fields; every optional field starts as `None`.
@@ -235,6 +257,7 @@ impl GroupchatDelJoinWayRequest {
         }
     }
 }
+
 /// Response of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -249,17 +272,19 @@ impl GroupchatDelJoinWayResponse {
         Self {}
     }
 }
+
 /// Request of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
 #[cfg(feature = "join_way")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GroupchatGetJoinWayRequest {
     /// 联系方式的配置id
     pub config_id: String,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatGetJoinWayRequest {
     /// Creates a `GroupchatGetJoinWayRequest` from its required fields; every optional field starts as `None`.
@@ -269,6 +294,7 @@ impl GroupchatGetJoinWayRequest {
         }
     }
 }
+
 /// Response of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -280,6 +306,7 @@ pub struct GroupchatGetJoinWayResponse {
     #[serde(default)]
     pub join_way: GroupChatJoinWay,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatGetJoinWayResponse {
     /// Creates a `GroupchatGetJoinWayResponse` from its required fields; every optional field starts as `None`.
@@ -287,6 +314,7 @@ impl GroupchatGetJoinWayResponse {
         Self { join_way: join_way.into() }
     }
 }
+
 /// Request of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -320,6 +348,7 @@ pub struct GroupchatUpdateJoinWayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+
 #[cfg(feature = "join_way")]
 impl GroupchatUpdateJoinWayRequest {
     /// Creates a `GroupchatUpdateJoinWayRequest` from its required fields; every optional field starts as `None`.
@@ -340,36 +369,42 @@ impl GroupchatUpdateJoinWayRequest {
             mark_source: None,
         }
     }
+
     /// Sets `remark`: 联系方式的备注信息, 用于助记, 超过30个字符将被截断
     #[must_use]
     pub fn remark(mut self, value: impl Into<String>) -> Self {
         self.remark = Some(value.into());
         self
     }
+
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是, 默认为1
     #[must_use]
     pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
         self.auto_create_room = Some(value.into());
         self
     }
+
     /// Sets `room_base_name`: 自动建群的群名前缀, 当auto_create_room为1时有效, 最长40个utf8字符
     #[must_use]
     pub fn room_base_name(mut self, value: impl Into<String>) -> Self {
         self.room_base_name = Some(value.into());
         self
     }
+
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
     pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
         self.room_base_id = Some(value.into());
         self
     }
+
     /// Sets `state`: 企业自定义的state参数, 用于区分不同的入群渠道, 不超过30个UTF-8字符
     #[must_use]
     pub fn state(mut self, value: impl Into<String>) -> Self {
         self.state = Some(value.into());
         self
     }
+
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」, 默认值为true; 仅对「营销获客」应用生效, 且只能由创建此二维码的应用更新
     #[must_use]
     pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
@@ -377,6 +412,7 @@ impl GroupchatUpdateJoinWayRequest {
         self
     }
 }
+
 /// Response of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
@@ -391,6 +427,7 @@ impl GroupchatUpdateJoinWayResponse {
         Self {}
     }
 }
+
 /// 「加入群聊」场景.
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -400,9 +437,10 @@ pub enum GroupChatJoinWayScene {
     MiniProgramPlugin,
     /// `2`: 群的二维码插件
     QrCodePlugin,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "join_way")]
 impl GroupChatJoinWayScene {
     /// The wire code.
@@ -413,7 +451,8 @@ impl GroupChatJoinWayScene {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::MiniProgramPlugin,
@@ -422,6 +461,22 @@ impl GroupChatJoinWayScene {
         }
     }
 }
+
+#[cfg(feature = "join_way")]
+impl ::std::str::FromStr for GroupChatJoinWayScene {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "join_way")]
+impl ::std::fmt::Display for GroupChatJoinWayScene {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "join_way")]
 impl ::serde::Serialize for GroupChatJoinWayScene {
     fn serialize<S: ::serde::Serializer>(
@@ -431,6 +486,7 @@ impl ::serde::Serialize for GroupChatJoinWayScene {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "join_way")]
 impl<'de> ::serde::Deserialize<'de> for GroupChatJoinWayScene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -439,6 +495,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupChatJoinWayScene {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/groupchat/add_join_way`.
 #[cfg(feature = "join_way")]
 pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -462,6 +519,7 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/get_join_way`.
 #[cfg(feature = "join_way")]
 pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -483,6 +541,7 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"join_way\":{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\",\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"qr_code\":\"http://p.qpic.cn/wwhead/nMl9ssowtibVGyrmvBiaibzDtp703nXuzpibnKtbSDBRJTLwS3ic4ECrf3ibLVtIFb0N6wWwy5LVuyvMQ22/0\",\"state\":\"klsdup3kj3s1\",\"mark_source\":true}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/groupchat/update_join_way`.
 #[cfg(feature = "join_way")]
 pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -504,6 +563,7 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/groupchat/del_join_way`.
 #[cfg(feature = "join_way")]
 pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -523,6 +583,8 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `join_way` group: 客户群「加入群聊」管理 — configure the 「加入群聊」 QR code or mini program button that lets customers join given customer groups.
 #[cfg(feature = "join_way")]
 impl crate::Client {
     /// 配置客户群进群方式 — Create a 「加入群聊」 QR code or mini program button for up to 5 customer groups; returns its config_id.
@@ -538,15 +600,14 @@ impl crate::Client {
     /// mini program plugin. room_base_name and room_base_id together name auto-created groups: with "销售客服群" and
     /// 10 the first new group is "销售客服群10", the next "销售客服群11", and so on. An app can only read and manage
     /// the configurations it created itself.
+    #[doc(alias = "externalcontact/groupchat/add_join_way")]
     pub async fn groupchat_add_join_way(
         &self,
         request: &GroupchatAddJoinWayRequest,
     ) -> crate::Result<GroupchatAddJoinWayResponse> {
         self.execute(&EP_GROUPCHAT_ADD_JOIN_WAY, request).await
     }
-}
-#[cfg(feature = "join_way")]
-impl crate::Client {
+
     /// 获取客户群进群方式配置 — Get one 「加入群聊」 configuration (QR code URL, groups, auto-create settings) by config_id.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/get_join_way`
@@ -556,15 +617,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// An app can only read the configurations it created itself.
+    #[doc(alias = "externalcontact/groupchat/get_join_way")]
     pub async fn groupchat_get_join_way(
         &self,
         request: &GroupchatGetJoinWayRequest,
     ) -> crate::Result<GroupchatGetJoinWayResponse> {
         self.execute(&EP_GROUPCHAT_GET_JOIN_WAY, request).await
     }
-}
-#[cfg(feature = "join_way")]
-impl crate::Client {
+
     /// 更新客户群进群方式配置 — Replace a 「加入群聊」 configuration (overwrite semantics - send every field you want to keep).
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/update_join_way`
@@ -575,15 +635,14 @@ impl crate::Client {
     ///
     /// The update overwrites the whole configuration. mark_source can only be updated by the app that created the
     /// QR code.
+    #[doc(alias = "externalcontact/groupchat/update_join_way")]
     pub async fn groupchat_update_join_way(
         &self,
         request: &GroupchatUpdateJoinWayRequest,
     ) -> crate::Result<GroupchatUpdateJoinWayResponse> {
         self.execute(&EP_GROUPCHAT_UPDATE_JOIN_WAY, request).await
     }
-}
-#[cfg(feature = "join_way")]
-impl crate::Client {
+
     /// 删除客户群进群方式配置 — Delete a 「加入群聊」 configuration by config_id.
     ///
     /// `POST /cgi-bin/externalcontact/groupchat/del_join_way`
@@ -591,6 +650,7 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/groupchat/del_join_way")]
     pub async fn groupchat_del_join_way(
         &self,
         request: &GroupchatDelJoinWayRequest,

@@ -19,6 +19,7 @@ pub struct AddMomentTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_range: Option<MomentVisibleRange>,
 }
+
 #[cfg(feature = "moment")]
 impl AddMomentTaskRequest {
     /// Creates an empty `AddMomentTaskRequest`: every field is optional; set them with the methods below.
@@ -29,18 +30,21 @@ impl AddMomentTaskRequest {
             visible_range: None,
         }
     }
+
     /// Sets `text`: 文本消息，content 最多 2000 个字符
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件，不能与 text.content 同时为空
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<MomentAttachment>>) -> Self {
         self.attachments = Some(value.into());
         self
     }
+
     /// Sets `visible_range`: 指定的发表范围；不指定则执行者为应用可见范围内所有成员
     #[must_use]
     pub fn visible_range(mut self, value: impl Into<MomentVisibleRange>) -> Self {
@@ -48,6 +52,7 @@ impl AddMomentTaskRequest {
         self
     }
 }
+
 /// Response of 创建发表任务 (`POST /cgi-bin/externalcontact/add_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
@@ -59,6 +64,7 @@ pub struct AddMomentTaskResponse {
     #[serde(default)]
     pub jobid: String,
 }
+
 #[cfg(feature = "moment")]
 impl AddMomentTaskResponse {
     /// Creates a `AddMomentTaskResponse` from its required fields; every optional field starts as `None`.
@@ -66,17 +72,19 @@ impl AddMomentTaskResponse {
         Self { jobid: jobid.into() }
     }
 }
+
 /// Request of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct CancelMomentTaskRequest {
     /// 朋友圈id，可通过获取客户朋友圈企业发表的列表接口获取
     pub moment_id: String,
 }
+
 #[cfg(feature = "moment")]
 impl CancelMomentTaskRequest {
     /// Creates a `CancelMomentTaskRequest` from its required fields; every optional field starts as `None`.
@@ -86,6 +94,7 @@ impl CancelMomentTaskRequest {
         }
     }
 }
+
 /// Response of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
@@ -100,11 +109,12 @@ impl CancelMomentTaskResponse {
         Self {}
     }
 }
+
 /// Request of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCommentsRequest {
@@ -113,6 +123,7 @@ pub struct GetMomentCommentsRequest {
     /// 企业发表成员userid (企业创建的朋友圈取自获取客户朋友圈企业发表的列表，个人创建的即创建人)
     pub userid: String,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentCommentsRequest {
     /// Creates a `GetMomentCommentsRequest` from its required fields; every optional field starts as `None`.
@@ -123,6 +134,7 @@ impl GetMomentCommentsRequest {
         }
     }
 }
+
 /// Response of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
@@ -131,39 +143,43 @@ impl GetMomentCommentsRequest {
 #[non_exhaustive]
 pub struct GetMomentCommentsResponse {
     /// 评论列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_list: Option<Vec<MomentInteraction>>,
+    #[serde(default)]
+    pub comment_list: Vec<MomentInteraction>,
     /// 点赞列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub like_list: Option<Vec<MomentInteraction>>,
+    #[serde(default)]
+    pub like_list: Vec<MomentInteraction>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentCommentsResponse {
-    /// Creates an empty `GetMomentCommentsResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentCommentsResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            comment_list: None,
-            like_list: None,
+            comment_list: Vec::new(),
+            like_list: Vec::new(),
         }
     }
+
     /// Sets `comment_list`: 评论列表
     #[must_use]
     pub fn comment_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.comment_list = Some(value.into());
+        self.comment_list = value.into();
         self
     }
+
     /// Sets `like_list`: 点赞列表
     #[must_use]
     pub fn like_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.like_list = Some(value.into());
+        self.like_list = value.into();
         self
     }
 }
+
 /// Request of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentCustomerListRequest {
@@ -178,6 +194,7 @@ pub struct GetMomentCustomerListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentCustomerListRequest {
     /// Creates a `GetMomentCustomerListRequest` from its required fields; every optional field starts as `None`.
@@ -189,12 +206,14 @@ impl GetMomentCustomerListRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -202,6 +221,7 @@ impl GetMomentCustomerListRequest {
         self
     }
 }
+
 /// Response of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
@@ -213,36 +233,40 @@ pub struct GetMomentCustomerListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员可见客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<MomentCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<MomentCustomer>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentCustomerListResponse {
-    /// Creates an empty `GetMomentCustomerListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentCustomerListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            customer_list: None,
+            customer_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `customer_list`: 成员可见客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<MomentCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
 }
+
 /// Request of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentListRequest {
@@ -263,6 +287,7 @@ pub struct GetMomentListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentListRequest {
     /// Creates a `GetMomentListRequest` from its required fields; every optional field starts as `None`.
@@ -276,24 +301,28 @@ impl GetMomentListRequest {
             limit: None,
         }
     }
+
     /// Sets `creator`: 朋友圈创建人的userid
     #[must_use]
     pub fn creator(mut self, value: impl Into<String>) -> Self {
         self.creator = Some(value.into());
         self
     }
+
     /// Sets `filter_type`: 朋友圈类型，默认为所有类型
     #[must_use]
     pub fn filter_type(mut self, value: impl Into<MomentFilterType>) -> Self {
         self.filter_type = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 20，默认 20，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -301,6 +330,7 @@ impl GetMomentListRequest {
         self
     }
 }
+
 /// Response of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
@@ -312,36 +342,40 @@ pub struct GetMomentListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 朋友圈列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moment_list: Option<Vec<MomentRecord>>,
+    #[serde(default)]
+    pub moment_list: Vec<MomentRecord>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentListResponse {
-    /// Creates an empty `GetMomentListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            moment_list: None,
+            moment_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `moment_list`: 朋友圈列表
     #[must_use]
     pub fn moment_list(mut self, value: impl Into<Vec<MomentRecord>>) -> Self {
-        self.moment_list = Some(value.into());
+        self.moment_list = value.into();
         self
     }
 }
+
 /// Request of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentSendResultRequest {
@@ -356,6 +390,7 @@ pub struct GetMomentSendResultRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentSendResultRequest {
     /// Creates a `GetMomentSendResultRequest` from its required fields; every optional field starts as `None`.
@@ -367,12 +402,14 @@ impl GetMomentSendResultRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 5000，默认 3000，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -380,6 +417,7 @@ impl GetMomentSendResultRequest {
         self
     }
 }
+
 /// Response of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
@@ -391,36 +429,40 @@ pub struct GetMomentSendResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员发送成功客户列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_list: Option<Vec<MomentSendCustomer>>,
+    #[serde(default)]
+    pub customer_list: Vec<MomentSendCustomer>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentSendResultResponse {
-    /// Creates an empty `GetMomentSendResultResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentSendResultResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            customer_list: None,
+            customer_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `customer_list`: 成员发送成功客户列表
     #[must_use]
     pub fn customer_list(mut self, value: impl Into<Vec<MomentSendCustomer>>) -> Self {
-        self.customer_list = Some(value.into());
+        self.customer_list = value.into();
         self
     }
 }
+
 /// Request of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskRequest {
@@ -433,6 +475,7 @@ pub struct GetMomentTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentTaskRequest {
     /// Creates a `GetMomentTaskRequest` from its required fields; every optional field starts as `None`.
@@ -443,12 +486,14 @@ impl GetMomentTaskRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -456,6 +501,7 @@ impl GetMomentTaskRequest {
         self
     }
 }
+
 /// Response of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
@@ -467,36 +513,40 @@ pub struct GetMomentTaskResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 发表任务列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_list: Option<Vec<MomentTask>>,
+    #[serde(default)]
+    pub task_list: Vec<MomentTask>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentTaskResponse {
-    /// Creates an empty `GetMomentTaskResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetMomentTaskResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            task_list: None,
+            task_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标，没有更多数据时为空
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `task_list`: 发表任务列表
     #[must_use]
     pub fn task_list(mut self, value: impl Into<Vec<MomentTask>>) -> Self {
-        self.task_list = Some(value.into());
+        self.task_list = value.into();
         self
     }
 }
+
 /// Request of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
 #[cfg(feature = "moment")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetMomentTaskResultRequest {
@@ -504,6 +554,7 @@ pub struct GetMomentTaskResultRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub jobid: String,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentTaskResultRequest {
     /// Creates a `GetMomentTaskResultRequest` from its required fields; every optional field starts as `None`.
@@ -511,6 +562,7 @@ impl GetMomentTaskResultRequest {
         Self { jobid: jobid.into() }
     }
 }
+
 /// Response of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
@@ -528,6 +580,7 @@ pub struct GetMomentTaskResultResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<MomentTaskResult>,
 }
+
 #[cfg(feature = "moment")]
 impl GetMomentTaskResultResponse {
     /// Creates an empty `GetMomentTaskResultResponse`: every field is optional; set them with the methods below.
@@ -538,18 +591,21 @@ impl GetMomentTaskResultResponse {
             result: None,
         }
     }
+
     /// Sets `status`: 任务状态
     #[must_use]
     pub fn status(mut self, value: impl Into<MomentTaskResultStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
+
     /// Sets `type`: 操作类型，此处固定为 add_moment_task
     #[must_use]
     pub fn r#type(mut self, value: impl Into<String>) -> Self {
         self.r#type = Some(value.into());
         self
     }
+
     /// Sets `result`: 详细的处理结果，任务完成后有效
     #[must_use]
     pub fn result(mut self, value: impl Into<MomentTaskResult>) -> Self {
@@ -557,6 +613,7 @@ impl GetMomentTaskResultResponse {
         self
     }
 }
+
 /// 朋友圈附件 — `msgtype` says which of the bodies is set.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -574,6 +631,7 @@ pub struct MomentAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<MomentLink>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentAttachment {
     /// Creates a `MomentAttachment` from its required fields; every optional field starts as `None`.
@@ -585,18 +643,21 @@ impl MomentAttachment {
             link: None,
         }
     }
+
     /// Sets `image`: 图片，最多 9 个，图片不超过 10M
     #[must_use]
     pub fn image(mut self, value: impl Into<MomentImage>) -> Self {
         self.image = Some(value.into());
         self
     }
+
     /// Sets `video`: 视频，只支持 1 个，最长 30 秒，最大 10MB
     #[must_use]
     pub fn video(mut self, value: impl Into<MomentVideo>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `link`: 图文链接，只支持 1 个
     #[must_use]
     pub fn link(mut self, value: impl Into<MomentLink>) -> Self {
@@ -604,6 +665,7 @@ impl MomentAttachment {
         self
     }
 }
+
 /// 成员可见客户列表
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -616,6 +678,7 @@ pub struct MomentCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentCustomer {
     /// Creates an empty `MomentCustomer`: every field is optional; set them with the methods below.
@@ -625,12 +688,14 @@ impl MomentCustomer {
             external_userid: None,
         }
     }
+
     /// Sets `userid`: 发表成员userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `external_userid`: 可见的外部联系人userid
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
@@ -638,6 +703,7 @@ impl MomentCustomer {
         self
     }
 }
+
 /// 可见该朋友圈的客户 (按客户标签).
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -647,12 +713,14 @@ pub struct MomentExternalContactList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentExternalContactList {
     /// Creates an empty `MomentExternalContactList`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { tag_list: None }
     }
+
     /// Sets `tag_list`: 客户标签id列表
     #[must_use]
     pub fn tag_list(mut self, value: impl Into<Vec<String>>) -> Self {
@@ -660,6 +728,7 @@ impl MomentExternalContactList {
         self
     }
 }
+
 /// 朋友圈图片附件.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -669,6 +738,7 @@ pub struct MomentImage {
     #[serde(default)]
     pub media_id: String,
 }
+
 #[cfg(feature = "moment")]
 impl MomentImage {
     /// Creates a `MomentImage` from its required fields; every optional field starts as `None`.
@@ -676,6 +746,7 @@ impl MomentImage {
         Self { media_id: media_id.into() }
     }
 }
+
 /// 朋友圈的一条评论或点赞；userid 与 external_userid 不会同时出现.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -691,6 +762,7 @@ pub struct MomentInteraction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentInteraction {
     /// Creates an empty `MomentInteraction`: every field is optional; set them with the methods below.
@@ -701,18 +773,21 @@ impl MomentInteraction {
             create_time: None,
         }
     }
+
     /// Sets `external_userid`: 互动的外部联系人userid
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
         self.external_userid = Some(value.into());
         self
     }
+
     /// Sets `userid`: 互动的企业成员userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 互动时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
@@ -720,6 +795,7 @@ impl MomentInteraction {
         self
     }
 }
+
 /// 朋友圈图文(链接)附件 — unlike common Link, the cover is a media_id and there is no desc/picurl.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -735,6 +811,7 @@ pub struct MomentLink {
     #[serde(default)]
     pub media_id: String,
 }
+
 #[cfg(feature = "moment")]
 impl MomentLink {
     /// Creates a `MomentLink` from its required fields; every optional field starts as `None`.
@@ -745,6 +822,7 @@ impl MomentLink {
             media_id: media_id.into(),
         }
     }
+
     /// Sets `title`: 图文消息标题，最多 64 个字节
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
@@ -752,6 +830,7 @@ impl MomentLink {
         self
     }
 }
+
 /// 朋友圈列表
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -782,8 +861,8 @@ pub struct MomentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Text>,
     /// 图片列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<Vec<MomentRecordImage>>,
+    #[serde(default)]
+    pub image: Vec<MomentRecordImage>,
     /// 视频
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<MomentRecordVideo>,
@@ -794,9 +873,10 @@ pub struct MomentRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<MomentRecordLocation>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentRecord {
-    /// Creates a `MomentRecord` from its required fields; every optional field starts as `None`.
+    /// Creates a `MomentRecord` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(moment_id: impl Into<String>) -> Self {
         Self {
             moment_id: moment_id.into(),
@@ -805,60 +885,69 @@ impl MomentRecord {
             create_type: None,
             visible_type: None,
             text: None,
-            image: None,
+            image: Vec::new(),
             video: None,
             link: None,
             location: None,
         }
     }
+
     /// Sets `creator`: 朋友圈创建者userid，创建发表任务接口创建的朋友圈不返回
     #[must_use]
     pub fn creator(mut self, value: impl Into<String>) -> Self {
         self.creator = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `create_type`: 朋友圈创建来源
     #[must_use]
     pub fn create_type(mut self, value: impl Into<MomentCreateType>) -> Self {
         self.create_type = Some(value.into());
         self
     }
+
     /// Sets `visible_type`: 可见范围类型
     #[must_use]
     pub fn visible_type(mut self, value: impl Into<MomentVisibleType>) -> Self {
         self.visible_type = Some(value.into());
         self
     }
+
     /// Sets `text`: 文本消息
     #[must_use]
     pub fn text(mut self, value: impl Into<Text>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `image`: 图片列表
     #[must_use]
     pub fn image(mut self, value: impl Into<Vec<MomentRecordImage>>) -> Self {
-        self.image = Some(value.into());
+        self.image = value.into();
         self
     }
+
     /// Sets `video`: 视频
     #[must_use]
     pub fn video(mut self, value: impl Into<MomentRecordVideo>) -> Self {
         self.video = Some(value.into());
         self
     }
+
     /// Sets `link`: 网页链接
     #[must_use]
     pub fn link(mut self, value: impl Into<MomentRecordLink>) -> Self {
         self.link = Some(value.into());
         self
     }
+
     /// Sets `location`: 地理位置
     #[must_use]
     pub fn location(mut self, value: impl Into<MomentRecordLocation>) -> Self {
@@ -866,6 +955,7 @@ impl MomentRecord {
         self
     }
 }
+
 /// 图片列表
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -875,12 +965,14 @@ pub struct MomentRecordImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentRecordImage {
     /// Creates an empty `MomentRecordImage`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { media_id: None }
     }
+
     /// Sets `media_id`: 图片的media_id，可通过获取临时素材下载
     #[must_use]
     pub fn media_id(mut self, value: impl Into<String>) -> Self {
@@ -888,6 +980,7 @@ impl MomentRecordImage {
         self
     }
 }
+
 /// 网页链接
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -900,18 +993,21 @@ pub struct MomentRecordLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentRecordLink {
     /// Creates an empty `MomentRecordLink`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { title: None, url: None }
     }
+
     /// Sets `title`: 网页链接标题
     #[must_use]
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
         self
     }
+
     /// Sets `url`: 网页链接url
     #[must_use]
     pub fn url(mut self, value: impl Into<String>) -> Self {
@@ -919,6 +1015,7 @@ impl MomentRecordLink {
         self
     }
 }
+
 /// 地理位置
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -946,6 +1043,7 @@ pub struct MomentRecordLocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentRecordLocation {
     /// Creates an empty `MomentRecordLocation`: every field is optional; set them with the methods below.
@@ -956,18 +1054,21 @@ impl MomentRecordLocation {
             name: None,
         }
     }
+
     /// Sets `latitude`: 地理位置纬度
     #[must_use]
     pub fn latitude(mut self, value: impl Into<String>) -> Self {
         self.latitude = Some(value.into());
         self
     }
+
     /// Sets `longitude`: 地理位置经度
     #[must_use]
     pub fn longitude(mut self, value: impl Into<String>) -> Self {
         self.longitude = Some(value.into());
         self
     }
+
     /// Sets `name`: 地理位置名称
     #[must_use]
     pub fn name(mut self, value: impl Into<String>) -> Self {
@@ -975,6 +1076,7 @@ impl MomentRecordLocation {
         self
     }
 }
+
 /// 视频
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -987,6 +1089,7 @@ pub struct MomentRecordVideo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumb_media_id: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentRecordVideo {
     /// Creates an empty `MomentRecordVideo`: every field is optional; set them with the methods below.
@@ -996,12 +1099,14 @@ impl MomentRecordVideo {
             thumb_media_id: None,
         }
     }
+
     /// Sets `media_id`: 视频media_id，可通过获取临时素材下载
     #[must_use]
     pub fn media_id(mut self, value: impl Into<String>) -> Self {
         self.media_id = Some(value.into());
         self
     }
+
     /// Sets `thumb_media_id`: 视频封面media_id，可通过获取临时素材下载
     #[must_use]
     pub fn thumb_media_id(mut self, value: impl Into<String>) -> Self {
@@ -1009,6 +1114,7 @@ impl MomentRecordVideo {
         self
     }
 }
+
 /// 成员发送成功客户列表
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1018,12 +1124,14 @@ pub struct MomentSendCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentSendCustomer {
     /// Creates an empty `MomentSendCustomer`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { external_userid: None }
     }
+
     /// Sets `external_userid`: 成员发送成功的外部联系人userid
     #[must_use]
     pub fn external_userid(mut self, value: impl Into<String>) -> Self {
@@ -1031,6 +1139,7 @@ impl MomentSendCustomer {
         self
     }
 }
+
 /// 发表任务的执行者 (成员和部门).
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1043,6 +1152,7 @@ pub struct MomentSenderList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentSenderList {
     /// Creates an empty `MomentSenderList`: every field is optional; set them with the methods below.
@@ -1052,12 +1162,14 @@ impl MomentSenderList {
             department_list: None,
         }
     }
+
     /// Sets `user_list`: 执行者成员userid列表，最多 10 万个
     #[must_use]
     pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.user_list = Some(value.into());
         self
     }
+
     /// Sets `department_list`: 执行者部门id列表
     #[must_use]
     pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
@@ -1065,6 +1177,7 @@ impl MomentSenderList {
         self
     }
 }
+
 /// 发表任务列表
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1077,6 +1190,7 @@ pub struct MomentTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<MomentPublishStatus>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentTask {
     /// Creates an empty `MomentTask`: every field is optional; set them with the methods below.
@@ -1086,12 +1200,14 @@ impl MomentTask {
             publish_status: None,
         }
     }
+
     /// Sets `userid`: 发表成员userid
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `publish_status`: 成员发表状态
     #[must_use]
     pub fn publish_status(mut self, value: impl Into<MomentPublishStatus>) -> Self {
@@ -1099,6 +1215,7 @@ impl MomentTask {
         self
     }
 }
+
 /// 详细的处理结果，任务完成后有效
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1120,6 +1237,7 @@ pub struct MomentTaskResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_external_contact_list: Option<MomentExternalContactList>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentTaskResult {
     /// Creates an empty `MomentTaskResult`: every field is optional; set them with the methods below.
@@ -1132,30 +1250,35 @@ impl MomentTaskResult {
             invalid_external_contact_list: None,
         }
     }
+
     /// Sets `errcode`: 任务的返回码
     #[must_use]
     pub fn errcode(mut self, value: impl Into<i32>) -> Self {
         self.errcode = Some(value.into());
         self
     }
+
     /// Sets `errmsg`: 任务返回码的文本描述
     #[must_use]
     pub fn errmsg(mut self, value: impl Into<String>) -> Self {
         self.errmsg = Some(value.into());
         self
     }
+
     /// Sets `moment_id`: 朋友圈id
     #[must_use]
     pub fn moment_id(mut self, value: impl Into<String>) -> Self {
         self.moment_id = Some(value.into());
         self
     }
+
     /// Sets `invalid_sender_list`: 不合法的执行者，包括不存在的id以及不在应用可见范围内的成员或部门
     #[must_use]
     pub fn invalid_sender_list(mut self, value: impl Into<MomentSenderList>) -> Self {
         self.invalid_sender_list = Some(value.into());
         self
     }
+
     /// Sets `invalid_external_contact_list`: 不合法的客户标签
     #[must_use]
     pub fn invalid_external_contact_list(
@@ -1166,6 +1289,7 @@ impl MomentTaskResult {
         self
     }
 }
+
 /// 朋友圈视频附件.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1175,6 +1299,7 @@ pub struct MomentVideo {
     #[serde(default)]
     pub media_id: String,
 }
+
 #[cfg(feature = "moment")]
 impl MomentVideo {
     /// Creates a `MomentVideo` from its required fields; every optional field starts as `None`.
@@ -1182,6 +1307,7 @@ impl MomentVideo {
         Self { media_id: media_id.into() }
     }
 }
+
 /// 指定的发表范围；不指定则执行者为应用可见范围内所有成员
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1195,6 +1321,7 @@ pub struct MomentVisibleRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_contact_list: Option<MomentExternalContactList>,
 }
+
 #[cfg(feature = "moment")]
 impl MomentVisibleRange {
     /// Creates an empty `MomentVisibleRange`: every field is optional; set them with the methods below.
@@ -1204,12 +1331,14 @@ impl MomentVisibleRange {
             external_contact_list: None,
         }
     }
+
     /// Sets `sender_list`: 发表任务的执行者列表
     #[must_use]
     pub fn sender_list(mut self, value: impl Into<MomentSenderList>) -> Self {
         self.sender_list = Some(value.into());
         self
     }
+
     /// Sets `external_contact_list`: 可见到该朋友圈的客户列表
     #[must_use]
     pub fn external_contact_list(
@@ -1220,6 +1349,7 @@ impl MomentVisibleRange {
         self
     }
 }
+
 /// 朋友圈附件类型；一条朋友圈的附件只能是其中一种.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1234,6 +1364,7 @@ pub enum MomentAttachmentMsgType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 #[cfg(feature = "moment")]
 impl MomentAttachmentMsgType {
     /// The wire value.
@@ -1245,7 +1376,8 @@ impl MomentAttachmentMsgType {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "image" => Self::Image,
@@ -1255,6 +1387,22 @@ impl MomentAttachmentMsgType {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentAttachmentMsgType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentAttachmentMsgType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentAttachmentMsgType {
     fn serialize<S: ::serde::Serializer>(
@@ -1264,6 +1412,7 @@ impl ::serde::Serialize for MomentAttachmentMsgType {
         serializer.serialize_str(self.as_str())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentAttachmentMsgType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1272,6 +1421,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentAttachmentMsgType {
         crate::flex::string(deserializer).map(|s| Self::from_code(&s))
     }
 }
+
 /// 朋友圈创建来源.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1281,9 +1431,10 @@ pub enum MomentCreateType {
     Corp,
     /// `1`: 个人
     Personal,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment")]
 impl MomentCreateType {
     /// The wire code.
@@ -1294,7 +1445,8 @@ impl MomentCreateType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1303,6 +1455,22 @@ impl MomentCreateType {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentCreateType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentCreateType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentCreateType {
     fn serialize<S: ::serde::Serializer>(
@@ -1312,6 +1480,7 @@ impl ::serde::Serialize for MomentCreateType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentCreateType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1320,6 +1489,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentCreateType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 朋友圈列表的创建类型过滤.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1331,9 +1501,10 @@ pub enum MomentFilterType {
     Personal,
     /// `2`: 所有，包括个人创建以及企业创建 (默认)
     All,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment")]
 impl MomentFilterType {
     /// The wire code.
@@ -1345,7 +1516,8 @@ impl MomentFilterType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Corp,
@@ -1355,6 +1527,22 @@ impl MomentFilterType {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentFilterType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentFilterType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentFilterType {
     fn serialize<S: ::serde::Serializer>(
@@ -1364,6 +1552,7 @@ impl ::serde::Serialize for MomentFilterType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentFilterType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1372,6 +1561,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentFilterType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 成员对企业发表任务的发表状态.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1381,9 +1571,10 @@ pub enum MomentPublishStatus {
     Unpublished,
     /// `1`: 已发表
     Published,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment")]
 impl MomentPublishStatus {
     /// The wire code.
@@ -1394,7 +1585,8 @@ impl MomentPublishStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Unpublished,
@@ -1403,6 +1595,22 @@ impl MomentPublishStatus {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentPublishStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentPublishStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentPublishStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1412,6 +1620,7 @@ impl ::serde::Serialize for MomentPublishStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentPublishStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1420,6 +1629,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentPublishStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 发表任务创建的异步任务状态.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1431,9 +1641,10 @@ pub enum MomentTaskResultStatus {
     Creating,
     /// `3`: 创建任务已完成
     Completed,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment")]
 impl MomentTaskResultStatus {
     /// The wire code.
@@ -1445,7 +1656,8 @@ impl MomentTaskResultStatus {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Started,
@@ -1455,6 +1667,22 @@ impl MomentTaskResultStatus {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentTaskResultStatus {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentTaskResultStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentTaskResultStatus {
     fn serialize<S: ::serde::Serializer>(
@@ -1464,6 +1692,7 @@ impl ::serde::Serialize for MomentTaskResultStatus {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentTaskResultStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1472,6 +1701,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentTaskResultStatus {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// 朋友圈可见范围类型.
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1481,9 +1711,10 @@ pub enum MomentVisibleType {
     Partial,
     /// `1`: 公开
     Public,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment")]
 impl MomentVisibleType {
     /// The wire code.
@@ -1494,7 +1725,8 @@ impl MomentVisibleType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             0 => Self::Partial,
@@ -1503,6 +1735,22 @@ impl MomentVisibleType {
         }
     }
 }
+
+#[cfg(feature = "moment")]
+impl ::std::str::FromStr for MomentVisibleType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment")]
+impl ::std::fmt::Display for MomentVisibleType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment")]
 impl ::serde::Serialize for MomentVisibleType {
     fn serialize<S: ::serde::Serializer>(
@@ -1512,6 +1760,7 @@ impl ::serde::Serialize for MomentVisibleType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment")]
 impl<'de> ::serde::Deserialize<'de> for MomentVisibleType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1520,6 +1769,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentVisibleType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/add_moment_task`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1541,6 +1791,7 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"jobid\":\"xxxx\"}"),
 };
+
 /// Catalog entry of `externalcontact/get_moment_task_result`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1562,6 +1813,7 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"status\":1,\"type\":\"add_moment_task\",\"result\":{\"errcode\":0,\"errmsg\":\"ok\",\"moment_id\":\"xxxx\",\"invalid_sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"invalid_external_contact_list\":{\"tag_list\":[\"xxx\"]}}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/cancel_moment_task`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1581,6 +1833,7 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/get_moment_list`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1610,6 +1863,7 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"moment_list\":[{\"moment_id\":\"momxxx\",\"creator\":\"xxxx\",\"create_time\":1605172726,\"create_type\":1,\"visible_type\":1,\"text\":{\"content\":\"test\"},\"image\":[{\"media_id\":\"WWCISP_xxxxx\"}],\"video\":{\"media_id\":\"WWCISP_xxxxx\",\"thumb_media_id\":\"WWCISP_xxxxx\"},\"link\":{\"title\":\"腾讯网-QQ.COM\",\"url\":\"https://www.qq.com\"},\"location\":{\"latitude\":\"23.10647\",\"longitude\":\"113.32446\",\"name\":\"广州市 · 广州塔\"}}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_moment_task`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1639,6 +1893,7 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"task_list\":[{\"userid\":\"zhangsan\",\"publish_status\":1}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_moment_customer_list`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1668,6 +1923,7 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"customer_list\":[{\"userid\":\"xxx\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACCCC  \"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_moment_send_result`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1697,6 +1953,7 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"customer_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACCCC\"}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_moment_comments`.
 #[cfg(feature = "moment")]
 pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -1718,6 +1975,8 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"comment_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172729}],\"like_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172720}]}",
     ),
 };
+
+/// The `moment` group: 客户朋友圈 — corp posts to customers' WeChat Moments (发表任务) and the records, visibility and interactions of Moments posts.
 #[cfg(feature = "moment")]
 impl crate::Client {
     /// 创建发表任务 — Create an asynchronous task that asks members to post to their customers' Moments; returns a jobid.
@@ -1729,15 +1988,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// text.content and attachments must not both be empty. Attachments are one kind only: up to 9 images, or 1 video, or 1 link (mixing kinds fails with 'invalid attachments msgtype'). Without visible_range the senders are all members in the app's visible range. With only sender_list, each sender's customers see the post; with only external_contact_list, the task goes to those customers' followers; with both, the listed senders post and only the tagged customers see it. Giving external_contact_list makes the post partly visible, otherwise public. At most 10 posts per minute per corp. Poll get_moment_task_result with the jobid.
+    #[doc(alias = "externalcontact/add_moment_task")]
     pub async fn add_moment_task(
         &self,
         request: &AddMomentTaskRequest,
     ) -> crate::Result<AddMomentTaskResponse> {
         self.execute(&EP_ADD_MOMENT_TASK, request).await
     }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
+
     /// 获取任务创建结果 — Get the result of an add_moment_task job (status, and when done the moment_id and invalid senders/tags).
     ///
     /// `GET /cgi-bin/externalcontact/get_moment_task_result`
@@ -1747,15 +2005,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only jobs already submitted can be queried. A copy of the docs' example response lacks the comma after "errmsg":"ok" inside result (invalid JSON); the example here has it.
+    #[doc(alias = "externalcontact/get_moment_task_result")]
     pub async fn get_moment_task_result(
         &self,
         request: &GetMomentTaskResultRequest,
     ) -> crate::Result<GetMomentTaskResultResponse> {
         self.execute(&EP_GET_MOMENT_TASK_RESULT, request).await
     }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
+
     /// 停止发表企业朋友圈 — Stop a corp Moments post task that members have not yet posted.
     ///
     /// `POST /cgi-bin/externalcontact/cancel_moment_task`
@@ -1763,15 +2020,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/cancel_moment_task")]
     pub async fn cancel_moment_task(
         &self,
         request: &CancelMomentTaskRequest,
     ) -> crate::Result<CancelMomentTaskResponse> {
         self.execute(&EP_CANCEL_MOMENT_TASK, request).await
     }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
+
     /// 获取企业全部的发表列表 — List all Moments posts of the corp (corp-created and personal) in a time window, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/get_moment_list`
@@ -1781,13 +2037,107 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most 30 days. Deleted posts are not returned (the admin console shows them). Self-built apps only see members in their visible range. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605172726 instead.
+    #[doc(alias = "externalcontact/get_moment_list")]
     pub async fn get_moment_list(
         &self,
         request: &GetMomentListRequest,
     ) -> crate::Result<GetMomentListResponse> {
         self.execute(&EP_GET_MOMENT_LIST, request).await
     }
+
+    /// Every item of [`Client::get_moment_list`](crate::Client::get_moment_list), page after page, as a stream: follows the cursor until the last page.
+    pub fn get_moment_list_stream(
+        &self,
+        request: GetMomentListRequest,
+    ) -> crate::paging::Pages<MomentRecord> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// 获取客户朋友圈企业发表的列表 — List the members asked to post one corp Moments post and whether each has posted, cursor-paged.
+    ///
+    /// `POST /cgi-bin/externalcontact/get_moment_task`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/get_moment_task")]
+    pub async fn get_moment_task(
+        &self,
+        request: &GetMomentTaskRequest,
+    ) -> crate::Result<GetMomentTaskResponse> {
+        self.execute(&EP_GET_MOMENT_TASK, request).await
+    }
+
+    /// Every item of [`Client::get_moment_task`](crate::Client::get_moment_task), page after page, as a stream: follows the cursor until the last page.
+    pub fn get_moment_task_stream(
+        &self,
+        request: GetMomentTaskRequest,
+    ) -> crate::paging::Pages<MomentTask> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// 获取客户朋友圈发表时选择的可见范围 — List the customers a member chose as the audience when posting a Moments post, cursor-paged.
+    ///
+    /// `POST /cgi-bin/externalcontact/get_moment_customer_list`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/get_moment_customer_list")]
+    pub async fn get_moment_customer_list(
+        &self,
+        request: &GetMomentCustomerListRequest,
+    ) -> crate::Result<GetMomentCustomerListResponse> {
+        self.execute(&EP_GET_MOMENT_CUSTOMER_LIST, request).await
+    }
+
+    /// Every item of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list), page after page, as a stream: follows the cursor until the last page.
+    pub fn get_moment_customer_list_stream(
+        &self,
+        request: GetMomentCustomerListRequest,
+    ) -> crate::paging::Pages<MomentCustomer> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// 获取客户朋友圈发表后的可见客户列表 — List the customers who can see a member's Moments post after it was posted, cursor-paged.
+    ///
+    /// `POST /cgi-bin/externalcontact/get_moment_send_result`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/get_moment_send_result")]
+    pub async fn get_moment_send_result(
+        &self,
+        request: &GetMomentSendResultRequest,
+    ) -> crate::Result<GetMomentSendResultResponse> {
+        self.execute(&EP_GET_MOMENT_SEND_RESULT, request).await
+    }
+
+    /// Every item of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result), page after page, as a stream: follows the cursor until the last page.
+    pub fn get_moment_send_result_stream(
+        &self,
+        request: GetMomentSendResultRequest,
+    ) -> crate::paging::Pages<MomentSendCustomer> {
+        crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// 获取客户朋友圈的互动数据 — Get the comments and likes on one member's Moments post.
+    ///
+    /// `POST /cgi-bin/externalcontact/get_moment_comments`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/get_moment_comments")]
+    pub async fn get_moment_comments(
+        &self,
+        request: &GetMomentCommentsRequest,
+    ) -> crate::Result<GetMomentCommentsResponse> {
+        self.execute(&EP_GET_MOMENT_COMMENTS, request).await
+    }
 }
+
 #[cfg(feature = "moment")]
 impl crate::paging::CursorPaged for GetMomentListRequest {
     type Response = GetMomentListResponse;
@@ -1796,41 +2146,18 @@ impl crate::paging::CursorPaged for GetMomentListRequest {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(
         response: GetMomentListResponse,
     ) -> (Vec<MomentRecord>, Option<String>) {
-        (response.moment_list.unwrap_or_default(), response.next_cursor)
+        (response.moment_list, response.next_cursor)
     }
 }
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// Every item of [`Client::get_moment_list`](crate::Client::get_moment_list), page after page, as a stream: follows the cursor until the last page.
-    pub fn get_moment_list_stream(
-        &self,
-        request: GetMomentListRequest,
-    ) -> crate::paging::Pages<MomentRecord> {
-        crate::paging::cursor_stream(self.clone(), request)
-    }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// 获取客户朋友圈企业发表的列表 — List the members asked to post one corp Moments post and whether each has posted, cursor-paged.
-    ///
-    /// `POST /cgi-bin/externalcontact/get_moment_task`
-    ///
-    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
-    ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
-    pub async fn get_moment_task(
-        &self,
-        request: &GetMomentTaskRequest,
-    ) -> crate::Result<GetMomentTaskResponse> {
-        self.execute(&EP_GET_MOMENT_TASK, request).await
-    }
-}
+
 #[cfg(feature = "moment")]
 impl crate::paging::CursorPaged for GetMomentTaskRequest {
     type Response = GetMomentTaskResponse;
@@ -1839,39 +2166,16 @@ impl crate::paging::CursorPaged for GetMomentTaskRequest {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(response: GetMomentTaskResponse) -> (Vec<MomentTask>, Option<String>) {
-        (response.task_list.unwrap_or_default(), response.next_cursor)
+        (response.task_list, response.next_cursor)
     }
 }
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// Every item of [`Client::get_moment_task`](crate::Client::get_moment_task), page after page, as a stream: follows the cursor until the last page.
-    pub fn get_moment_task_stream(
-        &self,
-        request: GetMomentTaskRequest,
-    ) -> crate::paging::Pages<MomentTask> {
-        crate::paging::cursor_stream(self.clone(), request)
-    }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// 获取客户朋友圈发表时选择的可见范围 — List the customers a member chose as the audience when posting a Moments post, cursor-paged.
-    ///
-    /// `POST /cgi-bin/externalcontact/get_moment_customer_list`
-    ///
-    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
-    ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
-    pub async fn get_moment_customer_list(
-        &self,
-        request: &GetMomentCustomerListRequest,
-    ) -> crate::Result<GetMomentCustomerListResponse> {
-        self.execute(&EP_GET_MOMENT_CUSTOMER_LIST, request).await
-    }
-}
+
 #[cfg(feature = "moment")]
 impl crate::paging::CursorPaged for GetMomentCustomerListRequest {
     type Response = GetMomentCustomerListResponse;
@@ -1880,41 +2184,18 @@ impl crate::paging::CursorPaged for GetMomentCustomerListRequest {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(
         response: GetMomentCustomerListResponse,
     ) -> (Vec<MomentCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
+        (response.customer_list, response.next_cursor)
     }
 }
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// Every item of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list), page after page, as a stream: follows the cursor until the last page.
-    pub fn get_moment_customer_list_stream(
-        &self,
-        request: GetMomentCustomerListRequest,
-    ) -> crate::paging::Pages<MomentCustomer> {
-        crate::paging::cursor_stream(self.clone(), request)
-    }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// 获取客户朋友圈发表后的可见客户列表 — List the customers who can see a member's Moments post after it was posted, cursor-paged.
-    ///
-    /// `POST /cgi-bin/externalcontact/get_moment_send_result`
-    ///
-    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
-    ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
-    pub async fn get_moment_send_result(
-        &self,
-        request: &GetMomentSendResultRequest,
-    ) -> crate::Result<GetMomentSendResultResponse> {
-        self.execute(&EP_GET_MOMENT_SEND_RESULT, request).await
-    }
-}
+
 #[cfg(feature = "moment")]
 impl crate::paging::CursorPaged for GetMomentSendResultRequest {
     type Response = GetMomentSendResultResponse;
@@ -1923,38 +2204,14 @@ impl crate::paging::CursorPaged for GetMomentSendResultRequest {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }
+
     fn set_cursor(&mut self, cursor: String) {
         self.cursor = Some(cursor);
     }
+
     fn into_page(
         response: GetMomentSendResultResponse,
     ) -> (Vec<MomentSendCustomer>, Option<String>) {
-        (response.customer_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// Every item of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result), page after page, as a stream: follows the cursor until the last page.
-    pub fn get_moment_send_result_stream(
-        &self,
-        request: GetMomentSendResultRequest,
-    ) -> crate::paging::Pages<MomentSendCustomer> {
-        crate::paging::cursor_stream(self.clone(), request)
-    }
-}
-#[cfg(feature = "moment")]
-impl crate::Client {
-    /// 获取客户朋友圈的互动数据 — Get the comments and likes on one member's Moments post.
-    ///
-    /// `POST /cgi-bin/externalcontact/get_moment_comments`
-    ///
-    /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
-    ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
-    pub async fn get_moment_comments(
-        &self,
-        request: &GetMomentCommentsRequest,
-    ) -> crate::Result<GetMomentCommentsResponse> {
-        self.execute(&EP_GET_MOMENT_COMMENTS, request).await
+        (response.customer_list, response.next_cursor)
     }
 }

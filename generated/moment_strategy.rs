@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyCreateRequest {
@@ -23,6 +23,7 @@ pub struct MomentStrategyCreateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<MomentStrategyRange>>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyCreateRequest {
     /// Creates a `MomentStrategyCreateRequest` from its required fields; every optional field starts as `None`.
@@ -38,18 +39,21 @@ impl MomentStrategyCreateRequest {
             range: None,
         }
     }
+
     /// Sets `parent_id`: 父规则组id
     #[must_use]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
+
     /// Sets `privilege`: 权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<MomentStrategyPrivilege>) -> Self {
         self.privilege = Some(value.into());
         self
     }
+
     /// Sets `range`: 管理范围节点 (type 必填)
     #[must_use]
     pub fn range(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
@@ -57,6 +61,7 @@ impl MomentStrategyCreateRequest {
         self
     }
 }
+
 /// Response of 创建新的规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -68,6 +73,7 @@ pub struct MomentStrategyCreateResponse {
     #[serde(default)]
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyCreateResponse {
     /// Creates a `MomentStrategyCreateResponse` from its required fields; every optional field starts as `None`.
@@ -77,17 +83,19 @@ impl MomentStrategyCreateResponse {
         }
     }
 }
+
 /// Request of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyDelRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyDelRequest {
     /// Creates a `MomentStrategyDelRequest` from its required fields; every optional field starts as `None`.
@@ -97,6 +105,7 @@ impl MomentStrategyDelRequest {
         }
     }
 }
+
 /// Response of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -111,6 +120,7 @@ impl MomentStrategyDelResponse {
         Self {}
     }
 }
+
 /// 规则组详情
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -129,49 +139,55 @@ pub struct MomentStrategyDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 规则组管理员userid列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub admin_list: Vec<String>,
     /// 权限配置
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<MomentStrategyPrivilege>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyDetail {
-    /// Creates a `MomentStrategyDetail` from its required fields; every optional field starts as `None`.
+    /// Creates a `MomentStrategyDetail` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(strategy_id: impl Into<i64>) -> Self {
         Self {
             strategy_id: strategy_id.into(),
             parent_id: None,
             strategy_name: None,
             create_time: None,
-            admin_list: None,
+            admin_list: Vec::new(),
             privilege: None,
         }
     }
+
     /// Sets `parent_id`: 父规则组id，没有父规则组时为 0
     #[must_use]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
+
     /// Sets `strategy_name`: 规则组名称
     #[must_use]
     pub fn strategy_name(mut self, value: impl Into<String>) -> Self {
         self.strategy_name = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `admin_list`: 规则组管理员userid列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = Some(value.into());
+        self.admin_list = value.into();
         self
     }
+
     /// Sets `privilege`: 权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<MomentStrategyPrivilege>) -> Self {
@@ -179,11 +195,12 @@ impl MomentStrategyDetail {
         self
     }
 }
+
 /// Request of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyEditRequest {
@@ -205,6 +222,7 @@ pub struct MomentStrategyEditRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<MomentStrategyRange>>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyEditRequest {
     /// Creates a `MomentStrategyEditRequest` from its required fields; every optional field starts as `None`.
@@ -218,30 +236,35 @@ impl MomentStrategyEditRequest {
             range_del: None,
         }
     }
+
     /// Sets `strategy_name`: 规则组名称
     #[must_use]
     pub fn strategy_name(mut self, value: impl Into<String>) -> Self {
         self.strategy_name = Some(value.into());
         self
     }
+
     /// Sets `admin_list`: 管理员列表，给出则覆盖旧的负责人列表
     #[must_use]
     pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
         self.admin_list = Some(value.into());
         self
     }
+
     /// Sets `privilege`: 权限配置，给出则覆盖旧的权限配置
     #[must_use]
     pub fn privilege(mut self, value: impl Into<MomentStrategyPrivilege>) -> Self {
         self.privilege = Some(value.into());
         self
     }
+
     /// Sets `range_add`: 向管理范围添加的节点
     #[must_use]
     pub fn range_add(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
         self.range_add = Some(value.into());
         self
     }
+
     /// Sets `range_del`: 从管理范围删除的节点
     #[must_use]
     pub fn range_del(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
@@ -249,6 +272,7 @@ impl MomentStrategyEditRequest {
         self
     }
 }
+
 /// Response of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -263,11 +287,12 @@ impl MomentStrategyEditResponse {
         Self {}
     }
 }
+
 /// Request of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyGetRangeRequest {
@@ -280,6 +305,7 @@ pub struct MomentStrategyGetRangeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRangeRequest {
     /// Creates a `MomentStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
@@ -290,12 +316,14 @@ impl MomentStrategyGetRangeRequest {
             limit: None,
         }
     }
+
     /// Sets `cursor`: 分页游标
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 每页的成员/部门节点数，默认 1000，最大 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -303,6 +331,7 @@ impl MomentStrategyGetRangeRequest {
         self
     }
 }
+
 /// Response of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -311,27 +340,30 @@ impl MomentStrategyGetRangeRequest {
 #[non_exhaustive]
 pub struct MomentStrategyGetRangeResponse {
     /// 管理范围节点列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range: Option<Vec<MomentStrategyRange>>,
+    #[serde(default)]
+    pub range: Vec<MomentStrategyRange>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRangeResponse {
-    /// Creates an empty `MomentStrategyGetRangeResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `MomentStrategyGetRangeResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            range: None,
+            range: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `range`: 管理范围节点列表
     #[must_use]
     pub fn range(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
-        self.range = Some(value.into());
+        self.range = value.into();
         self
     }
+
     /// Sets `next_cursor`: 下一页的游标，无更多数据时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -339,17 +371,19 @@ impl MomentStrategyGetRangeResponse {
         self
     }
 }
+
 /// Request of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
 #[cfg(feature = "moment_strategy")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct MomentStrategyGetRequest {
     /// 规则组id
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRequest {
     /// Creates a `MomentStrategyGetRequest` from its required fields; every optional field starts as `None`.
@@ -359,6 +393,7 @@ impl MomentStrategyGetRequest {
         }
     }
 }
+
 /// Response of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -370,6 +405,7 @@ pub struct MomentStrategyGetResponse {
     #[serde(default)]
     pub strategy: MomentStrategyDetail,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetResponse {
     /// Creates a `MomentStrategyGetResponse` from its required fields; every optional field starts as `None`.
@@ -377,6 +413,7 @@ impl MomentStrategyGetResponse {
         Self { strategy: strategy.into() }
     }
 }
+
 /// 规则组列表
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -386,6 +423,7 @@ pub struct MomentStrategyListItem {
     #[serde(default)]
     pub strategy_id: i64,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyListItem {
     /// Creates a `MomentStrategyListItem` from its required fields; every optional field starts as `None`.
@@ -395,6 +433,7 @@ impl MomentStrategyListItem {
         }
     }
 }
+
 /// Request of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -410,18 +449,21 @@ pub struct MomentStrategyListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyListRequest {
     /// Creates an empty `MomentStrategyListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
+
     /// Sets `cursor`: 分页游标，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 分页大小，默认 1000，最大 1000
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -429,6 +471,7 @@ impl MomentStrategyListRequest {
         self
     }
 }
+
 /// Response of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
@@ -437,27 +480,30 @@ impl MomentStrategyListRequest {
 #[non_exhaustive]
 pub struct MomentStrategyListResponse {
     /// 规则组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<Vec<MomentStrategyListItem>>,
+    #[serde(default)]
+    pub strategy: Vec<MomentStrategyListItem>,
     /// 下一页的游标，无更多数据时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyListResponse {
-    /// Creates an empty `MomentStrategyListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `MomentStrategyListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
-            strategy: None,
+            strategy: Vec::new(),
             next_cursor: None,
         }
     }
+
     /// Sets `strategy`: 规则组列表
     #[must_use]
     pub fn strategy(mut self, value: impl Into<Vec<MomentStrategyListItem>>) -> Self {
-        self.strategy = Some(value.into());
+        self.strategy = value.into();
         self
     }
+
     /// Sets `next_cursor`: 下一页的游标，无更多数据时不返回
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -465,6 +511,7 @@ impl MomentStrategyListResponse {
         self
     }
 }
+
 /// 朋友圈规则组权限配置.
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -480,6 +527,7 @@ pub struct MomentStrategyPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_moment_cover_and_sign: Option<bool>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyPrivilege {
     /// Creates an empty `MomentStrategyPrivilege`: every field is optional; set them with the methods below.
@@ -490,18 +538,21 @@ impl MomentStrategyPrivilege {
             manage_moment_cover_and_sign: None,
         }
     }
+
     /// Sets `view_moment_list`: 允许查看成员的全部客户朋友圈发表，默认 true
     #[must_use]
     pub fn view_moment_list(mut self, value: impl Into<bool>) -> Self {
         self.view_moment_list = Some(value.into());
         self
     }
+
     /// Sets `send_moment`: 允许成员发表客户朋友圈，默认 true
     #[must_use]
     pub fn send_moment(mut self, value: impl Into<bool>) -> Self {
         self.send_moment = Some(value.into());
         self
     }
+
     /// Sets `manage_moment_cover_and_sign`: 允许配置封面和签名，默认 true
     #[must_use]
     pub fn manage_moment_cover_and_sign(mut self, value: impl Into<bool>) -> Self {
@@ -509,6 +560,7 @@ impl MomentStrategyPrivilege {
         self
     }
 }
+
 /// 朋友圈规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -525,6 +577,7 @@ pub struct MomentStrategyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyRange {
     /// Creates a `MomentStrategyRange` from its required fields; every optional field starts as `None`.
@@ -535,12 +588,14 @@ impl MomentStrategyRange {
             partyid: None,
         }
     }
+
     /// Sets `userid`: 成员userid，仅 type 为 1 时有效/返回
     #[must_use]
     pub fn userid(mut self, value: impl Into<String>) -> Self {
         self.userid = Some(value.into());
         self
     }
+
     /// Sets `partyid`: 部门id，仅 type 为 2 时有效/返回
     #[must_use]
     pub fn partyid(mut self, value: impl Into<i64>) -> Self {
@@ -548,6 +603,7 @@ impl MomentStrategyRange {
         self
     }
 }
+
 /// 朋友圈规则组管理范围节点类型.
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -557,9 +613,10 @@ pub enum MomentStrategyRangeType {
     Member,
     /// `2`: 部门
     Department,
-    /// A code this version of the crate does not know; the wire value is kept.
+    /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(i64),
 }
+
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyRangeType {
     /// The wire code.
@@ -570,7 +627,8 @@ impl MomentStrategyRangeType {
             Self::Unrecognized(code) => code,
         }
     }
-    /// The value for a wire code; unknown codes are kept in the catch-all variant.
+
+    /// The value of a wire code; an unknown code is kept in the catch-all variant.
     pub fn from_code(code: i64) -> Self {
         match code {
             1 => Self::Member,
@@ -579,6 +637,22 @@ impl MomentStrategyRangeType {
         }
     }
 }
+
+#[cfg(feature = "moment_strategy")]
+impl ::std::str::FromStr for MomentStrategyRangeType {
+    type Err = ::std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(Self::from_code)
+    }
+}
+
+#[cfg(feature = "moment_strategy")]
+impl ::std::fmt::Display for MomentStrategyRangeType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
 #[cfg(feature = "moment_strategy")]
 impl ::serde::Serialize for MomentStrategyRangeType {
     fn serialize<S: ::serde::Serializer>(
@@ -588,6 +662,7 @@ impl ::serde::Serialize for MomentStrategyRangeType {
         serializer.serialize_i64(self.code())
     }
 }
+
 #[cfg(feature = "moment_strategy")]
 impl<'de> ::serde::Deserialize<'de> for MomentStrategyRangeType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -596,6 +671,7 @@ impl<'de> ::serde::Deserialize<'de> for MomentStrategyRangeType {
         crate::flex::int::<D, i64>(deserializer).map(Self::from_code)
     }
 }
+
 /// Catalog entry of `externalcontact/moment_strategy/list`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -623,6 +699,7 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/moment_strategy/get`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -644,6 +721,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true}}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/moment_strategy/get_range`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -671,6 +749,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/moment_strategy/create`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -692,6 +771,7 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"strategy_id\":1}"),
 };
+
 /// Catalog entry of `externalcontact/moment_strategy/edit`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -713,6 +793,7 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/moment_strategy/del`.
 #[cfg(feature = "moment_strategy")]
 pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -732,6 +813,8 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `moment_strategy` group: 客户朋友圈规则组管理 — Moments rule groups (strategies), their admins, privileges and managed range.
 #[cfg(feature = "moment_strategy")]
 impl crate::Client {
     /// 获取规则组列表(朋友圈) — List the ids of all Moments rule groups of the corp, cursor-paged.
@@ -743,32 +826,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Only an access_token from the 客户联系 secret may call the Moments rule-group endpoints.
+    #[doc(alias = "externalcontact/moment_strategy/list")]
     pub async fn moment_strategy_list(
         &self,
         request: &MomentStrategyListRequest,
     ) -> crate::Result<MomentStrategyListResponse> {
         self.execute(&EP_MOMENT_STRATEGY_LIST, request).await
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::paging::CursorPaged for MomentStrategyListRequest {
-    type Response = MomentStrategyListResponse;
-    type Item = MomentStrategyListItem;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_MOMENT_STRATEGY_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: MomentStrategyListResponse,
-    ) -> (Vec<MomentStrategyListItem>, Option<String>) {
-        (response.strategy.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// Every item of [`Client::moment_strategy_list`](crate::Client::moment_strategy_list), page after page, as a stream: follows the cursor until the last page.
     pub fn moment_strategy_list_stream(
         &self,
@@ -776,9 +841,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<MomentStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// 获取规则组详情(朋友圈) — Get one Moments rule group's name, parent, admins and privileges.
     ///
     /// `POST /cgi-bin/externalcontact/moment_strategy/get`
@@ -788,15 +851,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// A rule group with a parent manages a subset of its parent's range.
+    #[doc(alias = "externalcontact/moment_strategy/get")]
     pub async fn moment_strategy_get(
         &self,
         request: &MomentStrategyGetRequest,
     ) -> crate::Result<MomentStrategyGetResponse> {
         self.execute(&EP_MOMENT_STRATEGY_GET, request).await
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// 获取规则组管理范围(朋友圈) — List the members and departments a Moments rule group manages, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/moment_strategy/get_range`
@@ -804,32 +866,14 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    #[doc(alias = "externalcontact/moment_strategy/get_range")]
     pub async fn moment_strategy_get_range(
         &self,
         request: &MomentStrategyGetRangeRequest,
     ) -> crate::Result<MomentStrategyGetRangeResponse> {
         self.execute(&EP_MOMENT_STRATEGY_GET_RANGE, request).await
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::paging::CursorPaged for MomentStrategyGetRangeRequest {
-    type Response = MomentStrategyGetRangeResponse;
-    type Item = MomentStrategyRange;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_MOMENT_STRATEGY_GET_RANGE;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: MomentStrategyGetRangeResponse,
-    ) -> (Vec<MomentStrategyRange>, Option<String>) {
-        (response.range.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// Every item of [`Client::moment_strategy_get_range`](crate::Client::moment_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
     pub fn moment_strategy_get_range_stream(
         &self,
@@ -837,9 +881,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<MomentStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// 创建新的规则组(朋友圈) — Create a Moments rule group with its admins, privileges and managed range.
     ///
     /// `POST /cgi-bin/externalcontact/moment_strategy/create`
@@ -849,15 +891,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins, no super admin. At most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
+    #[doc(alias = "externalcontact/moment_strategy/create")]
     pub async fn moment_strategy_create(
         &self,
         request: &MomentStrategyCreateRequest,
     ) -> crate::Result<MomentStrategyCreateResponse> {
         self.execute(&EP_MOMENT_STRATEGY_CREATE, request).await
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// 编辑规则组及其管理范围(朋友圈) — Edit a Moments rule group's name, admins and privileges, and add or remove range nodes.
     ///
     /// `POST /cgi-bin/externalcontact/moment_strategy/edit`
@@ -867,15 +908,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Serial calls only (do not edit rule groups concurrently). admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored). At most 3000 nodes in one group's range.
+    #[doc(alias = "externalcontact/moment_strategy/edit")]
     pub async fn moment_strategy_edit(
         &self,
         request: &MomentStrategyEditRequest,
     ) -> crate::Result<MomentStrategyEditResponse> {
         self.execute(&EP_MOMENT_STRATEGY_EDIT, request).await
     }
-}
-#[cfg(feature = "moment_strategy")]
-impl crate::Client {
+
     /// 删除规则组(朋友圈) — Delete a Moments rule group.
     ///
     /// `POST /cgi-bin/externalcontact/moment_strategy/del`
@@ -883,10 +923,51 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
     /// Not idempotent: never retried.
+    #[doc(alias = "externalcontact/moment_strategy/del")]
     pub async fn moment_strategy_del(
         &self,
         request: &MomentStrategyDelRequest,
     ) -> crate::Result<MomentStrategyDelResponse> {
         self.execute(&EP_MOMENT_STRATEGY_DEL, request).await
+    }
+}
+
+#[cfg(feature = "moment_strategy")]
+impl crate::paging::CursorPaged for MomentStrategyListRequest {
+    type Response = MomentStrategyListResponse;
+    type Item = MomentStrategyListItem;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_MOMENT_STRATEGY_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: MomentStrategyListResponse,
+    ) -> (Vec<MomentStrategyListItem>, Option<String>) {
+        (response.strategy, response.next_cursor)
+    }
+}
+
+#[cfg(feature = "moment_strategy")]
+impl crate::paging::CursorPaged for MomentStrategyGetRangeRequest {
+    type Response = MomentStrategyGetRangeResponse;
+    type Item = MomentStrategyRange;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_MOMENT_STRATEGY_GET_RANGE;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: MomentStrategyGetRangeResponse,
+    ) -> (Vec<MomentStrategyRange>, Option<String>) {
+        (response.range, response.next_cursor)
     }
 }

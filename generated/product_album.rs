@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct AddProductAlbumRequest {
@@ -19,6 +19,7 @@ pub struct AddProductAlbumRequest {
     /// 附件，仅支持 image，最多9个
     pub attachments: Vec<ProductAttachment>,
 }
+
 #[cfg(feature = "product_album")]
 impl AddProductAlbumRequest {
     /// Creates a `AddProductAlbumRequest` from its required fields; every optional field starts as `None`.
@@ -34,6 +35,7 @@ impl AddProductAlbumRequest {
             attachments: attachments.into(),
         }
     }
+
     /// Sets `product_sn`: 商品编码；不超过128个字节；只能输入数字和字母
     #[must_use]
     pub fn product_sn(mut self, value: impl Into<String>) -> Self {
@@ -41,6 +43,7 @@ impl AddProductAlbumRequest {
         self
     }
 }
+
 /// Response of 创建商品图册 (`POST /cgi-bin/externalcontact/add_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -52,6 +55,7 @@ pub struct AddProductAlbumResponse {
     #[serde(default)]
     pub product_id: String,
 }
+
 #[cfg(feature = "product_album")]
 impl AddProductAlbumResponse {
     /// Creates a `AddProductAlbumResponse` from its required fields; every optional field starts as `None`.
@@ -61,17 +65,19 @@ impl AddProductAlbumResponse {
         }
     }
 }
+
 /// Request of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct DeleteProductAlbumRequest {
     /// 商品id
     pub product_id: String,
 }
+
 #[cfg(feature = "product_album")]
 impl DeleteProductAlbumRequest {
     /// Creates a `DeleteProductAlbumRequest` from its required fields; every optional field starts as `None`.
@@ -81,6 +87,7 @@ impl DeleteProductAlbumRequest {
         }
     }
 }
+
 /// Response of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -95,6 +102,7 @@ impl DeleteProductAlbumResponse {
         Self {}
     }
 }
+
 /// Request of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -110,18 +118,21 @@ pub struct GetProductAlbumListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
 #[cfg(feature = "product_album")]
 impl GetProductAlbumListRequest {
     /// Creates an empty `GetProductAlbumListRequest`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { limit: None, cursor: None }
     }
+
     /// Sets `limit`: 返回的最大记录数，最大100，默认50，超过最大值时取默认值
     #[must_use]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
         self
     }
+
     /// Sets `cursor`: 分页游标，由上一次调用返回，首次调用可不填
     #[must_use]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
@@ -129,6 +140,7 @@ impl GetProductAlbumListRequest {
         self
     }
 }
+
 /// Response of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -140,42 +152,47 @@ pub struct GetProductAlbumListResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 商品列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_list: Option<Vec<ProductAlbumProduct>>,
+    #[serde(default)]
+    pub product_list: Vec<ProductAlbumProduct>,
 }
+
 #[cfg(feature = "product_album")]
 impl GetProductAlbumListResponse {
-    /// Creates an empty `GetProductAlbumListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `GetProductAlbumListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             next_cursor: None,
-            product_list: None,
+            product_list: Vec::new(),
         }
     }
+
     /// Sets `next_cursor`: 下一页的游标
     #[must_use]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());
         self
     }
+
     /// Sets `product_list`: 商品列表
     #[must_use]
     pub fn product_list(mut self, value: impl Into<Vec<ProductAlbumProduct>>) -> Self {
-        self.product_list = Some(value.into());
+        self.product_list = value.into();
         self
     }
 }
+
 /// Request of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct GetProductAlbumRequest {
     /// 商品id
     pub product_id: String,
 }
+
 #[cfg(feature = "product_album")]
 impl GetProductAlbumRequest {
     /// Creates a `GetProductAlbumRequest` from its required fields; every optional field starts as `None`.
@@ -185,6 +202,7 @@ impl GetProductAlbumRequest {
         }
     }
 }
+
 /// Response of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -196,6 +214,7 @@ pub struct GetProductAlbumResponse {
     #[serde(default)]
     pub product: ProductAlbumProduct,
 }
+
 #[cfg(feature = "product_album")]
 impl GetProductAlbumResponse {
     /// Creates a `GetProductAlbumResponse` from its required fields; every optional field starts as `None`.
@@ -203,6 +222,7 @@ impl GetProductAlbumResponse {
         Self { product: product.into() }
     }
 }
+
 /// 商品图册中的一个商品.
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -224,12 +244,13 @@ pub struct ProductAlbumProduct {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 附件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<Vec<ProductAttachment>>,
+    #[serde(default)]
+    pub attachments: Vec<ProductAttachment>,
 }
+
 #[cfg(feature = "product_album")]
 impl ProductAlbumProduct {
-    /// Creates a `ProductAlbumProduct` from its required fields; every optional field starts as `None`.
+    /// Creates a `ProductAlbumProduct` from its required fields; every optional field starts as `None` (a list: empty).
     pub fn new(product_id: impl Into<String>) -> Self {
         Self {
             product_id: product_id.into(),
@@ -237,40 +258,46 @@ impl ProductAlbumProduct {
             price: None,
             product_sn: None,
             create_time: None,
-            attachments: None,
+            attachments: Vec::new(),
         }
     }
+
     /// Sets `description`: 商品的名称、特色等
     #[must_use]
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
+
     /// Sets `price`: 商品的价格，单位为分
     #[must_use]
     pub fn price(mut self, value: impl Into<i64>) -> Self {
         self.price = Some(value.into());
         self
     }
+
     /// Sets `product_sn`: 商品编码
     #[must_use]
     pub fn product_sn(mut self, value: impl Into<String>) -> Self {
         self.product_sn = Some(value.into());
         self
     }
+
     /// Sets `create_time`: 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[must_use]
     pub fn create_time(mut self, value: impl Into<i64>) -> Self {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<ProductAttachment>>) -> Self {
-        self.attachments = Some(value.into());
+        self.attachments = value.into();
         self
     }
 }
+
 /// 商品图册附件 — one attachment of a product; only `image` is supported. Not the same shape as Attachment.
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -282,6 +309,7 @@ pub struct ProductAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ProductAttachmentImage>,
 }
+
 #[cfg(feature = "product_album")]
 impl ProductAttachment {
     /// Creates a `ProductAttachment` from its required fields; every optional field starts as `None`.
@@ -291,6 +319,7 @@ impl ProductAttachment {
             image: None,
         }
     }
+
     /// Sets `image`: type 为 image 时的图片
     #[must_use]
     pub fn image(mut self, value: impl Into<ProductAttachmentImage>) -> Self {
@@ -298,6 +327,7 @@ impl ProductAttachment {
         self
     }
 }
+
 /// type 为 image 时的图片
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -307,12 +337,14 @@ pub struct ProductAttachmentImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
+
 #[cfg(feature = "product_album")]
 impl ProductAttachmentImage {
     /// Creates an empty `ProductAttachmentImage`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self { media_id: None }
     }
+
     /// Sets `media_id`: 图片的media_id；创建/编辑时只能用上传附件资源接口得到的 media_id，读取时可用获取临时素材接口下载
     #[must_use]
     pub fn media_id(mut self, value: impl Into<String>) -> Self {
@@ -320,11 +352,12 @@ impl ProductAttachmentImage {
         self
     }
 }
+
 /// Request of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
 #[cfg(feature = "product_album")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductAlbumRequest {
@@ -343,6 +376,7 @@ pub struct UpdateProductAlbumRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<ProductAttachment>>,
 }
+
 #[cfg(feature = "product_album")]
 impl UpdateProductAlbumRequest {
     /// Creates a `UpdateProductAlbumRequest` from its required fields; every optional field starts as `None`.
@@ -355,24 +389,28 @@ impl UpdateProductAlbumRequest {
             attachments: None,
         }
     }
+
     /// Sets `description`: 商品的名称、特色等；不超过300个字
     #[must_use]
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
+
     /// Sets `price`: 商品的价格，单位为分；最大不超过5万元
     #[must_use]
     pub fn price(mut self, value: impl Into<i64>) -> Self {
         self.price = Some(value.into());
         self
     }
+
     /// Sets `product_sn`: 商品编码；不超过128个字节；只能输入数字和字母
     #[must_use]
     pub fn product_sn(mut self, value: impl Into<String>) -> Self {
         self.product_sn = Some(value.into());
         self
     }
+
     /// Sets `attachments`: 附件，仅支持 image
     #[must_use]
     pub fn attachments(mut self, value: impl Into<Vec<ProductAttachment>>) -> Self {
@@ -380,6 +418,7 @@ impl UpdateProductAlbumRequest {
         self
     }
 }
+
 /// Response of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
@@ -394,6 +433,7 @@ impl UpdateProductAlbumResponse {
         Self {}
     }
 }
+
 /// 商品图册附件类型.
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -404,6 +444,7 @@ pub enum ProductAttachmentType {
     /// A value this version of the crate does not know; the wire value is kept.
     Unrecognized(String),
 }
+
 #[cfg(feature = "product_album")]
 impl ProductAttachmentType {
     /// The wire value.
@@ -413,7 +454,8 @@ impl ProductAttachmentType {
             Self::Unrecognized(code) => code.as_str(),
         }
     }
-    /// The variant for a wire value; unknown values are kept in the catch-all variant.
+
+    /// The value of a wire value; an unknown one is kept in the catch-all variant.
     pub fn from_code(code: &str) -> Self {
         match code {
             "image" => Self::Image,
@@ -421,6 +463,22 @@ impl ProductAttachmentType {
         }
     }
 }
+
+#[cfg(feature = "product_album")]
+impl ::std::str::FromStr for ProductAttachmentType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_code(s))
+    }
+}
+
+#[cfg(feature = "product_album")]
+impl ::std::fmt::Display for ProductAttachmentType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(feature = "product_album")]
 impl ::serde::Serialize for ProductAttachmentType {
     fn serialize<S: ::serde::Serializer>(
@@ -430,6 +488,7 @@ impl ::serde::Serialize for ProductAttachmentType {
         serializer.serialize_str(self.as_str())
     }
 }
+
 #[cfg(feature = "product_album")]
 impl<'de> ::serde::Deserialize<'de> for ProductAttachmentType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -438,6 +497,7 @@ impl<'de> ::serde::Deserialize<'de> for ProductAttachmentType {
         crate::flex::string(deserializer).map(|s| Self::from_code(&s))
     }
 }
+
 /// Catalog entry of `externalcontact/add_product_album`.
 #[cfg(feature = "product_album")]
 pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -461,6 +521,7 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"product_id\":\"xxxxxxxxxx\"}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_product_album`.
 #[cfg(feature = "product_album")]
 pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -482,6 +543,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
         "{\"errcode\":0,\"errmsg\":\"ok\",\"product\":{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"create_time\":1600000000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}}",
     ),
 };
+
 /// Catalog entry of `externalcontact/get_product_album_list`.
 #[cfg(feature = "product_album")]
 pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -509,6 +571,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"product_list\":[{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}]}",
     ),
 };
+
 /// Catalog entry of `externalcontact/update_product_album`.
 #[cfg(feature = "product_album")]
 pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -530,6 +593,7 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     ),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
 /// Catalog entry of `externalcontact/delete_product_album`.
 #[cfg(feature = "product_album")]
 pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog::Endpoint {
@@ -549,6 +613,8 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
+
+/// The `product_album` group: 管理商品图册 — the corp's product album (products with description, price and images).
 #[cfg(feature = "product_album")]
 impl crate::Client {
     /// 创建商品图册 — Add a product to the corp's product album.
@@ -560,15 +626,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理商品图册 privilege. Images must be uploaded with media/upload_attachment (attachment_type 2 商品图册).
+    #[doc(alias = "externalcontact/add_product_album")]
     pub async fn add_product_album(
         &self,
         request: &AddProductAlbumRequest,
     ) -> crate::Result<AddProductAlbumResponse> {
         self.execute(&EP_ADD_PRODUCT_ALBUM, request).await
     }
-}
-#[cfg(feature = "product_album")]
-impl crate::Client {
+
     /// 获取商品图册 — Get one product of the product album.
     ///
     /// `POST /cgi-bin/externalcontact/get_product_album`
@@ -578,15 +643,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Returns any corp-level product album entry of the corp.
+    #[doc(alias = "externalcontact/get_product_album")]
     pub async fn get_product_album(
         &self,
         request: &GetProductAlbumRequest,
     ) -> crate::Result<GetProductAlbumResponse> {
         self.execute(&EP_GET_PRODUCT_ALBUM, request).await
     }
-}
-#[cfg(feature = "product_album")]
-impl crate::Client {
+
     /// 获取商品图册列表 — List the products of the product album, cursor-paged.
     ///
     /// `POST /cgi-bin/externalcontact/get_product_album_list`
@@ -596,32 +660,14 @@ impl crate::Client {
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// A self-built app only gets the products visible within its visibility range.
+    #[doc(alias = "externalcontact/get_product_album_list")]
     pub async fn get_product_album_list(
         &self,
         request: &GetProductAlbumListRequest,
     ) -> crate::Result<GetProductAlbumListResponse> {
         self.execute(&EP_GET_PRODUCT_ALBUM_LIST, request).await
     }
-}
-#[cfg(feature = "product_album")]
-impl crate::paging::CursorPaged for GetProductAlbumListRequest {
-    type Response = GetProductAlbumListResponse;
-    type Item = ProductAlbumProduct;
-    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_PRODUCT_ALBUM_LIST;
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-    fn set_cursor(&mut self, cursor: String) {
-        self.cursor = Some(cursor);
-    }
-    fn into_page(
-        response: GetProductAlbumListResponse,
-    ) -> (Vec<ProductAlbumProduct>, Option<String>) {
-        (response.product_list.unwrap_or_default(), response.next_cursor)
-    }
-}
-#[cfg(feature = "product_album")]
-impl crate::Client {
+
     /// Every item of [`Client::get_product_album_list`](crate::Client::get_product_album_list), page after page, as a stream: follows the cursor until the last page.
     pub fn get_product_album_list_stream(
         &self,
@@ -629,9 +675,7 @@ impl crate::Client {
     ) -> crate::paging::Pages<ProductAlbumProduct> {
         crate::paging::cursor_stream(self.clone(), request)
     }
-}
-#[cfg(feature = "product_album")]
-impl crate::Client {
+
     /// 编辑商品图册 — Update a product of the product album; only the fields given are changed.
     ///
     /// `POST /cgi-bin/externalcontact/update_product_album`
@@ -641,15 +685,14 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// The docs' field table marks description and price as 必须, but the same page says every field except product_id is sent only when it is to be changed; they are optional here so a partial update is possible. An app can only edit products it created (the 客户联系 system app can edit all).
+    #[doc(alias = "externalcontact/update_product_album")]
     pub async fn update_product_album(
         &self,
         request: &UpdateProductAlbumRequest,
     ) -> crate::Result<UpdateProductAlbumResponse> {
         self.execute(&EP_UPDATE_PRODUCT_ALBUM, request).await
     }
-}
-#[cfg(feature = "product_album")]
-impl crate::Client {
+
     /// 删除商品图册 — Delete a product from the product album.
     ///
     /// `POST /cgi-bin/externalcontact/delete_product_album`
@@ -659,10 +702,31 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// An app can only delete products it created (the 客户联系 system app can delete all).
+    #[doc(alias = "externalcontact/delete_product_album")]
     pub async fn delete_product_album(
         &self,
         request: &DeleteProductAlbumRequest,
     ) -> crate::Result<DeleteProductAlbumResponse> {
         self.execute(&EP_DELETE_PRODUCT_ALBUM, request).await
+    }
+}
+
+#[cfg(feature = "product_album")]
+impl crate::paging::CursorPaged for GetProductAlbumListRequest {
+    type Response = GetProductAlbumListResponse;
+    type Item = ProductAlbumProduct;
+    const ENDPOINT: &'static crate::catalog::Endpoint = &EP_GET_PRODUCT_ALBUM_LIST;
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+
+    fn into_page(
+        response: GetProductAlbumListResponse,
+    ) -> (Vec<ProductAlbumProduct>, Option<String>) {
+        (response.product_list, response.next_cursor)
     }
 }

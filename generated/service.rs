@@ -171,37 +171,37 @@ pub struct ServiceAgentPrivilege {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<u32>,
     /// 应用可见范围 (部门)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_party: Option<Vec<u32>>,
+    #[serde(default)]
+    pub allow_party: Vec<u32>,
     /// 应用可见范围 (成员)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_user: Option<Vec<String>>,
+    #[serde(default)]
+    pub allow_user: Vec<String>,
     /// 应用可见范围 (标签)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_tag: Option<Vec<u32>>,
+    #[serde(default)]
+    pub allow_tag: Vec<u32>,
     /// 额外通讯录 (部门)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra_party: Option<Vec<u32>>,
+    #[serde(default)]
+    pub extra_party: Vec<u32>,
     /// 额外通讯录 (成员)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra_user: Option<Vec<String>>,
+    #[serde(default)]
+    pub extra_user: Vec<String>,
     /// 额外通讯录 (标签)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra_tag: Option<Vec<u32>>,
+    #[serde(default)]
+    pub extra_tag: Vec<u32>,
 }
 
 #[cfg(feature = "service")]
 impl ServiceAgentPrivilege {
-    /// Creates an empty `ServiceAgentPrivilege`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceAgentPrivilege`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
         Self {
             level: None,
-            allow_party: None,
-            allow_user: None,
-            allow_tag: None,
-            extra_party: None,
-            extra_user: None,
-            extra_tag: None,
+            allow_party: Vec::new(),
+            allow_user: Vec::new(),
+            allow_tag: Vec::new(),
+            extra_party: Vec::new(),
+            extra_user: Vec::new(),
+            extra_tag: Vec::new(),
         }
     }
 
@@ -215,42 +215,42 @@ impl ServiceAgentPrivilege {
     /// Sets `allow_party`: 应用可见范围 (部门)
     #[must_use]
     pub fn allow_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_party = Some(value.into());
+        self.allow_party = value.into();
         self
     }
 
     /// Sets `allow_user`: 应用可见范围 (成员)
     #[must_use]
     pub fn allow_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.allow_user = Some(value.into());
+        self.allow_user = value.into();
         self
     }
 
     /// Sets `allow_tag`: 应用可见范围 (标签)
     #[must_use]
     pub fn allow_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_tag = Some(value.into());
+        self.allow_tag = value.into();
         self
     }
 
     /// Sets `extra_party`: 额外通讯录 (部门)
     #[must_use]
     pub fn extra_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_party = Some(value.into());
+        self.extra_party = value.into();
         self
     }
 
     /// Sets `extra_user`: 额外通讯录 (成员)
     #[must_use]
     pub fn extra_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.extra_user = Some(value.into());
+        self.extra_user = value.into();
         self
     }
 
     /// Sets `extra_tag`: 额外通讯录 (标签)
     #[must_use]
     pub fn extra_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_tag = Some(value.into());
+        self.extra_tag = value.into();
         self
     }
 }
@@ -424,21 +424,21 @@ impl ServiceAuthCorpInfo {
 #[non_exhaustive]
 pub struct ServiceAuthInfo {
     /// 授权的应用信息 (数组, 目前仅一个应用)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<Vec<ServiceAgent>>,
+    #[serde(default)]
+    pub agent: Vec<ServiceAgent>,
 }
 
 #[cfg(feature = "service")]
 impl ServiceAuthInfo {
-    /// Creates an empty `ServiceAuthInfo`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceAuthInfo`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { agent: None }
+        Self { agent: Vec::new() }
     }
 
     /// Sets `agent`: 授权的应用信息 (数组, 目前仅一个应用)
     #[must_use]
     pub fn agent(mut self, value: impl Into<Vec<ServiceAgent>>) -> Self {
-        self.agent = Some(value.into());
+        self.agent = value.into();
         self
     }
 }
@@ -574,21 +574,21 @@ impl ServiceGetAdminListRequest {
 #[non_exhaustive]
 pub struct ServiceGetAdminListResponse {
     /// 应用的管理员列表 (不包括外部管理员)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<Vec<ServiceAdmin>>,
+    #[serde(default)]
+    pub admin: Vec<ServiceAdmin>,
 }
 
 #[cfg(feature = "service")]
 impl ServiceGetAdminListResponse {
-    /// Creates an empty `ServiceGetAdminListResponse`: every field is optional; set them with the methods below.
+    /// Creates an empty `ServiceGetAdminListResponse`: every field is optional (a list: empty); set them with the methods below.
     pub fn new() -> Self {
-        Self { admin: None }
+        Self { admin: Vec::new() }
     }
 
     /// Sets `admin`: 应用的管理员列表 (不包括外部管理员)
     #[must_use]
     pub fn admin(mut self, value: impl Into<Vec<ServiceAdmin>>) -> Self {
-        self.admin = Some(value.into());
+        self.admin = value.into();
         self
     }
 }
@@ -1199,6 +1199,8 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
     token: crate::catalog::TokenKind::None,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"suite_id\":\"wwddddccc7775555aaa\",\"suite_secret\":\"ldAE_H9anCRN21GKXVfdAAAAAAAAAAAAAAAAAA\",\"suite_ticket\":\"Cfp0_givEagXcYJIztF6sfbdmIZCmpaR8ZBsvJEFFNBrWmnD5-CGYJ3_NhYexMyw\"}",
@@ -1221,6 +1223,8 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -1241,6 +1245,8 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"pre_auth_code\":\"xxxxx\",\"session_info\":{\"appid\":[1,2,3],\"auth_type\":1}}",
@@ -1261,6 +1267,8 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: false,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
@@ -1281,6 +1289,8 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1303,6 +1313,8 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1325,6 +1337,8 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
     token: crate::catalog::TokenKind::Suite,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"auth_corpid\":\"auth_corpid_value\",\"agentid\":1000046}"),
     example_response: Some(
@@ -1345,6 +1359,8 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
     token: crate::catalog::TokenKind::None,
     deprecated: None,
     upload: None,
+    idempotent: true,
+    max_concurrency: None,
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\",\"provider_secret\":\"xxx\"}"),
     example_response: Some(
@@ -1360,6 +1376,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/get_suite_token`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     ///
@@ -1380,6 +1398,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// The code is valid for `expires_in` seconds (1200 in the docs).
@@ -1397,6 +1417,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
     ///
+    /// Not idempotent: never retried.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// Test authorizations (`auth_type` 1) are for apps not yet released; make sure released apps are authorized with 0.
@@ -1413,6 +1435,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/get_permanent_code`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
+    ///
+    /// Not idempotent: never retried.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1432,6 +1456,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_auth_info")]
     pub async fn service_get_auth_info(
@@ -1446,6 +1472,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/get_corp_token`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1465,6 +1493,8 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
     ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_admin_list")]
     pub async fn service_get_admin_list(
@@ -1479,6 +1509,8 @@ impl crate::Client {
     /// `POST /cgi-bin/service/get_provider_token`
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     #[doc(alias = "service/get_provider_token")]

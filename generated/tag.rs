@@ -83,8 +83,10 @@ impl AddCorpTagRequest {
 #[non_exhaustive]
 pub struct AddCorpTagResponse {
     /// 新建(或追加标签后)的标签组, tag 为本次新建的标签
+    ///
+    /// The fields add_corp_tag documents: those of `CorpTagGroup`/`CorpTag` without `deleted`, which only get_corp_tag_list returns (when filtering by id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<CorpTagGroup>,
+    pub tag_group: Option<AddedCorpTagGroup>,
 }
 
 #[cfg(feature = "tag")]
@@ -96,8 +98,113 @@ impl AddCorpTagResponse {
 
     /// Sets `tag_group`: 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<CorpTagGroup>) -> Self {
+    pub fn tag_group(mut self, value: impl Into<AddedCorpTagGroup>) -> Self {
         self.tag_group = Some(value.into());
+        self
+    }
+}
+
+/// 本次新建的标签列表
+#[cfg(feature = "tag")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct AddedCorpTag {
+    /// 新建标签的id
+    #[serde(default)]
+    pub id: String,
+    /// 新建标签的名称
+    #[serde(default)]
+    pub name: String,
+    /// 标签创建时间 (unix seconds)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签次序值, order值大的排序靠前
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
+}
+
+#[cfg(feature = "tag")]
+impl AddedCorpTag {
+    /// Creates a `AddedCorpTag` from its required fields; every optional field starts as `None`.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            create_time: None,
+            order: None,
+        }
+    }
+
+    /// Sets `create_time`: 标签创建时间 (unix seconds)
+    #[must_use]
+    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+
+    /// Sets `order`: 标签次序值, order值大的排序靠前
+    #[must_use]
+    pub fn order(mut self, value: impl Into<u32>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+}
+
+/// 新建(或追加标签后)的标签组, tag 为本次新建的标签
+///
+/// The fields add_corp_tag documents: those of `CorpTagGroup`/`CorpTag` without `deleted`, which only get_corp_tag_list returns (when filtering by id).
+#[cfg(feature = "tag")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct AddedCorpTagGroup {
+    /// 标签组id
+    #[serde(default)]
+    pub group_id: String,
+    /// 标签组名称
+    #[serde(default)]
+    pub group_name: String,
+    /// 标签组创建时间 (unix seconds)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签组次序值, order值大的排序靠前
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
+    /// 本次新建的标签列表
+    #[serde(default)]
+    pub tag: Vec<AddedCorpTag>,
+}
+
+#[cfg(feature = "tag")]
+impl AddedCorpTagGroup {
+    /// Creates a `AddedCorpTagGroup` from its required fields; every optional field starts as `None` (a list: empty).
+    pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            group_name: group_name.into(),
+            create_time: None,
+            order: None,
+            tag: Vec::new(),
+        }
+    }
+
+    /// Sets `create_time`: 标签组创建时间 (unix seconds)
+    #[must_use]
+    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+
+    /// Sets `order`: 标签组次序值, order值大的排序靠前
+    #[must_use]
+    pub fn order(mut self, value: impl Into<u32>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+
+    /// Sets `tag`: 本次新建的标签列表
+    #[must_use]
+    pub fn tag(mut self, value: impl Into<Vec<AddedCorpTag>>) -> Self {
+        self.tag = value.into();
         self
     }
 }
@@ -159,7 +266,7 @@ impl CorpTag {
     }
 }
 
-/// 企业标签组 — one corp tag group with its tags.
+/// 企业标签组 — one corp tag group with its tags, as get_corp_tag_list returns it (add_corp_tag returns `AddedCorpTagGroup`).
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -631,7 +738,7 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     deprecated: None,
     upload: None,
     idempotent: false,
-    max_concurrency: Some(5u32),
+    max_concurrency: Some(5),
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1NPGHKSD4wKmE8Aabj9AAA\",\"add_tag\":[\"TAGID1\",\"TAGID2\"],\"remove_tag\":[\"TAGID3\",\"TAGID4\"]}",

@@ -793,19 +793,11 @@ async fn a_suite_ticket_reaches_the_handler_and_stays_out_of_debug_output() {
             let tickets = tickets.clone();
             async move {
                 let debug = format!("{event:?}");
-                if let (
-                    callback::Envelope::Suite { suite_id, .. },
-                    EventKind::Unknown {
-                        event: Some(name),
-                        fields,
-                        ..
-                    },
-                ) = (&event.envelope, &event.kind)
+                if let (callback::Envelope::Suite { suite_id, .. }, EventKind::SuiteTicket { suite_ticket }) =
+                    (&event.envelope, &event.kind)
                 {
-                    if name == "suite_ticket" {
-                        let ticket = fields.text("SuiteTicket").unwrap_or_default().to_string();
-                        tickets.lock().unwrap().push((suite_id.clone(), ticket, debug));
-                    }
+                    let ticket = suite_ticket.expose().to_string();
+                    tickets.lock().unwrap().push((suite_id.clone(), ticket, debug));
                 }
             }
         }
@@ -828,6 +820,6 @@ async fn a_suite_ticket_reaches_the_handler_and_stays_out_of_debug_output() {
     .await;
     let (got_suite, ticket, debug) = tickets.lock().unwrap()[0].clone();
     assert_eq!((got_suite.as_str(), ticket.as_str()), (suite_id, "ticket-s3cr3t-value"));
-    assert!(debug.contains("SuiteTicket") && debug.contains("[redacted]"), "{debug}");
+    assert!(debug.contains("SuiteTicket") && debug.contains("redacted"), "{debug}");
     assert!(!debug.contains("s3cr3t"), "{debug}");
 }

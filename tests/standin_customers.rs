@@ -26,8 +26,7 @@ async fn batch_get_by_user_pages_through_the_data_set() {
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await
         .unwrap()
-        .follow_user
-        .unwrap();
+        .follow_user;
     assert_eq!(members, data.members());
 
     // The stream splits the 250 members into requests of at most 100 and follows every cursor.
@@ -86,8 +85,7 @@ async fn list_and_get_answer_from_the_data_set() {
         .list(&ListRequest::new("member001"))
         .await
         .unwrap()
-        .external_userid
-        .unwrap();
+        .external_userid;
     // Customers 0, 3, 6, 9 are member001's own; 8 is member003's (8 % 3 == 2) and also the next member's,
     // member001 (every fourth customer has a second follower).
     assert_eq!(
@@ -102,7 +100,7 @@ async fn list_and_get_answer_from_the_data_set() {
     );
     let detail = client.get(&GetRequest::new("wmStandIn000008")).await.unwrap();
     assert_eq!(detail.external_contact.name, "客户8");
-    let followers: Vec<String> = detail.follow_user.unwrap().into_iter().map(|f| f.userid).collect();
+    let followers: Vec<String> = detail.follow_user.into_iter().map(|f| f.userid).collect();
     assert_eq!(followers, ["member003", "member001"]);
     // An unknown customer falls back to the official example, like any other request.
     assert!(client.get(&GetRequest::new("wmNobody")).await.is_ok());

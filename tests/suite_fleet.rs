@@ -68,10 +68,7 @@ async fn while_redis_is_down_the_process_that_got_the_ticket_keeps_working() {
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await
         .unwrap();
-    assert_eq!(
-        r.follow_user,
-        s.suite_config().corps[0].follow_users
-    );
+    assert_eq!(r.follow_user, s.suite_config().corps[0].follow_users);
     assert_eq!(s.suite_token_count(), 1);
     // A process that never saw the ticket cannot read it now: the store's error comes back, nothing is sent.
     let sent = s.requests().len();

@@ -244,8 +244,7 @@ pub async fn customers(args: CustomersArgs) -> Result<(), Fail> {
     let members = client
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await?
-        .follow_user
-        .unwrap_or_default();
+        .follow_user;
     let mut seen = std::collections::HashSet::new();
     let members: Vec<String> = members.into_iter().filter(|m| seen.insert(m.clone())).collect();
     let chunks: Vec<Vec<String>> = members.chunks(MEMBERS_PER_REQUEST).map(<[String]>::to_vec).collect();

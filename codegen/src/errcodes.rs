@@ -45,7 +45,9 @@ pub fn validate(files: &[Loaded], errors: &Errors) {
         for ep in &l.spec.endpoints {
             let s = file.item(format!("endpoint {}", ep.path), ep.at.line);
             let last = ep.path.rsplit('/').next().unwrap_or_default();
-            let read_named = ["get", "list", "check"].iter().any(|r| last == *r || last.starts_with(&format!("{r}_")))
+            let read_named = ["get", "list", "check"]
+                .iter()
+                .any(|r| last == *r || last.starts_with(&format!("{r}_")))
                 || last.ends_with("_result")
                 || last.ends_with("_list");
             let write = !read_named
@@ -53,11 +55,13 @@ pub fn validate(files: &[Loaded], errors: &Errors) {
                     .iter()
                     .any(|w| last == *w || last.starts_with(&format!("{w}_")) || last.ends_with(&format!("_{w}")));
             if ep.idempotent && (write || ep.upload.is_some()) {
-                s.line(ep.at.key("idempotent"))
-                    .err(format!("`idempotent: true` on a write (`{last}`): writes are never retried"));
+                s.line(ep.at.key("idempotent")).err(format!(
+                    "`idempotent: true` on a write (`{last}`): writes are never retried"
+                ));
             }
             if ep.max_concurrency == Some(0) {
-                s.line(ep.at.key("max_concurrency")).err("`max_concurrency` must be at least 1");
+                s.line(ep.at.key("max_concurrency"))
+                    .err("`max_concurrency` must be at least 1");
             }
         }
     }

@@ -8,8 +8,8 @@
 //! The model is read through a few narrow accessors ([`operation_id`], [`http_method`], [`token_scheme`],
 //! [`paging_style`]) so that a change of the IR touches only them.
 
-use crate::model::{Api, Code, Endpoint, Enum, Field, Paging, Struct, Ty};
-use crate::spec::EnumRepr;
+use crate::model::{Api, Code, Endpoint, Enum, Field, Paging, PagingKind, Struct, Ty};
+use crate::spec::{EnumRepr, TokenKind};
 use crate::types::Scalar;
 use serde_json::{json, Map, Value};
 
@@ -38,30 +38,29 @@ pub const STATUS_SCHEMA: &str = "WeComStatus";
 
 /// The operation id of an endpoint: the client method's name.
 pub fn operation_id(ep: &Endpoint) -> String {
-    ep.method.to_string()
+    ep.fn_name.to_string()
 }
 
 /// The lower-case HTTP method (`get` / `post`), the key of the operation under its path.
 pub fn http_method(ep: &Endpoint) -> String {
-    ep.http_method.to_string().to_ascii_lowercase()
+    ep.http_method.as_str().to_ascii_lowercase()
 }
 
 /// The security scheme (= query key) of the endpoint's token; `None` for endpoints that take none.
 pub fn token_scheme(ep: &Endpoint) -> Option<&'static str> {
-    match ep.token.to_string().to_ascii_lowercase().as_str() {
-        "none" => None,
-        "suite" => Some("suite_access_token"),
-        "provider" => Some("provider_access_token"),
-        _ => Some("access_token"),
+    match ep.token {
+        TokenKind::None => None,
+        TokenKind::Suite => Some("suite_access_token"),
+        TokenKind::Provider => Some("provider_access_token"),
+        TokenKind::Access => Some("access_token"),
     }
 }
 
 /// `cursor` or `offset`.
 pub fn paging_style(p: &Paging) -> &'static str {
-    if p.cursor_style {
-        "cursor"
-    } else {
-        "offset"
+    match p.style {
+        PagingKind::Cursor { .. } => "cursor",
+        PagingKind::Offset { .. } => "offset",
     }
 }
 
@@ -76,6 +75,8 @@ fn joined(lines: &[String]) -> String {
 /// The JSON schema of a type. `flex` widens scalars to the other spelling the server is known to send.
 fn ty_schema(ty: &Ty, flex: bool) -> Value {
     match ty {
+        // A credential on the wire is a plain string; only the Rust type hides it from `Debug`.
+        Ty::Secret => json!({ "type": "string", "format": "password" }),
         Ty::Scalar(s) => {
             let mut v = match s {
                 Scalar::String => json!({ "type": "string" }),
@@ -189,7 +190,12 @@ fn parse_example(s: &Option<String>) -> Option<Value> {
 }
 
 fn description(ep: &Endpoint) -> String {
-    let mut d = format!("**{}** (`{} /cgi-bin/{}`)", ep.name_zh, ep.http_method, ep.path);
+    let mut d = format!(
+        "**{}** (`{} /cgi-bin/{}`)",
+        ep.name_zh,
+        ep.http_method.as_str(),
+        ep.path
+    );
     if let Some(dep) = &ep.deprecated {
         d.push_str(&format!("\n\nDeprecated: {}", dep.trim()));
     }
@@ -203,7 +209,7 @@ fn description(ep: &Endpoint) -> String {
             paging_style(p),
             p.cursor.wire
         ));
-        if let Some(n) = &p.next {
+        if let PagingKind::Cursor { next: n, .. } = &p.style {
             d.push_str(&format!(", next cursor in `{}`", n.wire));
         }
         d.push_str(&format!(", items in `{}`.", p.items.wire));
@@ -218,11 +224,8 @@ fn operation(ep: &Endpoint, request: Option<&Struct>) -> Value {
     op.insert("description".into(), json!(description(ep)));
     op.insert("tags".into(), json!([ep.group]));
     op.insert("x-wecom-name-zh".into(), json!(ep.name_zh));
-    if !ep.doc_url.is_empty() {
-        op.insert(
-            "externalDocs".into(),
-            json!({ "description": ep.name_zh, "url": ep.doc_url }),
-        );
+    if let Some(url) = &ep.doc_url {
+        op.insert("externalDocs".into(), json!({ "description": ep.name_zh, "url": url }));
     }
     op.insert(
         "security".into(),
@@ -236,14 +239,17 @@ fn operation(ep: &Endpoint, request: Option<&Struct>) -> Value {
     }
     if let Some(p) = &ep.paging {
         let mut px = json!({ "style": paging_style(p), "cursor": p.cursor.wire, "items": p.items.wire });
-        if let Some(n) = &p.next {
-            px["next"] = json!(n.wire);
+        match &p.style {
+            PagingKind::Cursor { next, limit } => {
+                px["next"] = json!(next.wire);
+                if let Some(l) = limit {
+                    px["limit"] = json!(l.wire);
+                }
+            }
+            PagingKind::Offset { limit } => px["limit"] = json!(limit.wire),
         }
-        if let Some(l) = &p.limit {
-            px["limit"] = json!(l.wire);
-        }
-        if let Some((f, max)) = &p.chunk {
-            px["chunk"] = json!({ "field": f.wire, "max": max });
+        if let Some(c) = &p.chunk {
+            px["chunk"] = json!({ "field": c.field.wire, "max": c.max });
         }
         op.insert("x-wecom-paging".into(), px);
     }

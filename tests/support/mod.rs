@@ -83,7 +83,9 @@ fn difference(a: &Value, b: &Value, flex: bool) -> Option<String> {
                     }
                 }
                 found.or_else(|| {
-                    let (k, w) = y.iter().find(|(k, w)| !x.contains_key(*k) && !w.as_array().is_some_and(Vec::is_empty))?;
+                    let (k, w) = y
+                        .iter()
+                        .find(|(k, w)| !x.contains_key(*k) && !w.as_array().is_some_and(Vec::is_empty))?;
                     let dot = if path.is_empty() { "" } else { "." };
                     Some(format!("{path}{dot}{k}: only on the right ({w})"))
                 })
