@@ -127,7 +127,11 @@ fn every_known_pair_has_a_sample_in_both_envelopes() {
     let names = samples();
     let mut missing = Vec::new();
     for (event, change) in EventKind::known() {
-        let envelopes: &[&str] = if change.is_empty() { &["suite"] } else { &["app", "suite"] };
+        let envelopes: &[&str] = if change.is_empty() {
+            &["suite"]
+        } else {
+            &["app", "suite"]
+        };
         for envelope in envelopes {
             let plain = format!("{event}.{change}.{envelope}.xml");
             let variant = format!("{event}.{change}-");

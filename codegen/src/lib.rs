@@ -72,7 +72,7 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
     }
     files.push((
         "openapi.json".to_string(),
-        openapi::render(&api, env!("CARGO_PKG_VERSION")),
+        openapi::render(api, env!("CARGO_PKG_VERSION")),
     ));
     files.sort();
     Ok(Output { files })
