@@ -87,6 +87,21 @@ mod fixture_compiles {
         assert!(back.get("new_field").is_none(), "unknown fields are ignored");
         assert_eq!(FixtureColor::from_code("dark-blue"), FixtureColor::DarkBlue);
         assert_eq!(FixtureKind::Large.code(), 2);
+        // One enum shape: FromStr and Display both ways, unknown values kept.
+        assert_eq!("dark-blue".parse::<FixtureColor>(), Ok(FixtureColor::DarkBlue));
+        assert_eq!(
+            "green".parse::<FixtureColor>(),
+            Ok(FixtureColor::Unrecognized("green".into()))
+        );
+        assert_eq!(" 7".parse::<FixtureKind>(), Ok(FixtureKind::Unrecognized(7)));
+        assert!("seven".parse::<FixtureKind>().is_err());
+        assert_eq!(
+            (FixtureKind::Large.to_string(), FixtureColor::DarkBlue.to_string()),
+            ("2".into(), "dark-blue".into())
+        );
+        // A response list WeCom leaves out is an empty Vec, not an error and not an Option.
+        let page: FixtureWidgetListResponse = serde_json::from_str(r#"{"next_cursor":""}"#).unwrap();
+        assert!(page.widgets.is_empty());
     }
 
     #[test]

@@ -551,63 +551,61 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
     let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
-    {
-        let next_required = next.required;
-        let next = next.rust.ident();
-        let next_val = if next_required {
-            quote! { Some(response.#next) }
-        } else {
-            quote! { response.#next }
-        };
-        let (get, set) = if p.cursor.required {
-            (
-                quote! { Some(self.#cursor.as_str()) },
-                quote! { self.#cursor = cursor; },
-            )
-        } else {
-            (
-                quote! { self.#cursor.as_deref() },
-                quote! { self.#cursor = Some(cursor); },
-            )
-        };
-        let split = match &p.chunk {
-            None => quote! {},
-            Some(Chunk { field: f, max }) => {
-                let max = Literal::usize_unsuffixed(*max);
-                let fi = f.rust.ident();
-                let acc = if f.required {
-                    quote! { Some(&mut request.#fi) }
-                } else {
-                    quote! { request.#fi.as_mut() }
-                };
-                quote! {
-                    fn split(self) -> Vec<Self> {
-                        crate::paging::split_list(self, #max, |request| #acc)
-                    }
+    let next_required = next.required;
+    let next = next.rust.ident();
+    let next_val = if next_required {
+        quote! { Some(response.#next) }
+    } else {
+        quote! { response.#next }
+    };
+    let (get, set) = if p.cursor.required {
+        (
+            quote! { Some(self.#cursor.as_str()) },
+            quote! { self.#cursor = cursor; },
+        )
+    } else {
+        (
+            quote! { self.#cursor.as_deref() },
+            quote! { self.#cursor = Some(cursor); },
+        )
+    };
+    let split = match &p.chunk {
+        None => quote! {},
+        Some(Chunk { field: f, max }) => {
+            let max = Literal::usize_unsuffixed(*max);
+            let fi = f.rust.ident();
+            let acc = if f.required {
+                quote! { Some(&mut request.#fi) }
+            } else {
+                quote! { request.#fi.as_mut() }
+            };
+            quote! {
+                fn split(self) -> Vec<Self> {
+                    crate::paging::split_list(self, #max, |request| #acc)
                 }
             }
-        };
-        let paged = quote! {
-            #cfg
-            impl crate::paging::CursorPaged for #req {
-                type Response = #resp;
-                type Item = #item;
-                const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
-                fn cursor(&self) -> Option<&str> { #get }
-                fn set_cursor(&mut self, cursor: String) { #set }
-                fn into_page(response: #resp) -> (Vec<#item>, Option<String>) { (#take_items, #next_val) }
-                #split
-            }
-        };
-        let stream = quote! {
-            #[doc = #sdoc]
-            #dep
-            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                crate::paging::cursor_stream(self.clone(), request)
-            }
-        };
-        (stream, paged)
-    }
+        }
+    };
+    let paged = quote! {
+        #cfg
+        impl crate::paging::CursorPaged for #req {
+            type Response = #resp;
+            type Item = #item;
+            const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
+            fn cursor(&self) -> Option<&str> { #get }
+            fn set_cursor(&mut self, cursor: String) { #set }
+            fn into_page(response: #resp) -> (Vec<#item>, Option<String>) { (#take_items, #next_val) }
+            #split
+        }
+    };
+    let stream = quote! {
+        #[doc = #sdoc]
+        #dep
+        pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+            crate::paging::cursor_stream(self.clone(), request)
+        }
+    };
+    (stream, paged)
 }
 
 fn offset_paging(
@@ -623,46 +621,44 @@ fn offset_paging(
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
     let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
-    {
-        let li = limit.rust.ident();
-        let get_limit = if limit.required {
-            quote! { u64::try_from(self.#li).ok() }
-        } else {
-            quote! { self.#li.and_then(|v| u64::try_from(v).ok()) }
-        };
-        let cty = rust_ty(&p.cursor.ty);
-        let (get, set) = if p.cursor.required {
-            (
-                quote! { u64::try_from(self.#cursor).unwrap_or(0) },
-                quote! { self.#cursor = #cty::try_from(offset).unwrap_or(#cty::MAX); },
-            )
-        } else {
-            (
-                quote! { self.#cursor.and_then(|v| u64::try_from(v).ok()).unwrap_or(0) },
-                quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); },
-            )
-        };
-        let paged = quote! {
-            #cfg
-            impl crate::paging::OffsetPaged for #req {
-                type Response = #resp;
-                type Item = #item;
-                const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
-                fn offset(&self) -> u64 { #get }
-                fn set_offset(&mut self, offset: u64) { #set }
-                fn limit(&self) -> Option<u64> { #get_limit }
-                fn into_items(response: #resp) -> Vec<#item> { #take_items }
-            }
-        };
-        let stream = quote! {
-            #[doc = #sdoc]
-            #dep
-            pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
-                crate::paging::offset_stream(self.clone(), request)
-            }
-        };
-        (stream, paged)
-    }
+    let li = limit.rust.ident();
+    let get_limit = if limit.required {
+        quote! { u64::try_from(self.#li).ok() }
+    } else {
+        quote! { self.#li.and_then(|v| u64::try_from(v).ok()) }
+    };
+    let cty = rust_ty(&p.cursor.ty);
+    let (get, set) = if p.cursor.required {
+        (
+            quote! { u64::try_from(self.#cursor).unwrap_or(0) },
+            quote! { self.#cursor = #cty::try_from(offset).unwrap_or(#cty::MAX); },
+        )
+    } else {
+        (
+            quote! { self.#cursor.and_then(|v| u64::try_from(v).ok()).unwrap_or(0) },
+            quote! { self.#cursor = Some(#cty::try_from(offset).unwrap_or(#cty::MAX)); },
+        )
+    };
+    let paged = quote! {
+        #cfg
+        impl crate::paging::OffsetPaged for #req {
+            type Response = #resp;
+            type Item = #item;
+            const ENDPOINT: &'static crate::catalog::Endpoint = &#c;
+            fn offset(&self) -> u64 { #get }
+            fn set_offset(&mut self, offset: u64) { #set }
+            fn limit(&self) -> Option<u64> { #get_limit }
+            fn into_items(response: #resp) -> Vec<#item> { #take_items }
+        }
+    };
+    let stream = quote! {
+        #[doc = #sdoc]
+        #dep
+        pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
+            crate::paging::offset_stream(self.clone(), request)
+        }
+    };
+    (stream, paged)
 }
 
 /// One group's file: its structs, enums and catalog constants, one `impl Client` block with every method of

@@ -37,9 +37,19 @@ fn fixture_uses_every_construct() {
         "self.execute_upload(&EP_FIXTURE_UPLOAD, request, file)",
         "#[serde(deny_unknown_fields)]",
         "Official docs: <https://developer.work.weixin.qq.com/document/path/1>",
+        "#[doc(alias = \"fixture/widget/list\")]",
+        "impl ::std::str::FromStr for FixtureKind",
+        "impl ::std::fmt::Display for FixtureColor",
+        "pub widgets: Vec<Widget>,",
     ] {
         assert!(fixture.contains(needle), "the fixture output lacks `{needle}`");
     }
+    assert_eq!(
+        fixture.matches("impl crate::Client {").count(),
+        1,
+        "one impl block per group"
+    );
+    assert!(!fixture.contains("impl Default for FixtureWidgetGetRequest") && !fixture.contains("usize,"));
     // Gated groups put their items behind their feature; this one is not gated.
     assert!(!fixture.contains("#[cfg(feature"));
 }
