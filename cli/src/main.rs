@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use fail::{Fail, EXIT_CODES};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
-use wecom_externalcontact::{catalog, Client, DEFAULT_BASE_URL};
+use wecom_externalcontact::{catalog, Client, RetryPolicy, DEFAULT_BASE_URL};
 
 /// The WeCom (企业微信) 客户联系 API from the shell: the endpoint catalog, calls with your credentials, a
 /// local stand-in server for tests in any language, a full customer export, and callback debugging.
@@ -150,6 +150,13 @@ pub struct Conn {
     /// The API host.
     #[arg(long, env = "WECOM_BASE_URL", default_value = DEFAULT_BASE_URL)]
     base_url: String,
+    /// Attempts in all for reads on errcode -1 or a failure before any answer (1: no retries; writes are
+    /// never retried).
+    #[arg(long, env = "WECOM_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    attempts: u32,
+    /// At most this many requests in flight at once (the rest queue); unlimited by default.
+    #[arg(long, env = "WECOM_MAX_CONCURRENCY", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    max_concurrency: Option<u64>,
 }
 
 impl Conn {
@@ -165,12 +172,15 @@ impl Conn {
             .ok()
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| Fail::config("WECOM_SECRET is not set (the 客户联系 secret)"))?;
-        Client::builder()
+        let mut builder = Client::builder()
             .corp_id(corp_id)
             .secret(secret)
             .base_url(self.base_url.clone())
-            .build()
-            .map_err(Fail::from)
+            .retry_policy(RetryPolicy::default().max_attempts(self.attempts));
+        if let Some(n) = self.max_concurrency.and_then(|n| usize::try_from(n).ok()) {
+            builder = builder.max_concurrency(n);
+        }
+        builder.build().map_err(Fail::from)
     }
 }
 

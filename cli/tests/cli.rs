@@ -280,6 +280,24 @@ fn export_writes_each_customer_once_with_all_its_followers() {
     assert!(o.status.success());
     assert!(o.stderr.is_empty());
     assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(250, 700));
+
+    // The runtime's settings: one request in flight at a time, no retries; still every customer once.
+    let o = s.wecom(
+        &[
+            "export",
+            "customers",
+            "--quiet",
+            "--max-concurrency",
+            "1",
+            "--attempts",
+            "1",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(250, 700));
+    let o = s.wecom(&["export", "customers", "--attempts", "0"], None);
+    assert_eq!(o.status.code(), Some(2), "0 attempts is a usage error: {}", stderr(&o));
 }
 
 #[test]

@@ -30,16 +30,37 @@ const TICKET_LIFE: Duration = Duration::from_secs(30 * 60);
 pub(crate) struct Wiring {
     pub(crate) http: Http,
     pub(crate) reqwest: reqwest::Client,
+    pub(crate) base: String,
     pub(crate) shared: Arc<SharedFetch>,
 }
 
 impl Wiring {
-    fn new(reqwest: reqwest::Client, base: String, store: Arc<dyn TokenStore>, policy: FetchPolicy) -> Self {
+    /// The official host, a default HTTP client and an in-memory store.
+    fn new() -> Self {
+        let (reqwest, base) = (Self::default_reqwest(), crate::DEFAULT_BASE_URL.to_string());
         Wiring {
-            http: Http::new(reqwest.clone(), base),
+            http: Http::new(reqwest.clone(), base.clone()),
             reqwest,
-            shared: Arc::new(SharedFetch::with_policy(store, policy)),
+            base,
+            shared: Arc::new(SharedFetch::with_policy(
+                Arc::new(MemoryTokenStore::new()),
+                FetchPolicy::default(),
+            )),
         }
+    }
+
+    fn set_store(&mut self, store: Arc<dyn TokenStore>, policy: FetchPolicy) {
+        self.shared = Arc::new(SharedFetch::with_policy(store, policy));
+    }
+
+    fn set_base_url(&mut self, url: String) {
+        self.base = url.trim_end_matches('/').to_string();
+        self.http = Http::new(self.reqwest.clone(), self.base.clone());
+    }
+
+    fn set_http_client(&mut self, client: reqwest::Client) {
+        self.http = Http::new(client.clone(), self.base.clone());
+        self.reqwest = client;
     }
 
     fn default_reqwest() -> reqwest::Client {
@@ -105,7 +126,6 @@ fn non_empty(what: &str, value: &str) -> Result<()> {
 pub struct SuiteTokenProvider {
     suite_id: String,
     secret: Secret,
-    base: String,
     wiring: Wiring,
     token_key: String,
     ticket_key: String,
@@ -131,17 +151,10 @@ impl SuiteTokenProvider {
     pub fn new(suite_id: impl Into<String>, suite_secret: impl Into<Secret>) -> Self {
         let suite_id = suite_id.into();
         let secret = suite_secret.into();
-        let base = crate::DEFAULT_BASE_URL.to_string();
         SuiteTokenProvider {
             token_key: token_key("suite_access_token", &suite_id, &secret),
             ticket_key: format!("suite_ticket:{suite_id}"),
-            wiring: Wiring::new(
-                Wiring::default_reqwest(),
-                base.clone(),
-                Arc::new(MemoryTokenStore::new()),
-                FetchPolicy::default(),
-            ),
-            base,
+            wiring: Wiring::new(),
             suite_id,
             secret,
             local_ticket: Mutex::new(None),
@@ -153,15 +166,14 @@ impl SuiteTokenProvider {
     /// corp's) in `store`; share it (e.g. `RedisTokenStore`) between the processes of a fleet.
     #[must_use]
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        let policy = FetchPolicy::default();
-        self.wiring = Wiring::new(self.wiring.reqwest.clone(), self.base.clone(), store, policy);
+        self.wiring.set_store(store, FetchPolicy::default());
         self
     }
 
     /// Keeps tokens in `store` with a fetch `policy` (backoff, fleet lease).
     #[must_use]
     pub fn token_store_with_policy(mut self, store: Arc<dyn TokenStore>, policy: FetchPolicy) -> Self {
-        self.wiring = Wiring::new(self.wiring.reqwest.clone(), self.base.clone(), store, policy);
+        self.wiring.set_store(store, policy);
         self
     }
 
@@ -169,8 +181,7 @@ impl SuiteTokenProvider {
     /// stand-in. Checked by [`Suite::new`](crate::Suite::new).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into().trim_end_matches('/').to_string();
-        self.wiring.http = Http::new(self.wiring.reqwest.clone(), self.base.clone());
+        self.wiring.set_base_url(url.into());
         self
     }
 
@@ -178,8 +189,7 @@ impl SuiteTokenProvider {
     /// [`Suite`](crate::Suite) shares it.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.wiring.http = Http::new(client.clone(), self.base.clone());
-        self.wiring.reqwest = client;
+        self.wiring.set_http_client(client);
         self
     }
 
@@ -203,7 +213,7 @@ impl SuiteTokenProvider {
     }
 
     pub(crate) fn base(&self) -> &str {
-        &self.base
+        &self.wiring.base
     }
 
     /// Stores the `suite_ticket` WeCom pushed (`InfoType` `suite_ticket`): from now on every provider of
@@ -399,7 +409,6 @@ impl TokenProvider for AuthCorpTokenProvider {
 pub struct ProviderTokenProvider {
     corp_id: String,
     secret: Secret,
-    base: String,
     wiring: Wiring,
     key: String,
     fetches: AtomicU64,
@@ -420,16 +429,9 @@ impl ProviderTokenProvider {
     pub fn new(corp_id: impl Into<String>, provider_secret: impl Into<Secret>) -> Self {
         let corp_id = corp_id.into();
         let secret = provider_secret.into();
-        let base = crate::DEFAULT_BASE_URL.to_string();
         ProviderTokenProvider {
             key: token_key("provider_access_token", &corp_id, &secret),
-            wiring: Wiring::new(
-                Wiring::default_reqwest(),
-                base.clone(),
-                Arc::new(MemoryTokenStore::new()),
-                FetchPolicy::default(),
-            ),
-            base,
+            wiring: Wiring::new(),
             corp_id,
             secret,
             fetches: AtomicU64::new(0),
@@ -439,28 +441,21 @@ impl ProviderTokenProvider {
     /// Keeps the token in `store`.
     #[must_use]
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.wiring = Wiring::new(
-            self.wiring.reqwest.clone(),
-            self.base.clone(),
-            store,
-            FetchPolicy::default(),
-        );
+        self.wiring.set_store(store, FetchPolicy::default());
         self
     }
 
     /// The API host; default [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into().trim_end_matches('/').to_string();
-        self.wiring.http = Http::new(self.wiring.reqwest.clone(), self.base.clone());
+        self.wiring.set_base_url(url.into());
         self
     }
 
     /// Sends through `client`.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.wiring.http = Http::new(client.clone(), self.base.clone());
-        self.wiring.reqwest = client;
+        self.wiring.set_http_client(client);
         self
     }
 
