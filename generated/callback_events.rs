@@ -205,7 +205,7 @@ pub mod values {
 
 use values::*;
 /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
-/// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.
+/// knows (from `spec/events.yaml`), and [`EventKind::Unrecognized`] for any other.
 ///
 /// Field names follow the wire names (`UserID` → `user_id`); fields WeCom may leave out are
 /// `Option`s, and list fields such as `MemChangeList` are a `Vec` with every `<Item>`.
@@ -669,7 +669,7 @@ pub enum EventKind {
     },
     /// An event this crate has no variant for (or a message without `Event`), with every field
     /// other than the envelope, `Event`/`InfoType` and `ChangeType`, in document order.
-    Unknown {
+    Unrecognized {
         /// The event name (`Event` or `InfoType`), if present.
         event: Option<String>,
         /// `ChangeType`, if present.
@@ -1080,7 +1080,7 @@ impl EventKind {
             EventKind::ChangeAuth { .. } => (Some("change_auth"), None),
             EventKind::CancelAuth { .. } => (Some("cancel_auth"), None),
             EventKind::ResetPermanentCode { .. } => (Some("reset_permanent_code"), None),
-            EventKind::Unknown { event, change_type, .. } => {
+            EventKind::Unrecognized { event, change_type, .. } => {
                 (event.as_deref(), change_type.as_deref())
             }
         }
@@ -1237,7 +1237,7 @@ impl EventKind {
             EventKind::ResetPermanentCode { auth_code } => {
                 WireField::put(auth_code, "AuthCode", out);
             }
-            EventKind::Unknown { fields, .. } => {
+            EventKind::Unrecognized { fields, .. } => {
                 for (name, node) in fields.iter() {
                     out.push((name, Out::Node(node)));
                 }

@@ -85,12 +85,12 @@ fn official_message_decryption_vector() {
         .unwrap();
     assert_eq!(plain, MSG_PLAINTEXT);
 
-    // The decrypted sample is a text message: no Event, so an Unknown kind with every field kept.
+    // The decrypted sample is a text message: no Event, so an Unrecognized kind with every field kept.
     let event = Event::from_xml(&plain).unwrap();
     assert_eq!(event.time(), 1409659813);
     assert_eq!(event.corp_id(), Some(CORP_ID));
     match event.kind {
-        EventKind::Unknown {
+        EventKind::Unrecognized {
             event: None,
             change_type: None,
             fields,

@@ -334,7 +334,7 @@ fn acquisition_component_events_without_a_variant_are_unknown_but_complete() {
     let parsed = Event::from_xml(&xml).unwrap();
     assert_eq!(parsed.envelope, suite(1689171577));
     match &parsed.kind {
-        EventKind::Unknown {
+        EventKind::Unrecognized {
             event,
             change_type,
             fields,
@@ -379,7 +379,7 @@ fn the_table_has_one_row_per_known_pair() {
             "<xml><ToUserName>c</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>{event_name}</Event><ChangeType>{change}</ChangeType><UserID>u</UserID><ExternalUserID>e</ExternalUserID><ChatId>c</ChatId><UpdateDetail>add_member</UpdateDetail><Id>i</Id><LinkId>l</LinkId></xml>"
         );
         let parsed = Event::from_xml(&xml).unwrap();
-        assert!(!parsed.kind.is_unknown(), "{event_name}/{change}");
+        assert!(!parsed.kind.is_unrecognized(), "{event_name}/{change}");
         assert_eq!(parsed.event_name(), Some(event_name));
         assert_eq!(parsed.change_type(), Some(change));
     }
@@ -398,7 +398,7 @@ fn unknown_events_keep_every_field_nested_and_repeated() {
     let parsed = Event::from_xml(xml).unwrap();
     assert!(parsed.extra.is_empty());
     let fields = match &parsed.kind {
-        EventKind::Unknown {
+        EventKind::Unrecognized {
             event,
             change_type,
             fields,
@@ -658,7 +658,7 @@ fn cdata_plain_text_entities_and_markup_noise_are_handled() {
         "<Event><![CDATA[change_external_contact]]></Event>",
         "<Event> change_external_contact </Event>",
     );
-    assert!(!Event::from_xml(&padded).unwrap().kind.is_unknown());
+    assert!(!Event::from_xml(&padded).unwrap().kind.is_unrecognized());
 }
 
 #[test]

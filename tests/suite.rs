@@ -447,13 +447,13 @@ fn suite_events_decode_and_keep_their_secrets_out_of_debug() {
 
     // A ticket event without its ticket is a typed error, not a panic.
     assert!(Event::from_xml(&suite_xml("suite_ticket", "")).is_err());
-    // Known InfoTypes with a ChangeType they do not have stay Unknown, whole.
+    // Known InfoTypes with a ChangeType they do not have stay Unrecognized, whole.
     let e = Event::from_xml(&suite_xml(
         "suite_ticket",
         "<ChangeType>x</ChangeType><SuiteTicket>t</SuiteTicket>",
     ))
     .unwrap();
-    assert!(e.kind.is_unknown());
+    assert!(e.kind.is_unrecognized());
     for pair in [
         ("suite_ticket", ""),
         ("create_auth", ""),

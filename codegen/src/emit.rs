@@ -857,7 +857,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
         use values::*;
 
         /// What a callback reports: one variant per (`Event`/`InfoType`, `ChangeType`) pair this crate
-        /// knows (from `spec/events.yaml`), and [`EventKind::Unknown`] for any other.
+        /// knows (from `spec/events.yaml`), and [`EventKind::Unrecognized`] for any other.
         ///
         /// Field names follow the wire names (`UserID` → `user_id`); fields WeCom may leave out are
         /// `Option`s, and list fields such as `MemChangeList` are a `Vec` with every `<Item>`.
@@ -867,7 +867,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
             #(#variants)*
             /// An event this crate has no variant for (or a message without `Event`), with every field
             /// other than the envelope, `Event`/`InfoType` and `ChangeType`, in document order.
-            Unknown {
+            Unrecognized {
                 /// The event name (`Event` or `InfoType`), if present.
                 event: Option<String>,
                 /// `ChangeType`, if present.
@@ -886,7 +886,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
             fn wire_names(&self) -> (Option<&str>, Option<&str>) {
                 match self {
                     #(#names)*
-                    EventKind::Unknown { event, change_type, .. } => (event.as_deref(), change_type.as_deref()),
+                    EventKind::Unrecognized { event, change_type, .. } => (event.as_deref(), change_type.as_deref()),
                 }
             }
 
@@ -894,7 +894,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
             fn put_fields<'a>(&'a self, out: &mut Vec<(&'a str, Out<'a>)>) {
                 match self {
                     #(#puts)*
-                    EventKind::Unknown { fields, .. } => {
+                    EventKind::Unrecognized { fields, .. } => {
                         for (name, node) in fields.iter() {
                             out.push((name, Out::Node(node)));
                         }

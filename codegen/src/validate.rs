@@ -474,8 +474,8 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
         }
         for ev in &l.spec.events {
             let s = file.item(format!("event {}", ev.name), ev.at.line);
-            if naming::camel(&ev.name) != ev.name || ev.name == "Unknown" {
-                s.err("event names are UpperCamelCase and not `Unknown` (the catch-all)");
+            if naming::camel(&ev.name) != ev.name || ev.name == "Unrecognized" {
+                s.err("event names are UpperCamelCase and not `Unrecognized` (the catch-all)");
             }
             if let Some(prev) = variants.insert(&ev.name, &l.source.file) {
                 s.err(format!("the event name is also used in {prev}"));

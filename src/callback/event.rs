@@ -9,7 +9,7 @@
 //!
 //! The pair (`Event` or `InfoType`, `ChangeType`) selects an [`EventKind`] variant through one table
 //! (`KINDS`, generated from `spec/events.yaml` with `EventKind` itself, the `event_values` enums and their
-//! field decoders); a pair the table does not know becomes [`EventKind::Unknown`], which
+//! field decoders); a pair the table does not know becomes [`EventKind::Unrecognized`], which
 //! keeps every field, nested and repeated ones included, so a new WeCom event is never an error. Fields a
 //! known variant does not name are kept in [`Event::extra`], so nothing in the XML is dropped.
 //!
@@ -60,7 +60,7 @@ pub struct Event {
     /// What happened, with its fields.
     pub kind: EventKind,
     /// Fields present in the XML that neither the envelope nor the typed variant names, in document
-    /// order (always empty for [`EventKind::Unknown`], which keeps them itself).
+    /// order (always empty for [`EventKind::Unrecognized`], which keeps them itself).
     pub extra: Fields,
 }
 
@@ -297,9 +297,9 @@ impl EventKind {
         self.wire_names().1
     }
 
-    /// Whether this is [`EventKind::Unknown`].
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, EventKind::Unknown { .. })
+    /// Whether this is [`EventKind::Unrecognized`].
+    pub fn is_unrecognized(&self) -> bool {
+        matches!(self, EventKind::Unrecognized { .. })
     }
 }
 
@@ -377,7 +377,7 @@ impl Event {
             }
             None => Ok(Event {
                 envelope,
-                kind: EventKind::Unknown {
+                kind: EventKind::Unrecognized {
                     event,
                     change_type,
                     fields: reader.rest(),
