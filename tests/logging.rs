@@ -2,6 +2,7 @@
 //! reqwest, hyper, redis through the `log` bridge), is captured during successful calls, API failures,
 //! retries, token refreshes, a wrong secret, transport failures and a Redis outage, and searched.
 //! Every call's endpoint and each failing errcode must appear in the log.
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::io::Write;

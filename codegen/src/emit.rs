@@ -728,9 +728,9 @@ pub fn catalog_file(api: &Api) -> TokenStream {
     }
 }
 
-/// One test per endpoint, for `tests/endpoints.rs`: the official examples survive JSON → typed → JSON, and
+/// One test per endpoint, for `tests/it/endpoints.rs`: the official examples survive JSON → typed → JSON, and
 /// the typed method, run against the stand-in, sends the documented method, path, query and body and decodes
-/// the example response. The helpers live in `tests/support/mod.rs`.
+/// the example response. The helpers live in `tests/it/support/mod.rs`.
 pub fn endpoint_tests(api: &Api) -> TokenStream {
     let tests = api.groups.iter().flat_map(|g| g.endpoints.iter()).map(|ep| {
         let cfg = feature_cfg(&ep.feature);

@@ -1,6 +1,5 @@
 //! Retries and limits: -1 and gateway failures retried on idempotent endpoints only, 45009/45033 at once,
 //! concurrency limits that queue, the errcode catalog in errors.
-mod support;
 
 use std::time::Duration;
 use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, RemarkRequest};

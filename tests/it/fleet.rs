@@ -3,7 +3,7 @@
 //!
 //! The multi-process tests re-execute this test binary (`std::env::current_exe()`) with `WECOM_FLEET_CHILD`
 //! set, running only the ignored test `fleet_child`, which makes 50 concurrent calls and exits.
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -243,7 +243,13 @@ async fn run_children(n: usize, base_url: &str, corp_id: &str, redis_url: &str) 
     let children: Vec<_> = (0..n)
         .map(|_| {
             Command::new(&exe)
-                .args(["--ignored", "--exact", "fleet_child", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "fleet::fleet_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env("WECOM_FLEET_CHILD", "1")
                 .env("WECOM_FLEET_BASE_URL", base_url)
                 .env("WECOM_FLEET_CORP_ID", corp_id)

@@ -1,9 +1,8 @@
 //! The callback router on loopback: verification, immediate acknowledgement, exactly-once handling, the
 //! bounded queue, graceful shutdown, the timestamp window, the Redis dedupe store shared by two routers,
 //! and what reaches the logs.
-#![cfg(feature = "axum")]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

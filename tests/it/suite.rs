@@ -1,6 +1,5 @@
 //! Third-party suites (issue 8) on the stand-in: suite tickets, suite tokens, authorized-corp tokens, provider
 //! tokens, many corps in one process, the suite callback events, and secrecy.
-#![cfg(feature = "service")]
 
 use serde_json::json;
 use std::fmt::Write as _;

@@ -1,6 +1,6 @@
 //! Third-party suites in a fleet: the ticket one process received, and the suite and corp tokens, shared
 //! through the Redis token store (a real `redis-server` started by the test on a free loopback port).
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

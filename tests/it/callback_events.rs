@@ -2,7 +2,7 @@
 //! in its README), each checked against its expected JSON by one table-driven test; typed matches; the JSON
 //! form; unknown events; numbers; malformed XML; property tests.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -13,12 +13,12 @@ use wecom_externalcontact::callback::{
 use wecom_externalcontact::Error;
 
 const APP_ADD_EXTERNAL_CONTACT: &str =
-    include_str!("fixtures/events/change_external_contact.add_external_contact.app.xml");
+    include_str!("../fixtures/events/change_external_contact.add_external_contact.app.xml");
 const SUITE_ADD_EXTERNAL_CONTACT: &str =
-    include_str!("fixtures/events/change_external_contact.add_external_contact.suite.xml");
-const APP_TRANSFER_FAIL: &str = include_str!("fixtures/events/change_external_contact.transfer_fail.app.xml");
-const APP_CHAT_UPDATE: &str = include_str!("fixtures/events/change_external_chat.update.app.xml");
-const SUITE_CHAT_UPDATE: &str = include_str!("fixtures/events/change_external_chat.update.suite.xml");
+    include_str!("../fixtures/events/change_external_contact.add_external_contact.suite.xml");
+const APP_TRANSFER_FAIL: &str = include_str!("../fixtures/events/change_external_contact.transfer_fail.app.xml");
+const APP_CHAT_UPDATE: &str = include_str!("../fixtures/events/change_external_chat.update.app.xml");
+const SUITE_CHAT_UPDATE: &str = include_str!("../fixtures/events/change_external_chat.update.suite.xml");
 
 fn kind(result: Result<Event, Error>) -> CallbackError {
     match result {
