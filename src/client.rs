@@ -365,13 +365,38 @@ impl Client {
     /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
     ///   policy; writes never are;
     /// - each attempt waits for the endpoint's and the client's concurrency limits.
-    async fn run<T>(
+    /// One call, typed: `decode` turns the answer's bytes into `T` (its errcode checked in the same pass).
+    /// Only this thin shell is generic; the pipeline under it ([`run_raw`](Self::run_raw)) is compiled once for
+    /// every endpoint.
+    async fn run<T: Send>(
         &self,
         ep: &'static Endpoint,
         query: &[(String, String)],
         body: Body,
-        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
+        decode: fn(&str, &[u8], bool) -> Result<T>,
     ) -> Result<T> {
+        let mut out = None;
+        let mut decode_into = |path: &str, bytes: &[u8], show_body: bool| {
+            out = Some(decode(path, bytes, show_body)?);
+            Ok(())
+        };
+        self.run_raw(ep, query, body, &mut decode_into).await?;
+        out.ok_or_else(|| Error::Decode {
+            endpoint: ep.path.to_string(),
+            message: "the answer was not decoded".into(),
+            excerpt: String::new(),
+        })
+    }
+
+    /// The pipeline of every call: token, concurrency limits, retries, the `wecom.call` span. `decode` reads
+    /// an answer (and reports its errcode as an error); a failed attempt may be retried, so it can run again.
+    async fn run_raw(
+        &self,
+        ep: &'static Endpoint,
+        query: &[(String, String)],
+        body: Body,
+        decode: &mut (dyn FnMut(&str, &[u8], bool) -> Result<()> + Send),
+    ) -> Result<()> {
         self.check_kind(ep)?;
         let span = tracing::info_span!(
             "wecom.call",
@@ -415,13 +440,13 @@ impl Client {
         result
     }
 
-    async fn attempts<T>(
+    async fn attempts(
         &self,
         ep: &'static Endpoint,
         query: &[(String, String)],
         body: Body,
-        decode: impl Fn(&str, &[u8], bool) -> Result<T>,
-    ) -> Result<T> {
+        decode: &mut (dyn FnMut(&str, &[u8], bool) -> Result<()> + Send),
+    ) -> Result<()> {
         // The body of a call without a token (gettoken) holds a token: keep it out of errors.
         let show_body = ep.token != TokenKind::None;
         let policy = self.inner.retry;
@@ -503,7 +528,7 @@ impl Client {
     }
 
     /// The pipeline of every generated JSON endpoint method.
-    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned>(
+    pub(crate) async fn execute<Req: Serialize, Resp: DeserializeOwned + Send>(
         &self,
         ep: &'static Endpoint,
         request: &Req,
@@ -514,7 +539,7 @@ impl Client {
 
     /// The pipeline of multipart uploads: the request's fields go in the query string.
     #[allow(dead_code)] // used by generated upload methods, present with their group's feature
-    pub(crate) async fn execute_upload<Req: Serialize, Resp: DeserializeOwned>(
+    pub(crate) async fn execute_upload<Req: Serialize, Resp: DeserializeOwned + Send>(
         &self,
         ep: &'static Endpoint,
         request: &Req,
