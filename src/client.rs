@@ -19,6 +19,9 @@ use tracing::Instrument;
 /// The official API host.
 pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 
+/// What the call pipeline hands each answer to: (endpoint path, body, whether the body may be shown in errors).
+type DecodeInto<'a> = dyn FnMut(&str, &[u8], bool) -> Result<()> + Send + 'a;
+
 /// errcodes that mean "this token is invalid or expired" (access_token: 40001, 40014, 42001; suite_access_token:
 /// 40082, 42009): the token is dropped and the call replayed once.
 pub const TOKEN_ERRCODES: [i64; 5] = [40001, 40014, 42001, 40082, 42009];
@@ -360,11 +363,6 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
-    /// - on a token errcode the token is dropped and the call replayed once (never more);
-    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
-    ///   policy; writes never are;
-    /// - each attempt waits for the endpoint's and the client's concurrency limits.
     /// One call, typed: `decode` turns the answer's bytes into `T` (its errcode checked in the same pass).
     /// Only this thin shell is generic; the pipeline under it ([`run_raw`](Self::run_raw)) is compiled once for
     /// every endpoint.
@@ -388,14 +386,19 @@ impl Client {
         })
     }
 
-    /// The pipeline of every call: token, concurrency limits, retries, the `wecom.call` span. `decode` reads
-    /// an answer (and reports its errcode as an error); a failed attempt may be retried, so it can run again.
+    /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
+    /// - on a token errcode the token is dropped and the call replayed once (never more);
+    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
+    ///   policy; writes never are;
+    /// - each attempt waits for the endpoint's and the client's concurrency limits.
+    ///
+    /// `decode` reads an answer (and reports its errcode as an error); after a failed attempt it may run again.
     async fn run_raw(
         &self,
         ep: &'static Endpoint,
         query: &[(String, String)],
         body: Body,
-        decode: &mut (dyn FnMut(&str, &[u8], bool) -> Result<()> + Send),
+        decode: &mut DecodeInto<'_>,
     ) -> Result<()> {
         self.check_kind(ep)?;
         let span = tracing::info_span!(
@@ -445,7 +448,7 @@ impl Client {
         ep: &'static Endpoint,
         query: &[(String, String)],
         body: Body,
-        decode: &mut (dyn FnMut(&str, &[u8], bool) -> Result<()> + Send),
+        decode: &mut DecodeInto<'_>,
     ) -> Result<()> {
         // The body of a call without a token (gettoken) holds a token: keep it out of errors.
         let show_body = ep.token != TokenKind::None;
