@@ -1,6 +1,7 @@
 //! Retries and limits: -1 and gateway failures retried on idempotent endpoints only, 45009/45033 at once,
 //! concurrency limits that queue, the errcode catalog in errors.
 
+use crate::support;
 use std::time::Duration;
 use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, RemarkRequest};
 use wecom_externalcontact::standin::StandIn;
@@ -155,14 +156,12 @@ async fn endpoint_limits_from_the_spec_queue_excess_callers() {
     let s = StandIn::start().await.unwrap();
     s.delay_responses(path, Duration::from_millis(60));
     let c = s.client();
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let c = c.clone();
-            tokio::spawn(async move { c.remark(&RemarkRequest::new("zhangsan", format!("wm{i}"))).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().expect("queued, not failed");
+    let results = support::concurrently(20, &c, |i, c| async move {
+        c.remark(&RemarkRequest::new("zhangsan", format!("wm{i}"))).await
+    })
+    .await;
+    for r in results {
+        r.expect("queued, not failed");
     }
     assert_eq!(calls_to(&s, path), 20);
     assert_eq!(s.max_in_flight(path), 5, "never more than WeCom's 5 at once");
@@ -179,27 +178,23 @@ async fn a_client_wide_limit_queues_excess_callers() {
         .max_concurrency(3)
         .build()
         .unwrap();
-    let tasks: Vec<_> = (0..12)
-        .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.get_corp_tag_list(&GetCorpTagListRequest::new()).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().unwrap();
+    let results = support::concurrently(12, &c, |_, c| async move {
+        c.get_corp_tag_list(&GetCorpTagListRequest::new()).await
+    })
+    .await;
+    for r in results {
+        r.unwrap();
     }
     assert_eq!(s.max_in_flight(READ), 3);
 
     // Off by default: all at once.
     let c = s.client();
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let c = c.clone();
-            tokio::spawn(async move { c.get_corp_tag_list(&GetCorpTagListRequest::new()).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().unwrap();
+    let results = support::concurrently(8, &c, |_, c| async move {
+        c.get_corp_tag_list(&GetCorpTagListRequest::new()).await
+    })
+    .await;
+    for r in results {
+        r.unwrap();
     }
     assert!(s.max_in_flight(READ) > 3, "{}", s.max_in_flight(READ));
 }

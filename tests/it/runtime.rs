@@ -1,5 +1,6 @@
 //! The runtime under the generated methods: tokens, errors, secrecy, paging streams, uploads, token kinds.
 
+use crate::support;
 use futures_util::StreamExt;
 use serde_json::json;
 use std::sync::Arc;
@@ -37,14 +38,12 @@ fn calls_to(s: &StandIn, path: &str) -> usize {
 async fn two_hundred_cold_calls_fetch_one_token() {
     let s = slow_standin().await;
     let client = client_for(&s);
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { c.get_follow_user_list(&GetFollowUserListRequest::new()).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().expect("every call succeeds");
+    let results = support::concurrently(200, &client, |_, c| async move {
+        c.get_follow_user_list(&GetFollowUserListRequest::new()).await
+    })
+    .await;
+    for r in results {
+        r.expect("every call succeeds");
     }
     assert_eq!(s.gettoken_count(), 1, "one gettoken for 200 concurrent first calls");
     assert_eq!(client.gettoken_count(), 1);
@@ -61,14 +60,12 @@ async fn expired_token_is_refreshed_once_for_concurrent_callers() {
         .unwrap();
     assert_eq!(s.gettoken_count(), 1);
     s.expire_tokens();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { c.get_corp_tag_list(&GetCorpTagListRequest::new()).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().expect("replayed after the refresh");
+    let results = support::concurrently(50, &client, |_, c| async move {
+        c.get_corp_tag_list(&GetCorpTagListRequest::new()).await
+    })
+    .await;
+    for r in results {
+        r.expect("replayed after the refresh");
     }
     assert_eq!(
         s.gettoken_count(),

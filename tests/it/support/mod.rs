@@ -328,3 +328,18 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(
         );
     }
 }
+
+/// Runs `call(i, client)` for `i` in `0..n` at once, each in its own task, and returns the results in order
+/// (a task that panicked fails the test).
+pub async fn concurrently<T, Fut>(n: usize, client: &Client, call: impl Fn(usize, Client) -> Fut) -> Vec<T>
+where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(call(i, client.clone()))).collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("the task ran to the end"));
+    }
+    out
+}
