@@ -9,39 +9,63 @@
 //! - whole calls over loopback HTTP: the typed client method vs raw reqwest + `Value`.
 use serde_json::{json, Value};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use wecom_externalcontact::models::{BatchGetByUserRequest, BatchGetByUserResponse, GetRequest, GetResponse};
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{catalog, decode_answer};
 
-fn per_op(total: Duration, n: u32) -> f64 {
-    total.as_secs_f64() * 1e6 / f64::from(n)
+/// Median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
-fn time<F: FnMut()>(n: u32, mut f: F) -> f64 {
-    for _ in 0..n.div_ceil(10) {
-        f();
+/// Times `a` and `b` in alternating batches, `rounds` batches of `batch` operations each after one warm-up
+/// batch, and returns the median time per operation of each, in µs. Alternating puts both sides under the
+/// same machine conditions; the median drops the batches a busy neighbour slowed down.
+fn pair<A: FnMut(), B: FnMut()>(rounds: usize, batch: u32, mut a: A, mut b: B) -> (f64, f64) {
+    let (mut ta, mut tb) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..=rounds {
+        let t = Instant::now();
+        (0..batch).for_each(|_| a());
+        let da = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
+        let t = Instant::now();
+        (0..batch).for_each(|_| b());
+        let db = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
+        if round > 0 {
+            ta.push(da);
+            tb.push(db);
+        }
     }
-    let t = Instant::now();
-    for _ in 0..n {
-        f();
-    }
-    per_op(t.elapsed(), n)
+    (median(&mut ta), median(&mut tb))
 }
 
-async fn time_async<F, Fut>(n: u32, mut f: F) -> f64
+/// [`pair`] for async operations.
+async fn pair_async<A, FA, B, FB>(rounds: usize, batch: u32, mut a: A, mut b: B) -> (f64, f64)
 where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    A: FnMut() -> FA,
+    FA: std::future::Future<Output = ()>,
+    B: FnMut() -> FB,
+    FB: std::future::Future<Output = ()>,
 {
-    for _ in 0..n.div_ceil(10) {
-        f().await;
+    let (mut ta, mut tb) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..=rounds {
+        let t = Instant::now();
+        for _ in 0..batch {
+            a().await;
+        }
+        let da = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
+        let t = Instant::now();
+        for _ in 0..batch {
+            b().await;
+        }
+        let db = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
+        if round > 0 {
+            ta.push(da);
+            tb.push(db);
+        }
     }
-    let t = Instant::now();
-    for _ in 0..n {
-        f().await;
-    }
-    per_op(t.elapsed(), n)
+    (median(&mut ta), median(&mut tb))
 }
 
 /// The official example page of `batch/get_by_user`, grown to `n` customers.
@@ -60,6 +84,9 @@ fn big_page(n: usize) -> Value {
     page["external_contact_list"] = Value::Array(grown);
     page
 }
+
+/// Batches per measurement; each side's figure is the median of its batches.
+const ROUNDS: usize = 15;
 
 fn row(name: &str, typed: f64, raw: f64) {
     println!("{name:<48} {typed:>10.1} µs {raw:>10.1} µs {:>7.2}×", raw / typed);
@@ -97,82 +124,101 @@ async fn main() {
     );
     println!("{:<48} {:>13} {:>13} {:>8}", "", "typed", "Value", "speed-up");
 
-    let typed = time(20_000, || {
-        black_box(decode_answer::<GetResponse>("externalcontact/get", black_box(&get_body)).unwrap());
-    });
-    let raw = time(20_000, || {
-        let v: Value = serde_json::from_slice(black_box(&get_body)).unwrap();
-        assert_eq!(v["errcode"], 0);
-        black_box(v);
-    });
+    let (typed, raw) = pair(
+        ROUNDS,
+        2_000,
+        || {
+            black_box(decode_answer::<GetResponse>("externalcontact/get", black_box(&get_body)).unwrap());
+        },
+        || {
+            let v: Value = serde_json::from_slice(black_box(&get_body)).unwrap();
+            assert_eq!(v["errcode"], 0);
+            black_box(v);
+        },
+    );
     row("decode externalcontact/get", typed, raw);
 
-    let typed = time(300, || {
-        black_box(
-            decode_answer::<BatchGetByUserResponse>("externalcontact/batch/get_by_user", black_box(&page_body))
-                .unwrap(),
-        );
-    });
-    let raw = time(300, || {
-        let v: Value = serde_json::from_slice(black_box(&page_body)).unwrap();
-        assert_eq!(v["errcode"], 0);
-        black_box(v);
-    });
+    let (typed, raw) = pair(
+        ROUNDS,
+        20,
+        || {
+            black_box(
+                decode_answer::<BatchGetByUserResponse>("externalcontact/batch/get_by_user", black_box(&page_body))
+                    .unwrap(),
+            );
+        },
+        || {
+            let v: Value = serde_json::from_slice(black_box(&page_body)).unwrap();
+            assert_eq!(v["errcode"], 0);
+            black_box(v);
+        },
+    );
     row("decode batch/get_by_user, 1,000 customers", typed, raw);
-    let skim = time(300, || {
-        black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&page_body)).unwrap());
-    });
+    let (skim, _) = pair(
+        ROUNDS,
+        20,
+        || {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&page_body)).unwrap());
+        },
+        || {},
+    );
     println!(
         "{:<48} {skim:>10.1} µs (the floor: parsing without building anything)",
         "  skim the page (IgnoredAny)"
     );
 
     let get_req = GetRequest::new("woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA");
-    let typed = time_async(2_000, || async {
-        black_box(client.get(&get_req).await.unwrap());
-    })
-    .await;
-    let raw = time_async(2_000, || async {
-        let bytes = http
-            .get(format!("{base}/cgi-bin/externalcontact/get"))
-            .query(&[
-                ("access_token", token.as_str()),
-                ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let v: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(v["errcode"], 0);
-        black_box(v);
-    })
+    let (typed, raw) = pair_async(
+        ROUNDS,
+        200,
+        || async {
+            black_box(client.get(&get_req).await.unwrap());
+        },
+        || async {
+            let bytes = http
+                .get(format!("{base}/cgi-bin/externalcontact/get"))
+                .query(&[
+                    ("access_token", token.as_str()),
+                    ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["errcode"], 0);
+            black_box(v);
+        },
+    )
     .await;
     row("call externalcontact/get (client vs reqwest)", typed, raw);
 
     let page_req = BatchGetByUserRequest::new(vec!["rocky".to_string()]);
-    let typed = time_async(100, || async {
-        black_box(client.batch_get_by_user(&page_req).await.unwrap());
-    })
-    .await;
-    let raw = time_async(100, || async {
-        let bytes = http
-            .post(format!("{base}/cgi-bin/externalcontact/batch/get_by_user"))
-            .query(&[("access_token", token.as_str())])
-            .json(&json!({ "userid_list": ["rocky"] }))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let v: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(v["errcode"], 0);
-        black_box(v);
-    })
+    let (typed, raw) = pair_async(
+        ROUNDS,
+        5,
+        || async {
+            black_box(client.batch_get_by_user(&page_req).await.unwrap());
+        },
+        || async {
+            let bytes = http
+                .post(format!("{base}/cgi-bin/externalcontact/batch/get_by_user"))
+                .query(&[("access_token", token.as_str())])
+                .json(&json!({ "userid_list": ["rocky"] }))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["errcode"], 0);
+            black_box(v);
+        },
+    )
     .await;
     row("call batch/get_by_user page (client vs reqwest)", typed, raw);
-    println!("\n(per operation; speed-up = Value time / typed time; the stand-in's own work is in both call rows)");
+    println!("\n(median per operation over {ROUNDS} alternating batches; speed-up = Value time / typed time; the stand-in's\n own work is in both call rows)");
 }

@@ -6,6 +6,7 @@ use crate::{Error, Result};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize as _;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// WeCom's `errcode` and `errmsg`, as seen while decoding an answer.
@@ -33,7 +34,20 @@ impl Status {
 /// `show_body` is false where the body may hold a token (its excerpt then stays out of errors).
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8], show_body: bool) -> Result<T> {
     let mut status = Status::default();
-    let mut de = serde_json::Deserializer::from_slice(body);
+    // UTF-8 is checked once for the whole body (SIMD), so serde_json's text reader skips its check of every
+    // string and key. JSON is UTF-8; invalid bytes (never seen from WeCom) become U+FFFD rather than failing
+    // a whole page for one bad name.
+    let text = match simdutf8::basic::from_utf8(body) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => {
+            tracing::debug!(
+                endpoint,
+                "the answer is not valid UTF-8; invalid bytes replaced by U+FFFD"
+            );
+            String::from_utf8_lossy(body)
+        }
+    };
+    let mut de = serde_json::Deserializer::from_str(&text);
     let typed = T::deserialize(Intercept {
         inner: &mut de,
         status: &mut status,
@@ -285,6 +299,25 @@ mod tests {
         assert!(matches!(e, Error::Decode { .. }), "{e:?}");
         let e = decode::<Payload>("x", br#"{"errcode":0,"name":"a"} trailing"#, true).unwrap_err();
         assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        // One bad byte in a name does not fail the answer; it reads as U+FFFD.
+        let p: Payload = decode("x", b"{\"errcode\":0,\"name\":\"a\xffb\",\"n\":1}", true).unwrap();
+        assert_eq!(
+            p,
+            Payload {
+                name: "a\u{fffd}b".into(),
+                n: 1
+            }
+        );
+        // An error answer with a bad byte still reports its errcode.
+        let e = decode::<Payload>("x", b"{\"errcode\":40001,\"errmsg\":\"bad \xfe\"}", true).unwrap_err();
+        assert_eq!(e.errcode(), Some(40001));
+        // Multi-byte text and escapes decode as before.
+        let p: Payload = decode("x", "{\"name\":\"客户\\u4e00\\n\"}".as_bytes(), true).unwrap();
+        assert_eq!(p.name, "客户一\n");
     }
 
     #[test]
