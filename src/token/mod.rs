@@ -23,7 +23,7 @@ mod suite;
 pub use self::redis::{RedisTokenStore, DEFAULT_KEY_PREFIX};
 pub use futures_core::future::BoxFuture;
 pub use shared::{FetchPolicy, SharedFetch};
-pub use store::{MemoryTokenStore, TokenStore};
+pub use store::{FetchFailure, MemoryTokenStore, TokenStore};
 #[cfg(feature = "service")]
 pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider, SUITE_TOKEN_ERRCODES};
 

@@ -1,6 +1,6 @@
 //! [`RedisTokenStore`]: tokens shared by a fleet of processes through Redis (cargo feature `redis`).
 
-use super::{CachedToken, TokenStore};
+use super::{CachedToken, FetchFailure, TokenStore};
 use crate::{Error, Result};
 use futures_core::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -38,6 +38,8 @@ return 0";
 ///   when the token does (`PX`).
 /// - Leases are `<prefix><key>:lease` taken with `SET NX PX` and a random owner value; only the owner
 ///   releases (a Lua compare-and-delete), and `clear_if` is a compare-and-delete as well.
+/// - A refused fetch is shared as `<prefix><key>:failure` (a [`FetchFailure`] as JSON, `PX`), so that the
+///   fleet waits out one backoff instead of every process asking WeCom again.
 pub struct RedisTokenStore {
     client: redis::Client,
     prefix: String,
@@ -216,6 +218,42 @@ impl TokenStore for RedisTokenStore {
                 ))
                 .await?;
             Ok(())
+        })
+    }
+
+    fn get_failure<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<FetchFailure>>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(self.redis_key(&format!("{key}:failure")));
+            let raw: Option<String> = self.run(Command::Plain(cmd)).await?;
+            // A value this store did not write is treated as absent.
+            Ok(raw.and_then(|s| serde_json::from_str::<FetchFailure>(&s).ok()))
+        })
+    }
+
+    fn set_failure<'a>(
+        &'a self,
+        key: &'a str,
+        failure: Option<&'a FetchFailure>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let redis_key = self.redis_key(&format!("{key}:failure"));
+            let mut cmd;
+            match failure {
+                Some(f) => {
+                    let value = serde_json::to_string(f)
+                        .map_err(|e| Error::Store(format!("cannot encode a fetch failure: {e}")))?;
+                    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                    cmd = redis::cmd("SET");
+                    cmd.arg(redis_key).arg(value).arg("PX").arg(ms);
+                }
+                None => {
+                    cmd = redis::cmd("DEL");
+                    cmd.arg(redis_key);
+                }
+            }
+            self.run::<()>(Command::Plain(cmd)).await
         })
     }
 }

@@ -8,12 +8,14 @@
 //!   bounded time for the token to appear in the store, and fetch themselves only when it does not;
 //! - **after a failure**, no new fetch starts for a while (1 s, doubling on each further failure up to 30 s by
 //!   default); callers in that window get the last error at once, so a wrong secret cannot turn into a storm
-//!   of `gettoken` errors (WeCom blocks `gettoken` for an hour after about 2,000 errors in an hour);
+//!   of `gettoken` errors (WeCom blocks `gettoken` for an hour after about 2,000 errors in an hour). A
+//!   refusal (an errcode) is shared through the store ([`FetchFailure`]), so the backoff holds for the whole
+//!   fleet: N processes with a wrong secret make one `gettoken` per backoff window, not N;
 //! - **invalidation** is compare-and-delete: dropping a rejected token never drops a newer one;
 //! - **when the store is unreachable**, tokens are fetched directly and kept in this process; one `warn!`
 //!   per outage, not per call.
 
-use super::{CachedToken, Secret, TokenStore};
+use super::{unix_millis, CachedToken, FetchFailure, Secret, TokenStore};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::future::Future;
@@ -238,20 +240,40 @@ impl SharedFetch {
         if let Some(t) = self.lookup(key, &state).await {
             return Ok(t.token);
         }
-        let outcome = self.fetch_in_fleet(key, &state, fetch).await;
+        // Another process may have been refused moments ago: its backoff holds here too.
+        let fleet_failure = self.fleet_failure(key).await;
+        if let Some(f) = fleet_failure.as_ref().filter(|f| f.retry_at_ms > unix_millis()) {
+            return Err(Self::hold(&state, &mut flight, f));
+        }
+        // Should this fetch be refused, the backoff that follows (shared with the fleet before the lease goes).
+        let fleet_failures = fleet_failure.as_ref().map_or(0, |f| f.failures);
+        let failures_if_refused = flight.failures.max(fleet_failures).saturating_add(1);
+        let backoff_if_refused = self.policy.backoff_after(failures_if_refused);
+        let refusal = Refusal {
+            failures: failures_if_refused,
+            backoff: backoff_if_refused,
+        };
+        let (outcome, fetched_here) = match self.fetch_in_fleet(key, &state, fetch, refusal).await {
+            FleetOutcome::Held(f) => return Err(Self::hold(&state, &mut flight, &f)),
+            FleetOutcome::Done(outcome, fetched_here) => (outcome, fetched_here),
+        };
         match &outcome {
             Ok(_) => {
+                if fetched_here && (flight.failures > 0 || fleet_failure.is_some()) {
+                    if let Err(e) = self.store.set_failure(key, None, Duration::ZERO).await {
+                        self.store_failed("set_failure", &e);
+                    }
+                }
                 flight.failures = 0;
                 flight.retry_after = None;
             }
             Err(e) => {
-                flight.failures = flight.failures.saturating_add(1);
-                let wait = self.policy.backoff_after(flight.failures);
-                flight.retry_after = Some(Instant::now() + wait);
+                flight.failures = failures_if_refused;
+                flight.retry_after = Some(Instant::now() + backoff_if_refused);
                 tracing::warn!(
                     error = %e,
                     failures = flight.failures,
-                    backoff_ms = wait.as_millis() as u64,
+                    backoff_ms = backoff_if_refused.as_millis() as u64,
                     "token fetch failed; callers get this error until the backoff has passed"
                 );
             }
@@ -261,7 +283,34 @@ impl SharedFetch {
         outcome.map(|t| t.token)
     }
 
-    async fn fetch_in_fleet<F, Fut>(&self, key: &str, state: &KeyState, fetch: F) -> Result<CachedToken>
+    /// The fleet's last refusal of `key`, if the store has one.
+    async fn fleet_failure(&self, key: &str) -> Option<FetchFailure> {
+        match self.store.get_failure(key).await {
+            Ok(found) => found,
+            Err(e) => {
+                self.store_failed("get_failure", &e);
+                None
+            }
+        }
+    }
+
+    /// Adopts a refusal another process shared: its error, until its retry time, for every caller here.
+    fn hold(state: &KeyState, flight: &mut Flight, failure: &FetchFailure) -> Error {
+        let error = failure.to_error();
+        let left = failure.retry_at_ms.saturating_sub(unix_millis());
+        flight.failures = flight.failures.max(failure.failures);
+        flight.retry_after = Some(Instant::now() + Duration::from_millis(left));
+        flight.outcome = Some(Err(error.clone()));
+        state.generation.fetch_add(1, Ordering::Release);
+        tracing::debug!(
+            errcode = failure.errcode,
+            wait_ms = left,
+            "another process's token fetch was refused; waiting out its backoff"
+        );
+        error
+    }
+
+    async fn fetch_in_fleet<F, Fut>(&self, key: &str, state: &KeyState, fetch: F, refusal: Refusal) -> FleetOutcome
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<CachedToken>>,
@@ -280,7 +329,10 @@ impl SharedFetch {
             while Instant::now() < deadline {
                 tokio::time::sleep(self.policy.poll_interval).await;
                 if let Some(t) = self.lookup(key, state).await {
-                    return Ok(t);
+                    return FleetOutcome::Done(Ok(t), false);
+                }
+                if let Some(f) = self.fleet_failure(key).await.filter(|f| f.retry_at_ms > unix_millis()) {
+                    return FleetOutcome::Held(f);
                 }
                 match self.store.try_lease(key, &owner, self.policy.lease_ttl).await {
                     Ok(true) => {
@@ -299,27 +351,55 @@ impl SharedFetch {
             }
         }
         if leased {
-            // The previous leaseholder may have stored its token and released between our look and our lease.
-            if let Ok(Some(t)) = self.store.get(key).await {
-                if t.is_fresh() {
-                    if let Err(e) = self.store.release(key, &owner).await {
-                        self.store_failed("release", &e);
-                    }
-                    return Ok(t);
+            // The previous leaseholder may have stored its token (or its refusal) and released between our
+            // look and our lease.
+            let held = match self.store.get(key).await {
+                Ok(Some(t)) if t.is_fresh() => Some(FleetOutcome::Done(Ok(t), false)),
+                _ => self
+                    .fleet_failure(key)
+                    .await
+                    .filter(|f| f.retry_at_ms > unix_millis())
+                    .map(FleetOutcome::Held),
+            };
+            if let Some(held) = held {
+                if let Err(e) = self.store.release(key, &owner).await {
+                    self.store_failed("release", &e);
                 }
+                return held;
             }
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let outcome = fetch().await;
-        if let Ok(t) = &outcome {
-            self.put(key, state, t).await;
+        match &outcome {
+            Ok(t) => self.put(key, state, t).await,
+            // A refusal (an errcode) is shared before the lease goes, so that no waiter fetches in between.
+            Err(Error::Api {
+                endpoint,
+                errcode,
+                errmsg,
+            }) => {
+                let wait_ms = u64::try_from(refusal.backoff.as_millis()).unwrap_or(u64::MAX);
+                let failure = FetchFailure::new(
+                    endpoint.clone(),
+                    *errcode,
+                    errmsg.clone(),
+                    refusal.failures,
+                    unix_millis().saturating_add(wait_ms),
+                );
+                // Kept past its retry time, so that the next refusal in the fleet backs off longer.
+                let ttl = refusal.backoff.saturating_add(self.policy.backoff_max);
+                if let Err(e) = self.store.set_failure(key, Some(&failure), ttl).await {
+                    self.store_failed("set_failure", &e);
+                }
+            }
+            Err(_) => {}
         }
         if leased {
             if let Err(e) = self.store.release(key, &owner).await {
                 self.store_failed("release", &e);
             }
         }
-        outcome
+        FleetOutcome::Done(outcome, true)
     }
 
     /// WeCom rejected `failed`: drop it from the store under `key` if it is still the stored token
@@ -345,6 +425,21 @@ impl SharedFetch {
             Err(e) => self.store_failed("clear_if", &e),
         }
     }
+}
+
+/// The failure count and backoff a refused fetch leads to.
+#[derive(Clone, Copy)]
+struct Refusal {
+    failures: u32,
+    backoff: Duration,
+}
+
+/// How a fleet fetch ended.
+enum FleetOutcome {
+    /// A token (from the store or fetched), or this process's own failed fetch (`true`: fetched here).
+    Done(Result<CachedToken>, bool),
+    /// Another process's fetch was refused while this one waited: its backoff holds.
+    Held(FetchFailure),
 }
 
 /// A random lease owner value, so that only the owner releases its lease.

@@ -43,6 +43,73 @@ pub trait TokenStore: Send + Sync + 'static {
         let _ = (key, owner);
         Box::pin(async { Ok(()) })
     }
+
+    /// The last failed fetch of `key` that some process shared with [`set_failure`](Self::set_failure), if it
+    /// has not expired. While its [`retry_at_ms`](FetchFailure::retry_at_ms) lies ahead, nobody in the fleet
+    /// fetches `key`: callers get its error. The default shares nothing.
+    fn get_failure<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<FetchFailure>>> {
+        let _ = key;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Shares the failed fetch of `key` with the fleet for `ttl` (`Some`), or forgets it after a successful
+    /// fetch (`None`). The default shares nothing.
+    fn set_failure<'a>(
+        &'a self,
+        key: &'a str,
+        failure: Option<&'a FetchFailure>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        let _ = (key, failure, ttl);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A token fetch that WeCom refused (an errcode), as a fleet shares it through its [`TokenStore`], so that a
+/// wrong secret costs one `gettoken` per backoff window in the whole fleet, not one per process. It holds
+/// the errcode and WeCom's message, never a secret or a token.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct FetchFailure {
+    /// The token endpoint that refused (e.g. `gettoken`).
+    pub endpoint: String,
+    /// WeCom's errcode.
+    pub errcode: i64,
+    /// WeCom's errmsg.
+    pub errmsg: String,
+    /// Failed fetches in a row, fleet-wide; the backoff grows with it.
+    pub failures: u32,
+    /// Unix time in milliseconds before which nobody fetches this token again.
+    pub retry_at_ms: u64,
+}
+
+impl FetchFailure {
+    /// A shared failure of `endpoint` with WeCom's `errcode` and `errmsg`, the `failures`-th in a row, that
+    /// holds fetches back until `retry_at_ms` (unix ms).
+    pub fn new(
+        endpoint: impl Into<String>,
+        errcode: i64,
+        errmsg: impl Into<String>,
+        failures: u32,
+        retry_at_ms: u64,
+    ) -> Self {
+        FetchFailure {
+            endpoint: endpoint.into(),
+            errcode,
+            errmsg: errmsg.into(),
+            failures,
+            retry_at_ms,
+        }
+    }
+
+    /// The error callers get while the failure holds.
+    pub fn to_error(&self) -> crate::Error {
+        crate::Error::Api {
+            endpoint: self.endpoint.clone(),
+            errcode: self.errcode,
+            errmsg: self.errmsg.clone(),
+        }
+    }
 }
 
 /// The default [`TokenStore`]: tokens and leases in this process's memory. Share one `Arc` of it between
@@ -56,6 +123,7 @@ pub struct MemoryTokenStore {
 struct MemoryInner {
     tokens: HashMap<String, CachedToken>,
     leases: HashMap<String, (String, Instant)>,
+    failures: HashMap<String, (FetchFailure, Instant)>,
 }
 
 impl std::fmt::Debug for MemoryTokenStore {
@@ -110,6 +178,35 @@ impl TokenStore for MemoryTokenStore {
         let mut g = self.lock();
         if g.leases.get(key).is_some_and(|(o, _)| o == owner) {
             g.leases.remove(key);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn get_failure<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<FetchFailure>>> {
+        let now = Instant::now();
+        let v = self
+            .lock()
+            .failures
+            .get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(f, _)| f.clone());
+        Box::pin(async move { Ok(v) })
+    }
+
+    fn set_failure<'a>(
+        &'a self,
+        key: &'a str,
+        failure: Option<&'a FetchFailure>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        let mut g = self.lock();
+        match failure {
+            Some(f) => {
+                g.failures.insert(key.to_string(), (f.clone(), Instant::now() + ttl));
+            }
+            None => {
+                g.failures.remove(key);
+            }
         }
         Box::pin(async { Ok(()) })
     }

@@ -239,6 +239,11 @@ async fn clients_sharing_redis_fetch_once_and_keep_no_secret_in_redis() {
 /// Runs `n` child processes of this binary against `base_url` and `redis_url`, each making 50 concurrent
 /// calls; returns their outputs after asserting they all succeeded.
 async fn run_children(n: usize, base_url: &str, corp_id: &str, redis_url: &str) {
+    run_children_with(n, base_url, corp_id, redis_url, &[]).await;
+}
+
+/// [`run_children`] with extra environment for the children (see `fleet_child`).
+async fn run_children_with(n: usize, base_url: &str, corp_id: &str, redis_url: &str, env: &[(&str, &str)]) {
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..n)
         .map(|_| {
@@ -254,6 +259,7 @@ async fn run_children(n: usize, base_url: &str, corp_id: &str, redis_url: &str) 
                 .env("WECOM_FLEET_BASE_URL", base_url)
                 .env("WECOM_FLEET_CORP_ID", corp_id)
                 .env("WECOM_FLEET_REDIS_URL", redis_url)
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -300,6 +306,94 @@ async fn eight_processes_sharing_redis_make_one_gettoken_and_one_refresh() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_in_eight_processes_makes_one_gettoken_in_all() {
+    let Some(redis) = RedisServer::start() else { return };
+    let s = standin(200).await;
+    let wrong = [("WECOM_FLEET_WRONG_SECRET", "1")];
+    run_children_with(8, &s.base_url(), s.corp_id(), &redis.url(), &wrong).await;
+    assert_eq!(
+        calls_to(&s, "gettoken"),
+        1,
+        "8 processes × 50 calls with a wrong secret: one refused gettoken in all"
+    );
+    // Fresh processes inside the backoff: the shared refusal holds, no gettoken at all.
+    run_children_with(8, &s.base_url(), s.corp_id(), &redis.url(), &wrong).await;
+    assert_eq!(calls_to(&s, "gettoken"), 1, "the fleet waits out the backoff");
+    assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 0);
+    // What Redis holds: the errcode and WeCom's message, never the secret.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:failure")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let value: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!(value.contains("40001") && !value.contains("wrong-secret"), "{value}");
+}
+
+#[tokio::test]
+async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
+    // Two fetchers (as two processes would be) over one store.
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+    let policy = FetchPolicy::default().backoff(Duration::from_millis(300), Duration::from_secs(5));
+    let a = SharedFetch::with_policy(store.clone(), policy);
+    let b = SharedFetch::with_policy(store.clone(), policy);
+    let refuse = || async {
+        Err(Error::Api {
+            endpoint: "gettoken".into(),
+            errcode: 40001,
+            errmsg: "invalid credential".into(),
+        })
+    };
+    assert_eq!(a.get("k", refuse).await.unwrap_err().errcode(), Some(40001));
+    // b has never fetched: it gets a's refusal without fetching.
+    let e = b
+        .get("k", || async { panic!("b must not fetch inside a's backoff") })
+        .await
+        .unwrap_err();
+    assert_eq!(e.errcode(), Some(40001));
+    assert_eq!((a.fetch_count(), b.fetch_count()), (1, 0));
+    let shared = store.get_failure("k").await.unwrap().unwrap();
+    assert_eq!((shared.errcode, shared.failures), (40001, 1));
+    // After the backoff, b fetches; refused again, the fleet's count grows and so does the backoff.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(b.get("k", refuse).await.is_err());
+    let shared = store.get_failure("k").await.unwrap().unwrap();
+    assert_eq!(shared.failures, 2, "the second refusal in the fleet");
+    let wait = shared
+        .retry_at_ms
+        .saturating_sub(wecom_externalcontact::token::unix_millis());
+    assert!(wait > 450 && wait <= 600, "backoff doubled to 600 ms: {wait} ms left");
+    // A success clears the shared refusal.
+    tokio::time::sleep(Duration::from_millis(650)).await;
+    let t = a
+        .get("k", || async { Ok(CachedToken::new("good", Duration::from_secs(60))) })
+        .await
+        .unwrap();
+    assert_eq!(t.expose(), "good");
+    assert!(store.get_failure("k").await.unwrap().is_none());
+    // Transport failures stay in the process that saw them (they may be that host's network).
+    let c = SharedFetch::with_policy(store.clone(), policy);
+    let d = SharedFetch::with_policy(store.clone(), policy);
+    let down = || async {
+        Err(Error::Timeout {
+            endpoint: "gettoken".into(),
+        })
+    };
+    assert!(c.get("j", down).await.is_err());
+    assert!(store.get_failure("j").await.unwrap().is_none());
+    assert!(d
+        .get("j", || async { Ok(CachedToken::new("t", Duration::from_secs(60))) })
+        .await
+        .is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_still_succeed_when_redis_is_unreachable() {
     let s = standin(50).await;
     let nowhere = format!("redis://127.0.0.1:{}/", free_port());
@@ -338,17 +432,24 @@ async fn fleet_child() {
         "run by the multi-process tests"
     );
     let env = |k: &str| std::env::var(k).unwrap();
+    // With WECOM_FLEET_WRONG_SECRET the child expects every call to fail with 40001 (a long backoff keeps
+    // the test's timing out of the picture).
+    let wrong = std::env::var_os("WECOM_FLEET_WRONG_SECRET").is_some();
     let client = Client::builder()
         .corp_id(env("WECOM_FLEET_CORP_ID"))
-        .secret(SECRET)
+        .secret(if wrong { "wrong-secret" } else { SECRET })
         .base_url(env("WECOM_FLEET_BASE_URL"))
         .token_store(Arc::new(RedisTokenStore::new(&env("WECOM_FLEET_REDIS_URL")).unwrap()))
+        .token_fetch_policy(FetchPolicy::default().backoff(Duration::from_secs(20), Duration::from_secs(60)))
         .build()
         .unwrap();
     let results = concurrent_calls(&client, 50).await;
     for r in &results {
-        if let Err(e) = r {
-            panic!("a call failed: {e}");
+        match r {
+            Err(e) if wrong && e.errcode() == Some(40001) => {}
+            Err(e) => panic!("a call failed: {e}"),
+            Ok(()) if wrong => panic!("a call with a wrong secret succeeded"),
+            Ok(()) => {}
         }
     }
     println!("FLEET CHILD: {} calls ok", results.len());
