@@ -368,7 +368,7 @@ async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     let wait = shared
         .retry_at_ms
         .saturating_sub(wecom_externalcontact::token::unix_millis());
-    assert!(wait > 450 && wait <= 600, "backoff doubled to 600 ms: {wait} ms left");
+    assert!(wait > 300 && wait <= 600, "backoff doubled to 600 ms: {wait} ms left");
     // A success clears the shared refusal.
     tokio::time::sleep(Duration::from_millis(650)).await;
     let t = a
