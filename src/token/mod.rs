@@ -3,7 +3,8 @@
 //! - [`TokenStore`] keeps tokens by key ([`MemoryTokenStore`] by default; `RedisTokenStore` with the `redis`
 //!   feature for several processes). Values are [`CachedToken`]s with a wall-clock expiry.
 //! - [`SharedFetch`] is the one piece every provider builds on: single flight per key, a fleet-wide fetch lease,
-//!   failure backoff, compare-and-delete invalidation, and direct fetching while the store is down.
+//!   failure backoff (shared with the fleet through the store as a [`FetchFailure`] when WeCom refuses),
+//!   compare-and-delete invalidation, and direct fetching while the store is down.
 //! - [`TokenProvider`] hands the client a token; [`CorpTokenProvider`] (corp id + secret → `gettoken`) is a thin
 //!   layer over [`SharedFetch`], and so are the providers of suite and provider tokens.
 //!
