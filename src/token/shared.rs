@@ -246,12 +246,13 @@ impl SharedFetch {
             return Err(Self::hold(&state, &mut flight, f));
         }
         // Should this fetch be refused, the backoff that follows (shared with the fleet before the lease goes).
-        let fleet_failures = fleet_failure.as_ref().map_or(0, |f| f.failures);
-        let failures_if_refused = flight.failures.max(fleet_failures).saturating_add(1);
-        let backoff_if_refused = self.policy.backoff_after(failures_if_refused);
+        let failures = flight
+            .failures
+            .max(fleet_failure.as_ref().map_or(0, |f| f.failures))
+            .saturating_add(1);
         let refusal = Refusal {
-            failures: failures_if_refused,
-            backoff: backoff_if_refused,
+            failures,
+            backoff: self.policy.backoff_after(failures),
         };
         let (outcome, fetched_here) = match self.fetch_in_fleet(key, &state, fetch, refusal).await {
             FleetOutcome::Held(f) => return Err(Self::hold(&state, &mut flight, &f)),
@@ -268,12 +269,12 @@ impl SharedFetch {
                 flight.retry_after = None;
             }
             Err(e) => {
-                flight.failures = failures_if_refused;
-                flight.retry_after = Some(Instant::now() + backoff_if_refused);
+                flight.failures = refusal.failures;
+                flight.retry_after = Some(Instant::now() + refusal.backoff);
                 tracing::warn!(
                     error = %e,
                     failures = flight.failures,
-                    backoff_ms = backoff_if_refused.as_millis() as u64,
+                    backoff_ms = refusal.backoff.as_millis() as u64,
                     "token fetch failed; callers get this error until the backoff has passed"
                 );
             }
@@ -372,27 +373,18 @@ impl SharedFetch {
         let outcome = fetch().await;
         match &outcome {
             Ok(t) => self.put(key, state, t).await,
-            // A refusal (an errcode) is shared before the lease goes, so that no waiter fetches in between.
-            Err(Error::Api {
-                endpoint,
-                errcode,
-                errmsg,
-            }) => {
+            Err(e) => {
+                // A refusal (an errcode) is shared before the lease goes, so that no waiter fetches in between.
                 let wait_ms = u64::try_from(refusal.backoff.as_millis()).unwrap_or(u64::MAX);
-                let failure = FetchFailure::new(
-                    endpoint.clone(),
-                    *errcode,
-                    errmsg.clone(),
-                    refusal.failures,
-                    unix_millis().saturating_add(wait_ms),
-                );
-                // Kept past its retry time, so that the next refusal in the fleet backs off longer.
-                let ttl = refusal.backoff.saturating_add(self.policy.backoff_max);
-                if let Err(e) = self.store.set_failure(key, Some(&failure), ttl).await {
-                    self.store_failed("set_failure", &e);
+                let retry_at_ms = unix_millis().saturating_add(wait_ms);
+                if let Some(failure) = FetchFailure::from_error(e, refusal.failures, retry_at_ms) {
+                    // Kept past its retry time, so that the next refusal in the fleet backs off longer.
+                    let ttl = refusal.backoff.saturating_add(self.policy.backoff_max);
+                    if let Err(e) = self.store.set_failure(key, Some(&failure), ttl).await {
+                        self.store_failed("set_failure", &e);
+                    }
                 }
             }
-            Err(_) => {}
         }
         if leased {
             if let Err(e) = self.store.release(key, &owner).await {

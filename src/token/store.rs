@@ -102,6 +102,25 @@ impl FetchFailure {
         }
     }
 
+    /// The refusal in `error`, if it is one (an errcode: transport failures are not shared, they may be one
+    /// host's network), as the `failures`-th in a row holding fetches back until `retry_at_ms`.
+    pub fn from_error(error: &crate::Error, failures: u32, retry_at_ms: u64) -> Option<Self> {
+        match error {
+            crate::Error::Api {
+                endpoint,
+                errcode,
+                errmsg,
+            } => Some(Self::new(
+                endpoint.clone(),
+                *errcode,
+                errmsg.clone(),
+                failures,
+                retry_at_ms,
+            )),
+            _ => None,
+        }
+    }
+
     /// The error callers get while the failure holds.
     pub fn to_error(&self) -> crate::Error {
         crate::Error::Api {
