@@ -22,26 +22,9 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Times `a` and `b` in alternating batches, `rounds` batches of `batch` operations each after one warm-up
 /// batch, and returns the median time per operation of each, in µs. Alternating puts both sides under the
-/// same machine conditions; the median drops the batches a busy neighbour slowed down.
-fn pair<A: FnMut(), B: FnMut()>(rounds: usize, batch: u32, mut a: A, mut b: B) -> (f64, f64) {
-    let (mut ta, mut tb) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for round in 0..=rounds {
-        let t = Instant::now();
-        (0..batch).for_each(|_| a());
-        let da = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
-        let t = Instant::now();
-        (0..batch).for_each(|_| b());
-        let db = t.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
-        if round > 0 {
-            ta.push(da);
-            tb.push(db);
-        }
-    }
-    (median(&mut ta), median(&mut tb))
-}
-
-/// [`pair`] for async operations.
-async fn pair_async<A, FA, B, FB>(rounds: usize, batch: u32, mut a: A, mut b: B) -> (f64, f64)
+/// same machine conditions; the median drops the batches a busy neighbour slowed down. (Synchronous work is
+/// passed as `|| async { … }`: one poll, nanoseconds against the microseconds measured.)
+async fn pair<A, FA, B, FB>(rounds: usize, batch: u32, mut a: A, mut b: B) -> (f64, f64)
 where
     A: FnMut() -> FA,
     FA: std::future::Future<Output = ()>,
@@ -66,6 +49,18 @@ where
         }
     }
     (median(&mut ta), median(&mut tb))
+}
+
+/// A body parsed into `Value` (`serde_json::from_slice`, what reqwest's `.json()` does), checked to be a success.
+fn parse_value(body: &[u8]) -> Value {
+    let v: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["errcode"], 0);
+    v
+}
+
+/// The raw way: send with reqwest, read the bytes, parse them into `Value`.
+async fn raw_value(request: reqwest::RequestBuilder) -> Value {
+    parse_value(&request.send().await.unwrap().bytes().await.unwrap())
 }
 
 /// The official example page of `batch/get_by_user`, grown to `n` customers.
@@ -127,95 +122,76 @@ async fn main() {
     let (typed, raw) = pair(
         ROUNDS,
         2_000,
-        || {
+        || async {
             black_box(decode_answer::<GetResponse>("externalcontact/get", black_box(&get_body)).unwrap());
         },
-        || {
-            let v: Value = serde_json::from_slice(black_box(&get_body)).unwrap();
-            assert_eq!(v["errcode"], 0);
-            black_box(v);
+        || async {
+            black_box(parse_value(black_box(&get_body)));
         },
-    );
+    )
+    .await;
     row("decode externalcontact/get", typed, raw);
 
     let (typed, raw) = pair(
         ROUNDS,
         20,
-        || {
+        || async {
             black_box(
                 decode_answer::<BatchGetByUserResponse>("externalcontact/batch/get_by_user", black_box(&page_body))
                     .unwrap(),
             );
         },
-        || {
-            let v: Value = serde_json::from_slice(black_box(&page_body)).unwrap();
-            assert_eq!(v["errcode"], 0);
-            black_box(v);
+        || async {
+            black_box(parse_value(black_box(&page_body)));
         },
-    );
+    )
+    .await;
     row("decode batch/get_by_user, 1,000 customers", typed, raw);
     let (skim, _) = pair(
         ROUNDS,
         20,
-        || {
+        || async {
             black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&page_body)).unwrap());
         },
-        || {},
-    );
+        || async {},
+    )
+    .await;
     println!(
         "{:<48} {skim:>10.1} µs (the floor: parsing without building anything)",
         "  skim the page (IgnoredAny)"
     );
 
     let get_req = GetRequest::new("woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA");
-    let (typed, raw) = pair_async(
+    let (typed, raw) = pair(
         ROUNDS,
         200,
         || async {
             black_box(client.get(&get_req).await.unwrap());
         },
         || async {
-            let bytes = http
-                .get(format!("{base}/cgi-bin/externalcontact/get"))
-                .query(&[
-                    ("access_token", token.as_str()),
-                    ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            let v: Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(v["errcode"], 0);
-            black_box(v);
+            let request = http.get(format!("{base}/cgi-bin/externalcontact/get")).query(&[
+                ("access_token", token.as_str()),
+                ("external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"),
+            ]);
+            black_box(raw_value(request).await);
         },
     )
     .await;
     row("call externalcontact/get (client vs reqwest)", typed, raw);
 
     let page_req = BatchGetByUserRequest::new(vec!["rocky".to_string()]);
-    let (typed, raw) = pair_async(
+    let (typed, raw) = pair(
         ROUNDS,
         5,
         || async {
             black_box(client.batch_get_by_user(&page_req).await.unwrap());
         },
         || async {
-            let bytes = http
+            let request = http
                 .post(format!("{base}/cgi-bin/externalcontact/batch/get_by_user"))
                 .query(&[("access_token", token.as_str())])
-                .json(&json!({ "userid_list": ["rocky"] }))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            let v: Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(v["errcode"], 0);
-            black_box(v);
+                .json(&json!({ "userid_list": ["rocky"] }));
+            black_box(raw_value(request).await);
         },
     )
     .await;
