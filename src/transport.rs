@@ -37,7 +37,6 @@ pub(crate) enum Body {
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) error: Error,
-    #[allow(dead_code)] // read by the runtime branch's retry loop, not yet merged here
     pub(crate) before_answer: bool,
 }
 
@@ -151,36 +150,53 @@ pub(crate) fn redact_query(message: &str) -> String {
     out
 }
 
-/// A request's fields as query parameters (GET endpoints and uploads). `null` fields are left out, bools
-/// are `1`/`0`; a nested value is an [`Error::InvalidRequest`].
+/// A request's fields as query parameters (GET endpoints and uploads), in the order the request declares
+/// them. `null` fields are left out, bools are `1`/`0`; a nested value is an [`Error::InvalidRequest`].
 pub(crate) fn to_query(endpoint: &str, req: &impl Serialize) -> Result<Vec<(String, String)>> {
-    let v = serde_json::to_value(req).map_err(|e| Error::InvalidRequest {
+    let invalid = |message: String| Error::InvalidRequest {
         endpoint: endpoint.to_string(),
-        message: e.to_string(),
-    })?;
-    let Value::Object(map) = v else {
-        return Err(Error::InvalidRequest {
-            endpoint: endpoint.to_string(),
-            message: "a request must be a JSON object".into(),
-        });
+        message,
     };
-    let mut out = Vec::with_capacity(map.len());
-    for (k, v) in map {
+    // Through JSON text rather than `Value`: a `Value` object's order depends on whether anything in the
+    // build enables serde_json's `preserve_order` (this crate does not), its entries read back in order do not.
+    let json = serde_json::to_vec(req).map_err(|e| invalid(e.to_string()))?;
+    let Fields(fields) =
+        serde_json::from_slice(&json).map_err(|_| invalid("a request must be a JSON object".into()))?;
+    let mut out = Vec::with_capacity(fields.len());
+    for (k, v) in fields {
         let s = match v {
             Value::Null => continue,
             Value::String(s) => s,
             Value::Bool(b) => if b { "1" } else { "0" }.to_string(),
             Value::Number(n) => n.to_string(),
-            other => {
-                return Err(Error::InvalidRequest {
-                    endpoint: endpoint.to_string(),
-                    message: format!("query parameter `{k}` must be a scalar, not {other}"),
-                })
-            }
+            other => return Err(invalid(format!("query parameter `{k}` must be a scalar, not {other}"))),
         };
         out.push((k, s));
     }
     Ok(out)
+}
+
+/// A JSON object's entries in the order they are written.
+struct Fields(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> serde::de::Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Fields, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +239,51 @@ mod tests {
                 ("b".into(), "1".into())
             ]
         );
+    }
+
+    #[test]
+    fn query_keeps_declaration_order_and_refuses_what_is_not_a_flat_object() {
+        #[derive(Serialize)]
+        struct Z {
+            zeta: u8,
+            alpha: u8,
+            mid: u8,
+        }
+        let q = to_query(
+            "x",
+            &Z {
+                zeta: 1,
+                alpha: 2,
+                mid: 3,
+            },
+        )
+        .unwrap();
+        let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha", "mid"]);
+
+        #[derive(Serialize)]
+        struct Nested {
+            userid: String,
+            inner: Z,
+        }
+        let nested = Nested {
+            userid: "u".into(),
+            inner: Z {
+                zeta: 1,
+                alpha: 2,
+                mid: 3,
+            },
+        };
+        match to_query("x", &nested) {
+            Err(Error::InvalidRequest { endpoint, message }) => {
+                assert_eq!(endpoint, "x");
+                assert!(message.contains("`inner` must be a scalar"), "{message}");
+            }
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+        match to_query("x", &vec![1, 2]) {
+            Err(Error::InvalidRequest { message, .. }) => assert_eq!(message, "a request must be a JSON object"),
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
     }
 }
