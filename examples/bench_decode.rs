@@ -1,8 +1,13 @@
 //! Typed decoding vs `serde_json::Value`, against the embedded stand-in (no credentials, no network).
 //!
 //! ```sh
-//! cargo run --release --example bench_decode
+//! cargo run --release -p wecom-externalcontact --example bench_decode
 //! ```
+//!
+//! `-p` builds the crate as a user's project would: serde_json with its default features, so `Value` objects
+//! are `BTreeMap`s. (Without it, cargo builds the whole workspace's features together, and the CLI turns on
+//! serde_json's `preserve_order`, whose `IndexMap` objects are slower to build.) The first line printed says
+//! which `Value` was measured.
 //!
 //! Prints, for `externalcontact/get` and a 1,000-customer `batch/get_by_user` page:
 //! - decoding alone: the client's one-pass typed decode (`decode_answer`) vs parsing into `Value`;
@@ -111,6 +116,16 @@ async fn main() {
     let get_ep = catalog::endpoint("externalcontact/get").unwrap();
     let get_body = get_ep.example_response.unwrap().as_bytes().to_vec();
     let page_body = serde_json::to_vec(&page).unwrap();
+    let probe: Value = serde_json::from_str(r#"{"b":0,"a":0}"#).unwrap();
+    let ordered = probe.as_object().and_then(|o| o.keys().next()).map(String::as_str) == Some("b");
+    println!(
+        "Value objects in this build: {}",
+        if ordered {
+            "IndexMap (serde_json's preserve_order is on: not a user's default build; see the doc comment)"
+        } else {
+            "BTreeMap (serde_json's default, as in a user's build)"
+        }
+    );
     println!(
         "bodies: externalcontact/get {} bytes; batch/get_by_user page {} bytes ({} customers)\n",
         get_body.len(),

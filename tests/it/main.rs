@@ -15,7 +15,6 @@ mod callback_router;
 mod endpoints;
 #[cfg(feature = "redis")]
 mod fleet;
-mod generated_fresh;
 mod openapi;
 mod retries;
 mod runtime;
