@@ -2,8 +2,9 @@
 //! endpoint with the spec's official example response. It checks the token the way WeCom does (41001
 //! missing, 40014 invalid, 42001 expired), rejects a request that does not fit the endpoint's typed model with
 //! WeCom's error shape (errcode 40058), pages cursor- and offset-paged endpoints over three pages, and records
-//! every request so tests can assert on the method, path, query and body. Everything it knows comes from the
-//! generated catalog: a spec edit is a stand-in edit.
+//! the latest requests (10,000 by default, see [`StandIn::set_request_log_limit`]) so tests can assert on the
+//! method, path, query and body. Everything it knows comes from the generated catalog: a spec edit is a
+//! stand-in edit.
 //!
 //! It also plays WeCom for a third-party suite ([`SuiteConfig`]): `service/get_suite_token` checks the suite
 //! id, secret and the last pushed ticket (40083, 40080, 40085); `service/get_corp_token` checks the suite
@@ -26,9 +27,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// How the stand-in behaves. `Debug` leaves out the secret.
@@ -107,8 +109,8 @@ struct Shared {
     valid: BTreeSet<String>,
     expired: BTreeSet<String>,
     gettoken_count: usize,
-    requests: Vec<RecordedRequest>,
-    overrides: BTreeMap<String, Value>,
+    requests: VecDeque<RecordedRequest>,
+    overrides: BTreeMap<String, Arc<Value>>,
     fail_next: BTreeMap<String, std::collections::VecDeque<Fail>>,
     delays: BTreeMap<String, Duration>,
     in_flight: BTreeMap<String, (usize, usize)>,
@@ -117,6 +119,22 @@ struct Shared {
 struct Inner {
     config: StandInConfig,
     shared: Mutex<Shared>,
+    /// How many requests [`StandIn::requests`] keeps (the newest).
+    request_log_limit: AtomicUsize,
+}
+
+/// How many requests a stand-in records unless told otherwise ([`StandIn::set_request_log_limit`]).
+pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// Each catalogued endpoint's example response, parsed once per process.
+fn examples() -> &'static HashMap<&'static str, Value> {
+    static EXAMPLES: OnceLock<HashMap<&'static str, Value>> = OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        catalog::endpoints()
+            .iter()
+            .filter_map(|ep| Some((ep.path, serde_json::from_str(ep.example_response?).ok()?)))
+            .collect()
+    })
 }
 
 /// A running stand-in. It stops when dropped.
@@ -160,6 +178,7 @@ impl StandIn {
         let inner = Arc::new(Inner {
             config,
             shared: Mutex::new(Shared::default()),
+            request_log_limit: AtomicUsize::new(DEFAULT_REQUEST_LOG_LIMIT),
         });
         let app = axum::Router::new().fallback(handle).with_state(inner.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -206,9 +225,20 @@ impl StandIn {
         self.inner.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every request received so far (gettoken included), oldest first.
+    /// The requests received so far (gettoken included), oldest first: the newest
+    /// [`DEFAULT_REQUEST_LOG_LIMIT`] of them, or as many as [`set_request_log_limit`](Self::set_request_log_limit) says.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
+    }
+
+    /// Keeps only the newest `limit` requests from now on (0: records none), so a long-running stand-in
+    /// (a load test, `wecom standin`) does not grow without bound. Requests already recorded beyond the
+    /// limit are forgotten, oldest first.
+    pub fn set_request_log_limit(&self, limit: usize) {
+        self.inner.request_log_limit.store(limit, Ordering::Relaxed);
+        let mut s = self.lock();
+        let excess = s.requests.len().saturating_sub(limit);
+        s.requests.drain(..excess);
     }
 
     /// Forgets the recorded requests.
@@ -235,7 +265,7 @@ impl StandIn {
     pub fn set_response(&self, path: &str, response: Value) {
         self.lock()
             .overrides
-            .insert(catalog::normalize(path).to_string(), response);
+            .insert(catalog::normalize(path).to_string(), Arc::new(response));
     }
 
     /// Answers the next call of `path` with an error (calling it again queues another, for the call after).
@@ -336,20 +366,22 @@ async fn handle(
     let json_body = serde_json::from_slice::<Value>(&body).ok();
     let is_token = |k: &str| catalog::TOKEN_QUERY_PARAMS.contains(&k);
     let is_credential = |k: &str| is_token(k) || catalog::SECRET_QUERY_PARAMS.contains(&k);
-    let record = RecordedRequest {
-        method: method.as_str().to_string(),
-        path: path.clone(),
-        query: query.iter().filter(|(k, _)| !is_token(k)).cloned().collect(),
-        json: json_body.clone(),
-        body: body.to_vec(),
-        content_type: content_type.clone(),
-    };
-    inner
-        .shared
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .requests
-        .push(record);
+    let limit = inner.request_log_limit.load(Ordering::Relaxed);
+    if limit > 0 {
+        let record = RecordedRequest {
+            method: method.as_str().to_string(),
+            path: path.clone(),
+            query: query.iter().filter(|(k, _)| !is_token(k)).cloned().collect(),
+            json: json_body.clone(),
+            body: body.to_vec(),
+            content_type: content_type.clone(),
+        };
+        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        while s.requests.len() >= limit {
+            s.requests.pop_front();
+        }
+        s.requests.push_back(record);
+    }
 
     if path == "gettoken" {
         return gettoken(&inner, &query).await;
@@ -439,31 +471,69 @@ async fn handle(
         .overrides
         .get(&path)
         .cloned();
-    let mut response = over
-        .or_else(|| ep.example_response.and_then(|s| serde_json::from_str(s).ok()))
-        .unwrap_or_else(|| json!({ "errcode": 0, "errmsg": "ok" }));
-    if let (Some(p), Value::Object(map)) = (ep.paging, &mut response) {
-        page(&inner.config, p, &request, map);
+    let ok = json!({ "errcode": 0, "errmsg": "ok" });
+    let base: &Value = over.as_deref().or_else(|| examples().get(ep.path)).unwrap_or(&ok);
+    match (ep.paging, base) {
+        // The cursor is the one field that changes: the answer is written from the shared copy.
+        (Some(p), Value::Object(map)) if p.style == PagingStyle::Cursor => {
+            let next = p
+                .next
+                .map(|key| (key, Value::String(next_cursor(&inner.config, p, &request))));
+            (StatusCode::OK, axum::Json(WithField { map, field: next })).into_response()
+        }
+        (Some(p), Value::Object(map)) => {
+            let mut map = map.clone();
+            page(&inner.config, p, &request, &mut map);
+            (StatusCode::OK, axum::Json(map)).into_response()
+        }
+        _ => (StatusCode::OK, axum::Json(base)).into_response(),
     }
-    (StatusCode::OK, axum::Json(response)).into_response()
+}
+
+/// A JSON object written with one field set (replaced where the object has it, else added at the end).
+struct WithField<'a> {
+    map: &'a Map<String, Value>,
+    field: Option<(&'a str, Value)>,
+}
+
+impl serde::Serialize for WithField<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((key, value)) = &self.field else {
+            return self.map.serialize(serializer);
+        };
+        let mut out = serializer.serialize_map(None)?;
+        for (k, v) in self.map {
+            out.serialize_entry(k, if k == key { value } else { v })?;
+        }
+        if !self.map.contains_key(*key) {
+            out.serialize_entry(key, value)?;
+        }
+        out.end()
+    }
+}
+
+/// The `next_cursor` of a cursor-paged answer to `request`: the next page's, or empty on the last page.
+fn next_cursor(config: &StandInConfig, p: catalog::Paging, request: &Value) -> String {
+    let pages = config.pages.max(1);
+    let cursor = request.get(p.cursor).and_then(Value::as_str).unwrap_or("");
+    let index: usize = cursor
+        .strip_prefix("standin-cursor-")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if index + 1 < pages {
+        format!("standin-cursor-{}", index + 1)
+    } else {
+        String::new()
+    }
 }
 
 fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut Map<String, Value>) {
     let pages = config.pages.max(1);
     match p.style {
         PagingStyle::Cursor => {
-            let cursor = request.get(p.cursor).and_then(Value::as_str).unwrap_or("");
-            let index: usize = cursor
-                .strip_prefix("standin-cursor-")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            let next = if index + 1 < pages {
-                format!("standin-cursor-{}", index + 1)
-            } else {
-                String::new()
-            };
             if let Some(n) = p.next {
-                map.insert(n.to_string(), Value::String(next));
+                map.insert(n.to_string(), Value::String(next_cursor(config, p, request)));
             }
         }
         PagingStyle::Offset => {

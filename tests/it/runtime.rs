@@ -643,3 +643,73 @@ async fn the_standin_checks_tokens_and_request_shapes_like_wecom() {
         .status();
     assert_eq!(status, 405, "groupchat/get is POST only");
 }
+
+#[tokio::test]
+async fn the_standin_keeps_only_the_newest_requests() {
+    let s = StandIn::start().await.unwrap();
+    let client = s.client();
+    let request = GetFollowUserListRequest::new();
+    let call = || client.get_follow_user_list(&request);
+    s.set_request_log_limit(5);
+    for _ in 0..8 {
+        call().await.unwrap();
+    }
+    let kept = s.requests();
+    assert_eq!(kept.len(), 5, "the limit holds");
+    assert!(
+        kept.iter().all(|r| r.path == "externalcontact/get_follow_user_list"),
+        "the oldest (gettoken first) went first: {:?}",
+        kept.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+
+    s.set_request_log_limit(2);
+    assert_eq!(s.requests().len(), 2, "lowering the limit forgets the oldest at once");
+    s.set_request_log_limit(0);
+    call().await.unwrap();
+    assert_eq!(s.requests().len(), 0, "0 records nothing");
+    s.set_request_log_limit(wecom_externalcontact::standin::DEFAULT_REQUEST_LOG_LIMIT);
+    call().await.unwrap();
+    assert_eq!(s.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn the_standin_answers_the_example_with_its_cursor_set() {
+    let s = StandIn::start().await.unwrap();
+    // The stand-in's first token (the same as in the_standin_checks_tokens_and_request_shapes_like_wecom).
+    s.client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    let get = |cursor: &'static str| {
+        let url = format!("{}/cgi-bin/externalcontact/get", s.base_url());
+        async move {
+            let mut query = vec![("access_token", "standin-token-1"), ("external_userid", "wm1")];
+            if !cursor.is_empty() {
+                query.push(("cursor", cursor));
+            }
+            let r = reqwest::Client::new().get(url).query(&query).send().await.unwrap();
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let example: serde_json::Value = serde_json::from_str(
+        wecom_externalcontact::catalog::endpoint("externalcontact/get")
+            .and_then(|ep| ep.example_response)
+            .unwrap(),
+    )
+    .unwrap();
+    let mut want = example.clone();
+    want["next_cursor"] = json!("standin-cursor-1");
+    assert_eq!(get("").await, want, "the example, next_cursor pointing at page 2");
+    want["next_cursor"] = json!("");
+    assert_eq!(get("standin-cursor-2").await, want, "the last page has no next cursor");
+
+    // An answer set by the test gets the cursor field added when it lacks one.
+    s.set_response(
+        "externalcontact/get",
+        json!({ "errcode": 0, "errmsg": "ok", "follow_user": [] }),
+    );
+    assert_eq!(
+        get("").await,
+        json!({ "errcode": 0, "errmsg": "ok", "follow_user": [], "next_cursor": "standin-cursor-1" })
+    );
+}
