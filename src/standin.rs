@@ -111,7 +111,7 @@ struct Shared {
     gettoken_count: usize,
     requests: VecDeque<RecordedRequest>,
     overrides: BTreeMap<String, Arc<Value>>,
-    fail_next: BTreeMap<String, std::collections::VecDeque<Fail>>,
+    fail_next: BTreeMap<String, VecDeque<Fail>>,
     delays: BTreeMap<String, Duration>,
     in_flight: BTreeMap<String, (usize, usize)>,
 }

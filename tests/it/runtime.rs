@@ -34,6 +34,16 @@ fn calls_to(s: &StandIn, path: &str) -> usize {
     s.requests().iter().filter(|r| r.path == path).count()
 }
 
+/// A stand-in that has issued its first token (`standin-token-1`) to a client call, and that token.
+async fn standin_with_first_token() -> (StandIn, &'static str) {
+    let s = StandIn::start().await.unwrap();
+    s.client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    (s, "standin-token-1")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_cold_calls_fetch_one_token() {
     let s = slow_standin().await;
@@ -141,13 +151,8 @@ async fn a_shared_token_store_serves_several_clients() {
 
 #[tokio::test]
 async fn a_token_provider_of_your_own() {
-    let s = StandIn::start().await.unwrap();
     // Obtain a token elsewhere (here: from the stand-in) and hand it in.
-    s.client()
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
-    let issued = "standin-token-1";
+    let (s, issued) = standin_with_first_token().await;
     let client = Client::builder()
         .base_url(s.base_url())
         .token_provider(TokenKind::Access, Arc::new(StaticToken::new(issued)))
@@ -594,11 +599,7 @@ fn catalog_covers_the_census_with_official_methods() {
 
 #[tokio::test]
 async fn the_standin_checks_tokens_and_request_shapes_like_wecom() {
-    let s = StandIn::start().await.unwrap();
-    s.client()
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    let (s, token) = standin_with_first_token().await;
     let http = reqwest::Client::new();
     let url = format!("{}/cgi-bin/externalcontact/groupchat/get", s.base_url());
     let post = |query: Vec<(&'static str, &'static str)>, body: &'static str| {
@@ -625,7 +626,6 @@ async fn the_standin_checks_tokens_and_request_shapes_like_wecom() {
         40014,
         "unknown token"
     );
-    let token = "standin-token-1";
     assert_eq!(post(vec![("access_token", token)], "not json").await["errcode"], 47001);
     let r = post(vec![("access_token", token)], r#"{"chat_id":"x","need_name":"yes"}"#).await;
     assert_eq!(r["errcode"], 40058, "a mistyped field: {r}");
@@ -674,16 +674,11 @@ async fn the_standin_keeps_only_the_newest_requests() {
 
 #[tokio::test]
 async fn the_standin_answers_the_example_with_its_cursor_set() {
-    let s = StandIn::start().await.unwrap();
-    // The stand-in's first token (the same as in the_standin_checks_tokens_and_request_shapes_like_wecom).
-    s.client()
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    let (s, token) = standin_with_first_token().await;
     let get = |cursor: &'static str| {
         let url = format!("{}/cgi-bin/externalcontact/get", s.base_url());
         async move {
-            let mut query = vec![("access_token", "standin-token-1"), ("external_userid", "wm1")];
+            let mut query = vec![("access_token", token), ("external_userid", "wm1")];
             if !cursor.is_empty() {
                 query.push(("cursor", cursor));
             }
