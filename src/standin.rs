@@ -83,8 +83,10 @@ impl Default for StandInConfig {
     }
 }
 
-/// One request the stand-in received.
-#[derive(Clone, Debug, PartialEq)]
+/// One request the stand-in received. `Debug` leaves out credentials: the values of `corpsecret` and of the
+/// JSON fields that carry a secret, a ticket or a code (`suite_secret`, `suite_ticket`, `permanent_code`,
+/// `provider_secret`, `auth_code`, at any depth) read `[redacted]`, and the raw body shows only its length.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecordedRequest {
     /// `GET` or `POST`.
@@ -99,6 +101,56 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The `content-type` header.
     pub content_type: Option<String>,
+}
+
+/// JSON fields of WeCom requests that carry a credential.
+const SECRET_JSON_FIELDS: [&str; 5] = [
+    "suite_secret",
+    "suite_ticket",
+    "permanent_code",
+    "provider_secret",
+    "auth_code",
+];
+
+/// `value` with the credentials in it replaced by `[redacted]`.
+fn redacted_json(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if SECRET_JSON_FIELDS.contains(&k.as_str()) {
+                        Value::String("[redacted]".into())
+                    } else {
+                        redacted_json(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted_json).collect()),
+        other => other.clone(),
+    }
+}
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let query: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let secret = catalog::SECRET_QUERY_PARAMS.contains(&k.as_str());
+                (k.as_str(), if secret { "[redacted]" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("json", &self.json.as_ref().map(redacted_json))
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("content_type", &self.content_type)
+            .finish()
+    }
 }
 
 #[derive(Default)]

@@ -629,3 +629,52 @@ async fn no_ticket_secret_permanent_code_or_token_in_errors_debug_or_logs() {
         assert!(!all.contains(&secret), "{secret} leaked:\n{all}");
     }
 }
+
+#[tokio::test]
+async fn recorded_requests_debug_without_credentials() {
+    let s = StandIn::start().await.unwrap();
+    let suite = suite_with_ticket(&s).await;
+    let (corp, code, _) = corps(&s).remove(0);
+    suite
+        .corp_client(&corp, code.as_str())
+        .unwrap()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+    s.provider_token_provider().token().await.unwrap();
+    s.client()
+        .get_follow_user_list(&GetFollowUserListRequest::new())
+        .await
+        .unwrap();
+
+    let recorded = s.requests();
+    let paths: Vec<&str> = recorded.iter().map(|r| r.path.as_str()).collect();
+    for fetch in [
+        "service/get_suite_token",
+        "service/get_corp_token",
+        "service/get_provider_token",
+        "gettoken",
+    ] {
+        assert!(paths.contains(&fetch), "{fetch} was recorded: {paths:?}");
+    }
+    // The record itself keeps what was sent (tests assert on it); only its Debug leaves credentials out.
+    let ticket = s.suite_ticket();
+    let config = s.suite_config();
+    assert!(recorded
+        .iter()
+        .any(|r| r.json.as_ref().is_some_and(|j| j["suite_ticket"] == ticket.as_str())));
+    let shown = format!("{recorded:?}");
+    for secret in [
+        ticket.as_str(),
+        config.suite_secret.as_str(),
+        config.provider_secret.as_str(),
+        code.as_str(),
+        s.secret(),
+    ] {
+        assert!(!shown.contains(secret), "a credential in {shown}");
+    }
+    assert!(
+        shown.contains("[redacted]") && shown.contains("service/get_corp_token"),
+        "{shown}"
+    );
+}
