@@ -148,6 +148,13 @@ pub struct Endpoint {
     pub example_response: Option<&'static str>,
 }
 
+/// The wire names of the request and response fields the spec marks `secret` (tokens, secrets, suite
+/// tickets, auth and permanent codes), sorted. `Debug` of the generated types never shows these fields;
+/// the list is for redacting JSON you log yourself. It comes from the spec, in every build.
+pub fn secret_fields() -> &'static [&'static str] {
+    generated::SECRET_FIELDS
+}
+
 /// Every endpoint compiled into this build (all of them with the default `full` feature), in spec order.
 pub fn endpoints() -> &'static [Endpoint] {
     generated::ENDPOINTS

@@ -83,9 +83,9 @@ impl Default for StandInConfig {
     }
 }
 
-/// One request the stand-in received. `Debug` leaves out credentials: the values of `corpsecret` and of the
-/// JSON fields that carry a secret, a ticket or a code (`suite_secret`, `suite_ticket`, `permanent_code`,
-/// `provider_secret`, `auth_code`, at any depth) read `[redacted]`, and the raw body shows only its length.
+/// One request the stand-in received. `Debug` leaves out credentials: the values of the query parameters
+/// and JSON fields (at any depth) that the spec marks secret ([`catalog::secret_fields`]: `corpsecret`,
+/// `suite_ticket`, `permanent_code`, …) read `[redacted]`, and the raw body shows only its length.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecordedRequest {
@@ -103,22 +103,13 @@ pub struct RecordedRequest {
     pub content_type: Option<String>,
 }
 
-/// JSON fields of WeCom requests that carry a credential.
-const SECRET_JSON_FIELDS: [&str; 5] = [
-    "suite_secret",
-    "suite_ticket",
-    "permanent_code",
-    "provider_secret",
-    "auth_code",
-];
-
 /// `value` with the credentials in it replaced by `[redacted]`.
 fn redacted_json(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if SECRET_JSON_FIELDS.contains(&k.as_str()) {
+                    let v = if catalog::secret_fields().contains(&k.as_str()) {
                         Value::String("[redacted]".into())
                     } else {
                         redacted_json(v)
@@ -138,7 +129,7 @@ impl std::fmt::Debug for RecordedRequest {
             .query
             .iter()
             .map(|(k, v)| {
-                let secret = catalog::SECRET_QUERY_PARAMS.contains(&k.as_str());
+                let secret = catalog::secret_fields().contains(&k.as_str());
                 (k.as_str(), if secret { "[redacted]" } else { v.as_str() })
             })
             .collect();

@@ -718,13 +718,34 @@ pub fn catalog_file(api: &Api) -> TokenStream {
         let (r, s) = (ident(&ep.request), ident(&ep.response));
         quote! { #cfg #p => Some(super::Ops::of::<crate::models::#r, crate::models::#s>()), }
     });
+    // Every group's, compiled or not: a name to keep out of logs is worth knowing in any build.
+    let secret: BTreeSet<&str> = api
+        .groups
+        .iter()
+        .flat_map(|g| g.structs.iter())
+        .flat_map(|s| s.fields.iter())
+        .filter(|f| is_secret(&f.ty))
+        .map(|f| f.wire.as_str())
+        .collect();
+    let secret = secret.into_iter();
     quote! {
+        /// The wire names of the fields the spec marks `secret`, sorted.
+        pub(crate) static SECRET_FIELDS: &[&str] = &[#(#secret),*];
         /// Every catalogued endpoint compiled into this build, in spec order.
         pub(crate) static ENDPOINTS: &[super::Endpoint] = &[#(#entries)*];
         /// The typed operations (round trips, validation, calls) of the endpoint at `path`.
         pub(crate) fn ops(path: &str) -> Option<super::Ops> {
             match path { #(#arms)* _ => None }
         }
+    }
+}
+
+/// A credential, or a list of them.
+fn is_secret(ty: &Ty) -> bool {
+    match ty {
+        Ty::Secret => true,
+        Ty::List(inner) => is_secret(inner),
+        _ => false,
     }
 }
 

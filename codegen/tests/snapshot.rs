@@ -41,9 +41,15 @@ fn fixture_uses_every_construct() {
         "impl ::std::str::FromStr for FixtureKind",
         "impl ::std::fmt::Display for FixtureColor",
         "pub widgets: Vec<Widget>,",
+        "pub share_ticket: Option<crate::token::Secret>",
     ] {
         assert!(fixture.contains(needle), "the fixture output lacks `{needle}`");
     }
+    let catalog = &out.files.iter().find(|(n, _)| n == "catalog.rs").unwrap().1;
+    assert!(
+        catalog.contains(r#"SECRET_FIELDS: &[&str] = &["share_ticket"]"#),
+        "the catalog lists the secret fields: {catalog}"
+    );
     assert_eq!(
         fixture.matches("impl crate::Client {").count(),
         1,

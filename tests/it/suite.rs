@@ -678,3 +678,20 @@ async fn recorded_requests_debug_without_credentials() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_secret_fields_come_from_the_spec() {
+    let names = wecom_externalcontact::catalog::secret_fields();
+    for name in [
+        "corpsecret",
+        "suite_secret",
+        "suite_ticket",
+        "permanent_code",
+        "auth_code",
+        "provider_secret",
+    ] {
+        assert!(names.contains(&name), "{name} is marked secret in spec/: {names:?}");
+    }
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, each once: {names:?}");
+    assert!(!names.contains(&"external_userid"), "{names:?}");
+}

@@ -81,12 +81,25 @@ impl FixtureWidgetGetRequest {
 pub struct FixtureWidgetGetResponse {
     /// The widget
     pub widget: Widget,
+    /// A credential (Debug never shows it)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_ticket: Option<crate::token::Secret>,
 }
 
 impl FixtureWidgetGetResponse {
     /// Creates a `FixtureWidgetGetResponse` from its required fields; every optional field starts as `None`.
     pub fn new(widget: impl Into<Widget>) -> Self {
-        Self { widget: widget.into() }
+        Self {
+            widget: widget.into(),
+            share_ticket: None,
+        }
+    }
+
+    /// Sets `share_ticket`: A credential (Debug never shows it)
+    #[must_use]
+    pub fn share_ticket(mut self, value: impl Into<crate::token::Secret>) -> Self {
+        self.share_ticket = Some(value.into());
+        self
     }
 }
 
