@@ -1,4 +1,4 @@
-//! The maintainer's promise, guarded: an endpoint (with a nested object) and a callback event (with a new
+//! The maintainer's promise, guarded: an endpoint (with a nested object and a field marked secret) and a callback event (with a new
 //! `event_values` enum) added to a copy of `spec/` by YAML alone compile, and behave — the typed method
 //! against the stand-in, its catalog entry, `Client::call` by path, the event decoding.
 //!
@@ -19,6 +19,7 @@ const ENDPOINT: &str = r#"
     summary: A spec-only endpoint added by the test, with a nested object.
     request:
       - { name: widget_id, type: string, required: true, doc: The widget. }
+      - { name: probe_ticket, type: string, secret: true, doc: A credential the spec marks secret. }
     response:
       - name: widget
         type: object
@@ -71,11 +72,17 @@ async fn main() {
     let standin = StandIn::start().await.expect("the stand-in starts");
     let client = standin.client();
 
-    let response = client.probe_widget_get(&ProbeWidgetGetRequest::new("w1")).await.expect("the typed call");
+    let request = ProbeWidgetGetRequest::new("w1").probe_ticket("pt-SECRET-1");
+    let response = client.probe_widget_get(&request).await.expect("the typed call");
     assert_eq!(response.widget.name, "示例");
     assert_eq!(response.widget.size, Some(ProbeWidgetGetWidgetSize::new(3u32, 4u32)));
     let sent = standin.requests().into_iter().find(|r| r.path == "externalcontact/probe_widget/get");
-    assert!(sent.is_some(), "the stand-in saw the request");
+    let sent = sent.expect("the stand-in saw the request");
+    assert_eq!(sent.json.as_ref().expect("a JSON body")["probe_ticket"], "pt-SECRET-1");
+    // A field marked secret in the spec stays out of Debug: the request's and the stand-in's record of it.
+    assert!(catalog::secret_fields().contains(&"probe_ticket"));
+    let shown = format!("{request:?} {sent:?}");
+    assert!(!shown.contains("pt-SECRET-1") && shown.contains("probe_ticket"), "{shown}");
 
     let ep = catalog::endpoint("externalcontact/probe_widget/get").expect("the catalog entry");
     assert_eq!((ep.method, ep.name, ep.group), (HttpMethod::Post, "probe_widget_get", "tag"));
