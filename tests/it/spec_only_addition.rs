@@ -1,6 +1,7 @@
-//! The maintainer's promise, guarded: an endpoint (with a nested object and a field marked secret) and a callback event (with a new
-//! `event_values` enum) added to a copy of `spec/` by YAML alone compile, and behave — the typed method
-//! against the stand-in, its catalog entry, `Client::call` by path, the event decoding.
+//! The maintainer's promise, guarded: an endpoint (with a nested object and a field marked secret) and a
+//! callback event (with a new `event_values` enum) added to a copy of `spec/` by YAML alone compile, and
+//! behave — the typed method against the stand-in, its catalog entry, the secret kept out of `Debug`,
+//! `Client::call` by path, the event decoding.
 //!
 //! How: the copy goes under `CARGO_TARGET_TMPDIR`; a small probe package there depends on this crate (only
 //! the `tag` group and `standin`), and `cargo run --offline` builds it with `WECOM_SPEC_DIR` pointing this
