@@ -39,6 +39,16 @@ if ! grep -Eq "^## \[(Unreleased|${root_version//./\\.})\]" CHANGELOG.md; then
   exit 1
 fi
 
+# `cargo package --workspace` verifies each crate against the tarballs of the others through a local registry,
+# whose sources cargo extracts into $CARGO_HOME/registry/src/-<hash of this target dir>/<name>-<version> and
+# never refreshes: a second run from the same directory would verify against the first run's sources of an
+# unchanged version (a generator change then fails, or passes, for the wrong reason). Forget those copies of
+# our own crates first; nothing else in the cargo home is touched.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+while IFS=$'\t' read -r name version; do
+  rm -rf "$cargo_home"/registry/src/-*/"$name-$version" "$cargo_home"/registry/cache/-*/"$name-$version.crate"
+done <<<"$members"
+
 echo "== cargo package --workspace (with verification)"
 # CI packages a clean checkout; a developer may run this before committing (then the working tree is packaged).
 allow_dirty=()
