@@ -1594,6 +1594,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1622,6 +1623,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"link_id\":\"LINK_ID_AAA\"}"),
     example_response: Some(
@@ -1644,6 +1646,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint =
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
@@ -1668,6 +1671,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint =
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"link_id\":\"LINK_ID\",\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
@@ -1690,6 +1694,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint =
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"link_id\":\"LINK_ID\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1710,6 +1715,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1740,6 +1746,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -1762,6 +1769,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = c
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"link_id\":\"caxxxxxxx\",\"start_time\":1688140800,\"end_time\":1688486400}",
@@ -1786,6 +1794,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"chat_key\":\"CHAT_KEY\"}"),
     example_response: Some(
@@ -1808,6 +1817,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::End
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -1830,6 +1840,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoi
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"link_id\":\"xxxxxx\",\"key_num\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"keys\":[\"xxxxxx\"]}"),
@@ -1850,6 +1861,7 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",

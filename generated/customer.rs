@@ -2198,6 +2198,7 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"userid\":\"zhangsan\"}"),
     example_response: Some(
@@ -2220,6 +2221,7 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2248,6 +2250,7 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2278,6 +2281,7 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
     upload: None,
     idempotent: false,
     max_concurrency: Some(5),
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1asdasdjO4wKmE8Aabj9AAA\",\"remark\":\"备注信息\",\"description\":\"描述信息\",\"remark_company\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13800000002\"],\"remark_pic_mediaid\":\"MEDIAID\"}",
@@ -2300,6 +2304,7 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2328,6 +2333,7 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(

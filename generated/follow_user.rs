@@ -245,6 +245,7 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -267,6 +268,7 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"userid\":[\"zhangsan\",\"lissi\"],\"partyid\":[1]}"),
     example_response: Some(
@@ -289,6 +291,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(

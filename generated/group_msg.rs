@@ -1402,6 +1402,7 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_type\":\"single\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"wmqfasd1e1927831123109rBAAAA\"],\"chat_id_list\":[\"wr2GCAAAXtWyujaWJHDDGasdadAAA\"],\"tag_filter\":{\"group_list\":[{\"tag_list\":[\"ete19278asuMT123109rBAAAA\",\"ete19MT12278109UYteaBAAAA\"]},{\"tag_list\":[\"eteIlKKHSDfuMT18Kg9rBAAAA\"]}]},\"sender\":\"zhangsan\",\"allow_select\":true,\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -1426,6 +1427,7 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1456,6 +1458,7 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1486,6 +1489,7 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1516,6 +1520,7 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1536,6 +1541,7 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1558,6 +1564,7 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some(

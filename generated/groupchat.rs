@@ -811,6 +811,7 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -841,6 +842,7 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"need_name\":1}",
@@ -865,6 +867,7 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"opengid\":\"oAAAAAAA\"}"),
     example_response: Some(

@@ -1589,6 +1589,7 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1611,6 +1612,7 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
     example_response: Some(
@@ -1633,6 +1635,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\"}",
@@ -1657,6 +1660,7 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
     example_response: Some(
@@ -1679,6 +1683,7 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}",
@@ -1703,6 +1708,7 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1725,6 +1731,7 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
     example_response: Some(
@@ -1747,6 +1754,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1767,6 +1775,7 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
     example_response: Some(
@@ -1789,6 +1798,7 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\",\"subject_type\":1}",
@@ -1813,6 +1823,7 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
@@ -1837,6 +1848,7 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"external_tagid_list\":[\"TAG_ID1\",\"TAG_ID2\",\"TAG_ID3\",\"TAG_ID4\"]}",
@@ -1861,6 +1873,7 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"business_type\":1,\"user_type\":1,\"tmp_external_userid_list\":[\"ouXXX1\",\"ouXXX2\",\"ouXXX3\"]}",
@@ -1885,6 +1898,7 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
     example_response: Some(
@@ -1907,6 +1921,7 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1927,6 +1942,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1947,6 +1963,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\",\"mass_call_ticket\":\"xxxxx\"}",
@@ -1971,6 +1988,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
     example_response: Some(
@@ -1993,6 +2011,7 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",

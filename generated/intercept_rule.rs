@@ -650,6 +650,7 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"semantics_list\":[1,2,3],\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
@@ -672,6 +673,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -694,6 +696,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some(
@@ -716,6 +719,7 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"add_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]},\"remove_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
@@ -738,6 +742,7 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),

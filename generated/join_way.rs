@@ -511,6 +511,7 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRwAAA\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
@@ -535,6 +536,7 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),
     example_response: Some(
@@ -557,6 +559,7 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"config_id\":\"9ad7fa5cdaa6511298498f979c4722de\",\"scene\":2,\"remark\":\"bb_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
@@ -579,6 +582,7 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),

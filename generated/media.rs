@@ -238,6 +238,7 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
     upload: Some("media"),
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"media_type\":\"image\",\"attachment_type\":1}"),
     example_response: Some(

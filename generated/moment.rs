@@ -1785,6 +1785,7 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"url\":\"https://example.link.com/path\",\"media_id\":\"MEDIA_ID\"}}],\"visible_range\":{\"sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"external_contact_list\":{\"tag_list\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"]}}}",
@@ -1807,6 +1808,7 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"jobid\":\"xxxx\"}"),
     example_response: Some(
@@ -1829,6 +1831,7 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1849,6 +1852,7 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1879,6 +1883,7 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1909,6 +1914,7 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1939,6 +1945,7 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1969,6 +1976,7 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"moment_id\":\"momxxx\",\"userid\":\"xxx\"}"),
     example_response: Some(

@@ -687,6 +687,7 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -715,6 +716,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
@@ -737,6 +739,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -765,6 +768,7 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"send_moment\":true,\"view_moment_list\":true,\"manage_moment_cover_and_sign\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
@@ -787,6 +791,7 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
@@ -809,6 +814,7 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),

@@ -513,6 +513,7 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -537,6 +538,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some(
@@ -559,6 +561,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -587,6 +590,7 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -609,6 +613,7 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),

@@ -1201,6 +1201,7 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"suite_id\":\"wwddddccc7775555aaa\",\"suite_secret\":\"ldAE_H9anCRN21GKXVfdAAAAAAAAAAAAAAAAAA\",\"suite_ticket\":\"Cfp0_givEagXcYJIztF6sfbdmIZCmpaR8ZBsvJEFFNBrWmnD5-CGYJ3_NhYexMyw\"}",
@@ -1225,6 +1226,7 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: Some(
@@ -1247,6 +1249,7 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"pre_auth_code\":\"xxxxx\",\"session_info\":{\"appid\":[1,2,3],\"auth_type\":1}}",
@@ -1269,6 +1272,7 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
@@ -1291,6 +1295,7 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1315,6 +1320,7 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1339,6 +1345,7 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"auth_corpid\":\"auth_corpid_value\",\"agentid\":1000046}"),
     example_response: Some(
@@ -1361,6 +1368,7 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\",\"provider_secret\":\"xxx\"}"),
     example_response: Some(

@@ -669,6 +669,7 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"userid\":[\"zhangsan\",\"lisi\"],\"partyid\":[1001,1002],\"start_time\":1536508800,\"end_time\":1536595200}",
@@ -693,6 +694,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -723,6 +725,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600358400,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]}}",

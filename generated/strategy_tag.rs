@@ -448,6 +448,7 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
@@ -472,6 +473,7 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"strategy_id\":1,\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}]}",
@@ -496,6 +498,7 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -516,6 +519,7 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"]}",

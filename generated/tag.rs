@@ -647,6 +647,7 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
@@ -671,6 +672,7 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}],\"agentid\":1000014}",
@@ -695,6 +697,7 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1,\"agentid\":1000014}",
@@ -717,6 +720,7 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"],\"agentid\":1000014}",
@@ -739,6 +743,7 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     upload: None,
     idempotent: false,
     max_concurrency: Some(5),
+    one_at_a_time_per: Some("external_userid"),
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1NPGHKSD4wKmE8Aabj9AAA\",\"add_tag\":[\"TAGID1\",\"TAGID2\"],\"remove_tag\":[\"TAGID3\",\"TAGID4\"]}",
@@ -834,6 +839,8 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
+    ///
+    /// Calls with the same `external_userid` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///
     /// external_userid must be a customer of userid. add_tag and remove_tag must not both be empty. A member
     /// can put at most 3000 tags on one customer; several tags of the same group are allowed. Apps can only

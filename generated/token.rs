@@ -69,6 +69,7 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"corpid\":\"ID\",\"corpsecret\":\"SECRET\"}"),
     example_response: Some(

@@ -672,6 +672,7 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -700,6 +701,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\"]}",
@@ -724,6 +726,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -754,6 +757,7 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
@@ -780,6 +784,7 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
@@ -804,6 +809,7 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\"}",

@@ -472,6 +472,7 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"welcome_code\":\"CALLBACK_CODE\",\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
@@ -494,6 +495,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"text\":{\"content\":\"亲爱的%NICKNAME%用户，你好\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014,\"notify\":1}",
@@ -518,6 +520,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some(
         "{\"template_id\":\"msgXXXXXXX\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014}",
@@ -540,6 +543,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: true,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"template_id\":\"msgXXXXXXX\"}"),
     example_response: Some(
@@ -562,6 +566,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),

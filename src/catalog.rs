@@ -140,6 +140,10 @@ pub struct Endpoint {
     /// WeCom's limit on concurrent calls of this endpoint per corp, where one is known; the client queues
     /// callers beyond it.
     pub max_concurrency: Option<u32>,
+    /// A request field whose value the client lets through one call at a time (`external_userid` for
+    /// `mark_tag`: WeCom answers 45033 to concurrent edits of one customer); calls with other values run
+    /// side by side.
+    pub one_at_a_time_per: Option<&'static str>,
     /// Paging, if the endpoint pages.
     pub paging: Option<Paging>,
     /// The official example request (compact JSON).

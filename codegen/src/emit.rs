@@ -389,6 +389,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
         }
         None => quote! { None },
     };
+    let one_at_a_time_per = opt_str(&ep.one_at_a_time_per);
     let ex_req = opt_str(&ep.example_request);
     let ex_resp = opt_str(&ep.example_response);
     let paging = match &ep.paging {
@@ -425,6 +426,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             upload: #upload,
             idempotent: #idempotent,
             max_concurrency: #max_concurrency,
+            one_at_a_time_per: #one_at_a_time_per,
             paging: #paging,
             example_request: #ex_req,
             example_response: #ex_resp,
@@ -450,6 +452,12 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
         lines.push(String::new());
         lines.push(format!(
             "WeCom allows at most {n} concurrent calls of it per corp; the client queues callers beyond that."
+        ));
+    }
+    if let Some(field) = &ep.one_at_a_time_per {
+        lines.push(String::new());
+        lines.push(format!(
+            "Calls with the same `{field}` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them."
         ));
     }
     if ep.token != TokenKind::Access {

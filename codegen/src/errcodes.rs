@@ -1,5 +1,5 @@
 //! WeCom's global error codes (`spec/errcodes.yaml`) and the endpoints' retry facts (`idempotent`,
-//! `max_concurrency`): checked here and emitted as the runtime's errcode table. Self-contained so the main
+//! `max_concurrency`, `one_at_a_time_per`): checked here and emitted as the runtime's errcode table. Self-contained so the main
 //! stages only call in.
 
 use crate::error::Errors;
@@ -28,7 +28,8 @@ const WRITE_WORDS: [&str; 14] = [
     "remind", "upload",
 ];
 
-/// Checks the errcodes (unique, with both meanings) and the endpoints' `idempotent` / `max_concurrency` keys.
+/// Checks the errcodes (unique, with both meanings) and the endpoints' `idempotent` / `max_concurrency` /
+/// `one_at_a_time_per` keys.
 pub fn validate(files: &[Loaded], errors: &Errors) {
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
     for l in files {
@@ -62,6 +63,14 @@ pub fn validate(files: &[Loaded], errors: &Errors) {
             if ep.max_concurrency == Some(0) {
                 s.line(ep.at.key("max_concurrency"))
                     .err("`max_concurrency` must be at least 1");
+            }
+            if let Some(name) = &ep.one_at_a_time_per {
+                let scalar = |f: &&crate::spec::FieldDef| matches!(f.ty, crate::types::TyExpr::Scalar(_));
+                if !ep.request.iter().filter(scalar).any(|f| &f.name == name) {
+                    s.line(ep.at.key("one_at_a_time_per")).err(format!(
+                        "`one_at_a_time_per: {name}` must name a scalar field of the request"
+                    ));
+                }
             }
         }
     }

@@ -420,6 +420,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
     let upload = r.opt("upload");
     let idempotent = r.or_default("idempotent");
     let max_concurrency = r.opt("max_concurrency");
+    let one_at_a_time_per = r.opt("one_at_a_time_per");
     let paging = r.get("paging").map(|(v, span, scope)| {
         let mut r = Reader::new(loc, span, v, scope, "`paging`");
         let style = r.req("style");
@@ -473,6 +474,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         upload,
         idempotent,
         max_concurrency,
+        one_at_a_time_per,
         paging,
         example,
     }

@@ -349,6 +349,7 @@ impl Lowerer<'_> {
             upload: ep.upload.clone(),
             idempotent: ep.idempotent,
             max_concurrency: ep.max_concurrency,
+            one_at_a_time_per: ep.one_at_a_time_per.clone(),
             paging,
             example_request: compact(example.and_then(|e| e.request.as_ref())),
             example_response: compact(example.and_then(|e| e.response.as_ref())),

@@ -213,6 +213,8 @@ pub struct Endpoint {
     pub idempotent: bool,
     /// Documented limit on concurrent calls.
     pub max_concurrency: Option<u32>,
+    /// The request field whose value serializes calls (one at a time per value).
+    pub one_at_a_time_per: Option<String>,
     /// Paging.
     pub paging: Option<Paging>,
     /// Example request JSON (compact).

@@ -268,6 +268,9 @@ pub struct EndpointDef {
     pub idempotent: bool,
     /// WeCom's documented limit on concurrent calls of this endpoint per corp.
     pub max_concurrency: Option<u32>,
+    /// A request field: calls with the same value of it run one at a time (WeCom answers 45033 to
+    /// concurrent edits of one customer).
+    pub one_at_a_time_per: Option<String>,
     /// Paging annotation.
     pub paging: Option<PagingDef>,
     /// Official examples.

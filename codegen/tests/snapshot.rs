@@ -42,6 +42,8 @@ fn fixture_uses_every_construct() {
         "impl ::std::fmt::Display for FixtureColor",
         "pub widgets: Vec<Widget>,",
         "pub share_ticket: Option<crate::token::Secret>",
+        "one_at_a_time_per: Some(\"widget_id\")",
+        "Calls with the same `widget_id` run one at a time",
     ] {
         assert!(fixture.contains(needle), "the fixture output lacks `{needle}`");
     }

@@ -420,6 +420,13 @@ fn idempotent_writes_and_bad_limits_are_errors() {
         "{e}"
     );
     assert!(e.contains("`max_concurrency` must be at least 1"), "{e}");
+    let per =
+        endpoint("    one_at_a_time_per: external_userid\n    request:\n      - { name: userid, type: string }\n");
+    let e = errors(&[("g", &per)]);
+    assert!(
+        e.contains("spec/g.yaml:7: endpoint externalcontact/thing/get: `one_at_a_time_per: external_userid` must name a scalar field of the request"),
+        "{e}"
+    );
     let ok = endpoint("    idempotent: true\n    max_concurrency: 5\n");
     let api = model_from_sources(vec![src("g", &ok)]).unwrap();
     let ep = &api.groups[0].endpoints[0];

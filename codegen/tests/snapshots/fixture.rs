@@ -485,6 +485,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -512,6 +513,7 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -537,6 +539,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     upload: None,
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: Some("widget_id"),
     paging: None,
     example_request: None,
     example_response: None,
@@ -556,6 +559,7 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     upload: Some("media"),
     idempotent: false,
     max_concurrency: None,
+    one_at_a_time_per: None,
     paging: None,
     example_request: None,
     example_response: None,
@@ -616,6 +620,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "fixture/widget/get")]
