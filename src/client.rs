@@ -104,15 +104,65 @@ impl RetryPolicy {
     }
 }
 
-/// Concurrency limits: client-wide (optional) and per endpoint (from the spec). Excess callers queue.
+/// Concurrency limits: client-wide (optional), per endpoint and one call at a time per value of an
+/// endpoint's `one_at_a_time_per` field (both from the spec). Excess callers queue.
 #[derive(Default)]
 struct Limits {
     global: Option<Arc<tokio::sync::Semaphore>>,
     per_endpoint: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<tokio::sync::Semaphore>>>,
+    per_value: Arc<std::sync::Mutex<ValueTurns>>,
+}
+
+/// One lock per (endpoint, field value) with a call holding or awaiting it; an entry goes with its last user.
+type ValueTurns = std::collections::HashMap<(&'static str, String), Arc<tokio::sync::Mutex<()>>>;
+
+/// What one attempt holds while it is in flight.
+struct Permits {
+    // Dropped in this order: the limits first, then the turn (the next caller of the same value may go).
+    _global: Option<OwnedSemaphorePermit>,
+    _endpoint: Option<OwnedSemaphorePermit>,
+    _turn: Option<ValueTurn>,
+}
+
+/// The turn of one field value; the map entry is removed when nobody else holds or awaits it.
+struct ValueTurn {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    turns: Arc<std::sync::Mutex<ValueTurns>>,
+    key: (&'static str, String),
+}
+
+impl Drop for ValueTurn {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        if turns.get(&self.key).is_some_and(|lock| Arc::strong_count(lock) == 1) {
+            turns.remove(&self.key);
+        }
+    }
 }
 
 impl Limits {
-    async fn acquire(&self, ep: &'static Endpoint) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+    /// Waits for the turn of `value` (a caller of another value does not wait), then for the endpoint's
+    /// and the client's limits, so that callers queued behind one value hold no permit meanwhile.
+    async fn acquire(&self, ep: &'static Endpoint, value: Option<&str>) -> Permits {
+        let turn = match value {
+            Some(v) => {
+                let key = (ep.path, v.to_string());
+                let lock = self
+                    .per_value
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(key.clone())
+                    .or_default()
+                    .clone();
+                Some(ValueTurn {
+                    guard: Some(lock.lock_owned().await),
+                    turns: self.per_value.clone(),
+                    key,
+                })
+            }
+            None => None,
+        };
         let endpoint = match ep.max_concurrency {
             Some(n) => {
                 let sem = self
@@ -130,7 +180,26 @@ impl Limits {
             Some(sem) => sem.clone().acquire_owned().await.ok(),
             None => None,
         };
-        (endpoint, global)
+        Permits {
+            _global: global,
+            _endpoint: endpoint,
+            _turn: turn,
+        }
+    }
+}
+
+/// The value of `ep`'s `one_at_a_time_per` field in this request (query or JSON body), as text.
+fn turn_value(ep: &Endpoint, query: &[(String, String)], body: &Body) -> Option<String> {
+    let field = ep.one_at_a_time_per?;
+    if let Some((_, v)) = query.iter().find(|(k, _)| k == field) {
+        return Some(v.clone());
+    }
+    let Body::Json(bytes) = body else { return None };
+    let mut object: serde_json::Map<String, Value> = serde_json::from_slice(bytes).ok()?;
+    match object.remove(field)? {
+        Value::String(s) => Some(s),
+        Value::Null => None,
+        other => Some(other.to_string()),
     }
 }
 
@@ -275,7 +344,7 @@ impl ClientBuilder {
                 retry: self.retry.unwrap_or_default(),
                 limits: Limits {
                     global: self.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
-                    per_endpoint: Default::default(),
+                    ..Limits::default()
                 },
             }),
         })
@@ -455,6 +524,7 @@ impl Client {
         let policy = self.inner.retry;
         let mut replayed = false;
         let mut attempt = 1u32;
+        let turn = turn_value(ep, query, &body);
         loop {
             tracing::Span::current().record("attempt", attempt);
             let token = match ep.token.query_name() {
@@ -465,7 +535,7 @@ impl Client {
             if let (Some(name), Some(t)) = (ep.token.query_name(), token.as_ref()) {
                 q.push((name, t.expose()));
             }
-            let permits = self.inner.limits.acquire(ep).await;
+            let permits = self.inner.limits.acquire(ep, turn.as_deref()).await;
             let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
             let outcome = match sent {
                 Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
@@ -568,5 +638,58 @@ impl Client {
         let checked = (ops.check_request)(ep.path, &request)?;
         let (query, body) = Self::encode(ep, &checked)?;
         self.run(ep, &query, body, ops.decode_response).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn mark_tag() -> &'static Endpoint {
+        let ep = crate::catalog::endpoint("externalcontact/mark_tag").expect("in the catalog");
+        assert_eq!(ep.one_at_a_time_per, Some("external_userid"));
+        ep
+    }
+
+    #[tokio::test]
+    async fn one_turn_per_value_and_no_entry_left_behind() {
+        let (ep, limits) = (mark_tag(), Limits::default());
+        let first = limits.acquire(ep, Some("wm1")).await;
+        let other = limits.acquire(ep, Some("wm2")).await;
+        let same = limits.acquire(ep, Some("wm1"));
+        tokio::pin!(same);
+        let waited = tokio::time::timeout(Duration::from_millis(50), same.as_mut()).await;
+        assert!(
+            waited.is_err(),
+            "a second caller of wm1 waits while the first holds its turn"
+        );
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), same)
+            .await
+            .expect("its turn comes");
+        assert_eq!(limits.per_value.lock().unwrap().len(), 2, "wm1 (second caller) and wm2");
+        drop((second, other));
+        assert!(
+            limits.per_value.lock().unwrap().is_empty(),
+            "entries go with their last user"
+        );
+        let none = limits.acquire(ep, None).await;
+        assert!(none._turn.is_none() && limits.per_value.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_turn_value_comes_from_the_body_or_the_query() {
+        let ep = mark_tag();
+        let body = Body::Json(Bytes::from_static(br#"{"userid":"u","external_userid":"wm1"}"#));
+        assert_eq!(turn_value(ep, &[], &body).as_deref(), Some("wm1"));
+        let query = [("external_userid".to_string(), "wm2".to_string())];
+        assert_eq!(turn_value(ep, &query, &Body::None).as_deref(), Some("wm2"));
+        let number = Body::Json(Bytes::from_static(br#"{"external_userid":7}"#));
+        assert_eq!(turn_value(ep, &[], &number).as_deref(), Some("7"));
+        let absent = Body::Json(Bytes::from_static(br#"{"userid":"u"}"#));
+        assert_eq!(turn_value(ep, &[], &absent), None);
+        let unkeyed = crate::catalog::endpoint("externalcontact/remark").unwrap();
+        assert_eq!(turn_value(unkeyed, &[], &body), None, "remark has no one_at_a_time_per");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::support;
 use std::time::Duration;
-use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, RemarkRequest};
+use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, MarkTagRequest, RemarkRequest};
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 
@@ -165,6 +165,43 @@ async fn endpoint_limits_from_the_spec_queue_excess_callers() {
     }
     assert_eq!(calls_to(&s, path), 20);
     assert_eq!(s.max_in_flight(path), 5, "never more than WeCom's 5 at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_edits_of_one_customer_run_one_at_a_time_and_of_others_side_by_side() {
+    let path = "externalcontact/mark_tag";
+    assert_eq!(
+        catalog::endpoint(path).unwrap().one_at_a_time_per,
+        Some("external_userid")
+    );
+    let edit = |member: String, customer: String| MarkTagRequest::new(member, customer).add_tag(vec!["et1".into()]);
+
+    // Eight members tag the same customer at once: WeCom would answer 45033, so they go one at a time.
+    let s = StandIn::start().await.unwrap();
+    s.delay_responses(path, Duration::from_millis(40));
+    let c = s.client();
+    let results = support::concurrently(8, &c, |i, c| async move {
+        c.mark_tag(&edit(format!("member{i}"), "wmSAME".into())).await
+    })
+    .await;
+    assert!(results.iter().all(Result::is_ok), "queued, not failed: {results:?}");
+    assert_eq!(calls_to(&s, path), 8);
+    assert_eq!(s.max_in_flight(path), 1, "one edit of a customer at a time");
+
+    // Eight customers at once: side by side, up to the endpoint's limit of 5.
+    let s = StandIn::start().await.unwrap();
+    s.delay_responses(path, Duration::from_millis(40));
+    let c = s.client();
+    let results = support::concurrently(8, &c, |i, c| async move {
+        c.mark_tag(&edit("zhangsan".into(), format!("wm{i}"))).await
+    })
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        s.max_in_flight(path),
+        5,
+        "different customers do not wait for each other"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
