@@ -1,10 +1,11 @@
 //! An embedded local stand-in for WeCom: a loopback HTTP server that answers `gettoken` and every catalogued
 //! endpoint with the spec's official example response. It checks the token the way WeCom does (41001
 //! missing, 40014 invalid, 42001 expired), rejects a request that does not fit the endpoint's typed model with
-//! WeCom's error shape (errcode 40058), pages cursor- and offset-paged endpoints over three pages, and records
-//! the latest requests (10,000 by default, see [`StandIn::set_request_log_limit`]) so tests can assert on the
-//! method, path, query and body. Everything it knows comes from the generated catalog: a spec edit is a
-//! stand-in edit.
+//! WeCom's error shape (errcode 40058), answers 45033 to a call made while another with the same value of the
+//! endpoint's `one_at_a_time_per` field is being answered (two tag edits of one customer), pages cursor- and
+//! offset-paged endpoints over three pages, and records the latest requests (10,000 by default, see
+//! [`StandIn::set_request_log_limit`]) so tests can assert on the method, path, query and body. Everything it
+//! knows comes from the generated catalog: a spec edit is a stand-in edit.
 //!
 //! It also plays WeCom for a third-party suite ([`SuiteConfig`]): `service/get_suite_token` checks the suite
 //! id, secret and the last pushed ticket (40083, 40080, 40085); `service/get_corp_token` checks the suite
@@ -157,6 +158,8 @@ struct Shared {
     fail_next: BTreeMap<String, VecDeque<Fail>>,
     delays: BTreeMap<String, Duration>,
     in_flight: BTreeMap<String, (usize, usize)>,
+    /// (path, value of its `one_at_a_time_per` field) of the calls being answered.
+    busy_values: BTreeSet<(String, String)>,
 }
 
 struct Inner {
@@ -348,6 +351,55 @@ enum Fail {
     Http(u16),
 }
 
+/// Another call with the same value is being answered.
+struct ConcurrentCall;
+
+/// A call holding its value of the endpoint's `one_at_a_time_per` field while it is answered.
+struct Busy {
+    inner: Arc<Inner>,
+    key: (String, String),
+}
+
+impl Busy {
+    /// Marks the request's value busy, or refuses it with WeCom's 45033 when another call of the endpoint
+    /// with the same value is being answered (e.g. two tag edits of one customer).
+    fn take(
+        inner: &Arc<Inner>,
+        ep: &Endpoint,
+        query: &[(String, String)],
+        json: Option<&Value>,
+    ) -> Result<Option<Busy>, ConcurrentCall> {
+        let Some(field) = ep.one_at_a_time_per else {
+            return Ok(None);
+        };
+        let value = match query.iter().find(|(k, _)| k == field) {
+            Some((_, v)) => Some(v.clone()),
+            None => json
+                .and_then(|j| j.get(field))
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+        };
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let key = (ep.path.to_string(), value);
+        let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.busy_values.insert(key.clone()) {
+            return Err(ConcurrentCall);
+        }
+        Ok(Some(Busy {
+            inner: inner.clone(),
+            key,
+        }))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut s = self.inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        s.busy_values.remove(&self.key);
+    }
+}
+
 /// Counts a call of a path as in flight until dropped.
 struct InFlight {
     inner: Arc<Inner>,
@@ -445,6 +497,9 @@ async fn handle(
     if let Some(resp) = check_token(&inner, ep, &query) {
         return resp;
     }
+    let Ok(_busy) = Busy::take(&inner, ep, &query, json_body.as_ref()) else {
+        return wecom_error(45033, "api concurrent out of limit");
+    };
     let _in_flight = InFlight::enter(&inner, &path);
     let delay = inner
         .shared

@@ -708,3 +708,34 @@ async fn the_standin_answers_the_example_with_its_cursor_set() {
         json!({ "errcode": 0, "errmsg": "ok", "follow_user": [], "next_cursor": "standin-cursor-1" })
     );
 }
+
+#[tokio::test]
+async fn the_standin_answers_45033_to_concurrent_edits_of_one_customer() {
+    let (s, token) = standin_with_first_token().await;
+    let path = "externalcontact/mark_tag";
+    s.delay_responses(path, Duration::from_millis(150));
+    let url = format!("{}/cgi-bin/{path}", s.base_url());
+    let edit = |member: &'static str, customer: &'static str| {
+        let url = url.clone();
+        async move {
+            let body = json!({ "userid": member, "external_userid": customer, "add_tag": ["et1"] });
+            let r = reqwest::Client::new()
+                .post(url)
+                .query(&[("access_token", token)])
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()["errcode"].as_i64()
+        }
+    };
+    // Raw calls, without the client's turns: WeCom's answer to two edits of one customer at once.
+    let (a, b) = tokio::join!(edit("zhangsan", "wmSAME"), edit("lisi", "wmSAME"));
+    let mut codes = [a, b];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(45033)]);
+    // Other customers at once, and the same customer afterwards, are fine.
+    let (a, b) = tokio::join!(edit("zhangsan", "wm1"), edit("zhangsan", "wm2"));
+    assert_eq!((a, b), (Some(0), Some(0)));
+    assert_eq!(edit("lisi", "wmSAME").await, Some(0));
+}
