@@ -641,7 +641,8 @@ impl Client {
     }
 }
 
-#[cfg(test)]
+/// Uses `mark_tag` (group `tag`) and `remark` (group `customer`) from the catalog.
+#[cfg(all(test, feature = "tag", feature = "customer"))]
 mod tests {
     use super::*;
     use bytes::Bytes;
