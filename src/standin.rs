@@ -572,18 +572,20 @@ async fn handle(
     let ok = json!({ "errcode": 0, "errmsg": "ok" });
     let base: &Value = over.as_deref().or_else(|| examples().get(ep.path)).unwrap_or(&ok);
     match (ep.paging, base) {
-        // The cursor is the one field that changes: the answer is written from the shared copy.
-        (Some(p), Value::Object(map)) if p.style == PagingStyle::Cursor => {
-            let next = p
-                .next
-                .map(|key| (key, Value::String(next_cursor(&inner.config, p, &request))));
-            (StatusCode::OK, axum::Json(WithField { map, field: next })).into_response()
-        }
-        (Some(p), Value::Object(map)) => {
-            let mut map = map.clone();
-            page(&inner.config, p, &request, &mut map);
-            (StatusCode::OK, axum::Json(map)).into_response()
-        }
+        (Some(p), Value::Object(map)) => match p.style {
+            // The cursor is the one field that changes: the answer is written from the shared copy.
+            PagingStyle::Cursor => {
+                let next = p
+                    .next
+                    .map(|key| (key, Value::String(next_cursor(&inner.config, p, &request))));
+                (StatusCode::OK, axum::Json(WithField { map, field: next })).into_response()
+            }
+            PagingStyle::Offset => {
+                let mut map = map.clone();
+                offset_page(&inner.config, p, &request, &mut map);
+                (StatusCode::OK, axum::Json(map)).into_response()
+            }
+        },
         _ => (StatusCode::OK, axum::Json(base)).into_response(),
     }
 }
@@ -626,38 +628,31 @@ fn next_cursor(config: &StandInConfig, p: catalog::Paging, request: &Value) -> S
     }
 }
 
-fn page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut Map<String, Value>) {
+/// An offset-paged answer to `request`: the example's items repeated to fill the page (a full page before the
+/// last, half a page on it, none after).
+fn offset_page(config: &StandInConfig, p: catalog::Paging, request: &Value, map: &mut Map<String, Value>) {
     let pages = config.pages.max(1);
-    match p.style {
-        PagingStyle::Cursor => {
-            if let Some(n) = p.next {
-                map.insert(n.to_string(), Value::String(next_cursor(config, p, request)));
-            }
-        }
-        PagingStyle::Offset => {
-            let num = |k: Option<&str>| {
-                k.and_then(|k| request.get(k))
-                    .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            };
-            let offset = num(Some(p.cursor)).unwrap_or(0);
-            let limit = num(p.limit).unwrap_or(10).max(1);
-            let index = usize::try_from(offset / limit).unwrap_or(usize::MAX);
-            let want = if index + 1 < pages {
-                limit as usize
-            } else if index + 1 == pages {
-                (limit as usize) / 2
-            } else {
-                0
-            };
-            let sample = map.get(p.items).and_then(Value::as_array).cloned().unwrap_or_default();
-            let items: Vec<Value> = if sample.is_empty() {
-                Vec::new()
-            } else {
-                sample.iter().cycle().take(want).cloned().collect()
-            };
-            map.insert(p.items.to_string(), Value::Array(items));
-        }
-    }
+    let num = |k: Option<&str>| {
+        k.and_then(|k| request.get(k))
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+    };
+    let offset = num(Some(p.cursor)).unwrap_or(0);
+    let limit = num(p.limit).unwrap_or(10).max(1);
+    let index = usize::try_from(offset / limit).unwrap_or(usize::MAX);
+    let want = if index + 1 < pages {
+        limit as usize
+    } else if index + 1 == pages {
+        (limit as usize) / 2
+    } else {
+        0
+    };
+    let sample = map.get(p.items).and_then(Value::as_array).cloned().unwrap_or_default();
+    let items: Vec<Value> = if sample.is_empty() {
+        Vec::new()
+    } else {
+        sample.iter().cycle().take(want).cloned().collect()
+    };
+    map.insert(p.items.to_string(), Value::Array(items));
 }
 
 // ---------------------------------------------------------------------------------------------------------
