@@ -295,6 +295,11 @@ impl SharedFetch {
         }
     }
 
+    /// The fleet's last refusal of `key` while its backoff still runs.
+    async fn fleet_hold(&self, key: &str) -> Option<FetchFailure> {
+        self.fleet_failure(key).await.filter(|f| f.retry_at_ms > unix_millis())
+    }
+
     /// Adopts a refusal another process shared: its error, until its retry time, for every caller here.
     fn hold(state: &KeyState, flight: &mut Flight, failure: &FetchFailure) -> Error {
         let error = failure.to_error();
@@ -332,7 +337,7 @@ impl SharedFetch {
                 if let Some(t) = self.lookup(key, state).await {
                     return FleetOutcome::Done(Ok(t), false);
                 }
-                if let Some(f) = self.fleet_failure(key).await.filter(|f| f.retry_at_ms > unix_millis()) {
+                if let Some(f) = self.fleet_hold(key).await {
                     return FleetOutcome::Held(f);
                 }
                 match self.store.try_lease(key, &owner, self.policy.lease_ttl).await {
@@ -356,11 +361,7 @@ impl SharedFetch {
             // look and our lease.
             let held = match self.store.get(key).await {
                 Ok(Some(t)) if t.is_fresh() => Some(FleetOutcome::Done(Ok(t), false)),
-                _ => self
-                    .fleet_failure(key)
-                    .await
-                    .filter(|f| f.retry_at_ms > unix_millis())
-                    .map(FleetOutcome::Held),
+                _ => self.fleet_hold(key).await.map(FleetOutcome::Held),
             };
             if let Some(held) = held {
                 if let Err(e) = self.store.release(key, &owner).await {
