@@ -1,4 +1,5 @@
-//! The error kinds of callback verification, decryption, encryption and parsing.
+//! The error kinds of callback verification, decryption, encryption and parsing: kept in the error layer,
+//! below [`crate::callback`], so that [`crate::Error`] can wrap them without `error` importing `callback`.
 
 /// Why a callback could not be verified, decrypted, encrypted or parsed.
 ///
@@ -40,7 +41,7 @@ pub enum CallbackError {
         /// The bytes that actually follow the header.
         available: usize,
     },
-    /// The receive id at the end of the plaintext is not the one this [`super::CallbackCrypto`] was built
+    /// The receive id at the end of the plaintext is not the one this [`CallbackCrypto`](crate::callback::CallbackCrypto) was built
     /// with (the corp id for self-built apps, the suite id for third-party apps).
     #[error("the receive id in the message does not match the configured one")]
     ReceiveIdMismatch,
