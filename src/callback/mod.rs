@@ -50,6 +50,7 @@ mod dedupe;
 mod endpoint;
 mod event;
 mod query;
+mod replay;
 mod xml;
 
 pub use crate::error::CallbackError;
@@ -64,4 +65,5 @@ pub use endpoint::{router, Drained, Endpoint, Shutdown};
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;
+pub use replay::{ReplayWindow, TimestampAge};
 pub use xml::{Fields, Node};
