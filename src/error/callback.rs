@@ -81,7 +81,8 @@ pub enum CallbackError {
     #[error("the random number generator failed")]
     Random,
     /// The signed timestamp is outside the [`ReplayWindow`](crate::callback::ReplayWindow): a replay of a
-    /// captured request, or a sender whose clock is far off. Its own kind, so that replays are told apart from forgeries.
+    /// captured request, or a sender whose clock is far off. Its own kind, so that replays are told apart from
+    /// forgeries.
     #[error("the signed timestamp is {offset_secs} s from now, outside the replay window")]
     OutsideReplayWindow {
         /// Seconds from now to the timestamp: negative in the past, positive in the future.
