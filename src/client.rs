@@ -16,8 +16,7 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
-/// The official API host.
-pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+pub use crate::transport::DEFAULT_BASE_URL;
 
 /// What the call pipeline hands each answer to: (endpoint path, body, whether the body may be shown in errors).
 type DecodeInto<'a> = dyn FnMut(&str, &[u8], bool) -> Result<()> + Send + 'a;

@@ -9,6 +9,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
+/// The official API host.
+pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+
 /// The HTTP transport of one client (shared with its token provider).
 #[derive(Clone)]
 pub(crate) struct Http {

@@ -37,7 +37,7 @@ pub(crate) struct Wiring {
 impl Wiring {
     /// The official host, a default HTTP client and an in-memory store.
     fn new() -> Self {
-        let (reqwest, base) = (Self::default_reqwest(), crate::DEFAULT_BASE_URL.to_string());
+        let (reqwest, base) = (Self::default_reqwest(), crate::transport::DEFAULT_BASE_URL.to_string());
         Wiring {
             http: Http::new(reqwest.clone(), base.clone()),
             reqwest,

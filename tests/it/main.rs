@@ -8,6 +8,8 @@
 
 mod support;
 
+mod architecture;
+
 mod callback_crypto;
 mod callback_events;
 #[cfg(feature = "axum")]

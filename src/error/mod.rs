@@ -4,6 +4,10 @@
 //! string: transport errors are stored as a message taken from an error whose URL was stripped, and decode
 //! errors keep only a short excerpt of a response body (never of the `gettoken` body).
 
+mod callback;
+
+pub use callback::CallbackError;
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -64,7 +68,7 @@ pub enum Error {
     Store(String),
     /// A callback could not be verified, decrypted, encrypted or parsed.
     #[error("callback error: {0}")]
-    Callback(#[from] crate::callback::CallbackError),
+    Callback(#[from] CallbackError),
 }
 
 /// ` (official meaning: English gloss)` of a catalogued errcode.
