@@ -509,7 +509,7 @@ async fn handle(
         .get(&path)
         .copied();
     if let Some(d) = delay {
-        tokio::time::sleep(d).await;
+        crate::clock::sleep(d).await;
     }
     let fail = inner
         .shared
@@ -936,7 +936,7 @@ async fn suite_token_endpoint(
 
 async fn sleep(delay: Duration) {
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        crate::clock::sleep(delay).await;
     }
 }
 
@@ -1037,7 +1037,7 @@ async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Response {
         return wecom_error(40001, "invalid credential");
     }
     if !inner.config.gettoken_delay.is_zero() {
-        tokio::time::sleep(inner.config.gettoken_delay).await;
+        crate::clock::sleep(inner.config.gettoken_delay).await;
     }
     let token = {
         let mut s = inner.shared.lock().unwrap_or_else(|p| p.into_inner());

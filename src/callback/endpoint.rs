@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -318,7 +318,7 @@ impl Shutdown {
     pub async fn drain(&self, deadline: Duration) -> Drained {
         self.close();
         let all = self.shared.slots.clone().acquire_many_owned(self.shared.total_slots);
-        match tokio::time::timeout(deadline, all).await {
+        match crate::clock::timeout(deadline, all).await {
             Ok(_) => Drained { unfinished: 0 },
             Err(_) => Drained {
                 unfinished: self.pending(),
@@ -374,9 +374,7 @@ fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Refusal
         warn!("callback refused: the timestamp is not a number");
         return Err(refuse(StatusCode::BAD_REQUEST, "malformed timestamp"));
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let now = crate::clock::unix_secs();
     if now.abs_diff(sent) > window.as_secs() {
         warn!("callback refused: the timestamp is outside the window");
         return Err(refuse(StatusCode::FORBIDDEN, "stale timestamp"));

@@ -34,7 +34,7 @@ use crate::{Error, Result};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// A secret string (corpsecret, token). `Debug` never shows it. It serializes as the plain string, so that a
 /// [`TokenStore`] can persist tokens: only serialize it into a store.
@@ -81,12 +81,7 @@ pub struct CachedToken {
     pub expires_at_ms: u64,
 }
 
-/// The current unix time in milliseconds.
-pub fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use crate::clock::unix_millis;
 
 impl CachedToken {
     /// A token WeCom says is valid for `expires_in` from now; it is used until a margin of a tenth of its

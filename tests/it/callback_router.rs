@@ -1,13 +1,19 @@
 //! The callback router on loopback: verification, immediate acknowledgement, exactly-once handling, the
 //! bounded queue, graceful shutdown, the timestamp window, the Redis dedupe store shared by two routers,
 //! and what reaches the logs.
+//!
+//! Tests that wait for handlers, deadlines or windows run on tokio's paused clock (`start_paused`, see
+//! `wecom_externalcontact::clock`): a handler's sleep or a drain deadline is virtual, and a check that nothing
+//! happened follows a virtual wait, which ends only once every task of the test has run as far as it can.
+//! The Redis test keeps real time and waits for observable events (a drain) instead of sleeping.
 
 use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use axum::Router;
 use reqwest::StatusCode;
@@ -55,12 +61,9 @@ fn add_contact(external: &str) -> String {
     )
 }
 
+/// Now, as a callback timestamp: unix seconds on the runtime's clock (virtual in paused tests).
 fn now() -> String {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string()
+    wecom_externalcontact::clock::unix_secs().to_string()
 }
 
 /// One encrypted, signed delivery: the query and the body WeCom would send.
@@ -135,6 +138,7 @@ fn recorder(seen: &Seen) -> impl Fn(Event) -> std::future::Ready<()> + Clone {
     }
 }
 
+/// Waits (on the runtime's clock) until `done`, failing after `deadline`.
 async fn wait_until(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -205,7 +209,7 @@ async fn url_verification_answers_the_echostr_and_refuses_forgeries() {
     assert_eq!(seen.total(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_event_is_acknowledged_while_its_handler_still_sleeps() {
     let finished = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
@@ -225,11 +229,12 @@ async fn an_event_is_acknowledged_while_its_handler_still_sleeps() {
     let delivery = deliver(&crypto(), &add_contact("wm-slow"));
     post(&http, &server.url, &deliver(&crypto(), &add_contact("wm-warmup"))).await;
 
+    // On the paused clock the answer takes no time at all unless it waits for a handler's 1.5 s sleep.
     let start = Instant::now();
     let (status, body) = post(&http, &server.url, &delivery).await;
     let elapsed = start.elapsed();
     assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
-    assert!(elapsed < Duration::from_millis(500), "acknowledged after {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500), "acknowledged after {elapsed:?}");
     assert_eq!(
         finished.load(Ordering::SeqCst),
         0,
@@ -321,7 +326,7 @@ async fn three_hundred_events_with_the_same_sender_and_second_are_each_handled_o
     assert!((0..300).all(|i| seen.count(&format!("wm-{i:03}")) == 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tampered_bodies_and_bad_signatures_are_refused_and_never_handled() {
     let seen = Seen::default();
     let server = serve(callback::router(crypto(), recorder(&seen))).await;
@@ -380,6 +385,7 @@ async fn tampered_bodies_and_bad_signatures_are_refused_and_never_handled() {
     let not_an_event = deliver(&crypto(), "<xml><Hello>world</Hello></xml>");
     assert_eq!(post(&http, &server.url, &not_an_event).await.0, StatusCode::BAD_REQUEST);
 
+    // A virtual wait: it ends only when every task has run as far as it can.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.total(), 0, "no refused callback reached the handler");
     // The untouched original still works.
@@ -463,7 +469,7 @@ async fn a_full_queue_answers_503_and_the_redelivery_is_handled() {
     assert_eq!([seen.count("wm-a"), seen.count("wm-b"), seen.count("wm-c")], [1, 1, 1]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
     let seen = Seen::default();
     let handler = {
@@ -484,8 +490,15 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
         let delivery = deliver(&wecom, &add_contact(&format!("wm-drain-{i}")));
         assert_eq!(post(&http, &server.url, &delivery).await.0, StatusCode::OK);
     }
-    assert!(seen.total() < 6, "handlers were still queued when shutdown began");
+    // Posting takes no virtual time; each handler sleeps 200 ms of it, two at a time.
+    assert_eq!(seen.total(), 0, "handlers were still queued when shutdown began");
+    let started = Instant::now();
     let drained = shutdown.drain(Duration::from_secs(10)).await;
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(600),
+        "three rounds of two handlers"
+    );
     assert!(drained.is_complete(), "{drained:?}");
     assert_eq!(
         seen.total(),
@@ -496,11 +509,12 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
 
     let late = deliver(&wecom, &add_contact("wm-late"));
     assert_eq!(post(&http, &server.url, &late).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    // Longer than a handler takes, on the virtual clock: had it been accepted, it would have been handled.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(seen.count("wm-late"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drain_reports_what_its_deadline_left_unfinished() {
     let handler = |_event: Event| async { tokio::time::sleep(Duration::from_secs(3)).await };
     let (router, shutdown) = Endpoint::new(crypto()).concurrency(1).handler(handler).into_parts();
@@ -512,7 +526,7 @@ async fn drain_reports_what_its_deadline_left_unfinished() {
     }
     let start = Instant::now();
     let drained = shutdown.drain(Duration::from_millis(200)).await;
-    assert!(start.elapsed() < Duration::from_secs(2), "drain kept its deadline");
+    assert_eq!(start.elapsed(), Duration::from_millis(200), "drain kept its deadline");
     assert_eq!(drained.unfinished, 3);
     assert!(!drained.is_complete());
 }
@@ -562,7 +576,7 @@ async fn a_panicking_handler_is_contained_and_its_message_handled_on_redelivery(
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_timestamp_window_refuses_replays() {
     let seen = Seen::default();
     let server = serve(
@@ -574,7 +588,7 @@ async fn the_timestamp_window_refuses_replays() {
     .await;
     let http = reqwest::Client::new();
     let wecom = crypto();
-    let old = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 3600;
+    let old = wecom_externalcontact::clock::unix_secs() - 3600;
     let replay = deliver_at(&wecom, &add_contact("wm-replayed"), &old.to_string());
     assert_eq!(post(&http, &server.url, &replay).await.0, StatusCode::FORBIDDEN);
     let not_a_number = deliver_at(&wecom, &add_contact("wm-replayed"), "yesterday");
@@ -583,6 +597,17 @@ async fn the_timestamp_window_refuses_replays() {
     assert_eq!(post(&http, &server.url, &fresh).await.0, StatusCode::OK);
     wait_until("the fresh event", Duration::from_secs(10), || seen.total() == 1).await;
     assert_eq!(seen.count("wm-replayed"), 0);
+    // The window's edge, on the paused clock: signed now, a delivery is good for 300 s and refused after.
+    let (edge, late) = (
+        deliver(&wecom, &add_contact("wm-edge")),
+        deliver(&wecom, &add_contact("wm-late")),
+    );
+    tokio::time::advance(Duration::from_secs(300)).await;
+    assert_eq!(post(&http, &server.url, &edge).await.0, StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(post(&http, &server.url, &late).await.0, StatusCode::FORBIDDEN);
+    wait_until("the edge event", Duration::from_secs(10), || seen.total() == 2).await;
+    assert_eq!((seen.count("wm-edge"), seen.count("wm-late")), (1, 0));
 }
 
 #[cfg(feature = "redis")]
@@ -623,7 +648,7 @@ async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
     assert_eq!(seen.total(), 20, "each message handled once across both routers");
 
     // Redis goes away: the endpoint answers 503 (WeCom delivers again later) quickly, handles nothing.
-    let (router_c, _shutdown_c) = endpoint();
+    let (router_c, shutdown_c) = endpoint();
     let c = serve(router_c).await;
     redis.stop();
     let start = Instant::now();
@@ -635,7 +660,8 @@ async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
         "refused within WeCom's 5 s ({:?})",
         start.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Drained: every event this endpoint accepted has been handled, so the count is final.
+    assert!(shutdown_c.drain(Duration::from_secs(10)).await.is_complete());
     assert_eq!(seen.count("wm-no-redis"), 0);
 }
 
