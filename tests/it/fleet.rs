@@ -105,31 +105,20 @@ async fn failure_backoff_grows_and_ends() {
         1,
         "inside the backoff: the last error at once"
     );
-    // The paused clock makes the windows exact: a call takes no time on it.
-    tokio::time::sleep(Duration::from_millis(299)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 1, "still inside the first backoff (300 ms)");
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 2, "after 300 ms one new fetch");
-    tokio::time::sleep(Duration::from_millis(599)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 2, "the second backoff is longer (600 ms)");
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 3);
-    // It doubles up to the maximum (1200 ms) and stays there.
-    tokio::time::sleep(Duration::from_millis(1199)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 3, "the third backoff is 1200 ms");
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    call().await.unwrap_err();
-    tokio::time::sleep(Duration::from_millis(1199)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 4, "capped at 1200 ms");
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 5);
+    // The paused clock makes each backoff's end exact (a call takes no time on it): a millisecond before it,
+    // the last error at once; at it, one new fetch. It doubles up to the maximum (1200 ms) and stays there.
+    for (backoff_ms, fetches) in [(300, 2), (600, 3), (1200, 4), (1200, 5)] {
+        tokio::time::sleep(Duration::from_millis(backoff_ms - 1)).await;
+        call().await.unwrap_err();
+        assert_eq!(
+            calls_to(&s, "gettoken"),
+            fetches - 1,
+            "inside the {backoff_ms} ms backoff"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        call().await.unwrap_err();
+        assert_eq!(calls_to(&s, "gettoken"), fetches, "one new fetch after {backoff_ms} ms");
+    }
 }
 
 #[tokio::test]
@@ -394,6 +383,12 @@ async fn a_wrong_secret_in_eight_processes_makes_one_gettoken_in_all() {
     assert!(value.contains("40001") && !value.contains("wrong-secret"), "{value}");
 }
 
+/// The errcode `fetcher` answers for `k` inside the fleet's backoff, where it must not fetch.
+async fn held(fetcher: &SharedFetch) -> Option<i64> {
+    let refused = fetcher.get("k", || async { panic!("no fetch inside the fleet's backoff") });
+    refused.await.unwrap_err().errcode()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     // Two fetchers (as two processes would be) over one store.
@@ -410,21 +405,13 @@ async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     };
     assert_eq!(a.get("k", refuse).await.unwrap_err().errcode(), Some(40001));
     // b has never fetched: it gets a's refusal without fetching.
-    let e = b
-        .get("k", || async { panic!("b must not fetch inside a's backoff") })
-        .await
-        .unwrap_err();
-    assert_eq!(e.errcode(), Some(40001));
+    assert_eq!(held(&b).await, Some(40001));
     assert_eq!((a.fetch_count(), b.fetch_count()), (1, 0));
     let shared = store.get_failure("k").await.unwrap().unwrap();
     assert_eq!((shared.errcode, shared.failures), (40001, 1));
     // On the paused clock the shared retry time is exact: 300 ms after a's refusal, not a millisecond less.
     tokio::time::sleep(Duration::from_millis(299)).await;
-    let e = b
-        .get("k", || async { panic!("b must not fetch inside a's backoff") })
-        .await
-        .unwrap_err();
-    assert_eq!(e.errcode(), Some(40001));
+    assert_eq!(held(&b).await, Some(40001));
     tokio::time::sleep(Duration::from_millis(1)).await;
     // After the backoff, b fetches; refused again, the fleet's count grows and so does the backoff.
     assert!(b.get("k", refuse).await.is_err());
@@ -437,11 +424,7 @@ async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     assert_eq!(wait, 600, "backoff doubled to 600 ms");
     // a adopts b's refusal until b's retry time.
     tokio::time::sleep(Duration::from_millis(599)).await;
-    let e = a
-        .get("k", || async { panic!("a must not fetch inside b's backoff") })
-        .await
-        .unwrap_err();
-    assert_eq!(e.errcode(), Some(40001));
+    assert_eq!(held(&a).await, Some(40001), "a adopts b's refusal");
     // A success clears the shared refusal.
     tokio::time::sleep(Duration::from_millis(1)).await;
     let t = a

@@ -106,26 +106,16 @@ async fn token_is_refreshed_before_it_expires() {
     .await
     .unwrap();
     let client = s.client();
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    let request = GetFollowUserListRequest::new();
+    let call = || async { client.get_follow_user_list(&request).await.unwrap() };
+    call().await;
+    call().await;
     assert_eq!(s.gettoken_count(), 1, "cached while fresh");
     tokio::time::sleep(Duration::from_millis(899)).await;
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    call().await;
     assert_eq!(s.gettoken_count(), 1, "still used 899 ms after it was fetched");
     tokio::time::sleep(Duration::from_millis(1)).await;
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    call().await;
     assert_eq!(s.gettoken_count(), 2, "refreshed ahead of expiry");
     assert_eq!(
         calls_to(&s, "externalcontact/get_follow_user_list"),
