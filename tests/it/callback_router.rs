@@ -713,6 +713,7 @@ impl tracing::Subscriber for Capture {
 #[tokio::test]
 async fn logs_carry_the_event_kind_and_refusals_but_no_secret_or_content() {
     let lines = Arc::new(Mutex::new(Vec::new()));
+    support::logs_reach_scoped_subscribers();
     let _guard = tracing::subscriber::set_default(Capture {
         lines: lines.clone(),
         next_id: std::sync::atomic::AtomicU64::new(0),
