@@ -478,7 +478,7 @@ impl Client {
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let started = std::time::Instant::now();
+        let started = crate::clock::now();
         let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
         let _entered = span.enter();
         span.record(
@@ -575,7 +575,7 @@ impl Client {
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying an idempotent call"
             );
-            tokio::time::sleep(delay).await;
+            crate::clock::sleep(delay).await;
         }
     }
 
@@ -652,7 +652,9 @@ mod tests {
         ep
     }
 
-    #[tokio::test]
+    // On the paused clock the 50 ms timeout below ends only once nothing else can run: the second caller has
+    // had every chance to get its turn.
+    #[tokio::test(start_paused = true)]
     async fn one_turn_per_value_and_no_entry_left_behind() {
         let (ep, limits) = (mark_tag(), Limits::default());
         let first = limits.acquire(ep, Some("wm1")).await;
