@@ -9,12 +9,15 @@
 //!   layer over [`SharedFetch`], and so are the providers of suite and provider tokens.
 //!
 //! Concurrent callers share one fetch: 200 simultaneous first calls make exactly one `gettoken` request, and
-//! with a wrong secret they all get the same error from that one request. When WeCom rejects a token (40001,
-//! 40014, 42001) the client drops exactly that token ([`TokenProvider::invalidate`]) and asks again, so
-//! concurrent callers — in every process — that saw the same rejection share one refresh.
+//! with a wrong secret they all get the same error from that one request. When WeCom rejects a token (an
+//! errcode of class [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid): 40001, 40014,
+//! 42001 for an access_token) the client drops exactly that token ([`TokenProvider::invalidate`]) and asks
+//! again, so concurrent callers — in every process — that saw the same rejection share one refresh.
 
+mod answer;
 #[cfg(feature = "redis")]
 mod redis;
+mod replay;
 mod shared;
 mod store;
 #[cfg(feature = "service")]
@@ -23,14 +26,18 @@ mod suite;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisTokenStore, DEFAULT_KEY_PREFIX};
 pub use futures_core::future::BoxFuture;
+pub(crate) use replay::Replay;
 pub use shared::{FetchPolicy, SharedFetch};
 pub use store::{FetchFailure, MemoryTokenStore, TokenStore};
 #[cfg(feature = "service")]
-pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider, SUITE_TOKEN_ERRCODES};
+#[allow(deprecated)]
+pub use suite::SUITE_TOKEN_ERRCODES;
+#[cfg(feature = "service")]
+pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider};
 
 use crate::catalog::TokenKind;
 use crate::transport::Http;
-use crate::{Error, Result};
+use crate::Result;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -214,25 +221,15 @@ impl CorpTokenProvider {
         // response is the spec's `GettokenResponse`.
         let endpoint = crate::models::EP_GETTOKEN.path;
         let query = [("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())];
-        let bytes = self
-            .http
-            .send(
-                crate::catalog::HttpMethod::Get,
-                endpoint,
-                &query,
-                crate::transport::Body::None,
-            )
-            .await?;
-        let r: crate::models::GettokenResponse = crate::envelope::decode(endpoint, &bytes, false)?;
-        if r.access_token.expose().is_empty() {
-            return Err(Error::Decode {
-                endpoint: endpoint.into(),
-                message: "no access_token in the response".into(),
-                excerpt: String::new(),
-            });
-        }
-        let life = if r.expires_in == 0 { 7200 } else { r.expires_in };
-        Ok(CachedToken::new(r.access_token, Duration::from_secs(life)))
+        let r: crate::models::GettokenResponse = answer::request(
+            &self.http,
+            crate::catalog::HttpMethod::Get,
+            endpoint,
+            &query,
+            crate::transport::Body::None,
+        )
+        .await?;
+        answer::issued(endpoint, "access_token", r.access_token, r.expires_in)
     }
 }
 
