@@ -46,3 +46,63 @@ impl Replay {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::BoxFuture;
+    use std::sync::Mutex;
+
+    /// Records the tokens it was told to forget.
+    #[derive(Default)]
+    struct Forgetful(Mutex<Vec<String>>);
+
+    impl TokenProvider for Forgetful {
+        fn token(&self) -> BoxFuture<'_, crate::Result<Secret>> {
+            Box::pin(async { Ok(Secret::new("new")) })
+        }
+        fn invalidate(&self, failed: &str) -> BoxFuture<'_, ()> {
+            self.0.lock().unwrap().push(failed.to_string());
+            Box::pin(async {})
+        }
+    }
+
+    fn api(errcode: i64) -> Error {
+        Error::Api {
+            endpoint: "externalcontact/get_corp_tag_list".into(),
+            errcode,
+            errmsg: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_forgotten_and_replayed_once_and_nothing_else_is() {
+        let provider = Forgetful::default();
+        let sent = Secret::new("sent");
+        for code in [40001, 40014, 42001, 40082, 42009] {
+            let mut replay = Replay::once();
+            assert!(replay.after(&api(code), Some(&sent), &provider).await, "{code}");
+            assert!(!replay.after(&api(code), Some(&sent), &provider).await, "{code}: once");
+        }
+        assert_eq!(
+            provider.0.lock().unwrap().len(),
+            5,
+            "exactly the sent token, once per call"
+        );
+        assert!(provider.0.lock().unwrap().iter().all(|t| t == "sent"));
+
+        // Without a token (gettoken's 40001: a wrong secret), or for any other class: no replay.
+        let mut replay = Replay::once();
+        assert!(!replay.after(&api(40001), None, &provider).await);
+        for code in [-1, 6000, 45009, 45033, 48002, 99_999_999] {
+            assert!(!replay.after(&api(code), Some(&sent), &provider).await, "{code}");
+        }
+        let timeout = Error::Timeout { endpoint: "x".into() };
+        assert!(!replay.after(&timeout, Some(&sent), &provider).await);
+        assert_eq!(provider.0.lock().unwrap().len(), 5, "nothing more forgotten");
+        assert!(
+            replay.after(&api(42001), Some(&sent), &provider).await,
+            "the budget was not spent"
+        );
+    }
+}
