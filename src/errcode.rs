@@ -147,7 +147,7 @@ pub(crate) const fn token_codes<const N: usize>(kind: Option<TokenKind>) -> [i64
             if wanted {
                 assert!(
                     n < N,
-                    "more token-invalid codes in spec/errcodes.yaml than the array holds"
+                    "spec/errcodes.yaml has more token codes: lengthen TOKEN_ERRCODES / SUITE_TOKEN_ERRCODES"
                 );
                 out[n] = all[i].code;
                 n += 1;
@@ -157,7 +157,7 @@ pub(crate) const fn token_codes<const N: usize>(kind: Option<TokenKind>) -> [i64
     }
     assert!(
         n == N,
-        "fewer token-invalid codes in spec/errcodes.yaml than the array holds"
+        "spec/errcodes.yaml has fewer token codes: shorten TOKEN_ERRCODES / SUITE_TOKEN_ERRCODES"
     );
     out
 }
