@@ -12,9 +12,7 @@ use wecom_externalcontact::{Client, RetryPolicy, TokenKind};
 const READ: &str = "externalcontact/get_corp_tag_list";
 const WRITE: &str = "externalcontact/add_corp_tag";
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 /// A client that retries up to `attempts` times in all, with short delays.
 fn client(s: &StandIn, attempts: u32) -> Client {

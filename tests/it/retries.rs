@@ -10,9 +10,7 @@ use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 const READ: &str = "externalcontact/get_corp_tag_list";
 const WRITE: &str = "externalcontact/add_corp_tag";
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 fn client(s: &StandIn, policy: RetryPolicy) -> Client {
     Client::builder()

@@ -11,6 +11,11 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 
 pub mod redis_server;
 
+/// How many requests the stand-in received for `path` (under `/cgi-bin/`).
+pub fn calls_to(s: &StandIn, path: &str) -> usize {
+    s.requests().iter().filter(|r| r.path == path).count()
+}
+
 /// The catalogued endpoint at `path`.
 pub fn endpoint(path: &str) -> &'static Endpoint {
     catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))
