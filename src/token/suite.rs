@@ -39,8 +39,8 @@ pub(crate) struct Wiring {
 impl Wiring {
     /// The official host, a default HTTP client and an in-memory store.
     fn new() -> Self {
-        // Building the default client fails only without a TLS backend; reqwest's own default then fails
-        // each request with a transport error that says so.
+        // The builder fails only when its TLS backend cannot be initialized; the fallback is reqwest's own
+        // default client, as before.
         let reqwest = crate::transport::default_client(crate::transport::DEFAULT_TIMEOUT).unwrap_or_default();
         let base = crate::DEFAULT_BASE_URL.to_string();
         Wiring {
