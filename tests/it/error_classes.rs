@@ -12,21 +12,12 @@ use wecom_externalcontact::{Client, RetryPolicy, TokenKind};
 const READ: &str = "externalcontact/get_corp_tag_list";
 const WRITE: &str = "externalcontact/add_corp_tag";
 
-use crate::support::calls_to;
+use crate::support::{calls_to, client_with_retries};
 
-/// A client that retries up to `attempts` times in all, with short delays.
+/// A client of the stand-in that makes up to `attempts` attempts in all, with short delays.
 fn client(s: &StandIn, attempts: u32) -> Client {
-    Client::builder()
-        .corp_id(s.corp_id())
-        .secret(s.secret())
-        .base_url(s.base_url())
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .base_delay(Duration::from_millis(1)),
-        )
-        .build()
-        .unwrap()
+    let policy = RetryPolicy::default().max_attempts(attempts);
+    client_with_retries(s, policy.base_delay(Duration::from_millis(1)))
 }
 
 fn codes_of(wanted: impl Fn(ErrorClass) -> bool) -> Vec<i64> {
