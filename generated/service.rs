@@ -1385,7 +1385,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     ///
@@ -1406,7 +1406,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1464,7 +1464,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_auth_info")]
@@ -1481,7 +1481,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1501,7 +1501,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_admin_list")]
@@ -1518,7 +1518,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     #[doc(alias = "service/get_provider_token")]

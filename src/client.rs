@@ -3,7 +3,8 @@
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
 use crate::token::{
-    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider, TokenSource, TokenStore,
+    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Replay, Secret, SharedFetch, TokenProvider, TokenSource,
+    TokenStore,
 };
 use crate::transport::{to_query, Body, Failure, Http};
 use crate::{Error, Result};
@@ -22,8 +23,11 @@ pub use crate::transport::DEFAULT_BASE_URL;
 type DecodeInto<'a> = dyn FnMut(&str, &[u8], bool) -> Result<()> + Send + 'a;
 
 /// errcodes that mean "this token is invalid or expired" (access_token: 40001, 40014, 42001; suite_access_token:
-/// 40082, 42009): the token is dropped and the call replayed once.
-pub const TOKEN_ERRCODES: [i64; 5] = [40001, 40014, 42001, 40082, 42009];
+/// 40082, 42009), in code order: the errcodes of class
+/// [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid), taken from that classification. The
+/// token is dropped and the call replayed once.
+#[deprecated(note = "use `errcode::classify(code)` or `Error::class()`: `ErrorClass::TokenInvalid(_)`")]
+pub const TOKEN_ERRCODES: [i64; 5] = crate::errcode::token_codes(None);
 
 /// A typed async client for the WeCom 客户联系 API. Cheap to clone (`Arc` inside); `Send + Sync`.
 ///
@@ -42,9 +46,11 @@ struct Inner {
     limits: Limits,
 }
 
-/// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
-/// (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and
-/// jitter. Writes are never retried; 45009 and 45033 come back at once.
+/// How idempotent calls are retried: on an errcode of class
+/// [`ErrorClass::Retryable`](crate::errcode::ErrorClass::Retryable) (-1, 6000, 41063) and on transport
+/// failures before any answer arrived (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in
+/// all, with exponential backoff and jitter. Writes are never retried; rate limits
+/// ([`Throttled`](crate::errcode::ErrorClass::Throttled): 45009, 45033) and fatal codes come back at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -302,14 +308,9 @@ impl ClientBuilder {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
             return Err(Error::Config("base_url must be an http(s) URL without a query".into()));
         }
-        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
         let client = match self.http {
             Some(c) => c,
-            None => reqwest::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
+            None => crate::transport::default_client(self.timeout.unwrap_or(crate::transport::DEFAULT_TIMEOUT))?,
         };
         let http = Http::new(client, base.trim_end_matches('/').to_string());
         let (tokens, corp_provider) = match self.provider {
@@ -455,9 +456,10 @@ impl Client {
     }
 
     /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
-    /// - on a token errcode the token is dropped and the call replayed once (never more);
-    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
-    ///   policy; writes never are;
+    /// - on an errcode of class `TokenInvalid` the token is dropped and the call replayed once (never more;
+    ///   `token::Replay` holds that rule for the token providers too);
+    /// - an idempotent endpoint is retried on an errcode of class `Retryable` and on transport failures before
+    ///   any answer, per the retry policy; writes never are; `Throttled` and `Fatal` codes come back at once;
     /// - each attempt waits for the endpoint's and the client's concurrency limits.
     ///
     /// `decode` reads an answer (and reports its errcode as an error); after a failed attempt it may run again.
@@ -521,7 +523,7 @@ impl Client {
         // The body of a call without a token (gettoken) holds a token: keep it out of errors.
         let show_body = ep.token != TokenKind::None;
         let policy = self.inner.retry;
-        let mut replayed = false;
+        let mut replay = Replay::once();
         let mut attempt = 1u32;
         let turn = turn_value(ep, query, &body);
         loop {
@@ -548,18 +550,16 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(f) => f,
             };
-            let retry_reason = match &failure.error {
-                // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Error::Api { errcode, .. } if TOKEN_ERRCODES.contains(errcode) && !replayed && token.is_some() => {
-                    if let Some(t) = &token {
-                        tracing::debug!(errcode, "token rejected; refreshing it once");
-                        self.inner.tokens.provider.invalidate(t.expose()).await;
-                    }
-                    replayed = true;
-                    continue;
-                }
-                Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
-                Error::Transport { .. } if failure.before_answer => "no answer",
+            // A refused token: dropped and the call replayed once (only a call that carried a token).
+            if replay
+                .after(&failure.error, token.as_ref(), &*self.inner.tokens.provider)
+                .await
+            {
+                continue;
+            }
+            let retry_reason = match (&failure.error, failure.error.class()) {
+                (_, Some(class)) if class.retried_on_reads() => "retryable errcode",
+                (Error::Transport { .. }, _) if failure.before_answer => "no answer",
                 _ => return Err(failure.error),
             };
             if !ep.idempotent || attempt >= policy.max_attempts {

@@ -40,10 +40,13 @@ pub mod standin;
 #[cfg(feature = "service")]
 pub mod suite;
 pub mod token;
+mod token_kind;
 mod transport;
 
 pub use catalog::{HttpMethod, TokenKind};
-pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
+#[allow(deprecated)]
+pub use client::TOKEN_ERRCODES;
+pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL};
 pub use error::{Error, Result};
 #[cfg(feature = "service")]
 pub use suite::Suite;

@@ -34,9 +34,7 @@ async fn standin(delay_ms: u64) -> StandIn {
     .unwrap()
 }
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 async fn concurrent_calls(client: &Client, n: usize) -> Vec<wecom_externalcontact::Result<()>> {
     let tasks: Vec<_> = (0..n)

@@ -15,6 +15,7 @@ mod callback_events;
 #[cfg(feature = "axum")]
 mod callback_router;
 mod endpoints;
+mod error_classes;
 #[cfg(feature = "redis")]
 mod fleet;
 mod openapi;

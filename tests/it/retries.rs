@@ -14,19 +14,7 @@ use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 const READ: &str = "externalcontact/get_corp_tag_list";
 const WRITE: &str = "externalcontact/add_corp_tag";
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
-
-fn client(s: &StandIn, policy: RetryPolicy) -> Client {
-    Client::builder()
-        .corp_id(s.corp_id())
-        .secret(s.secret())
-        .base_url(s.base_url())
-        .retry_policy(policy)
-        .build()
-        .unwrap()
-}
+use crate::support::{calls_to, client_with_retries as client};
 
 fn fast() -> RetryPolicy {
     RetryPolicy::default().base_delay(Duration::from_millis(5))

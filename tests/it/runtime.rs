@@ -34,9 +34,7 @@ fn client_for(s: &StandIn) -> Client {
         .unwrap()
 }
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 /// A stand-in that has issued its first token (`standin-token-1`) to a client call, and that token.
 async fn standin_with_first_token() -> (StandIn, &'static str) {

@@ -11,6 +11,22 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 
 pub mod redis_server;
 
+/// A client of the stand-in's corp with this retry policy.
+pub fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::RetryPolicy) -> Client {
+    Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// How many requests the stand-in received for `path` (under `/cgi-bin/`).
+pub fn calls_to(s: &StandIn, path: &str) -> usize {
+    s.requests().iter().filter(|r| r.path == path).count()
+}
+
 /// The variant's name of a decoded callback, e.g. `AddExternalContact`.
 pub fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String {
     format!("{kind:?}")
