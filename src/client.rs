@@ -41,6 +41,9 @@ struct Inner {
     corp_provider: Option<Arc<CorpTokenProvider>>,
     retry: RetryPolicy,
     limits: Limits,
+    budgets: crate::limits::Budgets,
+    /// Whose per-corp budgets the calls draw on: the corp id (also with a token provider, when given).
+    budget_corp: String,
 }
 
 /// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
@@ -226,6 +229,7 @@ pub struct ClientBuilder {
     max_concurrency: Option<usize>,
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
+    budgets: Option<crate::limits::Budgets>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -240,7 +244,8 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The corp id (企业ID).
+    /// The corp id (企业ID). With a [`token_provider`](Self::token_provider) it only names the (authorized)
+    /// corp whose rate budgets the calls draw on.
     pub fn corp_id(mut self, corp_id: impl Into<String>) -> Self {
         self.corp_id = Some(corp_id.into());
         self
@@ -290,6 +295,13 @@ impl ClientBuilder {
         self.provider = Some((kind, provider));
         self
     }
+    /// The rate budgets the calls draw on; default [`Budgets::default`](crate::Budgets::default) (on, at WeCom's
+    /// documented limits, waiting up to 60 s). [`Budgets::off`](crate::Budgets::off) turns them off; clients
+    /// built with clones of one `Budgets` share its limiters.
+    pub fn budgets(mut self, budgets: crate::limits::Budgets) -> Self {
+        self.budgets = Some(budgets);
+        self
+    }
     /// Share an existing `reqwest::Client` (its own timeout and TLS settings apply).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -313,6 +325,12 @@ impl ClientBuilder {
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
         };
         let http = Http::new(client, base.trim_end_matches('/').to_string());
+        let budget_corp = match (&self.corp_id, &self.provider) {
+            (Some(id), _) => id.trim().to_string(),
+            (None, Some((kind, _))) => format!("({kind:?} token)"),
+            (None, None) => String::new(),
+        };
+        let hold_store = self.store.clone();
         let (tokens, corp_provider) = match self.provider {
             Some((kind, provider)) => (TokenSource { kind, provider }, None),
             None => {
@@ -346,6 +364,8 @@ impl ClientBuilder {
                     global: self.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
                     ..Limits::default()
                 },
+                budgets: self.budgets.unwrap_or_default().with_store(hold_store),
+                budget_corp,
             }),
         })
     }
@@ -478,6 +498,7 @@ impl Client {
             errcode = tracing::field::Empty,
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
+            budget_wait_ms = tracing::field::Empty,
         );
         let started = std::time::Instant::now();
         let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
@@ -496,6 +517,7 @@ impl Client {
                     Error::Transport { .. } => "transport_error",
                     Error::Timeout { .. } => "timeout",
                     Error::Decode { .. } => "decode_error",
+                    Error::Throttled { .. } => "throttled",
                     _ => "error",
                 };
                 span.record("outcome", outcome);
@@ -525,6 +547,7 @@ impl Client {
         let mut replayed = false;
         let mut attempt = 1u32;
         let turn = turn_value(ep, query, &body);
+        let mut budget_wait = Duration::ZERO;
         loop {
             tracing::Span::current().record("attempt", attempt);
             let token = match ep.token.query_name() {
@@ -536,6 +559,11 @@ impl Client {
                 q.push((name, t.expose()));
             }
             let permits = self.inner.limits.acquire(ep, turn.as_deref()).await;
+            budget_wait += self.inner.budgets.admit(&self.inner.budget_corp, ep).await?;
+            tracing::Span::current().record(
+                "budget_wait_ms",
+                u64::try_from(budget_wait.as_millis()).unwrap_or(u64::MAX),
+            );
             let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
             let outcome = match sent {
                 Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
@@ -560,6 +588,18 @@ impl Client {
                     continue;
                 }
                 Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
+                Error::Api {
+                    errcode: crate::errcode::FREQUENCY_LIMIT,
+                    errmsg,
+                    ..
+                } => {
+                    let corp = &self.inner.budget_corp;
+                    if self.inner.budgets.frequency_blocked(corp, ep, errmsg).await && ep.idempotent {
+                        // Waited out by the next attempt's admission (no attempt is counted: no call was made).
+                        continue;
+                    }
+                    return Err(failure.error);
+                }
                 Error::Transport { .. } if failure.before_answer => "no answer",
                 _ => return Err(failure.error),
             };

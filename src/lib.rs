@@ -31,6 +31,7 @@ mod envelope;
 pub mod errcode;
 mod error;
 mod flex;
+pub mod limits;
 pub mod paging;
 #[cfg(feature = "standin")]
 pub mod standin;
@@ -43,6 +44,7 @@ mod transport;
 pub use catalog::{HttpMethod, TokenKind};
 pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL, TOKEN_ERRCODES};
 pub use error::{Error, Result};
+pub use limits::Budgets;
 #[cfg(feature = "service")]
 pub use suite::Suite;
 

@@ -15,6 +15,7 @@ mod callback_router;
 mod endpoints;
 #[cfg(feature = "redis")]
 mod fleet;
+mod limits;
 mod openapi;
 mod retries;
 mod runtime;
