@@ -7,7 +7,8 @@
 //! Which limit tripped is not in WeCom's answer: the first 45009 holds for a minute; a 45009 on the first
 //! calls after a hold ended (within a minute of its end) means the hour's limit tripped, and holds for an hour.
 
-use crate::token::{unix_millis, FetchFailure, TokenStore};
+use crate::clock::unix_millis;
+use crate::token::{FetchFailure, TokenStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The in-process budget: one GCRA limiter per (corp, endpoint) and per (IP, endpoint) window, from the
-//! `governor` crate, on a clock that follows tokio's (so tests on paused time run on virtual time).
+//! `governor` crate, driven by the runtime's clock ([`crate::clock`]: virtual time in paused tests).
 
 use super::Budget;
 use governor::clock::Clock;
@@ -11,16 +11,16 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// governor's clock, read from tokio's (virtual under `tokio::time::pause`), as the time since `epoch`.
+/// governor's clock: [`crate::clock::now`] as the time since `epoch`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TokioClock {
-    epoch: tokio::time::Instant,
+    epoch: crate::clock::Instant,
 }
 
 impl Clock for TokioClock {
     type Instant = Duration;
     fn now(&self) -> Duration {
-        tokio::time::Instant::now().saturating_duration_since(self.epoch)
+        crate::clock::now().saturating_duration_since(self.epoch)
     }
 }
 
@@ -66,7 +66,7 @@ impl Local {
     pub(crate) fn new() -> Self {
         Local {
             clock: TokioClock {
-                epoch: tokio::time::Instant::now(),
+                epoch: crate::clock::now(),
             },
             windows: Mutex::new(HashMap::new()),
         }
@@ -85,7 +85,7 @@ impl Local {
 
     /// Takes one permit of every gate of `windows` in turn, waiting for each as long as `deadline` allows.
     /// `Err(wait)`: the next gate would open only after the deadline, in `wait`.
-    pub(crate) async fn take(&self, windows: &[Arc<Windows>], deadline: tokio::time::Instant) -> Result<(), Duration> {
+    pub(crate) async fn take(&self, windows: &[Arc<Windows>], deadline: crate::clock::Instant) -> Result<(), Duration> {
         // Every hour gate first, then every minute gate: the last gates before the call are the short windows.
         for level in 0..2 {
             for w in windows {
@@ -97,11 +97,11 @@ impl Local {
                             let wait = not_until
                                 .wait_time_from(self.clock.now())
                                 .max(Duration::from_micros(50));
-                            let now = tokio::time::Instant::now();
+                            let now = crate::clock::now();
                             if now + wait > deadline {
                                 return Err(wait);
                             }
-                            tokio::time::sleep(wait).await;
+                            crate::clock::sleep(wait).await;
                         }
                     }
                 }
@@ -126,14 +126,14 @@ mod tests {
                 minute: window,
             },
         );
-        let start = tokio::time::Instant::now();
+        let start = crate::clock::now();
         let mut at = Vec::new();
         for _ in 0..calls {
             local
                 .take(std::slice::from_ref(&w), start + Duration::from_secs(3600))
                 .await
                 .unwrap();
-            at.push(tokio::time::Instant::now() - start);
+            at.push(crate::clock::now() - start);
         }
         let mut most = 0;
         for (i, t) in at.iter().enumerate() {
@@ -169,7 +169,7 @@ mod tests {
                 minute: Duration::from_secs(60),
             },
         );
-        let now = tokio::time::Instant::now();
+        let now = crate::clock::now();
         let mut refused = None;
         for _ in 0..10 {
             if let Err(wait) = local.take(std::slice::from_ref(&w), now).await {
@@ -179,6 +179,6 @@ mod tests {
         }
         let wait = refused.expect("the burst (1 of 99) is over within 10 calls");
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
-        assert_eq!(tokio::time::Instant::now(), now, "fail-fast does not sleep");
+        assert_eq!(crate::clock::now(), now, "fail-fast does not sleep");
     }
 }

@@ -222,10 +222,10 @@ impl Budgets {
     }
 
     /// Waits out the 45009 hold of `ep` for `corp`, if there is one and it ends before `deadline`.
-    async fn wait_hold(&self, corp: &str, ep: &'static Endpoint, deadline: tokio::time::Instant) -> crate::Result<()> {
+    async fn wait_hold(&self, corp: &str, ep: &'static Endpoint, deadline: crate::clock::Instant) -> crate::Result<()> {
         let key = hold::key(corp, ep.path);
         while let Some(h) = self.holds.current(&key, self.store.as_ref()).await {
-            let left = Duration::from_millis(h.until_ms.saturating_sub(crate::token::unix_millis()));
+            let left = Duration::from_millis(h.until_ms.saturating_sub(crate::clock::unix_millis()));
             if self.holds.first_warning(&key) {
                 tracing::warn!(
                     endpoint = ep.path,
@@ -236,14 +236,14 @@ impl Budgets {
                     "WeCom blocks this endpoint for this corp (45009): no calls to it until the block ends"
                 );
             }
-            if tokio::time::Instant::now() + left > deadline {
+            if crate::clock::now() + left > deadline {
                 return Err(crate::Error::Throttled {
                     endpoint: ep.path.to_string(),
                     reason: ThrottleReason::Held,
                     retry_after: left,
                 });
             }
-            tokio::time::sleep(left).await;
+            crate::clock::sleep(left).await;
         }
         Ok(())
     }
@@ -263,12 +263,12 @@ impl Budgets {
             tracing::warn!(
                 endpoint = ep.path,
                 corp = corp,
-                hold_ms = h.until_ms.saturating_sub(crate::token::unix_millis()),
+                hold_ms = h.until_ms.saturating_sub(crate::clock::unix_millis()),
                 strikes = h.strikes,
                 "WeCom answered 45009: no calls to this endpoint for this corp until the block ends"
             );
         }
-        Duration::from_millis(h.until_ms.saturating_sub(crate::token::unix_millis())) <= self.max_wait
+        Duration::from_millis(h.until_ms.saturating_sub(crate::clock::unix_millis())) <= self.max_wait
     }
 
     /// Takes a permit for one call of `ep` for `corp`, waiting as the policy allows. Returns how long it
@@ -277,7 +277,7 @@ impl Budgets {
         if !self.on {
             return Ok(Duration::ZERO);
         }
-        let started = tokio::time::Instant::now();
+        let started = crate::clock::now();
         let deadline = started + self.max_wait;
         self.wait_hold(corp, ep, deadline).await?;
         let mut windows = Vec::with_capacity(2);
