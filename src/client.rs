@@ -46,9 +46,11 @@ struct Inner {
     budget_corp: String,
 }
 
-/// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
-/// (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and
-/// jitter. Writes are never retried; 45009 and 45033 come back at once.
+/// How idempotent calls are retried: on errcode -1, on 45033 (after halving the endpoint's concurrency for the
+/// corp) and on transport failures before any answer arrived (connect errors, HTTP 502/503/504), at most
+/// `max_attempts` attempts in all, with exponential backoff and jitter. Writes are never retried. A 45009 holds
+/// the endpoint for the corp (see [`Budgets`](crate::Budgets)); an idempotent call waits the hold out when its
+/// policy allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -559,6 +561,7 @@ impl Client {
                 q.push((name, t.expose()));
             }
             let permits = self.inner.limits.acquire(ep, turn.as_deref()).await;
+            let slot = self.inner.budgets.slot(&self.inner.budget_corp, ep).await;
             budget_wait += self.inner.budgets.admit(&self.inner.budget_corp, ep).await?;
             tracing::Span::current().record(
                 "budget_wait_ms",
@@ -574,9 +577,18 @@ impl Client {
             };
             drop(permits);
             let failure = match outcome {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    slot.succeeded();
+                    return Ok(v);
+                }
                 Err(f) => f,
             };
+            if failure.error.errcode() == Some(crate::errcode::CONCURRENCY_LIMIT) {
+                let limit = slot.overloaded();
+                tracing::debug!(limit, "45033: this endpoint's concurrency for the corp is halved");
+            } else {
+                drop(slot);
+            }
             let retry_reason = match &failure.error {
                 // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
                 Error::Api { errcode, .. } if TOKEN_ERRCODES.contains(errcode) && !replayed && token.is_some() => {
@@ -588,6 +600,10 @@ impl Client {
                     continue;
                 }
                 Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
+                Error::Api {
+                    errcode: crate::errcode::CONCURRENCY_LIMIT,
+                    ..
+                } => "errcode 45033 (too many concurrent calls)",
                 Error::Api {
                     errcode: crate::errcode::FREQUENCY_LIMIT,
                     errmsg,

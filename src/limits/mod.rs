@@ -8,6 +8,7 @@
 //! [`Error::Throttled`](crate::Error::Throttled); the wait is the `budget_wait_ms` field of the call's span.
 //! Clients built with clones of one `Budgets` share its limiters (build every client of a process from one).
 
+mod adaptive;
 mod hold;
 mod local;
 
@@ -78,6 +79,7 @@ pub struct Budgets {
     per_ip: Option<RateBudget>,
     local: Arc<local::Local>,
     holds: Arc<hold::Holds>,
+    adaptive: Arc<adaptive::Adaptive>,
     /// Where holds are shared with other processes (the client's token store).
     store: Option<Arc<dyn crate::token::TokenStore>>,
 }
@@ -110,6 +112,7 @@ impl Default for Budgets {
             per_ip: None,
             local: Arc::new(local::Local::new()),
             holds: Arc::default(),
+            adaptive: Arc::default(),
             store: None,
         }
     }
@@ -219,6 +222,15 @@ impl Budgets {
     pub(crate) fn with_store(mut self, store: Option<Arc<dyn crate::token::TokenStore>>) -> Self {
         self.store = store;
         self
+    }
+
+    /// A slot under the adaptive concurrency of `ep` for `corp` (at once until WeCom answers 45033). The
+    /// caller reports the answer on it: [`Slot::succeeded`](adaptive::Slot::succeeded) or
+    /// [`Slot::overloaded`](adaptive::Slot::overloaded) (45033 halves the limit).
+    pub(crate) async fn slot(&self, corp: &str, ep: &'static Endpoint) -> adaptive::Slot {
+        self.adaptive
+            .slot(&format!("{corp}:{}", ep.path), ep.max_concurrency)
+            .await
     }
 
     /// Waits out the 45009 hold of `ep` for `corp`, if there is one and it ends before `deadline`.

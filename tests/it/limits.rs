@@ -150,3 +150,18 @@ async fn a_45009_holds_the_endpoint_for_the_corp_here_and_through_the_store() {
         other => panic!("expected an hour's hold, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn a_45033_is_retried_on_a_read_and_returned_on_a_write() {
+    use wecom_externalcontact::models::RemarkRequest;
+    let s = StandIn::start().await.unwrap();
+    let c = client(&s, Budgets::default(), Arc::new(MemoryTokenStore::new()));
+    s.fail_next(PATH, 45033, "api concurrent out of limit");
+    c.get_follow_user_list(&GetFollowUserListRequest::new()).await.unwrap();
+    assert_eq!(calls_to(&s, PATH), 2, "the read was retried once");
+
+    s.fail_next("externalcontact/remark", 45033, "api concurrent out of limit");
+    let e = c.remark(&RemarkRequest::new("zhangsan", "wm1")).await.unwrap_err();
+    assert_eq!(e.errcode(), Some(45033));
+    assert_eq!(calls_to(&s, "externalcontact/remark"), 1, "a write is never retried");
+}
