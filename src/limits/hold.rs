@@ -70,6 +70,22 @@ impl Holds {
         Some(h.clone())
     }
 
+    /// Notes a hold of `key` until `until_ms` that another process started (learned from the fleet's step).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn learn(&self, key: &str, until_ms: u64) {
+        let mut map = self.lock();
+        let h = map.entry(key.to_string()).or_insert_with(|| Hold {
+            until_ms: 0,
+            strikes: 1,
+            errmsg: String::new(),
+            warned: false,
+        });
+        if h.until_ms < until_ms {
+            h.until_ms = until_ms;
+            h.warned = false;
+        }
+    }
+
     /// Marks the hold of `key` as warned about; `true` the first time (one `warn!` per hold and process).
     pub(crate) fn first_warning(&self, key: &str) -> bool {
         let mut map = self.lock();

@@ -30,13 +30,18 @@ type Gcra = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Dura
 /// of a fiftieth of them, the rest spread evenly, with 1 % (at least one call) kept back for the jitter
 /// between taking a permit and the call reaching WeCom.
 pub(crate) fn quota(allowed: u32, window: Duration) -> Quota {
-    let usable = allowed.saturating_sub((allowed / 100).max(1)).max(1);
-    let burst = (usable / 50).max(1);
-    let spread = usable.saturating_sub(burst).max(1);
-    let period = (window / spread).max(Duration::from_nanos(1));
+    let (period, burst) = gcra(allowed, window);
     Quota::with_period(period)
         .expect("a period of at least 1 ns")
         .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
+/// The GCRA of [`quota`]: (the period between calls, the burst).
+pub(crate) fn gcra(allowed: u32, window: Duration) -> (Duration, u32) {
+    let usable = allowed.saturating_sub((allowed / 100).max(1)).max(1);
+    let burst = (usable / 50).max(1);
+    let spread = usable.saturating_sub(burst).max(1);
+    ((window / spread).max(Duration::from_nanos(1)), burst)
 }
 
 /// The two limiters of one budget: its hour, then its minute (the last gate before the call is the

@@ -9,6 +9,8 @@
 //! Clients built with clones of one `Budgets` share its limiters (build every client of a process from one).
 
 mod adaptive;
+#[cfg(feature = "redis")]
+mod fleet;
 mod hold;
 mod local;
 
@@ -82,6 +84,9 @@ pub struct Budgets {
     adaptive: Arc<adaptive::Adaptive>,
     /// Where holds are shared with other processes (the client's token store).
     store: Option<Arc<dyn crate::token::TokenStore>>,
+    /// The fleet's shared budgets, and the share of each budget a process keeps to while Redis is down.
+    #[cfg(feature = "redis")]
+    fleet: Option<(Arc<fleet::Fleet>, f64)>,
 }
 
 impl fmt::Debug for Budgets {
@@ -114,6 +119,8 @@ impl Default for Budgets {
             holds: Arc::default(),
             adaptive: Arc::default(),
             store: None,
+            #[cfg(feature = "redis")]
+            fleet: None,
         }
     }
 }
@@ -188,6 +195,38 @@ impl Budgets {
         self
     }
 
+    /// Shares the per-corp budgets (and the 45009 holds) with every process using the same Redis: each call
+    /// takes its permit in one atomic Lua step on the Redis server (the GCRA of each window on the server's
+    /// clock, and the hold in the same round trip). While Redis is unreachable each process keeps to
+    /// `fallback_share` of each budget (e.g. 1/4 for a fleet of four; one `warn!` per outage). The per-IP
+    /// budget stays per process.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn fleet(mut self, store: Arc<crate::token::RedisTokenStore>, fallback_share: f64) -> Self {
+        let batch = self.fleet.as_ref().map_or(1, |(f, _)| f.batch);
+        let share = if fallback_share.is_finite() {
+            fallback_share.clamp(0.0001, 1.0)
+        } else {
+            0.25
+        };
+        self.store = Some(store.clone());
+        self.fleet = Some((Arc::new(fleet::Fleet::new(store, batch)), share));
+        self
+    }
+
+    /// Takes permits from Redis `n` at a time (default 1: one step per call) and hands them out in this
+    /// process, saving round trips. A leased permit lapses unused after `n` periods of the budget; a
+    /// process with leased permits learns of another process's 45009 hold at its next round trip. Set it
+    /// after [`fleet`](Self::fleet).
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn fleet_batch(mut self, n: u32) -> Self {
+        if let Some((f, share)) = self.fleet.take() {
+            self.fleet = Some((Arc::new(fleet::Fleet::new(f.store.clone(), n)), share));
+        }
+        self
+    }
+
     /// The per-corp budget in force for `ep`: the smaller of the endpoint's and the configured one, times
     /// the share.
     fn corp_budget(&self, ep: &Endpoint) -> Option<Budget> {
@@ -220,8 +259,18 @@ impl Budgets {
 
     /// These budgets, sharing 45009 holds through `store` (the client's token store).
     pub(crate) fn with_store(mut self, store: Option<Arc<dyn crate::token::TokenStore>>) -> Self {
-        self.store = store;
+        if self.store.is_none() {
+            self.store = store;
+        }
         self
+    }
+
+    /// Whether the fleet's Redis step checks holds (so the store need not be read for them here).
+    fn fleet_checks_holds(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.fleet.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
     }
 
     /// A slot under the adaptive concurrency of `ep` for `corp` (at once until WeCom answers 45033). The
@@ -236,7 +285,12 @@ impl Budgets {
     /// Waits out the 45009 hold of `ep` for `corp`, if there is one and it ends before `deadline`.
     async fn wait_hold(&self, corp: &str, ep: &'static Endpoint, deadline: crate::clock::Instant) -> crate::Result<()> {
         let key = hold::key(corp, ep.path);
-        while let Some(h) = self.holds.current(&key, self.store.as_ref()).await {
+        let store = if self.fleet_checks_holds() {
+            None
+        } else {
+            self.store.as_ref()
+        };
+        while let Some(h) = self.holds.current(&key, store).await {
             let left = Duration::from_millis(h.until_ms.saturating_sub(crate::clock::unix_millis()));
             if self.holds.first_warning(&key) {
                 tracing::warn!(
@@ -283,6 +337,78 @@ impl Budgets {
         Duration::from_millis(h.until_ms.saturating_sub(crate::clock::unix_millis())) <= self.max_wait
     }
 
+    /// The fleet's step for the per-corp budget `b` (waiting as the policy allows): `Ok(None)` when granted (or
+    /// when there is no fleet), `Ok(Some(fallback))` when Redis is down and this process keeps to its
+    /// fallback share.
+    #[cfg(feature = "redis")]
+    async fn fleet_step(
+        &self,
+        corp: &str,
+        ep: &'static Endpoint,
+        b: Budget,
+        deadline: crate::clock::Instant,
+    ) -> crate::Result<Option<Budget>> {
+        let Some((fleet, fallback_share)) = &self.fleet else {
+            return Ok(None);
+        };
+        let key = format!("{corp}:{}", ep.path);
+        let windows: Vec<fleet::Window> = [("h", b.per_hour, b.minute * 60), ("m", b.per_minute, b.minute)]
+            .into_iter()
+            .map(|(w, allowed, length)| {
+                let (period, burst) = local::gcra(allowed, length);
+                fleet::Window {
+                    // The budget is part of the key: processes configured alike share it.
+                    key: format!("{w}{allowed}/{}ms:{key}", length.as_millis()),
+                    period,
+                    burst,
+                }
+            })
+            .collect();
+        let hold_key = hold::key(corp, ep.path);
+        loop {
+            let (wait, reason) = match fleet.step(&key, &hold_key, &windows).await {
+                Ok(fleet::Step::Granted) => return Ok(None),
+                Ok(fleet::Step::Wait(w)) => (w, ThrottleReason::Budget),
+                Ok(fleet::Step::Held(w)) => (w, ThrottleReason::Held),
+                Err(_) => {
+                    let part = |n: u32| ((f64::from(n) * fallback_share).floor() as u32).max(1);
+                    return Ok(Some(Budget {
+                        per_minute: part(b.per_minute),
+                        per_hour: part(b.per_hour),
+                        minute: b.minute,
+                    }));
+                }
+            };
+            if reason == ThrottleReason::Held {
+                let until = crate::clock::unix_millis() + u64::try_from(wait.as_millis()).unwrap_or(u64::MAX / 2);
+                self.holds.learn(&hold_key, until);
+            }
+            if reason == ThrottleReason::Held && self.holds.first_warning(&hold_key) {
+                tracing::warn!(endpoint = ep.path, corp = corp, hold_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "WeCom blocks this endpoint for this corp (45009, held by the fleet): no calls to it until the block ends");
+            }
+            if crate::clock::now() + wait > deadline {
+                return Err(crate::Error::Throttled {
+                    endpoint: ep.path.to_string(),
+                    reason,
+                    retry_after: wait,
+                });
+            }
+            crate::clock::sleep(wait).await;
+        }
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn fleet_step(
+        &self,
+        _corp: &str,
+        _ep: &'static Endpoint,
+        _b: Budget,
+        _deadline: crate::clock::Instant,
+    ) -> crate::Result<Option<Budget>> {
+        Ok(None)
+    }
+
     /// Takes a permit for one call of `ep` for `corp`, waiting as the policy allows. Returns how long it
     /// waited, or the error the caller gets.
     pub(crate) async fn admit(&self, corp: &str, ep: &'static Endpoint) -> crate::Result<Duration> {
@@ -294,7 +420,17 @@ impl Budgets {
         self.wait_hold(corp, ep, deadline).await?;
         let mut windows = Vec::with_capacity(2);
         if let Some(b) = self.corp_budget(ep) {
-            windows.push(self.local.windows(&format!("corp:{corp}:{}", ep.path), b));
+            match self.fleet_step(corp, ep, b, deadline).await? {
+                None => {}
+                Some(fallback) => windows.push(self.local.windows(&format!("fallback:{corp}:{}", ep.path), fallback)),
+            }
+            #[cfg(feature = "redis")]
+            let local = self.fleet.is_none();
+            #[cfg(not(feature = "redis"))]
+            let local = true;
+            if local {
+                windows.push(self.local.windows(&format!("corp:{corp}:{}", ep.path), b));
+            }
         }
         if let Some(b) = self.ip_budget() {
             windows.push(self.local.windows(&format!("ip:{}", ep.path), b));

@@ -16,6 +16,8 @@ mod endpoints;
 #[cfg(feature = "redis")]
 mod fleet;
 mod limits;
+#[cfg(feature = "redis")]
+mod limits_fleet;
 mod openapi;
 mod retries;
 mod runtime;
