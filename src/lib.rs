@@ -34,6 +34,7 @@ mod error;
 mod flex;
 pub mod limits;
 pub mod paging;
+mod secret;
 #[cfg(feature = "standin")]
 pub mod standin;
 

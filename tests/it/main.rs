@@ -21,7 +21,6 @@ mod limits_fleet;
 mod openapi;
 mod retries;
 mod runtime;
-mod spec_only_addition;
 mod standin_customers;
 #[cfg(feature = "service")]
 mod suite;

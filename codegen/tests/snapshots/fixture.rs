@@ -483,7 +483,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
-    idempotent: false,
+    idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
     rate_limit: Some(crate::catalog::RateBudget {
@@ -545,7 +545,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Suite,
     deprecated: Some("use fixture/widget/list instead"),
     upload: None,
-    idempotent: false,
+    idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: Some("widget_id"),
     rate_limit: Some(crate::catalog::RateBudget {
@@ -589,7 +589,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
     ///
-    /// Not idempotent: never retried.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/list")]
@@ -639,7 +639,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
-    /// Not idempotent: never retried.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///
