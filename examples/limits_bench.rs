@@ -46,7 +46,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     if let Some(r) = &redis {
         let store = Arc::new(RedisTokenStore::new(&r.url())?.key_prefix("bench:"));
-        configs.push(("Redis budget, 1 step per call", client(Budgets::default().fleet(store.clone(), 0.25))?));
+        configs.push((
+            "Redis budget, 1 step per call",
+            client(Budgets::default().fleet(store.clone(), 0.25))?,
+        ));
         configs.push((
             "Redis budget, leased batches of 10",
             client(Budgets::default().fleet(store, 0.25).fleet_batch(10))?,

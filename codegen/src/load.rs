@@ -5,8 +5,7 @@ use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
     At, BudgetDef, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef,
-    FieldDef, LimitsDef,
-    PagingDef, SpecFile, TypeDef,
+    FieldDef, LimitsDef, PagingDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;

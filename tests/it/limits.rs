@@ -165,3 +165,97 @@ async fn a_45033_is_retried_on_a_read_and_returned_on_a_write() {
     assert_eq!(e.errcode(), Some(45033));
     assert_eq!(calls_to(&s, "externalcontact/remark"), 1, "a write is never retried");
 }
+
+mod standin_enforced {
+    use super::*;
+    use wecom_externalcontact::models::RemarkRequest;
+    use wecom_externalcontact::standin::{StandInConfig, StandInLimits};
+    use wecom_externalcontact::RetryPolicy;
+
+    async fn standin(limits: StandInLimits) -> StandIn {
+        StandIn::start_with(StandInConfig {
+            limits: Some(limits),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn over_its_budget_the_standin_answers_45009_and_blocks_for_the_window() {
+        let s = standin(StandInLimits::budget(RateBudget::new(5, 300)).minute(Duration::from_millis(1500))).await;
+        let c = client(&s, Budgets::off(), Arc::new(MemoryTokenStore::new()));
+        let mut codes = Vec::new();
+        for _ in 0..7 {
+            codes.push(
+                c.get_follow_user_list(&GetFollowUserListRequest::new())
+                    .await
+                    .err()
+                    .and_then(|e| e.errcode()),
+            );
+        }
+        assert_eq!(codes, [None, None, None, None, None, Some(45009), Some(45009)]);
+        assert_eq!(s.limit_refusals(PATH), (2, 0));
+        // Another endpoint has a budget of its own.
+        c.get_corp_tag_list(&Default::default()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        c.get_follow_user_list(&GetFollowUserListRequest::new())
+            .await
+            .expect("the block ended with its minute");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_45033_burst_halves_concurrency_then_it_recovers_and_writes_are_not_retried() {
+        let s = standin(StandInLimits::default().max_concurrency(2)).await;
+        s.delay_responses(PATH, Duration::from_millis(30));
+        let c = Client::builder()
+            .corp_id(s.corp_id())
+            .secret(s.secret())
+            .base_url(s.base_url())
+            .retry_policy(
+                RetryPolicy::default()
+                    .max_attempts(8)
+                    .base_delay(Duration::from_millis(5)),
+            )
+            .build()
+            .unwrap();
+        let burst = |c: Client| async move {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let c = c.clone();
+                    tokio::spawn(async move { c.get_follow_user_list(&GetFollowUserListRequest::new()).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap().expect("reads are retried until they fit");
+            }
+        };
+        burst(c.clone()).await;
+        let first = s.limit_refusals(PATH).1;
+        assert!(first > 0, "16 at once over a concurrency of 2: 45033s");
+        burst(c.clone()).await;
+        let second = s.limit_refusals(PATH).1 - first;
+        assert!(
+            second * 2 < first,
+            "the halved concurrency keeps the second burst mostly under the limit: {first} then {second}"
+        );
+
+        // Writes: 8 remarks at once (the spec lets 5 in flight; the stand-in 2): the 45033s come back.
+        s.delay_responses("externalcontact/remark", Duration::from_millis(30));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move { c.remark(&RemarkRequest::new("zhangsan", format!("wm{i}"))).await })
+            })
+            .collect();
+        let mut refused = 0;
+        for t in tasks {
+            if let Err(e) = t.await.unwrap() {
+                assert_eq!(e.errcode(), Some(45033), "{e}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+        assert_eq!(calls_to(&s, "externalcontact/remark"), 8, "no write was retried");
+    }
+}

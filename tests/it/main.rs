@@ -18,6 +18,8 @@ mod fleet;
 mod limits;
 #[cfg(feature = "redis")]
 mod limits_fleet;
+#[cfg(feature = "redis")]
+mod limits_procs;
 mod openapi;
 mod retries;
 mod runtime;
