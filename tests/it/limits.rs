@@ -205,7 +205,7 @@ mod standin_enforced {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_45033_burst_halves_concurrency_then_it_recovers_and_writes_are_not_retried() {
+    async fn a_45033_burst_is_absorbed_by_retried_reads_and_writes_are_not_retried() {
         let s = standin(StandInLimits::default().max_concurrency(2)).await;
         s.delay_responses(PATH, Duration::from_millis(30));
         let c = Client::builder()
@@ -233,12 +233,9 @@ mod standin_enforced {
         burst(c.clone()).await;
         let first = s.limit_refusals(PATH).1;
         assert!(first > 0, "16 at once over a concurrency of 2: 45033s");
+        // The second burst runs under the limit the first one left (halved, partly grown back): it still
+        // completes. (The halving and regrowth themselves are checked on virtual time in src/limits/adaptive.rs.)
         burst(c.clone()).await;
-        let second = s.limit_refusals(PATH).1 - first;
-        assert!(
-            second * 2 < first,
-            "the halved concurrency keeps the second burst mostly under the limit: {first} then {second}"
-        );
 
         // Writes: 8 remarks at once (the spec lets 5 in flight; the stand-in 2): the 45033s come back.
         s.delay_responses("externalcontact/remark", Duration::from_millis(30));
