@@ -9,10 +9,6 @@
 //! ```text
 //! cargo run --release --example limits_bench [calls per configuration, default 5000]
 //! ```
-#[allow(dead_code)]
-#[path = "../tests/it/support/redis_server.rs"]
-mod redis_server;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wecom_externalcontact::catalog::RateBudget;
@@ -30,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 5000,
     };
     let s = StandIn::start().await?;
-    let redis = redis_server::RedisServer::start();
+    let redis = RedisServer::start();
     let huge = RateBudget::new(u32::MAX / 2, u32::MAX / 2);
     let client = |budgets: Budgets| {
         Client::builder()
@@ -45,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("in-process budget", client(Budgets::default())?),
     ];
     if let Some(r) = &redis {
-        let store = Arc::new(RedisTokenStore::new(&r.url())?.key_prefix("bench:"));
+        let store = Arc::new(RedisTokenStore::new(&format!("redis://127.0.0.1:{}/", r.port))?.key_prefix("bench:"));
         configs.push((
             "Redis budget, 1 step per call",
             client(Budgets::default().fleet(store.clone(), 0.25))?,
@@ -90,4 +86,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// A throwaway `redis-server` on a free loopback port (nothing persisted), killed on drop.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Option<RedisServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = RedisServer { child, port };
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
