@@ -1017,6 +1017,10 @@ pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"type\":1,\"scene\":1,\"style\":1,\"remark\":\"渠道客户\",\"skip_verify\":true,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"is_exclusive\":true,\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}}}",
@@ -1042,6 +1046,10 @@ pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fad7\"}"),
     example_response: Some(
@@ -1065,6 +1073,10 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1096,6 +1108,10 @@ pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"remark\":\"渠道客户\",\"skip_verify\":true,\"style\":1,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}",
@@ -1119,6 +1135,10 @@ pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1140,6 +1160,10 @@ pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"userid\":\"zhangyisheng\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}",
@@ -1157,6 +1181,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// 「联系我」 created through the API are not shown in the admin console; a corp may create at most 500,000
     /// of them (shared with 加入群聊 ways). Keep the returned config_id: without it the way can be neither
@@ -1180,7 +1206,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_contact_way")]
     pub async fn get_contact_way(
         &self,
@@ -1195,7 +1223,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only 「联系我」 created after 2021-07-10 are listed, and temporary-chat ways never are. start_time
     /// defaults to 90 days ago and end_time to now; limit defaults to 100, at most 1000.
@@ -1223,6 +1253,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Every field given replaces the stored value (user and party replace the whole lists). Expired
     /// temporary-chat ways cannot be edited. conclusions can only be set in temporary-chat mode. mark_source
     /// can only be updated by the app that created the way. The official field table has neither is_temp
@@ -1242,6 +1274,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/del_contact_way")]
     pub async fn del_contact_way(
         &self,
@@ -1257,6 +1291,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/close_temp_chat")]
     pub async fn close_temp_chat(
         &self,

@@ -1590,6 +1590,10 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1613,6 +1617,10 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
     example_response: Some(
@@ -1636,6 +1644,10 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\"}",
@@ -1661,6 +1673,10 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
     example_response: Some(
@@ -1684,6 +1700,10 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}",
@@ -1709,6 +1729,10 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
@@ -1732,6 +1756,10 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
     example_response: Some(
@@ -1755,6 +1783,10 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1776,6 +1808,10 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
     example_response: Some(
@@ -1799,6 +1835,10 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\",\"subject_type\":1}",
@@ -1824,6 +1864,10 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
@@ -1849,6 +1893,10 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"external_tagid_list\":[\"TAG_ID1\",\"TAG_ID2\",\"TAG_ID3\",\"TAG_ID4\"]}",
@@ -1874,6 +1922,10 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"business_type\":1,\"user_type\":1,\"tmp_external_userid_list\":[\"ouXXX1\",\"ouXXX2\",\"ouXXX3\"]}",
@@ -1899,6 +1951,10 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
     example_response: Some(
@@ -1922,6 +1978,10 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1943,6 +2003,10 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -1964,6 +2028,10 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\",\"mass_call_ticket\":\"xxxxx\"}",
@@ -1989,6 +2057,10 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
     example_response: Some(
@@ -2012,6 +2084,10 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
@@ -2032,6 +2108,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only external contacts that are WeChat users can be converted; contacts that are WeCom users
     /// (external_userid starting with "wo") are not supported. Used by 家校沟通 and 客户联系 apps.
     #[doc(alias = "externalcontact/convert_to_openid")]
@@ -2049,6 +2127,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Called with a third-party or 代开发 app access_token. Only verified corps; the unionid (open platform
     /// account) and openid (mini program) subjects must be verified and equal to the corp's subject, and both
@@ -2071,6 +2151,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2098,6 +2180,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only third-party and 代开发 apps may call it. The follower of each external_userid must be in the app's
     /// visible range (客户联系 and 家校); for 微信客服 only customers with a session in the last 48 hours. A
     /// third-party app that has already been set to "迁移完成" may no longer call it. Ids already in provider
@@ -2117,6 +2201,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// get_new_external_userid does not cover group members without a friend relation; use this one with the
     /// group's chat_id. Only third-party and 代开发 apps; the group owner must be in the app's visible range; a
@@ -2138,6 +2224,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Called with the 代开发 app's access_token. The corp must have authorized the provider's third-party app
     /// with 企业客户权限 -> 客户基础信息, and at least one follower (or group owner) of the customer must be in
     /// the app's visible range. Not needed once the 代开发 app has been upgraded (ids are then identical).
@@ -2156,6 +2244,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Section "external_userid转换" of 自建应用与第三方应用的对接. Called with a self-built app's access_token; the
     /// customer's follower (or the group owner) must be in the visible range of both that app and the app named
@@ -2178,6 +2268,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `provider` token (see `TokenKind`).
     ///
@@ -2204,6 +2296,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 家校沟通 API. Self-built apps must be configured as 读取和编辑家校通讯录的应用; third-party apps need the
     /// 家校沟通 use-and-edit permission. System-app secrets are no longer accepted since 2023-12-01 (existing
     /// corps excepted). external_userid is returned only once the parent has followed. The census calls this
@@ -2225,6 +2319,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Third-party or 代开发 app access_token. Rate limits: with subject_type 0, per corp (shared by all
     /// providers) 10万次/小时, 48万次/天, 750万次/月; with subject_type 1 the same limits per provider. The corp
@@ -2253,6 +2349,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Third-party or 代开发 app access_token; verified corps only. Works only for customers whose unionid was
     /// queried before (and got a pending_id) within its 90-day validity. With chat_id, only the group owner's
     /// visibility is checked and ids outside that group are ignored; without it, the follower's visibility is
@@ -2273,6 +2371,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Third-party or 代开发 app access_token. Ids already in provider form come back unchanged. The invalid-id
     /// list is `invalid_external_tagid_list` per SKIT and WxJava; PowerWeChat reads `invalid_tagid_list`
     /// (taken to be its mistake). SKIT cites doc 95926.
@@ -2291,6 +2391,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The calling app must be the app that obtained the tmp_external_userid; self-built, 代开发 and
     /// third-party apps may call it. For user_type 1 (客户) the app also needs the 客户联系 permission.
@@ -2312,6 +2414,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 代开发 apps only, with the 代开发 app's access_token, after apply_to_upgrade_chatid has been called and
     /// before the chosen upgrade time is reached. The app needs 客户联系 -> 基础客户信息 and the group owner must
     /// be in its visible range. Ids that are already upgraded come back unchanged. The 100-id limit comes from
@@ -2332,6 +2436,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 代开发 app access_token. After the call both old and new group ids are accepted; from upgrade_time on,
     /// only upgraded ids are accepted and returned. upgrade_time must not be earlier than now nor later than
     /// 7 days ahead.
@@ -2350,6 +2456,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2379,6 +2487,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// For brands sharing apps with their dealers through 上下游: the calling app must be a shared self-built
     /// or 代开发 app with 客户联系 permission. Without corpid all corps are returned. mass_call_ticket (大批量调用
     /// 凭据) is for data initialisation and lifts the business rate limit.
@@ -2397,6 +2507,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Upstream corps only, through a shared self-built or 代开发 app with 客户联系 permission; the corp must be
     /// verified (a 代开发 provider too). unionid and openid subjects must be verified and named like the upstream
@@ -2418,6 +2530,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Shared self-built or 代开发 app with 客户联系 permission; the customer's follower (or group owner) must be
     /// in the app's visible range; the upstream app must have called corpgroup/unionid_to_pending_id before;

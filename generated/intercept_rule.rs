@@ -651,6 +651,10 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"semantics_list\":[1,2,3],\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
@@ -674,6 +678,10 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: None,
     example_response: Some(
@@ -697,6 +705,10 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some(
@@ -720,6 +732,10 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"add_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]},\"remove_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
@@ -743,6 +759,10 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
@@ -758,6 +778,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A corp can have at most 100 rules. applicable_range must name at least one user or department. Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理敏感词 privilege.
     #[doc(alias = "externalcontact/add_intercept_rule")]
@@ -776,6 +798,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// This is a GET without parameters besides access_token.
     #[doc(alias = "externalcontact/get_intercept_rule_list")]
     pub async fn get_intercept_rule_list(
@@ -792,6 +816,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range only contains members and departments within the calling app's visibility. The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here; it also prints rule_id as the number 1 where every other place has a string, hence rule_id is flex (decodes either); the example here carries "1" so it re-encodes unchanged.
     #[doc(alias = "externalcontact/get_intercept_rule")]
@@ -810,6 +836,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Besides rule_id, send only what changes. An empty extra_rule.semantics_list clears all semantic rules; an empty word_list is ignored. A rule holds at most 10000 userids in total (use departments beyond that). An app can only edit rules it created (the 客户联系 system app can edit all). The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here.
     #[doc(alias = "externalcontact/update_intercept_rule")]
     pub async fn update_intercept_rule(
@@ -826,6 +854,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// An app can only delete rules it created (the 客户联系 system app can delete all).
     #[doc(alias = "externalcontact/del_intercept_rule")]

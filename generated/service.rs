@@ -1202,6 +1202,10 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"suite_id\":\"wwddddccc7775555aaa\",\"suite_secret\":\"ldAE_H9anCRN21GKXVfdAAAAAAAAAAAAAAAAAA\",\"suite_ticket\":\"Cfp0_givEagXcYJIztF6sfbdmIZCmpaR8ZBsvJEFFNBrWmnD5-CGYJ3_NhYexMyw\"}",
@@ -1227,6 +1231,10 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: None,
     example_response: Some(
@@ -1250,6 +1258,10 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"pre_auth_code\":\"xxxxx\",\"session_info\":{\"appid\":[1,2,3],\"auth_type\":1}}",
@@ -1273,6 +1285,10 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
@@ -1296,6 +1312,10 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1321,6 +1341,10 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
@@ -1346,6 +1370,10 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"auth_corpid\":\"auth_corpid_value\",\"agentid\":1000046}"),
     example_response: Some(
@@ -1369,6 +1397,10 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some("{\"corpid\":\"xxxxx\",\"provider_secret\":\"xxx\"}"),
     example_response: Some(
@@ -1386,6 +1418,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     ///
@@ -1408,6 +1442,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// The code is valid for `expires_in` seconds (1200 in the docs).
@@ -1427,6 +1463,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// Test authorizations (`auth_type` 1) are for apps not yet released; make sure released apps are authorized with 0.
@@ -1445,6 +1483,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1466,6 +1506,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_auth_info")]
     pub async fn service_get_auth_info(
@@ -1482,6 +1524,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -1503,6 +1547,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "service/get_admin_list")]
     pub async fn service_get_admin_list(
@@ -1519,6 +1565,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     #[doc(alias = "service/get_provider_token")]

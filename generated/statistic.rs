@@ -670,6 +670,10 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"userid\":[\"zhangsan\",\"lisi\"],\"partyid\":[1001,1002],\"start_time\":1536508800,\"end_time\":1536595200}",
@@ -695,6 +699,10 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -726,6 +734,10 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600358400,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]}}",
@@ -746,6 +758,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// userid and partyid must not both be empty; with several ids the data is the members' combined total.
     /// The range \[start_time, end_time\] is closed on both ends, at most 30 days long, within the last 180 days;
     /// timestamps not at midnight are rounded down to the day. Members and departments must be in the app's
@@ -765,6 +779,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. The docs mark owner_filter as required yet say
@@ -793,6 +809,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. owner_filter is marked required in the docs

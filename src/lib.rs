@@ -138,6 +138,7 @@ mod envelope;
 pub mod errcode;
 mod error;
 mod flex;
+pub mod limits;
 pub mod paging;
 mod secret;
 #[cfg(feature = "standin")]
@@ -154,6 +155,7 @@ pub use catalog::{HttpMethod, TokenKind};
 pub use client::TOKEN_ERRCODES;
 pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL};
 pub use error::{Error, Result};
+pub use limits::Budgets;
 #[cfg(feature = "service")]
 pub use suite::Suite;
 

@@ -11,6 +11,7 @@ pub mod emit;
 pub mod errcodes;
 pub mod error;
 pub mod fresh;
+pub mod limits;
 pub mod load;
 pub mod locate;
 pub mod lower;

@@ -16,6 +16,8 @@ pub struct Api {
     pub events: Vec<Event>,
     /// WeCom's global error codes, sorted by code.
     pub errcodes: Vec<crate::errcodes::Errcode>,
+    /// WeCom's frequency limits, when the spec states them.
+    pub limits: Option<crate::limits::Limits>,
 }
 
 /// A callback event (a variant of `callback::EventKind`).
@@ -232,6 +234,10 @@ pub struct Endpoint {
     pub max_concurrency: Option<u32>,
     /// The request field whose value serializes calls (one at a time per value).
     pub one_at_a_time_per: Option<String>,
+    /// Its per-corp rate budget (its own `rate_limit`, else the spec's default).
+    pub rate_limit: Option<crate::limits::Budget>,
+    /// Whether `rate_limit` is the endpoint's own (stricter) one.
+    pub rate_limit_own: bool,
     /// Paging.
     pub paging: Option<Paging>,
     /// Example request JSON (compact).

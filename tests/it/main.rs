@@ -18,6 +18,11 @@ mod endpoints;
 mod error_classes;
 #[cfg(feature = "redis")]
 mod fleet;
+mod limits;
+#[cfg(feature = "redis")]
+mod limits_fleet;
+#[cfg(feature = "redis")]
+mod limits_procs;
 mod openapi;
 mod retries;
 mod runtime;

@@ -486,6 +486,10 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -514,6 +518,10 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -540,6 +548,10 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: Some("widget_id"),
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 5,
+        per_hour: 60,
+    }),
     paging: None,
     example_request: None,
     example_response: None,
@@ -560,6 +572,10 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: None,
     example_request: None,
     example_response: None,
@@ -573,7 +589,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
     ///
-    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/list")]
     pub async fn fixture_widget_list(
         &self,
@@ -597,6 +615,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/stat")]
     pub async fn fixture_widget_stat(
         &self,
@@ -619,9 +639,11 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
-    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
+    ///
+    /// Rate budget: WeCom documents a stricter limit for it, 5 calls a minute and 60 an hour per corp; the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "fixture/widget/get")]
@@ -640,6 +662,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/upload")]
     pub async fn fixture_upload(
         &self,
