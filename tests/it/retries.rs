@@ -241,7 +241,7 @@ fn reads_are_idempotent_and_writes_are_not() {
     for ep in catalog::endpoints() {
         let last = ep.path.rsplit('/').next().unwrap();
         // get_permanent_code exchanges a one-time temporary auth code: repeating it cannot succeed.
-        let consumes_a_code = ep.path == "service/get_permanent_code";
+        let consumes_a_code = ep.path.ends_with("/get_permanent_code");
         if (last.starts_with("get") || last.starts_with("list") || last.ends_with("_list")) && !consumes_a_code {
             assert!(ep.idempotent, "{} reads: mark it idempotent", ep.path);
         }
@@ -260,6 +260,7 @@ fn reads_are_idempotent_and_writes_are_not() {
             .idempotent
     );
     assert!(!catalog::endpoint("service/get_permanent_code").unwrap().idempotent);
+    assert!(!catalog::endpoint("service/v2/get_permanent_code").unwrap().idempotent);
     assert!(
         !catalog::endpoint("externalcontact/send_welcome_msg")
             .unwrap()
