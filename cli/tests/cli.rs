@@ -199,6 +199,37 @@ fn endpoints_lists_the_catalog() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn endpoints_marks_the_deprecated_ones() {
+    let o = wecom_alone(&["endpoints", "--group", "service"], &[]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for (path, deprecated) in [
+        ("service/get_permanent_code", true),
+        ("service/get_auth_info", true),
+        ("service/get_admin_list", true),
+        ("service/v2/get_permanent_code", false),
+        ("service/v2/get_auth_info", false),
+        ("agent/get_admin_list", false),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == path))
+            .unwrap_or_else(|| panic!("{path} listed:\n{text}"));
+        assert_eq!(line.contains("(deprecated)"), deprecated, "{line}");
+    }
+    let v = stdout_json(&wecom_alone(&["endpoints", "--group", "service", "--json"], &[]));
+    let old = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "service/get_admin_list")
+        .unwrap();
+    assert!(
+        old["deprecated"].as_str().unwrap().contains("agent_get_admin_list"),
+        "{old}"
+    );
+}
+
 /// Writes a stand-in config holding `members` members and `customers` customers.
 fn dataset_config(dir: &Path, members: usize, customers: usize) -> PathBuf {
     let path = dir.join("standin.json");
