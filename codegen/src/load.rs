@@ -4,8 +4,8 @@
 use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
-    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, ExampleDef, FieldDef, PagingDef, SpecFile,
-    TypeDef,
+    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSample, ExampleDef, FieldDef,
+    PagingDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;
@@ -504,6 +504,31 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
             doc,
         })
     });
+    let mut samples = Vec::new();
+    if let Some((v, span, sscope)) = r.get("samples") {
+        match v {
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let envelope = k.as_str().unwrap_or_default().to_string();
+                    let line = loc.key(span, &envelope).line();
+                    match serde_json::to_value(v) {
+                        Ok(serde_json::Value::Object(elements)) => samples.push(EventSample {
+                            envelope,
+                            line,
+                            elements,
+                        }),
+                        _ => sscope
+                            .line(line)
+                            .err("a sample is a mapping of XML element names to values"),
+                    }
+                }
+            }
+            other => sscope.err(format!(
+                "`samples` is a mapping of `app` and/or `suite` to a sample, found {}",
+                yaml_kind(other)
+            )),
+        }
+    }
     EventDef {
         at: r.finish(),
         name,
@@ -512,5 +537,6 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
         doc_id,
         doc,
         fields,
+        samples,
     }
 }

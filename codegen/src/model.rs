@@ -29,8 +29,14 @@ pub struct Event {
     pub change_type: String,
     /// Doc lines.
     pub doc: Vec<String>,
+    /// The spec's one-line doc, as written.
+    pub summary: String,
+    /// The official doc page, if the spec names one.
+    pub doc_url: Option<String>,
     /// Fields.
     pub fields: Vec<EventField>,
+    /// The official samples: (envelope `app` or `suite`, element name to value), in spec order.
+    pub samples: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// A field of a callback event.

@@ -143,6 +143,21 @@ pub struct EventDef {
     pub doc: String,
     /// Fields, by XML element name.
     pub fields: Vec<EventFieldDef>,
+    /// The official samples, per envelope (`app` or `suite`): the decrypted XML as a mapping of element name
+    /// to value (`{ Item: [..] }` for a list element), with the line of each.
+    pub samples: Vec<EventSample>,
+}
+
+/// One official sample of a callback event in one envelope.
+#[derive(Debug, Clone, Default)]
+pub struct EventSample {
+    /// `app` (self-built / 代开发: `ToUserName`, `FromUserName`, `CreateTime`, `MsgType`, `Event`) or `suite`
+    /// (third-party 指令回调: `SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`).
+    pub envelope: String,
+    /// The line of the sample.
+    pub line: usize,
+    /// Element name to value, in sample order.
+    pub elements: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A field of a callback event.

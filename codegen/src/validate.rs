@@ -507,6 +507,94 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
                     _ => {}
                 }
             }
+            event_samples(ev, &s, &index.event_values);
+        }
+    }
+}
+
+/// The XML elements of each callback envelope: (envelope, its elements, the element carrying the event name).
+pub const EVENT_ENVELOPES: [(&str, &[&str], &str); 2] = [
+    (
+        "app",
+        &[
+            "ToUserName",
+            "FromUserName",
+            "CreateTime",
+            "MsgType",
+            "Event",
+            "ChangeType",
+        ],
+        "Event",
+    ),
+    (
+        "suite",
+        &["SuiteId", "AuthCorpId", "InfoType", "TimeStamp", "ChangeType"],
+        "InfoType",
+    ),
+];
+
+/// The samples of an event: known envelopes, the event's own names, only envelope elements and declared fields,
+/// every required field present, each value of its field's JSON kind.
+fn event_samples(ev: &crate::spec::EventDef, s: &crate::error::Scope<'_>, values: &BTreeSet<&str>) {
+    use crate::model::EventTy;
+    use serde_json::Value;
+    for sample in &ev.samples {
+        let ss = s.line(sample.line);
+        let Some((_, envelope, name_key)) = EVENT_ENVELOPES.iter().find(|(e, ..)| *e == sample.envelope) else {
+            ss.err(format!(
+                "unknown sample envelope `{}`: `app` (self-built) or `suite` (third-party)",
+                sample.envelope
+            ));
+            continue;
+        };
+        if sample.elements.get(*name_key).and_then(Value::as_str) != Some(ev.event.as_str()) {
+            ss.err(format!(
+                "the `{}` sample's {name_key} must be `{}`",
+                sample.envelope, ev.event
+            ));
+        }
+        let change = sample.elements.get("ChangeType").and_then(Value::as_str).unwrap_or("");
+        if change != ev.change_type {
+            ss.err(format!(
+                "the `{}` sample's ChangeType must be `{}`",
+                sample.envelope, ev.change_type
+            ));
+        }
+        for (k, v) in &sample.elements {
+            if envelope.contains(&k.as_str()) {
+                continue;
+            }
+            let Some(f) = ev.fields.iter().find(|f| &f.name == k) else {
+                ss.err(format!(
+                    "the `{}` sample has `{k}`, which is neither an envelope element nor a field of the event: add the field",
+                    sample.envelope
+                ));
+                continue;
+            };
+            let fits = match crate::types::event_type(&f.ty, values) {
+                Some(EventTy::U64) => v.as_u64().is_some(),
+                Some(EventTy::I64) => v.as_i64().is_some(),
+                Some(EventTy::Items) => v
+                    .get("Item")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().all(Value::is_string)),
+                Some(_) => v.is_string(),
+                None => true, // reported at the field
+            };
+            if !fits {
+                ss.err(format!(
+                    "the `{}` sample's `{k}` does not fit its type `{}` (a list is {{ Item: [..] }})",
+                    sample.envelope, f.ty
+                ));
+            }
+        }
+        for f in ev.fields.iter().filter(|f| f.required) {
+            if !sample.elements.contains_key(&f.name) {
+                ss.err(format!(
+                    "the `{}` sample lacks the required `{}`",
+                    sample.envelope, f.name
+                ));
+            }
         }
     }
 }

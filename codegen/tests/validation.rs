@@ -445,3 +445,23 @@ fn errcodes_are_unique_and_carry_both_meanings() {
     assert_eq!(api.errcodes.iter().map(|e| e.code).collect::<Vec<_>>(), vec![-1, 45009]);
     assert!(api.errcodes[0].retryable && !api.errcodes[1].retryable);
 }
+
+#[test]
+fn event_samples_must_fit_their_event() {
+    let events = "group: events\ngated: false\nevents:\n  - name: Thing\n    event: change_thing\n    change_type: add\n    fields:\n      - { name: UserID, type: string, required: true }\n      - { name: Count, type: u64 }\n    samples:\n      app: { ToUserName: c, CreateTime: 1, MsgType: event, Event: change_thing, ChangeType: add, UserID: u, Extra: x }\n      suite: { SuiteId: s, InfoType: change_other, TimeStamp: 1, ChangeType: add, Count: \"7\" }\n      fax: { }\n";
+    let e = errors(&[("events", events)]);
+    assert!(
+        e.contains("spec/events.yaml:11") && e.contains("`Extra`") && e.contains("add the field"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/events.yaml:12") && e.contains("InfoType must be `change_thing`"),
+        "{e}"
+    );
+    assert!(e.contains("`Count` does not fit its type `u64`"), "{e}");
+    assert!(e.contains("lacks the required `UserID`"), "{e}");
+    assert!(
+        e.contains("spec/events.yaml:13") && e.contains("unknown sample envelope `fax`"),
+        "{e}"
+    );
+}
