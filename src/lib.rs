@@ -27,6 +27,7 @@
 pub mod callback;
 pub mod catalog;
 mod client;
+pub mod drift;
 mod envelope;
 pub mod errcode;
 mod error;
