@@ -27,12 +27,14 @@
 pub mod callback;
 pub mod catalog;
 mod client;
+pub mod clock;
 pub mod drift;
 mod envelope;
 pub mod errcode;
 mod error;
 mod flex;
 pub mod paging;
+mod secret;
 #[cfg(feature = "standin")]
 pub mod standin;
 

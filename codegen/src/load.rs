@@ -4,7 +4,7 @@
 use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
-    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSample, ExampleDef, FieldDef,
+    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef, FieldDef,
     PagingDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
@@ -504,31 +504,20 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
             doc,
         })
     });
-    let mut samples = Vec::new();
-    if let Some((v, span, sscope)) = r.get("samples") {
-        match v {
-            Value::Mapping(m) => {
-                for (k, v) in m {
-                    let envelope = k.as_str().unwrap_or_default().to_string();
-                    let line = loc.key(span, &envelope).line();
-                    match serde_json::to_value(v) {
-                        Ok(serde_json::Value::Object(elements)) => samples.push(EventSample {
-                            envelope,
-                            line,
-                            elements,
-                        }),
-                        _ => sscope
-                            .line(line)
-                            .err("a sample is a mapping of XML element names to values"),
-                    }
-                }
-            }
-            other => sscope.err(format!(
-                "`samples` is a mapping of `app` and/or `suite` to a sample, found {}",
-                yaml_kind(other)
-            )),
-        }
-    }
+    let samples = r.list("samples", |v, span| {
+        let mut r = Reader::new(loc, span, v, scope.field("samples", span.line()), "a sample");
+        let envelope = r.req("envelope");
+        let variant = r.or_default("variant");
+        let xml = r.req("xml");
+        let expect = r.opt("expect");
+        Some(EventSampleDef {
+            at: r.finish(),
+            envelope,
+            variant,
+            xml,
+            expect,
+        })
+    });
     EventDef {
         at: r.finish(),
         name,

@@ -555,6 +555,20 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                     doc: f.doc.clone(),
                 });
             }
+            let samples = ev
+                .samples
+                .iter()
+                .map(|x| {
+                    let test_name = naming::snake(&format!("{}_{}_sample_{}", ev.name, x.envelope, x.variant)).name;
+                    EventSample {
+                        const_name: test_name.to_uppercase(),
+                        test_name,
+                        envelope: x.envelope.clone(),
+                        xml: x.xml.clone(),
+                        expect: x.expect.clone(),
+                    }
+                })
+                .collect();
             out.push(Event {
                 name: ev.name.clone(),
                 event: ev.event.clone(),
@@ -563,11 +577,7 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                 summary: ev.doc.clone(),
                 doc_url: doc_url(ev.doc_id),
                 fields,
-                samples: ev
-                    .samples
-                    .iter()
-                    .map(|s| (s.envelope.clone(), s.elements.clone()))
-                    .collect(),
+                samples,
             });
         }
     }

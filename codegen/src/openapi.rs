@@ -485,6 +485,24 @@ fn event_schema(ev: &Event) -> Value {
     v
 }
 
+/// The official samples of an event as element maps (envelope, elements): the JSON form the spec pins in
+/// each sample's `expect` (its `event`), without the elements no field names (its `extra`).
+pub fn sample_elements(ev: &Event) -> Vec<(String, Map<String, Value>)> {
+    ev.samples
+        .iter()
+        .filter_map(|s| {
+            let expect: Value = serde_json::from_str(s.expect.as_deref()?).ok()?;
+            let mut elements = expect.get("event")?.as_object()?.clone();
+            if let Some(extra) = expect.get("extra").and_then(Value::as_object) {
+                for k in extra.keys() {
+                    elements.remove(k);
+                }
+            }
+            Some((s.envelope.clone(), elements))
+        })
+        .collect()
+}
+
 /// Every callback event as an entry of `webhooks` (the decrypted XML as a schema of element names, in each
 /// envelope it comes in, with the official samples), and the component schemas they use.
 fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
@@ -523,13 +541,20 @@ fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
             })
             .collect();
         let mut examples = Map::new();
-        for (env, elements) in &ev.samples {
+        for (env, elements) in sample_elements(ev) {
+            let key = if examples.contains_key(&env) {
+                format!("{env}-{}", examples.len() + 1)
+            } else {
+                env.clone()
+            };
+            let whose = if env == "app" {
+                "self-built app"
+            } else {
+                "third-party suite"
+            };
             examples.insert(
-                env.clone(),
-                json!({
-                    "summary": format!("The official sample ({} envelope)", if env == "app" { "self-built app" } else { "third-party suite" }),
-                    "value": elements
-                }),
+                key,
+                json!({ "summary": format!("The official sample ({whose} envelope)"), "value": elements }),
             );
         }
         let which = match &ev.change_type[..] {

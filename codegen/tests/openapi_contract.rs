@@ -67,15 +67,12 @@ fn every_event_is_a_webhook_with_its_envelopes_and_official_samples() {
             assert!(fields["properties"].get(&f.wire).is_some(), "{}.{}", ev.name, f.wire);
         }
         let examples = media["examples"].as_object().unwrap();
+        let samples = openapi::sample_elements(ev);
         assert!(!examples.is_empty(), "{} has no sample", ev.name);
-        assert_eq!(examples.len(), envelopes.len(), "{}: a sample per envelope", ev.name);
-        for (env, sample) in &ev.samples {
-            assert_eq!(
-                examples[env]["value"],
-                serde_json::Value::Object(sample.clone()),
-                "{}",
-                ev.name
-            );
+        assert_eq!(examples.len(), samples.len(), "{}: every pinned sample", ev.name);
+        for (env, sample) in &samples {
+            let sample = serde_json::Value::Object(sample.clone());
+            assert!(examples.values().any(|x| x["value"] == sample), "{} {env}", ev.name);
         }
     }
 }
