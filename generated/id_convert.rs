@@ -249,13 +249,13 @@ impl CorpApplyMassCallTicketRequest {
 pub struct CorpApplyMassCallTicketResponse {
     /// 大批量调用凭据
     #[serde(default)]
-    pub mass_call_ticket: crate::token::Secret,
+    pub mass_call_ticket: String,
 }
 
 #[cfg(feature = "id_convert")]
 impl CorpApplyMassCallTicketResponse {
     /// Creates a `CorpApplyMassCallTicketResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(mass_call_ticket: impl Into<crate::token::Secret>) -> Self {
+    pub fn new(mass_call_ticket: impl Into<String>) -> Self {
         Self {
             mass_call_ticket: mass_call_ticket.into(),
         }
