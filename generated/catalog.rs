@@ -154,6 +154,10 @@ pub(crate) static ENDPOINTS: &[super::Endpoint] = &[
     crate::models::EP_CORPGROUP_UNIONID_TO_PENDING_ID,
     #[cfg(feature = "id_convert")]
     crate::models::EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_CORP_APPLY_MASS_CALL_TICKET,
+    #[cfg(feature = "id_convert")]
+    crate::models::EP_CORP_GET_OPENID_MIGRATION,
     #[cfg(feature = "intercept_rule")]
     crate::models::EP_ADD_INTERCEPT_RULE,
     #[cfg(feature = "intercept_rule")]
@@ -228,6 +232,18 @@ pub(crate) static ENDPOINTS: &[super::Endpoint] = &[
     crate::models::EP_SERVICE_GET_ADMIN_LIST,
     #[cfg(feature = "service")]
     crate::models::EP_SERVICE_GET_PROVIDER_TOKEN,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_V2_GET_PERMANENT_CODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_V2_GET_AUTH_INFO,
+    #[cfg(feature = "service")]
+    crate::models::EP_AGENT_GET_ADMIN_LIST,
+    #[cfg(feature = "service")]
+    crate::models::EP_AGENT_GET_PERMISSIONS,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_APP_QRCODE,
+    #[cfg(feature = "service")]
+    crate::models::EP_SERVICE_GET_CUSTOMIZED_AUTH_URL,
     #[cfg(feature = "statistic")]
     crate::models::EP_GET_USER_BEHAVIOR_DATA,
     #[cfg(feature = "statistic")]
@@ -840,6 +856,24 @@ pub(crate) fn ops(path: &str) -> Option<super::Ops> {
                 >(),
             )
         }
+        #[cfg(feature = "id_convert")]
+        "corp/apply_mass_call_ticket" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::CorpApplyMassCallTicketRequest,
+                    crate::models::CorpApplyMassCallTicketResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "id_convert")]
+        "corp/get_openid_migration" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::CorpGetOpenidMigrationRequest,
+                    crate::models::CorpGetOpenidMigrationResponse,
+                >(),
+            )
+        }
         #[cfg(feature = "intercept_rule")]
         "externalcontact/add_intercept_rule" => {
             Some(
@@ -1170,6 +1204,60 @@ pub(crate) fn ops(path: &str) -> Option<super::Ops> {
                 super::Ops::of::<
                     crate::models::ServiceGetProviderTokenRequest,
                     crate::models::ServiceGetProviderTokenResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/v2/get_permanent_code" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceV2GetPermanentCodeRequest,
+                    crate::models::ServiceV2GetPermanentCodeResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/v2/get_auth_info" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceV2GetAuthInfoRequest,
+                    crate::models::ServiceV2GetAuthInfoResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "agent/get_admin_list" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::AgentGetAdminListRequest,
+                    crate::models::AgentGetAdminListResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "agent/get_permissions" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::AgentGetPermissionsRequest,
+                    crate::models::AgentGetPermissionsResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_app_qrcode" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetAppQrcodeRequest,
+                    crate::models::ServiceGetAppQrcodeResponse,
+                >(),
+            )
+        }
+        #[cfg(feature = "service")]
+        "service/get_customized_auth_url" => {
+            Some(
+                super::Ops::of::<
+                    crate::models::ServiceGetCustomizedAuthUrlRequest,
+                    crate::models::ServiceGetCustomizedAuthUrlResponse,
                 >(),
             )
         }

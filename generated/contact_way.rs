@@ -302,7 +302,7 @@ pub struct ContactWay {
     pub mark_source: Option<bool>,
     /// 结束语 (临时会话模式)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conclusions: Option<ContactWayConclusions>,
+    pub conclusions: Option<ContactWayGotConclusions>,
 }
 
 #[cfg(feature = "contact_way")]
@@ -437,7 +437,7 @@ impl ContactWay {
 
     /// Sets `conclusions`: 结束语 (临时会话模式)
     #[must_use]
-    pub fn conclusions(mut self, value: impl Into<ContactWayConclusions>) -> Self {
+    pub fn conclusions(mut self, value: impl Into<ContactWayGotConclusions>) -> Self {
         self.conclusions = Some(value.into());
         self
     }
@@ -520,6 +520,91 @@ impl ContactWayConfigRef {
         Self {
             config_id: config_id.into(),
         }
+    }
+}
+
+/// 图片消息; 获取时只返回pic_url
+#[cfg(feature = "contact_way")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct ContactWayGotConclusionImage {
+    /// 图片的链接
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic_url: Option<String>,
+}
+
+#[cfg(feature = "contact_way")]
+impl ContactWayGotConclusionImage {
+    /// Creates an empty `ContactWayGotConclusionImage`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self { pic_url: None }
+    }
+
+    /// Sets `pic_url`: 图片的链接
+    #[must_use]
+    pub fn pic_url(mut self, value: impl Into<String>) -> Self {
+        self.pic_url = Some(value.into());
+        self
+    }
+}
+
+/// 结束语, as get_contact_way returns it: the image part carries pic_url only (获取含有image结构的联系我方式时, 返回pic_url字段).
+#[cfg(feature = "contact_way")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct ContactWayGotConclusions {
+    /// 文本消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    /// 图片消息; 获取时只返回pic_url
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ContactWayGotConclusionImage>,
+    /// 图文消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+    /// 小程序消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miniprogram: Option<MiniProgram>,
+}
+
+#[cfg(feature = "contact_way")]
+impl ContactWayGotConclusions {
+    /// Creates an empty `ContactWayGotConclusions`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {
+            text: None,
+            image: None,
+            link: None,
+            miniprogram: None,
+        }
+    }
+
+    /// Sets `text`: 文本消息
+    #[must_use]
+    pub fn text(mut self, value: impl Into<Text>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+
+    /// Sets `image`: 图片消息; 获取时只返回pic_url
+    #[must_use]
+    pub fn image(mut self, value: impl Into<ContactWayGotConclusionImage>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+
+    /// Sets `link`: 图文消息
+    #[must_use]
+    pub fn link(mut self, value: impl Into<Link>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+
+    /// Sets `miniprogram`: 小程序消息
+    #[must_use]
+    pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
+        self.miniprogram = Some(value.into());
+        self
     }
 }
 

@@ -224,6 +224,87 @@ impl ConvertToOpenidResponse {
     }
 }
 
+/// Request of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+#[serde(deny_unknown_fields)]
+pub struct CorpApplyMassCallTicketRequest {}
+#[cfg(feature = "id_convert")]
+impl CorpApplyMassCallTicketRequest {
+    /// Creates an empty `CorpApplyMassCallTicketRequest`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
+
+/// Response of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CorpApplyMassCallTicketResponse {
+    /// 大批量调用凭据
+    #[serde(default)]
+    pub mass_call_ticket: String,
+}
+
+#[cfg(feature = "id_convert")]
+impl CorpApplyMassCallTicketResponse {
+    /// Creates a `CorpApplyMassCallTicketResponse` from its required fields; every optional field starts as `None`.
+    pub fn new(mass_call_ticket: impl Into<String>) -> Self {
+        Self {
+            mass_call_ticket: mass_call_ticket.into(),
+        }
+    }
+}
+
+/// Request of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+#[serde(deny_unknown_fields)]
+pub struct CorpGetOpenidMigrationRequest {}
+#[cfg(feature = "id_convert")]
+impl CorpGetOpenidMigrationRequest {
+    /// Creates an empty `CorpGetOpenidMigrationRequest`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
+
+/// Response of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CorpGetOpenidMigrationResponse {
+    /// 各类 id 的迁移状态
+    #[serde(default)]
+    pub migration_info: Vec<OpenIdMigrationInfo>,
+}
+
+#[cfg(feature = "id_convert")]
+impl CorpGetOpenidMigrationResponse {
+    /// Creates an empty `CorpGetOpenidMigrationResponse`: every field is optional (a list: empty); set them with the methods below.
+    pub fn new() -> Self {
+        Self { migration_info: Vec::new() }
+    }
+
+    /// Sets `migration_info`: 各类 id 的迁移状态
+    #[must_use]
+    pub fn migration_info(mut self, value: impl Into<Vec<OpenIdMigrationInfo>>) -> Self {
+        self.migration_info = value.into();
+        self
+    }
+}
+
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
@@ -1090,6 +1171,30 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
     /// Creates an empty `IdconvertUpgradeChatidForNewCorpResponse`: every field is optional; set them with the methods below.
     pub fn new() -> Self {
         Self {}
+    }
+}
+
+/// 各类 id 的迁移状态
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdMigrationInfo {
+    /// id 类型: 1 corpid/userid, 3 external_userid
+    #[serde(default)]
+    pub openid_type: u32,
+    /// 迁移状态: 0 未升级, 1 已升级
+    #[serde(default)]
+    pub status: u32,
+}
+
+#[cfg(feature = "id_convert")]
+impl OpenIdMigrationInfo {
+    /// Creates a `OpenIdMigrationInfo` from its required fields; every optional field starts as `None`.
+    pub fn new(openid_type: impl Into<u32>, status: impl Into<u32>) -> Self {
+        Self {
+            openid_type: openid_type.into(),
+            status: status.into(),
+        }
     }
 }
 
@@ -2097,6 +2202,52 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     ),
 };
 
+/// Catalog entry of `corp/apply_mass_call_ticket`.
+#[cfg(feature = "id_convert")]
+pub(crate) const EP_CORP_APPLY_MASS_CALL_TICKET: crate::catalog::Endpoint = crate::catalog::Endpoint {
+    name: "corp_apply_mass_call_ticket",
+    name_zh: "获取接口高频调用凭据",
+    summary: "Get the one-time high-frequency call ticket (mass_call_ticket) that lifts the business rate limit of the id conversion calls for 7 days while initialising a newly authorized corp.",
+    group: "id_convert",
+    method: crate::catalog::HttpMethod::Get,
+    path: "corp/apply_mass_call_ticket",
+    doc_url: "https://developer.work.weixin.qq.com/document/path/96168",
+    token: crate::catalog::TokenKind::Access,
+    deprecated: None,
+    upload: None,
+    idempotent: false,
+    max_concurrency: None,
+    one_at_a_time_per: None,
+    paging: None,
+    example_request: None,
+    example_response: Some(
+        "{\"errcode\":0,\"errmsg\":\"ok\",\"mass_call_ticket\":\"AAAAAA\"}",
+    ),
+};
+
+/// Catalog entry of `corp/get_openid_migration`.
+#[cfg(feature = "id_convert")]
+pub(crate) const EP_CORP_GET_OPENID_MIGRATION: crate::catalog::Endpoint = crate::catalog::Endpoint {
+    name: "corp_get_openid_migration",
+    name_zh: "代开发应用查询迁移状态",
+    summary: "Read the app's id migration status per id kind (corpid/userid, external_userid): whether the corp's ids were upgraded to the provider subject.",
+    group: "id_convert",
+    method: crate::catalog::HttpMethod::Post,
+    path: "corp/get_openid_migration",
+    doc_url: "https://developer.work.weixin.qq.com/document/path/97104",
+    token: crate::catalog::TokenKind::Access,
+    deprecated: None,
+    upload: None,
+    idempotent: true,
+    max_concurrency: None,
+    one_at_a_time_per: None,
+    paging: None,
+    example_request: None,
+    example_response: Some(
+        "{\"errcode\":0,\"errmsg\":\"ok\",\"migration_info\":[{\"openid_type\":1,\"status\":1},{\"openid_type\":3,\"status\":0}]}",
+    ),
+};
+
 /// The `id_convert` group: ID 转换 — converting customer, tag and group-chat ids between the corp subject (企业主体) and the service-provider subject (服务商主体), and between unionid/openid and external_userid.
 #[cfg(feature = "id_convert")]
 impl crate::Client {
@@ -2544,5 +2695,47 @@ impl crate::Client {
         request: &CorpgroupBatchExternalUseridToPendingIdRequest,
     ) -> crate::Result<CorpgroupBatchExternalUseridToPendingIdResponse> {
         self.execute(&EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID, request).await
+    }
+
+    /// 获取接口高频调用凭据 — Get the one-time high-frequency call ticket (mass_call_ticket) that lifts the business rate limit of the id conversion calls for 7 days while initialising a newly authorized corp.
+    ///
+    /// `GET /cgi-bin/corp/apply_mass_call_ticket`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+    ///
+    /// Not idempotent: never retried.
+    ///
+    /// GET without parameters, on the corp access_token of a third-party or 代开发 app (or the upstream app of a
+    /// 上下游 chain). Only within three months of the authorization and at most once per corp; valid 7 days.
+    /// Pass the ticket as `mass_call_ticket` to idconvert/unionid_to_external_userid or
+    /// corpgroup/unionid_to_external_userid: the business rate limit no longer applies, the base rate limit
+    /// still does. The 代开发 copy is doc 96250 (最后更新 2024/03/11). SKIT sends POST against the docs; Senparc
+    /// and MudWechat send GET, as the page says. Not retried: a repeated call would fail (one per corp).
+    #[doc(alias = "corp/apply_mass_call_ticket")]
+    pub async fn corp_apply_mass_call_ticket(
+        &self,
+        request: &CorpApplyMassCallTicketRequest,
+    ) -> crate::Result<CorpApplyMassCallTicketResponse> {
+        self.execute(&EP_CORP_APPLY_MASS_CALL_TICKET, request).await
+    }
+
+    /// 代开发应用查询迁移状态 — Read the app's id migration status per id kind (corpid/userid, external_userid): whether the corp's ids were upgraded to the provider subject.
+    ///
+    /// `POST /cgi-bin/corp/get_openid_migration`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+    ///
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
+    /// POST without a body, on the corp access_token of a 代开发 or third-party app. Unclear: the official page
+    /// (代开发 doc 97104, third-party doc 96518 per MudWechat) is not in the stored corpus; fields follow MudWechat
+    /// (`migration_info`: `openid_type` 1 corpid/userid, 3 external_userid; `status` 0 未升级, 1 已升级). The
+    /// example is assembled from those fields, not copied from the page.
+    #[doc(alias = "corp/get_openid_migration")]
+    pub async fn corp_get_openid_migration(
+        &self,
+        request: &CorpGetOpenidMigrationRequest,
+    ) -> crate::Result<CorpGetOpenidMigrationResponse> {
+        self.execute(&EP_CORP_GET_OPENID_MIGRATION, request).await
     }
 }

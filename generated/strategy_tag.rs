@@ -76,7 +76,7 @@ impl AddStrategyTagRequest {
 pub struct AddStrategyTagResponse {
     /// 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<StrategyTagGroup>,
+    pub tag_group: Option<AddedStrategyTagGroup>,
 }
 
 #[cfg(feature = "strategy_tag")]
@@ -88,8 +88,65 @@ impl AddStrategyTagResponse {
 
     /// Sets `tag_group`: 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<StrategyTagGroup>) -> Self {
+    pub fn tag_group(mut self, value: impl Into<AddedStrategyTagGroup>) -> Self {
         self.tag_group = Some(value.into());
+        self
+    }
+}
+
+/// 新建(或追加标签后)的规则组标签组, as add_strategy_tag returns it (no strategy_id: the request names it).
+#[cfg(feature = "strategy_tag")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct AddedStrategyTagGroup {
+    /// 标签组id
+    #[serde(default)]
+    pub group_id: String,
+    /// 标签组名称
+    #[serde(default)]
+    pub group_name: String,
+    /// 标签组创建时间 (unix seconds)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
+    /// 本次新建的标签列表
+    #[serde(default)]
+    pub tag: Vec<StrategyTag>,
+}
+
+#[cfg(feature = "strategy_tag")]
+impl AddedStrategyTagGroup {
+    /// Creates a `AddedStrategyTagGroup` from its required fields; every optional field starts as `None` (a list: empty).
+    pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            group_name: group_name.into(),
+            create_time: None,
+            order: None,
+            tag: Vec::new(),
+        }
+    }
+
+    /// Sets `create_time`: 标签组创建时间 (unix seconds)
+    #[must_use]
+    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+
+    /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
+    #[must_use]
+    pub fn order(mut self, value: impl Into<u32>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+
+    /// Sets `tag`: 本次新建的标签列表
+    #[must_use]
+    pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
+        self.tag = value.into();
         self
     }
 }
@@ -382,7 +439,7 @@ pub struct StrategyTagGroup {
     /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
-    /// 标签组所属的规则组id (创建接口的返回中没有此字段)
+    /// 标签组所属的规则组id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 标签组内的标签列表
@@ -418,7 +475,7 @@ impl StrategyTagGroup {
         self
     }
 
-    /// Sets `strategy_id`: 标签组所属的规则组id (创建接口的返回中没有此字段)
+    /// Sets `strategy_id`: 标签组所属的规则组id
     #[must_use]
     pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
         self.strategy_id = Some(value.into());

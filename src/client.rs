@@ -48,6 +48,7 @@ struct Inner {
     budgets: crate::limits::Budgets,
     /// Whose per-corp budgets the calls draw on: the corp id (also with a token provider, when given).
     budget_corp: String,
+    drift: crate::drift::Sampler,
 }
 
 /// How idempotent calls are retried: on an errcode of class
@@ -237,6 +238,7 @@ pub struct ClientBuilder {
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
     budgets: Option<crate::limits::Budgets>,
+    drift_sampling: f64,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -309,6 +311,15 @@ impl ClientBuilder {
         self.budgets = Some(budgets);
         self
     }
+    /// Compare a share of the JSON answers against the spec's field tree of their endpoint and report what
+    /// differs (fields the spec lacks, kinds that differ, enum codes outside the list, required fields absent)
+    /// through tracing (target `wecom_externalcontact::drift`) and [`Client::drift_report`]: see
+    /// [`drift`](crate::drift). `share` is in [0, 1]: 0 (the default) off, 0.01 one answer in a hundred, 1
+    /// every answer. Reports hold field paths and JSON kinds, never a value.
+    pub fn drift_sampling(mut self, share: f64) -> Self {
+        self.drift_sampling = share;
+        self
+    }
     /// Share an existing `reqwest::Client` (its own timeout and TLS settings apply).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -368,6 +379,7 @@ impl ClientBuilder {
                 },
                 budgets: self.budgets.unwrap_or_default().with_store(hold_store),
                 budget_corp,
+                drift: crate::drift::Sampler::new(self.drift_sampling),
             }),
         })
     }
@@ -425,6 +437,12 @@ impl Upload {
 }
 
 impl Client {
+    /// The drift found so far in this process (each distinct endpoint, field path and kind of drift once):
+    /// see [`ClientBuilder::drift_sampling`] and [`drift`](crate::drift).
+    pub fn drift_report(&self) -> Vec<crate::drift::Drift> {
+        crate::drift::report()
+    }
+
     /// Starts building a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
@@ -570,10 +588,17 @@ impl Client {
             );
             let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
             let outcome = match sent {
-                Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
-                    error,
-                    before_answer: false,
-                }),
+                Ok(bytes) => {
+                    let decoded = decode(ep.path, &bytes, show_body);
+                    // A typed decode failure of a successful answer is drift too (a retyped field).
+                    if matches!(decoded, Ok(()) | Err(Error::Decode { .. })) {
+                        self.inner.drift.maybe_check(ep.path, &bytes);
+                    }
+                    decoded.map_err(|error| Failure {
+                        error,
+                        before_answer: false,
+                    })
+                }
                 Err(f) => Err(f),
             };
             drop(permits);

@@ -134,6 +134,7 @@ pub mod callback;
 pub mod catalog;
 mod client;
 pub mod clock;
+pub mod drift;
 mod envelope;
 pub mod errcode;
 mod error;

@@ -199,6 +199,37 @@ fn endpoints_lists_the_catalog() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn endpoints_marks_the_deprecated_ones() {
+    let o = wecom_alone(&["endpoints", "--group", "service"], &[]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for (path, deprecated) in [
+        ("service/get_permanent_code", true),
+        ("service/get_auth_info", true),
+        ("service/get_admin_list", true),
+        ("service/v2/get_permanent_code", false),
+        ("service/v2/get_auth_info", false),
+        ("agent/get_admin_list", false),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == path))
+            .unwrap_or_else(|| panic!("{path} listed:\n{text}"));
+        assert_eq!(line.contains("(deprecated)"), deprecated, "{line}");
+    }
+    let v = stdout_json(&wecom_alone(&["endpoints", "--group", "service", "--json"], &[]));
+    let old = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "service/get_admin_list")
+        .unwrap();
+    assert!(
+        old["deprecated"].as_str().unwrap().contains("agent_get_admin_list"),
+        "{old}"
+    );
+}
+
 /// Writes a stand-in config holding `members` members and `customers` customers.
 fn dataset_config(dir: &Path, members: usize, customers: usize) -> PathBuf {
     let path = dir.join("standin.json");
@@ -519,4 +550,90 @@ fn url_query(pairs: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Copies `from` (a directory of files) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn drift_prints_yaml_that_makes_the_spec_cover_the_new_field() {
+    let dir = temp_dir("drift");
+    let ep = catalog::endpoint("externalcontact/get").unwrap();
+    let mut body: Value = serde_json::from_str(ep.example_response.unwrap()).unwrap();
+    let c = &mut body["external_contact"];
+    c["external_profile"]["brand_new_field"] = serde_json::json!({ "inner": "DRIFT-value-31c" });
+    c["position"] = serde_json::json!(918_273_645);
+    c["type"] = serde_json::json!(77);
+    let file = dir.join("captured.jsonl");
+    let line = serde_json::json!({ "path": "externalcontact/get", "body": body }).to_string();
+    std::fs::write(&file, format!("{line}\n{line}\n")).unwrap();
+
+    let o = wecom_alone(&["drift", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("externalcontact/get: 3 drift(s)"), "{out}");
+    assert!(
+        out.contains("external_contact.external_profile.brand_new_field: unknown_field (object)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("external_contact.position: kind_mismatch (spec: string, found: integer)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("external_contact.type: unknown_enum_value (integer)"),
+        "{out}"
+    );
+    for value in ["DRIFT-value-31c", "918273645", "77", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"] {
+        assert!(!out.contains(value), "the output shows {value}: {out}");
+    }
+    let yaml: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("- {")).collect();
+    assert_eq!(yaml.len(), 1, "{out}");
+    assert!(out.contains("the `fields:` of type ExternalContactProfile"), "{out}");
+
+    // Pasted into a copy of spec/ under ExternalContactProfile's fields, the spec is valid (the whole
+    // generator pipeline, speccheck's checks included) and the field no longer drifts.
+    let spec = dir.join("spec");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    copy_dir(&repo.join("spec"), &spec);
+    let customer = std::fs::read_to_string(spec.join("customer.yaml")).unwrap();
+    let anchor = "  ExternalContactProfile:\n";
+    let at = customer.find(anchor).unwrap();
+    let fields_at = at + customer[at..].find("    fields:\n").unwrap() + "    fields:\n".len();
+    let pasted = format!(
+        "{}      {}\n{}",
+        &customer[..fields_at],
+        yaml[0].trim(),
+        &customer[fields_at..]
+    );
+    std::fs::write(spec.join("customer.yaml"), pasted).unwrap();
+    wecom_externalcontact_codegen::generate_dir(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let o = wecom_alone(
+        &["drift", file.to_str().unwrap(), "--spec", spec.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("externalcontact/get: 2 drift(s)"), "{out}");
+    assert!(!out.contains("brand_new_field"), "{out}");
+
+    // Nothing drifted: exit 0. A broken copy of the spec: exit 3 with the mistake at its line.
+    let clean = serde_json::json!({ "path": "externalcontact/get", "body": serde_json::from_str::<Value>(ep.example_response.unwrap()).unwrap() });
+    std::fs::write(&file, format!("{clean}\n")).unwrap();
+    let o = wecom_alone(&["drift", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::write(spec.join("customer.yaml"), "group: customer\nendpoints:\n  - path: x\n").unwrap();
+    let o = wecom_alone(
+        &["drift", file.to_str().unwrap(), "--spec", spec.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("customer.yaml:3"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).ok();
 }

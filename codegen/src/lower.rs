@@ -581,6 +581,8 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                 event: ev.event.clone(),
                 change_type: ev.change_type.clone(),
                 doc,
+                summary: ev.doc.clone(),
+                doc_url: doc_url(ev.doc_id),
                 fields,
                 samples,
             });

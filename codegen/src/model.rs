@@ -31,6 +31,10 @@ pub struct Event {
     pub change_type: String,
     /// Doc lines.
     pub doc: Vec<String>,
+    /// The spec's one-line doc, as written.
+    pub summary: String,
+    /// The official doc page, if the spec names one.
+    pub doc_url: Option<String>,
     /// Fields.
     pub fields: Vec<EventField>,
     /// Its official samples.

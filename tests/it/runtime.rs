@@ -557,6 +557,28 @@ async fn upload_sends_a_multipart_file_with_query_parameters() {
 }
 
 #[test]
+fn the_replaced_authorization_calls_are_deprecated_and_name_their_replacement() {
+    use wecom_externalcontact::catalog::endpoint;
+    for (old, new) in [
+        ("service/get_permanent_code", "service/v2/get_permanent_code"),
+        ("service/get_auth_info", "service/v2/get_auth_info"),
+        ("service/get_admin_list", "agent/get_admin_list"),
+    ] {
+        let note = endpoint(old)
+            .unwrap()
+            .deprecated
+            .unwrap_or_else(|| panic!("{old} is deprecated"));
+        assert!(note.contains(new), "{old}: {note}");
+        assert!(endpoint(new).unwrap().deprecated.is_none(), "{new}");
+    }
+    // The replacement of service/get_admin_list takes the corp's token, not the suite's.
+    assert_eq!(
+        format!("{:?}", endpoint("agent/get_admin_list").unwrap().token),
+        format!("{:?}", endpoint("externalcontact/list").unwrap().token)
+    );
+}
+
+#[test]
 fn catalog_covers_the_census_with_official_methods() {
     // The census (a copy of the project's endpoints.tsv, kept in the repo): every row must be in the catalog,
     // with the official method, doc id and paging style. Nothing asserts a total, so a spec-only addition
