@@ -51,6 +51,8 @@ mod endpoint;
 mod error;
 mod event;
 mod query;
+#[cfg(feature = "redis")]
+mod queue;
 mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
@@ -58,6 +60,9 @@ pub use crypto::{signature, CallbackCrypto, EncryptedReply};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use dedupe::RedisDedupe;
 pub use dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+#[cfg(all(feature = "axum", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "redis"))))]
+pub use endpoint::Durable;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoint::{router, Drained, Endpoint, Shutdown};
@@ -65,4 +70,7 @@ pub use error::CallbackError;
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use queue::{entity_key, DeadLetter, Delivery, QueueStats, RedisQueue, ShardStats, Worker, WorkerHandle};
 pub use xml::{Fields, Node};

@@ -10,6 +10,8 @@ mod support;
 
 mod callback_crypto;
 mod callback_events;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod callback_queue;
 #[cfg(feature = "axum")]
 mod callback_router;
 mod endpoints;
