@@ -1,6 +1,7 @@
 //! `wecom`: the WeCom 客户联系 API from the shell, built on the `wecom-externalcontact` crate.
 //!
-//! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`;
+//! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`,
+//! `wecom callback queue stats|dead|replay`;
 //! `wecom --help` and `wecom <command> --help` print examples and the exit codes.
 
 #![deny(missing_docs)]
@@ -8,6 +9,7 @@
 mod callback;
 mod export;
 mod fail;
+mod queue;
 mod standin;
 
 use clap::{Args, Parser, Subcommand};
@@ -84,7 +86,8 @@ enum Command {
     /// Export data in bulk.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env).
+    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env), or
+    /// inspect the durable callback queue (`wecom callback queue stats|dead|replay`, WECOM_REDIS_URL).
     #[command(subcommand)]
     Callback(callback::CallbackCommand),
 }
@@ -201,7 +204,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call { path, json, conn } => call(&path, json, &conn).await,
         Command::Standin { port, config } => standin::run(port, config.as_deref()).await,
         Command::Export(ExportCommand::Customers(args)) => export::customers(args).await,
-        Command::Callback(cmd) => callback::run(cmd),
+        Command::Callback(cmd) => callback::run(cmd).await,
     }
 }
 

@@ -95,7 +95,9 @@ impl Proc {
 
 /// What follows `marker` in `line`.
 fn after(line: &str, marker: &str) -> String {
-    line.split_once(marker).map(|(_, rest)| rest.trim().to_owned()).unwrap_or_default()
+    line.split_once(marker)
+        .map(|(_, rest)| rest.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn receiver(redis: &RedisServer, prefix: &str) -> (Proc, String) {
@@ -159,8 +161,17 @@ async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, custome
             wrong.push(format!("customer {customer}: {log:?}"));
         }
     }
-    assert!(wrong.is_empty(), "{} customers wrong: {:?}", wrong.len(), &wrong[..wrong.len().min(10)]);
-    assert_eq!(handled_count(&mut conn, prefix).await, n, "each event handled exactly once");
+    assert!(
+        wrong.is_empty(),
+        "{} customers wrong: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
+    assert_eq!(
+        handled_count(&mut conn, prefix).await,
+        n,
+        "each event handled exactly once"
+    );
     assert_eq!(queue.stats().await.unwrap().dead, 0);
 }
 
@@ -207,7 +218,10 @@ async fn a_thousand_events_through_two_receivers_and_three_workers_two_of_them_k
     let mut kills = 0;
     let start = Instant::now();
     while kills < 2 {
-        assert!(start.elapsed() < Duration::from_secs(120), "only {kills} held events seen");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "only {kills} held events seen"
+        );
         for slot in 0..workers.len() {
             if workers[slot].poll("HOLDING ").is_some() {
                 workers[slot].kill9();
@@ -241,7 +255,9 @@ async fn an_event_acknowledged_by_a_receiver_killed_right_after_is_handled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_no_event_gets_a_200_and_resent_events_are_handled_once() {
-    let Some(mut redis) = RedisServer::start_persistent() else { return };
+    let Some(mut redis) = RedisServer::start_persistent() else {
+        return;
+    };
     let prefix = "fleet3:";
     let (r0, url0) = receiver(&redis, prefix);
     let (r1, url1) = receiver(&redis, prefix);

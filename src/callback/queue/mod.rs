@@ -140,8 +140,14 @@ impl RedisQueue {
 
     /// A queue on the Redis at `url` (`redis://[:password@]host:port/db`). Connects lazily, with a 2-second
     /// connect and response timeout, so an unreachable Redis makes the router answer `503` well within
-    /// WeCom's 5 seconds. Fails only on a malformed URL (the error does not repeat it).
+    /// WeCom's 5 seconds. Fails on a malformed URL (the error does not repeat it), and outside a tokio
+    /// runtime (the connection lives on it).
     pub fn open(url: &str) -> Result<RedisQueue, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Config(
+                "RedisQueue::open must be called within a tokio runtime".into(),
+            ));
+        }
         let client = redis::Client::open(url).map_err(queue_error)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -179,6 +185,22 @@ impl RedisQueue {
     pub fn keep_at_most(mut self, entries: usize) -> RedisQueue {
         self.keep_at_most = entries;
         self
+    }
+
+    /// Takes the number of shards recorded in Redis by the fleet (if any), for tools that inspect a queue
+    /// without knowing its configuration (`wecom callback queue …`).
+    pub async fn with_recorded_shards(mut self) -> Result<RedisQueue, Error> {
+        let mut connection = self.connection.clone();
+        let recorded: Option<String> = redis::cmd("HGET")
+            .arg(self.meta())
+            .arg("shards")
+            .query_async(&mut connection)
+            .await
+            .map_err(queue_error)?;
+        if let Some(shards) = recorded.and_then(|n| n.parse::<u16>().ok()) {
+            self = self.shards(shards);
+        }
+        Ok(self)
     }
 
     /// The number of shard streams.
@@ -303,7 +325,7 @@ impl RedisQueue {
             .arg("-")
             .arg("+")
             .arg("COUNT")
-            .arg(limit.max(1))
+            .arg(limit.clamp(1, i64::MAX as usize))
             .query_async(&mut connection)
             .await
             .map_err(queue_error)?;
