@@ -1,7 +1,7 @@
 //! Runs the spec → Rust generator into OUT_DIR: load → validate → lower once, a check that every spec group
 //! has its cargo feature, then emit and render from the same model. A spec mistake stops the build with the
-//! generator's message. `WECOM_SPEC_DIR` points the build at another spec folder (the spec-only-addition
-//! test uses it on a copy of `spec/`).
+//! generator's message. `WECOM_SPEC_DIR` points the build at another spec folder (scripts/measure-build-times.sh uses
+//! it on a copy of `spec/`).
 use std::path::PathBuf;
 use wecom_externalcontact_codegen as codegen;
 

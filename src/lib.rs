@@ -27,6 +27,7 @@
 pub mod callback;
 pub mod catalog;
 mod client;
+pub mod clock;
 mod envelope;
 pub mod errcode;
 mod error;

@@ -757,6 +757,34 @@ fn is_secret(ty: &Ty) -> bool {
     }
 }
 
+/// `event_tests.rs`: one test per official event sample of the spec, and a constant holding its XML (included by the SDK's
+/// `tests/it/callback_events.rs`; `support::check_event_sample` in `tests/it/support/mod.rs` checks each).
+pub fn event_tests(api: &Api) -> TokenStream {
+    let tests = api.events.iter().flat_map(|ev| {
+        ev.samples.iter().map(move |x| {
+            let (name, konst) = (ident(&x.test_name), ident(&x.const_name));
+            let (variant, envelope, xml) = (&ev.name, &x.envelope, &x.xml);
+            let doc = format!(
+                "The official `{}` sample of `{}` (spec/events.yaml).",
+                x.envelope, ev.name
+            );
+            let expect = match &x.expect {
+                Some(e) => quote! { Some(#e) },
+                None => quote! { None },
+            };
+            quote! {
+                #[doc = #doc]
+                const #konst: &str = #xml;
+                #[test]
+                fn #name() {
+                    support::check_event_sample(#variant, #envelope, #konst, #expect);
+                }
+            }
+        })
+    });
+    quote! { #(#tests)* }
+}
+
 /// One test per endpoint, for `tests/it/endpoints.rs`: the official examples survive JSON → typed → JSON, and
 /// the typed method, run against the stand-in, sends the documented method, path, query and body and decodes
 /// the example response. The helpers live in `tests/it/support/mod.rs`.

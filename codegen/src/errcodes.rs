@@ -1,6 +1,6 @@
-//! WeCom's global error codes (`spec/errcodes.yaml`) and the endpoints' retry facts (`idempotent`,
-//! `max_concurrency`, `one_at_a_time_per`): checked here and emitted as the runtime's errcode table. Self-contained so the main
-//! stages only call in.
+//! WeCom's global error codes (`spec/errcodes.yaml`): checked here and emitted as the runtime's errcode table.
+//! Self-contained so the main stages only call in. (The endpoints' retry facts are checked in
+//! [`crate::validate`].)
 
 use crate::error::Errors;
 use crate::load::Loaded;
@@ -22,14 +22,7 @@ pub struct Errcode {
     pub retryable: bool,
 }
 
-/// Last path segments that name a write: such an endpoint must not be marked `idempotent`.
-const WRITE_WORDS: [&str; 14] = [
-    "add", "del", "delete", "update", "edit", "create", "send", "remark", "mark", "transfer", "close", "cancel",
-    "remind", "upload",
-];
-
-/// Checks the errcodes (unique, with both meanings) and the endpoints' `idempotent` / `max_concurrency` /
-/// `one_at_a_time_per` keys.
+/// Checks the errcodes: unique, with both meanings.
 pub fn validate(files: &[Loaded], errors: &Errors) {
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
     for l in files {
@@ -41,36 +34,6 @@ pub fn validate(files: &[Loaded], errors: &Errors) {
             }
             if e.zh.trim().is_empty() || e.en.trim().is_empty() {
                 s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");
-            }
-        }
-        for ep in &l.spec.endpoints {
-            let s = file.item(format!("endpoint {}", ep.path), ep.at.line);
-            let last = ep.path.rsplit('/').next().unwrap_or_default();
-            let read_named = ["get", "list", "check"]
-                .iter()
-                .any(|r| last == *r || last.starts_with(&format!("{r}_")))
-                || last.ends_with("_result")
-                || last.ends_with("_list");
-            let write = !read_named
-                && WRITE_WORDS
-                    .iter()
-                    .any(|w| last == *w || last.starts_with(&format!("{w}_")) || last.ends_with(&format!("_{w}")));
-            if ep.idempotent && (write || ep.upload.is_some()) {
-                s.line(ep.at.key("idempotent")).err(format!(
-                    "`idempotent: true` on a write (`{last}`): writes are never retried"
-                ));
-            }
-            if ep.max_concurrency == Some(0) {
-                s.line(ep.at.key("max_concurrency"))
-                    .err("`max_concurrency` must be at least 1");
-            }
-            if let Some(name) = &ep.one_at_a_time_per {
-                let scalar = |f: &&crate::spec::FieldDef| matches!(f.ty, crate::types::TyExpr::Scalar(_));
-                if !ep.request.iter().filter(scalar).any(|f| &f.name == name) {
-                    s.line(ep.at.key("one_at_a_time_per")).err(format!(
-                        "`one_at_a_time_per: {name}` must name a scalar field of the request"
-                    ));
-                }
             }
         }
     }

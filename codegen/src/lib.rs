@@ -65,6 +65,7 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
         ("models.rs", emit::models_index(api)),
         ("catalog.rs", emit::catalog_file(api)),
         ("endpoint_tests.rs", emit::endpoint_tests(api)),
+        ("event_tests.rs", emit::event_tests(api)),
         ("errcodes.rs", errcodes::emit(api)),
     ];
     for (name, tokens) in shared {

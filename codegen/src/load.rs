@@ -4,8 +4,8 @@
 use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
-    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, ExampleDef, FieldDef, PagingDef, SpecFile,
-    TypeDef,
+    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef, FieldDef,
+    PagingDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;
@@ -504,6 +504,20 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
             doc,
         })
     });
+    let samples = r.list("samples", |v, span| {
+        let mut r = Reader::new(loc, span, v, scope.field("samples", span.line()), "a sample");
+        let envelope = r.req("envelope");
+        let variant = r.or_default("variant");
+        let xml = r.req("xml");
+        let expect = r.opt("expect");
+        Some(EventSampleDef {
+            at: r.finish(),
+            envelope,
+            variant,
+            xml,
+            expect,
+        })
+    });
     EventDef {
         at: r.finish(),
         name,
@@ -512,5 +526,6 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
         doc_id,
         doc,
         fields,
+        samples,
     }
 }

@@ -555,12 +555,27 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                     doc: f.doc.clone(),
                 });
             }
+            let samples = ev
+                .samples
+                .iter()
+                .map(|x| {
+                    let test_name = naming::snake(&format!("{}_{}_sample_{}", ev.name, x.envelope, x.variant)).name;
+                    EventSample {
+                        const_name: test_name.to_uppercase(),
+                        test_name,
+                        envelope: x.envelope.clone(),
+                        xml: x.xml.clone(),
+                        expect: x.expect.clone(),
+                    }
+                })
+                .collect();
             out.push(Event {
                 name: ev.name.clone(),
                 event: ev.event.clone(),
                 change_type: ev.change_type.clone(),
                 doc,
                 fields,
+                samples,
             });
         }
     }

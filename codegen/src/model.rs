@@ -31,6 +31,23 @@ pub struct Event {
     pub doc: Vec<String>,
     /// Fields.
     pub fields: Vec<EventField>,
+    /// Its official samples.
+    pub samples: Vec<EventSample>,
+}
+
+/// An official sample of a callback event: the SDK's tests decode it (one generated test each).
+#[derive(Debug, Clone)]
+pub struct EventSample {
+    /// The generated test's name (`add_external_contact_app_sample`).
+    pub test_name: String,
+    /// The generated constant holding the XML (`ADD_EXTERNAL_CONTACT_APP_SAMPLE`), for hand-written tests.
+    pub const_name: String,
+    /// `app` or `suite`.
+    pub envelope: String,
+    /// The decrypted XML.
+    pub xml: String,
+    /// The JSON form it decodes to, when the spec pins it.
+    pub expect: Option<String>,
 }
 
 /// A field of a callback event.

@@ -143,6 +143,24 @@ pub struct EventDef {
     pub doc: String,
     /// Fields, by XML element name.
     pub fields: Vec<EventFieldDef>,
+    /// The official samples of the event, one per envelope at least.
+    pub samples: Vec<EventSampleDef>,
+}
+
+/// One official sample of a callback event (decrypted), like an endpoint's `example`.
+#[derive(Debug, Clone, Default)]
+pub struct EventSampleDef {
+    /// Where it is.
+    pub at: At,
+    /// `app` (self-built and 代开发 apps: `ToUserName`, `Event`, ...) or `suite` (third-party 指令回调:
+    /// `SuiteId`, `InfoType`, ...).
+    pub envelope: String,
+    /// Tells several samples of one event and envelope apart (`with-new-fields`); empty for the plain one.
+    pub variant: String,
+    /// The XML, as WeCom sends it once decrypted.
+    pub xml: String,
+    /// The event's JSON form it decodes to, when the spec pins it (`{"kind", "event", "extra"}`).
+    pub expect: Option<String>,
 }
 
 /// A field of a callback event.

@@ -5,7 +5,7 @@
 use crate::error::{Errors, Scope};
 use crate::load::Loaded;
 use crate::naming;
-use crate::spec::{EndpointDef, EnumDef, EnumRepr, FieldDef, HttpMethod, PagingStyle, TypeDef};
+use crate::spec::{EndpointDef, EnumDef, EnumRepr, EventDef, FieldDef, HttpMethod, PagingStyle, TypeDef};
 use crate::types::{Scalar, TyExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -270,6 +270,7 @@ fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
         },
     );
     check_fields_in(index, s, "response.", &ep.response, Query::No);
+    check_retry_facts(s, ep);
 
     if let Some(p) = &ep.paging {
         let ps = |key: &str, field: String| s.field(field, p.at.key(key));
@@ -344,6 +345,52 @@ fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
                 Ok(_) => s.err("the example must be a JSON object"),
                 Err(err) => s.err(format!("not valid JSON: {err}")),
             }
+        }
+    }
+}
+
+/// Last path segments that name a write: such an endpoint must not be marked `idempotent`.
+const WRITE_WORDS: [&str; 14] = [
+    "add", "del", "delete", "update", "edit", "create", "send", "remark", "mark", "transfer", "close", "cancel",
+    "remind", "upload",
+];
+
+/// Whether an endpoint's last path segment names a read (`get…`, `list…`, `check…`, `…_list`, `…_result`).
+fn read_named(last: &str) -> bool {
+    ["get", "list", "check"].iter().any(|r| last.starts_with(r)) || last.ends_with("_list") || last.ends_with("_result")
+}
+
+/// The endpoint's retry facts: a read says whether it is `idempotent` (retried) or not; a write or an upload is
+/// never `idempotent`; `max_concurrency` and `one_at_a_time_per` make sense.
+fn check_retry_facts(s: &Scope<'_>, ep: &EndpointDef) {
+    let at = &ep.at;
+    let last = ep.path.rsplit('/').next().unwrap_or_default();
+    let read = read_named(last);
+    let write = !read
+        && WRITE_WORDS
+            .iter()
+            .any(|w| last == *w || last.starts_with(&format!("{w}_")) || last.ends_with(&format!("_{w}")));
+    if read && !at.keys.contains_key("idempotent") && ep.upload.is_none() {
+        s.err(format!(
+            "`{last}` names a read: add `idempotent: true` so the client retries it on errcode -1 and transport \
+             failures (or `idempotent: false` when repeating it cannot succeed, e.g. it consumes a one-time code)"
+        ));
+    }
+    if ep.idempotent && (write || ep.upload.is_some()) {
+        s.line(at.key("idempotent")).err(format!(
+            "`idempotent: true` on a write (`{last}`): writes are never retried; remove the key"
+        ));
+    }
+    if ep.max_concurrency == Some(0) {
+        s.line(at.key("max_concurrency"))
+            .err("`max_concurrency` must be at least 1");
+    }
+    if let Some(name) = &ep.one_at_a_time_per {
+        let scalar = |f: &&FieldDef| matches!(f.ty, TyExpr::Scalar(_));
+        if !ep.request.iter().filter(scalar).any(|f| &f.name == name) {
+            s.line(at.key("one_at_a_time_per")).err(format!(
+                "`one_at_a_time_per: {name}` must name a scalar field of the request"
+            ));
         }
     }
 }
@@ -507,6 +554,136 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
                     _ => {}
                 }
             }
+            check_event_samples(&s, ev);
         }
     }
+}
+
+/// The header elements of each envelope, the element naming the event in it, and how to write one.
+const ENVELOPES: [(&str, &[&str], &str); 2] = [
+    ("app", &["ToUserName", "FromUserName", "CreateTime", "MsgType"], "Event"),
+    ("suite", &["SuiteId", "TimeStamp"], "InfoType"),
+];
+
+/// An event's official samples: one per envelope it comes in (both, or the suite's alone for an event
+/// without `ChangeType`), each well-formed XML in its envelope naming this event and carrying its required
+/// fields; a pinned `expect` is JSON naming the event.
+fn check_event_samples(s: &Scope<'_>, ev: &EventDef) {
+    let wanted: &[&str] = if ev.change_type.is_empty() {
+        &["suite"]
+    } else {
+        &["app", "suite"]
+    };
+    for envelope in wanted {
+        if !ev.samples.iter().any(|x| x.envelope == *envelope) {
+            s.line(ev.at.key("samples")).err(format!(
+                "add an official `{envelope}` sample under `samples:` ({}), e.g. `- {{ envelope: {envelope}, xml: \"<xml>...</xml>\" }}`",
+                if *envelope == "app" {
+                    "the self-built app envelope: ToUserName, FromUserName, CreateTime, MsgType, Event"
+                } else {
+                    "the third-party envelope: SuiteId, InfoType, TimeStamp"
+                }
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for x in &ev.samples {
+        let xs = s.field("samples", x.at.line);
+        let Some((_, header, names_event)) = ENVELOPES.iter().find(|(e, _, _)| *e == x.envelope) else {
+            xs.line(x.at.key("envelope"))
+                .err(format!("envelope `{}`: write `app` or `suite`", x.envelope));
+            continue;
+        };
+        if !wanted.contains(&x.envelope.as_str()) {
+            xs.line(x.at.key("envelope"))
+                .err("an event without `change_type` (a third-party 指令回调) comes in the `suite` envelope only");
+        }
+        if !x
+            .variant
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            xs.line(x.at.key("variant"))
+                .err("`variant` is lower-case words joined by `-` (e.g. `with-new-fields`)");
+        }
+        if !seen.insert((x.envelope.as_str(), x.variant.as_str())) {
+            xs.err("a second sample of this envelope: give one a distinct `variant`");
+        }
+        let xml_at = xs.line(x.at.key("xml"));
+        match top_level_elements(&x.xml) {
+            Err(e) => xml_at.err(format!("not well-formed XML: {e}")),
+            Ok(found) => {
+                let text = |name: &str| found.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str());
+                let mut missing: Vec<&str> = header.iter().copied().filter(|h| text(h).is_none()).collect();
+                let required = ev.fields.iter().filter(|f| f.required).map(|f| f.name.as_str());
+                missing.extend(required.filter(|f| text(f).is_none()));
+                if !missing.is_empty() {
+                    xml_at.err(format!("the sample lacks <{}>", missing.join(">, <")));
+                }
+                if text(names_event) != Some(ev.event.as_str()) {
+                    xml_at.err(format!("the sample's <{names_event}> must be `{}`", ev.event));
+                }
+                if !ev.change_type.is_empty() && text("ChangeType") != Some(ev.change_type.as_str()) {
+                    xml_at.err(format!("the sample's <ChangeType> must be `{}`", ev.change_type));
+                }
+            }
+        }
+        if let Some(expect) = &x.expect {
+            let es = xs.line(x.at.key("expect"));
+            match serde_json::from_str::<Value>(expect) {
+                Ok(v) if v["kind"] == ev.name.as_str() && v["event"].is_object() => {}
+                Ok(_) => es.err(format!(
+                    "`expect` is the decoded JSON form: {{ \"kind\": \"{}\", \"event\": {{...}}, \"extra\": {{...}} }}",
+                    ev.name
+                )),
+                Err(e) => es.err(format!("`expect` is not valid JSON: {e}")),
+            }
+        }
+    }
+}
+
+/// The elements directly under the root `<xml>` of a callback, with their text (CDATA or plain); an error
+/// for XML that is not well formed or whose root is not `<xml>`.
+fn top_level_elements(xml: &str) -> Result<Vec<(String, String)>, String> {
+    use quick_xml::events::Event as X;
+    let mut reader = quick_xml::Reader::from_str(xml.strip_prefix('\u{feff}').unwrap_or(xml));
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut depth = 0usize;
+    let mut root = false;
+    loop {
+        let at = reader.buffer_position();
+        let event = reader.read_event().map_err(|e| format!("{e} (at byte {at})"))?;
+        let name = |n: quick_xml::name::QName<'_>| String::from_utf8_lossy(n.as_ref()).into_owned();
+        match event {
+            X::Start(e) => {
+                depth += 1;
+                match depth {
+                    1 if name(e.name()) == "xml" => root = true,
+                    1 => return Err(format!("the root element is <{}>, not <xml>", name(e.name()))),
+                    2 => out.push((name(e.name()), String::new())),
+                    _ => {}
+                }
+            }
+            X::Empty(e) if depth == 1 => out.push((name(e.name()), String::new())),
+            X::End(_) => depth = depth.saturating_sub(1),
+            X::Text(t) if depth == 2 => {
+                let t = t.unescape().map_err(|e| e.to_string())?;
+                if let Some(last) = out.last_mut() {
+                    last.1.push_str(t.trim());
+                }
+            }
+            X::CData(t) if depth == 2 => {
+                if let Some(last) = out.last_mut() {
+                    last.1.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            X::Eof if depth > 0 => return Err("an element is not closed".into()),
+            X::Eof => break,
+            _ => {}
+        }
+    }
+    if !root {
+        return Err("no <xml> root element".into());
+    }
+    Ok(out)
 }

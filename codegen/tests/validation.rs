@@ -23,7 +23,7 @@ fn errors(files: &[(&str, &str)]) -> String {
 
 fn endpoint(body: &str) -> String {
     format!(
-        "group: g\nendpoints:\n  - path: externalcontact/thing/get\n    method: POST\n    name_zh: 东西\n    summary: A thing.\n{body}"
+        "group: g\nendpoints:\n  - path: externalcontact/thing/fetch\n    method: POST\n    name_zh: 东西\n    summary: A thing.\n{body}"
     )
 }
 
@@ -32,7 +32,7 @@ fn a_valid_spec_is_accepted() {
     let text = endpoint("    request:\n      - { name: id, type: string, required: true }\n    example:\n      request: '{\"id\": \"x\"}'\n");
     let api = model_from_sources(vec![src("g", &text)]).unwrap();
     let ep = &api.groups[0].endpoints[0];
-    assert_eq!(ep.fn_name, "thing_get");
+    assert_eq!(ep.fn_name, "thing_fetch");
     assert_eq!(ep.http_method, HttpMethod::Post);
 }
 
@@ -43,7 +43,7 @@ fn unknown_type_names_file_endpoint_field_and_line() {
         &endpoint("    response:\n      - { name: items, type: \"[Fooo]\" }\n"),
     )]);
     assert!(
-        e.contains("spec/g.yaml:8: endpoint externalcontact/thing/get: field response.items: unknown type `Fooo`"),
+        e.contains("spec/g.yaml:8: endpoint externalcontact/thing/fetch: field response.items: unknown type `Fooo`"),
         "{e}"
     );
 }
@@ -66,7 +66,7 @@ fn missing_path_and_method() {
     assert!(e.contains("spec/g.yaml:3: endpoint <no path>: missing `method`"), "{e}");
     let e = errors(&[("g", &endpoint("").replace("method: POST", "method: PUT"))]);
     assert!(
-        e.contains("spec/g.yaml:4: endpoint externalcontact/thing/get: `method`: unknown variant `PUT`, expected `GET` or `POST`"),
+        e.contains("spec/g.yaml:4: endpoint externalcontact/thing/fetch: `method`: unknown variant `PUT`, expected `GET` or `POST`"),
         "{e}"
     );
 }
@@ -204,17 +204,17 @@ fn generated_name_collisions_are_reported() {
     let body = "    request:\n      - name: conclusions\n        type: object\n        fields: [ { name: a, type: string } ]\n    response:\n      - name: conclusions\n        type: object\n        fields: [ { name: b, type: string } ]\n";
     let e = errors(&[("g", &endpoint(body))]);
     assert!(
-        e.contains("field response.conclusions: the generated type name `ThingGetConclusions` is already used"),
+        e.contains("field response.conclusions: the generated type name `ThingFetchConclusions` is already used"),
         "{e}"
     );
     assert!(e.contains("set `type_name`"), "{e}");
     let two = format!(
-        "{}  - path: thing/get\n    method: GET\n    name_zh: x\n    summary: y\n",
+        "{}  - path: thing/fetch\n    method: GET\n    name_zh: x\n    summary: y\n",
         endpoint("")
     );
     let e = errors(&[("g", &two)]);
     assert!(
-        e.contains("method name `thing_get` is also the name of externalcontact/thing/get"),
+        e.contains("method name `thing_fetch` is also the name of externalcontact/thing/fetch"),
         "{e}"
     );
 }
@@ -232,6 +232,58 @@ fn events_are_checked() {
         e.contains("event Added2: (change_external_contact, add) is already the event Added"),
         "{e}"
     );
+}
+
+/// An event's official samples sit beside it: one per envelope it comes in, each well-formed XML in its
+/// envelope naming the event and carrying its required fields, reported at the sample's line.
+#[test]
+fn event_samples_are_checked_at_their_line() {
+    let event = |samples: &str| {
+        format!(
+            "group: events\ngated: false\nevents:\n  - name: Added\n    event: change_external_contact\n    change_type: add\n    fields:\n      - {{ name: UserID, type: string, required: true }}\n    samples:\n{samples}"
+        )
+    };
+    let app = "      - envelope: app\n        xml: <xml><ToUserName>c</ToUserName><FromUserName>s</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>change_external_contact</Event><ChangeType>add</ChangeType><UserID>u</UserID></xml>\n";
+    let suite = "      - envelope: suite\n        xml: <xml><SuiteId>s</SuiteId><InfoType>change_external_contact</InfoType><TimeStamp>1</TimeStamp><ChangeType>add</ChangeType><UserID>u</UserID></xml>\n        expect: '{ \"kind\": \"Added\", \"event\": {}, \"extra\": {} }'\n";
+    model_from_sources(vec![src("events", &event(&format!("{app}{suite}")))]).expect("both envelopes: accepted");
+
+    let e = errors(&[("events", &event(app))]);
+    assert!(
+        e.contains("spec/events.yaml:9: event Added: add an official `suite` sample under `samples:`"),
+        "{e}"
+    );
+    let e = errors(&[(
+        "events",
+        &event(&format!("{}{suite}", app.replace("<UserID>u</UserID>", ""))),
+    )]);
+    assert!(
+        e.contains("spec/events.yaml:11: event Added: field samples: the sample lacks <UserID>"),
+        "{e}"
+    );
+    let e = errors(&[("events", &event(&format!("{}{suite}", app.replace("</MsgType>", ""))))]);
+    assert!(
+        e.contains("spec/events.yaml:11:") && e.contains("not well-formed XML"),
+        "{e}"
+    );
+    let e = errors(&[("events", &event(&format!("{app}{}", suite.replace(">add<", ">added<"))))]);
+    assert!(
+        e.contains("spec/events.yaml:13: event Added: field samples: the sample's <ChangeType> must be `add`"),
+        "{e}"
+    );
+    let e = errors(&[("events", &event(&format!("{app}{}", suite.replace("Added", "Edited"))))]);
+    assert!(
+        e.contains("spec/events.yaml:14:") && e.contains("\"kind\": \"Added\""),
+        "{e}"
+    );
+    let e = errors(&[(
+        "events",
+        &event(&format!("{app}{app}{}", suite.replace("suite", "webhook"))),
+    )]);
+    assert!(
+        e.contains("a second sample of this envelope: give one a distinct `variant`"),
+        "{e}"
+    );
+    assert!(e.contains("envelope `webhook`: write `app` or `suite`"), "{e}");
 }
 
 #[test]
@@ -268,13 +320,13 @@ fn three_mistakes_in_one_endpoint_are_three_errors_at_their_lines() {
     let text = "\
 group: g
 endpoints:
-  - path: externalcontact/a/get
+  - path: externalcontact/a/fetch
     method: POST
     name_zh: 甲
     summary: A.
     request:
       - { name: userid, type: string }
-  - path: externalcontact/b/get
+  - path: externalcontact/b/fetch
     method: PUTT
     name_zh: 乙
     summary: B.
@@ -288,15 +340,15 @@ endpoints:
     let at = |line: &str| e.find(&format!("spec/g.yaml:{line}:")).unwrap_or(usize::MAX);
     assert!(at("10") < at("13") && at("13") < at("16"), "listed in line order: {e}");
     assert!(
-        e.contains("spec/g.yaml:10: endpoint externalcontact/b/get: `method`: unknown variant `PUTT`"),
+        e.contains("spec/g.yaml:10: endpoint externalcontact/b/fetch: `method`: unknown variant `PUTT`"),
         "{e}"
     );
     assert!(
-        e.contains("spec/g.yaml:13: endpoint externalcontact/b/get: unknown field `colour`"),
+        e.contains("spec/g.yaml:13: endpoint externalcontact/b/fetch: unknown field `colour`"),
         "{e}"
     );
     assert!(
-        e.contains("spec/g.yaml:16: endpoint externalcontact/b/get: field request.userid: unknown type `strng`"),
+        e.contains("spec/g.yaml:16: endpoint externalcontact/b/fetch: field request.userid: unknown type `strng`"),
         "{e}"
     );
 }
@@ -313,14 +365,14 @@ types:
       - { name: limit, type: u32 }
       - { name: userid, type: Nope }
 endpoints:
-  - path: externalcontact/a/get
+  - path: externalcontact/a/fetch
     method: POST
     name_zh: 甲
     summary: A.
     request:
       - { name: userid, type: string }
       - { name: limit, type: u32 }
-  - path: externalcontact/b/get
+  - path: externalcontact/b/fetch
     method: PUTT
     name_zh: 乙
     summary: B.
@@ -335,11 +387,11 @@ endpoints:
         "{e}"
     );
     assert!(
-        e.contains("spec/g.yaml:16: endpoint externalcontact/b/get: `method`"),
+        e.contains("spec/g.yaml:16: endpoint externalcontact/b/fetch: `method`"),
         "{e}"
     );
     assert!(
-        e.contains("spec/g.yaml:22: endpoint externalcontact/b/get: field request.userid: unknown type `CorpTg`"),
+        e.contains("spec/g.yaml:22: endpoint externalcontact/b/fetch: field request.userid: unknown type `CorpTg`"),
         "{e}"
     );
 }
@@ -352,12 +404,14 @@ fn closed_sets_and_unknown_keys_at_every_level() {
     let mut text = endpoint(body);
     text.push_str("enums:\n  Kind:\n    repr: integer\n    values:\n      - { value: 1, name: a, dok: x }\n");
     let e = errors(&[("g", &text)]);
-    assert!(e.contains("spec/g.yaml:7: endpoint externalcontact/thing/get: `token`: unknown variant `sute`, expected one of `access`, `suite`, `provider`, `none`"), "{e}");
+    assert!(e.contains("spec/g.yaml:7: endpoint externalcontact/thing/fetch: `token`: unknown variant `sute`, expected one of `access`, `suite`, `provider`, `none`"), "{e}");
     assert!(
-        e.contains("spec/g.yaml:9: endpoint externalcontact/thing/get: field request.cursor: unknown field `requird`"),
+        e.contains(
+            "spec/g.yaml:9: endpoint externalcontact/thing/fetch: field request.cursor: unknown field `requird`"
+        ),
         "{e}"
     );
-    assert!(e.contains("spec/g.yaml:13: endpoint externalcontact/thing/get: `style`: unknown variant `page`, expected `cursor` or `offset`"), "{e}");
+    assert!(e.contains("spec/g.yaml:13: endpoint externalcontact/thing/fetch: `style`: unknown variant `page`, expected `cursor` or `offset`"), "{e}");
     assert!(
         e.contains("spec/g.yaml:16: enum Kind: `repr`: unknown variant `integer`"),
         "{e}"
@@ -424,7 +478,7 @@ fn idempotent_writes_and_bad_limits_are_errors() {
         endpoint("    one_at_a_time_per: external_userid\n    request:\n      - { name: userid, type: string }\n");
     let e = errors(&[("g", &per)]);
     assert!(
-        e.contains("spec/g.yaml:7: endpoint externalcontact/thing/get: `one_at_a_time_per: external_userid` must name a scalar field of the request"),
+        e.contains("spec/g.yaml:7: endpoint externalcontact/thing/fetch: `one_at_a_time_per: external_userid` must name a scalar field of the request"),
         "{e}"
     );
     let ok = endpoint("    idempotent: true\n    max_concurrency: 5\n");
@@ -432,6 +486,30 @@ fn idempotent_writes_and_bad_limits_are_errors() {
     let ep = &api.groups[0].endpoints[0];
     assert!(ep.idempotent);
     assert_eq!(ep.max_concurrency, Some(5));
+}
+
+/// A read (by its name) says whether it may be retried, at the endpoint's line; `idempotent: false` is the
+/// explicit answer for a read that cannot be repeated.
+#[test]
+fn a_read_without_idempotent_is_an_error_at_its_line() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing/add\n    method: POST\n    name_zh: 加\n    summary: A write.\n  - path: externalcontact/probe/get_score\n    method: POST\n    name_zh: 分\n    summary: A read.\n  - path: externalcontact/thing_list\n    method: GET\n    name_zh: 列\n    summary: A list.\n    idempotent: true\n";
+    let e = errors(&[("g", text)]);
+    assert!(e.starts_with("1 error(s)"), "only the unmarked read: {e}");
+    assert!(
+        e.contains(
+            "spec/g.yaml:7: endpoint externalcontact/probe/get_score: `get_score` names a read: add `idempotent: true`"
+        ),
+        "{e}"
+    );
+    for read in ["get", "list_x", "check_y", "x_list", "transfer_result", "gettoken"] {
+        let e = errors(&[("g", &format!("group: g\nendpoints:\n  - path: externalcontact/{read}\n    method: POST\n    name_zh: 读\n    summary: R.\n"))]);
+        assert!(e.contains("names a read"), "{read}: {e}");
+    }
+    let consumes = text.replace(
+        "    summary: A read.\n",
+        "    summary: A read.\n    idempotent: false\n",
+    );
+    model_from_sources(vec![src("g", &consumes)]).expect("`idempotent: false` is an explicit answer");
 }
 
 #[test]

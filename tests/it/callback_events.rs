@@ -1,24 +1,20 @@
-//! Callback events: the official samples of each event in both envelopes (`tests/fixtures/events/`, sources
-//! in its README), each checked against its expected JSON by one table-driven test; typed matches; the JSON
-//! form; unknown events; numbers; malformed XML; property tests.
+//! Callback events: the official samples of each event in both envelopes (in spec/events.yaml beside the
+//! event, one generated test each; samples of events without a variant in `tests/fixtures/events/`); typed
+//! matches; the JSON form; unknown events; numbers; malformed XML; property tests.
 
 use crate::support;
 
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 use wecom_externalcontact::callback::{
     CallbackError, Envelope, Event, EventKind, Fields, Node, TransferFailReason, UpdateDetail,
 };
 use wecom_externalcontact::Error;
 
-const APP_ADD_EXTERNAL_CONTACT: &str =
-    include_str!("../fixtures/events/change_external_contact.add_external_contact.app.xml");
-const SUITE_ADD_EXTERNAL_CONTACT: &str =
-    include_str!("../fixtures/events/change_external_contact.add_external_contact.suite.xml");
-const APP_TRANSFER_FAIL: &str = include_str!("../fixtures/events/change_external_contact.transfer_fail.app.xml");
-const APP_CHAT_UPDATE: &str = include_str!("../fixtures/events/change_external_chat.update.app.xml");
-const SUITE_CHAT_UPDATE: &str = include_str!("../fixtures/events/change_external_chat.update.suite.xml");
+// One test per official sample in spec/events.yaml (`<event>_<envelope>_sample`), each checked by
+// `support::check_event_sample`, and a constant holding its XML (`ADD_EXTERNAL_CONTACT_APP_SAMPLE`, ...).
+include!(concat!(env!("OUT_DIR"), "/event_tests.rs"));
 
 fn kind(result: Result<Event, Error>) -> CallbackError {
     match result {
@@ -40,118 +36,51 @@ fn samples_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
 }
 
-/// The `.xml` samples, sorted by name.
-fn samples() -> Vec<String> {
+// ---------------------------------------------------------------------------------------------------------
+// The samples
+
+/// The official samples of events the crate has no variant for (`tests/fixtures/events/`; the samples of the
+/// spec's events are in spec/events.yaml, one generated test each) decode to what their `.json` sibling says,
+/// through the same check as the spec's samples.
+#[test]
+fn samples_of_events_without_a_variant_decode_to_their_expected_json() {
     let mut names: Vec<String> = std::fs::read_dir(samples_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".xml"))
         .collect();
     names.sort();
-    names
-}
-
-/// The variant's name, e.g. `AddExternalContact`.
-fn variant(kind: &EventKind) -> String {
-    format!("{kind:?}")
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The samples
-
-/// Each sample decodes to what its `.json` sibling says: the variant, the whole JSON form (wire names,
-/// numbers as numbers: compared strictly) and the fields left in `extra`; its envelope is the one its name
-/// says; and its JSON form decodes back to the same event. Every failure is listed, each with the first
-/// differing key path.
-#[test]
-fn every_sample_decodes_to_its_expected_json() {
-    let mut failures = Vec::new();
-    let names = samples();
+    assert!(!names.is_empty(), "no samples in {}", samples_dir().display());
     for name in &names {
         let xml = std::fs::read_to_string(samples_dir().join(name)).unwrap();
-        let json_path = samples_dir().join(name.replace(".xml", ".json"));
-        let Ok(expected) = std::fs::read_to_string(&json_path) else {
-            failures.push(format!("{name}: no {}", json_path.display()));
-            continue;
-        };
-        let expected: Value = serde_json::from_str(&expected).unwrap_or_else(|e| panic!("{name}: .json: {e}"));
-        let event = match Event::from_xml(&xml) {
-            Ok(event) => event,
-            Err(e) => {
-                failures.push(format!("{name}: does not decode: {e}"));
-                continue;
-            }
-        };
-        let actual = json!({
-            "kind": variant(&event.kind),
-            "event": serde_json::to_value(&event).unwrap(),
-            "extra": serde_json::to_value(&event.extra).unwrap(),
-        });
-        if let Some(diff) = support::first_strict_difference(&expected, &actual) {
-            failures.push(format!("{name}: expected ≠ decoded at {diff}"));
-        }
-        let is_app = matches!(event.envelope, Envelope::App { .. });
-        if name.ends_with(".app.xml") != is_app || name.ends_with(".suite.xml") == is_app {
-            failures.push(format!("{name}: decoded with the other envelope: {:?}", event.envelope));
-        }
-        let json = serde_json::to_string(&event).unwrap();
-        if Event::from_json(&json).ok().as_ref() != Some(&event) {
-            failures.push(format!(
-                "{name}: its JSON form does not decode back to the same event: {json}"
-            ));
-        }
+        let expect = std::fs::read_to_string(samples_dir().join(name.replace(".xml", ".json")))
+            .unwrap_or_else(|e| panic!("{name}: its .json: {e}"));
+        let envelope = if name.ends_with(".app.xml") { "app" } else { "suite" };
+        support::check_event_sample("Unrecognized", envelope, &xml, Some(&expect));
     }
-    assert!(
-        names.len() >= 50,
-        "only {} samples in {}",
-        names.len(),
-        samples_dir().display()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} samples fail:\n{}",
-        failures.len(),
-        names.len(),
-        failures.join("\n")
-    );
 }
 
-/// Every typed (`Event`/`InfoType`, `ChangeType`) pair has an official sample in both envelopes; the
-/// 指令回调 events of third-party apps (an `InfoType` with no `ChangeType`: `suite_ticket`, `create_auth`, …)
-/// exist in the suite envelope only.
+/// The check behind every sample test fails on a sample that decodes to another variant, in the other
+/// envelope, or to other values than its `expect`.
 #[test]
-fn every_known_pair_has_a_sample_in_both_envelopes() {
-    let names = samples();
-    let mut missing = Vec::new();
-    for (event, change) in EventKind::known() {
-        let envelopes: &[&str] = if change.is_empty() {
-            &["suite"]
-        } else {
-            &["app", "suite"]
-        };
-        for envelope in envelopes {
-            let plain = format!("{event}.{change}.{envelope}.xml");
-            let variant = format!("{event}.{change}-");
-            if !names
-                .iter()
-                .any(|n| *n == plain || (n.starts_with(&variant) && n.ends_with(&format!(".{envelope}.xml"))))
-            {
-                missing.push(plain);
-            }
-        }
-    }
+fn the_sample_check_names_what_differs() {
+    let failures = |kind, envelope, expect| {
+        support::event_sample_failures(kind, envelope, ADD_EXTERNAL_CONTACT_APP_SAMPLE, expect).join("\n")
+    };
+    assert_eq!(failures("AddExternalContact", "app", None), "");
+    assert!(failures("EditExternalContact", "app", None).contains("decodes to AddExternalContact"));
+    assert!(failures("AddExternalContact", "suite", None).contains("the other envelope"));
+    let wrong = r#"{ "kind": "AddExternalContact", "event": { "UserID": "lisi" }, "extra": {} }"#;
     assert!(
-        missing.is_empty(),
-        "no sample in tests/fixtures/events for: {missing:?}"
+        failures("AddExternalContact", "app", Some(wrong)).contains("UserID"),
+        "{}",
+        failures("AddExternalContact", "app", Some(wrong))
     );
 }
 
 #[test]
 fn the_match_the_brief_promises_reads_well() {
-    let ev = Event::from_xml(APP_ADD_EXTERNAL_CONTACT).unwrap();
+    let ev = Event::from_xml(ADD_EXTERNAL_CONTACT_APP_SAMPLE).unwrap();
     assert_eq!(ev.event_name(), Some("change_external_contact"));
     assert_eq!(ev.change_type(), Some("add_external_contact"));
     assert_eq!(ev.time(), 1403610513);
@@ -170,10 +99,10 @@ fn the_match_the_brief_promises_reads_well() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    let suite_ev = Event::from_xml(SUITE_ADD_EXTERNAL_CONTACT).unwrap();
+    let suite_ev = Event::from_xml(ADD_EXTERNAL_CONTACT_SUITE_SAMPLE).unwrap();
     assert_eq!(suite_ev.corp_id(), Some("wxf8b4f85f3a794e77"));
     // The same through the generic field parser.
-    let fields = Fields::from_xml(SUITE_ADD_EXTERNAL_CONTACT).unwrap();
+    let fields = Fields::from_xml(ADD_EXTERNAL_CONTACT_SUITE_SAMPLE).unwrap();
     assert_eq!(fields.text("InfoType"), Some("change_external_contact"));
     assert_eq!(Event::from_fields(fields).unwrap(), suite_ev);
 }
@@ -181,7 +110,7 @@ fn the_match_the_brief_promises_reads_well() {
 /// `FailReason` is typed, and a reason this crate does not know is kept.
 #[test]
 fn transfer_fail_reasons_are_typed_and_unknown_ones_kept() {
-    let app_xml = APP_TRANSFER_FAIL;
+    let app_xml = TRANSFER_FAIL_APP_SAMPLE;
     // The other documented reason, and one this crate does not know.
     let limit = app_xml.replace("customer_refused", "customer_limit_exceed");
     let unknown = app_xml.replace("customer_refused", "some_new_reason");
@@ -236,12 +165,12 @@ fn external_chat_update_keeps_every_member_change_item() {
     assert_eq!(Event::from_json(&json.to_string()).unwrap(), parsed);
 
     // A single item is still a list, in Rust and in JSON.
-    let one = APP_CHAT_UPDATE.replace("\t\t<Item>Rose</Item>\n", "");
+    let one = EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replace("\t\t<Item>Rose</Item>\n", "");
     let parsed = Event::from_xml(&one).unwrap();
     let json = serde_json::to_value(&parsed).unwrap();
     assert_eq!(json["MemChangeList"], json!({ "Item": ["Jack"] }));
     // An empty list element is an empty list.
-    let empty = APP_CHAT_UPDATE.replace(
+    let empty = EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replace(
         "<MemChangeList>\n\t\t<Item>Jack</Item>\n\t\t<Item>Rose</Item>\n\t</MemChangeList>",
         "<MemChangeList/>",
     );
@@ -264,7 +193,7 @@ fn every_update_detail_value_is_typed() {
             UpdateDetail::Unrecognized("change_something".into()),
         ),
     ] {
-        let xml = SUITE_CHAT_UPDATE.replace("add_member", wire);
+        let xml = EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("add_member", wire);
         let parsed = Event::from_xml(&xml).unwrap();
         match &parsed.kind {
             EventKind::ExternalChatUpdate { update_detail, .. } => {
@@ -279,7 +208,7 @@ fn every_update_detail_value_is_typed() {
 
 #[test]
 fn chat_update_json_uses_wire_names_and_numbers() {
-    let parsed = Event::from_xml(SUITE_CHAT_UPDATE).unwrap();
+    let parsed = Event::from_xml(EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE).unwrap();
     assert_eq!(
         serde_json::to_value(&parsed).unwrap(),
         json!({
@@ -298,7 +227,7 @@ fn chat_update_json_uses_wire_names_and_numbers() {
             "CurMemVer": "71217227bbd112ecfe3a49c482195cb4"
         })
     );
-    let parsed = Event::from_xml(APP_CHAT_UPDATE).unwrap();
+    let parsed = Event::from_xml(EXTERNAL_CHAT_UPDATE_APP_SAMPLE).unwrap();
     let json = serde_json::to_value(&parsed).unwrap();
     assert_eq!(json["ToUserName"], json!("toUser"));
     assert_eq!(json["FromUserName"], json!("sys"));
@@ -353,38 +282,6 @@ fn acquisition_component_events_without_a_variant_are_unknown_but_complete() {
     );
 }
 
-#[test]
-fn the_table_has_one_row_per_known_pair() {
-    let known: Vec<(&str, &str)> = EventKind::known().collect();
-    assert!(!known.is_empty());
-    for pair in &known {
-        assert_eq!(known.iter().filter(|p| *p == pair).count(), 1, "{pair:?}");
-    }
-    for pair in [
-        ("change_external_contact", "add_external_contact"),
-        ("change_external_contact", "msg_audit_approved"),
-        ("change_external_chat", "update"),
-        ("change_external_tag", "shuffle"),
-        ("customer_acquisition", "quota_expire_soon"),
-        ("customer_acquisition", "message_from_customer"),
-    ] {
-        assert!(known.contains(&pair), "{pair:?}");
-    }
-    // Each known pair decodes to a variant reporting the same pair (given its required fields).
-    for (event_name, change) in known {
-        if change.is_empty() {
-            continue; // events without a ChangeType (the suite's) are tested in tests/suite.rs
-        }
-        let xml = format!(
-            "<xml><ToUserName>c</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>{event_name}</Event><ChangeType>{change}</ChangeType><UserID>u</UserID><ExternalUserID>e</ExternalUserID><ChatId>c</ChatId><UpdateDetail>add_member</UpdateDetail><Id>i</Id><LinkId>l</LinkId></xml>"
-        );
-        let parsed = Event::from_xml(&xml).unwrap();
-        assert!(!parsed.kind.is_unrecognized(), "{event_name}/{change}");
-        assert_eq!(parsed.event_name(), Some(event_name));
-        assert_eq!(parsed.change_type(), Some(change));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Unknown events, extra fields, the JSON form
 
@@ -435,7 +332,7 @@ fn unknown_events_keep_every_field_nested_and_repeated() {
 
 #[test]
 fn fields_a_known_event_does_not_name_are_kept_in_extra() {
-    let xml = APP_ADD_EXTERNAL_CONTACT.replace(
+    let xml = ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace(
         "</xml>",
         "<NewField><![CDATA[new]]></NewField><UserID>second</UserID><AgentID>1000002</AgentID></xml>",
     );
@@ -510,7 +407,7 @@ fn hand_written_json_with_numbers_as_strings_decodes() {
 
 #[test]
 fn numbers_survive_and_bad_numbers_are_typed_errors() {
-    let with_time = |t: &str| APP_ADD_EXTERNAL_CONTACT.replace("1403610513", t);
+    let with_time = |t: &str| ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("1403610513", t);
     assert_eq!(
         Event::from_xml(&with_time("18446744073709551615")).unwrap().time(),
         u64::MAX
@@ -526,7 +423,7 @@ fn numbers_survive_and_bad_numbers_are_typed_errors() {
             "{bad:?}"
         );
     }
-    let suite_bad = SUITE_CHAT_UPDATE.replace("<TimeStamp>1403610513", "<TimeStamp>soon");
+    let suite_bad = EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("<TimeStamp>1403610513", "<TimeStamp>soon");
     assert_eq!(
         kind(Event::from_xml(&suite_bad)),
         CallbackError::InvalidField {
@@ -534,7 +431,7 @@ fn numbers_survive_and_bad_numbers_are_typed_errors() {
             expected: "an unsigned integer"
         }
     );
-    let join_bad = SUITE_CHAT_UPDATE.replace("<JoinScene>1", "<JoinScene>one");
+    let join_bad = EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("<JoinScene>1", "<JoinScene>one");
     assert_eq!(
         kind(Event::from_xml(&join_bad)),
         CallbackError::InvalidField {
@@ -543,7 +440,7 @@ fn numbers_survive_and_bad_numbers_are_typed_errors() {
         }
     );
     // An empty optional number reads as absent.
-    let quit_empty = SUITE_CHAT_UPDATE.replace("<QuitScene>0</QuitScene>", "<QuitScene></QuitScene>");
+    let quit_empty = EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("<QuitScene>0</QuitScene>", "<QuitScene></QuitScene>");
     match Event::from_xml(&quit_empty).unwrap().kind {
         EventKind::ExternalChatUpdate { quit_scene, .. } => assert_eq!(quit_scene, None),
         other => panic!("unexpected {other:?}"),
@@ -554,46 +451,46 @@ fn numbers_survive_and_bad_numbers_are_typed_errors() {
 fn missing_and_misshapen_fields_are_typed_errors() {
     let cases = [
         (
-            APP_ADD_EXTERNAL_CONTACT.replace("<CreateTime>1403610513</CreateTime>", ""),
+            ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("<CreateTime>1403610513</CreateTime>", ""),
             CallbackError::MissingField("CreateTime"),
         ),
         (
-            APP_ADD_EXTERNAL_CONTACT.replace("<ToUserName><![CDATA[toUser]]></ToUserName>", ""),
+            ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("<ToUserName><![CDATA[toUser]]></ToUserName>", ""),
             CallbackError::MissingField("ToUserName"),
         ),
         (
-            APP_ADD_EXTERNAL_CONTACT.replace("<MsgType><![CDATA[event]]></MsgType>", ""),
+            ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("<MsgType><![CDATA[event]]></MsgType>", ""),
             CallbackError::MissingField("MsgType"),
         ),
         (
-            APP_ADD_EXTERNAL_CONTACT.replace("<UserID><![CDATA[zhangsan]]></UserID>", ""),
+            ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("<UserID><![CDATA[zhangsan]]></UserID>", ""),
             CallbackError::MissingField("UserID"),
         ),
         (
-            SUITE_ADD_EXTERNAL_CONTACT.replace("<TimeStamp>1403610513</TimeStamp>", ""),
+            ADD_EXTERNAL_CONTACT_SUITE_SAMPLE.replace("<TimeStamp>1403610513</TimeStamp>", ""),
             CallbackError::MissingField("TimeStamp"),
         ),
         (
-            SUITE_ADD_EXTERNAL_CONTACT.replace("<SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>", ""),
+            ADD_EXTERNAL_CONTACT_SUITE_SAMPLE.replace("<SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>", ""),
             CallbackError::MissingField("SuiteId"),
         ),
         (
-            SUITE_CHAT_UPDATE.replace("<ChatId><![CDATA[CHAT_ID]]></ChatId>", ""),
+            EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("<ChatId><![CDATA[CHAT_ID]]></ChatId>", ""),
             CallbackError::MissingField("ChatId"),
         ),
         (
-            APP_ADD_EXTERNAL_CONTACT.replace("<![CDATA[zhangsan]]>", "<Name>zhangsan</Name>"),
+            ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("<![CDATA[zhangsan]]>", "<Name>zhangsan</Name>"),
             CallbackError::InvalidField {
                 field: "UserID",
                 expected: "text",
             },
         ),
         (
-            SUITE_CHAT_UPDATE.replace("<MemChangeList>", "<MemChangeList>Jack,Rose<X/>"),
+            EXTERNAL_CHAT_UPDATE_SUITE_SAMPLE.replace("<MemChangeList>", "<MemChangeList>Jack,Rose<X/>"),
             CallbackError::Xml("text mixed with child elements (near byte 455)".into()),
         ),
         (
-            APP_CHAT_UPDATE.replace(
+            EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replace(
                 "<MemChangeList>\n\t\t<Item>Jack</Item>\n\t\t<Item>Rose</Item>\n\t</MemChangeList>",
                 "<MemChangeList>Jack,Rose</MemChangeList>",
             ),
@@ -603,14 +500,14 @@ fn missing_and_misshapen_fields_are_typed_errors() {
             },
         ),
         (
-            APP_CHAT_UPDATE.replace("<Item>Rose</Item>", "<Member>Rose</Member>"),
+            EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replace("<Item>Rose</Item>", "<Member>Rose</Member>"),
             CallbackError::InvalidField {
                 field: "MemChangeList",
                 expected: "a list of <Item> elements",
             },
         ),
         (
-            APP_CHAT_UPDATE.replace("<Item>Rose</Item>", "<Item><Id>Rose</Id></Item>"),
+            EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replace("<Item>Rose</Item>", "<Item><Id>Rose</Id></Item>"),
             CallbackError::InvalidField {
                 field: "MemChangeList",
                 expected: "a list of <Item> elements",
@@ -654,7 +551,7 @@ fn cdata_plain_text_entities_and_markup_noise_are_handled() {
         }
     );
     // Whitespace around the event name does not hide a known event.
-    let padded = APP_ADD_EXTERNAL_CONTACT.replace(
+    let padded = ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace(
         "<Event><![CDATA[change_external_contact]]></Event>",
         "<Event> change_external_contact </Event>",
     );

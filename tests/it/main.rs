@@ -22,7 +22,6 @@ mod fleet;
 mod openapi;
 mod retries;
 mod runtime;
-mod spec_only_addition;
 mod standin_customers;
 #[cfg(feature = "service")]
 mod suite;

@@ -236,37 +236,6 @@ async fn a_client_wide_limit_queues_excess_callers() {
     assert!(s.max_in_flight(READ) > 3, "{}", s.max_in_flight(READ));
 }
 
-#[test]
-fn reads_are_idempotent_and_writes_are_not() {
-    for ep in catalog::endpoints() {
-        let last = ep.path.rsplit('/').next().unwrap();
-        // get_permanent_code exchanges a one-time temporary auth code: repeating it cannot succeed.
-        let consumes_a_code = ep.path == "service/get_permanent_code";
-        if (last.starts_with("get") || last.starts_with("list") || last.ends_with("_list")) && !consumes_a_code {
-            assert!(ep.idempotent, "{} reads: mark it idempotent", ep.path);
-        }
-        if [
-            "add", "del", "delete", "update", "edit", "create", "send", "remark", "mark_tag",
-        ]
-        .iter()
-        .any(|w| last.starts_with(w))
-        {
-            assert!(!ep.idempotent, "{} writes: it must not be idempotent", ep.path);
-        }
-    }
-    assert!(
-        catalog::endpoint("externalcontact/batch/get_by_user")
-            .unwrap()
-            .idempotent
-    );
-    assert!(!catalog::endpoint("service/get_permanent_code").unwrap().idempotent);
-    assert!(
-        !catalog::endpoint("externalcontact/send_welcome_msg")
-            .unwrap()
-            .idempotent
-    );
-}
-
 /// A server that accepts each connection and closes it without a byte: a failure before any answer.
 async fn hang_up_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -483,7 +483,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     token: crate::catalog::TokenKind::Access,
     deprecated: None,
     upload: None,
-    idempotent: false,
+    idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: Some(crate::catalog::Paging {
@@ -537,7 +537,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     token: crate::catalog::TokenKind::Suite,
     deprecated: Some("use fixture/widget/list instead"),
     upload: None,
-    idempotent: false,
+    idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: Some("widget_id"),
     paging: None,
@@ -573,7 +573,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
     ///
-    /// Not idempotent: never retried.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     #[doc(alias = "fixture/widget/list")]
     pub async fn fixture_widget_list(
         &self,
@@ -619,7 +619,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
-    /// Not idempotent: never retried.
+    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
     ///
     /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///

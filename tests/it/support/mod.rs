@@ -13,6 +13,64 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 pub mod callbacks;
 pub mod redis_server;
 
+/// The variant's name of a decoded callback, e.g. `AddExternalContact`.
+pub fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String {
+    format!("{kind:?}")
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+/// What is wrong with an official callback sample (empty when nothing is): it decodes, to the variant `kind`,
+/// in the `envelope` (`app` or `suite`) it is written in; with a byte-order mark in front (some official
+/// samples have one) to the same event; its JSON form decodes back to the same event; and, when `expect` is
+/// given, its JSON form (`{"kind", "event", "extra"}`) equals it (numbers strictly, first differing key path).
+pub fn event_sample_failures(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) -> Vec<String> {
+    use wecom_externalcontact::callback::{Envelope, Event};
+    let event = match Event::from_xml(xml) {
+        Ok(event) => event,
+        Err(e) => return vec![format!("does not decode: {e}")],
+    };
+    let mut failures = Vec::new();
+    let decoded = variant_name(&event.kind);
+    if decoded != kind {
+        failures.push(format!("decodes to {decoded}, not {kind}"));
+    }
+    let is_app = matches!(event.envelope, Envelope::App { .. });
+    if is_app != (envelope == "app") {
+        failures.push(format!("decoded with the other envelope: {:?}", event.envelope));
+    }
+    if Event::from_xml(&format!("\u{feff}{xml}")).ok().as_ref() != Some(&event) {
+        failures.push("with a byte-order mark it decodes differently".into());
+    }
+    let json = serde_json::to_string(&event).unwrap();
+    if Event::from_json(&json).ok().as_ref() != Some(&event) {
+        failures.push(format!("its JSON form does not decode back to the same event: {json}"));
+    }
+    if let Some(expect) = expect {
+        let expected: Value = serde_json::from_str(expect).unwrap_or_else(|e| panic!("expect: {e}"));
+        let actual = serde_json::json!({
+            "kind": decoded,
+            "event": serde_json::to_value(&event).unwrap(),
+            "extra": serde_json::to_value(&event.extra).unwrap(),
+        });
+        if let Some(diff) = first_strict_difference(&expected, &actual) {
+            failures.push(format!("expected ≠ decoded at {diff}"));
+        }
+    }
+    failures
+}
+
+/// The check of each generated sample test (`tests/it/callback_events.rs`): see [`event_sample_failures`].
+pub fn check_event_sample(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) {
+    let failures = event_sample_failures(kind, envelope, xml, expect);
+    assert!(
+        failures.is_empty(),
+        "the {envelope} sample of {kind}:\n{}",
+        failures.join("\n")
+    );
+}
+
 /// The catalogued endpoint at `path`.
 pub fn endpoint(path: &str) -> &'static Endpoint {
     catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))
@@ -207,8 +265,9 @@ pub fn sample_upload() -> Upload {
 }
 
 /// What went over the wire matches the endpoint's method, path, query/body; the typed response equals the
-/// stand-in's answer (the official example, with paging fields set by the stand-in).
-pub fn check_exchange<Req: Serialize, Resp: Serialize>(
+/// stand-in's answer (the official example, with paging fields set by the stand-in); a value the spec marks
+/// `secret` shows in neither `Debug` of the request nor of the stand-in's record of it.
+pub fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
     ep: &Endpoint,
     standin: &StandIn,
     request: &Req,
@@ -217,6 +276,21 @@ pub fn check_exchange<Req: Serialize, Resp: Serialize>(
     let calls: Vec<_> = standin.requests().into_iter().filter(|r| r.path == ep.path).collect();
     assert_eq!(calls.len(), 1, "{}: exactly one request", ep.path);
     let call = &calls[0];
+    if let Value::Object(fields) = serde_json::to_value(request).unwrap() {
+        let shown = format!("{request:?} {call:?}");
+        for (name, value) in fields
+            .iter()
+            .filter(|(n, _)| catalog::secret_fields().contains(&n.as_str()))
+        {
+            if let Some(secret) = value.as_str().filter(|v| v.len() >= 4) {
+                assert!(
+                    !shown.contains(secret),
+                    "{}: secret `{name}` shown in Debug: {shown}",
+                    ep.path
+                );
+            }
+        }
+    }
     assert_eq!(call.method, ep.method.as_str(), "{}: HTTP method", ep.path);
     let sent = serde_json::to_value(request).unwrap();
     let as_query = |v: &Value| -> Vec<(String, String)> {
