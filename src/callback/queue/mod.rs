@@ -54,7 +54,7 @@ mod worker;
 pub use worker::{Delivery, Worker, WorkerHandle};
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamInfoGroupsReply, StreamPendingReply, StreamRangeReply};
@@ -647,11 +647,7 @@ fn queue_error(err: redis::RedisError) -> Error {
     CallbackError::Queue(format!("redis: {}", err.category())).into()
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-}
+use crate::clock::unix_millis;
 
 /// Redis's own clock in unix milliseconds (stream ids are minted by it).
 async fn server_millis(connection: &mut ConnectionManager) -> Result<u64, Error> {

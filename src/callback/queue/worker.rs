@@ -16,7 +16,7 @@ use tracing::{debug, error, info_span, warn, Instrument as _};
 use super::{decode_message, queue_error, unix_millis, RedisQueue, GROUP};
 use crate::callback::dedupe::{BoxFuture, Claim, DedupeStore, RedisDedupe};
 use crate::callback::Event;
-use crate::Error;
+use crate::{clock, Error};
 
 /// What a handler learns about the delivery of an event besides the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,8 @@ pub struct Delivery {
 impl Delivery {
     /// How long ago the event was received (now − [`received`](Self::received)).
     pub fn lag(&self) -> Duration {
-        SystemTime::now().duration_since(self.received).unwrap_or_default()
+        let now = UNIX_EPOCH + Duration::from_millis(clock::unix_millis());
+        now.duration_since(self.received).unwrap_or_default()
     }
 }
 
@@ -267,7 +268,7 @@ impl WorkerHandle {
         self.ctx.stopped.store(true, Ordering::SeqCst);
         self.ctx.stop.notify_waiters();
         let all = futures_util::future::join_all(self.tasks);
-        tokio::time::timeout(deadline, all).await.is_ok()
+        clock::timeout(deadline, all).await.is_ok()
     }
 }
 
@@ -279,7 +280,7 @@ struct Ctx {
     consumer: String,
     stopped: AtomicBool,
     stop: Notify,
-    last_trim: Mutex<HashMap<u16, tokio::time::Instant>>,
+    last_trim: Mutex<HashMap<u16, clock::Instant>>,
 }
 
 /// A shard lease held by one task, renewed in the background until released.
@@ -316,7 +317,7 @@ impl Ctx {
         if self.stopped() {
             return;
         }
-        let _ = tokio::time::timeout(duration, self.stop.notified()).await;
+        let _ = clock::timeout(duration, self.stop.notified()).await;
     }
 
     fn millis(duration: Duration) -> u64 {
@@ -366,9 +367,9 @@ impl Ctx {
             let every = self.settings.visibility / 3;
             let visibility = self.settings.visibility;
             tokio::spawn(async move {
-                let mut last_renewed = tokio::time::Instant::now();
+                let mut last_renewed = clock::now();
                 loop {
-                    tokio::time::sleep(every).await;
+                    clock::sleep(every).await;
                     let renewed: Result<i64, _> = redis::Script::new(RENEW_SCRIPT)
                         .key(&key)
                         .arg(&owner)
@@ -376,7 +377,7 @@ impl Ctx {
                         .invoke_async(&mut connection)
                         .await;
                     match renewed {
-                        Ok(1) => last_renewed = tokio::time::Instant::now(),
+                        Ok(1) => last_renewed = clock::now(),
                         Ok(_) => break,
                         Err(_) if last_renewed.elapsed() < visibility => {}
                         Err(_) => break,
@@ -702,7 +703,7 @@ impl Ctx {
     }
 
     async fn maybe_trim(&self, connection: &mut ConnectionManager, shard: u16) {
-        let now = tokio::time::Instant::now();
+        let now = clock::now();
         {
             let mut last = self.last_trim.lock().unwrap_or_else(|p| p.into_inner());
             match last.get(&shard) {
