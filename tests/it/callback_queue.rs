@@ -435,3 +435,89 @@ async fn trimming_removes_handled_entries_only() {
     assert_eq!(len, 0);
     assert_eq!(log.per_customer()[&5], (0..10).collect::<Vec<_>>());
 }
+
+/// A `MakeWriter` collecting everything written into one buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_delivery_runs_in_a_span_with_its_shard_attempt_and_lag_and_no_content() {
+    let Some(redis) = RedisServer::start() else { return };
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let captured = captured.clone();
+            move || captured.clone()
+        })
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish();
+    // This runtime has one thread: the router, the worker and the handler all log here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let queue = queue(&redis, "q7:");
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let log = Log::default();
+    let worker = {
+        let log = log.clone();
+        fast_worker(&queue)
+            .handler(move |event: Event, delivery: Delivery| {
+                let log = log.clone();
+                async move {
+                    if delivery.attempt == 1 {
+                        return Err("first attempt fails");
+                    }
+                    log.push(&event, &delivery);
+                    Ok(())
+                }
+            })
+            .start()
+    };
+    let status = post(
+        &reqwest::Client::new(),
+        &server.url,
+        &deliver(&crypto(), &contact_event(2, 0)),
+    )
+    .await;
+    assert_eq!(status, Some(StatusCode::OK));
+    wait_until("handled at the second attempt", || log.len() == 1).await;
+    assert!(worker.shutdown(Duration::from_secs(5)).await);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let shard = queue.shard_of(&Event::from_xml(&contact_event(2, 0)).unwrap(), "");
+    let spans: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("wecom_callback_delivery{"))
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .any(|l| l.contains(&format!("shard={shard}")) && l.contains("attempt=1")),
+        "{text}"
+    );
+    assert!(
+        spans.iter().any(|l| l.contains("attempt=2") && l.contains("lag_ms=")),
+        "{text}"
+    );
+    assert!(
+        spans.iter().all(|l| l.contains("change_type=\"add_external_contact\"")),
+        "{text}"
+    );
+    assert!(text.contains("the callback handler failed"), "{text}");
+    assert!(
+        !text.contains("wm-2") && !text.contains("zhangsan"),
+        "no message content in logs: {text}"
+    );
+    assert!(
+        !text.contains("first attempt fails"),
+        "the handler's error text is not logged"
+    );
+}
