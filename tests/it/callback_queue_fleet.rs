@@ -222,10 +222,10 @@ async fn a_thousand_events_through_two_receivers_and_three_workers_two_of_them_k
             start.elapsed() < Duration::from_secs(120),
             "only {kills} held events seen"
         );
-        for slot in 0..workers.len() {
-            if workers[slot].poll("HOLDING ").is_some() {
-                workers[slot].kill9();
-                workers[slot] = worker(&redis, prefix, hold);
+        for held in workers.iter_mut() {
+            if held.poll("HOLDING ").is_some() {
+                held.kill9();
+                *held = worker(&redis, prefix, hold);
                 kills += 1;
             }
         }
