@@ -53,6 +53,7 @@ mod event;
 mod query;
 #[cfg(feature = "redis")]
 mod queue;
+mod replay;
 mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
@@ -73,4 +74,5 @@ pub use query::CallbackQuery;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use queue::{entity_key, DeadLetter, Delivery, QueueStats, RedisQueue, ShardStats, Worker, WorkerHandle};
+pub use replay::{ReplayWindow, TimestampAge};
 pub use xml::{Fields, Node};

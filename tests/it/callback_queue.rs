@@ -76,7 +76,7 @@ impl Log {
 async fn the_durable_router_answers_success_only_once_the_event_is_stored() {
     let Some(mut redis) = RedisServer::start() else { return };
     let queue = queue(&redis, "q1:");
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let http = reqwest::Client::new();
     let message = contact_event(7, 0);
     assert_eq!(
@@ -132,7 +132,7 @@ async fn processes_configured_with_another_number_of_shards_are_refused() {
     let eight = queue(&redis, "q2:").shards(8);
     let err = eight.push(&contact_event(1, 1), "k2", &event).await.unwrap_err();
     assert!(matches!(&err, Error::Config(m) if m.contains("4 shards")), "{err}");
-    let server = serve(Endpoint::new(crypto()).durable(eight).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(eight).router().unwrap()).await;
     let status = post(
         &reqwest::Client::new(),
         &server.url,
@@ -146,7 +146,7 @@ async fn processes_configured_with_another_number_of_shards_are_refused() {
 async fn workers_handle_each_message_once_in_order_per_customer() {
     let Some(redis) = RedisServer::start() else { return };
     let queue = queue(&redis, "q3:");
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let log = Log::default();
     // Two workers (as two processes would run them), 3 shards each at once, a handler that takes a while.
     let workers: Vec<_> = (0..2)
@@ -209,7 +209,7 @@ fn rand_ms() -> u8 {
 async fn a_failing_event_is_retried_dead_lettered_and_replayed_once() {
     let Some(redis) = RedisServer::start() else { return };
     let queue = queue(&redis, "q4:");
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let log = Log::default();
     let broken = Arc::new(AtomicBool::new(true));
     let attempts = Arc::new(Mutex::new(Vec::new()));
@@ -290,7 +290,7 @@ async fn a_failing_event_is_retried_dead_lettered_and_replayed_once() {
 async fn entries_of_a_dead_worker_are_claimed_after_the_visibility_timeout_and_done_ones_not_rerun() {
     let Some(redis) = RedisServer::start() else { return };
     let queue = queue(&redis, "q5:");
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let http = reqwest::Client::new();
     for seq in 0..3 {
         let delivery = deliver(&crypto(), &contact_event(9, seq));
@@ -380,7 +380,7 @@ async fn trimming_removes_handled_entries_only() {
     let Some(redis) = RedisServer::start() else { return };
     // Keep nothing that is handled: the strictest trimming.
     let queue = queue(&redis, "q6:").keep_for(Duration::ZERO).keep_at_most(0);
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let http = reqwest::Client::new();
     for seq in 0..10 {
         let delivery = deliver(&crypto(), &contact_event(5, seq));
@@ -465,7 +465,7 @@ async fn each_delivery_runs_in_a_span_with_its_shard_attempt_and_lag_and_no_cont
     // This runtime has one thread: the router, the worker and the handler all log here.
     let _guard = tracing::subscriber::set_default(subscriber);
     let queue = queue(&redis, "q7:");
-    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router()).await;
+    let server = serve(Endpoint::new(crypto()).durable(queue.clone()).router().unwrap()).await;
     let log = Log::default();
     let worker = {
         let log = log.clone();

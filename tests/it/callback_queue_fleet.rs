@@ -318,7 +318,7 @@ async fn queue_child() {
         "receiver" => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             println!("LISTENING http://{}/", listener.local_addr().unwrap());
-            let router = Endpoint::new(crypto()).durable(queue).router();
+            let router = Endpoint::new(crypto()).durable(queue).router().unwrap();
             axum::serve(listener, router).await.unwrap();
         }
         "worker" => {

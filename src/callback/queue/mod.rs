@@ -76,7 +76,7 @@ const GROUP: &str = "wecom-workers";
 /// # async fn demo(crypto: CallbackCrypto) -> Result<(), wecom_externalcontact::Error> {
 /// let queue = RedisQueue::open("redis://127.0.0.1/")?;
 /// // Receiver: answers `success` only once the event is in Redis.
-/// let app = Endpoint::new(crypto).durable(queue.clone()).router();
+/// let app = Endpoint::new(crypto).durable(queue.clone()).router()?;
 /// // Worker (in this process or another one):
 /// let workers = Worker::new(queue)
 ///     .handler(|event: Event, delivery: Delivery| async move {

@@ -183,7 +183,9 @@ impl<H> Worker<H> {
     }
 
     /// How long a handled message is remembered, so a redelivery stored again is not handled again
-    /// (default 10 minutes; at least twice the visibility timeout).
+    /// (default 10 minutes; at least twice the visibility timeout). Keep it at least the receivers'
+    /// replay window's span ([`crate::callback::ReplayWindow::span`], 6 minutes by default), so that a
+    /// replay the receivers accept is one the workers still remember.
     pub fn dedupe_window(mut self, window: Duration) -> Self {
         self.settings.dedupe_window = window.max(self.settings.visibility * 2);
         self
