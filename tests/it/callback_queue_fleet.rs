@@ -3,7 +3,8 @@
 //! `WECOM_QUEUE_CHILD` set to `receiver` or `worker`. Processes are killed with SIGKILL (`Child::kill`).
 //!
 //! The worker children record each handled event in Redis (`RPUSH <prefix>test:log:<customer> <seq>` and
-//! `INCR <prefix>test:count`), so the test reads exactly what was handled, in which order, how often. A
+//! `INCR <prefix>test:count`, once per message by its delivery key, every run counted in `test:runs`), so the
+//! test reads exactly what was handled, in which order, how often. A
 //! worker asked to hold an event (`WECOM_QUEUE_HOLD=customer:seq,…`) prints `HOLDING` from inside the
 //! handler and waits there: the test kills it at that moment, mid-handler, holding the event and its shard.
 
@@ -19,6 +20,15 @@ use reqwest::StatusCode;
 use wecom_externalcontact::callback::{Delivery, Endpoint, Event, RedisQueue, Worker};
 
 const SHARDS: u16 = 8;
+
+/// A worker child's record of one handled event: every run counted, the effect applied once per message.
+const RECORD: &str = r"
+redis.call('INCR', KEYS[3])
+if redis.call('SET', KEYS[1], 1, 'NX') then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('INCR', KEYS[4])
+end
+return 0";
 
 /// A child process of this binary, its stdout lines on a channel; killed (SIGKILL) when dropped.
 struct Proc {
@@ -130,8 +140,9 @@ async fn handled_count(conn: &mut redis::aio::MultiplexedConnection, prefix: &st
 }
 
 /// Waits until the workers have handled `n` events and the queue has nothing pending, then checks that
-/// each of `customers` was handled exactly at `seqs`, in order, and that `n` handler runs were recorded.
-async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, customers: usize, seqs: usize) {
+/// each of `customers` was handled exactly at `seqs`, in order, and that at most `reruns` handler runs
+/// beyond `n` were made (runs cut off by a SIGKILL of their process, run again).
+async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, customers: usize, seqs: usize, reruns: usize) {
     let n = customers * seqs;
     let queue = RedisQueue::open(&redis.url()).unwrap().prefix(prefix).shards(SHARDS);
     let mut conn = connection(redis).await;
@@ -171,6 +182,15 @@ async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, custome
         handled_count(&mut conn, prefix).await,
         n,
         "each event handled exactly once"
+    );
+    let runs: usize = redis::cmd("GET")
+        .arg(format!("{prefix}test:runs"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        runs >= n && runs <= n + reruns,
+        "{runs} handler runs for {n} events (at most {reruns} re-runs)"
     );
     assert_eq!(queue.stats().await.unwrap().dead, 0);
 }
@@ -234,7 +254,8 @@ async fn a_thousand_events_through_two_receivers_and_three_workers_two_of_them_k
     for sender in senders {
         sender.await.unwrap();
     }
-    assert_handled_once_in_order(&redis, prefix, 200, 5).await;
+    // Each SIGKILL can cut off the other 3 tasks of its worker after their side effect, before `complete`.
+    assert_handled_once_in_order(&redis, prefix, 200, 5, 2 * 3).await;
     drop((r0, r1, workers));
 }
 
@@ -250,7 +271,7 @@ async fn an_event_acknowledged_by_a_receiver_killed_right_after_is_handled() {
         receiver.kill9();
     }
     let _worker = worker(&redis, prefix, "");
-    assert_handled_once_in_order(&redis, prefix, 1, 5).await;
+    assert_handled_once_in_order(&redis, prefix, 1, 5, 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,12 +292,9 @@ async fn with_redis_down_no_event_gets_a_200_and_resent_events_are_handled_once(
             assert_eq!(post(&http, &urls[customer % 2], &delivery).await, Some(StatusCode::OK));
         }
     }
-    let mut conn = connection(&redis).await;
-    let start = Instant::now();
-    while handled_count(&mut conn, prefix).await < 80 {
-        assert!(start.elapsed() < Duration::from_secs(60), "the first 80 not handled");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Redis stops once these are handled and acknowledged. (Stopped between a handler's end and its
+    // acknowledgement, an event is handled again after the restart: the documented at-least-once gap.)
+    assert_handled_once_in_order(&redis, prefix, 40, 2, 0).await;
 
     redis.stop();
     let mut refused = Vec::new();
@@ -300,7 +318,7 @@ async fn with_redis_down_no_event_gets_a_200_and_resent_events_are_handled_once(
     for (i, delivery) in refused.iter().enumerate() {
         deliver_until_ok(&http, &urls, delivery, i).await;
     }
-    assert_handled_once_in_order(&redis, prefix, 40, 5).await;
+    assert_handled_once_in_order(&redis, prefix, 40, 5, 0).await;
     drop((r0, r1, workers));
 }
 
@@ -329,17 +347,21 @@ async fn queue_child() {
                     Some((c.parse().ok()?, s.parse().ok()?))
                 })
                 .collect();
+            // No response timeout: a record that reached Redis is never reported failed (and retried)
+            // because the answer was slow on a loaded machine.
+            let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(None);
             let record = redis::Client::open(url.as_str())
                 .unwrap()
-                .get_connection_manager()
+                .get_connection_manager_with_config(config)
                 .await
                 .unwrap();
             let _handle = Worker::new(queue)
                 .parallel(4)
-                .visibility_timeout(Duration::from_secs(1))
+                // Well above any pause of a loaded 2-core machine, so no live worker loses its shard.
+                .visibility_timeout(Duration::from_secs(3))
                 .poll_interval(Duration::from_millis(20))
                 .backoff(Duration::from_millis(50), Duration::from_millis(500))
-                .handler(move |event: Event, _delivery: Delivery| {
+                .handler(move |event: Event, delivery: Delivery| {
                     let (mut record, prefix, hold) = (record.clone(), prefix.clone(), hold.clone());
                     async move {
                         let (customer, seq) = customer_and_seq(&event);
@@ -360,16 +382,15 @@ async fn queue_child() {
                         // A handler that takes a few milliseconds, so parallel handling would show.
                         let jitter = (customer * 7 + seq * 3) % 5;
                         tokio::time::sleep(Duration::from_millis(jitter as u64)).await;
-                        redis::pipe()
-                            .atomic()
-                            .cmd("RPUSH")
-                            .arg(format!("{prefix}test:log:{customer}"))
+                        // The side effect, idempotent by the delivery's key (as the module docs advise):
+                        // a run cut off by SIGKILL between it and the worker's `complete` is run again.
+                        redis::Script::new(RECORD)
+                            .key(format!("{prefix}test:done:{}", delivery.key))
+                            .key(format!("{prefix}test:log:{customer}"))
+                            .key(format!("{prefix}test:runs"))
+                            .key(format!("{prefix}test:count"))
                             .arg(seq)
-                            .ignore()
-                            .cmd("INCR")
-                            .arg(format!("{prefix}test:count"))
-                            .ignore()
-                            .query_async::<()>(&mut record)
+                            .invoke_async::<()>(&mut record)
                             .await
                             .map_err(|e| e.to_string())
                     }

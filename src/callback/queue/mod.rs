@@ -22,8 +22,10 @@
 //!   [`DedupeStore::complete`] (keyed by [`super::message_key`]), and acknowledges the stream entry only after
 //!   `complete`: WeCom's redeliveries (stored twice) and re-claims inside the fleet run the handler once, and an
 //!   entry whose handler finished but whose `XACK` was lost is acknowledged without running it again. The
-//!   one gap is the one every queue has: a handler killed *after* its side effects but *before*
-//!   `complete` is run again, so make side effects idempotent with [`Delivery::key`] where that matters.
+//!   gaps are the ones every queue has, all at-least-once: a handler killed (or cut off from Redis) *after*
+//!   its side effects but *before* `complete` is recorded runs again, and so does one whose worker stalled
+//!   for longer than the visibility timeout while it ran; make side effects idempotent with
+//!   [`Delivery::key`] where that matters.
 //! * **Order per entity.** Events of one customer (`ExternalUserID`), one group chat (`ChatId`) or one tag
 //!   or tag group (`Id`), of one corp, go to one shard stream (a SHA-1 of the entity key modulo the number
 //!   of shards); a shard is consumed by one worker task at a time, under a lease in Redis, strictly in

@@ -155,8 +155,10 @@ impl<H> Worker<H> {
     }
 
     /// How long a shard stays leased, and its entries unclaimed, after the worker holding them stops
-    /// renewing (it died or hangs): default 30 s, at least 100 ms. The lease is renewed every third of it
-    /// while the worker lives, however long a handler runs.
+    /// renewing (it died or hangs): default 30 s, at least 100 ms. The lease is renewed every quarter of it
+    /// while the worker lives, however long a handler runs. Keep it well above the longest pause a worker
+    /// process can suffer (CPU starvation, a stop-the-world pause): a worker stalled for longer loses its
+    /// shard, and an event whose handler it then still finishes has run twice.
     pub fn visibility_timeout(mut self, timeout: Duration) -> Self {
         self.settings.visibility = timeout.max(Duration::from_millis(100));
         self.settings.dedupe_window = self.settings.dedupe_window.max(self.settings.visibility * 2);
@@ -366,7 +368,7 @@ impl Ctx {
         let lost = Arc::new(AtomicBool::new(false));
         let renewer = {
             let (key, owner, lost) = (self.queue.lease(shard), owner.clone(), lost.clone());
-            let every = self.settings.visibility / 3;
+            let every = self.settings.visibility / 4;
             let visibility = self.settings.visibility;
             tokio::spawn(async move {
                 let mut last_renewed = clock::now();
