@@ -244,6 +244,11 @@ impl<H> Endpoint<H> {
     }
 
     fn with_handler<H2>(self, handler: H2) -> Endpoint<H2> {
+        self.map_handler(|_| handler)
+    }
+
+    /// The same endpoint with its handler slot mapped by `f`.
+    fn map_handler<H2>(self, f: impl FnOnce(H) -> H2) -> Endpoint<H2> {
         Endpoint {
             crypto: self.crypto,
             dedupe: self.dedupe,
@@ -253,7 +258,7 @@ impl<H> Endpoint<H> {
             queue: self.queue,
             replay: self.replay,
             body_limit: self.body_limit,
-            handler,
+            handler: f(self.handler),
         }
     }
 
@@ -293,20 +298,8 @@ where
 
     /// [`into_parts`](Self::into_parts) without the configuration check (for the defaults, consistent).
     fn parts_unchecked(self) -> (Router, Shutdown) {
-        let handler = self.handler;
-        let erased: ErasedHandler = Arc::new(move |event| Box::pin(handler(event)));
-        Endpoint {
-            crypto: self.crypto,
-            dedupe: self.dedupe,
-            window: self.window,
-            lease: self.lease,
-            concurrency: self.concurrency,
-            queue: self.queue,
-            replay: self.replay,
-            body_limit: self.body_limit,
-            handler: (),
-        }
-        .assemble(erased, None)
+        self.map_handler(|handler| -> ErasedHandler { Arc::new(move |event| Box::pin(handler(event))) })
+            .assemble(None)
     }
 }
 
@@ -331,7 +324,7 @@ impl Endpoint<Durable> {
         self.replay.check_dedupe(self.window)?;
         let queue = self.handler.0.clone();
         let none: ErasedHandler = Arc::new(|_event| Box::pin(async {}));
-        Ok(self.with_handler(()).assemble(none, Some(queue)))
+        Ok(self.with_handler(none).assemble(Some(queue)))
     }
 }
 
@@ -340,8 +333,9 @@ type MaybeQueue = Option<std::convert::Infallible>;
 #[cfg(feature = "redis")]
 type MaybeQueue = Option<RedisQueue>;
 
-impl Endpoint<()> {
-    fn assemble(self, erased: ErasedHandler, durable: MaybeQueue) -> (Router, Shutdown) {
+impl Endpoint<ErasedHandler> {
+    fn assemble(self, durable: MaybeQueue) -> (Router, Shutdown) {
+        let erased = self.handler;
         // Both semaphores stay within tokio's permit limit and `acquire_many`'s u32.
         let limit = Semaphore::MAX_PERMITS.min(u32::MAX as usize);
         let concurrency = self.concurrency.min(limit);

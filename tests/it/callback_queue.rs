@@ -6,7 +6,7 @@
 //! The multi-process tests (receivers and workers as OS processes, SIGKILL) are in `callback_queue_fleet`.
 
 use crate::support::callbacks::{contact_event, crypto, customer_and_seq, deliver, post, serve, CORP};
-use crate::support::redis_server::RedisServer;
+use crate::support::redis_server::{connection, RedisServer};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,14 +30,6 @@ fn fast_worker(queue: &RedisQueue) -> Worker {
         .backoff(Duration::from_millis(20), Duration::from_millis(100))
 }
 
-async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 /// Waits (polling, up to 20 s) until `done` holds.
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -48,6 +40,19 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// What is still pending once the queue has nothing pending, or after 5 s.
+async fn pending_after_draining(queue: &RedisQueue) -> usize {
+    let mut pending = usize::MAX;
+    for _ in 0..500 {
+        pending = queue.stats().await.unwrap().pending();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pending
 }
 
 /// What the handler saw: (customer, seq, attempt) in handling order.
@@ -179,14 +184,7 @@ async fn workers_handle_each_message_once_in_order_per_customer() {
         }
     }
     wait_until("100 events handled", || log.len() >= 100).await;
-    let mut pending = usize::MAX;
-    for _ in 0..500 {
-        pending = queue.stats().await.unwrap().pending();
-        if pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let pending = pending_after_draining(&queue).await;
     assert_eq!(pending, 0, "every entry acknowledged, the redeliveries too");
     assert_eq!(log.len(), 100, "each message handled once, redeliveries included");
     for (customer, seqs) in log.per_customer() {
@@ -358,14 +356,7 @@ async fn entries_of_a_dead_worker_are_claimed_after_the_visibility_timeout_and_d
             .start()
     };
     wait_until("the dead worker's entries handled", || log.len() >= 2).await;
-    let mut pending = usize::MAX;
-    for _ in 0..500 {
-        pending = queue.stats().await.unwrap().pending();
-        if pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let pending = pending_after_draining(&queue).await;
     assert_eq!(pending, 0, "all three acknowledged");
     assert!(worker.shutdown(Duration::from_secs(5)).await);
     assert_eq!(

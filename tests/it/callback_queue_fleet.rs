@@ -9,7 +9,7 @@
 //! handler and waits there: the test kills it at that moment, mid-handler, holding the event and its shard.
 
 use crate::support::callbacks::{contact_event, crypto, customer_and_seq, deliver, post, Delivery as Signed};
-use crate::support::redis_server::RedisServer;
+use crate::support::redis_server::{connection, RedisServer};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -120,14 +120,6 @@ fn worker(redis: &RedisServer, prefix: &str, hold: &str) -> Proc {
     let proc = Proc::spawn("worker", &redis.url(), prefix, &[("WECOM_QUEUE_HOLD", hold)]);
     proc.wait_for("WORKER READY");
     proc
-}
-
-async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
 }
 
 async fn handled_count(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) -> usize {

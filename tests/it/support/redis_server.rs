@@ -133,3 +133,13 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A connection to `redis` for a test's own reads and writes.
+#[allow(dead_code)]
+pub async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
