@@ -1,55 +1,4 @@
-//! A durable callback queue on Redis Streams (feature `redis`): acknowledged means kept.
-//!
-//! The default router ([`super::router`]) answers `success` and then runs the handler in the same process,
-//! from memory: **a crash, an OOM kill or a deploy that outlasts the drain deadline loses every event it
-//! has acknowledged and not yet handled**, and WeCom never resends an event it got `success` for. With a
-//! [`RedisQueue`] the router answers `success` only after the decrypted event is written to a Redis
-//! stream, and [`Worker`]s in any process of the fleet handle it from there:
-//!
-//! ```text
-//! WeCom ──► receiver (Endpoint::durable) ──XADD──► <prefix>shard:<n>  (n = hash(entity) mod shards)
-//!                 200 only after XADD; 503 if Redis fails         │ consumer group, one lease per shard
-//!                                                                 ▼
-//!                                  Worker: claim (DedupeStore) → handler → done → XACK
-//!                                          Err/panic → backoff → retry … → <prefix>dead after N attempts
-//! ```
-//!
-//! # What is guaranteed
-//!
-//! * **Stored before acknowledged.** `success` is answered only after `XADD` returned; an unreachable or
-//!   failing Redis gives `503` (WeCom delivers again), never `200`.
-//! * **Handled once.** The worker runs the handler between [`DedupeStore::claim`] and
-//!   [`DedupeStore::complete`] (keyed by [`super::message_key`]), and acknowledges the stream entry only after
-//!   `complete`: WeCom's redeliveries (stored twice) and re-claims inside the fleet run the handler once, and an
-//!   entry whose handler finished but whose `XACK` was lost is acknowledged without running it again. The
-//!   gaps are the ones every queue has, all at-least-once: a handler killed (or cut off from Redis) *after*
-//!   its side effects but *before* `complete` is recorded runs again, and so does one whose worker stalled
-//!   for longer than the visibility timeout while it ran; make side effects idempotent with
-//!   [`Delivery::key`] where that matters.
-//! * **Order per entity.** Events of one customer (`ExternalUserID`), one group chat (`ChatId`) or one tag
-//!   or tag group (`Id`), of one corp, go to one shard stream (a SHA-1 of the entity key modulo the number
-//!   of shards); a shard is consumed by one worker task at a time, under a lease in Redis, strictly in
-//!   stream order: an entry that fails is retried (with backoff) before anything after it in its shard, until
-//!   it is handled or dead-lettered. Different shards run in parallel. Events without an entity key go to the
-//!   shard of their dedupe key. A replayed dead letter is appended at the end of its shard, so it runs after
-//!   the events of its entity that arrived since.
-//! * **A worker that dies mid-shard.** Its shard lease expires after the visibility timeout (it is renewed
-//!   every third of it while the worker lives); the next worker to take the lease first `XAUTOCLAIM`s the
-//!   entries the dead worker held (idle for at least the visibility timeout) and handles them, oldest first,
-//!   before reading anything new, so the shard's order holds across the crash. The entry whose handler was
-//!   running counts one attempt; its dedupe claim (in flight, for the visibility timeout) makes the new worker
-//!   wait for it rather than run it beside a worker that was only slow.
-//! * **Nothing dropped silently.** After [`Worker::max_attempts`] failed attempts (default 5) the entry is
-//!   moved to `<prefix>dead` with the last error's kind; [`RedisQueue::dead_letters`] lists them and
-//!   [`RedisQueue::replay`] puts one back (the CLI: `wecom callback queue dead`, `… replay ID`).
-//! * **Bounded.** Workers trim each shard (`XTRIM MINID`) to [`RedisQueue::keep_for`] and
-//!   [`RedisQueue::keep_at_most`], never past the oldest entry that is not yet handled or dead-lettered.
-//!
-//! Deployments: one process with the router and a [`Worker`] (the simplest), or receiver-only processes
-//! (the router) and worker-only processes (a [`Worker`]), all pointed at one Redis and one prefix.
-//!
-//! Redis holds the decrypted messages (a `welcome_code`, a suite ticket, …) until they are trimmed: give it
-//! the protection the rest of your customer data has. Nothing here writes a message to a log.
+//! The durable callback queue on Redis Streams (feature `redis`); the guarantees are documented on [`RedisQueue`].
 
 mod worker;
 
@@ -69,6 +18,61 @@ use crate::Error;
 /// The consumer group every worker reads through.
 const GROUP: &str = "wecom-workers";
 
+/// A durable callback queue on Redis Streams (feature `redis`): acknowledged means kept.
+///
+/// The default router ([`super::router`]) answers `success` and then runs the handler in the same process,
+/// from memory: **a crash, an OOM kill or a deploy that outlasts the drain deadline loses every event it
+/// has acknowledged and not yet handled**, and WeCom never resends an event it got `success` for. With a
+/// [`RedisQueue`] the router answers `success` only after the decrypted event is written to a Redis
+/// stream, and [`Worker`]s in any process of the fleet handle it from there:
+///
+/// ```text
+/// WeCom ──► receiver (Endpoint::durable) ──XADD──► <prefix>shard:<n>  (n = hash(entity) mod shards)
+///                 200 only after XADD; 503 if Redis fails         │ consumer group, one lease per shard
+///                                                                 ▼
+///                                  Worker: claim (DedupeStore) → handler → done → XACK
+///                                          Err/panic → backoff → retry … → <prefix>dead after N attempts
+/// ```
+///
+/// # What is guaranteed
+///
+/// * **Stored before acknowledged.** `success` is answered only after `XADD` returned; an unreachable or
+///   failing Redis gives `503` (WeCom delivers again), never `200`.
+/// * **Handled once.** The worker runs the handler between [`super::DedupeStore::claim`] and
+///   [`super::DedupeStore::complete`] (keyed by [`super::message_key`]), and acknowledges the stream entry only after
+///   `complete`: WeCom's redeliveries (stored twice) and re-claims inside the fleet run the handler once, and an
+///   entry whose handler finished but whose `XACK` was lost is acknowledged without running it again. The
+///   gaps are the ones every queue has, all at-least-once: a handler killed (or cut off from Redis) *after*
+///   its side effects but *before* `complete` is recorded runs again, and so does one whose worker stalled
+///   for longer than the visibility timeout while it ran; make side effects idempotent with
+///   [`Delivery::key`] where that matters.
+/// * **Order per entity.** Events of one customer (`ExternalUserID`), one group chat (`ChatId`) or one tag
+///   or tag group (`Id`), of one corp, go to one shard stream (a SHA-1 of the entity key modulo the number
+///   of shards); a shard is consumed by one worker task at a time, under a lease in Redis, strictly in
+///   stream order: an entry that fails is retried (with backoff) before anything after it in its shard, until
+///   it is handled or dead-lettered. Different shards run in parallel. Events without an entity key go to the
+///   shard of their dedupe key. A replayed dead letter is appended at the end of its shard, so it runs after
+///   the events of its entity that arrived since.
+/// * **A worker that dies mid-shard.** Its shard lease expires after the visibility timeout (it is renewed
+///   every third of it while the worker lives); the next worker to take the lease first `XAUTOCLAIM`s the
+///   entries the dead worker held (idle for at least the visibility timeout) and handles them, oldest first,
+///   before reading anything new, so the shard's order holds across the crash. The entry whose handler was
+///   running counts one attempt; its dedupe claim (in flight, for the visibility timeout) makes the new worker
+///   wait for it rather than run it beside a worker that was only slow.
+/// * **Nothing dropped silently.** After [`Worker::max_attempts`] failed attempts (default 5) the entry is
+///   moved to `<prefix>dead` with the last error's kind; [`RedisQueue::dead_letters`] lists them and
+///   [`RedisQueue::replay`] puts one back (the CLI: `wecom callback queue dead`, `… replay ID`).
+/// * **Bounded.** Workers trim each shard (`XTRIM MINID`) to [`RedisQueue::keep_for`] and
+///   [`RedisQueue::keep_at_most`], never past the oldest entry that is not yet handled or dead-lettered.
+///
+/// Deployments: one process with the router and a [`Worker`] (the simplest), or receiver-only processes
+/// (the router) and worker-only processes (a [`Worker`]), all pointed at one Redis and one prefix.
+///
+/// Redis holds the decrypted messages (a `welcome_code`, a suite ticket, …) until they are trimmed: give it
+/// the protection the rest of your customer data has. Nothing here writes a message to a log.
+///
+/// # The type
+///
 /// A durable queue of decrypted callbacks in Redis Streams, shared by the receivers and the workers of a
 /// fleet (every process uses the same Redis, prefix and number of shards). Cheap to clone.
 ///

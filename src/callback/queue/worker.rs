@@ -48,7 +48,7 @@ type ErasedHandler = Arc<dyn Fn(Event, Delivery) -> BoxFuture<'static, Result<()
 /// Handles the events of a [`RedisQueue`], in any process of the fleet.
 ///
 /// Each of the worker's [`parallel`](Self::parallel) tasks takes a free shard under a lease, handles its
-/// entries in order (see the [module documentation](super) for the guarantees), releases it and takes the next
+/// entries in order (see [`RedisQueue`] for the guarantees), releases it and takes the next
 /// one. The handler gets the typed [`Event`] and its [`Delivery`], and returns a `Result`: `Ok` acknowledges
 /// the entry and marks the message done; an `Err` or a panic is retried after a backoff (1 s, 2 s, 4 s, … up to
 /// a minute by default), and after [`max_attempts`](Self::max_attempts) the entry moves to the dead letters.
