@@ -2,11 +2,11 @@
 //! replay). Sending is [`transport`](crate::transport)'s job.
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
+use crate::errcode::{ErrorClass, Throttle};
 use crate::token::{
     CorpTokenProvider, FetchPolicy, MemoryTokenStore, Replay, Secret, SharedFetch, TokenProvider, TokenSource,
     TokenStore,
 };
-use crate::errcode::{ErrorClass, Throttle};
 use crate::transport::{to_query, Body, Failure, Http};
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;

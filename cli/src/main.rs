@@ -2,6 +2,7 @@
 //!
 //! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`,
 //! `wecom drift`;
+//! `wecom callback queue stats|dead|replay`;
 //! `wecom --help` and `wecom <command> --help` print examples and the exit codes.
 
 #![deny(missing_docs)]
@@ -10,6 +11,7 @@ mod callback;
 mod drift;
 mod export;
 mod fail;
+mod queue;
 mod standin;
 
 use clap::{Args, Parser, Subcommand};
@@ -86,7 +88,8 @@ enum Command {
     /// Export data in bulk.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env).
+    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env), or
+    /// inspect the durable callback queue (`wecom callback queue stats|dead|replay`, WECOM_REDIS_URL).
     #[command(subcommand)]
     Callback(callback::CallbackCommand),
     /// Compare captured answers with the spec: the drift found and the YAML to add for it.
@@ -222,7 +225,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call { path, json, conn } => call(&path, json, &conn).await,
         Command::Standin { port, config } => standin::run(port, config.as_deref()).await,
         Command::Export(ExportCommand::Customers(args)) => export::customers(args).await,
-        Command::Callback(cmd) => callback::run(cmd),
+        Command::Callback(cmd) => callback::run(cmd).await,
         Command::Drift(args) => drift::run(args),
     }
 }

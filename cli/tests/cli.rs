@@ -82,6 +82,8 @@ fn wecom_alone(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("WECOM_CALLBACK_TOKEN")
         .env_remove("WECOM_CALLBACK_AES_KEY")
         .env_remove("WECOM_CALLBACK_RECEIVE_ID")
+        .env_remove("WECOM_REDIS_URL")
+        .env_remove("WECOM_CALLBACK_QUEUE_PREFIX")
         .envs(env.iter().copied());
     run(cmd, Some(""))
 }
@@ -558,6 +560,61 @@ fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+/// A throwaway `redis-server` on a free loopback port, killed on drop (`None` without the binary, outside CI).
+struct RedisProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RedisProcess {
+    fn start() -> Option<RedisProcess> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let spawned = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(_) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIPPED: redis-server is not installed");
+                return None;
+            }
+            Err(e) => panic!("redis-server does not start: {e}"),
+        };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "redis-server did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(RedisProcess {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        })
     }
 }
 
@@ -636,4 +693,106 @@ fn drift_prints_yaml_that_makes_the_spec_cover_the_new_field() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("customer.yaml:3"), "{}", stderr(&o));
     std::fs::remove_dir_all(dir).ok();
+fn callback_queue_stats_dead_and_replay() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use wecom_externalcontact::callback::{message_key, Delivery, Event, RedisQueue, Worker};
+
+    let Some(redis) = RedisProcess::start() else { return };
+    let url = redis.url.clone();
+    let env = [
+        ("WECOM_REDIS_URL", url.as_str()),
+        ("WECOM_CALLBACK_QUEUE_PREFIX", "cli:"),
+    ];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _inside = runtime.enter();
+    let queue = RedisQueue::open(&redis.url).unwrap().prefix("cli:").shards(4);
+    let xml = "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>\
+               <MsgType>event</MsgType><Event>change_external_contact</Event>\
+               <ChangeType>del_follow_user</ChangeType><UserID>u</UserID><ExternalUserID>wm-cli</ExternalUserID></xml>";
+    let event = Event::from_xml(xml).unwrap();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let run_worker = |fail: bool| {
+        let handled = handled.clone();
+        Worker::new(queue.clone())
+            .max_attempts(2)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10))
+            .poll_interval(Duration::from_millis(10))
+            .handler(move |_event: Event, _delivery: Delivery| {
+                let handled = handled.clone();
+                async move {
+                    if fail {
+                        return Err("the CRM is down");
+                    }
+                    handled.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .start()
+    };
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // An event whose handler always fails: dead-lettered after 2 attempts.
+    runtime.block_on(async {
+        queue.push(xml, &message_key("ww1", xml), &event).await.unwrap();
+    });
+    let failing = runtime.block_on(async { run_worker(true) });
+    wait("the dead letter", &|| {
+        runtime.block_on(queue.dead_letters(10)).unwrap().len() == 1
+    });
+    assert!(runtime.block_on(failing.shutdown(Duration::from_secs(5))));
+
+    let o = wecom_alone(&["callback", "queue", "dead"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listing = String::from_utf8_lossy(&o.stdout).to_string();
+    let id = runtime.block_on(queue.dead_letters(10)).unwrap()[0].id.clone();
+    assert!(listing.contains(&id) && listing.contains("handler error"), "{listing}");
+    assert!(listing.contains("change_external_contact/del_follow_user") && listing.contains("the CRM is down"));
+    assert!(listing.contains("ww1/ExternalUserID/wm-cli"), "{listing}");
+    let o = wecom_alone(&["callback", "queue", "dead", "--json"], &env);
+    let line: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (line["id"].as_str(), line["attempts"].as_u64()),
+        (Some(id.as_str()), Some(2))
+    );
+    let o = wecom_alone(&["callback", "queue", "stats", "--json"], &env);
+    let stats = stdout_json(&o);
+    assert_eq!((stats["dead"].as_u64(), stats["pending"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        stats["shards"].as_array().unwrap().len(),
+        4,
+        "the shard count recorded by the fleet"
+    );
+
+    // Replayed, with the handler fixed: handled once.
+    let o = wecom_alone(&["callback", "queue", "replay", &id], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wecom_alone(&["callback", "queue", "replay", &id], &env);
+    assert_eq!(o.status.code(), Some(2), "replayed already: {}", stderr(&o));
+    let fixed = runtime.block_on(async { run_worker(false) });
+    wait("the replayed event handled", &|| handled.load(Ordering::SeqCst) == 1);
+    wait("nothing pending", &|| {
+        runtime.block_on(queue.stats()).unwrap().pending() == 0
+    });
+    assert!(runtime.block_on(fixed.shutdown(Duration::from_secs(5))));
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+    let o = wecom_alone(&["callback", "queue", "stats"], &env);
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        table.contains("pending 0") && table.contains("dead letters 0"),
+        "{table}"
+    );
+
+    // Without WECOM_REDIS_URL: a configuration error; Redis unreachable: exit 4, no address printed.
+    let o = wecom_alone(&["callback", "queue", "stats"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    drop(redis);
+    let o = wecom_alone(&["callback", "queue", "stats"], &env);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
 }

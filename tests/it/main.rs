@@ -12,6 +12,10 @@ mod architecture;
 
 mod callback_crypto;
 mod callback_events;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod callback_queue;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod callback_queue_fleet;
 #[cfg(feature = "axum")]
 mod callback_router;
 mod endpoints;
