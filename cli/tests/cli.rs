@@ -560,6 +560,9 @@ fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// A throwaway `redis-server` on a free loopback port, killed on drop (`None` without the binary, outside CI).
 struct RedisProcess {
     child: Child,
@@ -693,6 +696,9 @@ fn drift_prints_yaml_that_makes_the_spec_cover_the_new_field() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("customer.yaml:3"), "{}", stderr(&o));
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn callback_queue_stats_dead_and_replay() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;

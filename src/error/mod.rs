@@ -5,8 +5,10 @@
 //! errors keep only a short excerpt of a response body (never of the `gettoken` body).
 
 mod callback;
+mod throttle;
 
 pub use callback::CallbackError;
+pub use throttle::ThrottleReason;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,7 +69,7 @@ pub enum Error {
         /// The path of the endpoint under `/cgi-bin/`.
         endpoint: String,
         /// Why.
-        reason: crate::limits::ThrottleReason,
+        reason: ThrottleReason,
         /// When a permit is expected.
         retry_after: std::time::Duration,
     },

@@ -15,9 +15,21 @@ const WRITE: &str = "externalcontact/add_corp_tag";
 use crate::support::{calls_to, client_with_retries};
 
 /// A client of the stand-in that makes up to `attempts` attempts in all, with short delays.
+///
+/// Its rate budgets fail fast, so a 45009 comes back at once instead of being waited out (the hold itself is
+/// tested in tests/it/limits.rs).
 fn client(s: &StandIn, attempts: u32) -> Client {
-    let policy = RetryPolicy::default().max_attempts(attempts);
-    client_with_retries(s, policy.base_delay(Duration::from_millis(1)))
+    let policy = RetryPolicy::default()
+        .max_attempts(attempts)
+        .base_delay(Duration::from_millis(1));
+    Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .retry_policy(policy)
+        .budgets(wecom_externalcontact::Budgets::default().fail_fast())
+        .build()
+        .unwrap()
 }
 
 fn codes_of(wanted: impl Fn(ErrorClass) -> bool) -> Vec<i64> {
@@ -48,7 +60,8 @@ async fn every_catalogued_code_gets_what_its_class_calls_for() {
                 got.unwrap_or_else(|e| panic!("{code}: replayed with a new token: {e}"));
                 assert_eq!((calls, fetches), (2, 1), "{code}: the call, one new token, one replay");
             }
-            ErrorClass::Retryable => {
+            // 45033 on a read: retried once the endpoint's concurrency for the corp is halved.
+            ErrorClass::Retryable | ErrorClass::Throttled(Throttle::Concurrency) => {
                 got.unwrap_or_else(|e| panic!("{code}: retried on a read: {e}"));
                 assert_eq!((calls, fetches), (2, 0), "{code}: one retry, same token");
             }
@@ -141,25 +154,28 @@ async fn a_refused_token_is_replayed_once_on_writes_too_and_never_twice() {
 }
 
 #[tokio::test]
-async fn rate_limits_are_not_retried_whatever_the_policy() {
+async fn rate_limits_are_never_retried_blindly() {
     let s = StandIn::start().await.unwrap();
     let c = client(&s, 10);
-    for (code, throttle) in [(45009, Throttle::Frequency), (45033, Throttle::Concurrency)] {
-        assert_eq!(errcode::classify(code).throttle(), Some(throttle));
-        let calls = calls_to(&s, READ);
-        s.fail_next(READ, code, "limited");
-        let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
-        assert_eq!(e.class(), Some(ErrorClass::Throttled(throttle)));
-        assert!(
-            e.is_retryable(),
-            "{code}: it can succeed later, after the block or with less concurrency"
-        );
-        assert_eq!(
-            calls_to(&s, READ) - calls,
-            1,
-            "{code}: one request, even with 10 attempts allowed"
-        );
-    }
+    // 45009: the endpoint is held for the corp; with fail-fast budgets the read comes back at once.
+    assert_eq!(errcode::classify(45009).throttle(), Some(Throttle::Frequency));
+    let calls = calls_to(&s, READ);
+    s.fail_next(READ, 45009, "limited");
+    let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
+    assert_eq!(e.class(), Some(ErrorClass::Throttled(Throttle::Frequency)));
+    assert!(e.is_retryable(), "45009: it can succeed later, after the block");
+    assert_eq!(
+        calls_to(&s, READ) - calls,
+        1,
+        "45009: one request, even with 10 attempts allowed"
+    );
+    // 45033 on a write: returned, never retried (a read is retried with less concurrency: the table test).
+    assert_eq!(errcode::classify(45033).throttle(), Some(Throttle::Concurrency));
+    let calls = calls_to(&s, WRITE);
+    s.fail_next(WRITE, 45033, "limited");
+    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    assert_eq!(e.class(), Some(ErrorClass::Throttled(Throttle::Concurrency)));
+    assert_eq!(calls_to(&s, WRITE) - calls, 1, "45033 on a write: one request");
 }
 
 /// The same replay rule for every kind of token: a suite client refreshes its suite token, a provider
