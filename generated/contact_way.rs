@@ -4,6 +4,8 @@
 /// Request of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:66` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -82,8 +84,8 @@ impl AddContactWayRequest {
 
     /// Sets `style`: 在小程序中联系时使用的控件样式, 详见附表
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -96,8 +98,8 @@ impl AddContactWayRequest {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证, 默认为true
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -110,36 +112,36 @@ impl AddContactWayRequest {
 
     /// Sets `user`: 使用该联系方式的用户userID列表; type为1时必填且只能有一个
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门id列表, 只在type为2时有效
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `is_temp`: 是否临时会话模式, true表示使用临时会话模式, 默认为false
     #[must_use]
-    pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
-        self.is_temp = Some(value.into());
+    pub fn is_temp(mut self, value: bool) -> Self {
+        self.is_temp = Some(value);
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位; 仅在is_temp为true时有效, 默认7天, 最多14天
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位; 仅在is_temp为true时有效, 默认为添加好友后24小时, 最多14天
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -152,15 +154,15 @@ impl AddContactWayRequest {
 
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工, 默认为否; 开启后同一企业的客户会优先添加到同一个跟进人
     #[must_use]
-    pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
-        self.is_exclusive = Some(value.into());
+    pub fn is_exclusive(mut self, value: bool) -> Self {
+        self.is_exclusive = Some(value);
         self
     }
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -175,6 +177,8 @@ impl AddContactWayRequest {
 /// Response of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:82` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -208,6 +212,8 @@ impl AddContactWayResponse {
 /// Request of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:301` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -233,6 +239,8 @@ impl CloseTempChatRequest {
 /// Response of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:296` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -246,6 +254,8 @@ impl CloseTempChatResponse {
 }
 
 /// 一个「联系我」配置 — one configured 「联系我」 QR code or mini program button.
+///
+/// Generated from `spec/contact_way.yaml:5` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -346,8 +356,8 @@ impl ContactWay {
 
     /// Sets `style`: 小程序中联系按钮的样式, 仅在scene为1时返回, 详见附录
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -360,8 +370,8 @@ impl ContactWay {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -381,36 +391,36 @@ impl ContactWay {
 
     /// Sets `user`: 使用该联系方式的用户userID列表
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = value.into();
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门id列表
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = value.into();
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = value.into_iter().collect();
         self
     }
 
     /// Sets `is_temp`: 是否临时会话模式, 默认为false
     #[must_use]
-    pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
-        self.is_temp = Some(value.into());
+    pub fn is_temp(mut self, value: bool) -> Self {
+        self.is_temp = Some(value);
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -423,15 +433,15 @@ impl ContactWay {
 
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工
     #[must_use]
-    pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
-        self.is_exclusive = Some(value.into());
+    pub fn is_exclusive(mut self, value: bool) -> Self {
+        self.is_exclusive = Some(value);
         self
     }
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -444,6 +454,8 @@ impl ContactWay {
 }
 
 /// 结束语定义 — the messages sent automatically when a temporary chat ends; any of the four parts may be set.
+///
+/// Generated from `spec/contact_way.yaml:29` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -504,6 +516,8 @@ impl ContactWayConclusions {
 }
 
 /// 联系方式列表
+///
+/// Generated from `spec/contact_way.yaml:194` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -526,6 +540,8 @@ impl ContactWayConfigRef {
 /// Request of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:288` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -548,6 +564,8 @@ impl DelContactWayRequest {
 /// Response of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:283` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -563,6 +581,8 @@ impl DelContactWayResponse {
 /// Request of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:133` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -585,6 +605,8 @@ impl GetContactWayRequest {
 /// Response of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:135` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -607,6 +629,8 @@ impl GetContactWayResponse {
 /// Request of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:188` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -640,15 +664,15 @@ impl ListContactWayRequest {
 
     /// Sets `start_time`: 「联系我」创建起始时间戳, 默认为90天前
     #[must_use]
-    pub fn start_time(mut self, value: impl Into<i64>) -> Self {
-        self.start_time = Some(value.into());
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.start_time = Some(value);
         self
     }
 
     /// Sets `end_time`: 「联系我」创建结束时间戳, 默认为当前时间
     #[must_use]
-    pub fn end_time(mut self, value: impl Into<i64>) -> Self {
-        self.end_time = Some(value.into());
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.end_time = Some(value);
         self
     }
 
@@ -661,8 +685,8 @@ impl ListContactWayRequest {
 
     /// Sets `limit`: 每次查询的分页大小, 默认为100条, 最多支持1000条
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -670,6 +694,8 @@ impl ListContactWayRequest {
 /// Response of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:193` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -694,8 +720,11 @@ impl ListContactWayResponse {
 
     /// Sets `contact_way`: 联系方式列表
     #[must_use]
-    pub fn contact_way(mut self, value: impl Into<Vec<ContactWayConfigRef>>) -> Self {
-        self.contact_way = value.into();
+    pub fn contact_way(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ContactWayConfigRef>>,
+    ) -> Self {
+        self.contact_way = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -710,6 +739,8 @@ impl ListContactWayResponse {
 /// Request of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:236` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -781,15 +812,15 @@ impl UpdateContactWayRequest {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
     /// Sets `style`: 样式, 只针对「在小程序中联系」的配置生效
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -802,29 +833,29 @@ impl UpdateContactWayRequest {
 
     /// Sets `user`: 使用该联系方式的用户列表, 将覆盖原有用户列表
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门列表, 将覆盖原有部门列表, 只在配置的type为2时有效
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -837,8 +868,8 @@ impl UpdateContactWayRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效, 且只能由创建此「联系我」的应用更新
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -853,6 +884,8 @@ impl UpdateContactWayRequest {
 /// Response of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:226` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 外部联系人 — the `external_contact` of a batch/get_by_user item, with the fields batch/get_by_user documents (92994): those of `ExternalContact` without the 家校 fields.
+///
+/// Generated from `spec/customer.yaml:33` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -112,6 +114,8 @@ impl BatchExternalContact {
 }
 
 /// 部分失败的信息
+///
+/// Generated from `spec/customer.yaml:348` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -132,8 +136,11 @@ impl BatchGetByUserFailInfo {
 
     /// Sets `unlicensed_userid_list`: 没有互通许可的成员userid列表
     #[must_use]
-    pub fn unlicensed_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.unlicensed_userid_list = value.into();
+    pub fn unlicensed_userid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.unlicensed_userid_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -141,6 +148,8 @@ impl BatchGetByUserFailInfo {
 /// Request of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+///
+/// Generated from `spec/customer.yaml:335` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -159,9 +168,9 @@ pub struct BatchGetByUserRequest {
 #[cfg(feature = "customer")]
 impl BatchGetByUserRequest {
     /// Creates a `BatchGetByUserRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(userid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            userid_list: userid_list.into(),
+            userid_list: userid_list.into_iter().map(|v| v.into()).collect(),
             cursor: None,
             limit: None,
         }
@@ -176,8 +185,8 @@ impl BatchGetByUserRequest {
 
     /// Sets `limit`: 返回的最大记录数, 最大值100, 默认值50, 超过最大值时取最大值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -185,6 +194,8 @@ impl BatchGetByUserRequest {
 /// Response of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+///
+/// Generated from `spec/customer.yaml:339` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -215,9 +226,9 @@ impl BatchGetByUserResponse {
     #[must_use]
     pub fn external_contact_list(
         mut self,
-        value: impl Into<Vec<CustomerWithFollowInfo>>,
+        value: impl IntoIterator<Item = impl Into<CustomerWithFollowInfo>>,
     ) -> Self {
-        self.external_contact_list = value.into();
+        self.external_contact_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -239,6 +250,8 @@ impl BatchGetByUserResponse {
 /// Request of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+///
+/// Generated from `spec/customer.yaml:478` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -268,8 +281,8 @@ impl ContactListRequest {
 
     /// Sets `limit`: 返回的最大记录数, 最大值1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -277,6 +290,8 @@ impl ContactListRequest {
 /// Response of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+///
+/// Generated from `spec/customer.yaml:481` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -301,8 +316,11 @@ impl ContactListResponse {
 
     /// Sets `info_list`: 外部联系人列表
     #[must_use]
-    pub fn info_list(mut self, value: impl Into<Vec<ServedExternalContact>>) -> Self {
-        self.info_list = value.into();
+    pub fn info_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServedExternalContact>>,
+    ) -> Self {
+        self.info_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -315,6 +333,8 @@ impl ContactListResponse {
 }
 
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
+///
+/// Generated from `spec/customer.yaml:557` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -336,6 +356,8 @@ impl CrmGetExternalContactRequest {
 }
 
 /// Response of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
+///
+/// Generated from `spec/customer.yaml:559` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -359,13 +381,18 @@ impl CrmGetExternalContactResponse {
 
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
-    pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = value.into();
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUser>>,
+    ) -> Self {
+        self.follow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 客户列表
+///
+/// Generated from `spec/customer.yaml:340` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -392,6 +419,8 @@ impl CustomerWithFollowInfo {
 }
 
 /// 外部联系人 — the `external_contact` object of a customer (客户的基本信息) as externalcontact/get documents it (92114, and the 家校 fields of its 家校沟通 copy 91670). batch/get_by_user returns `BatchExternalContact`.
+///
+/// Generated from `spec/customer.yaml:5` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -521,8 +550,8 @@ impl ExternalContact {
 
     /// Sets `is_subscribe`: 家校通讯录: 家长是否关注了「学校通知」, 0-否 1-是 (仅家校场景返回)
     #[must_use]
-    pub fn is_subscribe(mut self, value: impl Into<i32>) -> Self {
-        self.is_subscribe = Some(value.into());
+    pub fn is_subscribe(mut self, value: i32) -> Self {
+        self.is_subscribe = Some(value);
         self
     }
 
@@ -538,6 +567,8 @@ impl ExternalContact {
 }
 
 /// 一个对外属性 — one attribute of an external profile; `type` says which of text / web / miniprogram is set.
+///
+/// Generated from `spec/customer.yaml:64` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -600,6 +631,8 @@ impl ExternalContactAttr {
 }
 
 /// 小程序类型的属性 (type为2)
+///
+/// Generated from `spec/customer.yaml:82` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -649,6 +682,8 @@ impl ExternalContactAttrMiniProgram {
 }
 
 /// 文本类型的属性 (type为0)
+///
+/// Generated from `spec/customer.yaml:69` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -674,6 +709,8 @@ impl ExternalContactAttrText {
 }
 
 /// 网页类型的属性 (type为1)
+///
+/// Generated from `spec/customer.yaml:75` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -709,6 +746,8 @@ impl ExternalContactAttrWeb {
 }
 
 /// 对外属性 — the custom profile an external WeCom user shows to others (text, web and mini program attributes).
+///
+/// Generated from `spec/customer.yaml:51` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -754,13 +793,18 @@ impl ExternalContactProfile {
 
     /// Sets `external_attr`: 对外属性列表
     #[must_use]
-    pub fn external_attr(mut self, value: impl Into<Vec<ExternalContactAttr>>) -> Self {
-        self.external_attr = value.into();
+    pub fn external_attr(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ExternalContactAttr>>,
+    ) -> Self {
+        self.external_attr = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 家校通讯录: 学校为家长设置的信息 (仅家校场景返回)
+///
+/// Generated from `spec/customer.yaml:24` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -789,15 +833,18 @@ impl ExternalContactSubscriberInfo {
 
     /// Sets `tag_id`: 学校为家长设置的企业标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = value.into();
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `remark_mobiles`: 学校为家长设置的备注手机号列表
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -810,6 +857,8 @@ impl ExternalContactSubscriberInfo {
 }
 
 /// 对外展示的视频号信息
+///
+/// Generated from `spec/customer.yaml:55` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -848,6 +897,8 @@ impl ExternalProfileWechatChannels {
 }
 
 /// 跟进信息 — the `follow_info` of a batch/get_by_user item (92994): the following member, with corp and strategy tag ids in `tag_id` instead of `tags`.
+///
+/// Generated from `spec/customer.yaml:112` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -930,15 +981,15 @@ impl FollowInfo {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `tag_id`: 该成员对此客户所打的企业标签和规则组标签的id (不含个人标签)
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = value.into();
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -951,8 +1002,11 @@ impl FollowInfo {
 
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -989,6 +1043,8 @@ impl FollowInfo {
 }
 
 /// add_way为10 (视频号添加) 时对应的视频号信息
+///
+/// Generated from `spec/customer.yaml:128` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1027,6 +1083,8 @@ impl FollowInfoWechatChannels {
 }
 
 /// 跟进人 — one member who added the customer (`follow_user` items of externalcontact/get, 92114). batch/get_by_user returns `FollowInfo`.
+///
+/// Generated from `spec/customer.yaml:91` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1107,15 +1165,18 @@ impl FollowUser {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `tags`: 该成员对此客户所打的标签
     #[must_use]
-    pub fn tags(mut self, value: impl Into<Vec<FollowUserTag>>) -> Self {
-        self.tags = value.into();
+    pub fn tags(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUserTag>>,
+    ) -> Self {
+        self.tags = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1128,8 +1189,11 @@ impl FollowUser {
 
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1166,6 +1230,8 @@ impl FollowUser {
 }
 
 /// 跟进人给客户打的一个标签.
+///
+/// Generated from `spec/customer.yaml:136` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1226,6 +1292,8 @@ impl FollowUserTag {
 }
 
 /// add_way为10 (视频号添加) 时对应的视频号信息
+///
+/// Generated from `spec/customer.yaml:104` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1266,6 +1334,8 @@ impl FollowUserWechatChannels {
 /// Request of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+///
+/// Generated from `spec/customer.yaml:254` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1304,6 +1374,8 @@ impl GetRequest {
 /// Response of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+///
+/// Generated from `spec/customer.yaml:257` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1331,8 +1403,11 @@ impl GetResponse {
 
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
-    pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = value.into();
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUser>>,
+    ) -> Self {
+        self.follow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1347,6 +1422,8 @@ impl GetResponse {
 /// Request of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+///
+/// Generated from `spec/customer.yaml:226` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1368,6 +1445,8 @@ impl ListRequest {
 /// Response of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+///
+/// Generated from `spec/customer.yaml:228` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1388,8 +1467,11 @@ impl ListResponse {
 
     /// Sets `external_userid`: 外部联系人的userid列表
     #[must_use]
-    pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.external_userid = value.into();
+    pub fn external_userid(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.external_userid = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -1397,6 +1479,8 @@ impl ListResponse {
 /// Request of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+///
+/// Generated from `spec/customer.yaml:446` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1461,8 +1545,11 @@ impl RemarkRequest {
 
     /// Sets `remark_mobiles`: 此用户对外部联系人备注的手机号, 覆盖旧的备注手机号; 填一个空字符串 \[""\] 表示清除
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = Some(value.into());
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -1477,6 +1564,8 @@ impl RemarkRequest {
 /// Response of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+///
+/// Generated from `spec/customer.yaml:435` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1490,6 +1579,8 @@ impl RemarkResponse {
 }
 
 /// 外部联系人列表
+///
+/// Generated from `spec/customer.yaml:482` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1544,8 +1635,8 @@ impl ServedExternalContact {
 
     /// Sets `is_customer`: 是否被成员标记为客户
     #[must_use]
-    pub fn is_customer(mut self, value: impl Into<bool>) -> Self {
-        self.is_customer = Some(value.into());
+    pub fn is_customer(mut self, value: bool) -> Self {
+        self.is_customer = Some(value);
         self
     }
 
@@ -1593,8 +1684,8 @@ impl ServedExternalContact {
 
     /// Sets `add_time`: 外部联系人首次添加/进群的时间 (unix seconds)
     #[must_use]
-    pub fn add_time(mut self, value: impl Into<i64>) -> Self {
-        self.add_time = Some(value.into());
+    pub fn add_time(mut self, value: i64) -> Self {
+        self.add_time = Some(value);
         self
     }
 }

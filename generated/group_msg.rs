@@ -4,6 +4,8 @@
 /// Request of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+///
+/// Generated from `spec/group_msg.yaml:91` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -60,15 +62,21 @@ impl AddMsgTemplateRequest {
 
     /// Sets `external_userid`: 客户的外部联系人id列表，仅 chat_type 为 single 时有效，最多 1 万个；指定后 tag_filter 不生效
     #[must_use]
-    pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.external_userid = Some(value.into());
+    pub fn external_userid(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.external_userid = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `chat_id_list`: 客户群id列表，仅 chat_type 为 group 时有效，最多 2000 个；指定后群主无须再选择客户群
     #[must_use]
-    pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.chat_id_list = Some(value.into());
+    pub fn chat_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.chat_id_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -88,8 +96,8 @@ impl AddMsgTemplateRequest {
 
     /// Sets `allow_select`: 是否允许成员在待发送客户列表中重新选择，默认 false，仅支持客户群发场景
     #[must_use]
-    pub fn allow_select(mut self, value: impl Into<bool>) -> Self {
-        self.allow_select = Some(value.into());
+    pub fn allow_select(mut self, value: bool) -> Self {
+        self.allow_select = Some(value);
         self
     }
 
@@ -102,8 +110,11 @@ impl AddMsgTemplateRequest {
 
     /// Sets `attachments`: 附件，最多 9 个
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Attachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -111,6 +122,8 @@ impl AddMsgTemplateRequest {
 /// Response of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+///
+/// Generated from `spec/group_msg.yaml:110` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -135,8 +148,11 @@ impl AddMsgTemplateResponse {
 
     /// Sets `fail_list`: 无效或无法发送的external_userid列表
     #[must_use]
-    pub fn fail_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.fail_list = value.into();
+    pub fn fail_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.fail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -151,6 +167,8 @@ impl AddMsgTemplateResponse {
 /// Request of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+///
+/// Generated from `spec/group_msg.yaml:418` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -171,6 +189,8 @@ impl CancelGroupmsgSendRequest {
 /// Response of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+///
+/// Generated from `spec/group_msg.yaml:413` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -184,6 +204,8 @@ impl CancelGroupmsgSendResponse {
 }
 
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
+///
+/// Generated from `spec/group_msg.yaml:441` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -212,8 +234,8 @@ impl GetGroupMsgResultRequest {
 
     /// Sets `limit`: 返回的最大记录数
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -226,6 +248,8 @@ impl GetGroupMsgResultRequest {
 }
 
 /// Response of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
+///
+/// Generated from `spec/group_msg.yaml:445` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -250,8 +274,11 @@ impl GetGroupMsgResultResponse {
 
     /// Sets `detail_list`: 发送结果列表
     #[must_use]
-    pub fn detail_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.detail_list = value.into();
+    pub fn detail_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgSendResult>>,
+    ) -> Self {
+        self.detail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -266,6 +293,8 @@ impl GetGroupMsgResultResponse {
 /// Request of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:195` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -296,13 +325,13 @@ impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_type: impl Into<GroupMsgChatType>,
-        start_time: impl Into<i64>,
-        end_time: impl Into<i64>,
+        start_time: i64,
+        end_time: i64,
     ) -> Self {
         Self {
             chat_type: chat_type.into(),
-            start_time: start_time.into(),
-            end_time: end_time.into(),
+            start_time: start_time,
+            end_time: end_time,
             creator: None,
             filter_type: None,
             limit: None,
@@ -326,8 +355,8 @@ impl GetGroupmsgListV2Request {
 
     /// Sets `limit`: 返回的最大记录数，最大 100，默认 50，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -342,6 +371,8 @@ impl GetGroupmsgListV2Request {
 /// Response of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:203` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -373,8 +404,11 @@ impl GetGroupmsgListV2Response {
 
     /// Sets `group_msg_list`: 群发记录列表
     #[must_use]
-    pub fn group_msg_list(mut self, value: impl Into<Vec<GroupMsgRecord>>) -> Self {
-        self.group_msg_list = value.into();
+    pub fn group_msg_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgRecord>>,
+    ) -> Self {
+        self.group_msg_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -382,6 +416,8 @@ impl GetGroupmsgListV2Response {
 /// Request of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:356` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -413,8 +449,8 @@ impl GetGroupmsgSendResultRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -429,6 +465,8 @@ impl GetGroupmsgSendResultRequest {
 /// Response of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:361` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -460,8 +498,11 @@ impl GetGroupmsgSendResultResponse {
 
     /// Sets `send_list`: 群成员发送结果列表
     #[must_use]
-    pub fn send_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.send_list = value.into();
+    pub fn send_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgSendResult>>,
+    ) -> Self {
+        self.send_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -469,6 +510,8 @@ impl GetGroupmsgSendResultResponse {
 /// Request of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:306` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -497,8 +540,8 @@ impl GetGroupmsgTaskRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -513,6 +556,8 @@ impl GetGroupmsgTaskRequest {
 /// Response of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:310` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -544,13 +589,18 @@ impl GetGroupmsgTaskResponse {
 
     /// Sets `task_list`: 群发成员发送任务列表
     #[must_use]
-    pub fn task_list(mut self, value: impl Into<Vec<GroupMsgTask>>) -> Self {
-        self.task_list = value.into();
+    pub fn task_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgTask>>,
+    ) -> Self {
+        self.task_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 群发记录列表
+///
+/// Generated from `spec/group_msg.yaml:205` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -604,8 +654,8 @@ impl GroupMsgRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
@@ -627,14 +677,16 @@ impl GroupMsgRecord {
     #[must_use]
     pub fn attachments(
         mut self,
-        value: impl Into<Vec<GroupMsgRecordAttachment>>,
+        value: impl IntoIterator<Item = impl Into<GroupMsgRecordAttachment>>,
     ) -> Self {
-        self.attachments = value.into();
+        self.attachments = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 群发记录中的附件 — like common Attachment, but the link and miniprogram bodies have no required fields: the record's field table lists no pic_media_id for miniprogram and gives no required flags.
+///
+/// Generated from `spec/group_msg.yaml:14` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -709,6 +761,8 @@ impl GroupMsgRecordAttachment {
 }
 
 /// 图文消息
+///
+/// Generated from `spec/group_msg.yaml:21` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -769,6 +823,8 @@ impl GroupMsgRecordLink {
 }
 
 /// 小程序消息
+///
+/// Generated from `spec/group_msg.yaml:30` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -829,6 +885,8 @@ impl GroupMsgRecordMiniProgram {
 }
 
 /// 群发的一条发送结果 — one customer (or customer group) of one member's share of a mass message.
+///
+/// Generated from `spec/group_msg.yaml:5` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -893,13 +951,15 @@ impl GroupMsgSendResult {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[must_use]
-    pub fn send_time(mut self, value: impl Into<i64>) -> Self {
-        self.send_time = Some(value.into());
+    pub fn send_time(mut self, value: i64) -> Self {
+        self.send_time = Some(value);
         self
     }
 }
 
 /// 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
+///
+/// Generated from `spec/group_msg.yaml:95` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -919,13 +979,18 @@ impl GroupMsgTagFilter {
 
     /// Sets `group_list`: 标签组列表
     #[must_use]
-    pub fn group_list(mut self, value: impl Into<Vec<GroupMsgTagFilterGroup>>) -> Self {
-        self.group_list = Some(value.into());
+    pub fn group_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgTagFilterGroup>>,
+    ) -> Self {
+        self.group_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 标签组列表
+///
+/// Generated from `spec/group_msg.yaml:100` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -945,13 +1010,18 @@ impl GroupMsgTagFilterGroup {
 
     /// Sets `tag_list`: 标签id列表，每组最多 100 个
     #[must_use]
-    pub fn tag_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_list = Some(value.into());
+    pub fn tag_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.tag_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 群发成员发送任务列表
+///
+/// Generated from `spec/group_msg.yaml:312` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -994,8 +1064,8 @@ impl GroupMsgTask {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，未发送时不返回
     #[must_use]
-    pub fn send_time(mut self, value: impl Into<i64>) -> Self {
-        self.send_time = Some(value.into());
+    pub fn send_time(mut self, value: i64) -> Self {
+        self.send_time = Some(value);
         self
     }
 }
@@ -1003,6 +1073,8 @@ impl GroupMsgTask {
 /// Request of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+///
+/// Generated from `spec/group_msg.yaml:400` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1023,6 +1095,8 @@ impl RemindGroupmsgSendRequest {
 /// Response of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+///
+/// Generated from `spec/group_msg.yaml:394` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 转换失败列表
+///
+/// Generated from `spec/id_convert.yaml:305` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -30,8 +32,8 @@ impl BatchToExternalUserIdFail {
 
     /// Sets `errcode`: 返回码
     #[must_use]
-    pub fn errcode(mut self, value: impl Into<i32>) -> Self {
-        self.errcode = Some(value.into());
+    pub fn errcode(mut self, value: i32) -> Self {
+        self.errcode = Some(value);
         self
     }
 
@@ -44,6 +46,8 @@ impl BatchToExternalUserIdFail {
 }
 
 /// 转换成功列表
+///
+/// Generated from `spec/id_convert.yaml:297` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -88,6 +92,8 @@ impl BatchToExternalUserIdSuccess {
 /// Request of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+///
+/// Generated from `spec/id_convert.yaml:294` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -100,14 +106,18 @@ pub struct BatchToExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUseridRequest {
     /// Creates a `BatchToExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(mobiles: impl Into<Vec<String>>) -> Self {
-        Self { mobiles: mobiles.into() }
+    pub fn new(mobiles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            mobiles: mobiles.into_iter().map(|v| v.into()).collect(),
+        }
     }
 }
 
 /// Response of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+///
+/// Generated from `spec/id_convert.yaml:296` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -134,9 +144,9 @@ impl BatchToExternalUseridResponse {
     #[must_use]
     pub fn success_list(
         mut self,
-        value: impl Into<Vec<BatchToExternalUserIdSuccess>>,
+        value: impl IntoIterator<Item = impl Into<BatchToExternalUserIdSuccess>>,
     ) -> Self {
-        self.success_list = value.into();
+        self.success_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -144,14 +154,16 @@ impl BatchToExternalUseridResponse {
     #[must_use]
     pub fn fail_list(
         mut self,
-        value: impl Into<Vec<BatchToExternalUserIdFail>>,
+        value: impl IntoIterator<Item = impl Into<BatchToExternalUserIdFail>>,
     ) -> Self {
-        self.fail_list = value.into();
+        self.fail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 转换结果
+///
+/// Generated from `spec/id_convert.yaml:498` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -178,6 +190,8 @@ impl ChatIdConvertItem {
 /// Request of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+///
+/// Generated from `spec/id_convert.yaml:54` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -200,6 +214,8 @@ impl ConvertToOpenidRequest {
 /// Response of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+///
+/// Generated from `spec/id_convert.yaml:56` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -227,6 +243,8 @@ impl ConvertToOpenidResponse {
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+///
+/// Generated from `spec/id_convert.yaml:645` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -242,10 +260,10 @@ pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
 #[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdRequest {
     /// Creates a `CorpgroupBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
+    pub fn new(external_userid: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             chat_id: None,
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -260,6 +278,8 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
 /// Response of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+///
+/// Generated from `spec/id_convert.yaml:648` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -278,8 +298,11 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 
     /// Sets `result`: 转换结果
     #[must_use]
-    pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = value.into();
+    pub fn result(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertPendingId>>,
+    ) -> Self {
+        self.result = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -287,6 +310,8 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 /// Request of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+///
+/// Generated from `spec/id_convert.yaml:578` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -334,6 +359,8 @@ impl CorpgroupUnionidToExternalUseridRequest {
 /// Response of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+///
+/// Generated from `spec/id_convert.yaml:583` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -356,9 +383,9 @@ impl CorpgroupUnionidToExternalUseridResponse {
     #[must_use]
     pub fn external_userid_info(
         mut self,
-        value: impl Into<Vec<IdConvertCorpExternalUserId>>,
+        value: impl IntoIterator<Item = impl Into<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = value.into();
+        self.external_userid_info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -366,6 +393,8 @@ impl CorpgroupUnionidToExternalUseridResponse {
 /// Request of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+///
+/// Generated from `spec/id_convert.yaml:615` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -391,6 +420,8 @@ impl CorpgroupUnionidToPendingIdRequest {
 /// Response of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+///
+/// Generated from `spec/id_convert.yaml:618` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -416,6 +447,8 @@ impl CorpgroupUnionidToPendingIdResponse {
 }
 
 /// 客户标签转换结果
+///
+/// Generated from `spec/id_convert.yaml:416` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -445,6 +478,8 @@ impl ExternalTagIdConvertItem {
 /// Request of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+///
+/// Generated from `spec/id_convert.yaml:240` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -459,13 +494,10 @@ pub struct FromServiceExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridRequest {
     /// Creates a `FromServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        external_userid: impl Into<String>,
-        source_agentid: impl Into<i64>,
-    ) -> Self {
+    pub fn new(external_userid: impl Into<String>, source_agentid: i64) -> Self {
         Self {
             external_userid: external_userid.into(),
-            source_agentid: source_agentid.into(),
+            source_agentid: source_agentid,
         }
     }
 }
@@ -473,6 +505,8 @@ impl FromServiceExternalUseridRequest {
 /// Response of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+///
+/// Generated from `spec/id_convert.yaml:243` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -500,6 +534,8 @@ impl FromServiceExternalUseridResponse {
 /// Request of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:150` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -512,9 +548,14 @@ pub struct GetNewExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl GetNewExternalUseridRequest {
     /// Creates a `GetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(
+        external_userid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
-            external_userid_list: external_userid_list.into(),
+            external_userid_list: external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -522,6 +563,8 @@ impl GetNewExternalUseridRequest {
 /// Response of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:152` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -540,8 +583,11 @@ impl GetNewExternalUseridResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertNewExternalUserId>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -549,6 +595,8 @@ impl GetNewExternalUseridResponse {
 /// Request of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:180` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -565,11 +613,14 @@ impl GroupchatGetNewExternalUseridRequest {
     /// Creates a `GroupchatGetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_id: impl Into<String>,
-        external_userid_list: impl Into<Vec<String>>,
+        external_userid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             chat_id: chat_id.into(),
-            external_userid_list: external_userid_list.into(),
+            external_userid_list: external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -577,6 +628,8 @@ impl GroupchatGetNewExternalUseridRequest {
 /// Response of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:183` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -595,13 +648,18 @@ impl GroupchatGetNewExternalUseridResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertNewExternalUserId>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// unionid 对应的某个企业的外部联系人 — one corp and the customer's external_userid in it.
+///
+/// Generated from `spec/id_convert.yaml:10` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -626,6 +684,8 @@ impl IdConvertCorpExternalUserId {
 }
 
 /// 一条 external_userid 转换结果 — the corp-subject id and the provider-subject id it maps to.
+///
+/// Generated from `spec/id_convert.yaml:5` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -653,6 +713,8 @@ impl IdConvertNewExternalUserId {
 }
 
 /// external_userid 与 pending_id 的对应 — links a customer to the temporary id returned earlier for its unionid.
+///
+/// Generated from `spec/id_convert.yaml:15` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -682,6 +744,8 @@ impl IdConvertPendingId {
 /// Request of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:531` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -694,16 +758,16 @@ pub struct IdconvertApplyToUpgradeChatidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidRequest {
     /// Creates a `IdconvertApplyToUpgradeChatidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(upgrade_time: impl Into<i64>) -> Self {
-        Self {
-            upgrade_time: upgrade_time.into(),
-        }
+    pub fn new(upgrade_time: i64) -> Self {
+        Self { upgrade_time: upgrade_time }
     }
 }
 
 /// Response of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:522` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -719,6 +783,8 @@ impl IdconvertApplyToUpgradeChatidResponse {
 /// Request of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:382` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -734,10 +800,10 @@ pub struct IdconvertBatchExternalUseridToPendingIdRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdRequest {
     /// Creates a `IdconvertBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
+    pub fn new(external_userid: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             chat_id: None,
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -752,6 +818,8 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
 /// Response of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:385` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -770,8 +838,11 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 
     /// Sets `result`: 转换结果
     #[must_use]
-    pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = value.into();
+    pub fn result(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertPendingId>>,
+    ) -> Self {
+        self.result = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -779,6 +850,8 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 /// Request of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:495` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -791,9 +864,9 @@ pub struct IdconvertChatidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertChatidRequest {
     /// Creates a `IdconvertChatidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(chat_id_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(chat_id_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
         }
     }
 }
@@ -801,6 +874,8 @@ impl IdconvertChatidRequest {
 /// Response of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:497` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -825,15 +900,21 @@ impl IdconvertChatidResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<ChatIdConvertItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ChatIdConvertItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `invalid_chat_id_list`: 无法转换的群 id 列表
     #[must_use]
-    pub fn invalid_chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_chat_id_list = value.into();
+    pub fn invalid_chat_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalid_chat_id_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -841,6 +922,8 @@ impl IdconvertChatidResponse {
 /// Request of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+///
+/// Generated from `spec/id_convert.yaml:451` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -860,12 +943,15 @@ impl IdconvertConvertTmpExternalUseridRequest {
     pub fn new(
         business_type: impl Into<TmpExternalUserIdBusinessType>,
         user_type: impl Into<TmpExternalUserIdUserType>,
-        tmp_external_userid_list: impl Into<Vec<String>>,
+        tmp_external_userid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             business_type: business_type.into(),
             user_type: user_type.into(),
-            tmp_external_userid_list: tmp_external_userid_list.into(),
+            tmp_external_userid_list: tmp_external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -873,6 +959,8 @@ impl IdconvertConvertTmpExternalUseridRequest {
 /// Response of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+///
+/// Generated from `spec/id_convert.yaml:455` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -897,8 +985,11 @@ impl IdconvertConvertTmpExternalUseridResponse {
 
     /// Sets `results`: 转换成功的结果列表
     #[must_use]
-    pub fn results(mut self, value: impl Into<Vec<TmpExternalUserIdResult>>) -> Self {
-        self.results = value.into();
+    pub fn results(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<TmpExternalUserIdResult>>,
+    ) -> Self {
+        self.results = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -906,9 +997,12 @@ impl IdconvertConvertTmpExternalUseridResponse {
     #[must_use]
     pub fn invalid_tmp_external_userid_list(
         mut self,
-        value: impl Into<Vec<String>>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.invalid_tmp_external_userid_list = value.into();
+        self.invalid_tmp_external_userid_list = value
+            .into_iter()
+            .map(|v| v.into())
+            .collect();
         self
     }
 }
@@ -916,6 +1010,8 @@ impl IdconvertConvertTmpExternalUseridResponse {
 /// Request of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+///
+/// Generated from `spec/id_convert.yaml:413` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -928,9 +1024,14 @@ pub struct IdconvertExternalTagidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidRequest {
     /// Creates a `IdconvertExternalTagidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_tagid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(
+        external_tagid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
-            external_tagid_list: external_tagid_list.into(),
+            external_tagid_list: external_tagid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -938,6 +1039,8 @@ impl IdconvertExternalTagidRequest {
 /// Response of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+///
+/// Generated from `spec/id_convert.yaml:415` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -962,15 +1065,21 @@ impl IdconvertExternalTagidResponse {
 
     /// Sets `items`: 客户标签转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<ExternalTagIdConvertItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ExternalTagIdConvertItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `invalid_external_tagid_list`: 无法转换的客户标签 id 列表
     #[must_use]
-    pub fn invalid_external_tagid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_external_tagid_list = value.into();
+    pub fn invalid_external_tagid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalid_external_tagid_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -978,6 +1087,8 @@ impl IdconvertExternalTagidResponse {
 /// Request of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:348` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1025,6 +1136,8 @@ impl IdconvertUnionidToExternalUseridRequest {
 /// Response of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:353` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1065,6 +1178,8 @@ impl IdconvertUnionidToExternalUseridResponse {
 /// Request of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:544` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1081,6 +1196,8 @@ impl IdconvertUpgradeChatidForNewCorpRequest {
 /// Response of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:544` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1096,6 +1213,8 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
 /// Request of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:268` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1116,6 +1235,8 @@ impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
 /// Response of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:258` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1131,6 +1252,8 @@ impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
 /// Request of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+///
+/// Generated from `spec/id_convert.yaml:116` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1167,6 +1290,8 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
 /// Response of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+///
+/// Generated from `spec/id_convert.yaml:120` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1189,14 +1314,16 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     #[must_use]
     pub fn external_userid_info(
         mut self,
-        value: impl Into<Vec<IdConvertCorpExternalUserId>>,
+        value: impl IntoIterator<Item = impl Into<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = value.into();
+        self.external_userid_info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 转换成功的结果列表
+///
+/// Generated from `spec/id_convert.yaml:456` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1252,6 +1379,8 @@ impl TmpExternalUserIdResult {
 /// Request of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+///
+/// Generated from `spec/id_convert.yaml:211` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1274,6 +1403,8 @@ impl ToServiceExternalUseridRequest {
 /// Response of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+///
+/// Generated from `spec/id_convert.yaml:213` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1301,6 +1432,8 @@ impl ToServiceExternalUseridResponse {
 /// Request of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+///
+/// Generated from `spec/id_convert.yaml:83` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1334,6 +1467,8 @@ impl UnionidToExternalUseridRequest {
 /// Response of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+///
+/// Generated from `spec/id_convert.yaml:86` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 应用的管理员 — one admin of the app in the corp.
+///
+/// Generated from `spec/service.yaml:72` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -20,11 +22,11 @@ pub struct ServiceAdmin {
 #[cfg(feature = "service")]
 impl ServiceAdmin {
     /// Creates a `ServiceAdmin` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_type: impl Into<u32>) -> Self {
+    pub fn new(auth_type: u32) -> Self {
         Self {
             userid: None,
             open_userid: None,
-            auth_type: auth_type.into(),
+            auth_type: auth_type,
         }
     }
 
@@ -44,6 +46,8 @@ impl ServiceAdmin {
 }
 
 /// 授权的应用信息 — one installed app.
+///
+/// Generated from `spec/service.yaml:42` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -83,9 +87,9 @@ pub struct ServiceAgent {
 #[cfg(feature = "service")]
 impl ServiceAgent {
     /// Creates a `ServiceAgent` from its required fields; every optional field starts as `None`.
-    pub fn new(agentid: impl Into<i64>) -> Self {
+    pub fn new(agentid: i64) -> Self {
         Self {
-            agentid: agentid.into(),
+            agentid: agentid,
             name: None,
             round_logo_url: None,
             square_logo_url: None,
@@ -121,29 +125,29 @@ impl ServiceAgent {
 
     /// Sets `appid`: 旧的多应用套件中的对应应用id, 新开发者请忽略
     #[must_use]
-    pub fn appid(mut self, value: impl Into<i64>) -> Self {
-        self.appid = Some(value.into());
+    pub fn appid(mut self, value: i64) -> Self {
+        self.appid = Some(value);
         self
     }
 
     /// Sets `auth_mode`: 授权模式: 0 成员授权, 1 管理员授权
     #[must_use]
-    pub fn auth_mode(mut self, value: impl Into<u32>) -> Self {
-        self.auth_mode = Some(value.into());
+    pub fn auth_mode(mut self, value: u32) -> Self {
+        self.auth_mode = Some(value);
         self
     }
 
     /// Sets `is_customized_app`: 是否为代开发自建应用
     #[must_use]
-    pub fn is_customized_app(mut self, value: impl Into<bool>) -> Self {
-        self.is_customized_app = Some(value.into());
+    pub fn is_customized_app(mut self, value: bool) -> Self {
+        self.is_customized_app = Some(value);
         self
     }
 
     /// Sets `auth_from_thirdapp`: 来自第三方应用接口的授权
     #[must_use]
-    pub fn auth_from_thirdapp(mut self, value: impl Into<bool>) -> Self {
-        self.auth_from_thirdapp = Some(value.into());
+    pub fn auth_from_thirdapp(mut self, value: bool) -> Self {
+        self.auth_from_thirdapp = Some(value);
         self
     }
 
@@ -163,6 +167,8 @@ impl ServiceAgent {
 }
 
 /// 应用对应的权限 — the app's visibility and grants in the corp (old-style apps).
+///
+/// Generated from `spec/service.yaml:27` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -207,55 +213,63 @@ impl ServiceAgentPrivilege {
 
     /// Sets `level`: 权限等级: 1 通讯录基本信息只读, 2 通讯录全部信息只读, 3 通讯录全部信息读写, 4 单个基本信息只读, 5 通讯录全部信息只写
     #[must_use]
-    pub fn level(mut self, value: impl Into<u32>) -> Self {
-        self.level = Some(value.into());
+    pub fn level(mut self, value: u32) -> Self {
+        self.level = Some(value);
         self
     }
 
     /// Sets `allow_party`: 应用可见范围 (部门)
     #[must_use]
-    pub fn allow_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_party = value.into();
+    pub fn allow_party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.allow_party = value.into_iter().collect();
         self
     }
 
     /// Sets `allow_user`: 应用可见范围 (成员)
     #[must_use]
-    pub fn allow_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.allow_user = value.into();
+    pub fn allow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.allow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `allow_tag`: 应用可见范围 (标签)
     #[must_use]
-    pub fn allow_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_tag = value.into();
+    pub fn allow_tag(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.allow_tag = value.into_iter().collect();
         self
     }
 
     /// Sets `extra_party`: 额外通讯录 (部门)
     #[must_use]
-    pub fn extra_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_party = value.into();
+    pub fn extra_party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.extra_party = value.into_iter().collect();
         self
     }
 
     /// Sets `extra_user`: 额外通讯录 (成员)
     #[must_use]
-    pub fn extra_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.extra_user = value.into();
+    pub fn extra_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.extra_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `extra_tag`: 额外通讯录 (标签)
     #[must_use]
-    pub fn extra_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_tag = value.into();
+    pub fn extra_tag(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.extra_tag = value.into_iter().collect();
         self
     }
 }
 
 /// 授权方企业信息 — the corp that installed the app.
+///
+/// Generated from `spec/service.yaml:10` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -349,15 +363,15 @@ impl ServiceAuthCorpInfo {
 
     /// Sets `corp_user_max`: 授权方企业用户规模
     #[must_use]
-    pub fn corp_user_max(mut self, value: impl Into<u32>) -> Self {
-        self.corp_user_max = Some(value.into());
+    pub fn corp_user_max(mut self, value: u32) -> Self {
+        self.corp_user_max = Some(value);
         self
     }
 
     /// Sets `corp_agent_max`: 授权方企业应用数上限 (旧字段)
     #[must_use]
-    pub fn corp_agent_max(mut self, value: impl Into<u32>) -> Self {
-        self.corp_agent_max = Some(value.into());
+    pub fn corp_agent_max(mut self, value: u32) -> Self {
+        self.corp_agent_max = Some(value);
         self
     }
 
@@ -370,15 +384,15 @@ impl ServiceAuthCorpInfo {
 
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
-    pub fn verified_end_time(mut self, value: impl Into<i64>) -> Self {
-        self.verified_end_time = Some(value.into());
+    pub fn verified_end_time(mut self, value: i64) -> Self {
+        self.verified_end_time = Some(value);
         self
     }
 
     /// Sets `subject_type`: 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[must_use]
-    pub fn subject_type(mut self, value: impl Into<u32>) -> Self {
-        self.subject_type = Some(value.into());
+    pub fn subject_type(mut self, value: u32) -> Self {
+        self.subject_type = Some(value);
         self
     }
 
@@ -419,6 +433,8 @@ impl ServiceAuthCorpInfo {
 }
 
 /// 授权信息 — the apps a corp installed.
+///
+/// Generated from `spec/service.yaml:55` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -437,13 +453,18 @@ impl ServiceAuthInfo {
 
     /// Sets `agent`: 授权的应用信息 (数组, 目前仅一个应用)
     #[must_use]
-    pub fn agent(mut self, value: impl Into<Vec<ServiceAgent>>) -> Self {
-        self.agent = value.into();
+    pub fn agent(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServiceAgent>>,
+    ) -> Self {
+        self.agent = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 授权管理员的信息 — the admin who installed the app (may be absent).
+///
+/// Generated from `spec/service.yaml:59` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -504,6 +525,8 @@ impl ServiceAuthUserInfo {
 }
 
 /// 代理服务商企业信息 — the reseller that sold the app, when there is one.
+///
+/// Generated from `spec/service.yaml:5` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -544,6 +567,8 @@ impl ServiceDealerCorpInfo {
 /// Request of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
+///
+/// Generated from `spec/service.yaml:341` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -558,10 +583,10 @@ pub struct ServiceGetAdminListRequest {
 #[cfg(feature = "service")]
 impl ServiceGetAdminListRequest {
     /// Creates a `ServiceGetAdminListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_corpid: impl Into<String>, agentid: impl Into<i64>) -> Self {
+    pub fn new(auth_corpid: impl Into<String>, agentid: i64) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
-            agentid: agentid.into(),
+            agentid: agentid,
         }
     }
 }
@@ -569,6 +594,8 @@ impl ServiceGetAdminListRequest {
 /// Response of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
+///
+/// Generated from `spec/service.yaml:344` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -587,8 +614,11 @@ impl ServiceGetAdminListResponse {
 
     /// Sets `admin`: 应用的管理员列表 (不包括外部管理员)
     #[must_use]
-    pub fn admin(mut self, value: impl Into<Vec<ServiceAdmin>>) -> Self {
-        self.admin = value.into();
+    pub fn admin(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServiceAdmin>>,
+    ) -> Self {
+        self.admin = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -596,6 +626,8 @@ impl ServiceGetAdminListResponse {
 /// Request of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
+///
+/// Generated from `spec/service.yaml:249` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -624,6 +656,8 @@ impl ServiceGetAuthInfoRequest {
 /// Response of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
+///
+/// Generated from `spec/service.yaml:252` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -668,6 +702,8 @@ impl ServiceGetAuthInfoResponse {
 /// Request of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
+///
+/// Generated from `spec/service.yaml:322` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -696,6 +732,8 @@ impl ServiceGetCorpTokenRequest {
 /// Response of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
+///
+/// Generated from `spec/service.yaml:325` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -711,13 +749,10 @@ pub struct ServiceGetCorpTokenResponse {
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenResponse {
     /// Creates a `ServiceGetCorpTokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
-    ) -> Self {
+    pub fn new(access_token: impl Into<crate::token::Secret>, expires_in: u64) -> Self {
         Self {
             access_token: access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -725,6 +760,8 @@ impl ServiceGetCorpTokenResponse {
 /// Request of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
+///
+/// Generated from `spec/service.yaml:168` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -747,6 +784,8 @@ impl ServiceGetPermanentCodeRequest {
 /// Response of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
+///
+/// Generated from `spec/service.yaml:170` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -813,8 +852,8 @@ impl ServiceGetPermanentCodeResponse {
 
     /// Sets `expires_in`: 授权方 (企业) access_token超时时间 (秒)
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u64>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u64) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
@@ -860,6 +899,8 @@ impl ServiceGetPermanentCodeResponse {
 /// Request of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
+///
+/// Generated from `spec/service.yaml:113` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -876,6 +917,8 @@ impl ServiceGetPreAuthCodeRequest {
 /// Response of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
+///
+/// Generated from `spec/service.yaml:121` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -891,10 +934,10 @@ pub struct ServiceGetPreAuthCodeResponse {
 #[cfg(feature = "service")]
 impl ServiceGetPreAuthCodeResponse {
     /// Creates a `ServiceGetPreAuthCodeResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(pre_auth_code: impl Into<String>, expires_in: impl Into<u64>) -> Self {
+    pub fn new(pre_auth_code: impl Into<String>, expires_in: u64) -> Self {
         Self {
             pre_auth_code: pre_auth_code.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -902,6 +945,8 @@ impl ServiceGetPreAuthCodeResponse {
 /// Request of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
+///
+/// Generated from `spec/service.yaml:366` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -930,6 +975,8 @@ impl ServiceGetProviderTokenRequest {
 /// Response of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
+///
+/// Generated from `spec/service.yaml:369` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -947,11 +994,11 @@ impl ServiceGetProviderTokenResponse {
     /// Creates a `ServiceGetProviderTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
         provider_access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
+        expires_in: u64,
     ) -> Self {
         Self {
             provider_access_token: provider_access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -959,6 +1006,8 @@ impl ServiceGetProviderTokenResponse {
 /// Request of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
+///
+/// Generated from `spec/service.yaml:91` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -991,6 +1040,8 @@ impl ServiceGetSuiteTokenRequest {
 /// Response of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
+///
+/// Generated from `spec/service.yaml:95` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1008,16 +1059,18 @@ impl ServiceGetSuiteTokenResponse {
     /// Creates a `ServiceGetSuiteTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
         suite_access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
+        expires_in: u64,
     ) -> Self {
         Self {
             suite_access_token: suite_access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
 
 /// 推广二维码安装相关信息 — present when the corp installed the app through a registration code.
+///
+/// Generated from `spec/service.yaml:66` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1069,6 +1122,8 @@ impl ServiceRegisterCodeInfo {
 /// Request of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
+///
+/// Generated from `spec/service.yaml:140` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1097,6 +1152,8 @@ impl ServiceSetSessionInfoRequest {
 /// Response of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
+///
+/// Generated from `spec/service.yaml:133` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1110,6 +1167,8 @@ impl ServiceSetSessionInfoResponse {
 }
 
 /// 本次授权过程中需要用到的会话信息
+///
+/// Generated from `spec/service.yaml:142` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1135,20 +1194,22 @@ impl ServiceSetSessionInfoSessionInfo {
 
     /// Sets `appid`: 允许进行授权的应用id (仅旧的多应用套件可传此参数, 新开发者可忽略); 不填或空数组表示允许授权套件内所有应用
     #[must_use]
-    pub fn appid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.appid = Some(value.into());
+    pub fn appid(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.appid = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `auth_type`: 授权类型: 0 正式授权, 1 测试授权. 默认值为0
     #[must_use]
-    pub fn auth_type(mut self, value: impl Into<u32>) -> Self {
-        self.auth_type = Some(value.into());
+    pub fn auth_type(mut self, value: u32) -> Self {
+        self.auth_type = Some(value);
         self
     }
 }
 
 /// 共享了应用的互联企业信息 — where a shared app comes from.
+///
+/// Generated from `spec/service.yaml:37` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1180,8 +1241,8 @@ impl ServiceSharedFrom {
 
     /// Sets `share_type`: 共享类型: 0 通过企业互联共享, 1 通过上下游共享
     #[must_use]
-    pub fn share_type(mut self, value: impl Into<u32>) -> Self {
-        self.share_type = Some(value.into());
+    pub fn share_type(mut self, value: u32) -> Self {
+        self.share_type = Some(value);
         self
     }
 }

@@ -4,6 +4,8 @@
 /// Request of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:75` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -28,9 +30,9 @@ pub struct AddStrategyTagRequest {
 #[cfg(feature = "strategy_tag")]
 impl AddStrategyTagRequest {
     /// Creates a `AddStrategyTagRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             group_id: None,
             group_name: None,
             order: None,
@@ -54,15 +56,18 @@ impl AddStrategyTagRequest {
 
     /// Sets `order`: 标签组次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `tag`: 要添加的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<NewStrategyTag>>) -> Self {
-        self.tag = Some(value.into());
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<NewStrategyTag>>,
+    ) -> Self {
+        self.tag = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -70,6 +75,8 @@ impl AddStrategyTagRequest {
 /// Response of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:87` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -97,6 +104,8 @@ impl AddStrategyTagResponse {
 /// Request of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:152` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -122,15 +131,18 @@ impl DelStrategyTagRequest {
 
     /// Sets `tag_id`: 要删除的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要删除的标签组id列表
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -138,6 +150,8 @@ impl DelStrategyTagRequest {
 /// Response of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:142` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -153,6 +167,8 @@ impl DelStrategyTagResponse {
 /// Request of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:125` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -188,8 +204,8 @@ impl EditStrategyTagRequest {
 
     /// Sets `order`: 标签/标签组的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
@@ -197,6 +213,8 @@ impl EditStrategyTagRequest {
 /// Response of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:117` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -212,6 +230,8 @@ impl EditStrategyTagResponse {
 /// Request of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:33` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -241,22 +261,25 @@ impl GetStrategyTagListRequest {
 
     /// Sets `strategy_id`: 规则组id
     #[must_use]
-    pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
-        self.strategy_id = Some(value.into());
+    pub fn strategy_id(mut self, value: i64) -> Self {
+        self.strategy_id = Some(value);
         self
     }
 
     /// Sets `tag_id`: 要查询的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要查询的标签组id列表; 返回该标签组以及其下的所有标签
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -264,6 +287,8 @@ impl GetStrategyTagListRequest {
 /// Response of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:37` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -282,13 +307,18 @@ impl GetStrategyTagListResponse {
 
     /// Sets `tag_group`: 标签组列表
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<Vec<StrategyTagGroup>>) -> Self {
-        self.tag_group = value.into();
+    pub fn tag_group(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTagGroup>>,
+    ) -> Self {
+        self.tag_group = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 要添加的标签列表
+///
+/// Generated from `spec/strategy_tag.yaml:80` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -313,13 +343,15 @@ impl NewStrategyTag {
 
     /// Sets `order`: 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
 
 /// 规则组下的企业标签 — one tag of a strategy tag group.
+///
+/// Generated from `spec/strategy_tag.yaml:14` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -352,20 +384,22 @@ impl StrategyTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
 
 /// 规则组下的企业标签组 — one tag group of a strategy, with its tags.
+///
+/// Generated from `spec/strategy_tag.yaml:5` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -406,29 +440,32 @@ impl StrategyTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `strategy_id`: 标签组所属的规则组id (创建接口的返回中没有此字段)
     #[must_use]
-    pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
-        self.strategy_id = Some(value.into());
+    pub fn strategy_id(mut self, value: i64) -> Self {
+        self.strategy_id = Some(value);
         self
     }
 
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
-        self.tag = value.into();
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTag>>,
+    ) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }

@@ -4,6 +4,8 @@
 /// Request of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:81` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -95,15 +97,15 @@ impl GroupWelcomeTemplateAddRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 
     /// Sets `notify`: 是否通知成员将这条入群欢迎语应用到客户群中; 0-不通知, 1-通知; 不填则通知
     #[must_use]
-    pub fn notify(mut self, value: impl Into<u32>) -> Self {
-        self.notify = Some(value.into());
+    pub fn notify(mut self, value: u32) -> Self {
+        self.notify = Some(value);
         self
     }
 }
@@ -111,6 +113,8 @@ impl GroupWelcomeTemplateAddRequest {
 /// Response of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:90` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -133,6 +137,8 @@ impl GroupWelcomeTemplateAddResponse {
 /// Request of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:234` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -157,8 +163,8 @@ impl GroupWelcomeTemplateDelRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -166,6 +172,8 @@ impl GroupWelcomeTemplateDelRequest {
 /// Response of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:228` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -181,6 +189,8 @@ impl GroupWelcomeTemplateDelResponse {
 /// Request of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:136` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -271,8 +281,8 @@ impl GroupWelcomeTemplateEditRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -280,6 +290,8 @@ impl GroupWelcomeTemplateEditRequest {
 /// Response of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:130` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -295,6 +307,8 @@ impl GroupWelcomeTemplateEditResponse {
 /// Request of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:186` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -317,6 +331,8 @@ impl GroupWelcomeTemplateGetRequest {
 /// Response of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:188` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -401,6 +417,8 @@ impl GroupWelcomeTemplateGetResponse {
 /// Request of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+///
+/// Generated from `spec/welcome.yaml:17` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -436,8 +454,11 @@ impl SendWelcomeMsgRequest {
 
     /// Sets `attachments`: 附件, 最多可添加9个附件
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Attachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -445,6 +466,8 @@ impl SendWelcomeMsgRequest {
 /// Response of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+///
+/// Generated from `spec/welcome.yaml:5` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]

@@ -193,6 +193,7 @@ impl Lowerer<'_> {
                 cfg: None,
                 default: false,
                 deny_unknown: false,
+                source: format!("{file}:{}", def.at.line),
             };
             self.structs.insert(name.clone(), (group.to_string(), st));
         }
@@ -226,6 +227,7 @@ impl Lowerer<'_> {
                     cfg: None,
                     default: false,
                     deny_unknown: matches!(scope.kind, FieldKind::Request { .. }),
+                    source: format!("{}:{}", scope.file, f.at.line),
                 };
                 self.structs
                     .entry(inline_name.clone())
@@ -314,9 +316,9 @@ impl Lowerer<'_> {
             }
             lines
         };
-        for (name, doc, fields, deny_unknown) in [
-            (&req, doc("Request"), req_fields, true),
-            (&resp, doc("Response"), resp_fields, false),
+        for (name, doc, fields, deny_unknown, key) in [
+            (&req, doc("Request"), req_fields, true, "request"),
+            (&resp, doc("Response"), resp_fields, false, "response"),
         ] {
             let st = Struct {
                 name: name.clone(),
@@ -325,6 +327,7 @@ impl Lowerer<'_> {
                 cfg: None,
                 default: false,
                 deny_unknown,
+                source: format!("{file}:{}", ep.at.key(key)),
             };
             self.structs.insert(name.clone(), (group.to_string(), st));
         }

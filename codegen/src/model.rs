@@ -138,6 +138,8 @@ pub struct Struct {
     pub default: bool,
     /// A request or an inline object of one: reject unknown keys and missing required fields when decoding.
     pub deny_unknown: bool,
+    /// Where the spec defines it: `spec/<file>.yaml:<line>`, shown in its rustdoc.
+    pub source: String,
 }
 
 /// A struct field.

@@ -174,7 +174,7 @@ async fn tag_edits_of_one_customer_run_one_at_a_time_and_of_others_side_by_side(
         catalog::endpoint(path).unwrap().one_at_a_time_per,
         Some("external_userid")
     );
-    let edit = |member: String, customer: String| MarkTagRequest::new(member, customer).add_tag(vec!["et1".into()]);
+    let edit = |member: String, customer: String| MarkTagRequest::new(member, customer).add_tag(["et1"]);
 
     // Eight members tag the same customer at once: WeCom would answer 45033, so they go one at a time.
     let s = StandIn::start().await.unwrap();

@@ -4,6 +4,8 @@
 /// Request of 上传 (`POST /cgi-bin/fixture/upload`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+///
+/// Generated from `spec/fixture.yaml:89` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,8 @@ impl FixtureUploadRequest {
 /// Response of 上传 (`POST /cgi-bin/fixture/upload`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+///
+/// Generated from `spec/fixture.yaml:91` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureUploadResponse {
@@ -40,6 +44,8 @@ impl FixtureUploadResponse {
 /// Request of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
+///
+/// Generated from `spec/fixture.yaml:77` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -67,8 +73,8 @@ impl FixtureWidgetGetRequest {
 
     /// Sets `verbose`: More
     #[must_use]
-    pub fn verbose(mut self, value: impl Into<bool>) -> Self {
-        self.verbose = Some(value.into());
+    pub fn verbose(mut self, value: bool) -> Self {
+        self.verbose = Some(value);
         self
     }
 }
@@ -76,6 +82,8 @@ impl FixtureWidgetGetRequest {
 /// Response of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
+///
+/// Generated from `spec/fixture.yaml:80` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetGetResponse {
@@ -106,6 +114,8 @@ impl FixtureWidgetGetResponse {
 /// Request of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+///
+/// Generated from `spec/fixture.yaml:45` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -119,9 +129,9 @@ pub struct FixtureWidgetListRequest {
 
 impl FixtureWidgetListRequest {
     /// Creates a `FixtureWidgetListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(owner_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(owner_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            owner_list: owner_list.into(),
+            owner_list: owner_list.into_iter().map(|v| v.into()).collect(),
             cursor: None,
         }
     }
@@ -137,6 +147,8 @@ impl FixtureWidgetListRequest {
 /// Response of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+///
+/// Generated from `spec/fixture.yaml:48` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetListResponse {
@@ -159,8 +171,11 @@ impl FixtureWidgetListResponse {
 
     /// Sets `widgets`: The page
     #[must_use]
-    pub fn widgets(mut self, value: impl Into<Vec<Widget>>) -> Self {
-        self.widgets = value.into();
+    pub fn widgets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Widget>>,
+    ) -> Self {
+        self.widgets = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -175,6 +190,8 @@ impl FixtureWidgetListResponse {
 /// Request of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+///
+/// Generated from `spec/fixture.yaml:62` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -195,15 +212,15 @@ impl FixtureWidgetStatRequest {
 
     /// Sets `offset`: Offset
     #[must_use]
-    pub fn offset(mut self, value: impl Into<u32>) -> Self {
-        self.offset = Some(value.into());
+    pub fn offset(mut self, value: u32) -> Self {
+        self.offset = Some(value);
         self
     }
 
     /// Sets `limit`: Page size
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -211,6 +228,8 @@ impl FixtureWidgetStatRequest {
 /// Response of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+///
+/// Generated from `spec/fixture.yaml:65` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetStatResponse {
@@ -221,12 +240,16 @@ pub struct FixtureWidgetStatResponse {
 
 impl FixtureWidgetStatResponse {
     /// Creates a `FixtureWidgetStatResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(items: impl Into<Vec<u64>>) -> Self {
-        Self { items: items.into() }
+    pub fn new(items: impl IntoIterator<Item = u64>) -> Self {
+        Self {
+            items: items.into_iter().collect(),
+        }
     }
 }
 
 /// A widget, with a keyword field, a camelCase wire name, flex fields and nesting.
+///
+/// Generated from `spec/fixture.yaml:6` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Widget {
@@ -287,22 +310,25 @@ impl Widget {
 
     /// Sets `createtime`: Sometimes sent as a string
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `ratio`: A float
     #[must_use]
-    pub fn ratio(mut self, value: impl Into<f64>) -> Self {
-        self.ratio = Some(value.into());
+    pub fn ratio(mut self, value: f64) -> Self {
+        self.ratio = Some(value);
         self
     }
 
     /// Sets `grid`: A list of lists
     #[must_use]
-    pub fn grid(mut self, value: impl Into<Vec<Vec<u32>>>) -> Self {
-        self.grid = value.into();
+    pub fn grid(
+        mut self,
+        value: impl IntoIterator<Item = impl IntoIterator<Item = u32>>,
+    ) -> Self {
+        self.grid = value.into_iter().map(|v| v.into_iter().collect()).collect();
         self
     }
 
@@ -329,6 +355,8 @@ impl Widget {
 }
 
 /// An inline object
+///
+/// Generated from `spec/fixture.yaml:17` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct WidgetSize {
@@ -342,8 +370,8 @@ pub struct WidgetSize {
 
 impl WidgetSize {
     /// Creates a `WidgetSize` from its required fields; every optional field starts as `None`.
-    pub fn new(w: impl Into<u32>, h: impl Into<u32>) -> Self {
-        Self { w: w.into(), h: h.into() }
+    pub fn new(w: u32, h: u32) -> Self {
+        Self { w: w, h: h }
     }
 }
 
