@@ -1681,6 +1681,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
         items: "link_id_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"limit\":100,\"cursor\":\"CURSOR\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link_id_list\":[\"LINK_ID_AAA\",\"LINK_ID_BBB\",\"LINK_ID_CCC\"],\"next_cursor\":\"CURSOR\"}",
@@ -1704,6 +1705,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID_AAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link\":{\"link_name\":\"LINK_NAME\",\"url\":\"https://work.weixin.qq.com/ca/xxxxxx\",\"create_time\":1672502400,\"skip_verify\":true,\"mark_source\":true},\"range\":{\"user_list\":[\"rocky\",\"sam\"],\"department_list\":[1]},\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]}}",
@@ -1727,6 +1729,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint =
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
     ),
@@ -1752,6 +1755,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint =
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"LINK_ID\",\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
     ),
@@ -1775,6 +1779,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint =
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1802,6 +1807,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
         items: "customer_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"LINK_ID\",\"limit\":1000,\"cursor\":\"CURSOR\"}",
     ),
@@ -1827,6 +1833,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"total\":1000,\"balance\":500,\"quota_list\":[{\"expire_date\":1689350400,\"balance\":200},{\"expire_date\":1692028800,\"balance\":300}]}",
@@ -1850,6 +1857,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = c
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"caxxxxxxx\",\"start_time\":1688140800,\"end_time\":1688486400}",
     ),
@@ -1875,6 +1883,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"chat_key\":\"CHAT_KEY\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"chat_info\":{\"recv_msg_cnt\":3,\"link_id\":\"caXXXXXXX\",\"state\":\"STATE\"}}",
@@ -1898,6 +1907,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::End
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pay_mode\":1,\"price\":300,\"link_auth_mode\":1,\"auth_apps\":[{\"agentid\":1000030},{\"agentid\":1000031}]}",
@@ -1921,6 +1931,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoi
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"xxxxxx\",\"key_num\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"keys\":[\"xxxxxx\"]}"),
 };
@@ -1948,6 +1959,7 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
         items: "bill_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"begin_time\":1605171726,\"end_time\":1605172726,\"auth_corpid\":\"xxxxxxxxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),

@@ -1051,6 +1051,7 @@ pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"type\":1,\"scene\":1,\"style\":1,\"remark\":\"渠道客户\",\"skip_verify\":true,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"is_exclusive\":true,\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}}}",
     ),
@@ -1076,6 +1077,7 @@ pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fad7\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"contact_way\":{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"type\":1,\"scene\":1,\"style\":2,\"remark\":\"test remark\",\"skip_verify\":true,\"state\":\"teststate\",\"qr_code\":\"https://p.qpic.cn/wwhead/duc2TvpEgSdicZ9RrdUtBkv2UiaA/0\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"https://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}}",
@@ -1105,6 +1107,7 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
         items: "contact_way",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"start_time\":1622476800,\"end_time\":1625068800,\"cursor\":\"CURSOR\",\"limit\":1000}",
     ),
@@ -1130,6 +1133,7 @@ pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"remark\":\"渠道客户\",\"skip_verify\":true,\"style\":1,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}",
     ),
@@ -1153,6 +1157,7 @@ pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1174,6 +1179,7 @@ pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"userid\":\"zhangyisheng\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}",
     ),

@@ -2291,6 +2291,7 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"userid\":\"zhangsan\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"wmqfasd1e1927831291723123109rAAA\"]}",
@@ -2320,6 +2321,7 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
         items: "follow_user",
         limit: None,
     }),
+    rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\",\"external_profile\":{\"external_attr\":[{\"type\":0,\"name\":\"文本名称\",\"text\":{\"value\":\"文本\"}},{\"type\":1,\"name\":\"网页名称\",\"web\":{\"url\":\"http://www.test.com\",\"title\":\"标题\"}},{\"type\":2,\"name\":\"测试app\",\"miniprogram\":{\"appid\":\"wx8bd80126147df384\",\"pagepath\":\"/index\",\"title\":\"my miniprogram\"}}]}},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"tags\":[{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"etAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":1},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"type\":2},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"stAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":3}],\"remark_corp_name\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13000000002\"],\"oper_userid\":\"rocky\",\"add_way\":1},{\"userid\":\"tommy\",\"remark\":\"李总\",\"description\":\"采购问题咨询\",\"createtime\":1525881637,\"state\":\"外联二维码1\",\"oper_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"add_way\":3}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -2349,6 +2351,7 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
         items: "external_contact_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"userid_list\":[\"zhangsan\",\"lisi\"],\"cursor\":\"\",\"limit\":100}",
     ),
@@ -2374,6 +2377,7 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
     max_concurrency: Some(5),
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1asdasdjO4wKmE8Aabj9AAA\",\"remark\":\"备注信息\",\"description\":\"描述信息\",\"remark_company\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13800000002\"],\"remark_pic_mediaid\":\"MEDIAID\"}",
     ),
@@ -2403,6 +2407,7 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
         items: "info_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info_list\":[{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"chat_name\":\"外联群1\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"chat_id\":\"CHATID\",\"add_time\":1694418699},{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -2426,6 +2431,7 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\"},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"oper_userid\":\"rocky\",\"add_way\":1}]}",

@@ -936,6 +936,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
         items: "strategy",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -959,6 +960,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::cat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true}}}",
@@ -988,6 +990,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
         items: "range",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -1011,6 +1014,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
     ),
@@ -1034,6 +1038,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
     ),
@@ -1057,6 +1062,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::cat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

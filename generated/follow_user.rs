@@ -267,6 +267,7 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"follow_user\":[\"zhangsan\",\"lissi\"]}",
@@ -290,6 +291,7 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"userid\":[\"zhangsan\",\"lissi\"],\"partyid\":[1]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"authorized\":{\"userid\":[\"lisi\"]},\"unauthorized\":{\"userid\":[\"zhangsan\"],\"partyid\":[1]}}",
@@ -313,6 +315,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"user_list\":[\"jack\",\"rose\"],\"department_list\":[0,1],\"tag_list\":[0,1]}",

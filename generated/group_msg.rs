@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
 ///
-/// Generated from `spec/group_msg.yaml:91` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:93` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -123,7 +123,7 @@ impl AddMsgTemplateRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
 ///
-/// Generated from `spec/group_msg.yaml:110` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:112` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -168,7 +168,7 @@ impl AddMsgTemplateResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
 ///
-/// Generated from `spec/group_msg.yaml:418` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:420` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -190,7 +190,7 @@ impl CancelGroupmsgSendRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
 ///
-/// Generated from `spec/group_msg.yaml:413` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:415` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -205,7 +205,7 @@ impl CancelGroupmsgSendResponse {
 
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
 ///
-/// Generated from `spec/group_msg.yaml:441` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:443` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -249,7 +249,7 @@ impl GetGroupMsgResultRequest {
 
 /// Response of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
 ///
-/// Generated from `spec/group_msg.yaml:445` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:447` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -294,7 +294,7 @@ impl GetGroupMsgResultResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:195` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:197` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -372,7 +372,7 @@ impl GetGroupmsgListV2Request {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:203` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:205` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -417,7 +417,7 @@ impl GetGroupmsgListV2Response {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:356` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:358` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -466,7 +466,7 @@ impl GetGroupmsgSendResultRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:361` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:363` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -511,7 +511,7 @@ impl GetGroupmsgSendResultResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:306` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:308` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -557,7 +557,7 @@ impl GetGroupmsgTaskRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
 ///
-/// Generated from `spec/group_msg.yaml:310` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:312` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -600,7 +600,7 @@ impl GetGroupmsgTaskResponse {
 
 /// 群发记录列表
 ///
-/// Generated from `spec/group_msg.yaml:205` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:207` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -959,7 +959,7 @@ impl GroupMsgSendResult {
 
 /// 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
 ///
-/// Generated from `spec/group_msg.yaml:95` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:97` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -990,7 +990,7 @@ impl GroupMsgTagFilter {
 
 /// 标签组列表
 ///
-/// Generated from `spec/group_msg.yaml:100` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:102` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1021,7 +1021,7 @@ impl GroupMsgTagFilterGroup {
 
 /// 群发成员发送任务列表
 ///
-/// Generated from `spec/group_msg.yaml:312` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:314` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1074,7 +1074,7 @@ impl GroupMsgTask {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
 ///
-/// Generated from `spec/group_msg.yaml:400` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:402` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1096,7 +1096,7 @@ impl RemindGroupmsgSendRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
 ///
-/// Generated from `spec/group_msg.yaml:394` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
+/// Generated from `spec/group_msg.yaml:396` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1478,6 +1478,7 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
         "{\"chat_type\":\"single\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"wmqfasd1e1927831123109rBAAAA\"],\"chat_id_list\":[\"wr2GCAAAXtWyujaWJHDDGasdadAAA\"],\"tag_filter\":{\"group_list\":[{\"tag_list\":[\"ete19278asuMT123109rBAAAA\",\"ete19MT12278109UYteaBAAAA\"]},{\"tag_list\":[\"eteIlKKHSDfuMT18Kg9rBAAAA\"]}]},\"sender\":\"zhangsan\",\"allow_select\":true,\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -1509,6 +1510,7 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
         items: "group_msg_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"chat_type\":\"single\",\"start_time\":1605171726,\"end_time\":1605172726,\"creator\":\"zhangshan\",\"filter_type\":1,\"limit\":50,\"cursor\":\"CURSOR\"}",
     ),
@@ -1540,6 +1542,7 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
         items: "task_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\",\"limit\":50,\"cursor\":\"CURSOR\"}",
     ),
@@ -1571,6 +1574,7 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
         items: "send_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\",\"userid\":\"zhangsan \",\"limit\":50,\"cursor\":\"CURSOR \"}",
     ),
@@ -1596,6 +1600,7 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1617,6 +1622,7 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1640,6 +1646,7 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"detail_list\":[{\"external_userid\":\"wmqfasd1e19278asdasAAAA\",\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"userid\":\"zhangsan\",\"status\":1,\"send_time\":1552536375}]}",
@@ -1656,6 +1663,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// The message is not sent directly: each sender member gets a notice and sends after confirming. text and attachments must not both be empty; at most 9 attachments, each filled according to its msgtype (image needs media_id or pic_url; media_id wins when both are set). With only sender given, all of that member's customers are selected. external_userid (up to 10000, single only) overrides tag_filter. Each customer / customer group can receive only a capped number of mass messages (corp- and member-created together); recipients over the cap are skipped. Self-built apps may only send through members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege.
     #[doc(alias = "externalcontact/add_msg_template")]

@@ -855,6 +855,7 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
         items: "group_chat_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"status_filter\":0,\"owner_filter\":{\"userid_list\":[\"abel\"]},\"cursor\":\"r9FqSqsI8fgNbHLHE5QoCP50UIg2cFQbfma3l2QsmwI\",\"limit\":10}",
     ),
@@ -880,6 +881,7 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"need_name\":1}",
     ),
@@ -905,6 +907,7 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"opengid\":\"oAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"chat_id\":\"ooAAAAAAAAAAA\"}",

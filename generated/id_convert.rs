@@ -1726,6 +1726,7 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"openid\":\"ooAAAAAAAAAAA\"}",
@@ -1749,6 +1750,7 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
@@ -1772,6 +1774,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\"}",
     ),
@@ -1797,6 +1800,7 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"external_userid\":\"xxxxx\",\"new_external_userid\":\"AAAA\"},{\"external_userid\":\"yyyyy\",\"new_external_userid\":\"BBBB\"}]}",
@@ -1820,6 +1824,7 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}",
     ),
@@ -1845,6 +1850,7 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
@@ -1868,6 +1874,7 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"yyyyy\"}",
@@ -1891,6 +1898,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1912,6 +1920,7 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"success_list\":[{\"mobile\":\"18900000000\",\"external_userid\":\"aaabbbcccc\"}],\"fail_list\":[{\"errcode\":60136,\"errmsg\":\"record not found\",\"mobile\":\"10000000001\"}]}",
@@ -1935,6 +1944,7 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\",\"subject_type\":1}",
     ),
@@ -1960,6 +1970,7 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
     ),
@@ -1985,6 +1996,7 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_tagid_list\":[\"TAG_ID1\",\"TAG_ID2\",\"TAG_ID3\",\"TAG_ID4\"]}",
     ),
@@ -2010,6 +2022,7 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"business_type\":1,\"user_type\":1,\"tmp_external_userid_list\":[\"ouXXX1\",\"ouXXX2\",\"ouXXX3\"]}",
     ),
@@ -2035,6 +2048,7 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"chat_id\":\"xxxxxx\",\"new_chat_id\":\"XXXXXX\"},{\"chat_id\":\"yyyyyy\",\"new_chat_id\":\"yyyyyy\"}],\"invalid_chat_id_list\":[\"zzzzzz\"]}",
@@ -2058,6 +2072,7 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -2079,6 +2094,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -2100,6 +2116,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\",\"mass_call_ticket\":\"xxxxx\"}",
     ),
@@ -2125,6 +2142,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pending_id\":\"PENDINGID\"}",
@@ -2148,6 +2166,7 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
     ),

@@ -698,6 +698,7 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"semantics_list\":[1,2,3],\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
     ),
@@ -721,6 +722,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule_list\":[{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"create_time\":1600000000}]}",
@@ -744,6 +746,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule\":{\"rule_id\":\"1\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}}",
@@ -767,6 +770,7 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"add_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]},\"remove_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
     ),
@@ -790,6 +794,7 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

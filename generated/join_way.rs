@@ -534,6 +534,7 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRwAAA\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
     ),
@@ -559,6 +560,7 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"join_way\":{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\",\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"qr_code\":\"http://p.qpic.cn/wwhead/nMl9ssowtibVGyrmvBiaibzDtp703nXuzpibnKtbSDBRJTLwS3ic4ECrf3ibLVtIFb0N6wWwy5LVuyvMQ22/0\",\"state\":\"klsdup3kj3s1\",\"mark_source\":true}}",
@@ -582,6 +584,7 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"config_id\":\"9ad7fa5cdaa6511298498f979c4722de\",\"scene\":2,\"remark\":\"bb_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
     ),
@@ -605,6 +608,7 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

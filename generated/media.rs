@@ -244,6 +244,7 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"media_type\":\"image\",\"attachment_type\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"\",\"type\":\"image\",\"media_id\":\"1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0\",\"created_at\":1380000000}",

@@ -1883,6 +1883,7 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"url\":\"https://example.link.com/path\",\"media_id\":\"MEDIA_ID\"}}],\"visible_range\":{\"sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"external_contact_list\":{\"tag_list\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"]}}}",
     ),
@@ -1906,6 +1907,7 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"jobid\":\"xxxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"status\":1,\"type\":\"add_moment_task\",\"result\":{\"errcode\":0,\"errmsg\":\"ok\",\"moment_id\":\"xxxx\",\"invalid_sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"invalid_external_contact_list\":{\"tag_list\":[\"xxx\"]}}}",
@@ -1929,6 +1931,7 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1956,6 +1959,7 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
         items: "moment_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"start_time\":1605000000,\"end_time\":1605172726,\"creator\":\"zhangsan\",\"filter_type\":1,\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -1987,6 +1991,7 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
         items: "task_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -2018,6 +2023,7 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
         items: "customer_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"userid\":\"xxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -2049,6 +2055,7 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
         items: "customer_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"userid\":\"xxx\",\"cursor\":\"CURSOR\",\"limit\":100}",
     ),
@@ -2074,6 +2081,7 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"moment_id\":\"momxxx\",\"userid\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"comment_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172729}],\"like_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172720}]}",

@@ -740,6 +740,7 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
         items: "strategy",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -763,6 +764,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true}}}",
@@ -792,6 +794,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
         items: "range",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -815,6 +818,7 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"send_moment\":true,\"view_moment_list\":true,\"manage_moment_cover_and_sign\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
     ),
@@ -838,6 +842,7 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
     ),
@@ -861,6 +866,7 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

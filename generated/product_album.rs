@@ -550,6 +550,7 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -575,6 +576,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"product\":{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"create_time\":1600000000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}}",
@@ -604,6 +606,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
         items: "product_list",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some("{\"limit\":50,\"cursor\":\"CURSOR\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"product_list\":[{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}]}",
@@ -627,6 +630,7 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -650,6 +654,7 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

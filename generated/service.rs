@@ -1264,6 +1264,7 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"suite_id\":\"wwddddccc7775555aaa\",\"suite_secret\":\"ldAE_H9anCRN21GKXVfdAAAAAAAAAAAAAAAAAA\",\"suite_ticket\":\"Cfp0_givEagXcYJIztF6sfbdmIZCmpaR8ZBsvJEFFNBrWmnD5-CGYJ3_NhYexMyw\"}",
     ),
@@ -1289,6 +1290,7 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pre_auth_code\":\"Cx_Dk6qiBE0Dmx4EmlT3oRfArPvwSQ-oa3NL_fwHM7VI08r52wazoZX2Rhpz1dEw\",\"expires_in\":1200}",
@@ -1312,6 +1314,7 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"pre_auth_code\":\"xxxxx\",\"session_info\":{\"appid\":[1,2,3],\"auth_type\":1}}",
     ),
@@ -1335,6 +1338,7 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"xxxxxx\",\"expires_in\":7200,\"permanent_code\":\"xxxx\",\"dealer_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\"},\"auth_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\",\"corp_type\":\"verified\",\"corp_square_logo_url\":\"yyyyy\",\"corp_user_max\":50,\"corp_full_name\":\"full_name\",\"verified_end_time\":1431775834,\"subject_type\":1,\"corp_wxqrcode\":\"zzzzz\",\"corp_scale\":\"1-50人\",\"corp_industry\":\"IT服务\",\"corp_sub_industry\":\"计算机软件/硬件/信息服务\"},\"auth_info\":{\"agent\":[{\"agentid\":1,\"name\":\"NAME\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":1,\"auth_mode\":1,\"is_customized_app\":false,\"auth_from_thirdapp\":false,\"privilege\":{\"level\":1,\"allow_party\":[1,2,3],\"allow_user\":[\"zhansan\",\"lisi\"],\"allow_tag\":[1,2,3],\"extra_party\":[4,5,6],\"extra_user\":[\"wangwu\"],\"extra_tag\":[4,5,6]},\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":1}},{\"agentid\":2,\"name\":\"NAME2\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":5,\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":0}}]},\"auth_user_info\":{\"userid\":\"aa\",\"open_userid\":\"xxxxxx\",\"name\":\"xxx\",\"avatar\":\"http://xxx\"},\"register_code_info\":{\"register_code\":\"1111\",\"template_id\":\"tpl111\",\"state\":\"state001\"},\"state\":\"state001\"}",
@@ -1358,6 +1362,7 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
     ),
@@ -1383,6 +1388,7 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
     ),
@@ -1408,6 +1414,7 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"auth_corpid\":\"auth_corpid_value\",\"agentid\":1000046}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"admin\":[{\"userid\":\"zhangsan\",\"open_userid\":\"xxxxx\",\"auth_type\":1},{\"userid\":\"lisi\",\"open_userid\":\"yyyyy\",\"auth_type\":0}]}",
@@ -1431,6 +1438,7 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"xxxxx\",\"provider_secret\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"provider_access_token\":\"enLSZ5xxxxxxJRL\",\"expires_in\":7200}",

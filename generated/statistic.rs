@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
 ///
-/// Generated from `spec/statistic.yaml:43` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:45` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -54,7 +54,7 @@ impl GetUserBehaviorDataRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
 ///
-/// Generated from `spec/statistic.yaml:48` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:50` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -190,7 +190,7 @@ impl GroupChatStatisticData {
 
 /// 记录列表, 每条为某个自然日客户群的统计数据
 ///
-/// Generated from `spec/statistic.yaml:195` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:197` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -252,7 +252,7 @@ impl GroupChatStatisticOwnerFilter {
 
 /// 记录列表, 每条为某个群主所拥有的客户群的统计数据
 ///
-/// Generated from `spec/statistic.yaml:123` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:125` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,7 +291,7 @@ impl GroupChatStatisticOwnerItem {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 ///
-/// Generated from `spec/statistic.yaml:190` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:192` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -332,7 +332,7 @@ impl GroupchatStatisticGroupByDayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 ///
-/// Generated from `spec/statistic.yaml:194` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:196` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -364,7 +364,7 @@ impl GroupchatStatisticGroupByDayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 ///
-/// Generated from `spec/statistic.yaml:112` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:114` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -449,7 +449,7 @@ impl GroupchatStatisticRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
 ///
-/// Generated from `spec/statistic.yaml:120` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:122` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -503,7 +503,7 @@ impl GroupchatStatisticResponse {
 
 /// 每日统计数据
 ///
-/// Generated from `spec/statistic.yaml:49` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
+/// Generated from `spec/statistic.yaml:51` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -702,6 +702,7 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["userid", "partyid"])],
     example_request: Some(
         "{\"userid\":[\"zhangsan\",\"lisi\"],\"partyid\":[1001,1002],\"start_time\":1536508800,\"end_time\":1536595200}",
     ),
@@ -733,6 +734,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
         items: "items",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600444800,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]},\"order_by\":2,\"order_asc\":0,\"offset\":0,\"limit\":1000}",
     ),
@@ -758,6 +760,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600358400,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]}}",
     ),
@@ -776,6 +779,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
     ///
     /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    ///
+    /// Set at least one of `userid`, `partyid` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// userid and partyid must not both be empty; with several ids the data is the members' combined total.
     /// The range \[start_time, end_time\] is closed on both ends, at most 30 days long, within the last 180 days;

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:75` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:78` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -76,7 +76,7 @@ impl AddStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:87` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:90` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -105,7 +105,7 @@ impl AddStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:152` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:159` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -151,7 +151,7 @@ impl DelStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:142` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:147` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -168,7 +168,7 @@ impl DelStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:125` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:130` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -214,7 +214,7 @@ impl EditStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:117` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:120` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -318,7 +318,7 @@ impl GetStrategyTagListResponse {
 
 /// 要添加的标签列表
 ///
-/// Generated from `spec/strategy_tag.yaml:80` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:83` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -487,6 +487,7 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
     ),
@@ -512,6 +513,10 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[
+        crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
+        crate::catalog::RequestRule::AtLeastOneOf(&["tag"]),
+    ],
     example_request: Some(
         "{\"strategy_id\":1,\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}]}",
     ),
@@ -537,6 +542,7 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -558,6 +564,7 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"]}",
     ),
@@ -594,6 +601,10 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `group_id`, `group_name` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// Corp tags and strategy tags together are limited to 3000 per corp. Tags can only be added under a
     /// first-level strategy. When group_id is given, group_name and the group order are ignored; a group_name
     /// equal to an existing group of the strategy adds the tags to that group. Empty tag groups cannot be
@@ -614,6 +625,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group.
     #[doc(alias = "externalcontact/edit_strategy_tag")]
@@ -631,6 +644,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically.

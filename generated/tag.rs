@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:75` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:78` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -84,7 +84,7 @@ impl AddCorpTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:87` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:90` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -113,7 +113,7 @@ impl AddCorpTagResponse {
 
 /// 本次新建的标签列表
 ///
-/// Generated from `spec/tag.yaml:98` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:101` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -163,7 +163,7 @@ impl AddedCorpTag {
 ///
 /// The fields add_corp_tag documents: those of `CorpTagGroup`/`CorpTag` without `deleted`, which only get_corp_tag_list returns (when filtering by id).
 ///
-/// Generated from `spec/tag.yaml:88` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:91` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -356,7 +356,7 @@ impl CorpTagGroup {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:170` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:177` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -413,7 +413,7 @@ impl DelCorpTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:162` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:167` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -430,7 +430,7 @@ impl DelCorpTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:143` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:148` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -487,7 +487,7 @@ impl EditCorpTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
 ///
-/// Generated from `spec/tag.yaml:135` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:138` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -582,7 +582,7 @@ impl GetCorpTagListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
 ///
-/// Generated from `spec/tag.yaml:202` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:211` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -637,7 +637,7 @@ impl MarkTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
 ///
-/// Generated from `spec/tag.yaml:187` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:194` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -652,7 +652,7 @@ impl MarkTagResponse {
 
 /// 要添加的标签列表
 ///
-/// Generated from `spec/tag.yaml:79` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
+/// Generated from `spec/tag.yaml:82` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -700,6 +700,7 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
     ),
@@ -725,6 +726,10 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[
+        crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
+        crate::catalog::RequestRule::AtLeastOneOf(&["tag"]),
+    ],
     example_request: Some(
         "{\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}],\"agentid\":1000014}",
     ),
@@ -750,6 +755,7 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some(
         "{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1,\"agentid\":1000014}",
     ),
@@ -773,6 +779,7 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"],\"agentid\":1000014}",
     ),
@@ -796,6 +803,7 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     max_concurrency: Some(5),
     one_at_a_time_per: Some("external_userid"),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["add_tag", "remove_tag"])],
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1NPGHKSD4wKmE8Aabj9AAA\",\"add_tag\":[\"TAGID1\",\"TAGID2\"],\"remove_tag\":[\"TAGID3\",\"TAGID4\"]}",
     ),
@@ -832,6 +840,10 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `group_id`, `group_name` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// A corp may configure at most 3000 corp tags. To add tags to an existing group give group_id; to create a
     /// new group give group_name (if a group of that name exists, the tags are added to it). When group_id is
     /// given, group_name and the group order are ignored. Empty tag groups cannot be created, so at least one
@@ -853,6 +865,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group. Apps can only edit tags they created themselves.
     #[doc(alias = "externalcontact/edit_corp_tag")]
@@ -870,6 +884,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically. Apps can only delete tags they created themselves.
@@ -892,6 +908,8 @@ impl crate::Client {
     /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
     ///
     /// Calls with the same `external_userid` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
+    ///
+    /// Set at least one of `add_tag`, `remove_tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// external_userid must be a customer of userid. add_tag and remove_tag must not both be empty. A member
     /// can put at most 3000 tags on one customer; several tags of the same group are allowed. Apps can only

@@ -72,6 +72,7 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"ID\",\"corpsecret\":\"SECRET\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"accesstoken000001\",\"expires_in\":7200}",

@@ -439,6 +439,7 @@ pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\"],\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
     ),
@@ -470,6 +471,7 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
         items: "customer",
         limit: None,
     }),
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"cursor\":\"CURSOR\"}",
     ),
@@ -495,6 +497,7 @@ pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
     ),

@@ -718,6 +718,7 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
         items: "info",
         limit: Some("page_size"),
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"\",\"page_size\":100}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info\":[{\"handover_userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd4uL12hdfsdasassdDmAAAAA\",\"dimission_time\":1550838571},{\"handover_userid\":\"lisi\",\"external_userid\":\"wmAJ2GCAAAzLTI123ghsdfoGZNqqAAAA\",\"dimission_time\":1550661468}],\"is_last\":false,\"next_cursor\":\"aSfwejksvhToiMMfFeIGZZ\"}",
@@ -741,6 +742,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\"]}",
     ),
@@ -772,6 +774,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
         items: "customer",
         limit: None,
     }),
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"cursor\":\"CURSOR\"}",
     ),
@@ -797,6 +800,7 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
     ),
@@ -824,6 +828,7 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
     ),
@@ -849,6 +854,7 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\"}",
     ),

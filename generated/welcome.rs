@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:81` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:83` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -114,7 +114,7 @@ impl GroupWelcomeTemplateAddRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:90` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:92` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -138,7 +138,7 @@ impl GroupWelcomeTemplateAddResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:234` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:236` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -173,7 +173,7 @@ impl GroupWelcomeTemplateDelRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:228` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:230` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -190,7 +190,7 @@ impl GroupWelcomeTemplateDelResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:136` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:138` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,7 +291,7 @@ impl GroupWelcomeTemplateEditRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:130` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:132` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -308,7 +308,7 @@ impl GroupWelcomeTemplateEditResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:186` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:188` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -332,7 +332,7 @@ impl GroupWelcomeTemplateGetRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
 ///
-/// Generated from `spec/welcome.yaml:188` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:190` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -418,7 +418,7 @@ impl GroupWelcomeTemplateGetResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
 ///
-/// Generated from `spec/welcome.yaml:17` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
+/// Generated from `spec/welcome.yaml:19` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -497,6 +497,7 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
         "{\"welcome_code\":\"CALLBACK_CODE\",\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -520,6 +521,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"text\":{\"content\":\"亲爱的%NICKNAME%用户，你好\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014,\"notify\":1}",
     ),
@@ -545,6 +547,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"template_id\":\"msgXXXXXXX\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014}",
     ),
@@ -568,6 +571,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"http://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"}}",
@@ -591,6 +595,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -605,6 +610,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// The welcome_code comes with the add_external_contact / add_half_external_contact event and is valid for 20
     /// seconds; it can be used only once. No welcome_code is pushed when the member already has a welcome message

@@ -454,6 +454,9 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
         }
     };
+    let rules = ep.at_least_one_of.iter().map(|names| {
+        quote! { crate::catalog::RequestRule::AtLeastOneOf(&[#(#names),*]) }
+    });
     let doc = format!(" Catalog entry of `{path}`.");
     quote! {
         #[doc = #doc]
@@ -473,6 +476,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             max_concurrency: #max_concurrency,
             one_at_a_time_per: #one_at_a_time_per,
             paging: #paging,
+            rules: &[#(#rules),*],
             example_request: #ex_req,
             example_response: #ex_resp,
         };
@@ -503,6 +507,15 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
         lines.push(String::new());
         lines.push(format!(
             "Calls with the same `{field}` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them."
+        ));
+    }
+    for names in &ep.at_least_one_of {
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        lines.push(String::new());
+        lines.push(format!(
+            "Set at least one of {} (a rule of the official docs): otherwise the client refuses the request with \
+             `Error::InvalidRequest` before sending it.",
+            names.join(", ")
         ));
     }
     if ep.token != TokenKind::Access {

@@ -5,7 +5,7 @@ use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
     At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef, FieldDef,
-    PagingDef, SpecFile, TypeDef,
+    PagingDef, RuleDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;
@@ -448,6 +448,14 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
             at: r.finish(),
         }
     });
+    let rules = r.list("rules", |v, span| {
+        let mut r = Reader::new(loc, span, v, scope.clone(), "a rule");
+        let at_least_one_of = r.req("at_least_one_of");
+        Some(RuleDef {
+            at_least_one_of,
+            at: r.finish(),
+        })
+    });
     let example = r.get("example").map(|(v, span, scope)| {
         let mut r = Reader::new(loc, span, v, scope, "`example`");
         let request = r.opt("request");
@@ -476,6 +484,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         max_concurrency,
         one_at_a_time_per,
         paging,
+        rules,
         example,
     }
 }

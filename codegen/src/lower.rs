@@ -354,6 +354,7 @@ impl Lowerer<'_> {
             max_concurrency: ep.max_concurrency,
             one_at_a_time_per: ep.one_at_a_time_per.clone(),
             paging,
+            at_least_one_of: ep.rules.iter().map(|r| r.at_least_one_of.clone()).collect(),
             example_request: compact(example.and_then(|e| e.request.as_ref())),
             example_response: compact(example.and_then(|e| e.response.as_ref())),
             feature: l.spec.gated.then(|| group.to_string()),

@@ -236,6 +236,8 @@ pub struct Endpoint {
     pub one_at_a_time_per: Option<String>,
     /// Paging.
     pub paging: Option<Paging>,
+    /// Request rules: each the wire names of which at least one must be set.
+    pub at_least_one_of: Vec<Vec<String>>,
     /// Example request JSON (compact).
     pub example_request: Option<String>,
     /// Example response JSON (compact).

@@ -523,3 +523,37 @@ fn errcodes_are_unique_and_carry_both_meanings() {
     assert_eq!(api.errcodes.iter().map(|e| e.code).collect::<Vec<_>>(), vec![-1, 45009]);
     assert!(api.errcodes[0].retryable && !api.errcodes[1].retryable);
 }
+
+#[test]
+fn request_rules_name_optional_request_fields_at_their_line() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing/add\n    method: POST\n    name_zh: 加\n    summary: A write.\n    rules:\n      - { at_least_one_of: [a, b] }\n      - { at_least_one_of: [a, nope, id] }\n      - { at_least_one_of: [] }\n      - { at_least_one: [a] }\n    request:\n      - { name: id, type: string, required: true }\n      - { name: a, type: string }\n      - { name: b, type: \"[string]\" }\n";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:9: endpoint externalcontact/thing/add: `at_least_one_of` names `nope`, which is not a request field; use one of: id, a, b"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "spec/g.yaml:9: endpoint externalcontact/thing/add: `at_least_one_of` names `id`, which is required"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:10: endpoint externalcontact/thing/add: `at_least_one_of` names no field"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:11:") && e.contains("at_least_one"),
+        "an unknown rule key: {e}"
+    );
+    assert!(!e.contains("spec/g.yaml:8:"), "the first rule is fine: {e}");
+    let good = text.replace(
+        "      - { at_least_one_of: [a, nope, id] }\n      - { at_least_one_of: [] }\n      - { at_least_one: [a] }\n",
+        "",
+    );
+    let api = model_from_sources(vec![src("g", &good)]).unwrap();
+    assert_eq!(
+        api.groups[0].endpoints[0].at_least_one_of,
+        vec![vec!["a".to_string(), "b".to_string()]]
+    );
+}

@@ -521,6 +521,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
         items: "widgets",
         limit: None,
     }),
+    rules: &[],
     example_request: Some("{\"owner_list\":[\"a\"],\"cursor\":\"\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"widgets\":[{\"widget_id\":\"w1\",\"type\":1,\"createtime\":\"1600000000\",\"size\":{\"w\":1,\"h\":2}}],\"next_cursor\":\"\"}",
@@ -549,6 +550,7 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
         items: "items",
         limit: Some("limit"),
     }),
+    rules: &[],
     example_request: None,
     example_response: None,
 };
@@ -569,6 +571,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     max_concurrency: None,
     one_at_a_time_per: Some("widget_id"),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: None,
 };
@@ -589,6 +592,7 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     max_concurrency: None,
     one_at_a_time_per: None,
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: None,
 };
