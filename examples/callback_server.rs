@@ -50,10 +50,11 @@ fn endpoint(
     client: Client,
     done: Option<mpsc::Sender<()>>,
 ) -> (axum::Router, wecom_externalcontact::callback::Shutdown) {
+    // The replay window (5 minutes back, 60 s ahead) and the 64 KB body limit are on by default.
     let (callback, shutdown) = Endpoint::new(crypto)
-        .timestamp_window(Duration::from_secs(600))
         .handler(move |event| handle(client.clone(), event, done.clone()))
-        .into_parts();
+        .into_parts()
+        .expect("the default replay and dedupe windows are consistent");
     (axum::Router::new().nest("/callback", callback), shutdown)
 }
 

@@ -33,6 +33,7 @@ pub mod errcode;
 mod error;
 mod flex;
 pub mod paging;
+mod secret;
 #[cfg(feature = "standin")]
 pub mod standin;
 

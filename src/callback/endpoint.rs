@@ -8,21 +8,26 @@
 //! | case | answer |
 //! | --- | --- |
 //! | verification ok / event accepted / event already handled or being handled | `200` (`echostr` / `success`) |
-//! | malformed query or body, undecodable event | `400` |
-//! | bad signature, wrong receive id, timestamp outside the window | `403` |
+//! | malformed or too long query, malformed body, undecodable event | `400` |
+//! | bad signature, wrong receive id, timestamp outside the replay window | `403` |
+//! | body over the limit (default 64 KB) | `413`, without reading the rest |
 //! | queue full, dedupe store failed, shutting down | `503` (WeCom delivers the message again) |
 //!
 //! Every refusal is logged at `warn!` with the error's kind (never the query, the signature, the key or
 //! the message), each callback runs in a `wecom_callback` span carrying the event's name and change type,
 //! and the handler runs inside that span.
+//!
+//! Secure by default: the signed timestamp must be inside the [`ReplayWindow`] (default 5 minutes back,
+//! 60 s ahead), and the builder refuses a dedupe window shorter than that window, so a replay inside the
+//! window is deduplicated and one outside it refused — no replay is ever handled (see [`ReplayWindow`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,13 +37,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, error, field, info_span, warn, Instrument as _, Span};
 
 use super::dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
-use super::{CallbackCrypto, CallbackError, CallbackQuery, Event};
+use super::{CallbackCrypto, CallbackError, CallbackQuery, Event, ReplayWindow};
 use crate::Error;
 
 /// The router of the default endpoint: `GET` and `POST` on `/`, with `handler` run once per message.
 ///
 /// The same as `Endpoint::new(crypto).handler(handler).router()`; see [`Endpoint`] for the options and
-/// the defaults (in-memory dedupe for 10 minutes, 16 handlers at once, 1024 queued). `nest` it under your
+/// the defaults (replay window 5 minutes back and 60 s ahead, in-memory dedupe for 10 minutes, 16 handlers
+/// at once, 1024 queued, 64 KB bodies). Infallible: the defaults are consistent. `nest` it under your
 /// own path. Must be served from within a tokio runtime (handlers are spawned on it).
 ///
 /// ```no_run
@@ -58,8 +64,16 @@ where
     H: Fn(Event) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Endpoint::new(crypto).handler(handler).router()
+    Endpoint::new(crypto).handler(handler).parts_unchecked().0
 }
+
+// The defaults are consistent, so the one-line `router` needs no check.
+const _: () = match ReplayWindow::DEFAULT {
+    ReplayWindow::Within { past, future } => {
+        assert!(past.as_secs() + future.as_secs() <= Endpoint::<()>::DEFAULT_DEDUPE_WINDOW.as_secs())
+    }
+    ReplayWindow::Off => {}
+};
 
 type ErasedHandler = Arc<dyn Fn(Event) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -67,25 +81,28 @@ type ErasedHandler = Arc<dyn Fn(Event) -> BoxFuture<'static, ()> + Send + Sync>;
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use wecom_externalcontact::callback::{CallbackCrypto, Endpoint, Event, MemoryDedupe};
+/// use wecom_externalcontact::callback::{CallbackCrypto, Endpoint, Event, MemoryDedupe, ReplayWindow};
 ///
-/// # async fn demo(crypto: CallbackCrypto) {
+/// # async fn demo(crypto: CallbackCrypto) -> Result<(), wecom_externalcontact::Error> {
 /// let (router, shutdown) = Endpoint::new(crypto)
 ///     .dedupe(MemoryDedupe::new(200_000))       // or RedisDedupe (feature `redis`) for a fleet
 ///     .dedupe_window(Duration::from_secs(15 * 60))
 ///     .concurrency(32)                          // handlers running at once
 ///     .queue(4096)                              // accepted events waiting for a handler
-///     .timestamp_window(Duration::from_secs(5 * 60))
+///     .replay_window(ReplayWindow::within(Duration::from_secs(5 * 60), Duration::from_secs(60)))
+///     .body_limit(64 * 1024)
 ///     .handler(|event: Event| async move { println!("{:?}", event.kind) })
-///     .into_parts();
+///     .into_parts()?;
 /// // serve `router`; on SIGTERM: stop the server, then let queued handlers finish
 /// let drained = shutdown.drain(Duration::from_secs(20)).await;
 /// assert!(drained.is_complete());
-/// # }
+/// # Ok(()) }
 /// ```
 ///
 /// `H` is `()` until [`handler`](Self::handler) sets one; [`router`](Self::router) and
-/// [`into_parts`](Self::into_parts) need a handler.
+/// [`into_parts`](Self::into_parts) need a handler, and fail with
+/// [`CallbackError::DedupeShorterThanReplayWindow`] when the dedupe window is shorter than the replay
+/// window's span.
 pub struct Endpoint<H = ()> {
     crypto: CallbackCrypto,
     dedupe: Arc<dyn DedupeStore>,
@@ -93,7 +110,8 @@ pub struct Endpoint<H = ()> {
     lease: Option<Duration>,
     concurrency: usize,
     queue: usize,
-    timestamp_window: Option<Duration>,
+    replay: ReplayWindow,
+    body_limit: usize,
     handler: H,
 }
 
@@ -105,7 +123,8 @@ impl<H> std::fmt::Debug for Endpoint<H> {
             .field("lease", &self.lease)
             .field("concurrency", &self.concurrency)
             .field("queue", &self.queue)
-            .field("timestamp_window", &self.timestamp_window)
+            .field("replay", &self.replay)
+            .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
 }
@@ -117,10 +136,15 @@ impl Endpoint<()> {
     pub const DEFAULT_CONCURRENCY: usize = 16;
     /// The default number of accepted events waiting for a free handler.
     pub const DEFAULT_QUEUE: usize = 1024;
+    /// The default body limit: 64 KB (WeCom's callbacks are a few KB).
+    pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+    /// The longest query accepted (a callback query is well under 1 KB); longer is answered `400`.
+    pub const MAX_QUERY_LEN: usize = 4096;
 
     /// An endpoint for the receiver `crypto` was built for (the corp id for a self-built app, the suite
     /// id for a third-party suite's 指令回调), with the defaults: a [`MemoryDedupe`] with a 10-minute
-    /// window, 16 handlers at once, 1024 queued, no timestamp window.
+    /// window, the [`ReplayWindow::DEFAULT`] (5 minutes back, 60 s ahead), 16 handlers at once, 1024 queued,
+    /// bodies up to 64 KB.
     pub fn new(crypto: CallbackCrypto) -> Endpoint<()> {
         Endpoint {
             crypto,
@@ -129,7 +153,8 @@ impl Endpoint<()> {
             lease: None,
             concurrency: Self::DEFAULT_CONCURRENCY,
             queue: Self::DEFAULT_QUEUE,
-            timestamp_window: None,
+            replay: ReplayWindow::DEFAULT,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
             handler: (),
         }
     }
@@ -149,8 +174,8 @@ impl<H> Endpoint<H> {
         self
     }
 
-    /// How long a handled message is remembered (default 10 minutes). With a
-    /// [`timestamp_window`](Self::timestamp_window), keep this at least as long.
+    /// How long a handled message is remembered (default 10 minutes). Must be at least the
+    /// [`replay_window`](Self::replay_window)'s span (past + future), or building fails.
     pub fn dedupe_window(mut self, window: Duration) -> Self {
         self.window = window;
         self
@@ -178,10 +203,24 @@ impl<H> Endpoint<H> {
         self
     }
 
-    /// Refuses (`403`) requests whose signed `timestamp` is further than `window` from now, so a captured
-    /// request cannot be replayed later (default: no check).
-    pub fn timestamp_window(mut self, window: Duration) -> Self {
-        self.timestamp_window = Some(window);
+    /// Refuses (`403`, [`CallbackError::OutsideReplayWindow`]) requests whose signed `timestamp` is outside
+    /// `window`, so a captured request cannot be replayed later. Default [`ReplayWindow::DEFAULT`];
+    /// [`ReplayWindow::Off`] turns the check off (then replays are refused only while the dedupe store
+    /// remembers the message).
+    pub fn replay_window(mut self, window: ReplayWindow) -> Self {
+        self.replay = window;
+        self
+    }
+
+    /// A symmetric replay window: `window` into the past and into the future.
+    #[deprecated(note = "use `replay_window(ReplayWindow::within(past, future))`; the window is now on by default")]
+    pub fn timestamp_window(self, window: Duration) -> Self {
+        self.replay_window(ReplayWindow::within(window, window))
+    }
+
+    /// The largest body accepted (default 64 KB); a larger one is answered `413` without being read in full.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
         self
     }
 
@@ -201,7 +240,8 @@ impl<H> Endpoint<H> {
             lease: self.lease,
             concurrency: self.concurrency,
             queue: self.queue,
-            timestamp_window: self.timestamp_window,
+            replay: self.replay,
+            body_limit: self.body_limit,
             handler,
         }
     }
@@ -213,13 +253,23 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     /// The router (`GET` and `POST` on `/`). Use [`into_parts`](Self::into_parts) to also get the
-    /// [`Shutdown`] handle.
-    pub fn router(self) -> Router {
-        self.into_parts().0
+    /// [`Shutdown`] handle. Fails as [`into_parts`](Self::into_parts) does.
+    pub fn router(self) -> Result<Router, Error> {
+        Ok(self.into_parts()?.0)
     }
 
     /// The router and the handle that stops it accepting events and waits for queued handlers.
-    pub fn into_parts(self) -> (Router, Shutdown) {
+    ///
+    /// Fails with [`CallbackError::DedupeShorterThanReplayWindow`] when the dedupe window is shorter than
+    /// the replay window's span: a replay arriving after its message was forgotten but still inside the
+    /// replay window would be handled again.
+    pub fn into_parts(self) -> Result<(Router, Shutdown), Error> {
+        self.replay.check_dedupe(self.window)?;
+        Ok(self.parts_unchecked())
+    }
+
+    /// [`into_parts`](Self::into_parts) without the configuration check (for the defaults, consistent).
+    fn parts_unchecked(self) -> (Router, Shutdown) {
         let handler = self.handler;
         let erased: ErasedHandler = Arc::new(move |event| Box::pin(handler(event)));
         // Both semaphores stay within tokio's permit limit and `acquire_many`'s u32.
@@ -229,7 +279,7 @@ where
         let shared = Arc::new(Shared {
             window: self.window,
             lease: self.lease.unwrap_or(self.window),
-            timestamp_window: self.timestamp_window,
+            replay: self.replay,
             crypto: self.crypto,
             dedupe: self.dedupe,
             handler: erased,
@@ -240,6 +290,7 @@ where
         });
         let router = Router::new()
             .route("/", get(verify).post(receive))
+            .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(shared.clone());
         (router, Shutdown { shared })
     }
@@ -250,7 +301,7 @@ struct Shared {
     dedupe: Arc<dyn DedupeStore>,
     window: Duration,
     lease: Duration,
-    timestamp_window: Option<Duration>,
+    replay: ReplayWindow,
     handler: ErasedHandler,
     /// One permit per accepted event not yet finished (queued or running): concurrency + queue.
     slots: Arc<Semaphore>,
@@ -359,29 +410,29 @@ fn refuse_callback(err: &Error) -> Refusal {
 }
 
 fn parse_query(raw: Option<&str>) -> Result<CallbackQuery, Refusal> {
+    if raw.is_some_and(|raw| raw.len() > Endpoint::MAX_QUERY_LEN) {
+        warn!("callback refused: the query is too long");
+        return Err(refuse(StatusCode::BAD_REQUEST, "malformed query"));
+    }
     CallbackQuery::parse(raw.unwrap_or("")).map_err(|err| {
         warn!(error = %err, "callback refused: malformed query");
         refuse(StatusCode::BAD_REQUEST, "malformed query")
     })
 }
 
-/// Checks the signed timestamp against the window, if one is set.
+/// Checks the signed timestamp against the replay window.
 fn check_timestamp(shared: &Shared, query: &CallbackQuery) -> Result<(), Refusal> {
-    let Some(window) = shared.timestamp_window else {
-        return Ok(());
-    };
-    let Ok(sent) = query.timestamp.trim().parse::<u64>() else {
-        warn!("callback refused: the timestamp is not a number");
-        return Err(refuse(StatusCode::BAD_REQUEST, "malformed timestamp"));
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    if now.abs_diff(sent) > window.as_secs() {
-        warn!("callback refused: the timestamp is outside the window");
-        return Err(refuse(StatusCode::FORBIDDEN, "stale timestamp"));
+    match shared.replay.check(&query.timestamp) {
+        Ok(()) => Ok(()),
+        Err(err @ CallbackError::OutsideReplayWindow { .. }) => {
+            warn!(error = %err, "callback refused: replay window");
+            Err(refuse(StatusCode::FORBIDDEN, "outside the replay window"))
+        }
+        Err(err) => {
+            warn!(error = %err, "callback refused: malformed timestamp");
+            Err(refuse(StatusCode::BAD_REQUEST, "malformed timestamp"))
+        }
     }
-    Ok(())
 }
 
 /// `GET /`: URL verification.

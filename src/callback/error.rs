@@ -78,6 +78,26 @@ pub enum CallbackError {
     /// The random number generator failed to produce the 16 random bytes.
     #[error("the random number generator failed")]
     Random,
+    /// The signed timestamp is outside the [`super::ReplayWindow`]: a replay of a captured request, or a
+    /// sender whose clock is far off. Its own kind, so that replays are told apart from forgeries.
+    #[error("the signed timestamp is {offset_secs} s from now, outside the replay window")]
+    OutsideReplayWindow {
+        /// Seconds from now to the timestamp: negative in the past, positive in the future.
+        offset_secs: i64,
+    },
+    /// A configuration error: the dedupe window is shorter than the replay window's span (past + future), so
+    /// a replay arriving after the dedupe store forgot its message but still inside the replay window would
+    /// be handled again. Lengthen the dedupe window or shorten the replay window.
+    #[error(
+        "the dedupe window ({dedupe_secs} s) is shorter than the replay window ({replay_secs} s, past + future): \
+         set dedupe_window to at least the replay window"
+    )]
+    DedupeShorterThanReplayWindow {
+        /// The dedupe window, in seconds.
+        dedupe_secs: u64,
+        /// The replay window's span, in seconds.
+        replay_secs: u64,
+    },
     /// The callback dedupe store failed (e.g. Redis is unreachable); the text names the kind of failure,
     /// never an address or a password.
     #[error("the dedupe store failed: {0}")]

@@ -51,6 +51,7 @@ mod endpoint;
 mod error;
 mod event;
 mod query;
+mod replay;
 mod xml;
 
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
@@ -65,4 +66,5 @@ pub use error::CallbackError;
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;
+pub use replay::{ReplayWindow, TimestampAge};
 pub use xml::{Fields, Node};

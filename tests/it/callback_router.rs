@@ -1,5 +1,5 @@
 //! The callback router on loopback: verification, immediate acknowledgement, exactly-once handling, the
-//! bounded queue, graceful shutdown, the timestamp window, the Redis dedupe store shared by two routers,
+//! bounded queue, graceful shutdown, the replay window and body limit, the Redis dedupe store shared by two routers,
 //! and what reaches the logs.
 
 use crate::support;
@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
-use wecom_externalcontact::callback::{self, CallbackCrypto, Endpoint, Event, EventKind};
+use wecom_externalcontact::callback::{self, CallbackCrypto, CallbackError, Endpoint, Event, EventKind, ReplayWindow};
 
 const TOKEN: &str = "QDG6eK";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -257,7 +258,7 @@ async fn the_same_message_posted_three_times_is_handled_once() {
             }
         }
     };
-    let (router, shutdown) = Endpoint::new(crypto()).handler(handler).into_parts();
+    let (router, shutdown) = Endpoint::new(crypto()).handler(handler).into_parts().unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let delivery = deliver(&crypto(), &add_contact("wm-once"));
@@ -283,7 +284,7 @@ async fn the_same_message_posted_three_times_is_handled_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_events_with_the_same_sender_and_second_are_each_handled_once() {
     let seen = Seen::default();
-    let (router, shutdown) = Endpoint::new(crypto()).handler(recorder(&seen)).into_parts();
+    let (router, shutdown) = Endpoint::new(crypto()).handler(recorder(&seen)).into_parts().unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let wecom = crypto();
@@ -438,7 +439,8 @@ async fn a_full_queue_answers_503_and_the_redelivery_is_handled() {
         .concurrency(1)
         .queue(1)
         .handler(handler)
-        .into_parts();
+        .into_parts()
+        .unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let wecom = crypto();
@@ -476,7 +478,11 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
             }
         }
     };
-    let (router, shutdown) = Endpoint::new(crypto()).concurrency(2).handler(handler).into_parts();
+    let (router, shutdown) = Endpoint::new(crypto())
+        .concurrency(2)
+        .handler(handler)
+        .into_parts()
+        .unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let wecom = crypto();
@@ -503,7 +509,11 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
 #[tokio::test]
 async fn drain_reports_what_its_deadline_left_unfinished() {
     let handler = |_event: Event| async { tokio::time::sleep(Duration::from_secs(3)).await };
-    let (router, shutdown) = Endpoint::new(crypto()).concurrency(1).handler(handler).into_parts();
+    let (router, shutdown) = Endpoint::new(crypto())
+        .concurrency(1)
+        .handler(handler)
+        .into_parts()
+        .unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     for i in 0..3 {
@@ -529,7 +539,7 @@ async fn a_panicking_handler_is_contained_and_its_message_handled_on_redelivery(
             }
         }
     };
-    let (router, shutdown) = Endpoint::new(crypto()).handler(handler).into_parts();
+    let (router, shutdown) = Endpoint::new(crypto()).handler(handler).into_parts().unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let message = add_contact("wm-panic");
@@ -562,27 +572,176 @@ async fn a_panicking_handler_is_contained_and_its_message_handled_on_redelivery(
     );
 }
 
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// The one-line default refuses a signed event captured an hour ago, one signed 10 minutes ahead, and a URL
+/// verification with an old timestamp; a fresh event is handled.
 #[tokio::test]
-async fn the_timestamp_window_refuses_replays() {
+async fn the_default_router_refuses_replays_outside_the_window() {
     let seen = Seen::default();
-    let server = serve(
+    let server = serve(callback::router(crypto(), recorder(&seen))).await;
+    let http = reqwest::Client::new();
+    let wecom = crypto();
+    let hour_ago = deliver_at(&wecom, &add_contact("wm-replayed"), &(unix_now() - 3600).to_string());
+    let (status, body) = post(&http, &server.url, &hour_ago).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::FORBIDDEN, "outside the replay window")
+    );
+    let ahead = deliver_at(&wecom, &add_contact("wm-future"), &(unix_now() + 600).to_string());
+    assert_eq!(post(&http, &server.url, &ahead).await.0, StatusCode::FORBIDDEN);
+    let not_a_number = deliver_at(&wecom, &add_contact("wm-replayed"), "yesterday");
+    assert_eq!(post(&http, &server.url, &not_a_number).await.0, StatusCode::BAD_REQUEST);
+    let skewed = deliver_at(&wecom, &add_contact("wm-skewed"), &(unix_now() + 30).to_string());
+    assert_eq!(
+        post(&http, &server.url, &skewed).await.0,
+        StatusCode::OK,
+        "inside the skew allowance"
+    );
+    let fresh = deliver(&wecom, &add_contact("wm-fresh"));
+    assert_eq!(post(&http, &server.url, &fresh).await.0, StatusCode::OK);
+    wait_until("the fresh events", Duration::from_secs(10), || seen.total() == 2).await;
+    assert_eq!((seen.count("wm-replayed"), seen.count("wm-future")), (0, 0));
+
+    let old = (unix_now() - 3600).to_string();
+    let echostr = wecom.encrypt("1616140317555161061").unwrap();
+    let signature = wecom.signature(&old, "263014780", &echostr);
+    let response = http
+        .get(&server.url)
+        .query(&[
+            ("msg_signature", signature.as_str()),
+            ("timestamp", &old),
+            ("nonce", "263014780"),
+            ("echostr", &echostr),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!response.text().await.unwrap().contains("1616140317555161061"));
+
+    let long = format!(
+        "{}?msg_signature=a&timestamp=1&nonce=1&pad={}",
+        server.url,
+        "x".repeat(5000)
+    );
+    assert_eq!(
+        http.post(long).body("x").send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// An explicit window is honoured, and `ReplayWindow::Off` is the explicit way to accept old timestamps.
+#[tokio::test]
+async fn the_replay_window_is_configurable_and_can_be_turned_off() {
+    let seen = Seen::default();
+    let narrow = serve(
         Endpoint::new(crypto())
-            .timestamp_window(Duration::from_secs(300))
+            .replay_window(ReplayWindow::within(Duration::from_secs(30), Duration::ZERO))
             .handler(recorder(&seen))
-            .router(),
+            .router()
+            .unwrap(),
+    )
+    .await;
+    let off = serve(
+        Endpoint::new(crypto())
+            .replay_window(ReplayWindow::Off)
+            .handler(recorder(&seen))
+            .router()
+            .unwrap(),
     )
     .await;
     let http = reqwest::Client::new();
     let wecom = crypto();
-    let old = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 3600;
-    let replay = deliver_at(&wecom, &add_contact("wm-replayed"), &old.to_string());
-    assert_eq!(post(&http, &server.url, &replay).await.0, StatusCode::FORBIDDEN);
-    let not_a_number = deliver_at(&wecom, &add_contact("wm-replayed"), "yesterday");
-    assert_eq!(post(&http, &server.url, &not_a_number).await.0, StatusCode::BAD_REQUEST);
-    let fresh = deliver(&wecom, &add_contact("wm-fresh"));
-    assert_eq!(post(&http, &server.url, &fresh).await.0, StatusCode::OK);
-    wait_until("the fresh event", Duration::from_secs(10), || seen.total() == 1).await;
-    assert_eq!(seen.count("wm-replayed"), 0);
+    let minute_ago = deliver_at(&wecom, &add_contact("wm-old"), &(unix_now() - 60).to_string());
+    assert_eq!(post(&http, &narrow.url, &minute_ago).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post(&http, &off.url, &minute_ago).await.0, StatusCode::OK);
+    wait_until("the accepted event", Duration::from_secs(10), || seen.total() == 1).await;
+}
+
+/// A dedupe window shorter than the replay window's span would let a replay through the gap: building fails.
+#[test]
+fn a_dedupe_window_shorter_than_the_replay_window_is_a_configuration_error() {
+    let err = Endpoint::new(crypto())
+        .dedupe_window(Duration::from_secs(120))
+        .handler(recorder(&Seen::default()))
+        .into_parts()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        wecom_externalcontact::Error::Callback(CallbackError::DedupeShorterThanReplayWindow {
+            dedupe_secs: 120,
+            replay_secs: 360
+        })
+    ));
+    assert!(err.to_string().contains("dedupe_window"), "{err}");
+    let err = Endpoint::new(crypto())
+        .replay_window(ReplayWindow::within(Duration::from_secs(3600), Duration::from_secs(60)))
+        .handler(recorder(&Seen::default()))
+        .router()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        wecom_externalcontact::Error::Callback(CallbackError::DedupeShorterThanReplayWindow { .. })
+    ));
+    // Equal is enough, and turning the window off needs no dedupe window.
+    assert!(Endpoint::new(crypto())
+        .dedupe_window(Duration::from_secs(360))
+        .handler(recorder(&Seen::default()))
+        .router()
+        .is_ok());
+    assert!(Endpoint::new(crypto())
+        .dedupe_window(Duration::ZERO)
+        .replay_window(ReplayWindow::Off)
+        .handler(recorder(&Seen::default()))
+        .router()
+        .is_ok());
+}
+
+/// A 1 MB body is answered 413 after reading little more than the 64 KB limit, and never handled.
+#[tokio::test]
+async fn a_one_megabyte_body_is_refused_before_it_is_read_in_full() {
+    use tower::ServiceExt as _;
+    let seen = Seen::default();
+    let router = callback::router(crypto(), recorder(&seen));
+    let delivery = deliver(&crypto(), &add_contact("wm-big"));
+    let query = delivery
+        .query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let pulled = Arc::new(AtomicUsize::new(0));
+    const CHUNK: usize = 16 * 1024;
+    let chunks = {
+        let pulled = pulled.clone();
+        futures_util::stream::iter(0..64).map(move |_| {
+            pulled.fetch_add(CHUNK, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; CHUNK]))
+        })
+    };
+    let request = axum::http::Request::post(format!("/?{query}"))
+        .body(axum::body::Body::from_stream(chunks))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+    let read = pulled.load(Ordering::SeqCst);
+    assert!(read <= 128 * 1024, "{read} bytes were pulled from a 1 MB body");
+    assert_eq!(seen.total(), 0);
+
+    // The limit is configurable: 2 KB over a 1 KB limit is refused too.
+    let router = Endpoint::new(crypto())
+        .body_limit(1024)
+        .handler(recorder(&seen))
+        .router()
+        .unwrap();
+    let request = axum::http::Request::post(format!("/?{query}"))
+        .body(axum::body::Body::from(vec![b' '; 2048]))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[cfg(feature = "redis")]
@@ -602,6 +761,7 @@ async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
             .dedupe(RedisDedupe::open(&redis.url()).unwrap().prefix("test:router:"))
             .handler(recorder(&seen))
             .into_parts()
+            .unwrap()
     };
     let ((router_a, shutdown_a), (router_b, shutdown_b)) = (endpoint(), endpoint());
     let (a, b) = (serve(router_a).await, serve(router_b).await);
@@ -754,9 +914,10 @@ async fn extreme_options_build_a_working_router() {
         .queue(usize::MAX)
         .dedupe_window(Duration::MAX)
         .in_flight_lease(Duration::ZERO)
-        .timestamp_window(Duration::MAX)
+        .replay_window(ReplayWindow::within(Duration::MAX, Duration::MAX))
         .handler(recorder(&seen))
-        .into_parts();
+        .into_parts()
+        .unwrap();
     let server = serve(router).await;
     let http = reqwest::Client::new();
     let delivery = deliver(&crypto(), &add_contact("wm-extreme"));
@@ -767,7 +928,8 @@ async fn extreme_options_build_a_working_router() {
         .concurrency(0)
         .queue(0)
         .handler(recorder(&seen))
-        .into_parts();
+        .into_parts()
+        .unwrap();
     let server = serve(router).await;
     let delivery = deliver(&crypto(), &add_contact("wm-zero"));
     assert_eq!(
