@@ -1680,6 +1680,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
         next: Some("next_cursor"),
         items: "link_id_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"limit\":100,\"cursor\":\"CURSOR\"}"),
@@ -1806,6 +1807,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1958,6 +1960,7 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
         next: Some("next_cursor"),
         items: "bill_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1989,11 +1992,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_list_link_pages`](crate::Client::customer_acquisition_list_link_pages) keeps them and resumes.
     pub fn customer_acquisition_list_link_stream(
         &self,
         request: CustomerAcquisitionListLinkRequest,
     ) -> crate::paging::Pages<String> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_acquisition_list_link_pages(
+        &self,
+        request: CustomerAcquisitionListLinkRequest,
+    ) -> crate::paging::PageStream<CustomerAcquisitionListLinkRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取获客链接详情 — Get one acquisition link's name, url, settings, usage range and priority-assignment option.
@@ -2080,11 +2093,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_customer_pages`](crate::Client::customer_acquisition_customer_pages) keeps them and resumes.
     pub fn customer_acquisition_customer_stream(
         &self,
         request: CustomerAcquisitionCustomerRequest,
     ) -> crate::paging::Pages<AcquisitionCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_acquisition_customer_pages(
+        &self,
+        request: CustomerAcquisitionCustomerRequest,
+    ) -> crate::paging::PageStream<CustomerAcquisitionCustomerRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 查询剩余使用量 — Get the corp's acquisition quota - total used, remaining balance and the batches about to expire.
@@ -2192,11 +2215,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::service_customer_acquisition_get_bill_list_pages`](crate::Client::service_customer_acquisition_get_bill_list_pages) keeps them and resumes.
     pub fn service_customer_acquisition_get_bill_list_stream(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,
     ) -> crate::paging::Pages<AcquisitionBill> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn service_customer_acquisition_get_bill_list_pages(
+        &self,
+        request: ServiceCustomerAcquisitionGetBillListRequest,
+    ) -> crate::paging::PageStream<ServiceCustomerAcquisitionGetBillListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 }
 

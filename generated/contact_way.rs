@@ -1106,6 +1106,7 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
         next: Some("next_cursor"),
         items: "contact_way",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1247,11 +1248,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::list_contact_way`](crate::Client::list_contact_way), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::list_contact_way_pages`](crate::Client::list_contact_way_pages) keeps them and resumes.
     pub fn list_contact_way_stream(
         &self,
         request: ListContactWayRequest,
     ) -> crate::paging::Pages<ContactWayConfigRef> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::list_contact_way`](crate::Client::list_contact_way) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn list_contact_way_pages(
+        &self,
+        request: ListContactWayRequest,
+    ) -> crate::paging::PageStream<ListContactWayRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 更新企业已配置的「联系我」方式 — Update a configured 「联系我」 way (members, departments, remark, state, temporary-chat settings, closing messages).

@@ -251,7 +251,7 @@ impl BatchGetByUserResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
 ///
-/// Generated from `spec/customer.yaml:478` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:479` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,7 +291,7 @@ impl ContactListRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
 ///
-/// Generated from `spec/customer.yaml:481` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:482` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -334,7 +334,7 @@ impl ContactListResponse {
 
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
 ///
-/// Generated from `spec/customer.yaml:557` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:558` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -357,7 +357,7 @@ impl CrmGetExternalContactRequest {
 
 /// Response of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
 ///
-/// Generated from `spec/customer.yaml:559` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:560` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1480,7 +1480,7 @@ impl ListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
 ///
-/// Generated from `spec/customer.yaml:446` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:447` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1565,7 +1565,7 @@ impl RemarkRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
 ///
-/// Generated from `spec/customer.yaml:435` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:436` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1580,7 +1580,7 @@ impl RemarkResponse {
 
 /// 外部联系人列表
 ///
-/// Generated from `spec/customer.yaml:482` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
+/// Generated from `spec/customer.yaml:483` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2320,6 +2320,7 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
         next: Some("next_cursor"),
         items: "follow_user",
         limit: None,
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
@@ -2350,6 +2351,7 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
         next: Some("next_cursor"),
         items: "external_contact_list",
         limit: Some("limit"),
+        partial: &["fail_info"],
     }),
     rules: &[],
     example_request: Some(
@@ -2406,6 +2408,7 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
         next: Some("next_cursor"),
         items: "info_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
@@ -2475,8 +2478,18 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get`](crate::Client::get), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_pages`](crate::Client::get_pages) keeps them and resumes.
     pub fn get_stream(&self, request: GetRequest) -> crate::paging::Pages<FollowUser> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get`](crate::Client::get) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_pages(
+        &self,
+        request: GetRequest,
+    ) -> crate::paging::PageStream<GetRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 批量获取客户详情 — Page through the customers (with the following member's info) of up to 100 members at once.
@@ -2500,11 +2513,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
+    ///
+    /// Items only: the pages' cursors and partial-failure fields (`fail_info`) are dropped; [`Client::batch_get_by_user_pages`](crate::Client::batch_get_by_user_pages) keeps them and resumes.
     pub fn batch_get_by_user_stream(
         &self,
         request: BatchGetByUserRequest,
     ) -> crate::paging::Pages<CustomerWithFollowInfo> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and its partial-failure fields (`fail_info`).
+    pub fn batch_get_by_user_pages(
+        &self,
+        request: BatchGetByUserRequest,
+    ) -> crate::paging::PageStream<BatchGetByUserRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 修改客户备注信息 — Set one member's remark, description, company, phone numbers and picture for one of their customers.
@@ -2549,11 +2572,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::contact_list`](crate::Client::contact_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::contact_list_pages`](crate::Client::contact_list_pages) keeps them and resumes.
     pub fn contact_list_stream(
         &self,
         request: ContactListRequest,
     ) -> crate::paging::Pages<ServedExternalContact> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::contact_list`](crate::Client::contact_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn contact_list_pages(
+        &self,
+        request: ContactListRequest,
+    ) -> crate::paging::PageStream<ContactListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取外部联系人详情(旧接口) — Legacy path that reads one external contact and their follow users; superseded by externalcontact/get.

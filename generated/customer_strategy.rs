@@ -935,6 +935,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "strategy",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
@@ -989,6 +990,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
         next: Some("next_cursor"),
         items: "range",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
@@ -1088,11 +1090,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_list_pages`](crate::Client::customer_strategy_list_pages) keeps them and resumes.
     pub fn customer_strategy_list_stream(
         &self,
         request: CustomerStrategyListRequest,
     ) -> crate::paging::Pages<CustomerStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_strategy_list_pages(
+        &self,
+        request: CustomerStrategyListRequest,
+    ) -> crate::paging::PageStream<CustomerStrategyListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取规则组详情 — Get one customer rule group's name, parent, admins and privileges.
@@ -1128,11 +1140,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_get_range_pages`](crate::Client::customer_strategy_get_range_pages) keeps them and resumes.
     pub fn customer_strategy_get_range_stream(
         &self,
         request: CustomerStrategyGetRangeRequest,
     ) -> crate::paging::Pages<CustomerStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_strategy_get_range_pages(
+        &self,
+        request: CustomerStrategyGetRangeRequest,
+    ) -> crate::paging::PageStream<CustomerStrategyGetRangeRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 创建新的规则组 — Create a customer rule group with its admins, privileges and managed range.

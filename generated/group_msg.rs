@@ -1509,6 +1509,7 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
         next: Some("next_cursor"),
         items: "group_msg_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1541,6 +1542,7 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
         next: Some("next_cursor"),
         items: "task_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1573,6 +1575,7 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "send_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1693,11 +1696,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_list_v2_pages`](crate::Client::get_groupmsg_list_v2_pages) keeps them and resumes.
     pub fn get_groupmsg_list_v2_stream(
         &self,
         request: GetGroupmsgListV2Request,
     ) -> crate::paging::Pages<GroupMsgRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_list_v2_pages(
+        &self,
+        request: GetGroupmsgListV2Request,
+    ) -> crate::paging::PageStream<GetGroupmsgListV2Request> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取群发成员发送任务列表 — List the members that were asked to send one mass message and whether each has sent it, cursor-paged.
@@ -1718,11 +1731,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_task_pages`](crate::Client::get_groupmsg_task_pages) keeps them and resumes.
     pub fn get_groupmsg_task_stream(
         &self,
         request: GetGroupmsgTaskRequest,
     ) -> crate::paging::Pages<GroupMsgTask> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_task_pages(
+        &self,
+        request: GetGroupmsgTaskRequest,
+    ) -> crate::paging::PageStream<GetGroupmsgTaskRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取企业群发成员执行结果 — List one member's per-customer (or per-group) send results for a mass message, cursor-paged.
@@ -1743,11 +1766,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_send_result_pages`](crate::Client::get_groupmsg_send_result_pages) keeps them and resumes.
     pub fn get_groupmsg_send_result_stream(
         &self,
         request: GetGroupmsgSendResultRequest,
     ) -> crate::paging::Pages<GroupMsgSendResult> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_send_result_pages(
+        &self,
+        request: GetGroupmsgSendResultRequest,
+    ) -> crate::paging::PageStream<GetGroupmsgSendResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 提醒成员群发 — Notify the members of a corp mass message again so they complete sending it.

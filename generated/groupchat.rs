@@ -854,6 +854,7 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
         next: Some("next_cursor"),
         items: "group_chat_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -938,11 +939,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::groupchat_list`](crate::Client::groupchat_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::groupchat_list_pages`](crate::Client::groupchat_list_pages) keeps them and resumes.
     pub fn groupchat_list_stream(
         &self,
         request: GroupchatListRequest,
     ) -> crate::paging::Pages<GroupChatListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::groupchat_list`](crate::Client::groupchat_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn groupchat_list_pages(
+        &self,
+        request: GroupchatListRequest,
+    ) -> crate::paging::PageStream<GroupchatListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户群详情 — Get one customer group chat's details - name, owner, notice, members (with join time and scene) and admins.

@@ -1958,6 +1958,7 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "moment_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -1990,6 +1991,7 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "task_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -2022,6 +2024,7 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -2054,6 +2057,7 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -2158,11 +2162,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_list`](crate::Client::get_moment_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_list_pages`](crate::Client::get_moment_list_pages) keeps them and resumes.
     pub fn get_moment_list_stream(
         &self,
         request: GetMomentListRequest,
     ) -> crate::paging::Pages<MomentRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_list`](crate::Client::get_moment_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_list_pages(
+        &self,
+        request: GetMomentListRequest,
+    ) -> crate::paging::PageStream<GetMomentListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈企业发表的列表 — List the members asked to post one corp Moments post and whether each has posted, cursor-paged.
@@ -2181,11 +2195,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_task`](crate::Client::get_moment_task), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_task_pages`](crate::Client::get_moment_task_pages) keeps them and resumes.
     pub fn get_moment_task_stream(
         &self,
         request: GetMomentTaskRequest,
     ) -> crate::paging::Pages<MomentTask> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_task`](crate::Client::get_moment_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_task_pages(
+        &self,
+        request: GetMomentTaskRequest,
+    ) -> crate::paging::PageStream<GetMomentTaskRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈发表时选择的可见范围 — List the customers a member chose as the audience when posting a Moments post, cursor-paged.
@@ -2204,11 +2228,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_customer_list_pages`](crate::Client::get_moment_customer_list_pages) keeps them and resumes.
     pub fn get_moment_customer_list_stream(
         &self,
         request: GetMomentCustomerListRequest,
     ) -> crate::paging::Pages<MomentCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_customer_list_pages(
+        &self,
+        request: GetMomentCustomerListRequest,
+    ) -> crate::paging::PageStream<GetMomentCustomerListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈发表后的可见客户列表 — List the customers who can see a member's Moments post after it was posted, cursor-paged.
@@ -2227,11 +2261,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_send_result_pages`](crate::Client::get_moment_send_result_pages) keeps them and resumes.
     pub fn get_moment_send_result_stream(
         &self,
         request: GetMomentSendResultRequest,
     ) -> crate::paging::Pages<MomentSendCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_send_result_pages(
+        &self,
+        request: GetMomentSendResultRequest,
+    ) -> crate::paging::PageStream<GetMomentSendResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈的互动数据 — Get the comments and likes on one member's Moments post.

@@ -739,6 +739,7 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
         next: Some("next_cursor"),
         items: "strategy",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
@@ -793,6 +794,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
         next: Some("next_cursor"),
         items: "range",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
@@ -892,11 +894,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::moment_strategy_list`](crate::Client::moment_strategy_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::moment_strategy_list_pages`](crate::Client::moment_strategy_list_pages) keeps them and resumes.
     pub fn moment_strategy_list_stream(
         &self,
         request: MomentStrategyListRequest,
     ) -> crate::paging::Pages<MomentStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::moment_strategy_list`](crate::Client::moment_strategy_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn moment_strategy_list_pages(
+        &self,
+        request: MomentStrategyListRequest,
+    ) -> crate::paging::PageStream<MomentStrategyListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取规则组详情(朋友圈) — Get one Moments rule group's name, parent, admins and privileges.
@@ -932,11 +944,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::moment_strategy_get_range`](crate::Client::moment_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::moment_strategy_get_range_pages`](crate::Client::moment_strategy_get_range_pages) keeps them and resumes.
     pub fn moment_strategy_get_range_stream(
         &self,
         request: MomentStrategyGetRangeRequest,
     ) -> crate::paging::Pages<MomentStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::moment_strategy_get_range`](crate::Client::moment_strategy_get_range) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn moment_strategy_get_range_pages(
+        &self,
+        request: MomentStrategyGetRangeRequest,
+    ) -> crate::paging::PageStream<MomentStrategyGetRangeRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 创建新的规则组(朋友圈) — Create a Moments rule group with its admins, privileges and managed range.

@@ -605,6 +605,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "product_list",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"limit\":50,\"cursor\":\"CURSOR\"}"),
@@ -714,11 +715,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_product_album_list`](crate::Client::get_product_album_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_product_album_list_pages`](crate::Client::get_product_album_list_pages) keeps them and resumes.
     pub fn get_product_album_list_stream(
         &self,
         request: GetProductAlbumListRequest,
     ) -> crate::paging::Pages<ProductAlbumProduct> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_product_album_list`](crate::Client::get_product_album_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_product_album_list_pages(
+        &self,
+        request: GetProductAlbumListRequest,
+    ) -> crate::paging::PageStream<GetProductAlbumListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 编辑商品图册 — Update a product of the product album; only the fields given are changed.

@@ -733,6 +733,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
         next: None,
         items: "items",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(

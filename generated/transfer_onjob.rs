@@ -470,6 +470,7 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "customer",
         limit: None,
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -551,11 +552,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::transfer_result`](crate::Client::transfer_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::transfer_result_pages`](crate::Client::transfer_result_pages) keeps them and resumes.
     pub fn transfer_result_stream(
         &self,
         request: TransferResultRequest,
     ) -> crate::paging::Pages<OnjobTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::transfer_result`](crate::Client::transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn transfer_result_pages(
+        &self,
+        request: TransferResultRequest,
+    ) -> crate::paging::PageStream<TransferResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配在职成员的客户群 — Hand customer group chats owned by an employed member over to a new owner.

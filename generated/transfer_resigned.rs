@@ -717,6 +717,7 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
         next: Some("next_cursor"),
         items: "info",
         limit: Some("page_size"),
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"cursor\":\"\",\"page_size\":100}"),
@@ -773,6 +774,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "customer",
         limit: None,
+        partial: &[],
     }),
     rules: &[],
     example_request: Some(
@@ -888,11 +890,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_unassigned_list_pages`](crate::Client::get_unassigned_list_pages) keeps them and resumes.
     pub fn get_unassigned_list_stream(
         &self,
         request: GetUnassignedListRequest,
     ) -> crate::paging::Pages<UnassignedCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_unassigned_list_pages(
+        &self,
+        request: GetUnassignedListRequest,
+    ) -> crate::paging::PageStream<GetUnassignedListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配离职成员的客户 — Assign up to 100 customers of a resigned member to another member.
@@ -935,11 +947,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::resigned_transfer_result_pages`](crate::Client::resigned_transfer_result_pages) keeps them and resumes.
     pub fn resigned_transfer_result_stream(
         &self,
         request: ResignedTransferResultRequest,
     ) -> crate::paging::Pages<ResignedTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn resigned_transfer_result_pages(
+        &self,
+        request: ResignedTransferResultRequest,
+    ) -> crate::paging::PageStream<ResignedTransferResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配离职成员的客户群 — Hand customer group chats owned by a resigned member over to a new owner.

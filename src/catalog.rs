@@ -107,6 +107,9 @@ pub struct Paging {
     pub items: &'static str,
     /// Request field with the page size.
     pub limit: Option<&'static str>,
+    /// Response fields that report a partial failure of a page (`batch/get_by_user`'s `fail_info`): item
+    /// streams drop them, page streams ([`Page::partial`](crate::paging::Page::partial)) keep them.
+    pub partial: &'static [&'static str],
 }
 
 /// A rule the official docs state in words about an endpoint's request fields (the spec's `rules`).

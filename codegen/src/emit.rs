@@ -451,7 +451,8 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             };
             let items = &p.items.wire;
             let limit = opt_str(&p.style.limit().map(|f| f.wire.clone()));
-            quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
+            let partial = &p.partial;
+            quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit, partial: &[#(#partial),*] }) }
         }
     };
     let rules = ep.at_least_one_of.iter().map(|names| {
@@ -664,11 +665,37 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             #split
         }
     };
+    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let drops = format!(
+        " Items only: the pages' cursors{} are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes.",
+        if p.partial.is_empty() {
+            String::new()
+        } else {
+            format!(" and partial-failure fields (`{}`)", p.partial.join("`, `"))
+        }
+    );
+    let pdoc = format!(
+        " Every page of [`Client::{}`](crate::Client::{}) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and {}.",
+        ep.fn_name,
+        ep.fn_name,
+        if p.partial.is_empty() {
+            "the endpoint's partial-failure fields (none for this endpoint)".to_string()
+        } else {
+            format!("its partial-failure fields (`{}`)", p.partial.join("`, `"))
+        }
+    );
     let stream = quote! {
         #[doc = #sdoc]
+        #[doc = ""]
+        #[doc = #drops]
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::cursor_stream(self.clone(), request)
+        }
+        #[doc = #pdoc]
+        #dep
+        pub fn #pages(&self, request: #req) -> crate::paging::PageStream<#req> {
+            crate::paging::cursor_pages(self.clone(), request)
         }
     };
     (stream, paged)

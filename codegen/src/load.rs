@@ -428,6 +428,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         let next = r.opt("next");
         let items = r.req("items");
         let limit = r.opt("limit");
+        let partial = r.or_default("partial");
         let chunk = r.get("chunk").map(|(v, span, scope)| {
             let mut r = Reader::new(loc, span, v, scope, "`paging.chunk`");
             let field = r.req("field");
@@ -445,6 +446,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
             items,
             limit,
             chunk,
+            partial,
             at: r.finish(),
         }
     });

@@ -302,6 +302,7 @@ impl Lowerer<'_> {
                 items,
                 item_ty,
                 chunk,
+                partial: p.partial.clone(),
             })
         });
         let doc = |which: &str| {

@@ -261,6 +261,8 @@ pub struct Paging {
     pub item_ty: Ty,
     /// A request list the docs cap, which the stream splits.
     pub chunk: Option<Chunk>,
+    /// Wire names of the response fields that report a partial failure of a page.
+    pub partial: Vec<String>,
 }
 
 /// How an endpoint pages.

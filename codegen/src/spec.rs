@@ -324,6 +324,8 @@ pub struct PagingDef {
     pub limit: Option<String>,
     /// A capped request list the stream splits.
     pub chunk: Option<ChunkDef>,
+    /// Response fields that report a partial failure of the page (`fail_info`), surfaced by page streams.
+    pub partial: Vec<String>,
 }
 
 /// A request list the docs cap.

@@ -310,6 +310,15 @@ fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
                 ps("limit", format!("request.{l}")).err("paging.limit names no request field");
             }
         }
+        for name in &p.partial {
+            if find_field(&ep.response, name).is_none() {
+                let known: Vec<&str> = ep.response.iter().map(|f| f.name.as_str()).collect();
+                s.line(p.at.key("partial")).err(format!(
+                    "paging.partial names `{name}`, which is not a response field; use one of: {}",
+                    known.join(", ")
+                ));
+            }
+        }
         if let Some(c) = &p.chunk {
             if !matches!(field_ty(&ep.request, &c.field), Some(TyExpr::List(_))) {
                 s.field(format!("request.{}", c.field), c.at.key("field"))

@@ -557,3 +557,19 @@ fn request_rules_name_optional_request_fields_at_their_line() {
         vec![vec!["a".to_string(), "b".to_string()]]
     );
 }
+
+#[test]
+fn paging_partial_names_response_fields_at_its_line() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing_list\n    method: POST\n    name_zh: 列\n    summary: A list.\n    idempotent: true\n    request:\n      - { name: cursor, type: string }\n    response:\n      - { name: next_cursor, type: string }\n      - { name: items, type: \"[string]\" }\n      - { name: fail_info, type: json }\n    paging:\n      style: cursor\n      cursor: cursor\n      next: next_cursor\n      items: items\n      partial: [fail_info, nope]\n";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:19: endpoint externalcontact/thing_list: paging.partial names `nope`, which is not a response field; use one of: next_cursor, items, fail_info"),
+        "{e}"
+    );
+    assert!(e.starts_with("1 error(s)"), "{e}");
+    let api = model_from_sources(vec![src("g", &text.replace(", nope]", "]"))]).unwrap();
+    assert_eq!(
+        api.groups[0].endpoints[0].paging.as_ref().unwrap().partial,
+        ["fail_info"]
+    );
+}

@@ -16,6 +16,7 @@ mod endpoints;
 #[cfg(feature = "redis")]
 mod fleet;
 mod openapi;
+mod paging;
 mod requests;
 mod retries;
 mod runtime;

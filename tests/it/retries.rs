@@ -68,12 +68,26 @@ async fn a_write_is_never_retried() {
     let s = StandIn::start().await.unwrap();
     s.fail_next(WRITE, -1, "system busy");
     let c = client(&s, fast());
-    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    let e = c
+        .add_corp_tag(
+            &AddCorpTagRequest::new()
+                .group_name("VIP")
+                .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.errcode(), Some(-1));
     assert_eq!(calls_to(&s, WRITE), 1);
 
     s.fail_next_http(WRITE, 503);
-    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    let e = c
+        .add_corp_tag(
+            &AddCorpTagRequest::new()
+                .group_name("VIP")
+                .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.http_status(), Some(503), "{e:?}");
     assert_eq!(calls_to(&s, WRITE), 2);
 }
@@ -269,6 +283,12 @@ async fn a_connection_closed_before_any_answer_is_retried_on_reads_only() {
     assert!(matches!(e, Error::Transport { status: None, .. }), "{e:?}");
     assert!(e.is_retryable());
     assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read: three attempts");
-    c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    c.add_corp_tag(
+        &AddCorpTagRequest::new()
+            .group_name("VIP")
+            .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(accepted.load(Ordering::SeqCst), 4, "a write: one attempt");
 }

@@ -520,6 +520,7 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
         next: Some("next_cursor"),
         items: "widgets",
         limit: None,
+        partial: &[],
     }),
     rules: &[],
     example_request: Some("{\"owner_list\":[\"a\"],\"cursor\":\"\"}"),
@@ -549,6 +550,7 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
         next: None,
         items: "items",
         limit: Some("limit"),
+        partial: &[],
     }),
     rules: &[],
     example_request: None,
@@ -615,11 +617,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::fixture_widget_list_pages`](crate::Client::fixture_widget_list_pages) keeps them and resumes.
     pub fn fixture_widget_list_stream(
         &self,
         request: FixtureWidgetListRequest,
     ) -> crate::paging::Pages<Widget> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn fixture_widget_list_pages(
+        &self,
+        request: FixtureWidgetListRequest,
+    ) -> crate::paging::PageStream<FixtureWidgetListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 部件统计 — An offset-paged list.
