@@ -1980,7 +1980,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps must be listed under 客户联系「可调用应用」; third-party and 代开发 apps need 企业客户权限 → 获客助手; 「营销获客」 apps need 建联客户信息; the 客户联系 system app cannot call it. Also callable by the 获客助手组件 (doc 99484), which then only sees links authorized to the component.
     #[doc(alias = "externalcontact/customer_acquisition/list_link")]
@@ -2015,7 +2015,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// The link must have been created by the calling app (same permissions as list_link). Also callable by the 获客助手组件 (doc 99484), which gets only link.link_name and link.url (url carrying comp_scene). Older revisions of the page printed skip_verify beside link (WxJava and go-workwx still read it there) and a trailing comma in the example; the current page and SKIT put skip_verify and mark_source inside link and add priority_option, as declared here.
     #[doc(alias = "externalcontact/customer_acquisition/get")]
@@ -2081,7 +2081,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// state is the customer_channel value appended to the link url (at most 64 bytes, longer values are truncated); the same value comes back as state in 获取客户详情.
     #[doc(alias = "externalcontact/customer_acquisition/customer")]
@@ -2116,7 +2116,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// GET with no parameters besides access_token (official docs, WxJava, go-wecom); SKIT sends POST. Note the path: customer_acquisition_quota, not customer_acquisition/quota.
     #[doc(alias = "externalcontact/customer_acquisition_quota")]
@@ -2133,7 +2133,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// POST with a JSON body per the official docs (97375, 代开发 copy 97400, component copy 99483); SKIT and NotFound403/wecom-sdk send GET with query parameters. The range is counted by whole days (closed interval); only the last 180 days can be queried and start and end may be at most 30 days apart. The docs' example response has a trailing comma after new_customer_cnt, dropped here.
     #[doc(alias = "externalcontact/customer_acquisition/statistic")]
@@ -2150,7 +2150,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// chat_key comes from the 成员多次收消息 callback and is valid for 30 minutes. go-wecom cites doc 100254; the component copy (100135) omits the top-level userid/external_userid, so they are optional here.
     #[doc(alias = "externalcontact/customer_acquisition/get_chat_info")]
@@ -2167,7 +2167,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// 获客助手组件 (third-party component) only; documented only in the official docs. No body parameters (only access_token); no request example is printed. price is returned when pay_mode is 1; auth_apps when link_auth_mode is 1.
     #[doc(alias = "externalcontact/customer_acquisition/get_comp_auth_info")]
@@ -2201,7 +2201,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///

@@ -1220,7 +1220,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/get_contact_way")]
     pub async fn get_contact_way(
         &self,
@@ -1235,7 +1235,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only 「联系我」 created after 2021-07-10 are listed, and temporary-chat ways never are. start_time
     /// defaults to 90 days ago and end_time to now; limit defaults to 100, at most 1000.

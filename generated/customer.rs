@@ -2450,7 +2450,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only members with 客户联系 enabled have customers; external contacts added by other members are not
     /// returned. The member must be in the app's visible range. Self-built apps must be configured in
@@ -2466,7 +2466,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// When a customer has more than 500 follow users the list is paged: pass the previous next_cursor as
     /// cursor. The app only sees follow users in its visible range (营销获客 apps only see customers they
@@ -2498,7 +2498,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// userid_list takes at most 100 members; limit is at most 100 (default 50, larger values are capped).
     /// Each item pairs a customer with one following member; `follow_info` carries corp/strategy tag ids in
@@ -2558,7 +2558,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps only. limit is at most 1000. tmp_openid is only unique within one full walk (from the
     /// first page to the last); asking for the first page again (empty cursor) yields new tmp_openids and a
@@ -2593,7 +2593,7 @@ impl crate::Client {
     ///
     /// `GET /cgi-bin/crm/get_external_contact`
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Legacy endpoint without a current doc page (WxJava keeps it as @Deprecated GET_EXTERNAL_CONTACT); the
     /// response has the shape of externalcontact/get. No official example survives: the example below is

@@ -1078,7 +1078,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Self-built apps must be configured as 客户联系 可调用接口的应用; 代开发/第三方 apps need the 管理客户联系规则组 privilege. An app only sees and manages the rule groups it created.
     #[doc(alias = "externalcontact/customer_strategy/list")]
@@ -1113,7 +1113,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// A rule group with a parent manages a subset of its parent's range.
     #[doc(alias = "externalcontact/customer_strategy/get")]
@@ -1130,7 +1130,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/customer_strategy/get_range")]
     pub async fn customer_strategy_get_range(
         &self,

@@ -331,7 +331,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only members in the app's visible range are returned. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
@@ -349,7 +349,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Documented only on the 代开发 page (96312). Self-built apps must be configured in 「可调用应用」;
     /// third-party apps need 企业客户权限 → 客户基础信息.
@@ -367,7 +367,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only 营销获客 (marketing-acquisition) third-party apps may call it. The docs' field table types
     /// user_list as uint64\[\], but the example (and every SDK) carries userid strings, so it is a string

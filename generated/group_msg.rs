@@ -1684,7 +1684,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most one month. Self-built apps only see members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605171726 instead.
     #[doc(alias = "externalcontact/get_groupmsg_list_v2")]
@@ -1719,7 +1719,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Messages created before 2020-11-17 have no task list; use get_groupmsg_send_result for them. The docs' example shows status 1, which the field table does not list (0 未发送, 2 已发送); it decodes into the catch-all variant.
     #[doc(alias = "externalcontact/get_groupmsg_task")]
@@ -1754,7 +1754,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// For mass messages to customer groups, unsent records are not returned (the member has not picked the groups yet), only sent ones.
     #[doc(alias = "externalcontact/get_groupmsg_send_result")]
@@ -1819,7 +1819,7 @@ impl crate::Client {
     ///
     /// `POST /cgi-bin/externalcontact/get_group_msg_result`
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// The old 获取企业群发消息发送结果 page no longer exists. Its shape is taken from WxJava and chanxuehong/wechat: request msgid (WxJava also sends limit and cursor), response detail_list with the same items as get_groupmsg_send_result's send_list.
     #[doc(alias = "externalcontact/get_group_msg_result")]

@@ -924,7 +924,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Without owner_filter the call covers every owner in the app's visible range; if that range has more than
     /// 1000 people the server answers 81017, so pass owner_filter. The old offset+limit paging (offset+limit <= 50000)
@@ -962,7 +962,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Some group changes are processed asynchronously, so right after a group change event this call may still
     /// return the old data. member_version can be compared with the version in group change events to avoid
@@ -981,7 +981,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only works for customer groups created by the corp's service staff and only yields chat_ids of the caller's
     /// own corp; the group owner must be in the app's visible range.

@@ -2184,7 +2184,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only external contacts that are WeChat users can be converted; contacts that are WeCom users
     /// (external_userid starting with "wo") are not supported. Used by 家校沟通 and 客户联系 apps.
@@ -2202,7 +2202,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Called with a third-party or 代开发 app access_token. Only verified corps; the unionid (open platform
     /// account) and openid (mini program) subjects must be verified and equal to the corp's subject, and both
@@ -2224,7 +2224,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2250,7 +2250,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only third-party and 代开发 apps may call it. The follower of each external_userid must be in the app's
     /// visible range (客户联系 and 家校); for 微信客服 only customers with a session in the last 48 hours. A
@@ -2270,7 +2270,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// get_new_external_userid does not cover group members without a friend relation; use this one with the
     /// group's chat_id. Only third-party and 代开发 apps; the group owner must be in the app's visible range; a
@@ -2290,7 +2290,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Called with the 代开发 app's access_token. The corp must have authorized the provider's third-party app
     /// with 企业客户权限 -> 客户基础信息, and at least one follower (or group owner) of the customer must be in
@@ -2309,7 +2309,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Section "external_userid转换" of 自建应用与第三方应用的对接. Called with a self-built app's access_token; the
     /// customer's follower (or the group owner) must be in the visible range of both that app and the app named
@@ -2356,7 +2356,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// 家校沟通 API. Self-built apps must be configured as 读取和编辑家校通讯录的应用; third-party apps need the
     /// 家校沟通 use-and-edit permission. System-app secrets are no longer accepted since 2023-12-01 (existing
@@ -2378,7 +2378,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Third-party or 代开发 app access_token. Rate limits: with subject_type 0, per corp (shared by all
     /// providers) 10万次/小时, 48万次/天, 750万次/月; with subject_type 1 the same limits per provider. The corp
@@ -2405,7 +2405,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Third-party or 代开发 app access_token; verified corps only. Works only for customers whose unionid was
     /// queried before (and got a pending_id) within its 90-day validity. With chat_id, only the group owner's
@@ -2425,7 +2425,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Third-party or 代开发 app access_token. Ids already in provider form come back unchanged. The invalid-id
     /// list is `invalid_external_tagid_list` per SKIT and WxJava; PowerWeChat reads `invalid_tagid_list`
@@ -2444,7 +2444,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// The calling app must be the app that obtained the tmp_external_userid; self-built, 代开发 and
     /// third-party apps may call it. For user_type 1 (客户) the app also needs the 客户联系 permission.
@@ -2464,7 +2464,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// 代开发 apps only, with the 代开发 app's access_token, after apply_to_upgrade_chatid has been called and
     /// before the chosen upgrade time is reached. The app needs 客户联系 -> 基础客户信息 and the group owner must
@@ -2531,7 +2531,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// For brands sharing apps with their dealers through 上下游: the calling app must be a shared self-built
     /// or 代开发 app with 客户联系 permission. Without corpid all corps are returned. mass_call_ticket (大批量调用
@@ -2550,7 +2550,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Upstream corps only, through a shared self-built or 代开发 app with 客户联系 permission; the corp must be
     /// verified (a 代开发 provider too). unionid and openid subjects must be verified and named like the upstream
@@ -2571,7 +2571,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Shared self-built or 代开发 app with 客户联系 permission; the customer's follower (or group owner) must be
     /// in the app's visible range; the upstream app must have called corpgroup/unionid_to_pending_id before;

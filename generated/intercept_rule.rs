@@ -825,7 +825,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// This is a GET without parameters besides access_token.
     #[doc(alias = "externalcontact/get_intercept_rule_list")]
@@ -842,7 +842,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// The range only contains members and departments within the calling app's visibility. The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here; it also prints rule_id as the number 1 where every other place has a string, hence rule_id is flex (decodes either); the example here carries "1" so it re-encodes unchanged.
     #[doc(alias = "externalcontact/get_intercept_rule")]

@@ -2118,7 +2118,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Only jobs already submitted can be queried. A copy of the docs' example response lacks the comma after "errmsg":"ok" inside result (invalid JSON); the example here has it.
     #[doc(alias = "externalcontact/get_moment_task_result")]
@@ -2150,7 +2150,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// start_time to end_time may span at most 30 days. Deleted posts are not returned (the admin console shows them). Self-built apps only see members in their visible range. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605172726 instead.
     #[doc(alias = "externalcontact/get_moment_list")]
@@ -2185,7 +2185,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/get_moment_task")]
     pub async fn get_moment_task(
         &self,
@@ -2218,7 +2218,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/get_moment_customer_list")]
     pub async fn get_moment_customer_list(
         &self,
@@ -2251,7 +2251,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/get_moment_send_result")]
     pub async fn get_moment_send_result(
         &self,
@@ -2284,7 +2284,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     #[doc(alias = "externalcontact/get_moment_comments")]
     pub async fn get_moment_comments(
         &self,

@@ -580,7 +580,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// If both tag_id and group_id are empty, all tags are returned; if both are given, tag_id is ignored and
     /// only group_id filters. Apps can only read and manage strategy tags of strategies they created

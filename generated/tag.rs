@@ -819,7 +819,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// If both tag_id and group_id are empty, all tags are returned. If both are given, tag_id is ignored
     /// and only group_id filters. Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party

@@ -874,7 +874,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// The current docs (2023-12-01) list only page_size and cursor. page_id is the older page-number
     /// parameter: it still appears in the cursor's description and is kept here as an optional legacy field;
@@ -934,7 +934,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The docs list statuses 1-4 for this endpoint.
@@ -1010,7 +1010,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Legacy endpoint that WeCom no longer maintains. Fields follow go-workwx and EasyWeChat; the example is
     /// reconstructed from those SDKs, not copied from a live official page.

@@ -7,6 +7,8 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use std::fmt;
 
+pub use crate::token_kind::{TokenKind, TOKEN_QUERY_PARAMS};
+
 #[allow(clippy::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
@@ -50,38 +52,8 @@ impl PartialEq<&str> for HttpMethod {
     }
 }
 
-/// Which token an endpoint takes, and which a client holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TokenKind {
-    /// `access_token`: a corp's token (self-built app, 客户联系 secret, or an authorized third-party/代开发 app).
-    Access,
-    /// `suite_access_token`: a third-party suite's own token.
-    Suite,
-    /// `provider_access_token`: a service provider's token.
-    Provider,
-    /// No token (`gettoken` itself).
-    None,
-}
-
-/// The query parameters that carry a token (of [`TokenKind::Access`], [`TokenKind::Suite`] and
-/// [`TokenKind::Provider`], in this order). Their values never appear in an error or a log line.
-pub const TOKEN_QUERY_PARAMS: [&str; 3] = ["access_token", "suite_access_token", "provider_access_token"];
-
 /// Query parameters that carry a secret (`gettoken`'s `corpsecret`); redacted like the tokens.
 pub const SECRET_QUERY_PARAMS: [&str; 1] = ["corpsecret"];
-
-impl TokenKind {
-    /// The query parameter that carries this token (one of [`TOKEN_QUERY_PARAMS`]).
-    pub fn query_name(self) -> Option<&'static str> {
-        match self {
-            TokenKind::Access => Some(TOKEN_QUERY_PARAMS[0]),
-            TokenKind::Suite => Some(TOKEN_QUERY_PARAMS[1]),
-            TokenKind::Provider => Some(TOKEN_QUERY_PARAMS[2]),
-            TokenKind::None => None,
-        }
-    }
-}
 
 /// Cursor or offset paging.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,9 +161,10 @@ pub struct Endpoint {
     pub deprecated: Option<&'static str>,
     /// The multipart file part, for uploads.
     pub upload: Option<&'static str>,
-    /// Safe to repeat (a read: get, list, statistics, conversions): the client retries it on errcode -1 and
-    /// on transport failures before any answer, per its [`RetryPolicy`](crate::RetryPolicy). Writes are
-    /// never retried.
+    /// Safe to repeat (a read: get, list, statistics, conversions): the client retries it on a retryable
+    /// errcode ([`ErrorClass::Retryable`](crate::errcode::ErrorClass::Retryable): -1, 6000, 41063) and on
+    /// transport failures before any answer, per its [`RetryPolicy`](crate::RetryPolicy). Writes are never
+    /// retried.
     pub idempotent: bool,
     /// WeCom's limit on concurrent calls of this endpoint per corp, where one is known; the client queues
     /// callers beyond it.

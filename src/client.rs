@@ -3,7 +3,8 @@
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
 use crate::token::{
-    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider, TokenSource, TokenStore,
+    CorpTokenProvider, FetchPolicy, MemoryTokenStore, Replay, Secret, SharedFetch, TokenProvider, TokenSource,
+    TokenStore,
 };
 use crate::transport::{to_query, Body, Failure, Http};
 use crate::{Error, Result};
@@ -16,15 +17,17 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
-/// The official API host.
-pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+pub use crate::transport::DEFAULT_BASE_URL;
 
 /// What the call pipeline hands each answer to: (endpoint path, body, whether the body may be shown in errors).
 type DecodeInto<'a> = dyn FnMut(&str, &[u8], bool) -> Result<()> + Send + 'a;
 
 /// errcodes that mean "this token is invalid or expired" (access_token: 40001, 40014, 42001; suite_access_token:
-/// 40082, 42009): the token is dropped and the call replayed once.
-pub const TOKEN_ERRCODES: [i64; 5] = [40001, 40014, 42001, 40082, 42009];
+/// 40082, 42009), in code order: the errcodes of class
+/// [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid), taken from that classification. The
+/// token is dropped and the call replayed once.
+#[deprecated(note = "use `errcode::classify(code)` or `Error::class()`: `ErrorClass::TokenInvalid(_)`")]
+pub const TOKEN_ERRCODES: [i64; 5] = crate::errcode::token_codes(None);
 
 /// A typed async client for the WeCom 客户联系 API. Cheap to clone (`Arc` inside); `Send + Sync`.
 ///
@@ -43,9 +46,11 @@ struct Inner {
     limits: Limits,
 }
 
-/// How idempotent calls are retried: on errcode -1 and on transport failures before any answer arrived
-/// (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and
-/// jitter. Writes are never retried; 45009 and 45033 come back at once.
+/// How idempotent calls are retried: on an errcode of class
+/// [`ErrorClass::Retryable`](crate::errcode::ErrorClass::Retryable) (-1, 6000, 41063) and on transport
+/// failures before any answer arrived (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in
+/// all, with exponential backoff and jitter. Writes are never retried; rate limits
+/// ([`Throttled`](crate::errcode::ErrorClass::Throttled): 45009, 45033) and fatal codes come back at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -303,14 +308,9 @@ impl ClientBuilder {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
             return Err(Error::Config("base_url must be an http(s) URL without a query".into()));
         }
-        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
         let client = match self.http {
             Some(c) => c,
-            None => reqwest::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))?,
+            None => crate::transport::default_client(self.timeout.unwrap_or(crate::transport::DEFAULT_TIMEOUT))?,
         };
         let http = Http::new(client, base.trim_end_matches('/').to_string());
         let (tokens, corp_provider) = match self.provider {
@@ -456,9 +456,10 @@ impl Client {
     }
 
     /// Sends one request and decodes its answer (one pass), in one `wecom.call` span:
-    /// - on a token errcode the token is dropped and the call replayed once (never more);
-    /// - an idempotent endpoint is retried on -1 and on transport failures before any answer, per the retry
-    ///   policy; writes never are;
+    /// - on an errcode of class `TokenInvalid` the token is dropped and the call replayed once (never more;
+    ///   `token::Replay` holds that rule for the token providers too);
+    /// - an idempotent endpoint is retried on an errcode of class `Retryable` and on transport failures before
+    ///   any answer, per the retry policy; writes never are; `Throttled` and `Fatal` codes come back at once;
     /// - each attempt waits for the endpoint's and the client's concurrency limits.
     ///
     /// `decode` reads an answer (and reports its errcode as an error); after a failed attempt it may run again.
@@ -479,7 +480,7 @@ impl Client {
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let started = std::time::Instant::now();
+        let started = crate::clock::now();
         let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
         let _entered = span.enter();
         span.record(
@@ -522,7 +523,7 @@ impl Client {
         // The body of a call without a token (gettoken) holds a token: keep it out of errors.
         let show_body = ep.token != TokenKind::None;
         let policy = self.inner.retry;
-        let mut replayed = false;
+        let mut replay = Replay::once();
         let mut attempt = 1u32;
         let turn = turn_value(ep, query, &body);
         loop {
@@ -549,18 +550,16 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(f) => f,
             };
-            let retry_reason = match &failure.error {
-                // Only a call that carried a token is replayed (gettoken's own 40001 means a bad secret).
-                Error::Api { errcode, .. } if TOKEN_ERRCODES.contains(errcode) && !replayed && token.is_some() => {
-                    if let Some(t) = &token {
-                        tracing::debug!(errcode, "token rejected; refreshing it once");
-                        self.inner.tokens.provider.invalidate(t.expose()).await;
-                    }
-                    replayed = true;
-                    continue;
-                }
-                Error::Api { errcode: -1, .. } => "errcode -1 (system busy)",
-                Error::Transport { .. } if failure.before_answer => "no answer",
+            // A refused token: dropped and the call replayed once (only a call that carried a token).
+            if replay
+                .after(&failure.error, token.as_ref(), &*self.inner.tokens.provider)
+                .await
+            {
+                continue;
+            }
+            let retry_reason = match (&failure.error, failure.error.class()) {
+                (_, Some(class)) if class.retried_on_reads() => "retryable errcode",
+                (Error::Transport { .. }, _) if failure.before_answer => "no answer",
                 _ => return Err(failure.error),
             };
             if !ep.idempotent || attempt >= policy.max_attempts {
@@ -576,7 +575,7 @@ impl Client {
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying an idempotent call"
             );
-            tokio::time::sleep(delay).await;
+            crate::clock::sleep(delay).await;
         }
     }
 
@@ -674,7 +673,9 @@ mod tests {
         ep
     }
 
-    #[tokio::test]
+    // On the paused clock the 50 ms timeout below ends only once nothing else can run: the second caller has
+    // had every chance to get its turn.
+    #[tokio::test(start_paused = true)]
     async fn one_turn_per_value_and_no_entry_left_behind() {
         let (ep, limits) = (mark_tag(), Limits::default());
         let first = limits.acquire(ep, Some("wm1")).await;

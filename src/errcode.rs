@@ -1,5 +1,25 @@
-//! WeCom's global error codes: what each means and whether retrying can help, generated from
-//! `spec/errcodes.yaml` (the official 全局错误码 page, doc 90313).
+//! WeCom's global error codes: what each means and what it calls for, generated from `spec/errcodes.yaml`
+//! (the official 全局错误码 page, doc 90313).
+//!
+//! Every code has one [`ErrorClass`], and that one classification is what the client's pipeline, the token
+//! providers and [`Error::class`](crate::Error::class) / [`Error::is_retryable`](crate::Error::is_retryable)
+//! read:
+//!
+//! | class | codes | what the client does |
+//! |---|---|---|
+//! | [`TokenInvalid`](ErrorClass::TokenInvalid) | 40001, 40014, 42001 (access_token); 40082, 42009 (suite_access_token) | drops the token it sent, fetches a new one and replays the call once |
+//! | [`Retryable`](ErrorClass::Retryable) | -1, 6000, 41063 | retries idempotent endpoints (reads) per its [`RetryPolicy`](crate::RetryPolicy); never writes |
+//! | [`Throttled`](ErrorClass::Throttled) | 45009 ([`Frequency`](Throttle::Frequency)), 45033 ([`Concurrency`](Throttle::Concurrency)) | returns it at once: never retried blindly |
+//! | [`Fatal`](ErrorClass::Fatal) | every other code, catalogued or not | returns it at once |
+//!
+//! ```
+//! use wecom_externalcontact::errcode::{self, ErrorClass, Throttle};
+//! assert_eq!(errcode::classify(45009), ErrorClass::Throttled(Throttle::Frequency));
+//! assert_eq!(errcode::classify(-1), ErrorClass::Retryable);
+//! assert_eq!(errcode::classify(84061), ErrorClass::Fatal);
+//! ```
+
+use crate::token_kind::TokenKind;
 
 #[allow(clippy::all)]
 mod generated {
@@ -16,9 +36,83 @@ pub struct ErrcodeInfo {
     pub meaning: &'static str,
     /// A short English gloss.
     pub gloss: &'static str,
-    /// Whether the same request can succeed later (-1, 6000, 41063, 45009 after the block, 45033 with less
-    /// concurrency). The client itself retries only -1, and only on idempotent endpoints.
+    /// Whether the same request can succeed later: its class is [`Retryable`](ErrorClass::Retryable) (-1,
+    /// 6000, 41063) or [`Throttled`](ErrorClass::Throttled) (45009 after the block, 45033 with less
+    /// concurrency). See [`class`](Self::class) for what the client does with it.
     pub retryable: bool,
+    /// What the code calls for.
+    pub class: ErrorClass,
+}
+
+/// What a WeCom errcode calls for. Generated from `spec/errcodes.yaml` (see the [module](self) docs for the
+/// table); the client, the token providers and [`Error::class`](crate::Error::class) all read this one
+/// classification. Match it with a wildcard arm: classes can be added.
+///
+/// ```
+/// # fn handle(err: wecom_externalcontact::Error) {
+/// use wecom_externalcontact::errcode::{ErrorClass, Throttle};
+/// match err.class() {
+///     Some(ErrorClass::Throttled(Throttle::Frequency)) => { /* wait out the block (about a minute) */ }
+///     Some(ErrorClass::Throttled(Throttle::Concurrency)) => { /* fewer calls at once, then again */ }
+///     Some(ErrorClass::TokenInvalid(kind)) => { /* refused even after one refresh: check the {kind:?} token's source */ }
+///     _ => { /* fatal, retryable (already retried on reads), or not an API error */ }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// A token of this kind was refused as invalid or expired (access_token: 40001, 40014, 42001;
+    /// suite_access_token: 40082, 42009). The client (and a token provider whose fetch carries another
+    /// token, such as an authorized corp's) drops exactly the token the call carried, fetches a new one and
+    /// replays the call once, never more; a call without a token (`gettoken`, whose 40001 means a wrong
+    /// secret) is never replayed. A call carries one token, so the replay does not depend on the kind the
+    /// code names: WeCom has no codes of its own for a refused provider_access_token and answers 40014.
+    TokenInvalid(TokenKind),
+    /// A passing failure (-1 system busy, 6000 data version conflict, 41063 mass message still being
+    /// dispatched): the client retries idempotent endpoints (reads) with backoff per its
+    /// [`RetryPolicy`](crate::RetryPolicy), and never writes.
+    Retryable,
+    /// A rate limit: the same request can succeed later, but repeating it at once only prolongs the limit,
+    /// so the client returns it at once and never retries it blindly.
+    Throttled(Throttle),
+    /// Anything else, catalogued or not (bad input, permissions, configuration, domain outcomes such as
+    /// 84061): the client returns it at once.
+    Fatal,
+}
+
+/// The rate limit a [`Throttled`](ErrorClass::Throttled) code reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Throttle {
+    /// 45009 (接口调用超过限制): too many calls of this API in a window; calls are blocked until the window
+    /// ends (about a minute for per-minute limits, an hour for hourly ones). Hold further calls until then.
+    Frequency,
+    /// 45033 (接口并发调用超过限制): too many concurrent calls of this API per corp, or on one resource.
+    /// Lower the concurrency, then call again.
+    Concurrency,
+}
+
+impl ErrorClass {
+    /// Whether the same request can succeed later: [`Retryable`](Self::Retryable) and
+    /// [`Throttled`](Self::Throttled) (after the block, or with less concurrency).
+    pub fn can_succeed_later(self) -> bool {
+        matches!(self, ErrorClass::Retryable | ErrorClass::Throttled(_))
+    }
+
+    /// Whether the client retries a call that got this class: only [`Retryable`](Self::Retryable), and only
+    /// on an idempotent endpoint.
+    pub fn retried_on_reads(self) -> bool {
+        self == ErrorClass::Retryable
+    }
+
+    /// The limit, when this is [`Throttled`](Self::Throttled).
+    pub fn throttle(self) -> Option<Throttle> {
+        match self {
+            ErrorClass::Throttled(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// Every catalogued code, sorted by code.
@@ -32,9 +126,76 @@ pub fn lookup(code: i64) -> Option<&'static ErrcodeInfo> {
     all.binary_search_by_key(&code, |e| e.code).ok().map(|i| &all[i])
 }
 
+/// The class of `code`: its catalogued class, [`ErrorClass::Fatal`] for a code not in the catalogue.
+pub fn classify(code: i64) -> ErrorClass {
+    lookup(code).map_or(ErrorClass::Fatal, |e| e.class)
+}
+
+/// The codes of class [`TokenInvalid`](ErrorClass::TokenInvalid) (of `kind`, or of every kind), in code
+/// order, as an array of exactly `N`: evaluated at compile time, so a count that no longer fits the spec is
+/// a build error.
+pub(crate) const fn token_codes<const N: usize>(kind: Option<TokenKind>) -> [i64; N] {
+    let all = generated::ERRCODES;
+    let mut out = [0; N];
+    let (mut i, mut n) = (0, 0);
+    while i < all.len() {
+        if let ErrorClass::TokenInvalid(k) = all[i].class {
+            let wanted = match kind {
+                Some(kind) => kind as u8 == k as u8,
+                None => true,
+            };
+            if wanted {
+                assert!(
+                    n < N,
+                    "spec/errcodes.yaml has more token codes: lengthen TOKEN_ERRCODES / SUITE_TOKEN_ERRCODES"
+                );
+                out[n] = all[i].code;
+                n += 1;
+            }
+        }
+        i += 1;
+    }
+    assert!(
+        n == N,
+        "spec/errcodes.yaml has fewer token codes: shorten TOKEN_ERRCODES / SUITE_TOKEN_ERRCODES"
+    );
+    out
+}
+
 /// errcode -1: 系统繁忙 (retried on idempotent endpoints).
 pub const SYSTEM_BUSY: i64 = -1;
 /// errcode 45009: 接口调用超过限制 (a frequency block of about a minute; never retried by the client).
 pub const FREQUENCY_LIMIT: i64 = 45009;
 /// errcode 45033: 接口并发调用超过限制 (never retried by the client).
 pub const CONCURRENCY_LIMIT: i64 = 45033;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_comes_from_the_spec() {
+        assert_eq!(classify(SYSTEM_BUSY), ErrorClass::Retryable);
+        assert_eq!(classify(6000), ErrorClass::Retryable);
+        assert_eq!(classify(41063), ErrorClass::Retryable);
+        assert_eq!(classify(FREQUENCY_LIMIT), ErrorClass::Throttled(Throttle::Frequency));
+        assert_eq!(
+            classify(CONCURRENCY_LIMIT),
+            ErrorClass::Throttled(Throttle::Concurrency)
+        );
+        for code in [40001, 40014, 42001] {
+            assert_eq!(classify(code), ErrorClass::TokenInvalid(TokenKind::Access), "{code}");
+        }
+        for code in [40082, 42009] {
+            assert_eq!(classify(code), ErrorClass::TokenInvalid(TokenKind::Suite), "{code}");
+        }
+        assert_eq!(classify(84061), ErrorClass::Fatal);
+        assert_eq!(classify(48002), ErrorClass::Fatal);
+        assert_eq!(classify(123_456_789), ErrorClass::Fatal, "not catalogued");
+        for e in all() {
+            assert_eq!(e.retryable, e.class.can_succeed_later(), "{}", e.code);
+        }
+        assert_eq!(token_codes::<5>(None), [40001, 40014, 40082, 42001, 42009]);
+        assert_eq!(token_codes::<2>(Some(TokenKind::Suite)), [40082, 42009]);
+    }
+}

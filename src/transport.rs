@@ -8,6 +8,10 @@ use crate::{Error, Result};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
+use std::time::Duration;
+
+/// The official API host.
+pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 
 /// The HTTP transport of one client (shared with its token provider).
 #[derive(Clone)]
@@ -44,6 +48,22 @@ impl From<Failure> for Error {
     fn from(f: Failure) -> Error {
         f.error
     }
+}
+
+/// The per-request timeout of a client built without one (30 s).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest connect timeout of the default HTTP client (10 s, less when the request timeout is shorter).
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one default HTTP client of the crate (the client's, and the suite and provider token providers'):
+/// `timeout` per request, connecting within at most 10 s.
+pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", e.without_url())))
 }
 
 impl Http {

@@ -3,7 +3,8 @@
 use crate::fail::Fail;
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read};
-use wecom_externalcontact::callback::{CallbackCrypto, CallbackQuery, Event};
+use wecom_externalcontact::callback::{CallbackCrypto, CallbackQuery, Event, ReplayWindow, TimestampAge};
+use wecom_externalcontact::clock;
 
 #[derive(Subcommand, Debug)]
 pub enum CallbackCommand {
@@ -96,7 +97,27 @@ impl Keys {
 fn parse_query(q: &str) -> Result<CallbackQuery, Fail> {
     let q = q.trim();
     let q = q.split_once('?').map_or(q, |(_, rest)| rest);
-    CallbackQuery::parse(q).map_err(|e| Fail::usage(e.to_string()))
+    let q = CallbackQuery::parse(q).map_err(|e| Fail::usage(e.to_string()))?;
+    if let Some(note) = window_note(&q.timestamp, clock::unix_secs()) {
+        eprintln!("{note}");
+    }
+    Ok(q)
+}
+
+/// A note on stderr when a captured request's signed timestamp is outside the router's default replay window:
+/// information for debugging (the command still checks and opens the request), since the router would refuse
+/// the same request with 403 as a replay.
+fn window_note(timestamp: &str, now_secs: u64) -> Option<String> {
+    let outside = match ReplayWindow::DEFAULT.age(timestamp, now_secs) {
+        Ok(TimestampAge::TooOld { age_secs }) => format!("signed {age_secs} s ago"),
+        Ok(TimestampAge::InTheFuture { ahead_secs }) => format!("signed {ahead_secs} s in the future"),
+        Ok(_) => return None,
+        Err(_) => "its timestamp is not a number of seconds".to_string(),
+    };
+    Some(format!(
+        "note: this request is outside the default replay window (5 min into the past, 60 s into the future): \
+         {outside}; a router with the default window would refuse it with 403 (checked and opened anyway)"
+    ))
 }
 
 fn read_body(path: Option<&std::path::Path>) -> Result<String, Fail> {
@@ -153,5 +174,24 @@ pub fn run(cmd: CallbackCommand) -> Result<(), Fail> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_note;
+
+    #[test]
+    fn the_note_names_a_timestamp_outside_the_default_window() {
+        let now = 1_800_000_000;
+        assert!(window_note(&(now - 3600).to_string(), now)
+            .unwrap()
+            .contains("signed 3600 s ago"));
+        assert!(window_note(&(now + 600).to_string(), now)
+            .unwrap()
+            .contains("600 s in the future"));
+        assert!(window_note("yesterday", now).unwrap().contains("not a number"));
+        assert_eq!(window_note(&(now - 299).to_string(), now), None);
+        assert_eq!(window_note(&(now + 60).to_string(), now), None);
     }
 }

@@ -150,8 +150,8 @@ pub struct Conn {
     /// The API host.
     #[arg(long, env = "WECOM_BASE_URL", default_value = DEFAULT_BASE_URL)]
     base_url: String,
-    /// Attempts in all for reads on errcode -1 or a failure before any answer (1: no retries; writes are
-    /// never retried).
+    /// Attempts in all for reads on a retryable errcode (-1, 6000, 41063) or a failure before any answer (1: no
+    /// retries; writes are never retried).
     #[arg(long, env = "WECOM_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     attempts: u32,
     /// At most this many requests in flight at once (the rest queue); unlimited by default.

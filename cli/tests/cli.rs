@@ -409,7 +409,29 @@ fn callback_verify_and_decrypt() {
     ]);
     let o = wecom_alone(&["callback", "verify", "--query", &format!("/callback?{query}")], &env);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), "echo-4711");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "echo-4711");
+    // Signed in 2014: outside the router's replay window, which the command says (and still verifies).
+    assert!(
+        stderr(&o).contains("outside the default replay window"),
+        "{}",
+        stderr(&o)
+    );
+    // A request signed now is inside it: no note.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let sig_now = crypto.signature(&now, "263014780", &echostr);
+    let fresh = url_query(&[
+        ("msg_signature", &sig_now),
+        ("timestamp", &now),
+        ("nonce", "263014780"),
+        ("echostr", &echostr),
+    ]);
+    let o = wecom_alone(&["callback", "verify", "--query", &fresh], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("replay window"), "{}", stderr(&o));
     // From flags instead of the environment, with a wrong token: the signature fails, exit 1, no key shown.
     let o = wecom_alone(
         &[

@@ -418,12 +418,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
         HttpMethod::Get => quote! { Get },
         HttpMethod::Post => quote! { Post },
     };
-    let token = match ep.token {
-        TokenKind::Access => quote! { Access },
-        TokenKind::Suite => quote! { Suite },
-        TokenKind::Provider => quote! { Provider },
-        TokenKind::None => quote! { None },
-    };
+    let token = token_kind(ep.token);
     let deprecated = opt_str(&ep.deprecated);
     let upload = opt_str(&ep.upload);
     let idempotent = ep.idempotent;
@@ -493,7 +488,7 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
     }
     lines.push(String::new());
     lines.push(if ep.idempotent {
-        "Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy."
+        "Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy."
             .to_string()
     } else {
         "Not idempotent: never retried.".to_string()
@@ -1044,5 +1039,15 @@ pub fn callback_events(api: &Api) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// The runtime's `TokenKind` variant (`Access`, …) of a spec token kind.
+pub(crate) fn token_kind(kind: TokenKind) -> TokenStream {
+    match kind {
+        TokenKind::Access => quote! { Access },
+        TokenKind::Suite => quote! { Suite },
+        TokenKind::Provider => quote! { Provider },
+        TokenKind::None => quote! { None },
     }
 }

@@ -117,12 +117,29 @@ pub struct ErrcodeDef {
     pub zh: String,
     /// A short English gloss.
     pub en: String,
-    /// Whether retrying the same request later can help.
+    /// Class `retryable`: the same request can succeed later; the client retries it on reads.
     #[serde(default)]
     pub retryable: bool,
+    /// Class `throttled`: a rate limit, waited out or met with less concurrency, never retried blindly.
+    #[serde(default)]
+    pub throttled: Option<ThrottleDef>,
+    /// Class `token`: a token of this kind (spelled as an endpoint's `token`) was refused as invalid or
+    /// expired; the call is replayed once with a new one.
+    #[serde(default)]
+    pub token: Option<TokenKind>,
     /// Its line in the file.
     #[serde(skip)]
     pub line: usize,
+}
+
+/// The rate limit a `throttled` errcode reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleDef {
+    /// Too many calls in a window (45009): blocked until the window ends.
+    Frequency,
+    /// Too many calls at once (45033): lower the concurrency.
+    Concurrency,
 }
 
 /// One callback event: a variant of `callback::EventKind`.

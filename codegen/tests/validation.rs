@@ -1,8 +1,10 @@
 //! Every kind of spec mistake is an error that names the file, the endpoint (or type, enum, event), the field
 //! and, where it can be found, the line — never a panic.
+use wecom_externalcontact_codegen::errcodes::Class;
 use wecom_externalcontact_codegen::load::Source;
-use wecom_externalcontact_codegen::model::HttpMethod;
+use wecom_externalcontact_codegen::model::{HttpMethod, TokenKind};
 use wecom_externalcontact_codegen::model_from_sources;
+use wecom_externalcontact_codegen::spec::ThrottleDef;
 
 fn src(stem: &str, text: &str) -> Source {
     Source {
@@ -521,7 +523,43 @@ fn errcodes_are_unique_and_carry_both_meanings() {
     let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit }\n  - { code: -1, zh: 系统繁忙, en: busy, retryable: true }\n";
     let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
     assert_eq!(api.errcodes.iter().map(|e| e.code).collect::<Vec<_>>(), vec![-1, 45009]);
-    assert!(api.errcodes[0].retryable && !api.errcodes[1].retryable);
+    assert_eq!(api.errcodes[0].class, Class::Retryable);
+    assert_eq!(api.errcodes[1].class, Class::Fatal);
+}
+
+#[test]
+fn an_errcode_has_one_class_key_and_names_a_token_kind() {
+    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit, retryable: true, throttled: frequency }\n  - { code: 40014, zh: 不合法的access_token, en: invalid, token: none }\n  - { code: 45033, zh: 接口并发调用超过限制, en: busy, throttled: sometimes }\n  - { code: 42001, zh: access_token已过期, en: expired, token: acces }\n";
+    let e = errors(&[("errcodes", text)]);
+    assert!(
+        e.contains("spec/errcodes.yaml:4: errcode 45009: `retryable: true` and `throttled` each give the code a class: keep one"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:5: errcode 40014: `token: none` names no token: write the kind the code refuses (access, suite or provider)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:6:")
+            && e.contains("unknown variant `sometimes`, expected `frequency` or `concurrency`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:7:") && e.contains("unknown variant `acces`"),
+        "{e}"
+    );
+    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit, throttled: frequency }\n  - { code: 45033, zh: 接口并发调用超过限制, en: busy, throttled: concurrency }\n  - { code: 42009, zh: suite_access_token已过期, en: expired, token: suite }\n  - { code: 40001, zh: 不合法的secret参数, en: secret }\n";
+    let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
+    let classes: Vec<_> = api.errcodes.iter().map(|e| (e.code, e.class)).collect();
+    assert_eq!(
+        classes,
+        vec![
+            (40001, Class::Fatal),
+            (42009, Class::TokenInvalid(TokenKind::Suite)),
+            (45009, Class::Throttled(ThrottleDef::Frequency)),
+            (45033, Class::Throttled(ThrottleDef::Concurrency)),
+        ]
+    );
 }
 
 #[test]

@@ -22,7 +22,9 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Instant;
 
 use sha1::{Digest, Sha1};
 
@@ -417,6 +419,31 @@ mod tests {
         );
         store.complete_now("b", Duration::ZERO);
         assert_eq!(store.claim_now("b", lease), Claim::Claimed, "an expired key is free");
+    }
+
+    /// The window and the lease run on the runtime's clock (paused here): exact edges, no real waiting.
+    #[tokio::test(start_paused = true)]
+    async fn memory_windows_end_exactly_on_the_clock() {
+        let store = MemoryDedupe::new(10);
+        let (lease, window) = (Duration::from_secs(30), Duration::from_secs(600));
+        assert_eq!(store.claim_now("a", lease), Claim::Claimed);
+        tokio::time::advance(lease - Duration::from_millis(1)).await;
+        assert_eq!(store.claim_now("a", lease), Claim::InFlight, "the lease still holds");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(
+            store.claim_now("a", lease),
+            Claim::Claimed,
+            "a lease whose handler never finished runs out"
+        );
+        store.complete_now("a", window);
+        tokio::time::advance(window - Duration::from_millis(1)).await;
+        assert_eq!(
+            store.claim_now("a", lease),
+            Claim::Done,
+            "a duplicate inside the window"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(store.claim_now("a", lease), Claim::Claimed, "the window has passed");
     }
 
     #[test]

@@ -369,7 +369,7 @@ impl Shutdown {
     pub async fn drain(&self, deadline: Duration) -> Drained {
         self.close();
         let all = self.shared.slots.clone().acquire_many_owned(self.shared.total_slots);
-        match tokio::time::timeout(deadline, all).await {
+        match crate::clock::timeout(deadline, all).await {
             Ok(_) => Drained { unfinished: 0 },
             Err(_) => Drained {
                 unfinished: self.pending(),

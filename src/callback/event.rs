@@ -170,10 +170,10 @@ impl Scalar for u64 {
     }
 }
 
-/// Tickets and auth codes: kept in [`crate::token::Secret`] so `Debug` never shows them.
-impl Scalar for crate::token::Secret {
+/// Tickets and auth codes: kept in [`crate::secret::Secret`] so `Debug` never shows them.
+impl Scalar for crate::secret::Secret {
     fn parse(_field: &'static str, text: String) -> Result<Self, CallbackError> {
-        Ok(crate::token::Secret::new(text))
+        Ok(crate::secret::Secret::new(text))
     }
     fn out(&self) -> Out<'_> {
         Out::Str(self.expose())
@@ -216,7 +216,7 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64, crate::token::Secret);
+wire_field_for_scalars!(String, u64, crate::secret::Secret);
 
 /// Event fields of the generated `event_values` enums (string codes with an `Unrecognized` catch-all); the
 /// generated `callback_events.rs` lists them.

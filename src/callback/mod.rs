@@ -48,12 +48,12 @@ mod crypto;
 mod dedupe;
 #[cfg(feature = "axum")]
 mod endpoint;
-mod error;
 mod event;
 mod query;
 mod replay;
 mod xml;
 
+pub use crate::error::CallbackError;
 pub use crypto::{signature, CallbackCrypto, EncryptedReply};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -62,7 +62,6 @@ pub use dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoint::{router, Drained, Endpoint, Shutdown};
-pub use error::CallbackError;
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;

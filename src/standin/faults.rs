@@ -54,7 +54,7 @@ impl StandIn {
 pub(super) async fn injected(inner: &Inner, path: &str) -> Option<Response> {
     let delay = inner.lock().delays.get(path).copied();
     if let Some(d) = delay {
-        tokio::time::sleep(d).await;
+        crate::clock::sleep(d).await;
     }
     let fail = inner.lock().fail_next.get_mut(path).and_then(|q| q.pop_front());
     match fail? {

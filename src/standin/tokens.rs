@@ -182,7 +182,7 @@ pub(super) async fn token_endpoint(
 
 async fn sleep(delay: Duration) {
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        crate::clock::sleep(delay).await;
     }
 }
 
@@ -222,7 +222,7 @@ pub(super) async fn gettoken(inner: &Inner, query: &[(String, String)]) -> Respo
         return wecom_error(40001, "invalid credential");
     }
     if !inner.config.gettoken_delay.is_zero() {
-        tokio::time::sleep(inner.config.gettoken_delay).await;
+        crate::clock::sleep(inner.config.gettoken_delay).await;
     }
     let token = {
         let mut s = inner.lock();

@@ -1,7 +1,8 @@
 //! [`CachedToken`]: a token with the wall-clock moment it expires, and [`unix_millis`].
 
 use super::Secret;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use crate::clock::unix_millis;
+use std::time::Duration;
 
 /// A token and the wall-clock moment after which it must not be used any more. Serializable (serde), so any
 /// [`TokenStore`](super::TokenStore) can persist it; `Debug` never shows the token.
@@ -11,13 +12,6 @@ pub struct CachedToken {
     pub token: Secret,
     /// Unix time in milliseconds after which it is not used any more (already shortened by a safety margin).
     pub expires_at_ms: u64,
-}
-
-/// The current unix time in milliseconds.
-pub fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl CachedToken {

@@ -1,12 +1,11 @@
 //! [`CorpTokenProvider`]: a corp `access_token` from `gettoken`, over [`SharedFetch`].
 
-use super::{token_key, BoxFuture, CachedToken, Secret, SharedFetch, TokenProvider};
+use super::{answer, token_key, BoxFuture, CachedToken, Secret, SharedFetch, TokenProvider};
 use crate::transport::Http;
-use crate::{Error, Result};
+use crate::Result;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Fetches a corp `access_token` from `/cgi-bin/gettoken` with a corp id and a secret (the 客户联系 secret,
 /// or a self-built app's secret configured as 可调用应用): a thin layer over [`SharedFetch`] under the key
@@ -58,25 +57,15 @@ impl CorpTokenProvider {
         // response is the spec's `GettokenResponse`.
         let endpoint = crate::models::EP_GETTOKEN.path;
         let query = [("corpid", self.corp_id.as_str()), ("corpsecret", self.secret.expose())];
-        let bytes = self
-            .http
-            .send(
-                crate::catalog::HttpMethod::Get,
-                endpoint,
-                &query,
-                crate::transport::Body::None,
-            )
-            .await?;
-        let r: crate::models::GettokenResponse = crate::envelope::decode(endpoint, &bytes, false)?;
-        if r.access_token.expose().is_empty() {
-            return Err(Error::Decode {
-                endpoint: endpoint.into(),
-                message: "no access_token in the response".into(),
-                excerpt: String::new(),
-            });
-        }
-        let life = if r.expires_in == 0 { 7200 } else { r.expires_in };
-        Ok(CachedToken::new(r.access_token, Duration::from_secs(life)))
+        let r: crate::models::GettokenResponse = answer::request(
+            &self.http,
+            crate::catalog::HttpMethod::Get,
+            endpoint,
+            &query,
+            crate::transport::Body::None,
+        )
+        .await?;
+        answer::issued(endpoint, "access_token", r.access_token, r.expires_in)
     }
 }
 

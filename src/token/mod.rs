@@ -9,16 +9,19 @@
 //!   layer over [`SharedFetch`], and so are the providers of suite and provider tokens.
 //!
 //! Concurrent callers share one fetch: 200 simultaneous first calls make exactly one `gettoken` request, and
-//! with a wrong secret they all get the same error from that one request. When WeCom rejects a token (40001,
-//! 40014, 42001) the client drops exactly that token ([`TokenProvider::invalidate`]) and asks again, so
-//! concurrent callers — in every process — that saw the same rejection share one refresh.
+//! with a wrong secret they all get the same error from that one request. When WeCom rejects a token (an
+//! errcode of class [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid): 40001, 40014,
+//! 42001 for an access_token) the client drops exactly that token ([`TokenProvider::invalidate`]) and asks
+//! again, so concurrent callers — in every process — that saw the same rejection share one refresh.
 
+mod answer;
 mod cached;
 mod corp;
 mod key;
 mod provider;
 #[cfg(feature = "redis")]
 mod redis;
+mod replay;
 mod shared;
 mod store;
 #[cfg(feature = "service")]
@@ -33,7 +36,11 @@ pub use futures_core::future::BoxFuture;
 pub use key::{fingerprint, token_key};
 pub(crate) use provider::TokenSource;
 pub use provider::{StaticToken, TokenProvider};
+pub(crate) use replay::Replay;
 pub use shared::{FetchPolicy, SharedFetch};
 pub use store::{FetchFailure, MemoryTokenStore, TokenStore};
 #[cfg(feature = "service")]
-pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider, SUITE_TOKEN_ERRCODES};
+#[allow(deprecated)]
+pub use suite::SUITE_TOKEN_ERRCODES;
+#[cfg(feature = "service")]
+pub use suite::{AuthCorpTokenProvider, ProviderTokenProvider, SuiteTokenProvider};

@@ -6,8 +6,9 @@ use crate::catalog::TokenKind;
 use crate::Result;
 use std::sync::Arc;
 
-/// Hands the client a token. The client uses [`CorpTokenProvider`](super::CorpTokenProvider) when given a corp id and a secret; give
-/// your own for a third-party suite (`suite_access_token`), a provider token, or tokens managed elsewhere.
+/// Hands the client a token. The client uses [`CorpTokenProvider`](super::CorpTokenProvider) when given a corp
+/// id and a secret; give your own for a third-party suite (`suite_access_token`), a provider token, or tokens
+/// managed elsewhere.
 pub trait TokenProvider: Send + Sync + 'static {
     /// A token to use now.
     fn token(&self) -> BoxFuture<'_, Result<Secret>>;

@@ -1,11 +1,12 @@
 //! [`RedisTokenStore`]: tokens shared by a fleet of processes through Redis (cargo feature `redis`).
 
 use super::{CachedToken, FetchFailure, TokenStore};
+use crate::clock::Instant;
 use crate::{Error, Result};
 use futures_core::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// The default key prefix.

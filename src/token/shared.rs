@@ -16,12 +16,13 @@
 //!   per outage, not per call.
 
 use super::{unix_millis, CachedToken, FetchFailure, Secret, TokenStore};
+use crate::clock::{self, Instant};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How [`SharedFetch`] waits, leases and backs off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,7 +334,7 @@ impl SharedFetch {
             // Another process is fetching: wait for its token, or for its lease to go away.
             let deadline = Instant::now() + self.policy.lease_wait;
             while Instant::now() < deadline {
-                tokio::time::sleep(self.policy.poll_interval).await;
+                clock::sleep(self.policy.poll_interval).await;
                 if let Some(t) = self.lookup(key, state).await {
                     return FleetOutcome::Done(Ok(t), false);
                 }

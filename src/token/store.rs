@@ -1,11 +1,12 @@
 //! Where tokens are kept: the [`TokenStore`] trait and the in-memory default.
 
 use super::CachedToken;
+use crate::clock::Instant;
 use crate::Result;
 use futures_core::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where fetched tokens are kept, by key. One store holds any number of tokens: corp access tokens, suite
 /// tokens, suite tickets, provider tokens; the providers name them with keys such as

@@ -7,8 +7,8 @@
 //! `access_token:<auth corp id>:<fingerprint of the permanent code>`,
 //! `provider_access_token:<corp id>:<fingerprint>` (see [`token_key`]).
 
-use super::{token_key, BoxFuture, CachedToken, FetchPolicy, MemoryTokenStore, Secret, SharedFetch, TokenProvider};
-use super::{unix_millis, TokenStore};
+use super::{answer, token_key, BoxFuture, CachedToken, FetchPolicy, MemoryTokenStore, Secret, SharedFetch};
+use super::{unix_millis, Replay, TokenProvider, TokenStore};
 use crate::catalog::HttpMethod;
 use crate::transport::{Body, Http};
 use crate::{Error, Result};
@@ -18,9 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// errcodes that mean "this suite_access_token is invalid or expired" (40082, 42009): the suite token is
-/// dropped and fetched again once.
-pub const SUITE_TOKEN_ERRCODES: [i64; 2] = [40082, 42009];
+/// errcodes that mean "this suite_access_token is invalid or expired" (40082, 42009): the errcodes of class
+/// [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid)`(TokenKind::Suite)`, taken from that
+/// classification.
+#[deprecated(note = "use `errcode::classify(code)` or `Error::class()`: `ErrorClass::TokenInvalid(TokenKind::Suite)`")]
+pub const SUITE_TOKEN_ERRCODES: [i64; 2] = crate::errcode::token_codes(Some(crate::catalog::TokenKind::Suite));
 
 /// How long a `suite_ticket` is good for after it arrives (WeCom: 30 minutes; a new one every ten).
 const TICKET_LIFE: Duration = Duration::from_secs(30 * 60);
@@ -37,7 +39,10 @@ pub(crate) struct Wiring {
 impl Wiring {
     /// The official host, a default HTTP client and an in-memory store.
     fn new() -> Self {
-        let (reqwest, base) = (Self::default_reqwest(), crate::DEFAULT_BASE_URL.to_string());
+        // The builder fails only when its TLS backend cannot be initialized; the fallback is reqwest's own
+        // default client, as before.
+        let reqwest = crate::transport::default_client(crate::transport::DEFAULT_TIMEOUT).unwrap_or_default();
+        let base = crate::transport::DEFAULT_BASE_URL.to_string();
         Wiring {
             http: Http::new(reqwest.clone(), base.clone()),
             reqwest,
@@ -63,36 +68,11 @@ impl Wiring {
         self.reqwest = client;
     }
 
-    fn default_reqwest() -> reqwest::Client {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default()
-    }
-
     /// POSTs `body` (which holds a secret) to a token endpoint and decodes its answer; neither the body nor
     /// the answer ever reaches an error.
     async fn post<T: DeserializeOwned>(&self, endpoint: &str, query: &[(&str, &str)], body: Vec<u8>) -> Result<T> {
-        let bytes = self
-            .http
-            .send(HttpMethod::Post, endpoint, query, Body::Json(body.into()))
-            .await?;
-        crate::envelope::decode(endpoint, &bytes, false)
+        answer::request(&self.http, HttpMethod::Post, endpoint, query, Body::Json(body.into())).await
     }
-}
-
-/// The token of an answer, or a decode error naming the field (never the answer).
-fn issued(endpoint: &str, field: &str, token: Secret, expires_in: u64) -> Result<CachedToken> {
-    if token.expose().is_empty() {
-        return Err(Error::Decode {
-            endpoint: endpoint.into(),
-            message: format!("no {field} in the response"),
-            excerpt: String::new(),
-        });
-    }
-    let life = if expires_in == 0 { 7200 } else { expires_in };
-    Ok(CachedToken::new(token, Duration::from_secs(life)))
 }
 
 fn json_body(value: serde_json::Value, endpoint: &str) -> Result<Vec<u8>> {
@@ -267,7 +247,7 @@ impl SuiteTokenProvider {
             endpoint,
         )?;
         let r: crate::models::ServiceGetSuiteTokenResponse = self.wiring.post(endpoint, &[], body).await?;
-        issued(endpoint, "suite_access_token", r.suite_access_token, r.expires_in)
+        answer::issued(endpoint, "suite_access_token", r.suite_access_token, r.expires_in)
     }
 }
 
@@ -300,8 +280,10 @@ impl TokenProvider for SuiteTokenProvider {
 
 /// An authorized corp's `access_token`, made from the suite token, the corp id and its permanent code
 /// (`service/get_corp_token`). One fetch at a time per corp, kept in the store under the corp (and a
-/// fingerprint of the permanent code); when the suite token is rejected (40082, 42009) it is dropped and the
-/// fetch made once more. [`Suite::corp_client`](crate::Suite::corp_client) builds these for you.
+/// fingerprint of the permanent code); when WeCom refuses the suite token (an errcode of class
+/// [`ErrorClass::TokenInvalid`](crate::errcode::ErrorClass::TokenInvalid), e.g. 40082, 42009) it is dropped and
+/// the fetch made once more, by the client's own replay rule. [`Suite::corp_client`](crate::Suite::corp_client)
+/// builds these for you.
 pub struct AuthCorpTokenProvider {
     suite: Arc<SuiteTokenProvider>,
     auth_corp_id: String,
@@ -366,22 +348,21 @@ impl AuthCorpTokenProvider {
             }),
             endpoint,
         )?;
-        let mut replayed = false;
+        let mut replay = Replay::once();
         loop {
             let suite_token = self.suite.token().await?;
             self.fetches.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(auth_corp_id = %self.auth_corp_id, "fetching an authorized corp's access_token");
             let query = [("suite_access_token", suite_token.expose())];
-            let answer: Result<crate::models::ServiceGetCorpTokenResponse> =
-                self.suite.wiring.post(endpoint, &query, body.clone()).await;
-            match answer {
-                Err(Error::Api { errcode, .. }) if SUITE_TOKEN_ERRCODES.contains(&errcode) && !replayed => {
-                    tracing::debug!(errcode, "suite_access_token rejected; refreshing once");
-                    self.suite.invalidate(suite_token.expose()).await;
-                    replayed = true;
+            let refused = match self.suite.wiring.post(endpoint, &query, body.clone()).await {
+                Ok(r) => {
+                    let r: crate::models::ServiceGetCorpTokenResponse = r;
+                    return answer::issued(endpoint, "access_token", r.access_token, r.expires_in);
                 }
-                Err(e) => return Err(e),
-                Ok(r) => return issued(endpoint, "access_token", r.access_token, r.expires_in),
+                Err(e) => e,
+            };
+            if !replay.after(&refused, Some(&suite_token), &*self.suite).await {
+                return Err(refused);
             }
         }
     }
@@ -480,7 +461,7 @@ impl ProviderTokenProvider {
             endpoint,
         )?;
         let r: crate::models::ServiceGetProviderTokenResponse = self.wiring.post(endpoint, &[], body).await?;
-        issued(endpoint, "provider_access_token", r.provider_access_token, r.expires_in)
+        answer::issued(endpoint, "provider_access_token", r.provider_access_token, r.expires_in)
     }
 }
 

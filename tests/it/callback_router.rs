@@ -1,13 +1,19 @@
 //! The callback router on loopback: verification, immediate acknowledgement, exactly-once handling, the
 //! bounded queue, graceful shutdown, the replay window and body limit, the Redis dedupe store shared by two routers,
 //! and what reaches the logs.
+//!
+//! Tests that wait for handlers, deadlines or windows run on tokio's paused clock (`start_paused`, see
+//! `wecom_externalcontact::clock`): a handler's sleep, a drain deadline and the replay window's edges are
+//! virtual, and a check that nothing happened follows a virtual wait, which ends only once every task of the
+//! test has run as far as it can. The Redis test keeps real time and waits for observable events (a drain).
 
 use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use axum::Router;
 use futures_util::StreamExt as _;
@@ -56,12 +62,9 @@ fn add_contact(external: &str) -> String {
     )
 }
 
+/// Now, as a callback timestamp: unix seconds on the runtime's clock (virtual in paused tests).
 fn now() -> String {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string()
+    unix_now().to_string()
 }
 
 /// One encrypted, signed delivery: the query and the body WeCom would send.
@@ -136,6 +139,7 @@ fn recorder(seen: &Seen) -> impl Fn(Event) -> std::future::Ready<()> + Clone {
     }
 }
 
+/// Waits (on the runtime's clock) until `done`, failing after `deadline`.
 async fn wait_until(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -206,7 +210,7 @@ async fn url_verification_answers_the_echostr_and_refuses_forgeries() {
     assert_eq!(seen.total(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_event_is_acknowledged_while_its_handler_still_sleeps() {
     let finished = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
@@ -226,11 +230,12 @@ async fn an_event_is_acknowledged_while_its_handler_still_sleeps() {
     let delivery = deliver(&crypto(), &add_contact("wm-slow"));
     post(&http, &server.url, &deliver(&crypto(), &add_contact("wm-warmup"))).await;
 
+    // On the paused clock the answer takes no time at all unless it waits for a handler's 1.5 s sleep.
     let start = Instant::now();
     let (status, body) = post(&http, &server.url, &delivery).await;
     let elapsed = start.elapsed();
     assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
-    assert!(elapsed < Duration::from_millis(500), "acknowledged after {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500), "acknowledged after {elapsed:?}");
     assert_eq!(
         finished.load(Ordering::SeqCst),
         0,
@@ -322,7 +327,7 @@ async fn three_hundred_events_with_the_same_sender_and_second_are_each_handled_o
     assert!((0..300).all(|i| seen.count(&format!("wm-{i:03}")) == 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tampered_bodies_and_bad_signatures_are_refused_and_never_handled() {
     let seen = Seen::default();
     let server = serve(callback::router(crypto(), recorder(&seen))).await;
@@ -381,6 +386,7 @@ async fn tampered_bodies_and_bad_signatures_are_refused_and_never_handled() {
     let not_an_event = deliver(&crypto(), "<xml><Hello>world</Hello></xml>");
     assert_eq!(post(&http, &server.url, &not_an_event).await.0, StatusCode::BAD_REQUEST);
 
+    // A virtual wait: it ends only when every task has run as far as it can.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.total(), 0, "no refused callback reached the handler");
     // The untouched original still works.
@@ -465,7 +471,7 @@ async fn a_full_queue_answers_503_and_the_redelivery_is_handled() {
     assert_eq!([seen.count("wm-a"), seen.count("wm-b"), seen.count("wm-c")], [1, 1, 1]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
     let seen = Seen::default();
     let handler = {
@@ -490,8 +496,15 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
         let delivery = deliver(&wecom, &add_contact(&format!("wm-drain-{i}")));
         assert_eq!(post(&http, &server.url, &delivery).await.0, StatusCode::OK);
     }
-    assert!(seen.total() < 6, "handlers were still queued when shutdown began");
+    // Posting takes no virtual time; each handler sleeps 200 ms of it, two at a time.
+    assert_eq!(seen.total(), 0, "handlers were still queued when shutdown began");
+    let started = Instant::now();
     let drained = shutdown.drain(Duration::from_secs(10)).await;
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(600),
+        "three rounds of two handlers"
+    );
     assert!(drained.is_complete(), "{drained:?}");
     assert_eq!(
         seen.total(),
@@ -502,11 +515,12 @@ async fn shutdown_drains_queued_handlers_and_refuses_new_events() {
 
     let late = deliver(&wecom, &add_contact("wm-late"));
     assert_eq!(post(&http, &server.url, &late).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    // Longer than a handler takes, on the virtual clock: had it been accepted, it would have been handled.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(seen.count("wm-late"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drain_reports_what_its_deadline_left_unfinished() {
     let handler = |_event: Event| async { tokio::time::sleep(Duration::from_secs(3)).await };
     let (router, shutdown) = Endpoint::new(crypto())
@@ -522,7 +536,7 @@ async fn drain_reports_what_its_deadline_left_unfinished() {
     }
     let start = Instant::now();
     let drained = shutdown.drain(Duration::from_millis(200)).await;
-    assert!(start.elapsed() < Duration::from_secs(2), "drain kept its deadline");
+    assert_eq!(start.elapsed(), Duration::from_millis(200), "drain kept its deadline");
     assert_eq!(drained.unfinished, 3);
     assert!(!drained.is_complete());
 }
@@ -572,13 +586,14 @@ async fn a_panicking_handler_is_contained_and_its_message_handled_on_redelivery(
     );
 }
 
+/// Unix seconds on the runtime's clock (virtual in paused tests).
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    wecom_externalcontact::clock::unix_secs()
 }
 
 /// The one-line default refuses a signed event captured an hour ago, one signed 10 minutes ahead, and a URL
 /// verification with an old timestamp; a fresh event is handled.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_default_router_refuses_replays_outside_the_window() {
     let seen = Seen::default();
     let server = serve(callback::router(crypto(), recorder(&seen))).await;
@@ -659,6 +674,32 @@ async fn the_replay_window_is_configurable_and_can_be_turned_off() {
     assert_eq!(post(&http, &narrow.url, &minute_ago).await.0, StatusCode::FORBIDDEN);
     assert_eq!(post(&http, &off.url, &minute_ago).await.0, StatusCode::OK);
     wait_until("the accepted event", Duration::from_secs(10), || seen.total() == 1).await;
+}
+
+/// The default window's edges, on the paused clock: a delivery signed now is good for 300 s and refused a second
+/// later; one signed 60 s ahead is good, 61 s ahead refused.
+#[tokio::test(start_paused = true)]
+async fn the_replay_window_edges_are_exact_on_the_clock() {
+    let seen = Seen::default();
+    let server = serve(callback::router(crypto(), recorder(&seen))).await;
+    let http = reqwest::Client::new();
+    let wecom = crypto();
+    let ahead = |secs: u64, id: &str| deliver_at(&wecom, &add_contact(id), &(unix_now() + secs).to_string());
+    assert_eq!(
+        post(&http, &server.url, &ahead(60, "wm-60-ahead")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&http, &server.url, &ahead(61, "wm-61-ahead")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (edge, late) = (ahead(0, "wm-edge"), ahead(0, "wm-late"));
+    tokio::time::advance(Duration::from_secs(300)).await;
+    assert_eq!(post(&http, &server.url, &edge).await.0, StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(post(&http, &server.url, &late).await.0, StatusCode::FORBIDDEN);
+    wait_until("the accepted events", Duration::from_secs(10), || seen.total() == 2).await;
+    assert_eq!((seen.count("wm-60-ahead"), seen.count("wm-edge")), (1, 1));
 }
 
 /// A dedupe window shorter than the replay window's span would let a replay through the gap: building fails.
@@ -783,7 +824,7 @@ async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
     assert_eq!(seen.total(), 20, "each message handled once across both routers");
 
     // Redis goes away: the endpoint answers 503 (WeCom delivers again later) quickly, handles nothing.
-    let (router_c, _shutdown_c) = endpoint();
+    let (router_c, shutdown_c) = endpoint();
     let c = serve(router_c).await;
     redis.stop();
     let start = Instant::now();
@@ -795,7 +836,8 @@ async fn a_redis_dedupe_store_shared_by_two_routers_dedupes_across_them() {
         "refused within WeCom's 5 s ({:?})",
         start.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Drained: every event this endpoint accepted has been handled, so the count is final.
+    assert!(shutdown_c.drain(Duration::from_secs(10)).await.is_complete());
     assert_eq!(seen.count("wm-no-redis"), 0);
 }
 
@@ -847,6 +889,7 @@ impl tracing::Subscriber for Capture {
 #[tokio::test]
 async fn logs_carry_the_event_kind_and_refusals_but_no_secret_or_content() {
     let lines = Arc::new(Mutex::new(Vec::new()));
+    support::logs_reach_scoped_subscribers();
     let _guard = tracing::subscriber::set_default(Capture {
         lines: lines.clone(),
         next_id: std::sync::atomic::AtomicU64::new(0),

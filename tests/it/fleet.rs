@@ -3,6 +3,12 @@
 //!
 //! The multi-process tests re-execute this test binary (`std::env::current_exe()`) with `WECOM_FLEET_CHILD`
 //! set, running only the ignored test `fleet_child`, which makes 50 concurrent calls and exits.
+//!
+//! Time: the backoff tests run on tokio's paused clock (`start_paused`, see `wecom_externalcontact::clock`),
+//! so their windows are exact and no machine load moves them. Tests that talk to a real `redis-server` or to
+//! child processes keep real time (a paused clock would jump past Redis's response timeout while the runtime
+//! waits for another process); they assert nothing that a slow machine could break: leases and waits there
+//! are far longer than any step takes, and Redis's own expiry (`PX`, on Redis's clock) is awaited by polling.
 use crate::support;
 
 use std::process::{Command, Stdio};
@@ -28,9 +34,7 @@ async fn standin(delay_ms: u64) -> StandIn {
     .unwrap()
 }
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 async fn concurrent_calls(client: &Client, n: usize) -> Vec<wecom_externalcontact::Result<()>> {
     let tasks: Vec<_> = (0..n)
@@ -50,7 +54,7 @@ async fn concurrent_calls(client: &Client, n: usize) -> Vec<wecom_externalcontac
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_wrong_secret_makes_one_gettoken_for_a_herd() {
     let s = standin(50).await;
     let client = Client::builder()
@@ -72,14 +76,15 @@ async fn a_wrong_secret_makes_one_gettoken_for_a_herd() {
         assert_eq!(e.errcode(), Some(40001));
         assert_eq!(e.to_string(), first, "every caller gets the same error");
     }
-    // Right after: callers get the last error at once, at most one more gettoken.
+    // Inside the backoff (1 s by default, on the paused clock): callers get the last error at once.
+    tokio::time::advance(Duration::from_millis(999)).await;
     let results = concurrent_calls(&client, 50).await;
     assert!(results.iter().all(|r| r.as_ref().unwrap_err().errcode() == Some(40001)));
-    assert!(calls_to(&s, "gettoken") <= 2, "{} gettokens", calls_to(&s, "gettoken"));
+    assert_eq!(calls_to(&s, "gettoken"), 1, "no gettoken inside the backoff");
     assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failure_backoff_grows_and_ends() {
     let s = standin(0).await;
     let client = Client::builder()
@@ -98,15 +103,20 @@ async fn failure_backoff_grows_and_ends() {
         1,
         "inside the backoff: the last error at once"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 2, "after 300 ms one new fetch");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 2, "the second backoff is longer (600 ms)");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    call().await.unwrap_err();
-    assert_eq!(calls_to(&s, "gettoken"), 3);
+    // The paused clock makes each backoff's end exact (a call takes no time on it): a millisecond before it,
+    // the last error at once; at it, one new fetch. It doubles up to the maximum (1200 ms) and stays there.
+    for (backoff_ms, fetches) in [(300, 2), (600, 3), (1200, 4), (1200, 5)] {
+        tokio::time::sleep(Duration::from_millis(backoff_ms - 1)).await;
+        call().await.unwrap_err();
+        assert_eq!(
+            calls_to(&s, "gettoken"),
+            fetches - 1,
+            "inside the {backoff_ms} ms backoff"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        call().await.unwrap_err();
+        assert_eq!(calls_to(&s, "gettoken"), fetches, "one new fetch after {backoff_ms} ms");
+    }
 }
 
 #[tokio::test]
@@ -146,6 +156,30 @@ async fn shared_fetch_shares_errors_and_compare_and_deletes() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_lease_held_elsewhere_is_waited_out_then_fetched_around() {
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+    let policy = FetchPolicy::default().lease(Duration::from_secs(10), Duration::from_secs(3));
+    let shared = SharedFetch::with_policy(store.clone(), policy);
+    let fetch = || async { Ok(CachedToken::new("mine", Duration::from_secs(60))) };
+    // Another process took the lease and went silent: wait `lease_wait` (3 s) for its token, then fetch.
+    assert!(store.try_lease("k", "silent", Duration::from_secs(10)).await.unwrap());
+    let started = tokio::time::Instant::now();
+    assert_eq!(shared.get("k", fetch).await.unwrap().expose(), "mine");
+    assert_eq!(started.elapsed(), Duration::from_secs(3), "waited exactly lease_wait");
+    assert_eq!(shared.fetch_count(), 1);
+    // A lease that runs out (1 s) before the wait does: taken over as it expires, on the poll's 25 ms grid.
+    assert!(store.try_lease("j", "silent", Duration::from_secs(1)).await.unwrap());
+    let started = tokio::time::Instant::now();
+    assert_eq!(shared.get("j", fetch).await.unwrap().expose(), "mine");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "the expired lease was taken over"
+    );
+    assert_eq!(shared.fetch_count(), 2);
+}
+
 #[test]
 fn keys_name_the_corp_and_a_fingerprint_never_the_secret() {
     let a = token_key("access_token", "ww1", &Secret::new(SECRET));
@@ -167,17 +201,28 @@ async fn redis_store_round_trips_leases_and_compare_and_delete() {
     assert!(!store.clear_if("k", "tok-0").await.unwrap(), "another token stays");
     assert!(store.clear_if("k", "tok-1").await.unwrap());
     assert!(store.get("k").await.unwrap().is_none());
-    // Leases: one owner at a time; only the owner releases; they expire.
-    assert!(store.try_lease("k", "a", Duration::from_millis(300)).await.unwrap());
-    assert!(!store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
+    // Leases: one owner at a time; only the owner releases (a minute each: no step of the test takes that).
+    let minute = Duration::from_secs(60);
+    assert!(store.try_lease("k", "a", minute).await.unwrap());
+    assert!(!store.try_lease("k", "b", minute).await.unwrap());
     store.release("k", "b").await.unwrap();
-    assert!(!store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
+    assert!(!store.try_lease("k", "b", minute).await.unwrap());
     store.release("k", "a").await.unwrap();
-    assert!(store.try_lease("k", "b", Duration::from_millis(300)).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.try_lease("k", "b", minute).await.unwrap());
+    // They expire: Redis's own clock (`PX`) ends a 50 ms lease; the test waits for that, however long it
+    // takes on this machine (a lease that never expired fails after 10 s), instead of sleeping a guess.
+    assert!(store.try_lease("j", "a", Duration::from_millis(50)).await.unwrap());
+    let started = std::time::Instant::now();
+    while !store.try_lease("j", "c", minute).await.unwrap() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a 50 ms lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
-        store.try_lease("k", "c", Duration::from_millis(300)).await.unwrap(),
-        "expired"
+        !store.try_lease("k", "c", minute).await.unwrap(),
+        "the minute lease holds"
     );
     // An expired token is not stored at all; the prefix is applied.
     store.set("gone", &CachedToken::with_expiry("x", 1)).await.unwrap();
@@ -336,7 +381,13 @@ async fn a_wrong_secret_in_eight_processes_makes_one_gettoken_in_all() {
     assert!(value.contains("40001") && !value.contains("wrong-secret"), "{value}");
 }
 
-#[tokio::test]
+/// The errcode `fetcher` answers for `k` inside the fleet's backoff, where it must not fetch.
+async fn held(fetcher: &SharedFetch) -> Option<i64> {
+    let refused = fetcher.get("k", || async { panic!("no fetch inside the fleet's backoff") });
+    refused.await.unwrap_err().errcode()
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     // Two fetchers (as two processes would be) over one store.
     let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
@@ -352,25 +403,28 @@ async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
     };
     assert_eq!(a.get("k", refuse).await.unwrap_err().errcode(), Some(40001));
     // b has never fetched: it gets a's refusal without fetching.
-    let e = b
-        .get("k", || async { panic!("b must not fetch inside a's backoff") })
-        .await
-        .unwrap_err();
-    assert_eq!(e.errcode(), Some(40001));
+    assert_eq!(held(&b).await, Some(40001));
     assert_eq!((a.fetch_count(), b.fetch_count()), (1, 0));
     let shared = store.get_failure("k").await.unwrap().unwrap();
     assert_eq!((shared.errcode, shared.failures), (40001, 1));
+    // On the paused clock the shared retry time is exact: 300 ms after a's refusal, not a millisecond less.
+    tokio::time::sleep(Duration::from_millis(299)).await;
+    assert_eq!(held(&b).await, Some(40001));
+    tokio::time::sleep(Duration::from_millis(1)).await;
     // After the backoff, b fetches; refused again, the fleet's count grows and so does the backoff.
-    tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(b.get("k", refuse).await.is_err());
+    assert_eq!(b.fetch_count(), 1);
     let shared = store.get_failure("k").await.unwrap().unwrap();
     assert_eq!(shared.failures, 2, "the second refusal in the fleet");
     let wait = shared
         .retry_at_ms
-        .saturating_sub(wecom_externalcontact::token::unix_millis());
-    assert!(wait > 300 && wait <= 600, "backoff doubled to 600 ms: {wait} ms left");
+        .saturating_sub(wecom_externalcontact::clock::unix_millis());
+    assert_eq!(wait, 600, "backoff doubled to 600 ms");
+    // a adopts b's refusal until b's retry time.
+    tokio::time::sleep(Duration::from_millis(599)).await;
+    assert_eq!(held(&a).await, Some(40001), "a adopts b's refusal");
     // A success clears the shared refusal.
-    tokio::time::sleep(Duration::from_millis(650)).await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
     let t = a
         .get("k", || async { Ok(CachedToken::new("good", Duration::from_secs(60))) })
         .await
@@ -440,7 +494,13 @@ async fn fleet_child() {
         .secret(if wrong { "wrong-secret" } else { SECRET })
         .base_url(env("WECOM_FLEET_BASE_URL"))
         .token_store(Arc::new(RedisTokenStore::new(&env("WECOM_FLEET_REDIS_URL")).unwrap()))
-        .token_fetch_policy(FetchPolicy::default().backoff(Duration::from_secs(20), Duration::from_secs(60)))
+        // A long backoff, and waits for another process's fetch far longer than any fetch takes on a loaded
+        // machine: "one gettoken in all" must not depend on how fast the leaseholder is scheduled.
+        .token_fetch_policy(
+            FetchPolicy::default()
+                .backoff(Duration::from_secs(20), Duration::from_secs(60))
+                .lease(Duration::from_secs(60), Duration::from_secs(30)),
+        )
         .build()
         .unwrap();
     let results = concurrent_calls(&client, 50).await;

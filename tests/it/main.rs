@@ -8,11 +8,14 @@
 
 mod support;
 
+mod architecture;
+
 mod callback_crypto;
 mod callback_events;
 #[cfg(feature = "axum")]
 mod callback_router;
 mod endpoints;
+mod error_classes;
 #[cfg(feature = "redis")]
 mod fleet;
 mod openapi;

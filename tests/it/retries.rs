@@ -1,5 +1,9 @@
 //! Retries and limits: -1 and gateway failures retried on idempotent endpoints only, 45009/45033 at once,
 //! concurrency limits that queue, the errcode catalog in errors.
+//!
+//! Tests with retry delays or with the stand-in's response delays run on tokio's paused clock
+//! (`start_paused`): a delay is virtual, so "five calls overlap" does not depend on how fast a loaded machine
+//! gets them all started.
 
 use crate::support;
 use std::time::Duration;
@@ -10,37 +14,32 @@ use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 const READ: &str = "externalcontact/get_corp_tag_list";
 const WRITE: &str = "externalcontact/add_corp_tag";
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
-
-fn client(s: &StandIn, policy: RetryPolicy) -> Client {
-    Client::builder()
-        .corp_id(s.corp_id())
-        .secret(s.secret())
-        .base_url(s.base_url())
-        .retry_policy(policy)
-        .build()
-        .unwrap()
-}
+use crate::support::{calls_to, client_with_retries as client};
 
 fn fast() -> RetryPolicy {
     RetryPolicy::default().base_delay(Duration::from_millis(5))
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn minus_one_twice_on_a_read_succeeds_on_the_third_attempt() {
     let s = StandIn::start().await.unwrap();
     s.fail_next(READ, -1, "system busy, hint: [1]");
     s.fail_next(READ, -1, "system busy, hint: [2]");
-    let c = client(&s, fast());
+    // The default policy: 200 ms, then 400 ms, each with jitter between half and all of it — virtual time.
+    let c = client(&s, RetryPolicy::default());
+    let started = tokio::time::Instant::now();
     c.get_corp_tag_list(&GetCorpTagListRequest::new())
         .await
         .expect("the third attempt succeeds");
     assert_eq!(calls_to(&s, READ), 3);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited <= Duration::from_millis(600),
+        "backed off 100–200 ms, then 200–400 ms: {waited:?}"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_stop_at_the_policy_limit() {
     let s = StandIn::start().await.unwrap();
     for _ in 0..4 {
@@ -163,7 +162,7 @@ async fn errors_carry_official_meanings() {
     assert_eq!(e.to_string(), format!("WeCom API error 99999999 on {READ}: brand new"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn endpoint_limits_from_the_spec_queue_excess_callers() {
     let path = "externalcontact/remark";
     assert_eq!(catalog::endpoint(path).unwrap().max_concurrency, Some(5));
@@ -181,7 +180,7 @@ async fn endpoint_limits_from_the_spec_queue_excess_callers() {
     assert_eq!(s.max_in_flight(path), 5, "never more than WeCom's 5 at once");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn tag_edits_of_one_customer_run_one_at_a_time_and_of_others_side_by_side() {
     let path = "externalcontact/mark_tag";
     assert_eq!(
@@ -218,7 +217,7 @@ async fn tag_edits_of_one_customer_run_one_at_a_time_and_of_others_side_by_side(
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_client_wide_limit_queues_excess_callers() {
     let s = StandIn::start().await.unwrap();
     s.delay_responses(READ, Duration::from_millis(50));

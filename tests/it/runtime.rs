@@ -1,4 +1,8 @@
 //! The runtime under the generated methods: tokens, errors, secrecy, paging streams, uploads, token kinds.
+//!
+//! Tests of token expiry and of concurrent first calls run on tokio's paused clock (`start_paused`, see
+//! `wecom_externalcontact::clock`): the stand-in's delays and the tokens' lifetimes are virtual, exact, and
+//! independent of how loaded the machine is.
 
 use crate::support;
 use futures_util::StreamExt;
@@ -30,9 +34,7 @@ fn client_for(s: &StandIn) -> Client {
         .unwrap()
 }
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 /// A stand-in that has issued its first token (`standin-token-1`) to a client call, and that token.
 async fn standin_with_first_token() -> (StandIn, &'static str) {
@@ -44,7 +46,7 @@ async fn standin_with_first_token() -> (StandIn, &'static str) {
     (s, "standin-token-1")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn two_hundred_cold_calls_fetch_one_token() {
     let s = slow_standin().await;
     let client = client_for(&s);
@@ -60,7 +62,7 @@ async fn two_hundred_cold_calls_fetch_one_token() {
     assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn expired_token_is_refreshed_once_for_concurrent_callers() {
     let s = slow_standin().await;
     let client = client_for(&s);
@@ -91,10 +93,10 @@ fn client_is_clone_send_sync() {
     assert::<Error>();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn token_is_refreshed_before_it_expires() {
-    // expires_in = 1 s: the client stops using it 10% early, so after a second it fetches a new one on its
-    // own — without ever sending the old one and getting 42001.
+    // expires_in = 1 s: the client stops using it 10% early (after 900 ms), and then fetches a new one on its
+    // own — without ever sending the old one and getting 42001. On the paused clock the edge is exact.
     let s = StandIn::start_with(StandInConfig {
         token_ttl_secs: 1,
         ..Default::default()
@@ -102,24 +104,20 @@ async fn token_is_refreshed_before_it_expires() {
     .await
     .unwrap();
     let client = s.client();
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    let request = GetFollowUserListRequest::new();
+    let call = || async { client.get_follow_user_list(&request).await.unwrap() };
+    call().await;
+    call().await;
     assert_eq!(s.gettoken_count(), 1, "cached while fresh");
-    tokio::time::sleep(Duration::from_millis(950)).await;
-    client
-        .get_follow_user_list(&GetFollowUserListRequest::new())
-        .await
-        .unwrap();
+    tokio::time::sleep(Duration::from_millis(899)).await;
+    call().await;
+    assert_eq!(s.gettoken_count(), 1, "still used 899 ms after it was fetched");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    call().await;
     assert_eq!(s.gettoken_count(), 2, "refreshed ahead of expiry");
     assert_eq!(
         calls_to(&s, "externalcontact/get_follow_user_list"),
-        3,
+        4,
         "no call was rejected and replayed"
     );
 }

@@ -561,6 +561,7 @@ impl tracing::Subscriber for Captured {
 #[tokio::test]
 async fn no_ticket_secret_permanent_code_or_token_in_errors_debug_or_logs() {
     let logs = Captured::default();
+    crate::support::logs_reach_scoped_subscribers();
     let _guard = tracing::subscriber::set_default(logs.clone());
     let s = StandIn::start().await.unwrap();
     let config = s.suite_config().clone();

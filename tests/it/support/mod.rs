@@ -11,6 +11,22 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 
 pub mod redis_server;
 
+/// A client of the stand-in's corp with this retry policy.
+pub fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::RetryPolicy) -> Client {
+    Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// How many requests the stand-in received for `path` (under `/cgi-bin/`).
+pub fn calls_to(s: &StandIn, path: &str) -> usize {
+    s.requests().iter().filter(|r| r.path == path).count()
+}
+
 /// The variant's name of a decoded callback, e.g. `AddExternalContact`.
 pub fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String {
     format!("{kind:?}")
@@ -416,4 +432,38 @@ where
         out.push(t.await.expect("the task ran to the end"));
     }
     out
+}
+
+/// Makes a log-capturing subscriber installed with `tracing::subscriber::set_default` (thread-local) see every
+/// event of its thread, however the other tests of this binary run beside it. Call it before `set_default`.
+///
+/// `tracing` caches each callsite's interest process-wide, computed when the callsite is first hit — while at
+/// most one dispatcher is registered, from the hitting thread's subscriber. A sibling test thread without a
+/// subscriber could so cache a callsite as "never", and a capturing test would miss its events (seen under
+/// load: a callback test's log lacked its second and third requests). This registers, once per process, two
+/// subscribers that want nothing but answer "sometimes" for every callsite, so no callsite is ever cached as
+/// "never" and each event asks its own thread's subscriber; then it rebuilds the cache.
+pub fn logs_reach_scoped_subscribers() {
+    use tracing::subscriber::Interest;
+    use tracing::{span, Event, Metadata};
+    struct Anchor;
+    impl tracing::Subscriber for Anchor {
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::sometimes()
+        }
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            false
+        }
+        fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+            span::Id::from_u64(1)
+        }
+        fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+        fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &span::Id) {}
+        fn exit(&self, _: &span::Id) {}
+    }
+    static ANCHORS: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
+    ANCHORS.get_or_init(|| [tracing::Dispatch::new(Anchor), tracing::Dispatch::new(Anchor)]);
+    tracing::callsite::rebuild_interest_cache();
 }

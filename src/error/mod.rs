@@ -4,6 +4,10 @@
 //! string: transport errors are stored as a message taken from an error whose URL was stripped, and decode
 //! errors keep only a short excerpt of a response body (never of the `gettoken` body).
 
+mod callback;
+
+pub use callback::CallbackError;
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -64,7 +68,7 @@ pub enum Error {
     Store(String),
     /// A callback could not be verified, decrypted, encrypted or parsed.
     #[error("callback error: {0}")]
-    Callback(#[from] crate::callback::CallbackError),
+    Callback(#[from] CallbackError),
 }
 
 /// ` (official meaning: English gloss)` of a catalogued errcode.
@@ -93,12 +97,22 @@ impl Error {
         }
     }
 
-    /// Whether the same request can succeed later: errcodes marked so in [`errcode`](crate::errcode) (-1,
-    /// 6000, 41063, 45009 after its block, 45033 with less concurrency), timeouts, connection failures and
-    /// 5xx answers. Bad input, permissions and configuration are not.
+    /// The class of an API error's errcode ([`errcode::classify`](crate::errcode::classify)): what it calls
+    /// for, and what the client already did about it (a token refused even after one replay, a retryable
+    /// code retried on a read, a rate limit returned at once, a fatal code). `None` for every other error.
+    pub fn class(&self) -> Option<crate::errcode::ErrorClass> {
+        self.errcode().map(crate::errcode::classify)
+    }
+
+    /// Whether the same request can succeed later: an errcode whose [`class`](Self::class) is
+    /// [`Retryable`](crate::errcode::ErrorClass::Retryable) (-1, 6000, 41063) or
+    /// [`Throttled`](crate::errcode::ErrorClass::Throttled) (45009 after its block, 45033 with less
+    /// concurrency); timeouts, connection failures and 5xx answers. Bad input, permissions, configuration
+    /// and refused tokens are not. (The client itself retries only the `Retryable` class and failures before
+    /// any answer, and only on idempotent endpoints.)
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api { errcode, .. } => crate::errcode::lookup(*errcode).is_some_and(|i| i.retryable),
+            Error::Api { errcode, .. } => crate::errcode::classify(*errcode).can_succeed_later(),
             Error::Transport { status, .. } => status.is_none_or(|s| s >= 500),
             Error::Timeout { .. } => true,
             _ => false,

@@ -1,4 +1,5 @@
-//! The error kinds of callback verification, decryption, encryption and parsing.
+//! The error kinds of callback verification, decryption, encryption and parsing: kept in the error layer,
+//! below [`crate::callback`], so that [`crate::Error`] can wrap them without `error` importing `callback`.
 
 /// Why a callback could not be verified, decrypted, encrypted or parsed.
 ///
@@ -40,8 +41,9 @@ pub enum CallbackError {
         /// The bytes that actually follow the header.
         available: usize,
     },
-    /// The receive id at the end of the plaintext is not the one this [`super::CallbackCrypto`] was built
-    /// with (the corp id for self-built apps, the suite id for third-party apps).
+    /// The receive id at the end of the plaintext is not the one this
+    /// [`CallbackCrypto`](crate::callback::CallbackCrypto) was built with (the corp id for self-built apps, the
+    /// suite id for third-party apps).
     #[error("the receive id in the message does not match the configured one")]
     ReceiveIdMismatch,
     /// The decrypted message is not valid UTF-8.
@@ -78,8 +80,9 @@ pub enum CallbackError {
     /// The random number generator failed to produce the 16 random bytes.
     #[error("the random number generator failed")]
     Random,
-    /// The signed timestamp is outside the [`super::ReplayWindow`]: a replay of a captured request, or a
-    /// sender whose clock is far off. Its own kind, so that replays are told apart from forgeries.
+    /// The signed timestamp is outside the [`ReplayWindow`](crate::callback::ReplayWindow): a replay of a
+    /// captured request, or a sender whose clock is far off. Its own kind, so that replays are told apart from
+    /// forgeries.
     #[error("the signed timestamp is {offset_secs} s from now, outside the replay window")]
     OutsideReplayWindow {
         /// Seconds from now to the timestamp: negative in the past, positive in the future.
