@@ -102,11 +102,7 @@ async fn retryable_codes_are_retried_on_reads_up_to_the_policy_and_never_on_writ
         let calls = calls_to(&s, WRITE);
         s.fail_next(WRITE, code, "passing failure");
         let e = c
-            .add_corp_tag(
-                &AddCorpTagRequest::new()
-                    .group_name("VIP")
-                    .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
-            )
+            .add_corp_tag(&crate::support::a_valid_add_corp_tag())
             .await
             .unwrap_err();
         assert_eq!(e.errcode(), Some(code));
@@ -123,13 +119,9 @@ async fn a_refused_token_is_replayed_once_on_writes_too_and_never_twice() {
         // The request was refused for its token, not executed: replaying a write is safe.
         let (calls, fetches) = (calls_to(&s, WRITE), s.gettoken_count());
         s.fail_next(WRITE, code, "token refused");
-        c.add_corp_tag(
-            &AddCorpTagRequest::new()
-                .group_name("VIP")
-                .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{code}: replayed: {e}"));
+        c.add_corp_tag(&crate::support::a_valid_add_corp_tag())
+            .await
+            .unwrap_or_else(|e| panic!("{code}: replayed: {e}"));
         assert_eq!(
             (calls_to(&s, WRITE) - calls, s.gettoken_count() - fetches),
             (2, 1),

@@ -128,40 +128,29 @@ async fn the_stand_in_answers_40058_to_a_raw_request_breaking_a_rule() {
         .unwrap();
     let token = token["access_token"].as_str().unwrap().to_string();
     let post = |path: &str, body: serde_json::Value| {
-        http.post(format!("{base}/cgi-bin/{path}?access_token={token}"))
+        let send = http
+            .post(format!("{base}/cgi-bin/{path}?access_token={token}"))
             .json(&body)
-            .send()
+            .send();
+        async move { send.await.unwrap().json::<serde_json::Value>().await.unwrap() }
     };
-    let answer: serde_json::Value = post(
+    let answer = post(
         "externalcontact/mark_tag",
         serde_json::json!({ "userid": "zhangsan", "external_userid": "wmA", "add_tag": [] }),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(answer["errcode"], 40058, "{answer}");
     assert!(
         answer["errmsg"].as_str().unwrap().contains("add_tag, remove_tag"),
         "{answer}"
     );
-    let answer: serde_json::Value = post("externalcontact/add_corp_tag", serde_json::json!({}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = post("externalcontact/add_corp_tag", serde_json::json!({})).await;
     assert_eq!(answer["errcode"], 40058, "{answer}");
     // A request that keeps the rules is answered.
-    let answer: serde_json::Value = post(
+    let answer = post(
         "externalcontact/mark_tag",
         serde_json::json!({ "userid": "zhangsan", "external_userid": "wmA", "remove_tag": ["et1"] }),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(answer["errcode"], 0, "{answer}");
 }

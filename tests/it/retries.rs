@@ -68,11 +68,7 @@ async fn a_write_is_never_retried() {
     s.fail_next(WRITE, -1, "system busy");
     let c = client(&s, fast());
     let e = c
-        .add_corp_tag(
-            &AddCorpTagRequest::new()
-                .group_name("VIP")
-                .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
-        )
+        .add_corp_tag(&crate::support::a_valid_add_corp_tag())
         .await
         .unwrap_err();
     assert_eq!(e.errcode(), Some(-1));
@@ -80,11 +76,7 @@ async fn a_write_is_never_retried() {
 
     s.fail_next_http(WRITE, 503);
     let e = c
-        .add_corp_tag(
-            &AddCorpTagRequest::new()
-                .group_name("VIP")
-                .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
-        )
+        .add_corp_tag(&crate::support::a_valid_add_corp_tag())
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(503), "{e:?}");
@@ -282,12 +274,8 @@ async fn a_connection_closed_before_any_answer_is_retried_on_reads_only() {
     assert!(matches!(e, Error::Transport { status: None, .. }), "{e:?}");
     assert!(e.is_retryable());
     assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read: three attempts");
-    c.add_corp_tag(
-        &AddCorpTagRequest::new()
-            .group_name("VIP")
-            .tag([wecom_externalcontact::models::NewCorpTag::new("gold")]),
-    )
-    .await
-    .unwrap_err();
+    c.add_corp_tag(&crate::support::a_valid_add_corp_tag())
+        .await
+        .unwrap_err();
     assert_eq!(accepted.load(Ordering::SeqCst), 4, "a write: one attempt");
 }
