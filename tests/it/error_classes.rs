@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use wecom_externalcontact::errcode::{self, ErrorClass, Throttle};
-use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest};
+use wecom_externalcontact::models::GetCorpTagListRequest;
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{Client, RetryPolicy, TokenKind};
 

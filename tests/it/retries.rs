@@ -7,7 +7,7 @@
 
 use crate::support;
 use std::time::Duration;
-use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, MarkTagRequest, RemarkRequest};
+use wecom_externalcontact::models::{GetCorpTagListRequest, MarkTagRequest, RemarkRequest};
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 
