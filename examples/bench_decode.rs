@@ -211,5 +211,53 @@ async fn main() {
     )
     .await;
     row("call batch/get_by_user page (client vs reqwest)", typed, raw);
+
+    // Drift reports (ClientBuilder::drift_sampling): the typed get with drift off against 1 % and every answer.
+    let with_drift = |share: f64| {
+        wecom_externalcontact::Client::builder()
+            .corp_id(standin.corp_id())
+            .secret(standin.secret())
+            .base_url(base.clone())
+            .drift_sampling(share)
+            .build()
+            .unwrap()
+    };
+    for (label, share) in [
+        ("call externalcontact/get: drift off vs 1 %", 0.01),
+        ("call externalcontact/get: drift off vs every", 1.0),
+    ] {
+        let (off, on) = (with_drift(0.0), with_drift(share));
+        off.get(&get_req).await.unwrap();
+        on.get(&get_req).await.unwrap();
+        let (t_off, t_on) = pair(
+            ROUNDS,
+            200,
+            || async {
+                black_box(off.get(&get_req).await.unwrap());
+            },
+            || async {
+                black_box(on.get(&get_req).await.unwrap());
+            },
+        )
+        .await;
+        println!(
+            "{label:<48} {t_off:>10.1} µs {t_on:>10.1} µs {:>+7.1}%",
+            (t_on / t_off - 1.0) * 100.0
+        );
+    }
+    let (check, _) = pair(
+        ROUNDS,
+        2_000,
+        || async {
+            let v: Value = serde_json::from_slice(black_box(&get_body)).unwrap();
+            black_box(wecom_externalcontact::drift::compare("externalcontact/get", &v));
+        },
+        || async {},
+    )
+    .await;
+    println!(
+        "{:<48} {check:>10.1} µs (parse + compare one answer: the cost of a sampled answer)",
+        "  drift check of externalcontact/get"
+    );
     println!("\n(median per operation over {ROUNDS} alternating batches; speed-up = Value time / typed time; the stand-in's\n own work is in both call rows)");
 }

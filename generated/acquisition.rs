@@ -1674,6 +1674,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1705,6 +1709,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID_AAA\"}"),
@@ -1729,6 +1737,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint =
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1755,6 +1767,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint =
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1779,6 +1795,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint =
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID\"}"),
@@ -1801,6 +1821,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1834,6 +1858,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -1858,6 +1886,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1884,6 +1916,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"chat_key\":\"CHAT_KEY\"}"),
@@ -1908,6 +1944,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::End
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -1932,6 +1972,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoi
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"link_id\":\"xxxxxx\",\"key_num\":1}"),
@@ -1954,6 +1998,10 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1981,6 +2029,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Self-built apps must be listed under 客户联系「可调用应用」; third-party and 代开发 apps need 企业客户权限 → 获客助手; 「营销获客」 apps need 建联客户信息; the 客户联系 system app cannot call it. Also callable by the 获客助手组件 (doc 99484), which then only sees links authorized to the component.
     #[doc(alias = "externalcontact/customer_acquisition/list_link")]
@@ -2017,6 +2067,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The link must have been created by the calling app (same permissions as list_link). Also callable by the 获客助手组件 (doc 99484), which gets only link.link_name and link.url (url carrying comp_scene). Older revisions of the page printed skip_verify beside link (WxJava and go-workwx still read it there) and a trailing comma in the example; the current page and SKIT put skip_verify and mark_source inside link and add priority_option, as declared here.
     #[doc(alias = "externalcontact/customer_acquisition/get")]
     pub async fn customer_acquisition_get(
@@ -2033,6 +2085,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// range.user_list and range.department_list must not both be empty, and the range may cover at most 500 members in total (the docs' table lists only the two sub-fields, both optional, so `range` is not marked required). For a smoother jump the url can be wrapped as a scheme: weixin://biz/ww/profile/{urlencode(LINK_URL?customer_channel=STATE)}. The docs' response table names the creation time `create_time` at the top level; the example (kept) has it inside link.
     #[doc(alias = "externalcontact/customer_acquisition/create_link")]
@@ -2051,6 +2105,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The link must have been created by the calling app. range (and priority_option) replace the old value entirely (覆盖更新); the range may cover at most 500 members.
     #[doc(alias = "externalcontact/customer_acquisition/update_link")]
     pub async fn customer_acquisition_update_link(
@@ -2067,6 +2123,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/customer_acquisition/delete_link")]
     pub async fn customer_acquisition_delete_link(
         &self,
@@ -2082,6 +2140,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// state is the customer_channel value appended to the link url (at most 64 bytes, longer values are truncated); the same value comes back as state in 获取客户详情.
     #[doc(alias = "externalcontact/customer_acquisition/customer")]
@@ -2118,6 +2178,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// GET with no parameters besides access_token (official docs, WxJava, go-wecom); SKIT sends POST. Note the path: customer_acquisition_quota, not customer_acquisition/quota.
     #[doc(alias = "externalcontact/customer_acquisition_quota")]
     pub async fn customer_acquisition_quota(
@@ -2134,6 +2196,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// POST with a JSON body per the official docs (97375, 代开发 copy 97400, component copy 99483); SKIT and NotFound403/wecom-sdk send GET with query parameters. The range is counted by whole days (closed interval); only the last 180 days can be queried and start and end may be at most 30 days apart. The docs' example response has a trailing comma after new_customer_cnt, dropped here.
     #[doc(alias = "externalcontact/customer_acquisition/statistic")]
@@ -2152,6 +2216,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// chat_key comes from the 成员多次收消息 callback and is valid for 30 minutes. go-wecom cites doc 100254; the component copy (100135) omits the top-level userid/external_userid, so they are optional here.
     #[doc(alias = "externalcontact/customer_acquisition/get_chat_info")]
     pub async fn customer_acquisition_get_chat_info(
@@ -2168,6 +2234,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// 获客助手组件 (third-party component) only; documented only in the official docs. No body parameters (only access_token); no request example is printed. price is returned when pay_mode is 1; auth_apps when link_auth_mode is 1.
     #[doc(alias = "externalcontact/customer_acquisition/get_comp_auth_info")]
@@ -2186,6 +2254,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 获客助手组件 only, and only when the corp authorized the component in provider-pays mode (pay_mode 1). Each key works once and must be used within 14 days: append it as once_key to the component link, e.g. <https://work.weixin.qq.com/ca/cawcdeba45c300a339?comp_scene=...&once_key=...> . The copy of the page read for this spec did not show the 必须 column; link_id is marked required because key_num alone has a default and two SDKs (n8n nodes) require link_id. The docs' request example has a trailing comma after key_num, dropped here.
     #[doc(alias = "externalcontact/customer_acquisition/create_once_key")]
     pub async fn customer_acquisition_create_once_key(
@@ -2202,6 +2272,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///

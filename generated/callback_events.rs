@@ -624,7 +624,7 @@ pub enum EventKind {
         /// Wire name: `SuiteTicket`.
         suite_ticket: crate::token::Secret,
     },
-    /// 授权成功通知: a corp authorized the app; exchange `AuthCode` for the permanent code with `service/get_permanent_code`.
+    /// 授权成功通知: a corp authorized the app; exchange `AuthCode` for the permanent code with `service/v2/get_permanent_code`.
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
     ///
@@ -639,7 +639,7 @@ pub enum EventKind {
         /// Wire name: `State`.
         state: Option<String>,
     },
-    /// 变更授权通知: an authorized corp changed the app's permissions or visibility; the corp is the envelope's `AuthCorpId` (read the new grant with `service/get_auth_info`).
+    /// 变更授权通知: an authorized corp changed the app's permissions or visibility; the corp is the envelope's `AuthCorpId` (read the new grant with `service/v2/get_auth_info`).
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
     ///
@@ -656,7 +656,7 @@ pub enum EventKind {
     ///
     /// Wire: `cancel_auth` (no `ChangeType`).
     CancelAuth {},
-    /// 重置永久授权码通知: the corp's permanent code was reset; exchange `AuthCode` for the new one with `service/get_permanent_code`.
+    /// 重置永久授权码通知: the corp's permanent code was reset; exchange `AuthCode` for the new one with `service/v2/get_permanent_code`.
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/90642>
     ///

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:66` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:79` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -178,7 +178,7 @@ impl AddContactWayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:82` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:95` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -213,7 +213,7 @@ impl AddContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:301` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:314` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -240,7 +240,7 @@ impl CloseTempChatRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:296` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:309` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -312,7 +312,7 @@ pub struct ContactWay {
     pub mark_source: Option<bool>,
     /// 结束语 (临时会话模式)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conclusions: Option<ContactWayConclusions>,
+    pub conclusions: Option<ContactWayGotConclusions>,
 }
 
 #[cfg(feature = "contact_way")]
@@ -447,7 +447,7 @@ impl ContactWay {
 
     /// Sets `conclusions`: 结束语 (临时会话模式)
     #[must_use]
-    pub fn conclusions(mut self, value: impl Into<ContactWayConclusions>) -> Self {
+    pub fn conclusions(mut self, value: impl Into<ContactWayGotConclusions>) -> Self {
         self.conclusions = Some(value.into());
         self
     }
@@ -455,7 +455,7 @@ impl ContactWay {
 
 /// 结束语定义 — the messages sent automatically when a temporary chat ends; any of the four parts may be set.
 ///
-/// Generated from `spec/contact_way.yaml:29` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:42` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -517,7 +517,7 @@ impl ContactWayConclusions {
 
 /// 联系方式列表
 ///
-/// Generated from `spec/contact_way.yaml:194` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:207` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -537,11 +537,100 @@ impl ContactWayConfigRef {
     }
 }
 
+/// 图片消息; 获取时只返回pic_url
+///
+/// Generated from `spec/contact_way.yaml:33` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+#[cfg(feature = "contact_way")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct ContactWayGotConclusionImage {
+    /// 图片的链接
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic_url: Option<String>,
+}
+
+#[cfg(feature = "contact_way")]
+impl ContactWayGotConclusionImage {
+    /// Creates an empty `ContactWayGotConclusionImage`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self { pic_url: None }
+    }
+
+    /// Sets `pic_url`: 图片的链接
+    #[must_use]
+    pub fn pic_url(mut self, value: impl Into<String>) -> Self {
+        self.pic_url = Some(value.into());
+        self
+    }
+}
+
+/// 结束语, as get_contact_way returns it: the image part carries pic_url only (获取含有image结构的联系我方式时, 返回pic_url字段).
+///
+/// Generated from `spec/contact_way.yaml:29` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+#[cfg(feature = "contact_way")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct ContactWayGotConclusions {
+    /// 文本消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    /// 图片消息; 获取时只返回pic_url
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ContactWayGotConclusionImage>,
+    /// 图文消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+    /// 小程序消息
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miniprogram: Option<MiniProgram>,
+}
+
+#[cfg(feature = "contact_way")]
+impl ContactWayGotConclusions {
+    /// Creates an empty `ContactWayGotConclusions`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {
+            text: None,
+            image: None,
+            link: None,
+            miniprogram: None,
+        }
+    }
+
+    /// Sets `text`: 文本消息
+    #[must_use]
+    pub fn text(mut self, value: impl Into<Text>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+
+    /// Sets `image`: 图片消息; 获取时只返回pic_url
+    #[must_use]
+    pub fn image(mut self, value: impl Into<ContactWayGotConclusionImage>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+
+    /// Sets `link`: 图文消息
+    #[must_use]
+    pub fn link(mut self, value: impl Into<Link>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+
+    /// Sets `miniprogram`: 小程序消息
+    #[must_use]
+    pub fn miniprogram(mut self, value: impl Into<MiniProgram>) -> Self {
+        self.miniprogram = Some(value.into());
+        self
+    }
+}
+
 /// Request of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:288` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:301` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -565,7 +654,7 @@ impl DelContactWayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:283` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:296` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -582,7 +671,7 @@ impl DelContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:133` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:146` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -606,7 +695,7 @@ impl GetContactWayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:135` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:148` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -630,7 +719,7 @@ impl GetContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:188` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:201` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -695,7 +784,7 @@ impl ListContactWayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:193` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:206` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -740,7 +829,7 @@ impl ListContactWayResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:236` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:249` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -885,7 +974,7 @@ impl UpdateContactWayRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
 ///
-/// Generated from `spec/contact_way.yaml:226` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
+/// Generated from `spec/contact_way.yaml:239` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1050,6 +1139,10 @@ pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1076,6 +1169,10 @@ pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fad7\"}"),
@@ -1100,6 +1197,10 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1133,6 +1234,10 @@ pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1157,6 +1262,10 @@ pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\"}"),
@@ -1179,6 +1288,10 @@ pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1197,6 +1310,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// 「联系我」 created through the API are not shown in the admin console; a corp may create at most 500,000
     /// of them (shared with 加入群聊 ways). Keep the returned config_id: without it the way can be neither
@@ -1221,6 +1336,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_contact_way")]
     pub async fn get_contact_way(
         &self,
@@ -1236,6 +1353,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only 「联系我」 created after 2021-07-10 are listed, and temporary-chat ways never are. start_time
     /// defaults to 90 days ago and end_time to now; limit defaults to 100, at most 1000.
@@ -1273,6 +1392,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Every field given replaces the stored value (user and party replace the whole lists). Expired
     /// temporary-chat ways cannot be edited. conclusions can only be set in temporary-chat mode. mark_source
     /// can only be updated by the app that created the way. The official field table has neither is_temp
@@ -1292,6 +1413,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/del_contact_way")]
     pub async fn del_contact_way(
         &self,
@@ -1307,6 +1430,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/close_temp_chat")]
     pub async fn close_temp_chat(
         &self,

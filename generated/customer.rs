@@ -2290,6 +2290,10 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"userid\":\"zhangsan\"}"),
@@ -2314,6 +2318,10 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2345,6 +2353,10 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2378,6 +2390,10 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
     idempotent: false,
     max_concurrency: Some(5),
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -2402,6 +2418,10 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2433,6 +2453,10 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
@@ -2452,6 +2476,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only members with 客户联系 enabled have customers; external contacts added by other members are not
     /// returned. The member must be in the app's visible range. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
@@ -2467,6 +2493,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// When a customer has more than 500 follow users the list is paged: pass the previous next_cursor as
     /// cursor. The app only sees follow users in its visible range (营销获客 apps only see customers they
@@ -2499,6 +2527,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// userid_list takes at most 100 members; limit is at most 100 (default 50, larger values are capped).
     /// Each item pairs a customer with one following member; `follow_info` carries corp/strategy tag ids in
@@ -2540,6 +2570,8 @@ impl crate::Client {
     ///
     /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// remark, description, remark_company, remark_mobiles and remark_pic_mediaid must not all be empty.
     /// remark_mobiles replaces the old remark phone numbers; to clear them all, send a list holding one empty
     /// string (\[""\]). remark_company only applies when the customer is a WeChat user. remark_pic_mediaid
@@ -2559,6 +2591,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Self-built apps only. limit is at most 1000. tmp_openid is only unique within one full walk (from the
     /// first page to the last); asking for the first page again (empty cursor) yields new tmp_openids and a
@@ -2594,6 +2628,8 @@ impl crate::Client {
     /// `GET /cgi-bin/crm/get_external_contact`
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Legacy endpoint without a current doc page (WxJava keeps it as @Deprecated GET_EXTERNAL_CONTACT); the
     /// response has the shape of externalcontact/get. No official example survives: the example below is

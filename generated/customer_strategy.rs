@@ -929,6 +929,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -960,6 +964,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::cat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
@@ -984,6 +992,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1015,6 +1027,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1039,6 +1055,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::ca
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1063,6 +1083,10 @@ pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::cat
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
@@ -1079,6 +1103,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Self-built apps must be configured as 客户联系 可调用接口的应用; 代开发/第三方 apps need the 管理客户联系规则组 privilege. An app only sees and manages the rule groups it created.
     #[doc(alias = "externalcontact/customer_strategy/list")]
@@ -1115,6 +1141,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// A rule group with a parent manages a subset of its parent's range.
     #[doc(alias = "externalcontact/customer_strategy/get")]
     pub async fn customer_strategy_get(
@@ -1131,6 +1159,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/customer_strategy/get_range")]
     pub async fn customer_strategy_get_range(
         &self,
@@ -1165,6 +1195,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins and 100 range nodes per call; at most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
     #[doc(alias = "externalcontact/customer_strategy/create")]
     pub async fn customer_strategy_create(
@@ -1182,6 +1214,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Serial calls only (do not edit rule groups concurrently). At most 20 admins and 100 range nodes per call. admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored).
     #[doc(alias = "externalcontact/customer_strategy/edit")]
     pub async fn customer_strategy_edit(
@@ -1198,6 +1232,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/customer_strategy/del")]
     pub async fn customer_strategy_del(
         &self,

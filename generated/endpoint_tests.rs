@@ -1405,6 +1405,48 @@ async fn corpgroup_batch_external_userid_to_pending_id_on_the_wire() {
     support::check_exchange(ep, &standin, &request, &response);
 }
 
+#[cfg(feature = "id_convert")]
+#[test]
+fn corp_apply_mass_call_ticket_examples_round_trip() {
+    support::examples_round_trip("corp/apply_mass_call_ticket");
+}
+
+#[cfg(feature = "id_convert")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn corp_apply_mass_call_ticket_on_the_wire() {
+    let (standin, client, ep) = support::setup("corp/apply_mass_call_ticket").await;
+    let request: wecom_externalcontact::models::CorpApplyMassCallTicketRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .corp_apply_mass_call_ticket(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "id_convert")]
+#[test]
+fn corp_get_openid_migration_examples_round_trip() {
+    support::examples_round_trip("corp/get_openid_migration");
+}
+
+#[cfg(feature = "id_convert")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn corp_get_openid_migration_on_the_wire() {
+    let (standin, client, ep) = support::setup("corp/get_openid_migration").await;
+    let request: wecom_externalcontact::models::CorpGetOpenidMigrationRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .corp_get_openid_migration(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
 #[cfg(feature = "intercept_rule")]
 #[test]
 fn add_intercept_rule_examples_round_trip() {
@@ -2208,6 +2250,132 @@ async fn service_get_provider_token_on_the_wire() {
     );
     let response = client
         .service_get_provider_token(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_v2_get_permanent_code_examples_round_trip() {
+    support::examples_round_trip("service/v2/get_permanent_code");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_v2_get_permanent_code_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/v2/get_permanent_code").await;
+    let request: wecom_externalcontact::models::ServiceV2GetPermanentCodeRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_v2_get_permanent_code(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_v2_get_auth_info_examples_round_trip() {
+    support::examples_round_trip("service/v2/get_auth_info");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_v2_get_auth_info_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/v2/get_auth_info").await;
+    let request: wecom_externalcontact::models::ServiceV2GetAuthInfoRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_v2_get_auth_info(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn agent_get_admin_list_examples_round_trip() {
+    support::examples_round_trip("agent/get_admin_list");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn agent_get_admin_list_on_the_wire() {
+    let (standin, client, ep) = support::setup("agent/get_admin_list").await;
+    let request: wecom_externalcontact::models::AgentGetAdminListRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .agent_get_admin_list(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn agent_get_permissions_examples_round_trip() {
+    support::examples_round_trip("agent/get_permissions");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn agent_get_permissions_on_the_wire() {
+    let (standin, client, ep) = support::setup("agent/get_permissions").await;
+    let request: wecom_externalcontact::models::AgentGetPermissionsRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .agent_get_permissions(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_app_qrcode_examples_round_trip() {
+    support::examples_round_trip("service/get_app_qrcode");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_app_qrcode_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_app_qrcode").await;
+    let request: wecom_externalcontact::models::ServiceGetAppQrcodeRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_app_qrcode(&request)
+        .await
+        .expect("the call succeeds against the stand-in");
+    support::check_exchange(ep, &standin, &request, &response);
+}
+
+#[cfg(feature = "service")]
+#[test]
+fn service_get_customized_auth_url_examples_round_trip() {
+    support::examples_round_trip("service/get_customized_auth_url");
+}
+
+#[cfg(feature = "service")]
+#[tokio::test]
+#[allow(deprecated)]
+async fn service_get_customized_auth_url_on_the_wire() {
+    let (standin, client, ep) = support::setup("service/get_customized_auth_url").await;
+    let request: wecom_externalcontact::models::ServiceGetCustomizedAuthUrlRequest = support::example_request(
+        ep,
+    );
+    let response = client
+        .service_get_customized_auth_url(&request)
         .await
         .expect("the call succeeds against the stand-in");
     support::check_exchange(ep, &standin, &request, &response);

@@ -266,6 +266,10 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -290,6 +294,10 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"userid\":[\"zhangsan\",\"lissi\"],\"partyid\":[1]}"),
@@ -314,6 +322,10 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -333,6 +345,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only members in the app's visible range are returned. Self-built apps must be configured in
     /// 客户联系「可调用接口的应用」; third-party and 代开发 apps need the 客户基础信息 permission.
     #[doc(alias = "externalcontact/get_follow_user_list")]
@@ -351,6 +365,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Documented only on the 代开发 page (96312). Self-built apps must be configured in 「可调用应用」;
     /// third-party apps need 企业客户权限 → 客户基础信息.
     #[doc(alias = "externalcontact/check_follow_user")]
@@ -368,6 +384,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only 营销获客 (marketing-acquisition) third-party apps may call it. The docs' field table types
     /// user_list as uint64\[\], but the example (and every SDK) carries userid strings, so it is a string

@@ -1477,6 +1477,10 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
@@ -1503,6 +1507,10 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1536,6 +1544,10 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1569,6 +1581,10 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1602,6 +1618,10 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
@@ -1624,6 +1644,10 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
@@ -1648,6 +1672,10 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
@@ -1669,6 +1697,8 @@ impl crate::Client {
     ///
     /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The message is not sent directly: each sender member gets a notice and sends after confirming. text and attachments must not both be empty; at most 9 attachments, each filled according to its msgtype (image needs media_id or pic_url; media_id wins when both are set). With only sender given, all of that member's customers are selected. external_userid (up to 10000, single only) overrides tag_filter. Each customer / customer group can receive only a capped number of mass messages (corp- and member-created together); recipients over the cap are skipped. Self-built apps may only send through members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege.
     #[doc(alias = "externalcontact/add_msg_template")]
     pub async fn add_msg_template(
@@ -1685,6 +1715,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// start_time to end_time may span at most one month. Self-built apps only see members in their visible range; third-party apps need the 群发消息给客户和客户群 privilege. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605171726 instead.
     #[doc(alias = "externalcontact/get_groupmsg_list_v2")]
@@ -1721,6 +1753,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Messages created before 2020-11-17 have no task list; use get_groupmsg_send_result for them. The docs' example shows status 1, which the field table does not list (0 未发送, 2 已发送); it decodes into the catch-all variant.
     #[doc(alias = "externalcontact/get_groupmsg_task")]
     pub async fn get_groupmsg_task(
@@ -1755,6 +1789,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// For mass messages to customer groups, unsent records are not returned (the member has not picked the groups yet), only sent ones.
     #[doc(alias = "externalcontact/get_groupmsg_send_result")]
@@ -1791,6 +1827,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// At most three reminders per mass message within 24 hours.
     #[doc(alias = "externalcontact/remind_groupmsg_send")]
     pub async fn remind_groupmsg_send(
@@ -1807,6 +1845,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/cancel_groupmsg_send")]
     pub async fn cancel_groupmsg_send(
         &self,
@@ -1820,6 +1860,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/get_group_msg_result`
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The old 获取企业群发消息发送结果 page no longer exists. Its shape is taken from WxJava and chanxuehong/wechat: request msgid (WxJava also sends limit and cursor), response detail_list with the same items as get_groupmsg_send_result's send_list.
     #[doc(alias = "externalcontact/get_group_msg_result")]

@@ -848,6 +848,10 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -881,6 +885,10 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -907,6 +915,10 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"opengid\":\"oAAAAAAA\"}"),
@@ -925,6 +937,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Without owner_filter the call covers every owner in the app's visible range; if that range has more than
     /// 1000 people the server answers 81017, so pass owner_filter. The old offset+limit paging (offset+limit <= 50000)
@@ -964,6 +978,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Some group changes are processed asynchronously, so right after a group change event this call may still
     /// return the old data. member_version can be compared with the version in group change events to avoid
     /// calling this endpoint needlessly. The owner must be in the app's visible range.
@@ -982,6 +998,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only works for customer groups created by the corp's service staff and only yields chat_ids of the caller's
     /// own corp; the group owner must be in the app's visible range.

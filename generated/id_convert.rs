@@ -240,6 +240,98 @@ impl ConvertToOpenidResponse {
     }
 }
 
+/// Request of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+///
+/// Generated from `spec/id_convert.yaml:666` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+#[serde(deny_unknown_fields)]
+pub struct CorpApplyMassCallTicketRequest {}
+#[cfg(feature = "id_convert")]
+impl CorpApplyMassCallTicketRequest {
+    /// Creates an empty `CorpApplyMassCallTicketRequest`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
+
+/// Response of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+///
+/// Generated from `spec/id_convert.yaml:678` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CorpApplyMassCallTicketResponse {
+    /// 大批量调用凭据
+    #[serde(default)]
+    pub mass_call_ticket: String,
+}
+
+#[cfg(feature = "id_convert")]
+impl CorpApplyMassCallTicketResponse {
+    /// Creates a `CorpApplyMassCallTicketResponse` from its required fields; every optional field starts as `None`.
+    pub fn new(mass_call_ticket: impl Into<String>) -> Self {
+        Self {
+            mass_call_ticket: mass_call_ticket.into(),
+        }
+    }
+}
+
+/// Request of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+///
+/// Generated from `spec/id_convert.yaml:684` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+#[serde(deny_unknown_fields)]
+pub struct CorpGetOpenidMigrationRequest {}
+#[cfg(feature = "id_convert")]
+impl CorpGetOpenidMigrationRequest {
+    /// Creates an empty `CorpGetOpenidMigrationRequest`: every field is optional; set them with the methods below.
+    pub fn new() -> Self {
+        Self {}
+    }
+}
+
+/// Response of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
+///
+/// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+///
+/// Generated from `spec/id_convert.yaml:695` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct CorpGetOpenidMigrationResponse {
+    /// 各类 id 的迁移状态
+    #[serde(default)]
+    pub migration_info: Vec<OpenIdMigrationInfo>,
+}
+
+#[cfg(feature = "id_convert")]
+impl CorpGetOpenidMigrationResponse {
+    /// Creates an empty `CorpGetOpenidMigrationResponse`: every field is optional (a list: empty); set them with the methods below.
+    pub fn new() -> Self {
+        Self { migration_info: Vec::new() }
+    }
+
+    /// Sets `migration_info`: 各类 id 的迁移状态
+    #[must_use]
+    pub fn migration_info(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<OpenIdMigrationInfo>>,
+    ) -> Self {
+        self.migration_info = value.into_iter().map(|v| v.into()).collect();
+        self
+    }
+}
+
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
@@ -1210,6 +1302,32 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
     }
 }
 
+/// 各类 id 的迁移状态
+///
+/// Generated from `spec/id_convert.yaml:696` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
+#[cfg(feature = "id_convert")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdMigrationInfo {
+    /// id 类型: 1 corpid/userid, 3 external_userid
+    #[serde(default)]
+    pub openid_type: u32,
+    /// 迁移状态: 0 未升级, 1 已升级
+    #[serde(default)]
+    pub status: u32,
+}
+
+#[cfg(feature = "id_convert")]
+impl OpenIdMigrationInfo {
+    /// Creates a `OpenIdMigrationInfo` from its required fields; every optional field starts as `None`.
+    pub fn new(openid_type: u32, status: u32) -> Self {
+        Self {
+            openid_type: openid_type,
+            status: status,
+        }
+    }
+}
+
 /// Request of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
@@ -1725,6 +1843,10 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
@@ -1749,6 +1871,10 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
@@ -1773,6 +1899,10 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1799,6 +1929,10 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
@@ -1823,6 +1957,10 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1849,6 +1987,10 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
@@ -1873,6 +2015,10 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
@@ -1897,6 +2043,10 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
@@ -1919,6 +2069,10 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
@@ -1943,6 +2097,10 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1969,6 +2127,10 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1995,6 +2157,10 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -2021,6 +2187,10 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -2047,6 +2217,10 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
@@ -2071,6 +2245,10 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"upgrade_time\":1234567}"),
@@ -2093,6 +2271,10 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -2115,6 +2297,10 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -2141,6 +2327,10 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
@@ -2165,6 +2355,10 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -2172,6 +2366,62 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
     ),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"result\":[{\"external_userid\":\"oAAAAAAA\",\"pending_id\":\"pAAAAA\"},{\"external_userid\":\"oBBBBB\",\"pending_id\":\"pBBBBB\"}]}",
+    ),
+};
+
+/// Catalog entry of `corp/apply_mass_call_ticket`.
+#[cfg(feature = "id_convert")]
+pub(crate) const EP_CORP_APPLY_MASS_CALL_TICKET: crate::catalog::Endpoint = crate::catalog::Endpoint {
+    name: "corp_apply_mass_call_ticket",
+    name_zh: "获取接口高频调用凭据",
+    summary: "Get the one-time high-frequency call ticket (mass_call_ticket) that lifts the business rate limit of the id conversion calls for 7 days while initialising a newly authorized corp.",
+    group: "id_convert",
+    method: crate::catalog::HttpMethod::Get,
+    path: "corp/apply_mass_call_ticket",
+    doc_url: "https://developer.work.weixin.qq.com/document/path/96168",
+    token: crate::catalog::TokenKind::Access,
+    deprecated: None,
+    upload: None,
+    idempotent: false,
+    max_concurrency: None,
+    one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
+    paging: None,
+    rules: &[],
+    example_request: None,
+    example_response: Some(
+        "{\"errcode\":0,\"errmsg\":\"ok\",\"mass_call_ticket\":\"AAAAAA\"}",
+    ),
+};
+
+/// Catalog entry of `corp/get_openid_migration`.
+#[cfg(feature = "id_convert")]
+pub(crate) const EP_CORP_GET_OPENID_MIGRATION: crate::catalog::Endpoint = crate::catalog::Endpoint {
+    name: "corp_get_openid_migration",
+    name_zh: "代开发应用查询迁移状态",
+    summary: "Read the app's id migration status per id kind (corpid/userid, external_userid): whether the corp's ids were upgraded to the provider subject.",
+    group: "id_convert",
+    method: crate::catalog::HttpMethod::Post,
+    path: "corp/get_openid_migration",
+    doc_url: "https://developer.work.weixin.qq.com/document/path/97104",
+    token: crate::catalog::TokenKind::Access,
+    deprecated: None,
+    upload: None,
+    idempotent: true,
+    max_concurrency: None,
+    one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
+    paging: None,
+    rules: &[],
+    example_request: None,
+    example_response: Some(
+        "{\"errcode\":0,\"errmsg\":\"ok\",\"migration_info\":[{\"openid_type\":1,\"status\":1},{\"openid_type\":3,\"status\":0}]}",
     ),
 };
 
@@ -2185,6 +2435,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only external contacts that are WeChat users can be converted; contacts that are WeCom users
     /// (external_userid starting with "wo") are not supported. Used by 家校沟通 and 客户联系 apps.
@@ -2203,6 +2455,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Called with a third-party or 代开发 app access_token. Only verified corps; the unionid (open platform
     /// account) and openid (mini program) subjects must be verified and equal to the corp's subject, and both
@@ -2225,6 +2479,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2252,6 +2508,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only third-party and 代开发 apps may call it. The follower of each external_userid must be in the app's
     /// visible range (客户联系 and 家校); for 微信客服 only customers with a session in the last 48 hours. A
     /// third-party app that has already been set to "迁移完成" may no longer call it. Ids already in provider
@@ -2271,6 +2529,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// get_new_external_userid does not cover group members without a friend relation; use this one with the
     /// group's chat_id. Only third-party and 代开发 apps; the group owner must be in the app's visible range; a
@@ -2292,6 +2552,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Called with the 代开发 app's access_token. The corp must have authorized the provider's third-party app
     /// with 企业客户权限 -> 客户基础信息, and at least one follower (or group owner) of the customer must be in
     /// the app's visible range. Not needed once the 代开发 app has been upgraded (ids are then identical).
@@ -2310,6 +2572,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Section "external_userid转换" of 自建应用与第三方应用的对接. Called with a self-built app's access_token; the
     /// customer's follower (or the group owner) must be in the visible range of both that app and the app named
@@ -2332,6 +2596,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `provider` token (see `TokenKind`).
     ///
@@ -2358,6 +2624,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 家校沟通 API. Self-built apps must be configured as 读取和编辑家校通讯录的应用; third-party apps need the
     /// 家校沟通 use-and-edit permission. System-app secrets are no longer accepted since 2023-12-01 (existing
     /// corps excepted). external_userid is returned only once the parent has followed. The census calls this
@@ -2379,6 +2647,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Third-party or 代开发 app access_token. Rate limits: with subject_type 0, per corp (shared by all
     /// providers) 10万次/小时, 48万次/天, 750万次/月; with subject_type 1 the same limits per provider. The corp
@@ -2407,6 +2677,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Third-party or 代开发 app access_token; verified corps only. Works only for customers whose unionid was
     /// queried before (and got a pending_id) within its 90-day validity. With chat_id, only the group owner's
     /// visibility is checked and ids outside that group are ignored; without it, the follower's visibility is
@@ -2427,6 +2699,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Third-party or 代开发 app access_token. Ids already in provider form come back unchanged. The invalid-id
     /// list is `invalid_external_tagid_list` per SKIT and WxJava; PowerWeChat reads `invalid_tagid_list`
     /// (taken to be its mistake). SKIT cites doc 95926.
@@ -2445,6 +2719,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The calling app must be the app that obtained the tmp_external_userid; self-built, 代开发 and
     /// third-party apps may call it. For user_type 1 (客户) the app also needs the 客户联系 permission.
@@ -2466,6 +2742,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 代开发 apps only, with the 代开发 app's access_token, after apply_to_upgrade_chatid has been called and
     /// before the chosen upgrade time is reached. The app needs 客户联系 -> 基础客户信息 and the group owner must
     /// be in its visible range. Ids that are already upgraded come back unchanged. The 100-id limit comes from
@@ -2486,6 +2764,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// 代开发 app access_token. After the call both old and new group ids are accepted; from upgrade_time on,
     /// only upgraded ids are accepted and returned. upgrade_time must not be earlier than now nor later than
     /// 7 days ahead.
@@ -2504,6 +2784,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2533,6 +2815,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// For brands sharing apps with their dealers through 上下游: the calling app must be a shared self-built
     /// or 代开发 app with 客户联系 permission. Without corpid all corps are returned. mass_call_ticket (大批量调用
     /// 凭据) is for data initialisation and lifts the business rate limit.
@@ -2551,6 +2835,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Upstream corps only, through a shared self-built or 代开发 app with 客户联系 permission; the corp must be
     /// verified (a 代开发 provider too). unionid and openid subjects must be verified and named like the upstream
@@ -2573,6 +2859,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Shared self-built or 代开发 app with 客户联系 permission; the customer's follower (or group owner) must be
     /// in the app's visible range; the upstream app must have called corpgroup/unionid_to_pending_id before;
     /// upstream and downstream corps must be verified (a 代开发 provider too). With chat_id only the group
@@ -2584,5 +2872,51 @@ impl crate::Client {
         request: &CorpgroupBatchExternalUseridToPendingIdRequest,
     ) -> crate::Result<CorpgroupBatchExternalUseridToPendingIdResponse> {
         self.execute(&EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID, request).await
+    }
+
+    /// 获取接口高频调用凭据 — Get the one-time high-frequency call ticket (mass_call_ticket) that lifts the business rate limit of the id conversion calls for 7 days while initialising a newly authorized corp.
+    ///
+    /// `GET /cgi-bin/corp/apply_mass_call_ticket`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+    ///
+    /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
+    /// GET without parameters, on the corp access_token of a third-party or 代开发 app (or the upstream app of a
+    /// 上下游 chain). Only within three months of the authorization and at most once per corp; valid 7 days.
+    /// Pass the ticket as `mass_call_ticket` to idconvert/unionid_to_external_userid or
+    /// corpgroup/unionid_to_external_userid: the business rate limit no longer applies, the base rate limit
+    /// still does. The 代开发 copy is doc 96250 (最后更新 2024/03/11). SKIT sends POST against the docs; Senparc
+    /// and MudWechat send GET, as the page says. Not retried: a repeated call would fail (one per corp).
+    #[doc(alias = "corp/apply_mass_call_ticket")]
+    pub async fn corp_apply_mass_call_ticket(
+        &self,
+        request: &CorpApplyMassCallTicketRequest,
+    ) -> crate::Result<CorpApplyMassCallTicketResponse> {
+        self.execute(&EP_CORP_APPLY_MASS_CALL_TICKET, request).await
+    }
+
+    /// 代开发应用查询迁移状态 — Read the app's id migration status per id kind (corpid/userid, external_userid): whether the corp's ids were upgraded to the provider subject.
+    ///
+    /// `POST /cgi-bin/corp/get_openid_migration`
+    ///
+    /// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+    ///
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
+    /// POST without a body, on the corp access_token of a 代开发 or third-party app. Unclear: the official page
+    /// (代开发 doc 97104, third-party doc 96518 per MudWechat) is not in the stored corpus; fields follow MudWechat
+    /// (`migration_info`: `openid_type` 1 corpid/userid, 3 external_userid; `status` 0 未升级, 1 已升级). The
+    /// example is assembled from those fields, not copied from the page.
+    #[doc(alias = "corp/get_openid_migration")]
+    pub async fn corp_get_openid_migration(
+        &self,
+        request: &CorpGetOpenidMigrationRequest,
+    ) -> crate::Result<CorpGetOpenidMigrationResponse> {
+        self.execute(&EP_CORP_GET_OPENID_MIGRATION, request).await
     }
 }

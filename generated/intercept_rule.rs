@@ -697,6 +697,10 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -721,6 +725,10 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -745,6 +753,10 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
@@ -769,6 +781,10 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -793,6 +809,10 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
@@ -809,6 +829,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A corp can have at most 100 rules. applicable_range must name at least one user or department. Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理敏感词 privilege.
     #[doc(alias = "externalcontact/add_intercept_rule")]
@@ -827,6 +849,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// This is a GET without parameters besides access_token.
     #[doc(alias = "externalcontact/get_intercept_rule_list")]
     pub async fn get_intercept_rule_list(
@@ -843,6 +867,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range only contains members and departments within the calling app's visibility. The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here; it also prints rule_id as the number 1 where every other place has a string, hence rule_id is flex (decodes either); the example here carries "1" so it re-encodes unchanged.
     #[doc(alias = "externalcontact/get_intercept_rule")]
@@ -861,6 +887,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Besides rule_id, send only what changes. An empty extra_rule.semantics_list clears all semantic rules; an empty word_list is ignored. A rule holds at most 10000 userids in total (use departments beyond that). An app can only edit rules it created (the 客户联系 system app can edit all). The docs' example has a trailing comma after extra_rule.semantics_list (invalid JSON), removed here.
     #[doc(alias = "externalcontact/update_intercept_rule")]
     pub async fn update_intercept_rule(
@@ -877,6 +905,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// An app can only delete rules it created (the 客户联系 system app can delete all).
     #[doc(alias = "externalcontact/del_intercept_rule")]

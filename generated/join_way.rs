@@ -533,6 +533,10 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -559,6 +563,10 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),
@@ -583,6 +591,10 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -607,6 +619,10 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
@@ -623,6 +639,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Configurations added through the API are not shown in the admin console. A corp can hold at most 500,000
     /// API-created 「加入群聊」 configurations (a quota shared with 「联系我」). A mini program button needs the
@@ -645,6 +663,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// An app can only read the configurations it created itself.
     #[doc(alias = "externalcontact/groupchat/get_join_way")]
     pub async fn groupchat_get_join_way(
@@ -661,6 +681,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The update overwrites the whole configuration. mark_source can only be updated by the app that created the
     /// QR code.
@@ -679,6 +701,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/groupchat/del_join_way")]
     pub async fn groupchat_del_join_way(
         &self,

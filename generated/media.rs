@@ -243,6 +243,10 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"media_type\":\"image\",\"attachment_type\":1}"),
@@ -261,6 +265,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// multipart/form-data upload; the file part is named `media` and should carry filename, filelength and
     /// content-type (filename is the name shown when the media_id is sent). media_type and attachment_type

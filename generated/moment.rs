@@ -1882,6 +1882,10 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -1906,6 +1910,10 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"jobid\":\"xxxx\"}"),
@@ -1930,6 +1938,10 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
@@ -1952,6 +1964,10 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -1985,6 +2001,10 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2018,6 +2038,10 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2051,6 +2075,10 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -2084,6 +2112,10 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"moment_id\":\"momxxx\",\"userid\":\"xxx\"}"),
@@ -2103,6 +2135,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// text.content and attachments must not both be empty. Attachments are one kind only: up to 9 images, or 1 video, or 1 link (mixing kinds fails with 'invalid attachments msgtype'). Without visible_range the senders are all members in the app's visible range. With only sender_list, each sender's customers see the post; with only external_contact_list, the task goes to those customers' followers; with both, the listed senders post and only the tagged customers see it. Giving external_contact_list makes the post partly visible, otherwise public. At most 10 posts per minute per corp. Poll get_moment_task_result with the jobid.
     #[doc(alias = "externalcontact/add_moment_task")]
     pub async fn add_moment_task(
@@ -2120,6 +2154,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only jobs already submitted can be queried. A copy of the docs' example response lacks the comma after "errmsg":"ok" inside result (invalid JSON); the example here has it.
     #[doc(alias = "externalcontact/get_moment_task_result")]
     pub async fn get_moment_task_result(
@@ -2136,6 +2172,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/cancel_moment_task")]
     pub async fn cancel_moment_task(
         &self,
@@ -2151,6 +2189,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// start_time to end_time may span at most 30 days. Deleted posts are not returned (the admin console shows them). Self-built apps only see members in their visible range. The docs' example prints "create_time": "xxxx" (a placeholder that is no timestamp); the example here uses 1605172726 instead.
     #[doc(alias = "externalcontact/get_moment_list")]
@@ -2186,6 +2226,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_task")]
     pub async fn get_moment_task(
         &self,
@@ -2219,6 +2261,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_customer_list")]
     pub async fn get_moment_customer_list(
         &self,
@@ -2252,6 +2296,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_send_result")]
     pub async fn get_moment_send_result(
         &self,
@@ -2285,6 +2331,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_comments")]
     pub async fn get_moment_comments(
         &self,

@@ -733,6 +733,10 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -764,6 +768,10 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
@@ -788,6 +796,10 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -819,6 +831,10 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -843,6 +859,10 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -867,6 +887,10 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
@@ -883,6 +907,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only an access_token from the 客户联系 secret may call the Moments rule-group endpoints.
     #[doc(alias = "externalcontact/moment_strategy/list")]
@@ -919,6 +945,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// A rule group with a parent manages a subset of its parent's range.
     #[doc(alias = "externalcontact/moment_strategy/get")]
     pub async fn moment_strategy_get(
@@ -935,6 +963,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/moment_strategy/get_range")]
     pub async fn moment_strategy_get_range(
         &self,
@@ -969,6 +999,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Serial calls only (do not create rule groups concurrently). At most 20 admins, no super admin. At most 5 levels of nesting and 3000 nodes in one group's range. A group with a parent must manage a subset of the parent's range and inherits the parent's privileges (privilege is then ignored).
     #[doc(alias = "externalcontact/moment_strategy/create")]
     pub async fn moment_strategy_create(
@@ -986,6 +1018,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Serial calls only (do not edit rule groups concurrently). admin_list and privilege replace the old values when given and are left alone when absent. A group with a parent must stay within the parent's range and inherits the parent's privileges (privilege is ignored). At most 3000 nodes in one group's range.
     #[doc(alias = "externalcontact/moment_strategy/edit")]
     pub async fn moment_strategy_edit(
@@ -1002,6 +1036,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/moment_strategy/del")]
     pub async fn moment_strategy_del(
         &self,

@@ -549,6 +549,10 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -575,6 +579,10 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
@@ -599,6 +607,10 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -630,6 +642,10 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -654,6 +670,10 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
@@ -670,6 +690,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Callable with the 客户联系 secret or a self-built app configured as 可调用应用; third-party and 代开发 apps need the 管理商品图册 privilege. Images must be uploaded with media/upload_attachment (attachment_type 2 商品图册).
     #[doc(alias = "externalcontact/add_product_album")]
@@ -688,6 +710,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Returns any corp-level product album entry of the corp.
     #[doc(alias = "externalcontact/get_product_album")]
     pub async fn get_product_album(
@@ -704,6 +728,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A self-built app only gets the products visible within its visibility range.
     #[doc(alias = "externalcontact/get_product_album_list")]
@@ -740,6 +766,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The docs' field table marks description and price as 必须, but the same page says every field except product_id is sent only when it is to be changed; they are optional here so a partial update is possible. An app can only edit products it created (the 客户联系 system app can edit all).
     #[doc(alias = "externalcontact/update_product_album")]
     pub async fn update_product_album(
@@ -756,6 +784,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// An app can only delete products it created (the 客户联系 system app can delete all).
     #[doc(alias = "externalcontact/delete_product_album")]

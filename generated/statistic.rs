@@ -701,6 +701,10 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["userid", "partyid"])],
     example_request: Some(
@@ -727,6 +731,10 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -760,6 +768,10 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -783,6 +795,8 @@ impl crate::Client {
     ///
     /// Set at least one of `userid`, `partyid` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// userid and partyid must not both be empty; with several ids the data is the members' combined total.
     /// The range \[start_time, end_time\] is closed on both ends, at most 30 days long, within the last 180 days;
     /// timestamps not at midnight are rounded down to the day. Members and departments must be in the app's
@@ -802,6 +816,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. The docs mark owner_filter as required yet say
@@ -830,6 +846,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The range \[day_begin_time, day_end_time\] is closed on both ends, at most 30 days long, within the last 180
     /// days; timestamps not at midnight are rounded down to the day. owner_filter is marked required in the docs

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:78` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:86` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -76,14 +76,14 @@ impl AddStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:90` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:98` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct AddStrategyTagResponse {
     /// 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<StrategyTagGroup>,
+    pub tag_group: Option<AddedStrategyTagGroup>,
 }
 
 #[cfg(feature = "strategy_tag")]
@@ -95,8 +95,70 @@ impl AddStrategyTagResponse {
 
     /// Sets `tag_group`: 新建(或追加标签后)的标签组, tag 为本次新建的标签
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<StrategyTagGroup>) -> Self {
+    pub fn tag_group(mut self, value: impl Into<AddedStrategyTagGroup>) -> Self {
         self.tag_group = Some(value.into());
+        self
+    }
+}
+
+/// 新建(或追加标签后)的规则组标签组, as add_strategy_tag returns it (no strategy_id: the request names it).
+///
+/// Generated from `spec/strategy_tag.yaml:14` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+#[cfg(feature = "strategy_tag")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
+pub struct AddedStrategyTagGroup {
+    /// 标签组id
+    #[serde(default)]
+    pub group_id: String,
+    /// 标签组名称
+    #[serde(default)]
+    pub group_name: String,
+    /// 标签组创建时间 (unix seconds)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
+    /// 本次新建的标签列表
+    #[serde(default)]
+    pub tag: Vec<StrategyTag>,
+}
+
+#[cfg(feature = "strategy_tag")]
+impl AddedStrategyTagGroup {
+    /// Creates a `AddedStrategyTagGroup` from its required fields; every optional field starts as `None` (a list: empty).
+    pub fn new(group_id: impl Into<String>, group_name: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            group_name: group_name.into(),
+            create_time: None,
+            order: None,
+            tag: Vec::new(),
+        }
+    }
+
+    /// Sets `create_time`: 标签组创建时间 (unix seconds)
+    #[must_use]
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
+        self
+    }
+
+    /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
+    #[must_use]
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
+        self
+    }
+
+    /// Sets `tag`: 本次新建的标签列表
+    #[must_use]
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTag>>,
+    ) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -105,7 +167,7 @@ impl AddStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:159` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:167` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -151,7 +213,7 @@ impl DelStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:147` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:155` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -168,7 +230,7 @@ impl DelStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:130` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:138` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -214,7 +276,7 @@ impl EditStrategyTagRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:120` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:128` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -231,7 +293,7 @@ impl EditStrategyTagResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:33` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:41` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -288,7 +350,7 @@ impl GetStrategyTagListRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
 ///
-/// Generated from `spec/strategy_tag.yaml:37` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:45` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -318,7 +380,7 @@ impl GetStrategyTagListResponse {
 
 /// 要添加的标签列表
 ///
-/// Generated from `spec/strategy_tag.yaml:83` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:91` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -351,7 +413,7 @@ impl NewStrategyTag {
 
 /// 规则组下的企业标签 — one tag of a strategy tag group.
 ///
-/// Generated from `spec/strategy_tag.yaml:14` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
+/// Generated from `spec/strategy_tag.yaml:22` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -416,7 +478,7 @@ pub struct StrategyTagGroup {
     /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
-    /// 标签组所属的规则组id (创建接口的返回中没有此字段)
+    /// 标签组所属的规则组id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 标签组内的标签列表
@@ -452,7 +514,7 @@ impl StrategyTagGroup {
         self
     }
 
-    /// Sets `strategy_id`: 标签组所属的规则组id (创建接口的返回中没有此字段)
+    /// Sets `strategy_id`: 标签组所属的规则组id
     #[must_use]
     pub fn strategy_id(mut self, value: i64) -> Self {
         self.strategy_id = Some(value);
@@ -486,6 +548,10 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -512,6 +578,10 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[
         crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
@@ -541,6 +611,10 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
@@ -563,6 +637,10 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
@@ -581,6 +659,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// If both tag_id and group_id are empty, all tags are returned; if both are given, tag_id is ignored and
     /// only group_id filters. Apps can only read and manage strategy tags of strategies they created
@@ -605,6 +685,8 @@ impl crate::Client {
     ///
     /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Corp tags and strategy tags together are limited to 3000 per corp. Tags can only be added under a
     /// first-level strategy. When group_id is given, group_name and the group order are ignored; a group_name
     /// equal to an existing group of the strategy adds the tags to that group. Empty tag groups cannot be
@@ -627,6 +709,8 @@ impl crate::Client {
     ///
     /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group.
     #[doc(alias = "externalcontact/edit_strategy_tag")]
@@ -646,6 +730,8 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically.

@@ -699,6 +699,10 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -725,6 +729,10 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[
         crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
@@ -754,6 +762,10 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some(
@@ -778,6 +790,10 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
@@ -802,6 +818,10 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
     idempotent: false,
     max_concurrency: Some(5),
     one_at_a_time_per: Some("external_userid"),
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["add_tag", "remove_tag"])],
     example_request: Some(
@@ -820,6 +840,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// If both tag_id and group_id are empty, all tags are returned. If both are given, tag_id is ignored
     /// and only group_id filters. Self-built apps must be configured in 客户联系「可调用接口的应用」; third-party
@@ -844,6 +866,8 @@ impl crate::Client {
     ///
     /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// A corp may configure at most 3000 corp tags. To add tags to an existing group give group_id; to create a
     /// new group give group_name (if a group of that name exists, the tags are added to it). When group_id is
     /// given, group_name and the group order are ignored. Empty tag groups cannot be created, so at least one
@@ -867,6 +891,8 @@ impl crate::Client {
     ///
     /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
     /// another tag of the same group. Apps can only edit tags they created themselves.
     #[doc(alias = "externalcontact/edit_corp_tag")]
@@ -886,6 +912,8 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// tag_id and group_id must not both be empty. A group whose tags have all been deleted is deleted
     /// automatically. Apps can only delete tags they created themselves.
@@ -910,6 +938,8 @@ impl crate::Client {
     /// Calls with the same `external_userid` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///
     /// Set at least one of `add_tag`, `remove_tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// external_userid must be a customer of userid. add_tag and remove_tag must not both be empty. A member
     /// can put at most 3000 tags on one customer; several tags of the same group are allowed. Apps can only

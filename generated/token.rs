@@ -71,6 +71,10 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"corpid\":\"ID\",\"corpsecret\":\"SECRET\"}"),
@@ -88,6 +92,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `none` token (see `TokenKind`).
     ///

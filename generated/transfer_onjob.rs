@@ -438,6 +438,10 @@ pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -464,6 +468,10 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -497,6 +505,10 @@ pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -517,6 +529,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// external_userid holds at most 100 customers per call, each a customer of handover_userid. Within 90
     /// natural days each customer of an employed member can be transferred at most twice. Both members must
@@ -540,6 +554,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The takeover member must be in the app's visible range.
@@ -576,6 +592,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// chat_id_list holds 1 to 100 chat ids. The new owner must have 客户联系 enabled, be real-name verified and
     /// activated; old and new owner must have logged in to WeCom within the last year. At most 300 chats of one

@@ -711,6 +711,10 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -742,6 +746,10 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -768,6 +776,10 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -801,6 +813,10 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -829,6 +845,10 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -855,6 +875,10 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -875,6 +899,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The current docs (2023-12-01) list only page_size and cursor. page_id is the older page-number
     /// parameter: it still appears in the cursor's description and is kept here as an optional legacy field;
@@ -915,6 +941,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// handover_userid must be a resigned member (resigned less than a year ago and logged in within the year
     /// before leaving); external_userid holds at most 100 of its customers. The takeover member must have
     /// logged in within the last year, be in the app's visible range, have 客户联系 enabled, be activated and
@@ -935,6 +963,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Each page returns at most 1000 records; an empty or missing cursor asks for the first page.
     /// The docs list statuses 1-4 for this endpoint.
@@ -972,6 +1002,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// chat_id_list holds 1 to 100 chat ids. The new owner must have 客户联系 enabled, be real-name verified and
     /// activated, and must have logged in to WeCom within the last year. Chats that could not be transferred
     /// are listed in failed_chat_list (e.g. 90500 when the owner has not resigned).
@@ -988,6 +1020,8 @@ impl crate::Client {
     /// `POST /cgi-bin/externalcontact/transfer`
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Legacy endpoint that WeCom no longer maintains; its page has been removed, so there is no doc id.
     /// Fields follow the SDKs that still wrap it (go-workwx, WxJava, EasyWeChat). transfer_success_msg only
@@ -1011,6 +1045,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Legacy endpoint that WeCom no longer maintains. Fields follow go-workwx and EasyWeChat; the example is
     /// reconstructed from those SDKs, not copied from a live official page.

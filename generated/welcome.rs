@@ -496,6 +496,10 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
@@ -520,6 +524,10 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -546,6 +554,10 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some(
@@ -570,6 +582,10 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\"}"),
@@ -594,6 +610,10 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
     rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
@@ -612,6 +632,8 @@ impl crate::Client {
     /// Not idempotent: never retried.
     ///
     /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// The welcome_code comes with the add_external_contact / add_half_external_contact event and is valid for 20
     /// seconds; it can be used only once. No welcome_code is pushed when the member already has a welcome message
@@ -635,6 +657,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The library holds at most 100 templates. text.content may contain %NICKNAME% placeholders (case-sensitive),
     /// replaced by the customer's nickname. text, image, link, miniprogram, file and video must not all be empty;
     /// text can go with one other body (sent as two messages); of the non-text bodies only one is used, by priority
@@ -655,6 +679,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Only templates created by the calling app can be edited. The same body rules as for add apply.
     #[doc(alias = "externalcontact/group_welcome_template/edit")]
     pub async fn group_welcome_template_edit(
@@ -672,6 +698,8 @@ impl crate::Client {
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// The image body comes back with pic_url only.
     #[doc(alias = "externalcontact/group_welcome_template/get")]
     pub async fn group_welcome_template_get(
@@ -688,6 +716,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Only templates created by the calling app can be deleted.
     #[doc(alias = "externalcontact/group_welcome_template/del")]

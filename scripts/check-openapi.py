@@ -2,8 +2,9 @@
 """Checks generated/openapi.json with independent tools (CI runs it; needs `pip install openapi-spec-validator`).
 
 1. openapi-spec-validator: the document is valid OpenAPI 3.1 (its JSON Schema and semantic checks).
-2. jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1): every official example, request and response, and
-   every query parameter example, validates against the schema the document gives it.
+2. jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1): every official example, request and response, every
+   query parameter example and every webhook's official callback samples validate against the schema the
+   document gives them (a webhook without a sample fails).
 Exits non-zero with a list of failures; prints one closing line with the counts.
 """
 import json
@@ -50,8 +51,20 @@ for p, item in doc["paths"].items():
             checked += 1
             failures += [f"{where} response: {m}" for m in check(resp["schema"], resp["example"])]
 
+webhooks = 0
+for name, item in doc.get("webhooks", {}).items():
+    op = item["post"]
+    webhooks += 1
+    media = op["requestBody"]["content"]["application/xml"]
+    samples = media.get("examples", {})
+    if not samples:
+        failures.append(f"webhook {name}: no official sample")
+    for env, ex in samples.items():
+        checked += 1
+        failures += [f"webhook {name} {env} sample: {m}" for m in check(media["schema"], ex["value"])]
+
 for f in failures:
     print("FAIL", f)
 bad = len({f.split(": ")[0] for f in failures})
-print(f"openapi examples: {checked - bad} passed, {bad} failed ({operations} operations)")
+print(f"openapi examples: {checked - bad} passed, {bad} failed ({operations} operations, {webhooks} webhooks)")
 sys.exit(1 if failures else 0)

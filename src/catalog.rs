@@ -173,6 +173,9 @@ pub struct Endpoint {
     /// `mark_tag`: WeCom answers 45033 to concurrent edits of one customer); calls with other values run
     /// side by side.
     pub one_at_a_time_per: Option<&'static str>,
+    /// WeCom's per-corp rate limit of this endpoint (from `spec/limits.yaml`, or the endpoint's own stricter
+    /// `rate_limit` where WeCom documents one): the budget the client keeps under. `None` only when the spec states no limits.
+    pub rate_limit: Option<RateBudget>,
     /// Paging, if the endpoint pages.
     pub paging: Option<Paging>,
     /// Rules the official docs state about the request's fields (from the spec's `rules`): the client refuses
@@ -182,6 +185,44 @@ pub struct Endpoint {
     pub example_request: Option<&'static str>,
     /// The official example response (compact JSON).
     pub example_response: Option<&'static str>,
+}
+
+/// A rate budget: calls allowed per minute and per hour (WeCom counts each API separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RateBudget {
+    /// Calls a minute.
+    pub per_minute: u32,
+    /// Calls an hour.
+    pub per_hour: u32,
+}
+
+impl RateBudget {
+    /// A budget of `per_minute` calls a minute and `per_hour` an hour (each at least 1).
+    pub fn new(per_minute: u32, per_hour: u32) -> Self {
+        RateBudget {
+            per_minute: per_minute.max(1),
+            per_hour: per_hour.max(1),
+        }
+    }
+}
+
+/// WeCom's documented frequency limits per API (访问频率限制, doc 90454), from `spec/limits.yaml`. Over one,
+/// WeCom answers 45009 and blocks the API: 60 s for a minute limit, an hour for an hour limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FrequencyLimits {
+    /// Per corp (or authorized corp) and API: 10,000 a minute, 150,000 an hour.
+    pub per_corp: RateBudget,
+    /// Per IP and API for a corp's own app: 20,000 a minute, 600,000 an hour.
+    pub per_ip: RateBudget,
+    /// Per IP and API for a third-party service provider: 40,000 a minute, 1,200,000 an hour.
+    pub per_provider_ip: RateBudget,
+}
+
+/// WeCom's documented frequency limits (from the spec; `None` only for a spec that states none).
+pub fn frequency_limits() -> Option<&'static FrequencyLimits> {
+    generated::LIMITS.as_ref()
 }
 
 /// The wire names of the request and response fields the spec marks `secret` (tokens, secrets, suite

@@ -2,6 +2,7 @@
 //! replay). Sending is [`transport`](crate::transport)'s job.
 
 use crate::catalog::{Endpoint, HttpMethod, TokenKind};
+use crate::errcode::{ErrorClass, Throttle};
 use crate::token::{
     CorpTokenProvider, FetchPolicy, MemoryTokenStore, Replay, Secret, SharedFetch, TokenProvider, TokenSource,
     TokenStore,
@@ -44,13 +45,18 @@ struct Inner {
     corp_provider: Option<Arc<CorpTokenProvider>>,
     retry: RetryPolicy,
     limits: Limits,
+    budgets: crate::limits::Budgets,
+    /// Whose per-corp budgets the calls draw on: the corp id (also with a token provider, when given).
+    budget_corp: String,
+    drift: crate::drift::Sampler,
 }
 
 /// How idempotent calls are retried: on an errcode of class
-/// [`ErrorClass::Retryable`](crate::errcode::ErrorClass::Retryable) (-1, 6000, 41063) and on transport
-/// failures before any answer arrived (connect errors, HTTP 502/503/504), at most `max_attempts` attempts in
-/// all, with exponential backoff and jitter. Writes are never retried; rate limits
-/// ([`Throttled`](crate::errcode::ErrorClass::Throttled): 45009, 45033) and fatal codes come back at once.
+/// [`ErrorClass::Retryable`](crate::errcode::ErrorClass::Retryable) (-1, 6000, 41063), on 45033 (after halving
+/// the endpoint's concurrency for the corp) and on transport failures before any answer arrived (connect errors,
+/// HTTP 502/503/504), at most `max_attempts` attempts in all, with exponential backoff and jitter. Writes are
+/// never retried, and fatal codes come back at once. A 45009 holds the endpoint for the corp (see
+/// [`Budgets`](crate::Budgets)); an idempotent call waits the hold out when its policy allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -231,6 +237,8 @@ pub struct ClientBuilder {
     max_concurrency: Option<usize>,
     provider: Option<(TokenKind, Arc<dyn TokenProvider>)>,
     http: Option<reqwest::Client>,
+    budgets: Option<crate::limits::Budgets>,
+    drift_sampling: f64,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -245,7 +253,8 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The corp id (企业ID).
+    /// The corp id (企业ID). With a [`token_provider`](Self::token_provider) it only names the (authorized)
+    /// corp whose rate budgets the calls draw on.
     pub fn corp_id(mut self, corp_id: impl Into<String>) -> Self {
         self.corp_id = Some(corp_id.into());
         self
@@ -295,6 +304,22 @@ impl ClientBuilder {
         self.provider = Some((kind, provider));
         self
     }
+    /// The rate budgets the calls draw on; default [`Budgets::default`](crate::Budgets::default) (on, at WeCom's
+    /// documented limits, waiting up to 60 s). [`Budgets::off`](crate::Budgets::off) turns them off; clients
+    /// built with clones of one `Budgets` share its limiters.
+    pub fn budgets(mut self, budgets: crate::limits::Budgets) -> Self {
+        self.budgets = Some(budgets);
+        self
+    }
+    /// Compare a share of the JSON answers against the spec's field tree of their endpoint and report what
+    /// differs (fields the spec lacks, kinds that differ, enum codes outside the list, required fields absent)
+    /// through tracing (target `wecom_externalcontact::drift`) and [`Client::drift_report`]: see
+    /// [`drift`](crate::drift). `share` is in [0, 1]: 0 (the default) off, 0.01 one answer in a hundred, 1
+    /// every answer. Reports hold field paths and JSON kinds, never a value.
+    pub fn drift_sampling(mut self, share: f64) -> Self {
+        self.drift_sampling = share;
+        self
+    }
     /// Share an existing `reqwest::Client` (its own timeout and TLS settings apply).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -313,6 +338,12 @@ impl ClientBuilder {
             None => crate::transport::default_client(self.timeout.unwrap_or(crate::transport::DEFAULT_TIMEOUT))?,
         };
         let http = Http::new(client, base.trim_end_matches('/').to_string());
+        let budget_corp = match (&self.corp_id, &self.provider) {
+            (Some(id), _) => id.trim().to_string(),
+            (None, Some((kind, _))) => format!("({kind:?} token)"),
+            (None, None) => String::new(),
+        };
+        let hold_store = self.store.clone();
         let (tokens, corp_provider) = match self.provider {
             Some((kind, provider)) => (TokenSource { kind, provider }, None),
             None => {
@@ -346,6 +377,9 @@ impl ClientBuilder {
                     global: self.max_concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
                     ..Limits::default()
                 },
+                budgets: self.budgets.unwrap_or_default().with_store(hold_store),
+                budget_corp,
+                drift: crate::drift::Sampler::new(self.drift_sampling),
             }),
         })
     }
@@ -403,6 +437,12 @@ impl Upload {
 }
 
 impl Client {
+    /// The drift found so far in this process (each distinct endpoint, field path and kind of drift once):
+    /// see [`ClientBuilder::drift_sampling`] and [`drift`](crate::drift).
+    pub fn drift_report(&self) -> Vec<crate::drift::Drift> {
+        crate::drift::report()
+    }
+
     /// Starts building a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
@@ -479,6 +519,7 @@ impl Client {
             errcode = tracing::field::Empty,
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
+            budget_wait_ms = tracing::field::Empty,
         );
         let started = crate::clock::now();
         let result = self.attempts(ep, query, body, decode).instrument(span.clone()).await;
@@ -497,6 +538,7 @@ impl Client {
                     Error::Transport { .. } => "transport_error",
                     Error::Timeout { .. } => "timeout",
                     Error::Decode { .. } => "decode_error",
+                    Error::Throttled { .. } => "throttled",
                     _ => "error",
                 };
                 span.record("outcome", outcome);
@@ -526,6 +568,7 @@ impl Client {
         let mut replay = Replay::once();
         let mut attempt = 1u32;
         let turn = turn_value(ep, query, &body);
+        let mut budget_wait = Duration::ZERO;
         loop {
             tracing::Span::current().record("attempt", attempt);
             let token = match ep.token.query_name() {
@@ -537,19 +580,41 @@ impl Client {
                 q.push((name, t.expose()));
             }
             let permits = self.inner.limits.acquire(ep, turn.as_deref()).await;
+            let slot = self.inner.budgets.slot(&self.inner.budget_corp, ep).await;
+            budget_wait += self.inner.budgets.admit(&self.inner.budget_corp, ep).await?;
+            tracing::Span::current().record(
+                "budget_wait_ms",
+                u64::try_from(budget_wait.as_millis()).unwrap_or(u64::MAX),
+            );
             let sent = self.inner.http.send(ep.method, ep.path, &q, body.clone()).await;
             let outcome = match sent {
-                Ok(bytes) => decode(ep.path, &bytes, show_body).map_err(|error| Failure {
-                    error,
-                    before_answer: false,
-                }),
+                Ok(bytes) => {
+                    let decoded = decode(ep.path, &bytes, show_body);
+                    // A typed decode failure of a successful answer is drift too (a retyped field).
+                    if matches!(decoded, Ok(()) | Err(Error::Decode { .. })) {
+                        self.inner.drift.maybe_check(ep.path, &bytes);
+                    }
+                    decoded.map_err(|error| Failure {
+                        error,
+                        before_answer: false,
+                    })
+                }
                 Err(f) => Err(f),
             };
             drop(permits);
             let failure = match outcome {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    slot.succeeded();
+                    return Ok(v);
+                }
                 Err(f) => f,
             };
+            if failure.error.errcode() == Some(crate::errcode::CONCURRENCY_LIMIT) {
+                let limit = slot.overloaded();
+                tracing::debug!(limit, "45033: this endpoint's concurrency for the corp is halved");
+            } else {
+                drop(slot);
+            }
             // A refused token: dropped and the call replayed once (only a call that carried a token).
             if replay
                 .after(&failure.error, token.as_ref(), &*self.inner.tokens.provider)
@@ -558,6 +623,22 @@ impl Client {
                 continue;
             }
             let retry_reason = match (&failure.error, failure.error.class()) {
+                (
+                    Error::Api {
+                        errcode: crate::errcode::FREQUENCY_LIMIT,
+                        errmsg,
+                        ..
+                    },
+                    _,
+                ) => {
+                    let corp = &self.inner.budget_corp;
+                    if self.inner.budgets.frequency_blocked(corp, ep, errmsg).await && ep.idempotent {
+                        // Waited out by the next attempt's admission (no attempt is counted: no call was made).
+                        continue;
+                    }
+                    return Err(failure.error);
+                }
+                (_, Some(ErrorClass::Throttled(Throttle::Concurrency))) => "errcode 45033 (too many concurrent calls)",
                 (_, Some(class)) if class.retried_on_reads() => "retryable errcode",
                 (Error::Transport { .. }, _) if failure.before_answer => "no answer",
                 _ => return Err(failure.error),

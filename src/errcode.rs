@@ -164,9 +164,11 @@ pub(crate) const fn token_codes<const N: usize>(kind: Option<TokenKind>) -> [i64
 
 /// errcode -1: 系统繁忙 (retried on idempotent endpoints).
 pub const SYSTEM_BUSY: i64 = -1;
-/// errcode 45009: 接口调用超过限制 (a frequency block of about a minute; never retried by the client).
+/// errcode 45009: 接口调用超过限制 (a frequency block of a minute, or an hour): the client holds the endpoint
+/// for the corp until the block ends (see [`Budgets`](crate::Budgets)).
 pub const FREQUENCY_LIMIT: i64 = 45009;
-/// errcode 45033: 接口并发调用超过限制 (never retried by the client).
+/// errcode 45033: 接口并发调用超过限制: the client halves the endpoint's concurrency for the corp and retries an
+/// idempotent call (a write comes back).
 pub const CONCURRENCY_LIMIT: i64 = 45033;
 
 #[cfg(test)]

@@ -134,10 +134,12 @@ pub mod callback;
 pub mod catalog;
 mod client;
 pub mod clock;
+pub mod drift;
 mod envelope;
 pub mod errcode;
 mod error;
 mod flex;
+pub mod limits;
 pub mod paging;
 mod secret;
 #[cfg(feature = "standin")]
@@ -154,6 +156,7 @@ pub use catalog::{HttpMethod, TokenKind};
 pub use client::TOKEN_ERRCODES;
 pub use client::{Client, ClientBuilder, RetryPolicy, Upload, DEFAULT_BASE_URL};
 pub use error::{Error, Result};
+pub use limits::Budgets;
 #[cfg(feature = "service")]
 pub use suite::Suite;
 

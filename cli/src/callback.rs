@@ -1,4 +1,5 @@
-//! `wecom callback verify|decrypt`: check and open a captured callback.
+//! `wecom callback verify|decrypt`: check and open a captured callback; `wecom callback queue …`: the durable
+//! queue.
 
 use crate::fail::Fail;
 use clap::{Args, Subcommand};
@@ -33,6 +34,9 @@ pub enum CallbackCommand {
         #[command(flatten)]
         keys: Keys,
     },
+    /// Inspect the durable callback queue in Redis (WECOM_REDIS_URL): stats, dead letters, replay.
+    #[command(subcommand)]
+    Queue(crate::queue::QueueCommand),
 }
 
 const VERIFY_HELP: &str = "\
@@ -137,8 +141,9 @@ fn read_body(path: Option<&std::path::Path>) -> Result<String, Fail> {
 }
 
 /// Runs a callback command.
-pub fn run(cmd: CallbackCommand) -> Result<(), Fail> {
+pub async fn run(cmd: CallbackCommand) -> Result<(), Fail> {
     match cmd {
+        CallbackCommand::Queue(cmd) => crate::queue::run(cmd).await,
         CallbackCommand::Verify { query, keys } => {
             let crypto = keys.crypto()?;
             let q = parse_query(&query)?;

@@ -1,13 +1,17 @@
 //! `wecom`: the WeCom 客户联系 API from the shell, built on the `wecom-externalcontact` crate.
 //!
-//! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`;
+//! `wecom endpoints`, `wecom call`, `wecom standin`, `wecom export customers`, `wecom callback verify|decrypt`,
+//! `wecom drift`;
+//! `wecom callback queue stats|dead|replay`;
 //! `wecom --help` and `wecom <command> --help` print examples and the exit codes.
 
 #![deny(missing_docs)]
 
 mod callback;
+mod drift;
 mod export;
 mod fail;
+mod queue;
 mod standin;
 
 use clap::{Args, Parser, Subcommand};
@@ -84,10 +88,30 @@ enum Command {
     /// Export data in bulk.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env).
+    /// Check and decrypt a captured callback (token, EncodingAESKey and receive id from flags or env), or
+    /// inspect the durable callback queue (`wecom callback queue stats|dead|replay`, WECOM_REDIS_URL).
     #[command(subcommand)]
     Callback(callback::CallbackCommand),
+    /// Compare captured answers with the spec: the drift found and the YAML to add for it.
+    ///
+    /// Reads JSON lines {"path": "externalcontact/get", "body": {…}} and prints, per endpoint, each field
+    /// the spec lacks (with its JSON kind), each kind that differs from the spec's type, each enum code
+    /// outside the spec's list and each required field absent, then the YAML field entries to paste into
+    /// the spec (names, types guessed from the JSON kinds, `doc` left empty). No value from the answers is
+    /// printed, so the output can go into a public bug report. spec/README.md: from a report to a release.
+    #[command(after_help = DRIFT_HELP)]
+    Drift(drift::DriftArgs),
 }
+
+const DRIFT_HELP: &str = "\
+Examples:
+  wecom drift captured.jsonl
+  wecom drift captured.jsonl --spec ./spec     # against an edited copy of spec/
+
+Exit codes: 0 nothing drifted; 1 something did; 2 bad input (not JSON lines
+of {\"path\", \"body\"}, or an endpoint the spec lacks); 3 the file or the
+--spec copy cannot be read, or the copy has mistakes (listed as speccheck
+lists them).";
 
 #[derive(Subcommand, Debug)]
 enum ExportCommand {
@@ -201,7 +225,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call { path, json, conn } => call(&path, json, &conn).await,
         Command::Standin { port, config } => standin::run(port, config.as_deref()).await,
         Command::Export(ExportCommand::Customers(args)) => export::customers(args).await,
-        Command::Callback(cmd) => callback::run(cmd),
+        Command::Callback(cmd) => callback::run(cmd).await,
+        Command::Drift(args) => drift::run(args),
     }
 }
 

@@ -4,7 +4,8 @@ use crate::fail::Fail;
 use serde::Deserialize;
 use std::io::Write;
 use std::path::Path;
-use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig};
+use wecom_externalcontact::catalog::RateBudget;
+use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig, StandInLimits};
 
 /// The `--config` file.
 #[derive(Deserialize, Debug, Default)]
@@ -15,6 +16,28 @@ struct ConfigFile {
     token_ttl_secs: Option<u64>,
     pages: Option<usize>,
     customers: Option<Customers>,
+    limits: Option<Limits>,
+}
+
+/// WeCom's limits, enforced: every endpoint's budget (per minute and per hour), budgets of single endpoints,
+/// a concurrency beyond which calls get 45033, and the length of the "minute" in milliseconds.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Limits {
+    per_minute: Option<u32>,
+    per_hour: Option<u32>,
+    #[serde(default)]
+    endpoints: std::collections::BTreeMap<String, Budget>,
+    max_concurrency: Option<usize>,
+    minute_ms: Option<u64>,
+}
+
+/// One endpoint's budget.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Budget {
+    per_minute: u32,
+    per_hour: u32,
 }
 
 /// A made-up data set: how many members, and how many customers spread over them.
@@ -54,6 +77,26 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
             )));
         }
         config.customers = Some(CustomerData::generated(c.members, c.customers));
+    }
+    if let Some(l) = file.limits {
+        let mut limits = StandInLimits::default();
+        if l.per_minute.is_some() || l.per_hour.is_some() {
+            let per_minute = l.per_minute.unwrap_or(u32::MAX / 60);
+            limits.budget = Some(RateBudget::new(
+                per_minute,
+                l.per_hour.unwrap_or(per_minute.saturating_mul(60)),
+            ));
+        }
+        for (path, b) in l.endpoints {
+            limits = limits.endpoint(&path, RateBudget::new(b.per_minute, b.per_hour));
+        }
+        if let Some(n) = l.max_concurrency {
+            limits = limits.max_concurrency(n);
+        }
+        if let Some(ms) = l.minute_ms {
+            limits = limits.minute(std::time::Duration::from_millis(ms));
+        }
+        config.limits = Some(limits);
     }
     Ok(config)
 }

@@ -82,6 +82,8 @@ fn wecom_alone(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("WECOM_CALLBACK_TOKEN")
         .env_remove("WECOM_CALLBACK_AES_KEY")
         .env_remove("WECOM_CALLBACK_RECEIVE_ID")
+        .env_remove("WECOM_REDIS_URL")
+        .env_remove("WECOM_CALLBACK_QUEUE_PREFIX")
         .envs(env.iter().copied());
     run(cmd, Some(""))
 }
@@ -197,6 +199,37 @@ fn endpoints_lists_the_catalog() {
     assert!(text.contains("externalcontact/get_corp_tag_list") && text.contains("获取企业标签库"));
     let o = wecom_alone(&["endpoints", "--group", "nope"], &[]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn endpoints_marks_the_deprecated_ones() {
+    let o = wecom_alone(&["endpoints", "--group", "service"], &[]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for (path, deprecated) in [
+        ("service/get_permanent_code", true),
+        ("service/get_auth_info", true),
+        ("service/get_admin_list", true),
+        ("service/v2/get_permanent_code", false),
+        ("service/v2/get_auth_info", false),
+        ("agent/get_admin_list", false),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == path))
+            .unwrap_or_else(|| panic!("{path} listed:\n{text}"));
+        assert_eq!(line.contains("(deprecated)"), deprecated, "{line}");
+    }
+    let v = stdout_json(&wecom_alone(&["endpoints", "--group", "service", "--json"], &[]));
+    let old = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "service/get_admin_list")
+        .unwrap();
+    assert!(
+        old["deprecated"].as_str().unwrap().contains("agent_get_admin_list"),
+        "{old}"
+    );
 }
 
 /// Writes a stand-in config holding `members` members and `customers` customers.
@@ -519,4 +552,247 @@ fn url_query(pairs: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Copies `from` (a directory of files) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+/// A throwaway `redis-server` on a free loopback port, killed on drop (`None` without the binary, outside CI).
+struct RedisProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RedisProcess {
+    fn start() -> Option<RedisProcess> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let spawned = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(_) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIPPED: redis-server is not installed");
+                return None;
+            }
+            Err(e) => panic!("redis-server does not start: {e}"),
+        };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "redis-server did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(RedisProcess {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        })
+    }
+}
+
+#[test]
+fn drift_prints_yaml_that_makes_the_spec_cover_the_new_field() {
+    let dir = temp_dir("drift");
+    let ep = catalog::endpoint("externalcontact/get").unwrap();
+    let mut body: Value = serde_json::from_str(ep.example_response.unwrap()).unwrap();
+    let c = &mut body["external_contact"];
+    c["external_profile"]["brand_new_field"] = serde_json::json!({ "inner": "DRIFT-value-31c" });
+    c["position"] = serde_json::json!(918_273_645);
+    c["type"] = serde_json::json!(77);
+    let file = dir.join("captured.jsonl");
+    let line = serde_json::json!({ "path": "externalcontact/get", "body": body }).to_string();
+    std::fs::write(&file, format!("{line}\n{line}\n")).unwrap();
+
+    let o = wecom_alone(&["drift", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("externalcontact/get: 3 drift(s)"), "{out}");
+    assert!(
+        out.contains("external_contact.external_profile.brand_new_field: unknown_field (object)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("external_contact.position: kind_mismatch (spec: string, found: integer)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("external_contact.type: unknown_enum_value (integer)"),
+        "{out}"
+    );
+    for value in ["DRIFT-value-31c", "918273645", "77", "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"] {
+        assert!(!out.contains(value), "the output shows {value}: {out}");
+    }
+    let yaml: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("- {")).collect();
+    assert_eq!(yaml.len(), 1, "{out}");
+    assert!(out.contains("the `fields:` of type ExternalContactProfile"), "{out}");
+
+    // Pasted into a copy of spec/ under ExternalContactProfile's fields, the spec is valid (the whole
+    // generator pipeline, speccheck's checks included) and the field no longer drifts.
+    let spec = dir.join("spec");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    copy_dir(&repo.join("spec"), &spec);
+    let customer = std::fs::read_to_string(spec.join("customer.yaml")).unwrap();
+    let anchor = "  ExternalContactProfile:\n";
+    let at = customer.find(anchor).unwrap();
+    let fields_at = at + customer[at..].find("    fields:\n").unwrap() + "    fields:\n".len();
+    let pasted = format!(
+        "{}      {}\n{}",
+        &customer[..fields_at],
+        yaml[0].trim(),
+        &customer[fields_at..]
+    );
+    std::fs::write(spec.join("customer.yaml"), pasted).unwrap();
+    wecom_externalcontact_codegen::generate_dir(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let o = wecom_alone(
+        &["drift", file.to_str().unwrap(), "--spec", spec.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("externalcontact/get: 2 drift(s)"), "{out}");
+    assert!(!out.contains("brand_new_field"), "{out}");
+
+    // Nothing drifted: exit 0. A broken copy of the spec: exit 3 with the mistake at its line.
+    let clean = serde_json::json!({ "path": "externalcontact/get", "body": serde_json::from_str::<Value>(ep.example_response.unwrap()).unwrap() });
+    std::fs::write(&file, format!("{clean}\n")).unwrap();
+    let o = wecom_alone(&["drift", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::write(spec.join("customer.yaml"), "group: customer\nendpoints:\n  - path: x\n").unwrap();
+    let o = wecom_alone(
+        &["drift", file.to_str().unwrap(), "--spec", spec.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("customer.yaml:3"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).ok();
+fn callback_queue_stats_dead_and_replay() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use wecom_externalcontact::callback::{message_key, Delivery, Event, RedisQueue, Worker};
+
+    let Some(redis) = RedisProcess::start() else { return };
+    let url = redis.url.clone();
+    let env = [
+        ("WECOM_REDIS_URL", url.as_str()),
+        ("WECOM_CALLBACK_QUEUE_PREFIX", "cli:"),
+    ];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _inside = runtime.enter();
+    let queue = RedisQueue::open(&redis.url).unwrap().prefix("cli:").shards(4);
+    let xml = "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>\
+               <MsgType>event</MsgType><Event>change_external_contact</Event>\
+               <ChangeType>del_follow_user</ChangeType><UserID>u</UserID><ExternalUserID>wm-cli</ExternalUserID></xml>";
+    let event = Event::from_xml(xml).unwrap();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let run_worker = |fail: bool| {
+        let handled = handled.clone();
+        Worker::new(queue.clone())
+            .max_attempts(2)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10))
+            .poll_interval(Duration::from_millis(10))
+            .handler(move |_event: Event, _delivery: Delivery| {
+                let handled = handled.clone();
+                async move {
+                    if fail {
+                        return Err("the CRM is down");
+                    }
+                    handled.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .start()
+    };
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // An event whose handler always fails: dead-lettered after 2 attempts.
+    runtime.block_on(async {
+        queue.push(xml, &message_key("ww1", xml), &event).await.unwrap();
+    });
+    let failing = runtime.block_on(async { run_worker(true) });
+    wait("the dead letter", &|| {
+        runtime.block_on(queue.dead_letters(10)).unwrap().len() == 1
+    });
+    assert!(runtime.block_on(failing.shutdown(Duration::from_secs(5))));
+
+    let o = wecom_alone(&["callback", "queue", "dead"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listing = String::from_utf8_lossy(&o.stdout).to_string();
+    let id = runtime.block_on(queue.dead_letters(10)).unwrap()[0].id.clone();
+    assert!(listing.contains(&id) && listing.contains("handler error"), "{listing}");
+    assert!(listing.contains("change_external_contact/del_follow_user") && listing.contains("the CRM is down"));
+    assert!(listing.contains("ww1/ExternalUserID/wm-cli"), "{listing}");
+    let o = wecom_alone(&["callback", "queue", "dead", "--json"], &env);
+    let line: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (line["id"].as_str(), line["attempts"].as_u64()),
+        (Some(id.as_str()), Some(2))
+    );
+    let o = wecom_alone(&["callback", "queue", "stats", "--json"], &env);
+    let stats = stdout_json(&o);
+    assert_eq!((stats["dead"].as_u64(), stats["pending"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        stats["shards"].as_array().unwrap().len(),
+        4,
+        "the shard count recorded by the fleet"
+    );
+
+    // Replayed, with the handler fixed: handled once.
+    let o = wecom_alone(&["callback", "queue", "replay", &id], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wecom_alone(&["callback", "queue", "replay", &id], &env);
+    assert_eq!(o.status.code(), Some(2), "replayed already: {}", stderr(&o));
+    let fixed = runtime.block_on(async { run_worker(false) });
+    wait("the replayed event handled", &|| handled.load(Ordering::SeqCst) == 1);
+    wait("nothing pending", &|| {
+        runtime.block_on(queue.stats()).unwrap().pending() == 0
+    });
+    assert!(runtime.block_on(fixed.shutdown(Duration::from_secs(5))));
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+    let o = wecom_alone(&["callback", "queue", "stats"], &env);
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        table.contains("pending 0") && table.contains("dead letters 0"),
+        "{table}"
+    );
+
+    // Without WECOM_REDIS_URL: a configuration error; Redis unreachable: exit 4, no address printed.
+    let o = wecom_alone(&["callback", "queue", "stats"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    drop(redis);
+    let o = wecom_alone(&["callback", "queue", "stats"], &env);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
 }

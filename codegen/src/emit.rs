@@ -430,6 +430,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
         None => quote! { None },
     };
     let one_at_a_time_per = opt_str(&ep.one_at_a_time_per);
+    let rate_limit = crate::limits::emit_budget(ep.rate_limit);
     let ex_req = opt_str(&ep.example_request);
     let ex_resp = opt_str(&ep.example_response);
     let paging = match &ep.paging {
@@ -471,6 +472,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             idempotent: #idempotent,
             max_concurrency: #max_concurrency,
             one_at_a_time_per: #one_at_a_time_per,
+            rate_limit: #rate_limit,
             paging: #paging,
             rules: &[#(#rules),*],
             example_request: #ex_req,
@@ -513,6 +515,10 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
              `Error::InvalidRequest` before sending it.",
             names.join(", ")
         ));
+    }
+    if let Some(line) = crate::limits::doc_line(ep.rate_limit, ep.rate_limit_own) {
+        lines.push(String::new());
+        lines.push(line);
     }
     if ep.token != TokenKind::Access {
         lines.push(String::new());
@@ -816,7 +822,9 @@ pub fn catalog_file(api: &Api) -> TokenStream {
         .map(|f| f.wire.as_str())
         .collect();
     let secret = secret.into_iter();
+    let limits = crate::limits::emit(api.limits.as_ref());
     quote! {
+        #limits
         /// The wire names of the fields the spec marks `secret`, sorted.
         pub(crate) static SECRET_FIELDS: &[&str] = &[#(#secret),*];
         /// Every catalogued endpoint compiled into this build, in spec order.

@@ -7,10 +7,12 @@
 //! `openapi.json`. Only [`load::read_dir`] and [`fresh`] (behind [`write_if_changed`]) touch the file system.
 //! Output is deterministic: files, types and enums are sorted; endpoints keep spec order.
 
+pub mod drift;
 pub mod emit;
 pub mod errcodes;
 pub mod error;
 pub mod fresh;
+pub mod limits;
 pub mod load;
 pub mod locate;
 pub mod lower;
@@ -67,6 +69,7 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
         ("endpoint_tests.rs", emit::endpoint_tests(api)),
         ("event_tests.rs", emit::event_tests(api)),
         ("errcodes.rs", errcodes::emit(api)),
+        ("drift_shapes.rs", drift::shapes_file(api)),
     ];
     for (name, tokens) in shared {
         files.push((name.to_string(), render::render(name, tokens).map_err(bug)?));

@@ -4,8 +4,8 @@
 use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
-    At, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef, FieldDef,
-    PagingDef, RuleDef, SpecFile, TypeDef,
+    At, BudgetDef, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef,
+    FieldDef, LimitsDef, PagingDef, RuleDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;
@@ -124,7 +124,20 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             e.line = span.line();
             Some(e)
         });
+        let limits = r.get("limits").map(|(v, span, scope)| {
+            let mut r = Reader::new(&loc, span, v, scope, "`limits`");
+            let per_corp = budget_def(&loc, &mut r, "per_corp");
+            let per_ip = budget_def(&loc, &mut r, "per_ip");
+            let per_provider_ip = budget_def(&loc, &mut r, "per_provider_ip");
+            LimitsDef {
+                per_corp,
+                per_ip,
+                per_provider_ip,
+                at: r.finish(),
+            }
+        });
         SpecFile {
+            limits,
             group,
             doc,
             gated,
@@ -421,6 +434,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
     let idempotent = r.or_default("idempotent");
     let max_concurrency = r.opt("max_concurrency");
     let one_at_a_time_per = r.opt("one_at_a_time_per");
+    let rate_limit = budget_def(loc, &mut r, "rate_limit");
     let paging = r.get("paging").map(|(v, span, scope)| {
         let mut r = Reader::new(loc, span, v, scope, "`paging`");
         let style = r.req("style");
@@ -485,10 +499,24 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         idempotent,
         max_concurrency,
         one_at_a_time_per,
+        rate_limit,
         paging,
         rules,
         example,
     }
+}
+
+/// A budget (`{ per_minute: N, per_hour: M }`) under `key`, if present.
+fn budget_def(loc: &Locator<'_>, r: &mut Reader<'_>, key: &'static str) -> Option<BudgetDef> {
+    let (v, span, scope) = r.get(key)?;
+    let mut b = Reader::new(loc, span, v, scope, "a budget (`{ per_minute: N, per_hour: M }`)");
+    let per_minute = b.req("per_minute");
+    let per_hour = b.req("per_hour");
+    Some(BudgetDef {
+        per_minute,
+        per_hour,
+        at: b.finish(),
+    })
 }
 
 fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> EventDef {

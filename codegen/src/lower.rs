@@ -21,6 +21,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         structs: BTreeMap::new(),
         enums: BTreeMap::new(),
         endpoints: Vec::new(),
+        limits: crate::limits::lower(files),
     };
     for l in files {
         lw.enums_and_types(l);
@@ -54,6 +55,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         event_values,
         events,
         errcodes: crate::errcodes::lower(files),
+        limits: lw.limits,
     })
 }
 
@@ -134,6 +136,8 @@ struct Lowerer<'a> {
     /// Enum name → (group that emits it, enum).
     enums: BTreeMap<String, (String, Enum)>,
     endpoints: Vec<Endpoint>,
+    /// The spec's frequency limits (the default budget of every endpoint).
+    limits: Option<crate::limits::Limits>,
 }
 
 impl Lowerer<'_> {
@@ -337,6 +341,7 @@ impl Lowerer<'_> {
                 .map(|v| v.to_string())
         };
         let example = ep.example.as_ref();
+        let budget = crate::limits::endpoint_budget(self.limits.as_ref(), ep.rate_limit.as_ref());
         self.endpoints.push(Endpoint {
             path: ep.path.clone(),
             http_method: ep.method,
@@ -354,6 +359,8 @@ impl Lowerer<'_> {
             idempotent: ep.idempotent,
             max_concurrency: ep.max_concurrency,
             one_at_a_time_per: ep.one_at_a_time_per.clone(),
+            rate_limit: budget.map(|b| b.0),
+            rate_limit_own: budget.is_some_and(|b| b.1),
             paging,
             at_least_one_of: ep.rules.iter().map(|r| r.at_least_one_of.clone()).collect(),
             example_request: compact(example.and_then(|e| e.request.as_ref())),
@@ -579,6 +586,8 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                 event: ev.event.clone(),
                 change_type: ev.change_type.clone(),
                 doc,
+                summary: ev.doc.clone(),
+                doc_url: doc_url(ev.doc_id),
                 fields,
                 samples,
             });

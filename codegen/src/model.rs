@@ -16,6 +16,8 @@ pub struct Api {
     pub events: Vec<Event>,
     /// WeCom's global error codes, sorted by code.
     pub errcodes: Vec<crate::errcodes::Errcode>,
+    /// WeCom's frequency limits, when the spec states them.
+    pub limits: Option<crate::limits::Limits>,
 }
 
 /// A callback event (a variant of `callback::EventKind`).
@@ -29,6 +31,10 @@ pub struct Event {
     pub change_type: String,
     /// Doc lines.
     pub doc: Vec<String>,
+    /// The spec's one-line doc, as written.
+    pub summary: String,
+    /// The official doc page, if the spec names one.
+    pub doc_url: Option<String>,
     /// Fields.
     pub fields: Vec<EventField>,
     /// Its official samples.
@@ -234,6 +240,10 @@ pub struct Endpoint {
     pub max_concurrency: Option<u32>,
     /// The request field whose value serializes calls (one at a time per value).
     pub one_at_a_time_per: Option<String>,
+    /// Its per-corp rate budget (its own `rate_limit`, else the spec's default).
+    pub rate_limit: Option<crate::limits::Budget>,
+    /// Whether `rate_limit` is the endpoint's own (stricter) one.
+    pub rate_limit_own: bool,
     /// Paging.
     pub paging: Option<Paging>,
     /// Request rules: each the wire names of which at least one must be set.

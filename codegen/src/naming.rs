@@ -97,6 +97,11 @@ pub fn endpoint_const(method: &str) -> String {
     format!("EP_{}", method.to_shouty_snake_case())
 }
 
+/// The static that holds a struct's field tree for drift reports (`drift_shapes.rs`).
+pub fn shape_static(struct_name: &str) -> String {
+    format!("T_{}", struct_name.to_shouty_snake_case())
+}
+
 /// The name of the stream method of a paged endpoint.
 pub fn stream_method(method: &str) -> String {
     format!("{method}_stream")

@@ -8,7 +8,7 @@
 //! The model is read through a few narrow accessors ([`operation_id`], [`http_method`], [`token_scheme`],
 //! [`paging_style`]) so that a change of the IR touches only them.
 
-use crate::model::{Api, Code, Endpoint, Enum, Field, Paging, PagingKind, Struct, Ty};
+use crate::model::{Api, Code, Endpoint, Enum, Event, EventTy, Field, Paging, PagingKind, Struct, Ty};
 use crate::spec::{EnumRepr, TokenKind};
 use crate::types::Scalar;
 use serde_json::{json, Map, Value};
@@ -120,9 +120,10 @@ fn field_schema(f: &Field) -> Value {
     v
 }
 
-/// Does the wire always carry the field? (A required field that decodes to its default may be absent.)
+/// Is the field required? The spec's word (the docs' 必须), not the decoder's leniency: the Rust model also
+/// accepts an answer without a required list or number (it decodes to the default), but WeCom sends it.
 fn wire_required(f: &Field) -> bool {
-    f.required && !f.serde_default
+    f.required
 }
 
 fn struct_schema(s: &Struct) -> Value {
@@ -359,6 +360,14 @@ pub fn document(api: &Api, version: &str) -> Value {
         }
     }
 
+    let (webhooks, callback_schemas) = webhooks(api);
+    if !webhooks.is_empty() {
+        tags.push(json!({ "name": "callback", "description": "Callback events (the document's `webhooks`)." }));
+    }
+    for (name, schema) in callback_schemas {
+        schemas.insert(name, schema);
+    }
+
     let mut security = Map::new();
     for (name, doc) in SCHEMES {
         security.insert(
@@ -382,8 +391,207 @@ pub fn document(api: &Api, version: &str) -> Value {
         "servers": [{ "url": SERVER, "description": "The official WeCom API host" }],
         "tags": tags,
         "paths": paths,
+        "webhooks": webhooks,
         "components": { "schemas": schemas, "securitySchemes": security },
     })
+}
+
+/// The component schema name of a callback event's fields, of an `event_values` enum and of the envelopes (a
+/// prefix of their own: event values share names with API enums, e.g. `TagType`).
+pub fn callback_schema(name: &str) -> String {
+    format!("Callback{name}")
+}
+
+/// The envelopes of a decrypted callback: (sample key, schema name, the element naming the event, description,
+/// properties, required elements).
+fn envelopes() -> [(&'static str, &'static str, &'static str, Value); 2] {
+    let str_ = |d: &str| json!({ "type": "string", "description": d });
+    let int_ = |d: &str| json!({ "type": "integer", "minimum": 0, "description": d });
+    [
+        (
+            "app",
+            "CallbackAppEnvelope",
+            "Event",
+            json!({
+                "type": "object",
+                "description": "The envelope of a self-built or 代开发 app's callback (its 接收事件服务器): the decrypted \
+                                `<xml>` of the POST's `Encrypt` element.",
+                "properties": {
+                    "ToUserName": str_("The corp id."),
+                    "FromUserName": str_("`sys`: sent by the system."),
+                    "CreateTime": int_("When it was sent (unix seconds)."),
+                    "MsgType": { "const": "event", "description": "Always `event`." },
+                    "Event": str_("The event."),
+                    "ChangeType": str_("The change, for events that have one.")
+                },
+                "required": ["ToUserName", "CreateTime", "MsgType", "Event"]
+            }),
+        ),
+        (
+            "suite",
+            "CallbackSuiteEnvelope",
+            "InfoType",
+            json!({
+                "type": "object",
+                "description": "The envelope of a third-party app's 指令回调 (also 代开发 templates): the decrypted `<xml>` \
+                                of the POST's `Encrypt` element.",
+                "properties": {
+                    "SuiteId": str_("The suite (third-party app) id."),
+                    "AuthCorpId": str_("The authorized corp the event concerns (absent for `suite_ticket`)."),
+                    "InfoType": str_("The event."),
+                    "TimeStamp": int_("When it was sent (unix seconds)."),
+                    "ChangeType": str_("The change, for events that have one.")
+                },
+                "required": ["SuiteId", "InfoType", "TimeStamp"]
+            }),
+        ),
+    ]
+}
+
+fn event_field_schema(ty: &EventTy) -> Value {
+    match ty {
+        EventTy::String => json!({ "type": "string" }),
+        EventTy::Secret => json!({ "type": "string", "format": "password" }),
+        EventTy::U64 => json!({ "type": "integer", "minimum": 0 }),
+        EventTy::I64 => json!({ "type": "integer", "format": "int64" }),
+        EventTy::Items => json!({
+            "type": "object",
+            "description": "A list: one `<Item>` per entry.",
+            "properties": { "Item": { "type": "array", "items": { "type": "string" } } }
+        }),
+        EventTy::Values(n) => schema_ref(&callback_schema(n)),
+    }
+}
+
+fn event_schema(ev: &Event) -> Value {
+    let mut props = Map::new();
+    for f in &ev.fields {
+        let mut v = event_field_schema(&f.ty);
+        if !f.doc.is_empty() {
+            v["description"] = json!(f.doc);
+        }
+        props.insert(f.wire.clone(), v);
+    }
+    let required: Vec<&str> = ev
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.wire.as_str())
+        .collect();
+    let mut v = json!({ "type": "object", "description": ev.summary, "properties": props });
+    if !required.is_empty() {
+        v["required"] = json!(required);
+    }
+    v
+}
+
+/// The official samples of an event as element maps (envelope, elements): the JSON form the spec pins in
+/// each sample's `expect` (its `event`), without the elements no field names (its `extra`).
+pub fn sample_elements(ev: &Event) -> Vec<(String, Map<String, Value>)> {
+    ev.samples
+        .iter()
+        .filter_map(|s| {
+            let expect: Value = serde_json::from_str(s.expect.as_deref()?).ok()?;
+            let mut elements = expect.get("event")?.as_object()?.clone();
+            if let Some(extra) = expect.get("extra").and_then(Value::as_object) {
+                for k in extra.keys() {
+                    elements.remove(k);
+                }
+            }
+            Some((s.envelope.clone(), elements))
+        })
+        .collect()
+}
+
+/// Every callback event as an entry of `webhooks` (the decrypted XML as a schema of element names, in each
+/// envelope it comes in, with the official samples), and the component schemas they use.
+fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
+    let mut schemas: Vec<(String, Value)> = Vec::new();
+    for (_, name, _, schema) in envelopes() {
+        schemas.push((name.to_string(), schema));
+    }
+    for e in &api.event_values {
+        schemas.push((callback_schema(&e.name), enum_schema(e)));
+    }
+    let mut hooks = Map::new();
+    for ev in &api.events {
+        schemas.push((callback_schema(&ev.name), event_schema(ev)));
+        // Events without a ChangeType are the suite's own (指令回调): the suite envelope only.
+        let kinds: Vec<_> = envelopes()
+            .into_iter()
+            .filter(|(key, ..)| !ev.change_type.is_empty() || *key == "suite")
+            .collect();
+        let branches: Vec<Value> = kinds
+            .iter()
+            .map(|(_, env, name_key, _)| {
+                let mut names = Map::new();
+                names.insert((*name_key).to_string(), json!({ "const": ev.event }));
+                if !ev.change_type.is_empty() {
+                    names.insert("ChangeType".into(), json!({ "const": ev.change_type }));
+                }
+                let mut required = vec![json!(name_key)];
+                if !ev.change_type.is_empty() {
+                    required.push(json!("ChangeType"));
+                }
+                json!({ "allOf": [
+                    schema_ref(env),
+                    { "type": "object", "properties": names, "required": required },
+                    schema_ref(&callback_schema(&ev.name))
+                ] })
+            })
+            .collect();
+        let mut examples = Map::new();
+        for (env, elements) in sample_elements(ev) {
+            let key = if examples.contains_key(&env) {
+                format!("{env}-{}", examples.len() + 1)
+            } else {
+                env.clone()
+            };
+            let whose = if env == "app" {
+                "self-built app"
+            } else {
+                "third-party suite"
+            };
+            examples.insert(
+                key,
+                json!({ "summary": format!("The official sample ({whose} envelope)"), "value": elements }),
+            );
+        }
+        let which = match &ev.change_type[..] {
+            "" => format!("`InfoType` `{}`", ev.event),
+            ct => format!("`Event`/`InfoType` `{}`, `ChangeType` `{ct}`", ev.event),
+        };
+        let envelopes_text = if kinds.len() == 2 {
+            "It comes in either envelope: a self-built or 代开发 app's (`ToUserName`, `FromUserName`, `CreateTime`, \
+             `MsgType`, `Event`) or a third-party suite's (`SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`)."
+        } else {
+            "It comes in the third-party suite's envelope (`SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`)."
+        };
+        let mut op = json!({
+            "operationId": format!("on_{}", crate::naming::snake(&ev.name).name),
+            "summary": ev.summary,
+            "description": format!(
+                "{which}. {envelopes_text} WeCom POSTs the XML encrypted (`<xml><ToUserName/><Encrypt/><AgentID/></xml>` \
+                 with `msg_signature`, `timestamp` and `nonce` in the query); this is the decrypted `<xml>`, each \
+                 element a property (a list element holds one `Item` per entry). Elements not listed may appear: \
+                 keep them."
+            ),
+            "tags": ["callback"],
+            "requestBody": {
+                "required": true,
+                "content": { "application/xml": {
+                    "schema": { "oneOf": branches },
+                    "examples": examples
+                } }
+            },
+            "responses": { "200": { "description": "Answer `success` (or an empty body) within 5 seconds; WeCom retries otherwise." } }
+        });
+        if let Some(url) = &ev.doc_url {
+            op["externalDocs"] = json!({ "url": url });
+        }
+        hooks.insert(ev.name.clone(), json!({ "post": op }));
+    }
+    (hooks, schemas)
 }
 
 /// The document as pretty-printed JSON with a trailing newline (deterministic: object keys keep the order

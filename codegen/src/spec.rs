@@ -105,6 +105,32 @@ pub struct SpecFile {
     pub events: Vec<EventDef>,
     /// WeCom's global error codes (`errcodes.yaml`).
     pub errcodes: Vec<ErrcodeDef>,
+    /// WeCom's frequency limits (`limits.yaml`).
+    pub limits: Option<LimitsDef>,
+}
+
+/// A rate budget: calls allowed per minute and per hour.
+#[derive(Debug, Clone, Default)]
+pub struct BudgetDef {
+    /// Where it is.
+    pub at: At,
+    /// Calls a minute.
+    pub per_minute: u32,
+    /// Calls an hour.
+    pub per_hour: u32,
+}
+
+/// WeCom's documented frequency limits (访问频率限制, doc 90454), per API.
+#[derive(Debug, Clone, Default)]
+pub struct LimitsDef {
+    /// Where it is.
+    pub at: At,
+    /// Per corp (or authorized corp) and API.
+    pub per_corp: Option<BudgetDef>,
+    /// Per IP and API, for a corp's own (self-built) app.
+    pub per_ip: Option<BudgetDef>,
+    /// Per IP and API, for a third-party service provider.
+    pub per_provider_ip: Option<BudgetDef>,
 }
 
 /// One of WeCom's global error codes.
@@ -306,6 +332,8 @@ pub struct EndpointDef {
     /// A request field: calls with the same value of it run one at a time (WeCom answers 45033 to
     /// concurrent edits of one customer).
     pub one_at_a_time_per: Option<String>,
+    /// A per-corp budget stricter than the spec's default, where WeCom documents one.
+    pub rate_limit: Option<BudgetDef>,
     /// Paging annotation.
     pub paging: Option<PagingDef>,
     /// Rules the official docs state in words about the request's fields.

@@ -32,6 +32,7 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
     };
 
     crate::errcodes::validate(files, errors);
+    crate::limits::validate(files, errors);
 
     // Names, files and groups.
     for l in files {

@@ -44,6 +44,9 @@ fn fixture_uses_every_construct() {
         "pub share_ticket: Option<crate::token::Secret>",
         "one_at_a_time_per: Some(\"widget_id\")",
         "Calls with the same `widget_id` run one at a time",
+        "rate_limit: Some(crate::catalog::RateBudget {\n        per_minute: 5,\n        per_hour: 60,",
+        "rate_limit: Some(crate::catalog::RateBudget {\n        per_minute: 100,\n        per_hour: 1500,",
+        "WeCom documents a stricter limit for it, 5 calls a minute and 60 an hour per corp",
     ] {
         assert!(fixture.contains(needle), "the fixture output lacks `{needle}`");
     }
@@ -51,6 +54,12 @@ fn fixture_uses_every_construct() {
     assert!(
         catalog.contains(r#"SECRET_FIELDS: &[&str] = &["share_ticket"]"#),
         "the catalog lists the secret fields: {catalog}"
+    );
+    assert!(
+        catalog.contains(
+            "per_provider_ip: crate::catalog::RateBudget {\n        per_minute: 400,\n        per_hour: 12000,"
+        ),
+        "the catalog states the spec's limits: {catalog}"
     );
     assert_eq!(
         fixture.matches("impl crate::Client {").count(),

@@ -611,3 +611,53 @@ fn paging_partial_names_response_fields_at_its_line() {
         ["fail_info"]
     );
 }
+
+#[test]
+fn limits_are_stated_once_whole_and_overrides_only_stricter() {
+    let limits = "group: limits\ngated: false\nlimits:\n  per_corp: { per_minute: 10, per_hour: 100 }\n  per_ip: { per_minute: 20, per_hour: 200 }\n  per_provider_ip: { per_minute: 40, per_hour: 400 }\n";
+    let stricter = endpoint("    rate_limit: { per_minute: 5, per_hour: 50 }\n");
+    let api = model_from_sources(vec![src("limits", limits), src("g", &stricter)]).unwrap();
+    let ep = &api.groups.iter().find(|g| g.name == "g").unwrap().endpoints[0];
+    assert_eq!(ep.rate_limit.map(|b| (b.per_minute, b.per_hour)), Some((5, 50)));
+    assert!(ep.rate_limit_own);
+    let plain = endpoint("");
+    let api = model_from_sources(vec![src("limits", limits), src("g", &plain)]).unwrap();
+    let ep = &api.groups.iter().find(|g| g.name == "g").unwrap().endpoints[0];
+    assert_eq!(
+        ep.rate_limit.map(|b| (b.per_minute, b.per_hour)),
+        Some((10, 100)),
+        "the default"
+    );
+    assert!(!ep.rate_limit_own);
+
+    let looser = endpoint("    rate_limit: { per_minute: 50, per_hour: 50 }\n");
+    let e = errors(&[("limits", limits), ("g", &looser)]);
+    assert!(
+        e.contains("spec/g.yaml:7: endpoint externalcontact/thing/fetch: `rate_limit` (50/min, 50/h) must be stricter"),
+        "{e}"
+    );
+    let e = errors(&[("g", &stricter)]);
+    assert!(e.contains("`rate_limit` needs the spec's `limits` block"), "{e}");
+
+    let bad = "group: limits\ngated: false\nlimits:\n  per_corp: { per_minute: 0, per_hour: 100 }\n  per_ip: { per_minute: 20, per_hour: 2 }\n  per_provder_ip: { per_minute: 40, per_hour: 400 }\n";
+    let e = errors(&[("limits", bad)]);
+    assert!(
+        e.contains("spec/limits.yaml:4: limits: `per_corp`: `per_minute` must be at least 1"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/limits.yaml:5: limits: `per_ip`: `per_hour: 2` is less than `per_minute: 20`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/limits.yaml:6") && e.contains("unknown field `per_provder_ip`"),
+        "{e}"
+    );
+    assert!(e.contains("missing `per_provider_ip"), "{e}");
+    let twice = limits.replace("group: limits", "group: again");
+    let e = errors(&[("limits", limits), ("again", &twice)]);
+    assert!(
+        e.contains("spec/again.yaml:3: limits: `limits` is set in spec/limits.yaml already"),
+        "{e}"
+    );
+}

@@ -17,6 +17,12 @@
 //! the message), each callback runs in a `wecom_callback` span carrying the event's name and change type,
 //! and the handler runs inside that span.
 //!
+//! **The default queue is in memory: a crash, an OOM kill or a deploy that outlasts the drain deadline loses
+//! every event it has acknowledged and not yet handled**, and WeCom does not resend an event it got
+//! `success` for. With the `redis` feature, [`Endpoint::durable`] answers `success` only once the event is
+//! stored in a [`super::RedisQueue`] (and `503` when Redis fails), and [`super::Worker`]s handle it from
+//! there, in any process, in order per customer.
+//!
 //! Secure by default: the signed timestamp must be inside the [`ReplayWindow`] (default 5 minutes back,
 //! 60 s ahead), and the builder refuses a dedupe window shorter than that window, so a replay inside the
 //! window is deduplicated and one outside it refused — no replay is ever handled (see [`ReplayWindow`]).
@@ -37,6 +43,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, error, field, info_span, warn, Instrument as _, Span};
 
 use super::dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+#[cfg(feature = "redis")]
+use super::RedisQueue;
 use super::{CallbackCrypto, CallbackError, CallbackQuery, Event, ReplayWindow};
 use crate::Error;
 
@@ -224,15 +232,23 @@ impl<H> Endpoint<H> {
         self
     }
 
-    /// Sets the handler, called once per distinct message, in its own task, off the request path.
-    ///
-    /// A panicking handler is logged at `error!` and its message forgotten by the dedupe store, so a
-    /// redelivery of it is handled again.
-    pub fn handler<H2, Fut>(self, handler: H2) -> Endpoint<H2>
-    where
-        H2: Fn(Event) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    /// Makes the router durable: it answers `success` only after the event is stored in `queue` (and `503`
+    /// when that fails), and runs no handler itself; [`super::Worker`]s handle the queue, in this process
+    /// or others. The replay window and the body limit apply as they do to the in-memory router; the
+    /// workers dedupe, with their own [`super::Worker::dedupe_window`] (keep it at least the replay
+    /// window's span, as the default 10 minutes is); the concurrency and queue options do not apply.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn durable(self, queue: RedisQueue) -> Endpoint<Durable> {
+        self.with_handler(Durable(queue))
+    }
+
+    fn with_handler<H2>(self, handler: H2) -> Endpoint<H2> {
+        self.map_handler(|_| handler)
+    }
+
+    /// The same endpoint with its handler slot mapped by `f`.
+    fn map_handler<H2>(self, f: impl FnOnce(H) -> H2) -> Endpoint<H2> {
         Endpoint {
             crypto: self.crypto,
             dedupe: self.dedupe,
@@ -242,8 +258,20 @@ impl<H> Endpoint<H> {
             queue: self.queue,
             replay: self.replay,
             body_limit: self.body_limit,
-            handler,
+            handler: f(self.handler),
         }
+    }
+
+    /// Sets the handler, called once per distinct message, in its own task, off the request path.
+    ///
+    /// A panicking handler is logged at `error!` and its message forgotten by the dedupe store, so a
+    /// redelivery of it is handled again.
+    pub fn handler<H2, Fut>(self, handler: H2) -> Endpoint<H2>
+    where
+        H2: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.with_handler(handler)
     }
 }
 
@@ -270,8 +298,44 @@ where
 
     /// [`into_parts`](Self::into_parts) without the configuration check (for the defaults, consistent).
     fn parts_unchecked(self) -> (Router, Shutdown) {
-        let handler = self.handler;
-        let erased: ErasedHandler = Arc::new(move |event| Box::pin(handler(event)));
+        self.map_handler(|handler| -> ErasedHandler { Arc::new(move |event| Box::pin(handler(event))) })
+            .assemble(None)
+    }
+}
+
+/// The handler slot of a durable endpoint ([`Endpoint::durable`]): the queue events are stored in.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[derive(Debug, Clone)]
+pub struct Durable(RedisQueue);
+
+#[cfg(feature = "redis")]
+impl Endpoint<Durable> {
+    /// The router (`GET` and `POST` on `/`): `success` once an event is stored, `503` when storing fails.
+    /// Fails as [`into_parts`](Self::into_parts) does.
+    pub fn router(self) -> Result<Router, Error> {
+        Ok(self.into_parts()?.0)
+    }
+
+    /// The router and its [`Shutdown`] handle (closing makes it answer `503`; nothing is left to drain).
+    /// Fails with [`CallbackError::DedupeShorterThanReplayWindow`] when the dedupe window set here is
+    /// shorter than the replay window's span (set the same window on the workers).
+    pub fn into_parts(self) -> Result<(Router, Shutdown), Error> {
+        self.replay.check_dedupe(self.window)?;
+        let queue = self.handler.0.clone();
+        let none: ErasedHandler = Arc::new(|_event| Box::pin(async {}));
+        Ok(self.with_handler(none).assemble(Some(queue)))
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+type MaybeQueue = Option<std::convert::Infallible>;
+#[cfg(feature = "redis")]
+type MaybeQueue = Option<RedisQueue>;
+
+impl Endpoint<ErasedHandler> {
+    fn assemble(self, durable: MaybeQueue) -> (Router, Shutdown) {
+        let erased = self.handler;
         // Both semaphores stay within tokio's permit limit and `acquire_many`'s u32.
         let limit = Semaphore::MAX_PERMITS.min(u32::MAX as usize);
         let concurrency = self.concurrency.min(limit);
@@ -287,6 +351,7 @@ where
             total_slots: u32::try_from(slots).unwrap_or(u32::MAX),
             running: Arc::new(Semaphore::new(concurrency)),
             closed: AtomicBool::new(false),
+            durable,
         });
         let router = Router::new()
             .route("/", get(verify).post(receive))
@@ -309,6 +374,9 @@ struct Shared {
     /// One permit per running handler.
     running: Arc<Semaphore>,
     closed: AtomicBool,
+    /// Where a durable endpoint stores events (then no handler runs here).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    durable: MaybeQueue,
 }
 
 /// Stops an endpoint accepting events and waits for its handlers; from [`Endpoint::into_parts`].
@@ -507,6 +575,20 @@ async fn receive_in(shared: Arc<Shared>, raw: Option<String>, body: Bytes, span:
     };
     span.record("event", event.event_name().unwrap_or(""));
     span.record("change_type", event.change_type().unwrap_or(""));
+    #[cfg(feature = "redis")]
+    if let Some(queue) = &shared.durable {
+        let key = message_key(shared.crypto.receive_id(), &plaintext);
+        return match queue.push(&plaintext, &key, &event).await {
+            Ok(_) => {
+                debug!("stored; acknowledged");
+                Ok(success())
+            }
+            Err(err) => {
+                warn!(error = %err, "callback refused: the queue could not store it");
+                Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "queue unavailable"))
+            }
+        };
+    }
 
     let Ok(slot) = shared.slots.clone().try_acquire_owned() else {
         warn!("callback refused: the handler queue is full");

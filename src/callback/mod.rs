@@ -50,6 +50,8 @@ mod dedupe;
 mod endpoint;
 mod event;
 mod query;
+#[cfg(feature = "redis")]
+mod queue;
 mod replay;
 mod xml;
 
@@ -59,11 +61,17 @@ pub use crypto::{signature, CallbackCrypto, EncryptedReply};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use dedupe::RedisDedupe;
 pub use dedupe::{message_key, BoxFuture, Claim, DedupeStore, MemoryDedupe};
+#[cfg(all(feature = "axum", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "redis"))))]
+pub use endpoint::Durable;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use endpoint::{router, Drained, Endpoint, Shutdown};
 pub use event::values::*;
 pub use event::{Envelope, Event, EventKind};
 pub use query::CallbackQuery;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use queue::{entity_key, DeadLetter, Delivery, QueueStats, RedisQueue, ShardStats, Worker, WorkerHandle};
 pub use replay::{ReplayWindow, TimestampAge};
 pub use xml::{Fields, Node};

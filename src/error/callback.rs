@@ -105,4 +105,9 @@ pub enum CallbackError {
     /// never an address or a password.
     #[error("the dedupe store failed: {0}")]
     Store(String),
+    /// The durable callback queue (feature `redis`) failed: Redis is unreachable, a command failed, or a
+    /// stored entry is not one the queue wrote; the text names the kind of failure, never an address, a
+    /// password or message content.
+    #[error("the callback queue failed: {0}")]
+    Queue(String),
 }

@@ -59,6 +59,18 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The call was not sent: it would have to wait longer than the client's
+    /// [`Budgets::max_wait`](crate::Budgets::max_wait) for a permit of the endpoint's rate budget. Retry
+    /// after `retry_after`.
+    #[error("{endpoint} is {reason}; not sent (retry in {} ms)", retry_after.as_millis())]
+    Throttled {
+        /// The path of the endpoint under `/cgi-bin/`.
+        endpoint: String,
+        /// Why.
+        reason: crate::limits::ThrottleReason,
+        /// When a permit is expected.
+        retry_after: std::time::Duration,
+    },
     /// The client was configured wrongly (missing corp id or secret, a bad base URL, ...).
     #[error("configuration error: {0}")]
     Config(String),
@@ -114,7 +126,7 @@ impl Error {
         match self {
             Error::Api { errcode, .. } => crate::errcode::classify(*errcode).can_succeed_later(),
             Error::Transport { status, .. } => status.is_none_or(|s| s >= 500),
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::Throttled { .. } => true,
             _ => false,
         }
     }

@@ -21,20 +21,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With [`StandInLimits`] it enforces WeCom's frequency limits per endpoint: over the budget of a (scaled)
+//! minute or hour it answers 45009 and blocks the endpoint for that window, and beyond a concurrency it answers
+//! 45033 ([`StandIn::limit_refusals`] counts both).
+//!
 //! The module's parts, by concern: `routes` (the server's one handler and the answer from the spec's
 //! example, paged), `faults` (injected failures and delays, the in-flight count, the 45033 turn),
 //! `tokens` (`gettoken` and the suite, corp and provider token endpoints, and the token check of every
 //! call), `suite` (the third-party suite the stand-in plays WeCom for, its authorized corps and per-corp
-//! answers), `customers` (the [`CustomerData`] set) and `log` (the request log and its redaction).
+//! answers), `customers` (the [`CustomerData`] set), `limits` (the enforced limits) and `log` (the request log and its redaction).
 
 mod customers;
 mod faults;
+mod limits;
 mod log;
 mod routes;
 mod suite;
 mod tokens;
 
 pub use customers::CustomerData;
+pub use limits::StandInLimits;
 pub use log::{RecordedRequest, DEFAULT_REQUEST_LOG_LIMIT};
 pub use suite::{AuthorizedCorp, SuiteConfig};
 
@@ -65,6 +71,8 @@ pub struct StandInConfig {
     pub extra_tokens: BTreeMap<String, TokenKind>,
     /// A data set of members and customers to answer the customer endpoints from, instead of the examples.
     pub customers: Option<CustomerData>,
+    /// WeCom's frequency and concurrency limits, enforced (45009 and a block, 45033); none by default.
+    pub limits: Option<StandInLimits>,
 }
 
 impl std::fmt::Debug for StandInConfig {
@@ -77,6 +85,7 @@ impl std::fmt::Debug for StandInConfig {
             .field("pages", &self.pages)
             .field("gettoken_delay", &self.gettoken_delay)
             .field("customers", &self.customers.as_ref().map(CustomerData::customer_count))
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +101,7 @@ impl Default for StandInConfig {
             gettoken_delay: Duration::ZERO,
             extra_tokens: BTreeMap::new(),
             customers: None,
+            limits: None,
         }
     }
 }
@@ -112,6 +122,8 @@ struct Shared {
     in_flight: BTreeMap<String, (usize, usize)>,
     /// (path, value of its `one_at_a_time_per` field) of the calls being answered.
     busy_values: BTreeSet<(String, String)>,
+    /// Calls, blocks and refusals under the configured limits, by path.
+    limits: BTreeMap<String, limits::Counter>,
 }
 
 struct Inner {

@@ -112,6 +112,10 @@ async fn catalogued(inner: &Arc<Inner>, ep: &'static Endpoint, mut req: Incoming
     let Ok(_busy) = Busy::take(inner, ep, &req.query, req.json.as_ref()) else {
         return wecom_error(45033, "api concurrent out of limit");
     };
+    let _admitted = match super::limits::admit(inner, &req.path) {
+        Ok(admitted) => admitted,
+        Err((errcode, errmsg)) => return wecom_error(errcode, errmsg),
+    };
     let _in_flight = InFlight::enter(inner, &req.path);
     if let Some(resp) = faults::injected(inner, &req.path).await {
         return resp;

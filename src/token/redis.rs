@@ -149,6 +149,22 @@ impl RedisTokenStore {
     }
 }
 
+impl RedisTokenStore {
+    /// Runs `script` (a Lua script of the rate budgets, `crate::limits`) with `keys` (token-store keys,
+    /// prefixed here) and `args`, through the same connection and outage handling as the token commands.
+    #[allow(dead_code)] // used by the fleet budgets
+    pub(crate) async fn run_script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T> {
+        let keys = keys.iter().map(|k| self.redis_key(k)).collect();
+        let args = args.iter().map(String::as_str).collect();
+        self.run(Command::Script(script.clone(), keys, args)).await
+    }
+}
+
 enum Command<'a> {
     Plain(redis::Cmd),
     Script(redis::Script, Vec<String>, Vec<&'a str>),

@@ -12,12 +12,21 @@ mod architecture;
 
 mod callback_crypto;
 mod callback_events;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod callback_queue;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod callback_queue_fleet;
 #[cfg(feature = "axum")]
 mod callback_router;
 mod endpoints;
 mod error_classes;
 #[cfg(feature = "redis")]
 mod fleet;
+mod limits;
+#[cfg(feature = "redis")]
+mod limits_fleet;
+#[cfg(feature = "redis")]
+mod limits_procs;
 mod openapi;
 mod paging;
 mod requests;

@@ -165,3 +165,29 @@ fn every_reference_resolves_and_enums_carry_their_codes() {
         "gettoken is catalogued"
     );
 }
+
+#[test]
+fn every_event_is_a_webhook_whose_official_samples_decode_to_it() {
+    let doc = document();
+    let hooks = doc["webhooks"].as_object().expect("webhooks");
+    assert!(hooks.len() >= 29, "{} webhooks", hooks.len());
+    let mut samples = 0;
+    for (name, item) in hooks {
+        let media = &item["post"]["requestBody"]["content"]["application/xml"];
+        assert!(media["schema"]["oneOf"].is_array(), "{name}");
+        for (envelope, example) in media["examples"].as_object().unwrap() {
+            let event = wecom_externalcontact::callback::Event::from_json(&example["value"].to_string())
+                .unwrap_or_else(|e| panic!("{name} {envelope}: {e}"));
+            let kind = format!("{:?}", event.kind);
+            let variant = kind.split([' ', '(', '{']).next().unwrap();
+            assert_eq!(variant, name, "{envelope} sample");
+            assert_eq!(
+                matches!(event.envelope, wecom_externalcontact::callback::Envelope::App { .. }),
+                envelope.starts_with("app"),
+                "{name}"
+            );
+            samples += 1;
+        }
+    }
+    assert!(samples >= 50, "{samples} samples");
+}

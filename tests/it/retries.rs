@@ -1,4 +1,4 @@
-//! Retries and limits: -1 and gateway failures retried on idempotent endpoints only, 45009/45033 at once,
+//! Retries and limits: -1, 45033 and gateway failures retried on idempotent endpoints only, 45009 held,
 //! concurrency limits that queue, the errcode catalog in errors.
 //!
 //! Tests with retry delays or with the stand-in's response delays run on tokio's paused clock
@@ -101,9 +101,17 @@ async fn gateway_failures_are_retried_on_reads_but_not_500() {
 }
 
 #[tokio::test]
-async fn frequency_and_concurrency_limits_come_back_at_once_and_say_what_they_are() {
+async fn frequency_and_concurrency_limits_say_what_they_are() {
     let s = StandIn::start().await.unwrap();
-    let c = client(&s, fast());
+    // Fail-fast budgets: the 45009 comes back at once instead of being waited out (tests/it/limits.rs).
+    let c = Client::builder()
+        .corp_id(s.corp_id())
+        .secret(s.secret())
+        .base_url(s.base_url())
+        .retry_policy(fast())
+        .budgets(wecom_externalcontact::Budgets::default().fail_fast())
+        .build()
+        .unwrap();
     s.fail_next(
         READ,
         45009,
@@ -120,9 +128,13 @@ async fn frequency_and_concurrency_limits_come_back_at_once_and_say_what_they_ar
     );
     assert!(e.is_retryable(), "later, after the block");
 
-    s.fail_next(READ, 45033, "api concurrent out of limit");
+    // 45033 on a read: retried (with the concurrency halved); twice more, and the retries are spent.
+    let c = client(&s, fast());
+    for _ in 0..3 {
+        s.fail_next(READ, 45033, "api concurrent out of limit");
+    }
     let e = c.get_corp_tag_list(&GetCorpTagListRequest::new()).await.unwrap_err();
-    assert_eq!(calls_to(&s, READ), 2, "45033: one request");
+    assert_eq!(calls_to(&s, READ), 4, "45033: three attempts");
     assert!(e.to_string().contains("接口并发调用超过限制"), "{e}");
 }
 

@@ -480,13 +480,14 @@ async fn stream_splits_capped_lists_and_stops_on_errors() {
         "3 chunks (100, 100, 50) × 3 pages"
     );
 
-    s.fail_next("externalcontact/list_contact_way", 45009, "api freq out of limit");
+    // (Not 45009: a read waits out a frequency block, see tests/it/limits.rs.)
+    s.fail_next("externalcontact/list_contact_way", 60011, "no privilege");
     let items: Vec<_> = client
         .list_contact_way_stream(ListContactWayRequest::new())
         .collect()
         .await;
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].as_ref().unwrap_err().errcode(), Some(45009));
+    assert_eq!(items[0].as_ref().unwrap_err().errcode(), Some(60011));
 }
 
 #[tokio::test]
@@ -553,6 +554,28 @@ async fn upload_sends_a_multipart_file_with_query_parameters() {
     );
     assert!(parts[0].contains("Content-Type: image/jpeg") && parts[0].contains("JPEG-BYTES-0123456789"));
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_replaced_authorization_calls_are_deprecated_and_name_their_replacement() {
+    use wecom_externalcontact::catalog::endpoint;
+    for (old, new) in [
+        ("service/get_permanent_code", "service/v2/get_permanent_code"),
+        ("service/get_auth_info", "service/v2/get_auth_info"),
+        ("service/get_admin_list", "agent/get_admin_list"),
+    ] {
+        let note = endpoint(old)
+            .unwrap()
+            .deprecated
+            .unwrap_or_else(|| panic!("{old} is deprecated"));
+        assert!(note.contains(new), "{old}: {note}");
+        assert!(endpoint(new).unwrap().deprecated.is_none(), "{new}");
+    }
+    // The replacement of service/get_admin_list takes the corp's token, not the suite's.
+    assert_eq!(
+        format!("{:?}", endpoint("agent/get_admin_list").unwrap().token),
+        format!("{:?}", endpoint("externalcontact/list").unwrap().token)
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wecom_externalcontact::callback::{Envelope, Event, EventKind};
 use wecom_externalcontact::models::{
-    GetFollowUserListRequest, ListRequest, ServiceGetAuthInfoRequest, ServiceGetPreAuthCodeRequest,
+    GetFollowUserListRequest, ListRequest, ServiceGetPreAuthCodeRequest, ServiceV2GetAuthInfoRequest,
 };
 use wecom_externalcontact::standin::{StandIn, StandInConfig};
 use wecom_externalcontact::token::{MemoryTokenStore, Secret, SuiteTokenProvider, TokenProvider, TokenStore};
@@ -307,7 +307,7 @@ async fn wrong_kinds_of_tokens_get_wecoms_errcodes() {
         .build()
         .unwrap();
     let err = misused
-        .service_get_auth_info(&ServiceGetAuthInfoRequest::new(corp.clone(), code.clone()))
+        .service_v2_get_auth_info(&ServiceV2GetAuthInfoRequest::new(corp.clone(), code.clone()))
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), Some(40082), "{err}");

@@ -5,7 +5,7 @@
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
 ///
-/// Generated from `spec/fixture.yaml:89` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:94` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -25,7 +25,7 @@ impl FixtureUploadRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
 ///
-/// Generated from `spec/fixture.yaml:91` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:96` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureUploadResponse {
@@ -45,7 +45,7 @@ impl FixtureUploadResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
 ///
-/// Generated from `spec/fixture.yaml:77` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:82` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -83,7 +83,7 @@ impl FixtureWidgetGetRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
 ///
-/// Generated from `spec/fixture.yaml:80` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:85` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetGetResponse {
@@ -115,7 +115,7 @@ impl FixtureWidgetGetResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
 ///
-/// Generated from `spec/fixture.yaml:45` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:49` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -148,7 +148,7 @@ impl FixtureWidgetListRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
 ///
-/// Generated from `spec/fixture.yaml:48` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:52` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetListResponse {
@@ -191,7 +191,7 @@ impl FixtureWidgetListResponse {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
 ///
-/// Generated from `spec/fixture.yaml:62` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:66` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -229,7 +229,7 @@ impl FixtureWidgetStatRequest {
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
 ///
-/// Generated from `spec/fixture.yaml:65` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:69` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetStatResponse {
@@ -249,7 +249,7 @@ impl FixtureWidgetStatResponse {
 
 /// A widget, with a keyword field, a camelCase wire name, flex fields and nesting.
 ///
-/// Generated from `spec/fixture.yaml:6` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:10` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Widget {
@@ -356,7 +356,7 @@ impl Widget {
 
 /// An inline object
 ///
-/// Generated from `spec/fixture.yaml:17` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
+/// Generated from `spec/fixture.yaml:21` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct WidgetSize {
@@ -514,6 +514,10 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Cursor,
         cursor: "cursor",
@@ -544,6 +548,10 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: Some(crate::catalog::Paging {
         style: crate::catalog::PagingStyle::Offset,
         cursor: "offset",
@@ -572,6 +580,10 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: Some("widget_id"),
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 5,
+        per_hour: 60,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -593,6 +605,10 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 100,
+        per_hour: 1500,
+    }),
     paging: None,
     rules: &[],
     example_request: None,
@@ -608,6 +624,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/list")]
     pub async fn fixture_widget_list(
         &self,
@@ -641,6 +659,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/stat")]
     pub async fn fixture_widget_stat(
         &self,
@@ -667,6 +687,8 @@ impl crate::Client {
     ///
     /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///
+    /// Rate budget: WeCom documents a stricter limit for it, 5 calls a minute and 60 an hour per corp; the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     #[doc(alias = "fixture/widget/get")]
     #[deprecated(note = "use fixture/widget/list instead")]
@@ -684,6 +706,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/upload")]
     pub async fn fixture_upload(
         &self,

@@ -9,6 +9,8 @@ use wecom_externalcontact::standin::{StandIn, StandInConfig};
 use wecom_externalcontact::token::StaticToken;
 use wecom_externalcontact::{Client, TokenKind, Upload};
 
+#[cfg(all(feature = "axum", feature = "redis"))]
+pub mod callbacks;
 pub mod redis_server;
 
 /// A client of the stand-in's corp with this retry policy.

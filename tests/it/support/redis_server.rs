@@ -7,12 +7,38 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    bin: String,
+    /// `--appendonly` / `--appendfsync` / `--dir` for a server that keeps its data across `restart`.
+    persistence: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts one. Without the `redis-server` binary: `None` and a message (outside CI), a panic in CI
     /// (`.ci/run` installs it), so CI never skips the Redis tests silently.
     pub fn start() -> Option<RedisServer> {
+        Self::start_with(Vec::new())
+    }
+
+    /// Starts one that keeps every acknowledged write across [`restart`](Self::restart) (an append-only
+    /// file synced on every write, in a fresh directory under the target's tmp dir).
+    pub fn start_persistent() -> Option<RedisServer> {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "redis-aof-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_with(vec![
+            "--appendonly".into(),
+            "yes".into(),
+            "--appendfsync".into(),
+            "always".into(),
+            "--dir".into(),
+            dir.to_string_lossy().into_owned(),
+        ])
+    }
+
+    fn start_with(persistence: Vec<String>) -> Option<RedisServer> {
         let bin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -32,27 +58,31 @@ impl RedisServer {
             eprintln!("SKIPPED: redis-server is not installed; `apt-get install -y redis-server` runs this test");
             return None;
         };
-        let port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            bin,
+            persistence,
+        };
+        server.launch();
+        Some(server)
+    }
+
+    fn launch(&mut self) {
+        let port = self.port;
+        let mut command = Command::new(&self.bin);
+        command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
+        if self.persistence.is_empty() {
+            command.args(["--appendonly", "no", "--dir", env!("CARGO_TARGET_TMPDIR")]);
+        } else {
+            command.args(&self.persistence);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let server = RedisServer {
-            child: Some(child),
-            port,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -61,7 +91,13 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(server)
+    }
+
+    /// Starts the server again on the same port (after [`stop`](Self::stop)); with
+    /// [`start_persistent`](Self::start_persistent) it comes back with its data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -96,4 +132,14 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A connection to `redis` for a test's own reads and writes.
+#[allow(dead_code)]
+pub async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
 }

@@ -1,0 +1,106 @@
+//! Signed, encrypted callbacks as WeCom sends them, and a router served on loopback: for the callback
+//! queue tests (in-process and multi-process).
+#![allow(dead_code)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use wecom_externalcontact::callback::CallbackCrypto;
+
+pub const TOKEN: &str = "QDG6eK";
+pub const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+pub const CORP: &str = "ww-queue-test";
+
+pub fn crypto() -> CallbackCrypto {
+    CallbackCrypto::new(TOKEN, KEY, CORP).unwrap()
+}
+
+/// Event `seq` of customer `customer`: `add_external_contact` first, then edits, then `del_follow_user`;
+/// `FromUserName` `sys` and one fixed `CreateTime` (as WeCom sends them), `<Seq>` telling them apart.
+pub fn contact_event(customer: usize, seq: usize) -> String {
+    let change = match seq {
+        0 => "add_external_contact",
+        4 => "del_follow_user",
+        _ => "edit_external_contact",
+    };
+    format!(
+        "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>\
+         <CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[{change}]]></ChangeType>\
+         <UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[wm-{customer}]]></ExternalUserID>\
+         <Seq>{seq}</Seq></xml>"
+    )
+}
+
+/// `(customer, seq)` of an event made by [`contact_event`].
+pub fn customer_and_seq(event: &wecom_externalcontact::callback::Event) -> (usize, usize) {
+    let json = serde_json::to_value(event).unwrap();
+    let customer = json["ExternalUserID"].as_str().unwrap().trim_start_matches("wm-");
+    let seq = json["Seq"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| json["Seq"].to_string());
+    (customer.parse().unwrap(), seq.parse().unwrap())
+}
+
+pub fn now() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
+/// One encrypted, signed delivery: the query and the body WeCom would send.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub query: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+pub fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
+    let timestamp = now();
+    let encrypted = crypto.encrypt(plaintext).unwrap();
+    let nonce = "1372623149".to_string();
+    let signature = crypto.signature(&timestamp, &nonce, &encrypted);
+    Delivery {
+        query: vec![("msg_signature", signature), ("timestamp", timestamp), ("nonce", nonce)],
+        body: format!(
+            "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>\
+             <AgentID><![CDATA[]]></AgentID></xml>"
+        ),
+    }
+}
+
+/// POSTs a delivery; a connection failure (a receiver that is gone) is `None`.
+pub async fn post(http: &reqwest::Client, url: &str, delivery: &Delivery) -> Option<StatusCode> {
+    let response = http
+        .post(url)
+        .query(&delivery.query)
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .ok()?;
+    Some(response.status())
+}
+
+/// A router served on a free loopback port until dropped.
+pub struct Server {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn serve(router: axum::Router) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Server { url, task }
+}
