@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 代支付流水记录列表
+///
+/// Generated from `spec/acquisition.yaml:512` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -34,8 +36,8 @@ impl AcquisitionBill {
 
     /// Sets `timestamp`: 消耗时间
     #[must_use]
-    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
-        self.timestamp = Some(value.into());
+    pub fn timestamp(mut self, value: i64) -> Self {
+        self.timestamp = Some(value);
         self
     }
 
@@ -55,13 +57,15 @@ impl AcquisitionBill {
 
     /// Sets `price`: 服务商代付金额，单位为分
     #[must_use]
-    pub fn price(mut self, value: impl Into<u64>) -> Self {
-        self.price = Some(value.into());
+    pub fn price(mut self, value: u64) -> Self {
+        self.price = Some(value);
         self
     }
 }
 
 /// 会话信息
+///
+/// Generated from `spec/acquisition.yaml:399` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -90,8 +94,8 @@ impl AcquisitionChatInfo {
 
     /// Sets `recv_msg_cnt`: 成员收到此客户的消息次数
     #[must_use]
-    pub fn recv_msg_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.recv_msg_cnt = Some(value.into());
+    pub fn recv_msg_cnt(mut self, value: u32) -> Self {
+        self.recv_msg_cnt = Some(value);
         self
     }
 
@@ -111,6 +115,8 @@ impl AcquisitionChatInfo {
 }
 
 /// link_auth_mode 为 1 时，关联的应用列表
+///
+/// Generated from `spec/acquisition.yaml:439` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -123,12 +129,14 @@ pub struct AcquisitionCompAuthApp {
 #[cfg(feature = "acquisition")]
 impl AcquisitionCompAuthApp {
     /// Creates a `AcquisitionCompAuthApp` from its required fields; every optional field starts as `None`.
-    pub fn new(agentid: impl Into<i64>) -> Self {
-        Self { agentid: agentid.into() }
+    pub fn new(agentid: i64) -> Self {
+        Self { agentid: agentid }
     }
 }
 
 /// 客户列表
+///
+/// Generated from `spec/acquisition.yaml:264` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -182,6 +190,8 @@ impl AcquisitionCustomer {
 }
 
 /// 获客链接的基本信息 — one acquisition link as get returns it (create_link returns `CreatedAcquisitionLink`).
+///
+/// Generated from `spec/acquisition.yaml:7` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -229,27 +239,29 @@ impl AcquisitionLink {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接 (仅对「营销获客」应用生效)
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
 
 /// 获客链接的使用范围 — members and departments the link assigns customers to.
+///
+/// Generated from `spec/acquisition.yaml:16` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -274,20 +286,25 @@ impl AcquisitionLinkRange {
 
     /// Sets `user_list`: 关联的成员userid列表，最多 500 个
     #[must_use]
-    pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user_list = Some(value.into());
+    pub fn user_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.user_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `department_list`: 关联的部门id列表，部门覆盖总人数最多 500 个
     #[must_use]
-    pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
-        self.department_list = Some(value.into());
+    pub fn department_list(mut self, value: impl IntoIterator<Item = i64>) -> Self {
+        self.department_list = Some(value.into_iter().collect());
         self
     }
 }
 
 /// 优先分配配置 — route a customer to a member who is already their friend (仅部分经营类目企业支持).
+///
+/// Generated from `spec/acquisition.yaml:21` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -319,13 +336,18 @@ impl AcquisitionPriorityOption {
 
     /// Sets `priority_userid_list`: priority_type 为 2 时的指定成员userid列表，最多 1000 个
     #[must_use]
-    pub fn priority_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.priority_userid_list = Some(value.into());
+    pub fn priority_userid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.priority_userid_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 额度列表 (按批次)
+///
+/// Generated from `spec/acquisition.yaml:326` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -350,15 +372,15 @@ impl AcquisitionQuota {
 
     /// Sets `expire_date`: 额度过期时间戳，为过期日的零点
     #[must_use]
-    pub fn expire_date(mut self, value: impl Into<i64>) -> Self {
-        self.expire_date = Some(value.into());
+    pub fn expire_date(mut self, value: i64) -> Self {
+        self.expire_date = Some(value);
         self
     }
 
     /// Sets `balance`: 该批额度的数量
     #[must_use]
-    pub fn balance(mut self, value: impl Into<u64>) -> Self {
-        self.balance = Some(value.into());
+    pub fn balance(mut self, value: u64) -> Self {
+        self.balance = Some(value);
         self
     }
 }
@@ -366,6 +388,8 @@ impl AcquisitionQuota {
 /// 新建的获客链接
 ///
 /// The fields create_link documents (link_id, link_name, url, create_time); `skip_verify` and `mark_source` are returned by get only.
+///
+/// Generated from `spec/acquisition.yaml:157` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -402,8 +426,8 @@ impl CreatedAcquisitionLink {
 
     /// Sets `create_time`: 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 }
@@ -411,6 +435,8 @@ impl CreatedAcquisitionLink {
 /// Request of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:150` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -454,8 +480,8 @@ impl CustomerAcquisitionCreateLinkRequest {
 
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -471,8 +497,8 @@ impl CustomerAcquisitionCreateLinkRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接，默认 true；仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
@@ -480,6 +506,8 @@ impl CustomerAcquisitionCreateLinkRequest {
 /// Response of 创建获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/create_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:156` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -502,6 +530,8 @@ impl CustomerAcquisitionCreateLinkResponse {
 /// Request of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
+///
+/// Generated from `spec/acquisition.yaml:471` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -526,8 +556,8 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
 
     /// Sets `key_num`: 生成的代支付key数量，默认 100，最大 1000
     #[must_use]
-    pub fn key_num(mut self, value: impl Into<u32>) -> Self {
-        self.key_num = Some(value.into());
+    pub fn key_num(mut self, value: u32) -> Self {
+        self.key_num = Some(value);
         self
     }
 }
@@ -535,6 +565,8 @@ impl CustomerAcquisitionCreateOnceKeyRequest {
 /// Response of 生成代支付key (`POST /cgi-bin/externalcontact/customer_acquisition/create_once_key`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99603>
+///
+/// Generated from `spec/acquisition.yaml:474` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -553,8 +585,8 @@ impl CustomerAcquisitionCreateOnceKeyResponse {
 
     /// Sets `keys`: 生成的代支付key列表
     #[must_use]
-    pub fn keys(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.keys = value.into();
+    pub fn keys(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.keys = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -562,6 +594,8 @@ impl CustomerAcquisitionCreateOnceKeyResponse {
 /// Request of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
+///
+/// Generated from `spec/acquisition.yaml:259` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -590,8 +624,8 @@ impl CustomerAcquisitionCustomerRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大值 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -606,6 +640,8 @@ impl CustomerAcquisitionCustomerRequest {
 /// Response of 获取由获客链接添加的客户信息 (`POST /cgi-bin/externalcontact/customer_acquisition/customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97298>
+///
+/// Generated from `spec/acquisition.yaml:263` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -630,8 +666,11 @@ impl CustomerAcquisitionCustomerResponse {
 
     /// Sets `customer_list`: 客户列表
     #[must_use]
-    pub fn customer_list(mut self, value: impl Into<Vec<AcquisitionCustomer>>) -> Self {
-        self.customer_list = value.into();
+    pub fn customer_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AcquisitionCustomer>>,
+    ) -> Self {
+        self.customer_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -646,6 +685,8 @@ impl CustomerAcquisitionCustomerResponse {
 /// Request of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:237` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -666,6 +707,8 @@ impl CustomerAcquisitionDeleteLinkRequest {
 /// Response of 删除获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/delete_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:232` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -681,6 +724,8 @@ impl CustomerAcquisitionDeleteLinkResponse {
 /// Request of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
+///
+/// Generated from `spec/acquisition.yaml:394` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -701,6 +746,8 @@ impl CustomerAcquisitionGetChatInfoRequest {
 /// Response of 获取成员多次收消息详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100130>
+///
+/// Generated from `spec/acquisition.yaml:396` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -752,6 +799,8 @@ impl CustomerAcquisitionGetChatInfoResponse {
 /// Request of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
+///
+/// Generated from `spec/acquisition.yaml:425` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -768,6 +817,8 @@ impl CustomerAcquisitionGetCompAuthInfoRequest {
 /// Response of 获取获客助手组件授权信息 (`POST /cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99610>
+///
+/// Generated from `spec/acquisition.yaml:435` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -807,8 +858,8 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
 
     /// Sets `price`: 服务商代付 (pay_mode=1) 时的代付单价，单位为分
     #[must_use]
-    pub fn price(mut self, value: impl Into<u64>) -> Self {
-        self.price = Some(value.into());
+    pub fn price(mut self, value: u64) -> Self {
+        self.price = Some(value);
         self
     }
 
@@ -824,8 +875,11 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
 
     /// Sets `auth_apps`: link_auth_mode 为 1 时，关联的应用列表
     #[must_use]
-    pub fn auth_apps(mut self, value: impl Into<Vec<AcquisitionCompAuthApp>>) -> Self {
-        self.auth_apps = value.into();
+    pub fn auth_apps(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AcquisitionCompAuthApp>>,
+    ) -> Self {
+        self.auth_apps = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -833,6 +887,8 @@ impl CustomerAcquisitionGetCompAuthInfoResponse {
 /// Request of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:107` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -853,6 +909,8 @@ impl CustomerAcquisitionGetRequest {
 /// Response of 获取获客链接详情 (`POST /cgi-bin/externalcontact/customer_acquisition/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:109` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -900,6 +958,8 @@ impl CustomerAcquisitionGetResponse {
 /// Request of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:65` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -922,8 +982,8 @@ impl CustomerAcquisitionListLinkRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大值 100
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -938,6 +998,8 @@ impl CustomerAcquisitionListLinkRequest {
 /// Response of 获取获客链接列表 (`POST /cgi-bin/externalcontact/customer_acquisition/list_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:68` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -962,8 +1024,11 @@ impl CustomerAcquisitionListLinkResponse {
 
     /// Sets `link_id_list`: link_id 列表
     #[must_use]
-    pub fn link_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.link_id_list = value.into();
+    pub fn link_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.link_id_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -978,6 +1043,8 @@ impl CustomerAcquisitionListLinkResponse {
 /// Request of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+///
+/// Generated from `spec/acquisition.yaml:314` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -994,6 +1061,8 @@ impl CustomerAcquisitionQuotaRequest {
 /// Response of 查询剩余使用量 (`GET /cgi-bin/externalcontact/customer_acquisition_quota`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+///
+/// Generated from `spec/acquisition.yaml:323` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1022,22 +1091,25 @@ impl CustomerAcquisitionQuotaResponse {
 
     /// Sets `total`: 历史累计使用量
     #[must_use]
-    pub fn total(mut self, value: impl Into<u64>) -> Self {
-        self.total = Some(value.into());
+    pub fn total(mut self, value: u64) -> Self {
+        self.total = Some(value);
         self
     }
 
     /// Sets `balance`: 剩余使用量
     #[must_use]
-    pub fn balance(mut self, value: impl Into<u64>) -> Self {
-        self.balance = Some(value.into());
+    pub fn balance(mut self, value: u64) -> Self {
+        self.balance = Some(value);
         self
     }
 
     /// Sets `quota_list`: 额度列表 (按批次)
     #[must_use]
-    pub fn quota_list(mut self, value: impl Into<Vec<AcquisitionQuota>>) -> Self {
-        self.quota_list = value.into();
+    pub fn quota_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AcquisitionQuota>>,
+    ) -> Self {
+        self.quota_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -1045,6 +1117,8 @@ impl CustomerAcquisitionQuotaResponse {
 /// Request of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+///
+/// Generated from `spec/acquisition.yaml:363` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1061,15 +1135,11 @@ pub struct CustomerAcquisitionStatisticRequest {
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticRequest {
     /// Creates a `CustomerAcquisitionStatisticRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        link_id: impl Into<String>,
-        start_time: impl Into<i64>,
-        end_time: impl Into<i64>,
-    ) -> Self {
+    pub fn new(link_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
         Self {
             link_id: link_id.into(),
-            start_time: start_time.into(),
-            end_time: end_time.into(),
+            start_time: start_time,
+            end_time: end_time,
         }
     }
 }
@@ -1077,6 +1147,8 @@ impl CustomerAcquisitionStatisticRequest {
 /// Response of 查询链接使用详情 (`POST /cgi-bin/externalcontact/customer_acquisition/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97375>
+///
+/// Generated from `spec/acquisition.yaml:367` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1101,15 +1173,15 @@ impl CustomerAcquisitionStatisticResponse {
 
     /// Sets `click_link_customer_cnt`: 点击链接客户数
     #[must_use]
-    pub fn click_link_customer_cnt(mut self, value: impl Into<u64>) -> Self {
-        self.click_link_customer_cnt = Some(value.into());
+    pub fn click_link_customer_cnt(mut self, value: u64) -> Self {
+        self.click_link_customer_cnt = Some(value);
         self
     }
 
     /// Sets `new_customer_cnt`: 新增客户数
     #[must_use]
-    pub fn new_customer_cnt(mut self, value: impl Into<u64>) -> Self {
-        self.new_customer_cnt = Some(value.into());
+    pub fn new_customer_cnt(mut self, value: u64) -> Self {
+        self.new_customer_cnt = Some(value);
         self
     }
 }
@@ -1117,6 +1189,8 @@ impl CustomerAcquisitionStatisticResponse {
 /// Request of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:203` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1171,8 +1245,8 @@ impl CustomerAcquisitionUpdateLinkRequest {
 
     /// Sets `skip_verify`: 是否无需验证，默认为 true
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -1188,8 +1262,8 @@ impl CustomerAcquisitionUpdateLinkRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的获客链接，默认 true；仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
@@ -1197,6 +1271,8 @@ impl CustomerAcquisitionUpdateLinkRequest {
 /// Response of 编辑获客链接 (`POST /cgi-bin/externalcontact/customer_acquisition/update_link`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97297>
+///
+/// Generated from `spec/acquisition.yaml:195` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1212,6 +1288,8 @@ impl CustomerAcquisitionUpdateLinkResponse {
 /// Request of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
+///
+/// Generated from `spec/acquisition.yaml:504` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1234,14 +1312,10 @@ pub struct ServiceCustomerAcquisitionGetBillListRequest {
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListRequest {
     /// Creates a `ServiceCustomerAcquisitionGetBillListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        begin_time: impl Into<i64>,
-        end_time: impl Into<i64>,
-        auth_corpid: impl Into<String>,
-    ) -> Self {
+    pub fn new(begin_time: i64, end_time: i64, auth_corpid: impl Into<String>) -> Self {
         Self {
-            begin_time: begin_time.into(),
-            end_time: end_time.into(),
+            begin_time: begin_time,
+            end_time: end_time,
             auth_corpid: auth_corpid.into(),
             cursor: None,
             limit: None,
@@ -1257,8 +1331,8 @@ impl ServiceCustomerAcquisitionGetBillListRequest {
 
     /// Sets `limit`: 返回的最大记录数，默认 100，最大 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -1266,6 +1340,8 @@ impl ServiceCustomerAcquisitionGetBillListRequest {
 /// Response of 获取代支付流水 (`POST /cgi-bin/service/customer_acquisition/get_bill_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99602>
+///
+/// Generated from `spec/acquisition.yaml:510` into `generated/acquisition.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/acquisition.rs>
 #[cfg(feature = "acquisition")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1297,8 +1373,11 @@ impl ServiceCustomerAcquisitionGetBillListResponse {
 
     /// Sets `bill_list`: 代支付流水记录列表
     #[must_use]
-    pub fn bill_list(mut self, value: impl Into<Vec<AcquisitionBill>>) -> Self {
-        self.bill_list = value.into();
+    pub fn bill_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AcquisitionBill>>,
+    ) -> Self {
+        self.bill_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -1605,7 +1684,9 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_LIST_LINK: crate::catalog::Endpoint = c
         next: Some("next_cursor"),
         items: "link_id_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"limit\":100,\"cursor\":\"CURSOR\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link_id_list\":[\"LINK_ID_AAA\",\"LINK_ID_BBB\",\"LINK_ID_CCC\"],\"next_cursor\":\"CURSOR\"}",
@@ -1633,6 +1714,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID_AAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"link\":{\"link_name\":\"LINK_NAME\",\"url\":\"https://work.weixin.qq.com/ca/xxxxxx\",\"create_time\":1672502400,\"skip_verify\":true,\"mark_source\":true},\"range\":{\"user_list\":[\"rocky\",\"sam\"],\"department_list\":[1]},\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]}}",
@@ -1660,6 +1742,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::catalog::Endpoint =
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
     ),
@@ -1689,6 +1772,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::catalog::Endpoint =
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"LINK_ID\",\"link_name\":\"获客链接1号\",\"range\":{\"user_list\":[\"zhangsan\",\"lisi\"],\"department_list\":[2,3]},\"skip_verify\":true,\"priority_option\":{\"priority_type\":2,\"priority_userid_list\":[\"tom\",\"lisi\"]},\"mark_source\":true}",
     ),
@@ -1716,6 +1800,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::catalog::Endpoint =
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"LINK_ID\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1746,7 +1831,9 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CUSTOMER: crate::catalog::Endpoint = cr
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"LINK_ID\",\"limit\":1000,\"cursor\":\"CURSOR\"}",
     ),
@@ -1776,6 +1863,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_QUOTA: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"total\":1000,\"balance\":500,\"quota_list\":[{\"expire_date\":1689350400,\"balance\":200},{\"expire_date\":1692028800,\"balance\":300}]}",
@@ -1803,6 +1891,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_STATISTIC: crate::catalog::Endpoint = c
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"link_id\":\"caxxxxxxx\",\"start_time\":1688140800,\"end_time\":1688486400}",
     ),
@@ -1832,6 +1921,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::catalog::Endpoint
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"chat_key\":\"CHAT_KEY\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"chat_info\":{\"recv_msg_cnt\":3,\"link_id\":\"caXXXXXXX\",\"state\":\"STATE\"}}",
@@ -1859,6 +1949,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::catalog::End
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pay_mode\":1,\"price\":300,\"link_auth_mode\":1,\"auth_apps\":[{\"agentid\":1000030},{\"agentid\":1000031}]}",
@@ -1886,6 +1977,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::catalog::Endpoi
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"link_id\":\"xxxxxx\",\"key_num\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\",\"keys\":[\"xxxxxx\"]}"),
 };
@@ -1916,7 +2008,9 @@ pub(crate) const EP_SERVICE_CUSTOMER_ACQUISITION_GET_BILL_LIST: crate::catalog::
         next: Some("next_cursor"),
         items: "bill_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"begin_time\":1605171726,\"end_time\":1605172726,\"auth_corpid\":\"xxxxxxxxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -1948,11 +2042,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_list_link_pages`](crate::Client::customer_acquisition_list_link_pages) keeps them and resumes.
     pub fn customer_acquisition_list_link_stream(
         &self,
         request: CustomerAcquisitionListLinkRequest,
     ) -> crate::paging::Pages<String> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_acquisition_list_link_pages(
+        &self,
+        request: CustomerAcquisitionListLinkRequest,
+    ) -> crate::paging::PageStream<CustomerAcquisitionListLinkRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取获客链接详情 — Get one acquisition link's name, url, settings, usage range and priority-assignment option.
@@ -2049,11 +2153,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_customer_pages`](crate::Client::customer_acquisition_customer_pages) keeps them and resumes.
     pub fn customer_acquisition_customer_stream(
         &self,
         request: CustomerAcquisitionCustomerRequest,
     ) -> crate::paging::Pages<AcquisitionCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_acquisition_customer_pages(
+        &self,
+        request: CustomerAcquisitionCustomerRequest,
+    ) -> crate::paging::PageStream<CustomerAcquisitionCustomerRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 查询剩余使用量 — Get the corp's acquisition quota - total used, remaining balance and the batches about to expire.
@@ -2173,11 +2287,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::service_customer_acquisition_get_bill_list_pages`](crate::Client::service_customer_acquisition_get_bill_list_pages) keeps them and resumes.
     pub fn service_customer_acquisition_get_bill_list_stream(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,
     ) -> crate::paging::Pages<AcquisitionBill> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn service_customer_acquisition_get_bill_list_pages(
+        &self,
+        request: ServiceCustomerAcquisitionGetBillListRequest,
+    ) -> crate::paging::PageStream<ServiceCustomerAcquisitionGetBillListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 }
 

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 附件 — one attachment of a mass message or welcome message; `msgtype` says which of the bodies is set.
+///
+/// Generated from `spec/common.yaml:37` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Attachment {
@@ -74,6 +76,8 @@ impl Attachment {
 }
 
 /// 文件附件.
+///
+/// Generated from `spec/common.yaml:33` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct File {
@@ -90,6 +94,8 @@ impl File {
 }
 
 /// 图片附件 — an image, by media_id (from media upload) or pic_url.
+///
+/// Generated from `spec/common.yaml:10` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Image {
@@ -126,6 +132,8 @@ impl Image {
 }
 
 /// 图文消息附件 — a link card.
+///
+/// Generated from `spec/common.yaml:15` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Link {
@@ -170,6 +178,8 @@ impl Link {
 }
 
 /// 小程序消息附件 — a mini program card.
+///
+/// Generated from `spec/common.yaml:22` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct MiniProgram {
@@ -205,6 +215,8 @@ impl MiniProgram {
 }
 
 /// 文本消息 — a text message body.
+///
+/// Generated from `spec/common.yaml:6` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Text {
@@ -228,6 +240,8 @@ impl Text {
 }
 
 /// 视频附件.
+///
+/// Generated from `spec/common.yaml:29` into `generated/common.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/common.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Video {

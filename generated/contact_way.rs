@@ -4,6 +4,8 @@
 /// Request of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:79` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -82,8 +84,8 @@ impl AddContactWayRequest {
 
     /// Sets `style`: 在小程序中联系时使用的控件样式, 详见附表
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -96,8 +98,8 @@ impl AddContactWayRequest {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证, 默认为true
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -110,36 +112,36 @@ impl AddContactWayRequest {
 
     /// Sets `user`: 使用该联系方式的用户userID列表; type为1时必填且只能有一个
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门id列表, 只在type为2时有效
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `is_temp`: 是否临时会话模式, true表示使用临时会话模式, 默认为false
     #[must_use]
-    pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
-        self.is_temp = Some(value.into());
+    pub fn is_temp(mut self, value: bool) -> Self {
+        self.is_temp = Some(value);
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位; 仅在is_temp为true时有效, 默认7天, 最多14天
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位; 仅在is_temp为true时有效, 默认为添加好友后24小时, 最多14天
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -152,15 +154,15 @@ impl AddContactWayRequest {
 
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工, 默认为否; 开启后同一企业的客户会优先添加到同一个跟进人
     #[must_use]
-    pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
-        self.is_exclusive = Some(value.into());
+    pub fn is_exclusive(mut self, value: bool) -> Self {
+        self.is_exclusive = Some(value);
         self
     }
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -175,6 +177,8 @@ impl AddContactWayRequest {
 /// Response of 配置客户联系「联系我」方式 (`POST /cgi-bin/externalcontact/add_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:95` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -208,6 +212,8 @@ impl AddContactWayResponse {
 /// Request of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:314` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -233,6 +239,8 @@ impl CloseTempChatRequest {
 /// Response of 结束临时会话 (`POST /cgi-bin/externalcontact/close_temp_chat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:309` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -246,6 +254,8 @@ impl CloseTempChatResponse {
 }
 
 /// 一个「联系我」配置 — one configured 「联系我」 QR code or mini program button.
+///
+/// Generated from `spec/contact_way.yaml:5` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -346,8 +356,8 @@ impl ContactWay {
 
     /// Sets `style`: 小程序中联系按钮的样式, 仅在scene为1时返回, 详见附录
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -360,8 +370,8 @@ impl ContactWay {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
@@ -381,36 +391,36 @@ impl ContactWay {
 
     /// Sets `user`: 使用该联系方式的用户userID列表
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = value.into();
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门id列表
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = value.into();
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = value.into_iter().collect();
         self
     }
 
     /// Sets `is_temp`: 是否临时会话模式, 默认为false
     #[must_use]
-    pub fn is_temp(mut self, value: impl Into<bool>) -> Self {
-        self.is_temp = Some(value.into());
+    pub fn is_temp(mut self, value: bool) -> Self {
+        self.is_temp = Some(value);
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -423,15 +433,15 @@ impl ContactWay {
 
     /// Sets `is_exclusive`: 是否开启同一外部企业客户只能添加同一个员工
     #[must_use]
-    pub fn is_exclusive(mut self, value: impl Into<bool>) -> Self {
-        self.is_exclusive = Some(value.into());
+    pub fn is_exclusive(mut self, value: bool) -> Self {
+        self.is_exclusive = Some(value);
         self
     }
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -444,6 +454,8 @@ impl ContactWay {
 }
 
 /// 结束语定义 — the messages sent automatically when a temporary chat ends; any of the four parts may be set.
+///
+/// Generated from `spec/contact_way.yaml:42` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -504,6 +516,8 @@ impl ContactWayConclusions {
 }
 
 /// 联系方式列表
+///
+/// Generated from `spec/contact_way.yaml:207` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -524,6 +538,8 @@ impl ContactWayConfigRef {
 }
 
 /// 图片消息; 获取时只返回pic_url
+///
+/// Generated from `spec/contact_way.yaml:33` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -549,6 +565,8 @@ impl ContactWayGotConclusionImage {
 }
 
 /// 结束语, as get_contact_way returns it: the image part carries pic_url only (获取含有image结构的联系我方式时, 返回pic_url字段).
+///
+/// Generated from `spec/contact_way.yaml:29` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -611,6 +629,8 @@ impl ContactWayGotConclusions {
 /// Request of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:301` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -633,6 +653,8 @@ impl DelContactWayRequest {
 /// Response of 删除企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/del_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:296` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -648,6 +670,8 @@ impl DelContactWayResponse {
 /// Request of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:146` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -670,6 +694,8 @@ impl GetContactWayRequest {
 /// Response of 获取企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/get_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:148` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -692,6 +718,8 @@ impl GetContactWayResponse {
 /// Request of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:201` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -725,15 +753,15 @@ impl ListContactWayRequest {
 
     /// Sets `start_time`: 「联系我」创建起始时间戳, 默认为90天前
     #[must_use]
-    pub fn start_time(mut self, value: impl Into<i64>) -> Self {
-        self.start_time = Some(value.into());
+    pub fn start_time(mut self, value: i64) -> Self {
+        self.start_time = Some(value);
         self
     }
 
     /// Sets `end_time`: 「联系我」创建结束时间戳, 默认为当前时间
     #[must_use]
-    pub fn end_time(mut self, value: impl Into<i64>) -> Self {
-        self.end_time = Some(value.into());
+    pub fn end_time(mut self, value: i64) -> Self {
+        self.end_time = Some(value);
         self
     }
 
@@ -746,8 +774,8 @@ impl ListContactWayRequest {
 
     /// Sets `limit`: 每次查询的分页大小, 默认为100条, 最多支持1000条
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -755,6 +783,8 @@ impl ListContactWayRequest {
 /// Response of 获取企业已配置的「联系我」列表 (`POST /cgi-bin/externalcontact/list_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:206` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -779,8 +809,11 @@ impl ListContactWayResponse {
 
     /// Sets `contact_way`: 联系方式列表
     #[must_use]
-    pub fn contact_way(mut self, value: impl Into<Vec<ContactWayConfigRef>>) -> Self {
-        self.contact_way = value.into();
+    pub fn contact_way(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ContactWayConfigRef>>,
+    ) -> Self {
+        self.contact_way = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -795,6 +828,8 @@ impl ListContactWayResponse {
 /// Request of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:249` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -866,15 +901,15 @@ impl UpdateContactWayRequest {
 
     /// Sets `skip_verify`: 外部客户添加时是否无需验证
     #[must_use]
-    pub fn skip_verify(mut self, value: impl Into<bool>) -> Self {
-        self.skip_verify = Some(value.into());
+    pub fn skip_verify(mut self, value: bool) -> Self {
+        self.skip_verify = Some(value);
         self
     }
 
     /// Sets `style`: 样式, 只针对「在小程序中联系」的配置生效
     #[must_use]
-    pub fn style(mut self, value: impl Into<i32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: i32) -> Self {
+        self.style = Some(value);
         self
     }
 
@@ -887,29 +922,29 @@ impl UpdateContactWayRequest {
 
     /// Sets `user`: 使用该联系方式的用户列表, 将覆盖原有用户列表
     #[must_use]
-    pub fn user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user = Some(value.into());
+    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.user = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `party`: 使用该联系方式的部门列表, 将覆盖原有部门列表, 只在配置的type为2时有效
     #[must_use]
-    pub fn party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.party = Some(value.into());
+    pub fn party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.party = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `expires_in`: 临时会话二维码有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u32) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
     /// Sets `chat_expires_in`: 临时会话有效期, 以秒为单位, 仅在临时会话模式下有效
     #[must_use]
-    pub fn chat_expires_in(mut self, value: impl Into<u32>) -> Self {
-        self.chat_expires_in = Some(value.into());
+    pub fn chat_expires_in(mut self, value: u32) -> Self {
+        self.chat_expires_in = Some(value);
         self
     }
 
@@ -922,8 +957,8 @@ impl UpdateContactWayRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「联系我」, 默认为true; 仅对「营销获客」应用生效, 且只能由创建此「联系我」的应用更新
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 
@@ -938,6 +973,8 @@ impl UpdateContactWayRequest {
 /// Response of 更新企业已配置的「联系我」方式 (`POST /cgi-bin/externalcontact/update_contact_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
+///
+/// Generated from `spec/contact_way.yaml:239` into `generated/contact_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/contact_way.rs>
 #[cfg(feature = "contact_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1107,6 +1144,7 @@ pub(crate) const EP_ADD_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"type\":1,\"scene\":1,\"style\":1,\"remark\":\"渠道客户\",\"skip_verify\":true,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"is_exclusive\":true,\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}}}",
     ),
@@ -1136,6 +1174,7 @@ pub(crate) const EP_GET_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fad7\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"contact_way\":{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"type\":1,\"scene\":1,\"style\":2,\"remark\":\"test remark\",\"skip_verify\":true,\"state\":\"teststate\",\"qr_code\":\"https://p.qpic.cn/wwhead/duc2TvpEgSdicZ9RrdUtBkv2UiaA/0\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"is_temp\":true,\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"https://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}}",
@@ -1168,7 +1207,9 @@ pub(crate) const EP_LIST_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog:
         next: Some("next_cursor"),
         items: "contact_way",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"start_time\":1622476800,\"end_time\":1625068800,\"cursor\":\"CURSOR\",\"limit\":1000}",
     ),
@@ -1198,6 +1239,7 @@ pub(crate) const EP_UPDATE_CONTACT_WAY: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\",\"remark\":\"渠道客户\",\"skip_verify\":true,\"style\":1,\"state\":\"teststate\",\"user\":[\"zhangsan\",\"lisi\",\"wangwu\"],\"party\":[2,3],\"expires_in\":86400,\"chat_expires_in\":86400,\"unionid\":\"oxTWIuGaIt6gTKsQRLau2M0AAAA\",\"mark_source\":true,\"conclusions\":{\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"}}}",
     ),
@@ -1225,6 +1267,7 @@ pub(crate) const EP_DEL_CONTACT_WAY: crate::catalog::Endpoint = crate::catalog::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77fAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1250,6 +1293,7 @@ pub(crate) const EP_CLOSE_TEMP_CHAT: crate::catalog::Endpoint = crate::catalog::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"userid\":\"zhangyisheng\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}",
     ),
@@ -1291,7 +1335,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_contact_way")]
@@ -1308,7 +1352,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92572>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -1323,11 +1367,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::list_contact_way`](crate::Client::list_contact_way), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::list_contact_way_pages`](crate::Client::list_contact_way_pages) keeps them and resumes.
     pub fn list_contact_way_stream(
         &self,
         request: ListContactWayRequest,
     ) -> crate::paging::Pages<ContactWayConfigRef> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::list_contact_way`](crate::Client::list_contact_way) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn list_contact_way_pages(
+        &self,
+        request: ListContactWayRequest,
+    ) -> crate::paging::PageStream<ListContactWayRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 更新企业已配置的「联系我」方式 — Update a configured 「联系我」 way (members, departments, remark, state, temporary-chat settings, closing messages).

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 外部联系人 — the `external_contact` of a batch/get_by_user item, with the fields batch/get_by_user documents (92994): those of `ExternalContact` without the 家校 fields.
+///
+/// Generated from `spec/customer.yaml:33` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -112,6 +114,8 @@ impl BatchExternalContact {
 }
 
 /// 部分失败的信息
+///
+/// Generated from `spec/customer.yaml:348` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -132,8 +136,11 @@ impl BatchGetByUserFailInfo {
 
     /// Sets `unlicensed_userid_list`: 没有互通许可的成员userid列表
     #[must_use]
-    pub fn unlicensed_userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.unlicensed_userid_list = value.into();
+    pub fn unlicensed_userid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.unlicensed_userid_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -141,6 +148,8 @@ impl BatchGetByUserFailInfo {
 /// Request of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+///
+/// Generated from `spec/customer.yaml:335` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -159,9 +168,9 @@ pub struct BatchGetByUserRequest {
 #[cfg(feature = "customer")]
 impl BatchGetByUserRequest {
     /// Creates a `BatchGetByUserRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(userid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            userid_list: userid_list.into(),
+            userid_list: userid_list.into_iter().map(|v| v.into()).collect(),
             cursor: None,
             limit: None,
         }
@@ -176,8 +185,8 @@ impl BatchGetByUserRequest {
 
     /// Sets `limit`: 返回的最大记录数, 最大值100, 默认值50, 超过最大值时取最大值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -185,6 +194,8 @@ impl BatchGetByUserRequest {
 /// Response of 批量获取客户详情 (`POST /cgi-bin/externalcontact/batch/get_by_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92994>
+///
+/// Generated from `spec/customer.yaml:339` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -215,9 +226,9 @@ impl BatchGetByUserResponse {
     #[must_use]
     pub fn external_contact_list(
         mut self,
-        value: impl Into<Vec<CustomerWithFollowInfo>>,
+        value: impl IntoIterator<Item = impl Into<CustomerWithFollowInfo>>,
     ) -> Self {
-        self.external_contact_list = value.into();
+        self.external_contact_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -239,6 +250,8 @@ impl BatchGetByUserResponse {
 /// Request of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+///
+/// Generated from `spec/customer.yaml:479` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -268,8 +281,8 @@ impl ContactListRequest {
 
     /// Sets `limit`: 返回的最大记录数, 最大值1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -277,6 +290,8 @@ impl ContactListRequest {
 /// Response of 获取已服务的外部联系人 (`POST /cgi-bin/externalcontact/contact_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99434>
+///
+/// Generated from `spec/customer.yaml:482` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -301,8 +316,11 @@ impl ContactListResponse {
 
     /// Sets `info_list`: 外部联系人列表
     #[must_use]
-    pub fn info_list(mut self, value: impl Into<Vec<ServedExternalContact>>) -> Self {
-        self.info_list = value.into();
+    pub fn info_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServedExternalContact>>,
+    ) -> Self {
+        self.info_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -315,6 +333,8 @@ impl ContactListResponse {
 }
 
 /// Request of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
+///
+/// Generated from `spec/customer.yaml:558` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -336,6 +356,8 @@ impl CrmGetExternalContactRequest {
 }
 
 /// Response of 获取外部联系人详情(旧接口) (`GET /cgi-bin/crm/get_external_contact`).
+///
+/// Generated from `spec/customer.yaml:560` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -359,13 +381,18 @@ impl CrmGetExternalContactResponse {
 
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
-    pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = value.into();
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUser>>,
+    ) -> Self {
+        self.follow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 客户列表
+///
+/// Generated from `spec/customer.yaml:340` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -392,6 +419,8 @@ impl CustomerWithFollowInfo {
 }
 
 /// 外部联系人 — the `external_contact` object of a customer (客户的基本信息) as externalcontact/get documents it (92114, and the 家校 fields of its 家校沟通 copy 91670). batch/get_by_user returns `BatchExternalContact`.
+///
+/// Generated from `spec/customer.yaml:5` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -521,8 +550,8 @@ impl ExternalContact {
 
     /// Sets `is_subscribe`: 家校通讯录: 家长是否关注了「学校通知」, 0-否 1-是 (仅家校场景返回)
     #[must_use]
-    pub fn is_subscribe(mut self, value: impl Into<i32>) -> Self {
-        self.is_subscribe = Some(value.into());
+    pub fn is_subscribe(mut self, value: i32) -> Self {
+        self.is_subscribe = Some(value);
         self
     }
 
@@ -538,6 +567,8 @@ impl ExternalContact {
 }
 
 /// 一个对外属性 — one attribute of an external profile; `type` says which of text / web / miniprogram is set.
+///
+/// Generated from `spec/customer.yaml:64` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -600,6 +631,8 @@ impl ExternalContactAttr {
 }
 
 /// 小程序类型的属性 (type为2)
+///
+/// Generated from `spec/customer.yaml:82` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -649,6 +682,8 @@ impl ExternalContactAttrMiniProgram {
 }
 
 /// 文本类型的属性 (type为0)
+///
+/// Generated from `spec/customer.yaml:69` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -674,6 +709,8 @@ impl ExternalContactAttrText {
 }
 
 /// 网页类型的属性 (type为1)
+///
+/// Generated from `spec/customer.yaml:75` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -709,6 +746,8 @@ impl ExternalContactAttrWeb {
 }
 
 /// 对外属性 — the custom profile an external WeCom user shows to others (text, web and mini program attributes).
+///
+/// Generated from `spec/customer.yaml:51` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -754,13 +793,18 @@ impl ExternalContactProfile {
 
     /// Sets `external_attr`: 对外属性列表
     #[must_use]
-    pub fn external_attr(mut self, value: impl Into<Vec<ExternalContactAttr>>) -> Self {
-        self.external_attr = value.into();
+    pub fn external_attr(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ExternalContactAttr>>,
+    ) -> Self {
+        self.external_attr = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 家校通讯录: 学校为家长设置的信息 (仅家校场景返回)
+///
+/// Generated from `spec/customer.yaml:24` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -789,15 +833,18 @@ impl ExternalContactSubscriberInfo {
 
     /// Sets `tag_id`: 学校为家长设置的企业标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = value.into();
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `remark_mobiles`: 学校为家长设置的备注手机号列表
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -810,6 +857,8 @@ impl ExternalContactSubscriberInfo {
 }
 
 /// 对外展示的视频号信息
+///
+/// Generated from `spec/customer.yaml:55` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -848,6 +897,8 @@ impl ExternalProfileWechatChannels {
 }
 
 /// 跟进信息 — the `follow_info` of a batch/get_by_user item (92994): the following member, with corp and strategy tag ids in `tag_id` instead of `tags`.
+///
+/// Generated from `spec/customer.yaml:112` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -930,15 +981,15 @@ impl FollowInfo {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `tag_id`: 该成员对此客户所打的企业标签和规则组标签的id (不含个人标签)
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = value.into();
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -951,8 +1002,11 @@ impl FollowInfo {
 
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -989,6 +1043,8 @@ impl FollowInfo {
 }
 
 /// add_way为10 (视频号添加) 时对应的视频号信息
+///
+/// Generated from `spec/customer.yaml:128` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1027,6 +1083,8 @@ impl FollowInfoWechatChannels {
 }
 
 /// 跟进人 — one member who added the customer (`follow_user` items of externalcontact/get, 92114). batch/get_by_user returns `FollowInfo`.
+///
+/// Generated from `spec/customer.yaml:91` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1107,15 +1165,18 @@ impl FollowUser {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `tags`: 该成员对此客户所打的标签
     #[must_use]
-    pub fn tags(mut self, value: impl Into<Vec<FollowUserTag>>) -> Self {
-        self.tags = value.into();
+    pub fn tags(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUserTag>>,
+    ) -> Self {
+        self.tags = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1128,8 +1189,11 @@ impl FollowUser {
 
     /// Sets `remark_mobiles`: 该成员对此客户备注的手机号码; 代开发自建应用需要管理员授权才可以获取, 第三方不可获取
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = value.into();
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1166,6 +1230,8 @@ impl FollowUser {
 }
 
 /// 跟进人给客户打的一个标签.
+///
+/// Generated from `spec/customer.yaml:136` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1226,6 +1292,8 @@ impl FollowUserTag {
 }
 
 /// add_way为10 (视频号添加) 时对应的视频号信息
+///
+/// Generated from `spec/customer.yaml:104` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1266,6 +1334,8 @@ impl FollowUserWechatChannels {
 /// Request of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+///
+/// Generated from `spec/customer.yaml:254` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1304,6 +1374,8 @@ impl GetRequest {
 /// Response of 获取客户详情 (`GET /cgi-bin/externalcontact/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92114>
+///
+/// Generated from `spec/customer.yaml:257` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1331,8 +1403,11 @@ impl GetResponse {
 
     /// Sets `follow_user`: 添加了此外部联系人的企业成员
     #[must_use]
-    pub fn follow_user(mut self, value: impl Into<Vec<FollowUser>>) -> Self {
-        self.follow_user = value.into();
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FollowUser>>,
+    ) -> Self {
+        self.follow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -1347,6 +1422,8 @@ impl GetResponse {
 /// Request of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+///
+/// Generated from `spec/customer.yaml:226` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1368,6 +1445,8 @@ impl ListRequest {
 /// Response of 获取客户列表 (`GET /cgi-bin/externalcontact/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92113>
+///
+/// Generated from `spec/customer.yaml:228` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1388,8 +1467,11 @@ impl ListResponse {
 
     /// Sets `external_userid`: 外部联系人的userid列表
     #[must_use]
-    pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.external_userid = value.into();
+    pub fn external_userid(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.external_userid = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -1397,6 +1479,8 @@ impl ListResponse {
 /// Request of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+///
+/// Generated from `spec/customer.yaml:447` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1461,8 +1545,11 @@ impl RemarkRequest {
 
     /// Sets `remark_mobiles`: 此用户对外部联系人备注的手机号, 覆盖旧的备注手机号; 填一个空字符串 \[""\] 表示清除
     #[must_use]
-    pub fn remark_mobiles(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remark_mobiles = Some(value.into());
+    pub fn remark_mobiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remark_mobiles = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -1477,6 +1564,8 @@ impl RemarkRequest {
 /// Response of 修改客户备注信息 (`POST /cgi-bin/externalcontact/remark`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92115>
+///
+/// Generated from `spec/customer.yaml:436` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1490,6 +1579,8 @@ impl RemarkResponse {
 }
 
 /// 外部联系人列表
+///
+/// Generated from `spec/customer.yaml:483` into `generated/customer.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer.rs>
 #[cfg(feature = "customer")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1544,8 +1635,8 @@ impl ServedExternalContact {
 
     /// Sets `is_customer`: 是否被成员标记为客户
     #[must_use]
-    pub fn is_customer(mut self, value: impl Into<bool>) -> Self {
-        self.is_customer = Some(value.into());
+    pub fn is_customer(mut self, value: bool) -> Self {
+        self.is_customer = Some(value);
         self
     }
 
@@ -1593,8 +1684,8 @@ impl ServedExternalContact {
 
     /// Sets `add_time`: 外部联系人首次添加/进群的时间 (unix seconds)
     #[must_use]
-    pub fn add_time(mut self, value: impl Into<i64>) -> Self {
-        self.add_time = Some(value.into());
+    pub fn add_time(mut self, value: i64) -> Self {
+        self.add_time = Some(value);
         self
     }
 }
@@ -2204,6 +2295,7 @@ pub(crate) const EP_LIST: crate::catalog::Endpoint = crate::catalog::Endpoint {
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"userid\":\"zhangsan\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAA\",\"wmqfasd1e1927831291723123109rAAA\"]}",
@@ -2236,7 +2328,9 @@ pub(crate) const EP_GET: crate::catalog::Endpoint = crate::catalog::Endpoint {
         next: Some("next_cursor"),
         items: "follow_user",
         limit: None,
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\",\"external_profile\":{\"external_attr\":[{\"type\":0,\"name\":\"文本名称\",\"text\":{\"value\":\"文本\"}},{\"type\":1,\"name\":\"网页名称\",\"web\":{\"url\":\"http://www.test.com\",\"title\":\"标题\"}},{\"type\":2,\"name\":\"测试app\",\"miniprogram\":{\"appid\":\"wx8bd80126147df384\",\"pagepath\":\"/index\",\"title\":\"my miniprogram\"}}]}},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"tags\":[{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"etAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":1},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"type\":2},{\"group_name\":\"标签分组名称\",\"tag_name\":\"标签名称\",\"tag_id\":\"stAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"type\":3}],\"remark_corp_name\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13000000002\"],\"oper_userid\":\"rocky\",\"add_way\":1},{\"userid\":\"tommy\",\"remark\":\"李总\",\"description\":\"采购问题咨询\",\"createtime\":1525881637,\"state\":\"外联二维码1\",\"oper_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"add_way\":3}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -2269,7 +2363,9 @@ pub(crate) const EP_BATCH_GET_BY_USER: crate::catalog::Endpoint = crate::catalog
         next: Some("next_cursor"),
         items: "external_contact_list",
         limit: Some("limit"),
+        partial: &["fail_info"],
     }),
+    rules: &[],
     example_request: Some(
         "{\"userid_list\":[\"zhangsan\",\"lisi\"],\"cursor\":\"\",\"limit\":100}",
     ),
@@ -2299,6 +2395,7 @@ pub(crate) const EP_REMARK: crate::catalog::Endpoint = crate::catalog::Endpoint 
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1asdasdjO4wKmE8Aabj9AAA\",\"remark\":\"备注信息\",\"description\":\"描述信息\",\"remark_company\":\"腾讯科技\",\"remark_mobiles\":[\"13800000001\",\"13800000002\"],\"remark_pic_mediaid\":\"MEDIAID\"}",
     ),
@@ -2331,7 +2428,9 @@ pub(crate) const EP_CONTACT_LIST: crate::catalog::Endpoint = crate::catalog::End
         next: Some("next_cursor"),
         items: "info_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info_list\":[{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"chat_name\":\"外联群1\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699},{\"is_customer\":true,\"tmp_openid\":\"TMP_ID\",\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"chat_id\":\"CHATID\",\"add_time\":1694418699},{\"is_customer\":false,\"tmp_openid\":\"TMP_ID\",\"name\":\"***开\",\"follow_userid\":\"USER_ID\",\"add_time\":1694418699}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -2359,6 +2458,7 @@ pub(crate) const EP_CRM_GET_EXTERNAL_CONTACT: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_contact\":{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA\",\"name\":\"李四\",\"position\":\"Manager\",\"avatar\":\"http://p.qlogo.cn/bizmail/IcsdgagqefergqerhewSdage/0\",\"corp_name\":\"腾讯\",\"corp_full_name\":\"腾讯科技有限公司\",\"type\":2,\"gender\":1,\"unionid\":\"ozynqsulJFCZ2z1aYeS8h-nuasdAAA\"},\"follow_user\":[{\"userid\":\"rocky\",\"remark\":\"李部长\",\"description\":\"对接采购事务\",\"createtime\":1525779812,\"oper_userid\":\"rocky\",\"add_way\":1}]}",
@@ -2406,8 +2506,18 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get`](crate::Client::get), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_pages`](crate::Client::get_pages) keeps them and resumes.
     pub fn get_stream(&self, request: GetRequest) -> crate::paging::Pages<FollowUser> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get`](crate::Client::get) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_pages(
+        &self,
+        request: GetRequest,
+    ) -> crate::paging::PageStream<GetRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 批量获取客户详情 — Page through the customers (with the following member's info) of up to 100 members at once.
@@ -2433,11 +2543,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
+    ///
+    /// Items only: the pages' cursors and partial-failure fields (`fail_info`) are dropped; [`Client::batch_get_by_user_pages`](crate::Client::batch_get_by_user_pages) keeps them and resumes.
     pub fn batch_get_by_user_stream(
         &self,
         request: BatchGetByUserRequest,
     ) -> crate::paging::Pages<CustomerWithFollowInfo> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and its partial-failure fields (`fail_info`).
+    pub fn batch_get_by_user_pages(
+        &self,
+        request: BatchGetByUserRequest,
+    ) -> crate::paging::PageStream<BatchGetByUserRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 修改客户备注信息 — Set one member's remark, description, company, phone numbers and picture for one of their customers.
@@ -2486,11 +2606,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::contact_list`](crate::Client::contact_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::contact_list_pages`](crate::Client::contact_list_pages) keeps them and resumes.
     pub fn contact_list_stream(
         &self,
         request: ContactListRequest,
     ) -> crate::paging::Pages<ServedExternalContact> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::contact_list`](crate::Client::contact_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn contact_list_pages(
+        &self,
+        request: ContactListRequest,
+    ) -> crate::paging::PageStream<ContactListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取外部联系人详情(旧接口) — Legacy path that reads one external contact and their follow users; superseded by externalcontact/get.

@@ -4,6 +4,8 @@
 /// Request of 创建新的规则组 (`POST /cgi-bin/externalcontact/customer_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:206` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -29,12 +31,12 @@ impl CustomerStrategyCreateRequest {
     /// Creates a `CustomerStrategyCreateRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         strategy_name: impl Into<String>,
-        admin_list: impl Into<Vec<String>>,
+        admin_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             parent_id: None,
             strategy_name: strategy_name.into(),
-            admin_list: admin_list.into(),
+            admin_list: admin_list.into_iter().map(|v| v.into()).collect(),
             privilege: None,
             range: None,
         }
@@ -42,8 +44,8 @@ impl CustomerStrategyCreateRequest {
 
     /// Sets `parent_id`: 父规则组id
     #[must_use]
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
+    pub fn parent_id(mut self, value: i64) -> Self {
+        self.parent_id = Some(value);
         self
     }
 
@@ -56,8 +58,11 @@ impl CustomerStrategyCreateRequest {
 
     /// Sets `range`: 管理范围节点 (type 必填)
     #[must_use]
-    pub fn range(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range = Some(value.into());
+    pub fn range(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CustomerStrategyRange>>,
+    ) -> Self {
+        self.range = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -65,6 +70,8 @@ impl CustomerStrategyCreateRequest {
 /// Response of 创建新的规则组 (`POST /cgi-bin/externalcontact/customer_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:212` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -77,16 +84,16 @@ pub struct CustomerStrategyCreateResponse {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyCreateResponse {
     /// Creates a `CustomerStrategyCreateResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Request of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:343` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -99,16 +106,16 @@ pub struct CustomerStrategyDelRequest {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDelRequest {
     /// Creates a `CustomerStrategyDelRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Response of 删除规则组 (`POST /cgi-bin/externalcontact/customer_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:338` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -122,6 +129,8 @@ impl CustomerStrategyDelResponse {
 }
 
 /// 规则组详情
+///
+/// Generated from `spec/customer_strategy.yaml:97` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -149,9 +158,9 @@ pub struct CustomerStrategyDetail {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyDetail {
     /// Creates a `CustomerStrategyDetail` from its required fields; every optional field starts as `None` (a list: empty).
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             parent_id: None,
             strategy_name: None,
             create_time: None,
@@ -162,8 +171,8 @@ impl CustomerStrategyDetail {
 
     /// Sets `parent_id`: 父规则组id，没有父规则组时为 0
     #[must_use]
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
+    pub fn parent_id(mut self, value: i64) -> Self {
+        self.parent_id = Some(value);
         self
     }
 
@@ -176,15 +185,18 @@ impl CustomerStrategyDetail {
 
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `admin_list`: 规则组管理员userid列表
     #[must_use]
-    pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = value.into();
+    pub fn admin_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.admin_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -199,6 +211,8 @@ impl CustomerStrategyDetail {
 /// Request of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:272` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -226,9 +240,9 @@ pub struct CustomerStrategyEditRequest {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyEditRequest {
     /// Creates a `CustomerStrategyEditRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             strategy_name: None,
             admin_list: None,
             privilege: None,
@@ -246,8 +260,11 @@ impl CustomerStrategyEditRequest {
 
     /// Sets `admin_list`: 管理员列表，给出则覆盖旧的负责人列表
     #[must_use]
-    pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = Some(value.into());
+    pub fn admin_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.admin_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -260,15 +277,21 @@ impl CustomerStrategyEditRequest {
 
     /// Sets `range_add`: 向管理范围添加的节点
     #[must_use]
-    pub fn range_add(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range_add = Some(value.into());
+    pub fn range_add(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CustomerStrategyRange>>,
+    ) -> Self {
+        self.range_add = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `range_del`: 从管理范围删除的节点
     #[must_use]
-    pub fn range_del(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range_del = Some(value.into());
+    pub fn range_del(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CustomerStrategyRange>>,
+    ) -> Self {
+        self.range_del = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -276,6 +299,8 @@ impl CustomerStrategyEditRequest {
 /// Response of 编辑规则组及其管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:263` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,6 +316,8 @@ impl CustomerStrategyEditResponse {
 /// Request of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:160` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -309,9 +336,9 @@ pub struct CustomerStrategyGetRangeRequest {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRangeRequest {
     /// Creates a `CustomerStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             cursor: None,
             limit: None,
         }
@@ -326,8 +353,8 @@ impl CustomerStrategyGetRangeRequest {
 
     /// Sets `limit`: 每页的成员/部门节点数，默认 1000，最大 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -335,6 +362,8 @@ impl CustomerStrategyGetRangeRequest {
 /// Response of 获取规则组管理范围 (`POST /cgi-bin/externalcontact/customer_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:164` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -359,8 +388,11 @@ impl CustomerStrategyGetRangeResponse {
 
     /// Sets `range`: 管理范围节点列表
     #[must_use]
-    pub fn range(mut self, value: impl Into<Vec<CustomerStrategyRange>>) -> Self {
-        self.range = value.into();
+    pub fn range(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CustomerStrategyRange>>,
+    ) -> Self {
+        self.range = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -375,6 +407,8 @@ impl CustomerStrategyGetRangeResponse {
 /// Request of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:94` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -387,16 +421,16 @@ pub struct CustomerStrategyGetRequest {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyGetRequest {
     /// Creates a `CustomerStrategyGetRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Response of 获取规则组详情 (`POST /cgi-bin/externalcontact/customer_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:96` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -415,6 +449,8 @@ impl CustomerStrategyGetResponse {
 }
 
 /// 规则组列表
+///
+/// Generated from `spec/customer_strategy.yaml:58` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -427,16 +463,16 @@ pub struct CustomerStrategyListItem {
 #[cfg(feature = "customer_strategy")]
 impl CustomerStrategyListItem {
     /// Creates a `CustomerStrategyListItem` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Request of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:54` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -466,8 +502,8 @@ impl CustomerStrategyListRequest {
 
     /// Sets `limit`: 分页大小，默认 1000，最大 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -475,6 +511,8 @@ impl CustomerStrategyListRequest {
 /// Response of 获取规则组列表 (`POST /cgi-bin/externalcontact/customer_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
+///
+/// Generated from `spec/customer_strategy.yaml:57` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -499,8 +537,11 @@ impl CustomerStrategyListResponse {
 
     /// Sets `strategy`: 规则组列表
     #[must_use]
-    pub fn strategy(mut self, value: impl Into<Vec<CustomerStrategyListItem>>) -> Self {
-        self.strategy = value.into();
+    pub fn strategy(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CustomerStrategyListItem>>,
+    ) -> Self {
+        self.strategy = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -513,6 +554,8 @@ impl CustomerStrategyListResponse {
 }
 
 /// 规则组权限配置. The first five are base privileges that cannot be revoked; the rest default to true.
+///
+/// Generated from `spec/customer_strategy.yaml:5` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -613,153 +656,155 @@ impl CustomerStrategyPrivilege {
 
     /// Sets `view_customer_list`: 查看客户列表 (基础权限，不可取消)
     #[must_use]
-    pub fn view_customer_list(mut self, value: impl Into<bool>) -> Self {
-        self.view_customer_list = Some(value.into());
+    pub fn view_customer_list(mut self, value: bool) -> Self {
+        self.view_customer_list = Some(value);
         self
     }
 
     /// Sets `view_customer_data`: 查看客户统计数据 (基础权限，不可取消)
     #[must_use]
-    pub fn view_customer_data(mut self, value: impl Into<bool>) -> Self {
-        self.view_customer_data = Some(value.into());
+    pub fn view_customer_data(mut self, value: bool) -> Self {
+        self.view_customer_data = Some(value);
         self
     }
 
     /// Sets `view_room_list`: 查看群聊列表 (基础权限，不可取消)
     #[must_use]
-    pub fn view_room_list(mut self, value: impl Into<bool>) -> Self {
-        self.view_room_list = Some(value.into());
+    pub fn view_room_list(mut self, value: bool) -> Self {
+        self.view_room_list = Some(value);
         self
     }
 
     /// Sets `contact_me`: 可使用联系我 (基础权限，不可取消)
     #[must_use]
-    pub fn contact_me(mut self, value: impl Into<bool>) -> Self {
-        self.contact_me = Some(value.into());
+    pub fn contact_me(mut self, value: bool) -> Self {
+        self.contact_me = Some(value);
         self
     }
 
     /// Sets `join_room`: 可加入群聊 (基础权限，不可取消)
     #[must_use]
-    pub fn join_room(mut self, value: impl Into<bool>) -> Self {
-        self.join_room = Some(value.into());
+    pub fn join_room(mut self, value: bool) -> Self {
+        self.join_room = Some(value);
         self
     }
 
     /// Sets `share_customer`: 允许分享客户给其他成员，默认 true
     #[must_use]
-    pub fn share_customer(mut self, value: impl Into<bool>) -> Self {
-        self.share_customer = Some(value.into());
+    pub fn share_customer(mut self, value: bool) -> Self {
+        self.share_customer = Some(value);
         self
     }
 
     /// Sets `oper_resign_customer`: 允许分配离职成员客户，默认 true
     #[must_use]
-    pub fn oper_resign_customer(mut self, value: impl Into<bool>) -> Self {
-        self.oper_resign_customer = Some(value.into());
+    pub fn oper_resign_customer(mut self, value: bool) -> Self {
+        self.oper_resign_customer = Some(value);
         self
     }
 
     /// Sets `oper_resign_group`: 允许分配离职成员客户群，默认 true
     #[must_use]
-    pub fn oper_resign_group(mut self, value: impl Into<bool>) -> Self {
-        self.oper_resign_group = Some(value.into());
+    pub fn oper_resign_group(mut self, value: bool) -> Self {
+        self.oper_resign_group = Some(value);
         self
     }
 
     /// Sets `send_customer_msg`: 允许给企业客户发送消息，默认 true
     #[must_use]
-    pub fn send_customer_msg(mut self, value: impl Into<bool>) -> Self {
-        self.send_customer_msg = Some(value.into());
+    pub fn send_customer_msg(mut self, value: bool) -> Self {
+        self.send_customer_msg = Some(value);
         self
     }
 
     /// Sets `edit_welcome_msg`: 允许配置欢迎语，默认 true
     #[must_use]
-    pub fn edit_welcome_msg(mut self, value: impl Into<bool>) -> Self {
-        self.edit_welcome_msg = Some(value.into());
+    pub fn edit_welcome_msg(mut self, value: bool) -> Self {
+        self.edit_welcome_msg = Some(value);
         self
     }
 
     /// Sets `view_behavior_data`: 允许查看成员联系客户统计，默认 true
     #[must_use]
-    pub fn view_behavior_data(mut self, value: impl Into<bool>) -> Self {
-        self.view_behavior_data = Some(value.into());
+    pub fn view_behavior_data(mut self, value: bool) -> Self {
+        self.view_behavior_data = Some(value);
         self
     }
 
     /// Sets `view_room_data`: 允许查看群聊数据统计，默认 true
     #[must_use]
-    pub fn view_room_data(mut self, value: impl Into<bool>) -> Self {
-        self.view_room_data = Some(value.into());
+    pub fn view_room_data(mut self, value: bool) -> Self {
+        self.view_room_data = Some(value);
         self
     }
 
     /// Sets `send_group_msg`: 允许发送消息到企业的客户群，默认 true
     #[must_use]
-    pub fn send_group_msg(mut self, value: impl Into<bool>) -> Self {
-        self.send_group_msg = Some(value.into());
+    pub fn send_group_msg(mut self, value: bool) -> Self {
+        self.send_group_msg = Some(value);
         self
     }
 
     /// Sets `room_deduplication`: 允许对企业客户群进行去重，默认 true
     #[must_use]
-    pub fn room_deduplication(mut self, value: impl Into<bool>) -> Self {
-        self.room_deduplication = Some(value.into());
+    pub fn room_deduplication(mut self, value: bool) -> Self {
+        self.room_deduplication = Some(value);
         self
     }
 
     /// Sets `rapid_reply`: 允许配置快捷回复，默认 true
     #[must_use]
-    pub fn rapid_reply(mut self, value: impl Into<bool>) -> Self {
-        self.rapid_reply = Some(value.into());
+    pub fn rapid_reply(mut self, value: bool) -> Self {
+        self.rapid_reply = Some(value);
         self
     }
 
     /// Sets `onjob_customer_transfer`: 允许转接在职成员的客户，默认 true
     #[must_use]
-    pub fn onjob_customer_transfer(mut self, value: impl Into<bool>) -> Self {
-        self.onjob_customer_transfer = Some(value.into());
+    pub fn onjob_customer_transfer(mut self, value: bool) -> Self {
+        self.onjob_customer_transfer = Some(value);
         self
     }
 
     /// Sets `edit_anti_spam_rule`: 允许编辑企业成员防骚扰规则，默认 true
     #[must_use]
-    pub fn edit_anti_spam_rule(mut self, value: impl Into<bool>) -> Self {
-        self.edit_anti_spam_rule = Some(value.into());
+    pub fn edit_anti_spam_rule(mut self, value: bool) -> Self {
+        self.edit_anti_spam_rule = Some(value);
         self
     }
 
     /// Sets `export_customer_list`: 允许导出客户列表，默认 true
     #[must_use]
-    pub fn export_customer_list(mut self, value: impl Into<bool>) -> Self {
-        self.export_customer_list = Some(value.into());
+    pub fn export_customer_list(mut self, value: bool) -> Self {
+        self.export_customer_list = Some(value);
         self
     }
 
     /// Sets `export_customer_data`: 允许导出成员客户统计，默认 true
     #[must_use]
-    pub fn export_customer_data(mut self, value: impl Into<bool>) -> Self {
-        self.export_customer_data = Some(value.into());
+    pub fn export_customer_data(mut self, value: bool) -> Self {
+        self.export_customer_data = Some(value);
         self
     }
 
     /// Sets `export_customer_group_list`: 允许导出客户群列表，默认 true
     #[must_use]
-    pub fn export_customer_group_list(mut self, value: impl Into<bool>) -> Self {
-        self.export_customer_group_list = Some(value.into());
+    pub fn export_customer_group_list(mut self, value: bool) -> Self {
+        self.export_customer_group_list = Some(value);
         self
     }
 
     /// Sets `manage_customer_tag`: 允许配置企业客户标签，默认 true
     #[must_use]
-    pub fn manage_customer_tag(mut self, value: impl Into<bool>) -> Self {
-        self.manage_customer_tag = Some(value.into());
+    pub fn manage_customer_tag(mut self, value: bool) -> Self {
+        self.manage_customer_tag = Some(value);
         self
     }
 }
 
 /// 规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
+///
+/// Generated from `spec/customer_strategy.yaml:29` into `generated/customer_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/customer_strategy.rs>
 #[cfg(feature = "customer_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -794,8 +839,8 @@ impl CustomerStrategyRange {
 
     /// Sets `partyid`: 部门id，仅 type 为 2 时有效/返回
     #[must_use]
-    pub fn partyid(mut self, value: impl Into<i64>) -> Self {
-        self.partyid = Some(value.into());
+    pub fn partyid(mut self, value: i64) -> Self {
+        self.partyid = Some(value);
         self
     }
 }
@@ -894,7 +939,9 @@ pub(crate) const EP_CUSTOMER_STRATEGY_LIST: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "strategy",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -922,6 +969,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET: crate::catalog::Endpoint = crate::cat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true}}}",
@@ -954,7 +1002,9 @@ pub(crate) const EP_CUSTOMER_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crat
         next: Some("next_cursor"),
         items: "range",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -982,6 +1032,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_CREATE: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
     ),
@@ -1009,6 +1060,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_EDIT: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_customer_list\":true,\"view_customer_data\":true,\"view_room_list\":true,\"contact_me\":true,\"join_room\":true,\"share_customer\":false,\"oper_resign_customer\":true,\"oper_resign_group\":true,\"send_customer_msg\":true,\"edit_welcome_msg\":true,\"view_behavior_data\":true,\"view_room_data\":true,\"send_group_msg\":true,\"room_deduplication\":true,\"rapid_reply\":true,\"onjob_customer_transfer\":true,\"edit_anti_spam_rule\":true,\"export_customer_list\":true,\"export_customer_data\":true,\"export_customer_group_list\":true,\"manage_customer_tag\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
     ),
@@ -1036,6 +1088,7 @@ pub(crate) const EP_CUSTOMER_STRATEGY_DEL: crate::catalog::Endpoint = crate::cat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1049,7 +1102,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -1063,11 +1116,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_list_pages`](crate::Client::customer_strategy_list_pages) keeps them and resumes.
     pub fn customer_strategy_list_stream(
         &self,
         request: CustomerStrategyListRequest,
     ) -> crate::paging::Pages<CustomerStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_strategy_list_pages(
+        &self,
+        request: CustomerStrategyListRequest,
+    ) -> crate::paging::PageStream<CustomerStrategyListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取规则组详情 — Get one customer rule group's name, parent, admins and privileges.
@@ -1076,7 +1139,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -1095,7 +1158,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94883>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/customer_strategy/get_range")]
@@ -1107,11 +1170,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_get_range_pages`](crate::Client::customer_strategy_get_range_pages) keeps them and resumes.
     pub fn customer_strategy_get_range_stream(
         &self,
         request: CustomerStrategyGetRangeRequest,
     ) -> crate::paging::Pages<CustomerStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn customer_strategy_get_range_pages(
+        &self,
+        request: CustomerStrategyGetRangeRequest,
+    ) -> crate::paging::PageStream<CustomerStrategyGetRangeRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 创建新的规则组 — Create a customer rule group with its admins, privileges and managed range.

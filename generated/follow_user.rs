@@ -4,6 +4,8 @@
 /// Request of 检查用户是否配置了客户联系功能使用权限 (`POST /cgi-bin/externalcontact/check_follow_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
+///
+/// Generated from `spec/follow_user.yaml:40` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -29,15 +31,15 @@ impl CheckFollowUserRequest {
 
     /// Sets `userid`: 要检查的用户userid列表
     #[must_use]
-    pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userid = Some(value.into());
+    pub fn userid(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.userid = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `partyid`: 要检查的部门id列表
     #[must_use]
-    pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.partyid = Some(value.into());
+    pub fn partyid(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.partyid = Some(value.into_iter().collect());
         self
     }
 }
@@ -45,6 +47,8 @@ impl CheckFollowUserRequest {
 /// Response of 检查用户是否配置了客户联系功能使用权限 (`POST /cgi-bin/externalcontact/check_follow_user`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96312>
+///
+/// Generated from `spec/follow_user.yaml:43` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -85,6 +89,8 @@ impl CheckFollowUserResponse {
 /// Request of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
+///
+/// Generated from `spec/follow_user.yaml:65` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -101,6 +107,8 @@ impl CustomerAcquisitionAppGetPermitRequest {
 /// Response of 获取客户可建联成员 (`GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/101146>
+///
+/// Generated from `spec/follow_user.yaml:75` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -129,27 +137,32 @@ impl CustomerAcquisitionAppGetPermitResponse {
 
     /// Sets `user_list`: 成员ID列表
     #[must_use]
-    pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user_list = value.into();
+    pub fn user_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.user_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `department_list`: 部门ID列表, 可再调用「获取部门成员」获取部门下的成员ID
     #[must_use]
-    pub fn department_list(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.department_list = value.into();
+    pub fn department_list(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.department_list = value.into_iter().collect();
         self
     }
 
     /// Sets `tag_list`: 标签ID列表
     #[must_use]
-    pub fn tag_list(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.tag_list = value.into();
+    pub fn tag_list(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.tag_list = value.into_iter().collect();
         self
     }
 }
 
 /// 检查结果中的一组成员和部门 — members and departments of one side (authorized or unauthorized) of check_follow_user.
+///
+/// Generated from `spec/follow_user.yaml:5` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -174,15 +187,15 @@ impl FollowUserCheckScope {
 
     /// Sets `userid`: 用户的userid列表
     #[must_use]
-    pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userid = value.into();
+    pub fn userid(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.userid = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `partyid`: 部门id列表
     #[must_use]
-    pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.partyid = value.into();
+    pub fn partyid(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.partyid = value.into_iter().collect();
         self
     }
 }
@@ -190,6 +203,8 @@ impl FollowUserCheckScope {
 /// Request of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
+///
+/// Generated from `spec/follow_user.yaml:12` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -206,6 +221,8 @@ impl GetFollowUserListRequest {
 /// Response of 获取配置了客户联系功能的成员列表 (`GET /cgi-bin/externalcontact/get_follow_user_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92571>
+///
+/// Generated from `spec/follow_user.yaml:21` into `generated/follow_user.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/follow_user.rs>
 #[cfg(feature = "follow_user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -224,8 +241,11 @@ impl GetFollowUserListResponse {
 
     /// Sets `follow_user`: 配置了客户联系功能的成员userid列表
     #[must_use]
-    pub fn follow_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.follow_user = value.into();
+    pub fn follow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.follow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -251,6 +271,7 @@ pub(crate) const EP_GET_FOLLOW_USER_LIST: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"follow_user\":[\"zhangsan\",\"lissi\"]}",
@@ -278,6 +299,7 @@ pub(crate) const EP_CHECK_FOLLOW_USER: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"userid\":[\"zhangsan\",\"lissi\"],\"partyid\":[1]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"authorized\":{\"userid\":[\"lisi\"]},\"unauthorized\":{\"userid\":[\"zhangsan\"],\"partyid\":[1]}}",
@@ -305,6 +327,7 @@ pub(crate) const EP_CUSTOMER_ACQUISITION_APP_GET_PERMIT: crate::catalog::Endpoin
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"user_list\":[\"jack\",\"rose\"],\"department_list\":[0,1],\"tag_list\":[0,1]}",

@@ -4,6 +4,8 @@
 /// Request of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+///
+/// Generated from `spec/group_msg.yaml:93` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -60,15 +62,21 @@ impl AddMsgTemplateRequest {
 
     /// Sets `external_userid`: 客户的外部联系人id列表，仅 chat_type 为 single 时有效，最多 1 万个；指定后 tag_filter 不生效
     #[must_use]
-    pub fn external_userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.external_userid = Some(value.into());
+    pub fn external_userid(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.external_userid = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `chat_id_list`: 客户群id列表，仅 chat_type 为 group 时有效，最多 2000 个；指定后群主无须再选择客户群
     #[must_use]
-    pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.chat_id_list = Some(value.into());
+    pub fn chat_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.chat_id_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -88,8 +96,8 @@ impl AddMsgTemplateRequest {
 
     /// Sets `allow_select`: 是否允许成员在待发送客户列表中重新选择，默认 false，仅支持客户群发场景
     #[must_use]
-    pub fn allow_select(mut self, value: impl Into<bool>) -> Self {
-        self.allow_select = Some(value.into());
+    pub fn allow_select(mut self, value: bool) -> Self {
+        self.allow_select = Some(value);
         self
     }
 
@@ -102,8 +110,11 @@ impl AddMsgTemplateRequest {
 
     /// Sets `attachments`: 附件，最多 9 个
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Attachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -111,6 +122,8 @@ impl AddMsgTemplateRequest {
 /// Response of 创建企业群发 (`POST /cgi-bin/externalcontact/add_msg_template`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
+///
+/// Generated from `spec/group_msg.yaml:112` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -135,8 +148,11 @@ impl AddMsgTemplateResponse {
 
     /// Sets `fail_list`: 无效或无法发送的external_userid列表
     #[must_use]
-    pub fn fail_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.fail_list = value.into();
+    pub fn fail_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.fail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -151,6 +167,8 @@ impl AddMsgTemplateResponse {
 /// Request of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+///
+/// Generated from `spec/group_msg.yaml:420` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -171,6 +189,8 @@ impl CancelGroupmsgSendRequest {
 /// Response of 停止企业群发 (`POST /cgi-bin/externalcontact/cancel_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97611>
+///
+/// Generated from `spec/group_msg.yaml:415` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -184,6 +204,8 @@ impl CancelGroupmsgSendResponse {
 }
 
 /// Request of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
+///
+/// Generated from `spec/group_msg.yaml:443` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -212,8 +234,8 @@ impl GetGroupMsgResultRequest {
 
     /// Sets `limit`: 返回的最大记录数
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -226,6 +248,8 @@ impl GetGroupMsgResultRequest {
 }
 
 /// Response of 获取企业群发消息发送结果(旧接口) (`POST /cgi-bin/externalcontact/get_group_msg_result`).
+///
+/// Generated from `spec/group_msg.yaml:447` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -250,8 +274,11 @@ impl GetGroupMsgResultResponse {
 
     /// Sets `detail_list`: 发送结果列表
     #[must_use]
-    pub fn detail_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.detail_list = value.into();
+    pub fn detail_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgSendResult>>,
+    ) -> Self {
+        self.detail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -266,6 +293,8 @@ impl GetGroupMsgResultResponse {
 /// Request of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:197` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -296,13 +325,13 @@ impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_type: impl Into<GroupMsgChatType>,
-        start_time: impl Into<i64>,
-        end_time: impl Into<i64>,
+        start_time: i64,
+        end_time: i64,
     ) -> Self {
         Self {
             chat_type: chat_type.into(),
-            start_time: start_time.into(),
-            end_time: end_time.into(),
+            start_time: start_time,
+            end_time: end_time,
             creator: None,
             filter_type: None,
             limit: None,
@@ -326,8 +355,8 @@ impl GetGroupmsgListV2Request {
 
     /// Sets `limit`: 返回的最大记录数，最大 100，默认 50，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -342,6 +371,8 @@ impl GetGroupmsgListV2Request {
 /// Response of 获取群发记录列表 (`POST /cgi-bin/externalcontact/get_groupmsg_list_v2`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:205` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -373,8 +404,11 @@ impl GetGroupmsgListV2Response {
 
     /// Sets `group_msg_list`: 群发记录列表
     #[must_use]
-    pub fn group_msg_list(mut self, value: impl Into<Vec<GroupMsgRecord>>) -> Self {
-        self.group_msg_list = value.into();
+    pub fn group_msg_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgRecord>>,
+    ) -> Self {
+        self.group_msg_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -382,6 +416,8 @@ impl GetGroupmsgListV2Response {
 /// Request of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:358` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -413,8 +449,8 @@ impl GetGroupmsgSendResultRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -429,6 +465,8 @@ impl GetGroupmsgSendResultRequest {
 /// Response of 获取企业群发成员执行结果 (`POST /cgi-bin/externalcontact/get_groupmsg_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:363` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -460,8 +498,11 @@ impl GetGroupmsgSendResultResponse {
 
     /// Sets `send_list`: 群成员发送结果列表
     #[must_use]
-    pub fn send_list(mut self, value: impl Into<Vec<GroupMsgSendResult>>) -> Self {
-        self.send_list = value.into();
+    pub fn send_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgSendResult>>,
+    ) -> Self {
+        self.send_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -469,6 +510,8 @@ impl GetGroupmsgSendResultResponse {
 /// Request of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:308` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -497,8 +540,8 @@ impl GetGroupmsgTaskRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -513,6 +556,8 @@ impl GetGroupmsgTaskRequest {
 /// Response of 获取群发成员发送任务列表 (`POST /cgi-bin/externalcontact/get_groupmsg_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93338>
+///
+/// Generated from `spec/group_msg.yaml:312` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -544,13 +589,18 @@ impl GetGroupmsgTaskResponse {
 
     /// Sets `task_list`: 群发成员发送任务列表
     #[must_use]
-    pub fn task_list(mut self, value: impl Into<Vec<GroupMsgTask>>) -> Self {
-        self.task_list = value.into();
+    pub fn task_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgTask>>,
+    ) -> Self {
+        self.task_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 群发记录列表
+///
+/// Generated from `spec/group_msg.yaml:207` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -604,8 +654,8 @@ impl GroupMsgRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
@@ -627,14 +677,16 @@ impl GroupMsgRecord {
     #[must_use]
     pub fn attachments(
         mut self,
-        value: impl Into<Vec<GroupMsgRecordAttachment>>,
+        value: impl IntoIterator<Item = impl Into<GroupMsgRecordAttachment>>,
     ) -> Self {
-        self.attachments = value.into();
+        self.attachments = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 群发记录中的附件 — like common Attachment, but the link and miniprogram bodies have no required fields: the record's field table lists no pic_media_id for miniprogram and gives no required flags.
+///
+/// Generated from `spec/group_msg.yaml:14` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -709,6 +761,8 @@ impl GroupMsgRecordAttachment {
 }
 
 /// 图文消息
+///
+/// Generated from `spec/group_msg.yaml:21` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -769,6 +823,8 @@ impl GroupMsgRecordLink {
 }
 
 /// 小程序消息
+///
+/// Generated from `spec/group_msg.yaml:30` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -829,6 +885,8 @@ impl GroupMsgRecordMiniProgram {
 }
 
 /// 群发的一条发送结果 — one customer (or customer group) of one member's share of a mass message.
+///
+/// Generated from `spec/group_msg.yaml:5` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -893,13 +951,15 @@ impl GroupMsgSendResult {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[must_use]
-    pub fn send_time(mut self, value: impl Into<i64>) -> Self {
-        self.send_time = Some(value.into());
+    pub fn send_time(mut self, value: i64) -> Self {
+        self.send_time = Some(value);
         self
     }
 }
 
 /// 要进行群发的客户标签筛选，同组标签之间为或关系，不同组之间为且关系
+///
+/// Generated from `spec/group_msg.yaml:97` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -919,13 +979,18 @@ impl GroupMsgTagFilter {
 
     /// Sets `group_list`: 标签组列表
     #[must_use]
-    pub fn group_list(mut self, value: impl Into<Vec<GroupMsgTagFilterGroup>>) -> Self {
-        self.group_list = Some(value.into());
+    pub fn group_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupMsgTagFilterGroup>>,
+    ) -> Self {
+        self.group_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 标签组列表
+///
+/// Generated from `spec/group_msg.yaml:102` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -945,13 +1010,18 @@ impl GroupMsgTagFilterGroup {
 
     /// Sets `tag_list`: 标签id列表，每组最多 100 个
     #[must_use]
-    pub fn tag_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_list = Some(value.into());
+    pub fn tag_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.tag_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 群发成员发送任务列表
+///
+/// Generated from `spec/group_msg.yaml:314` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -994,8 +1064,8 @@ impl GroupMsgTask {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，未发送时不返回
     #[must_use]
-    pub fn send_time(mut self, value: impl Into<i64>) -> Self {
-        self.send_time = Some(value.into());
+    pub fn send_time(mut self, value: i64) -> Self {
+        self.send_time = Some(value);
         self
     }
 }
@@ -1003,6 +1073,8 @@ impl GroupMsgTask {
 /// Request of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+///
+/// Generated from `spec/group_msg.yaml:402` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1023,6 +1095,8 @@ impl RemindGroupmsgSendRequest {
 /// Response of 提醒成员群发 (`POST /cgi-bin/externalcontact/remind_groupmsg_send`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97610>
+///
+/// Generated from `spec/group_msg.yaml:396` into `generated/group_msg.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/group_msg.rs>
 #[cfg(feature = "group_msg")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1408,6 +1482,7 @@ pub(crate) const EP_ADD_MSG_TEMPLATE: crate::catalog::Endpoint = crate::catalog:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
         "{\"chat_type\":\"single\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"wmqfasd1e1927831123109rBAAAA\"],\"chat_id_list\":[\"wr2GCAAAXtWyujaWJHDDGasdadAAA\"],\"tag_filter\":{\"group_list\":[{\"tag_list\":[\"ete19278asuMT123109rBAAAA\",\"ete19MT12278109UYteaBAAAA\"]},{\"tag_list\":[\"eteIlKKHSDfuMT18Kg9rBAAAA\"]}]},\"sender\":\"zhangsan\",\"allow_select\":true,\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -1442,7 +1517,9 @@ pub(crate) const EP_GET_GROUPMSG_LIST_V2: crate::catalog::Endpoint = crate::cata
         next: Some("next_cursor"),
         items: "group_msg_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"chat_type\":\"single\",\"start_time\":1605171726,\"end_time\":1605172726,\"creator\":\"zhangshan\",\"filter_type\":1,\"limit\":50,\"cursor\":\"CURSOR\"}",
     ),
@@ -1477,7 +1554,9 @@ pub(crate) const EP_GET_GROUPMSG_TASK: crate::catalog::Endpoint = crate::catalog
         next: Some("next_cursor"),
         items: "task_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\",\"limit\":50,\"cursor\":\"CURSOR\"}",
     ),
@@ -1512,7 +1591,9 @@ pub(crate) const EP_GET_GROUPMSG_SEND_RESULT: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "send_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\",\"userid\":\"zhangsan \",\"limit\":50,\"cursor\":\"CURSOR \"}",
     ),
@@ -1542,6 +1623,7 @@ pub(crate) const EP_REMIND_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1567,6 +1649,7 @@ pub(crate) const EP_CANCEL_GROUPMSG_SEND: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1594,6 +1677,7 @@ pub(crate) const EP_GET_GROUP_MSG_RESULT: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"msgid\":\"msgGCAAAXtWyujaWJHDDGi0mACAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"detail_list\":[{\"external_userid\":\"wmqfasd1e19278asdasAAAA\",\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"userid\":\"zhangsan\",\"status\":1,\"send_time\":1552536375}]}",
@@ -1610,6 +1694,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92135>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -1642,11 +1728,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_list_v2_pages`](crate::Client::get_groupmsg_list_v2_pages) keeps them and resumes.
     pub fn get_groupmsg_list_v2_stream(
         &self,
         request: GetGroupmsgListV2Request,
     ) -> crate::paging::Pages<GroupMsgRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_list_v2_pages(
+        &self,
+        request: GetGroupmsgListV2Request,
+    ) -> crate::paging::PageStream<GetGroupmsgListV2Request> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取群发成员发送任务列表 — List the members that were asked to send one mass message and whether each has sent it, cursor-paged.
@@ -1669,11 +1765,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_task_pages`](crate::Client::get_groupmsg_task_pages) keeps them and resumes.
     pub fn get_groupmsg_task_stream(
         &self,
         request: GetGroupmsgTaskRequest,
     ) -> crate::paging::Pages<GroupMsgTask> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_task_pages(
+        &self,
+        request: GetGroupmsgTaskRequest,
+    ) -> crate::paging::PageStream<GetGroupmsgTaskRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取企业群发成员执行结果 — List one member's per-customer (or per-group) send results for a mass message, cursor-paged.
@@ -1696,11 +1802,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_send_result_pages`](crate::Client::get_groupmsg_send_result_pages) keeps them and resumes.
     pub fn get_groupmsg_send_result_stream(
         &self,
         request: GetGroupmsgSendResultRequest,
     ) -> crate::paging::Pages<GroupMsgSendResult> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_groupmsg_send_result_pages(
+        &self,
+        request: GetGroupmsgSendResultRequest,
+    ) -> crate::paging::PageStream<GetGroupmsgSendResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 提醒成员群发 — Notify the members of a corp mass message again so they complete sending it.

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 群管理员列表
+///
+/// Generated from `spec/groupchat.yaml:146` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -27,6 +29,8 @@ impl GroupChatAdmin {
 }
 
 /// 客户群详情
+///
+/// Generated from `spec/groupchat.yaml:107` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -89,8 +93,8 @@ impl GroupChatDetail {
 
     /// Sets `create_time`: 群的创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
@@ -103,15 +107,21 @@ impl GroupChatDetail {
 
     /// Sets `member_list`: 群成员列表
     #[must_use]
-    pub fn member_list(mut self, value: impl Into<Vec<GroupChatMember>>) -> Self {
-        self.member_list = value.into();
+    pub fn member_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupChatMember>>,
+    ) -> Self {
+        self.member_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `admin_list`: 群管理员列表
     #[must_use]
-    pub fn admin_list(mut self, value: impl Into<Vec<GroupChatAdmin>>) -> Self {
-        self.admin_list = value.into();
+    pub fn admin_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupChatAdmin>>,
+    ) -> Self {
+        self.admin_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -124,6 +134,8 @@ impl GroupChatDetail {
 }
 
 /// 客户群列表
+///
+/// Generated from `spec/groupchat.yaml:58` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -155,6 +167,8 @@ impl GroupChatListItem {
 }
 
 /// 群主过滤; 不填表示获取应用可见范围内全部群主的数据
+///
+/// Generated from `spec/groupchat.yaml:49` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -174,13 +188,18 @@ impl GroupChatListOwnerFilter {
 
     /// Sets `userid_list`: 用户ID列表, 最多100个
     #[must_use]
-    pub fn userid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userid_list = Some(value.into());
+    pub fn userid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.userid_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 群成员列表
+///
+/// Generated from `spec/groupchat.yaml:118` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -248,8 +267,8 @@ impl GroupChatMember {
 
     /// Sets `join_time`: 入群时间 (unix seconds)
     #[must_use]
-    pub fn join_time(mut self, value: impl Into<i64>) -> Self {
-        self.join_time = Some(value.into());
+    pub fn join_time(mut self, value: i64) -> Self {
+        self.join_time = Some(value);
         self
     }
 
@@ -290,6 +309,8 @@ impl GroupChatMember {
 }
 
 /// 邀请者; 目前仅当是由本企业内部成员邀请入群时返回
+///
+/// Generated from `spec/groupchat.yaml:131` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -317,6 +338,8 @@ impl GroupChatMemberInvitor {
 /// Request of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
+///
+/// Generated from `spec/groupchat.yaml:103` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -341,8 +364,8 @@ impl GroupchatGetRequest {
 
     /// Sets `need_name`: 是否需要返回群成员的名字 group_chat.member_list.name; 0-不返回, 1-返回; 默认不返回
     #[must_use]
-    pub fn need_name(mut self, value: impl Into<u32>) -> Self {
-        self.need_name = Some(value.into());
+    pub fn need_name(mut self, value: u32) -> Self {
+        self.need_name = Some(value);
         self
     }
 }
@@ -350,6 +373,8 @@ impl GroupchatGetRequest {
 /// Response of 获取客户群详情 (`POST /cgi-bin/externalcontact/groupchat/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92122>
+///
+/// Generated from `spec/groupchat.yaml:106` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -372,6 +397,8 @@ impl GroupchatGetResponse {
 /// Request of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
+///
+/// Generated from `spec/groupchat.yaml:47` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -393,12 +420,12 @@ pub struct GroupchatListRequest {
 #[cfg(feature = "groupchat")]
 impl GroupchatListRequest {
     /// Creates a `GroupchatListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(limit: impl Into<u32>) -> Self {
+    pub fn new(limit: u32) -> Self {
         Self {
             status_filter: None,
             owner_filter: None,
             cursor: None,
-            limit: limit.into(),
+            limit: limit,
         }
     }
 
@@ -427,6 +454,8 @@ impl GroupchatListRequest {
 /// Response of 获取客户群列表 (`POST /cgi-bin/externalcontact/groupchat/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92120>
+///
+/// Generated from `spec/groupchat.yaml:57` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -451,8 +480,11 @@ impl GroupchatListResponse {
 
     /// Sets `group_chat_list`: 客户群列表
     #[must_use]
-    pub fn group_chat_list(mut self, value: impl Into<Vec<GroupChatListItem>>) -> Self {
-        self.group_chat_list = value.into();
+    pub fn group_chat_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupChatListItem>>,
+    ) -> Self {
+        self.group_chat_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -467,6 +499,8 @@ impl GroupchatListResponse {
 /// Request of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
+///
+/// Generated from `spec/groupchat.yaml:208` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -487,6 +521,8 @@ impl OpengidToChatidRequest {
 /// Response of 客户群opengid转换 (`POST /cgi-bin/externalcontact/opengid_to_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94822>
+///
+/// Generated from `spec/groupchat.yaml:210` into `generated/groupchat.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/groupchat.rs>
 #[cfg(feature = "groupchat")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -822,7 +858,9 @@ pub(crate) const EP_GROUPCHAT_LIST: crate::catalog::Endpoint = crate::catalog::E
         next: Some("next_cursor"),
         items: "group_chat_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"status_filter\":0,\"owner_filter\":{\"userid_list\":[\"abel\"]},\"cursor\":\"r9FqSqsI8fgNbHLHE5QoCP50UIg2cFQbfma3l2QsmwI\",\"limit\":10}",
     ),
@@ -852,6 +890,7 @@ pub(crate) const EP_GROUPCHAT_GET: crate::catalog::Endpoint = crate::catalog::En
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"need_name\":1}",
     ),
@@ -881,6 +920,7 @@ pub(crate) const EP_OPENGID_TO_CHATID: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"opengid\":\"oAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"chat_id\":\"ooAAAAAAAAAAA\"}",
@@ -913,11 +953,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::groupchat_list`](crate::Client::groupchat_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::groupchat_list_pages`](crate::Client::groupchat_list_pages) keeps them and resumes.
     pub fn groupchat_list_stream(
         &self,
         request: GroupchatListRequest,
     ) -> crate::paging::Pages<GroupChatListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::groupchat_list`](crate::Client::groupchat_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn groupchat_list_pages(
+        &self,
+        request: GroupchatListRequest,
+    ) -> crate::paging::PageStream<GroupchatListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户群详情 — Get one customer group chat's details - name, owner, notice, members (with join time and scene) and admins.

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 转换失败列表
+///
+/// Generated from `spec/id_convert.yaml:305` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -30,8 +32,8 @@ impl BatchToExternalUserIdFail {
 
     /// Sets `errcode`: 返回码
     #[must_use]
-    pub fn errcode(mut self, value: impl Into<i32>) -> Self {
-        self.errcode = Some(value.into());
+    pub fn errcode(mut self, value: i32) -> Self {
+        self.errcode = Some(value);
         self
     }
 
@@ -44,6 +46,8 @@ impl BatchToExternalUserIdFail {
 }
 
 /// 转换成功列表
+///
+/// Generated from `spec/id_convert.yaml:297` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -88,6 +92,8 @@ impl BatchToExternalUserIdSuccess {
 /// Request of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+///
+/// Generated from `spec/id_convert.yaml:294` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -100,14 +106,18 @@ pub struct BatchToExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl BatchToExternalUseridRequest {
     /// Creates a `BatchToExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(mobiles: impl Into<Vec<String>>) -> Self {
-        Self { mobiles: mobiles.into() }
+    pub fn new(mobiles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            mobiles: mobiles.into_iter().map(|v| v.into()).collect(),
+        }
     }
 }
 
 /// Response of 手机号转外部联系人ID (`POST /cgi-bin/externalcontact/batch_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92506>
+///
+/// Generated from `spec/id_convert.yaml:296` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -134,9 +144,9 @@ impl BatchToExternalUseridResponse {
     #[must_use]
     pub fn success_list(
         mut self,
-        value: impl Into<Vec<BatchToExternalUserIdSuccess>>,
+        value: impl IntoIterator<Item = impl Into<BatchToExternalUserIdSuccess>>,
     ) -> Self {
-        self.success_list = value.into();
+        self.success_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -144,14 +154,16 @@ impl BatchToExternalUseridResponse {
     #[must_use]
     pub fn fail_list(
         mut self,
-        value: impl Into<Vec<BatchToExternalUserIdFail>>,
+        value: impl IntoIterator<Item = impl Into<BatchToExternalUserIdFail>>,
     ) -> Self {
-        self.fail_list = value.into();
+        self.fail_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 转换结果
+///
+/// Generated from `spec/id_convert.yaml:498` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -178,6 +190,8 @@ impl ChatIdConvertItem {
 /// Request of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+///
+/// Generated from `spec/id_convert.yaml:54` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -200,6 +214,8 @@ impl ConvertToOpenidRequest {
 /// Response of 外部联系人openid转换 (`POST /cgi-bin/externalcontact/convert_to_openid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92323>
+///
+/// Generated from `spec/id_convert.yaml:56` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -227,6 +243,8 @@ impl ConvertToOpenidResponse {
 /// Request of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+///
+/// Generated from `spec/id_convert.yaml:666` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -243,6 +261,8 @@ impl CorpApplyMassCallTicketRequest {
 /// Response of 获取接口高频调用凭据 (`GET /cgi-bin/corp/apply_mass_call_ticket`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96168>
+///
+/// Generated from `spec/id_convert.yaml:678` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -265,6 +285,8 @@ impl CorpApplyMassCallTicketResponse {
 /// Request of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+///
+/// Generated from `spec/id_convert.yaml:684` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -281,6 +303,8 @@ impl CorpGetOpenidMigrationRequest {
 /// Response of 代开发应用查询迁移状态 (`POST /cgi-bin/corp/get_openid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
+///
+/// Generated from `spec/id_convert.yaml:695` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -299,8 +323,11 @@ impl CorpGetOpenidMigrationResponse {
 
     /// Sets `migration_info`: 各类 id 的迁移状态
     #[must_use]
-    pub fn migration_info(mut self, value: impl Into<Vec<OpenIdMigrationInfo>>) -> Self {
-        self.migration_info = value.into();
+    pub fn migration_info(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<OpenIdMigrationInfo>>,
+    ) -> Self {
+        self.migration_info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -308,6 +335,8 @@ impl CorpGetOpenidMigrationResponse {
 /// Request of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+///
+/// Generated from `spec/id_convert.yaml:645` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -323,10 +352,10 @@ pub struct CorpgroupBatchExternalUseridToPendingIdRequest {
 #[cfg(feature = "id_convert")]
 impl CorpgroupBatchExternalUseridToPendingIdRequest {
     /// Creates a `CorpgroupBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
+    pub fn new(external_userid: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             chat_id: None,
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -341,6 +370,8 @@ impl CorpgroupBatchExternalUseridToPendingIdRequest {
 /// Response of external_userid查询pending_id (`POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97357>
+///
+/// Generated from `spec/id_convert.yaml:648` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -359,8 +390,11 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 
     /// Sets `result`: 转换结果
     #[must_use]
-    pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = value.into();
+    pub fn result(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertPendingId>>,
+    ) -> Self {
+        self.result = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -368,6 +402,8 @@ impl CorpgroupBatchExternalUseridToPendingIdResponse {
 /// Request of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+///
+/// Generated from `spec/id_convert.yaml:578` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -415,6 +451,8 @@ impl CorpgroupUnionidToExternalUseridRequest {
 /// Response of 上下游关联客户信息-已添加客户 (`POST /cgi-bin/corpgroup/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95818>
+///
+/// Generated from `spec/id_convert.yaml:583` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -437,9 +475,9 @@ impl CorpgroupUnionidToExternalUseridResponse {
     #[must_use]
     pub fn external_userid_info(
         mut self,
-        value: impl Into<Vec<IdConvertCorpExternalUserId>>,
+        value: impl IntoIterator<Item = impl Into<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = value.into();
+        self.external_userid_info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -447,6 +485,8 @@ impl CorpgroupUnionidToExternalUseridResponse {
 /// Request of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+///
+/// Generated from `spec/id_convert.yaml:615` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -472,6 +512,8 @@ impl CorpgroupUnionidToPendingIdRequest {
 /// Response of unionid查询pending_id (`POST /cgi-bin/corpgroup/unionid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98039>
+///
+/// Generated from `spec/id_convert.yaml:618` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -497,6 +539,8 @@ impl CorpgroupUnionidToPendingIdResponse {
 }
 
 /// 客户标签转换结果
+///
+/// Generated from `spec/id_convert.yaml:416` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -526,6 +570,8 @@ impl ExternalTagIdConvertItem {
 /// Request of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+///
+/// Generated from `spec/id_convert.yaml:240` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -540,13 +586,10 @@ pub struct FromServiceExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl FromServiceExternalUseridRequest {
     /// Creates a `FromServiceExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        external_userid: impl Into<String>,
-        source_agentid: impl Into<i64>,
-    ) -> Self {
+    pub fn new(external_userid: impl Into<String>, source_agentid: i64) -> Self {
         Self {
             external_userid: external_userid.into(),
-            source_agentid: source_agentid.into(),
+            source_agentid: source_agentid,
         }
     }
 }
@@ -554,6 +597,8 @@ impl FromServiceExternalUseridRequest {
 /// Response of external_userid转换 (`POST /cgi-bin/externalcontact/from_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95884>
+///
+/// Generated from `spec/id_convert.yaml:243` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -581,6 +626,8 @@ impl FromServiceExternalUseridResponse {
 /// Request of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:150` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -593,9 +640,14 @@ pub struct GetNewExternalUseridRequest {
 #[cfg(feature = "id_convert")]
 impl GetNewExternalUseridRequest {
     /// Creates a `GetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(
+        external_userid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
-            external_userid_list: external_userid_list.into(),
+            external_userid_list: external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -603,6 +655,8 @@ impl GetNewExternalUseridRequest {
 /// Response of 转换客户external_userid (`POST /cgi-bin/externalcontact/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:152` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -621,8 +675,11 @@ impl GetNewExternalUseridResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertNewExternalUserId>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -630,6 +687,8 @@ impl GetNewExternalUseridResponse {
 /// Request of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:180` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -646,11 +705,14 @@ impl GroupchatGetNewExternalUseridRequest {
     /// Creates a `GroupchatGetNewExternalUseridRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_id: impl Into<String>,
-        external_userid_list: impl Into<Vec<String>>,
+        external_userid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             chat_id: chat_id.into(),
-            external_userid_list: external_userid_list.into(),
+            external_userid_list: external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -658,6 +720,8 @@ impl GroupchatGetNewExternalUseridRequest {
 /// Response of 转换客户群成员external_userid (`POST /cgi-bin/externalcontact/groupchat/get_new_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:183` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -676,13 +740,18 @@ impl GroupchatGetNewExternalUseridResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<IdConvertNewExternalUserId>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertNewExternalUserId>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// unionid 对应的某个企业的外部联系人 — one corp and the customer's external_userid in it.
+///
+/// Generated from `spec/id_convert.yaml:10` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -707,6 +776,8 @@ impl IdConvertCorpExternalUserId {
 }
 
 /// 一条 external_userid 转换结果 — the corp-subject id and the provider-subject id it maps to.
+///
+/// Generated from `spec/id_convert.yaml:5` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -734,6 +805,8 @@ impl IdConvertNewExternalUserId {
 }
 
 /// external_userid 与 pending_id 的对应 — links a customer to the temporary id returned earlier for its unionid.
+///
+/// Generated from `spec/id_convert.yaml:15` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -763,6 +836,8 @@ impl IdConvertPendingId {
 /// Request of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:531` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -775,16 +850,16 @@ pub struct IdconvertApplyToUpgradeChatidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidRequest {
     /// Creates a `IdconvertApplyToUpgradeChatidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(upgrade_time: impl Into<i64>) -> Self {
-        Self {
-            upgrade_time: upgrade_time.into(),
-        }
+    pub fn new(upgrade_time: i64) -> Self {
+        Self { upgrade_time: upgrade_time }
     }
 }
 
 /// Response of 申请群ID的升级 (`POST /cgi-bin/idconvert/apply_to_upgrade_chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:522` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -800,6 +875,8 @@ impl IdconvertApplyToUpgradeChatidResponse {
 /// Request of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:382` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -815,10 +892,10 @@ pub struct IdconvertBatchExternalUseridToPendingIdRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertBatchExternalUseridToPendingIdRequest {
     /// Creates a `IdconvertBatchExternalUseridToPendingIdRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<Vec<String>>) -> Self {
+    pub fn new(external_userid: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             chat_id: None,
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -833,6 +910,8 @@ impl IdconvertBatchExternalUseridToPendingIdRequest {
 /// Response of external_userid查询pending_id (`POST /cgi-bin/idconvert/batch/external_userid_to_pending_id`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:385` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -851,8 +930,11 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 
     /// Sets `result`: 转换结果
     #[must_use]
-    pub fn result(mut self, value: impl Into<Vec<IdConvertPendingId>>) -> Self {
-        self.result = value.into();
+    pub fn result(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<IdConvertPendingId>>,
+    ) -> Self {
+        self.result = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -860,6 +942,8 @@ impl IdconvertBatchExternalUseridToPendingIdResponse {
 /// Request of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:495` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -872,9 +956,9 @@ pub struct IdconvertChatidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertChatidRequest {
     /// Creates a `IdconvertChatidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(chat_id_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(chat_id_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
         }
     }
 }
@@ -882,6 +966,8 @@ impl IdconvertChatidRequest {
 /// Response of 群ID转换 (`POST /cgi-bin/idconvert/chatid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:497` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -906,15 +992,21 @@ impl IdconvertChatidResponse {
 
     /// Sets `items`: 转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<ChatIdConvertItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ChatIdConvertItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `invalid_chat_id_list`: 无法转换的群 id 列表
     #[must_use]
-    pub fn invalid_chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_chat_id_list = value.into();
+    pub fn invalid_chat_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalid_chat_id_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -922,6 +1014,8 @@ impl IdconvertChatidResponse {
 /// Request of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+///
+/// Generated from `spec/id_convert.yaml:451` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -941,12 +1035,15 @@ impl IdconvertConvertTmpExternalUseridRequest {
     pub fn new(
         business_type: impl Into<TmpExternalUserIdBusinessType>,
         user_type: impl Into<TmpExternalUserIdUserType>,
-        tmp_external_userid_list: impl Into<Vec<String>>,
+        tmp_external_userid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             business_type: business_type.into(),
             user_type: user_type.into(),
-            tmp_external_userid_list: tmp_external_userid_list.into(),
+            tmp_external_userid_list: tmp_external_userid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -954,6 +1051,8 @@ impl IdconvertConvertTmpExternalUseridRequest {
 /// Response of tmp_external_userid的转换 (`POST /cgi-bin/idconvert/convert_tmp_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/98729>
+///
+/// Generated from `spec/id_convert.yaml:455` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -978,8 +1077,11 @@ impl IdconvertConvertTmpExternalUseridResponse {
 
     /// Sets `results`: 转换成功的结果列表
     #[must_use]
-    pub fn results(mut self, value: impl Into<Vec<TmpExternalUserIdResult>>) -> Self {
-        self.results = value.into();
+    pub fn results(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<TmpExternalUserIdResult>>,
+    ) -> Self {
+        self.results = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -987,9 +1089,12 @@ impl IdconvertConvertTmpExternalUseridResponse {
     #[must_use]
     pub fn invalid_tmp_external_userid_list(
         mut self,
-        value: impl Into<Vec<String>>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.invalid_tmp_external_userid_list = value.into();
+        self.invalid_tmp_external_userid_list = value
+            .into_iter()
+            .map(|v| v.into())
+            .collect();
         self
     }
 }
@@ -997,6 +1102,8 @@ impl IdconvertConvertTmpExternalUseridResponse {
 /// Request of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+///
+/// Generated from `spec/id_convert.yaml:413` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1009,9 +1116,14 @@ pub struct IdconvertExternalTagidRequest {
 #[cfg(feature = "id_convert")]
 impl IdconvertExternalTagidRequest {
     /// Creates a `IdconvertExternalTagidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(external_tagid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(
+        external_tagid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
-            external_tagid_list: external_tagid_list.into(),
+            external_tagid_list: external_tagid_list
+                .into_iter()
+                .map(|v| v.into())
+                .collect(),
         }
     }
 }
@@ -1019,6 +1131,8 @@ impl IdconvertExternalTagidRequest {
 /// Response of 客户标签ID的转换 (`POST /cgi-bin/idconvert/external_tagid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/96169>
+///
+/// Generated from `spec/id_convert.yaml:415` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1043,15 +1157,21 @@ impl IdconvertExternalTagidResponse {
 
     /// Sets `items`: 客户标签转换结果
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<ExternalTagIdConvertItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ExternalTagIdConvertItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `invalid_external_tagid_list`: 无法转换的客户标签 id 列表
     #[must_use]
-    pub fn invalid_external_tagid_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalid_external_tagid_list = value.into();
+    pub fn invalid_external_tagid_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalid_external_tagid_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -1059,6 +1179,8 @@ impl IdconvertExternalTagidResponse {
 /// Request of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:348` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1106,6 +1228,8 @@ impl IdconvertUnionidToExternalUseridRequest {
 /// Response of unionid转换为第三方external_userid (`POST /cgi-bin/idconvert/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95900>
+///
+/// Generated from `spec/id_convert.yaml:353` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1146,6 +1270,8 @@ impl IdconvertUnionidToExternalUseridResponse {
 /// Request of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:544` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1162,6 +1288,8 @@ impl IdconvertUpgradeChatidForNewCorpRequest {
 /// Response of 对所有新授权企业升级群ID (`GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99601>
+///
+/// Generated from `spec/id_convert.yaml:544` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1175,6 +1303,8 @@ impl IdconvertUpgradeChatidForNewCorpResponse {
 }
 
 /// 各类 id 的迁移状态
+///
+/// Generated from `spec/id_convert.yaml:696` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1190,10 +1320,10 @@ pub struct OpenIdMigrationInfo {
 #[cfg(feature = "id_convert")]
 impl OpenIdMigrationInfo {
     /// Creates a `OpenIdMigrationInfo` from its required fields; every optional field starts as `None`.
-    pub fn new(openid_type: impl Into<u32>, status: impl Into<u32>) -> Self {
+    pub fn new(openid_type: u32, status: u32) -> Self {
         Self {
-            openid_type: openid_type.into(),
-            status: status.into(),
+            openid_type: openid_type,
+            status: status,
         }
     }
 }
@@ -1201,6 +1331,8 @@ impl OpenIdMigrationInfo {
 /// Request of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:268` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1221,6 +1353,8 @@ impl ServiceExternalcontactFinishExternalUseridMigrationRequest {
 /// Response of 设置迁移完成 (`POST /cgi-bin/service/externalcontact/finish_external_userid_migration`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95327>
+///
+/// Generated from `spec/id_convert.yaml:258` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1236,6 +1370,8 @@ impl ServiceExternalcontactFinishExternalUseridMigrationResponse {
 /// Request of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+///
+/// Generated from `spec/id_convert.yaml:116` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1272,6 +1408,8 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdRequest {
 /// Response of 第三方主体unionid转换为第三方external_userid (`POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95878>
+///
+/// Generated from `spec/id_convert.yaml:120` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1294,14 +1432,16 @@ impl ServiceExternalcontactUnionidToExternalUserid3rdResponse {
     #[must_use]
     pub fn external_userid_info(
         mut self,
-        value: impl Into<Vec<IdConvertCorpExternalUserId>>,
+        value: impl IntoIterator<Item = impl Into<IdConvertCorpExternalUserId>>,
     ) -> Self {
-        self.external_userid_info = value.into();
+        self.external_userid_info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 转换成功的结果列表
+///
+/// Generated from `spec/id_convert.yaml:456` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1357,6 +1497,8 @@ impl TmpExternalUserIdResult {
 /// Request of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+///
+/// Generated from `spec/id_convert.yaml:211` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1379,6 +1521,8 @@ impl ToServiceExternalUseridRequest {
 /// Response of 代开发应用external_userid转换 (`POST /cgi-bin/externalcontact/to_service_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95195>
+///
+/// Generated from `spec/id_convert.yaml:213` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1406,6 +1550,8 @@ impl ToServiceExternalUseridResponse {
 /// Request of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+///
+/// Generated from `spec/id_convert.yaml:83` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1439,6 +1585,8 @@ impl UnionidToExternalUseridRequest {
 /// Response of 企业主体unionid转换为第三方external_userid (`POST /cgi-bin/externalcontact/unionid_to_external_userid`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93274>
+///
+/// Generated from `spec/id_convert.yaml:86` into `generated/id_convert.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/id_convert.rs>
 #[cfg(feature = "id_convert")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1700,6 +1848,7 @@ pub(crate) const EP_CONVERT_TO_OPENID: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"openid\":\"ooAAAAAAAAAAA\"}",
@@ -1727,6 +1876,7 @@ pub(crate) const EP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
@@ -1754,6 +1904,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_UNIONID_TO_EXTERNAL_USERID_3RD: crat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\"}",
     ),
@@ -1783,6 +1934,7 @@ pub(crate) const EP_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint = crate::c
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"external_userid\":\"xxxxx\",\"new_external_userid\":\"AAAA\"},{\"external_userid\":\"yyyyy\",\"new_external_userid\":\"BBBB\"}]}",
@@ -1810,6 +1962,7 @@ pub(crate) const EP_GROUPCHAT_GET_NEW_EXTERNAL_USERID: crate::catalog::Endpoint 
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA\",\"external_userid_list\":[\"xxxxx\",\"yyyyyy\"]}",
     ),
@@ -1839,6 +1992,7 @@ pub(crate) const EP_TO_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"wmAAAAAAA\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"ooAAAAAAAAAAA\"}",
@@ -1866,6 +2020,7 @@ pub(crate) const EP_FROM_SERVICE_EXTERNAL_USERID: crate::catalog::Endpoint = cra
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"external_userid\":\"xxxxx\",\"source_agentid\":100001}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"external_userid\":\"yyyyy\"}",
@@ -1893,6 +2048,7 @@ pub(crate) const EP_SERVICE_EXTERNALCONTACT_FINISH_EXTERNAL_USERID_MIGRATION: cr
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"xxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1918,6 +2074,7 @@ pub(crate) const EP_BATCH_TO_EXTERNAL_USERID: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"mobiles\":[\"10000000000\",\"10000000001\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"success_list\":[{\"mobile\":\"18900000000\",\"external_userid\":\"aaabbbcccc\"}],\"fail_list\":[{\"errcode\":60136,\"errmsg\":\"record not found\",\"mobile\":\"10000000001\"}]}",
@@ -1945,6 +2102,7 @@ pub(crate) const EP_IDCONVERT_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"oAAAAAAA\",\"openid\":\"oBBBB\",\"subject_type\":1}",
     ),
@@ -1974,6 +2132,7 @@ pub(crate) const EP_IDCONVERT_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
     ),
@@ -2003,6 +2162,7 @@ pub(crate) const EP_IDCONVERT_EXTERNAL_TAGID: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_tagid_list\":[\"TAG_ID1\",\"TAG_ID2\",\"TAG_ID3\",\"TAG_ID4\"]}",
     ),
@@ -2032,6 +2192,7 @@ pub(crate) const EP_IDCONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::catalog::Endpo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"business_type\":1,\"user_type\":1,\"tmp_external_userid_list\":[\"ouXXX1\",\"ouXXX2\",\"ouXXX3\"]}",
     ),
@@ -2061,6 +2222,7 @@ pub(crate) const EP_IDCONVERT_CHATID: crate::catalog::Endpoint = crate::catalog:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"chat_id_list\":[\"xxxxxx\",\"yyyyyy\",\"zzzzzzz\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"items\":[{\"chat_id\":\"xxxxxx\",\"new_chat_id\":\"XXXXXX\"},{\"chat_id\":\"yyyyyy\",\"new_chat_id\":\"yyyyyy\"}],\"invalid_chat_id_list\":[\"zzzzzz\"]}",
@@ -2088,6 +2250,7 @@ pub(crate) const EP_IDCONVERT_APPLY_TO_UPGRADE_CHATID: crate::catalog::Endpoint 
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"upgrade_time\":1234567}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -2113,6 +2276,7 @@ pub(crate) const EP_IDCONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::catalog::Endpo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -2138,6 +2302,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::catalog::Endpoi
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"unionid\":\"xxxxx\",\"openid\":\"xxxxx\",\"corpid\":\"xxxxx\",\"mass_call_ticket\":\"xxxxx\"}",
     ),
@@ -2167,6 +2332,7 @@ pub(crate) const EP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::catalog::Endpoint = 
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"unionid\":\"UNIONID\",\"openid\":\"OPENID\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pending_id\":\"PENDINGID\"}",
@@ -2194,6 +2360,7 @@ pub(crate) const EP_CORPGROUP_BATCH_EXTERNAL_USERID_TO_PENDING_ID: crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id\":\"xxxxxx\",\"external_userid\":[\"oAAAAAAA\",\"oBBBBB\"]}",
     ),
@@ -2218,7 +2385,12 @@ pub(crate) const EP_CORP_APPLY_MASS_CALL_TICKET: crate::catalog::Endpoint = crat
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"mass_call_ticket\":\"AAAAAA\"}",
@@ -2241,7 +2413,12 @@ pub(crate) const EP_CORP_GET_OPENID_MIGRATION: crate::catalog::Endpoint = crate:
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"migration_info\":[{\"openid_type\":1,\"status\":1},{\"openid_type\":3,\"status\":0}]}",
@@ -2705,6 +2882,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// GET without parameters, on the corp access_token of a third-party or 代开发 app (or the upstream app of a
     /// 上下游 chain). Only within three months of the authorization and at most once per corp; valid 7 days.
     /// Pass the ticket as `mass_call_ticket` to idconvert/unionid_to_external_userid or
@@ -2725,7 +2904,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/97104>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// POST without a body, on the corp access_token of a 代开发 or third-party app. Unclear: the official page
     /// (代开发 doc 97104, third-party doc 96518 per MudWechat) is not in the stored corpus; fields follow MudWechat

@@ -4,6 +4,8 @@
 /// Request of 新建敏感词规则 (`POST /cgi-bin/externalcontact/add_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:40` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -27,13 +29,13 @@ impl AddInterceptRuleRequest {
     /// Creates a `AddInterceptRuleRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         rule_name: impl Into<String>,
-        word_list: impl Into<Vec<String>>,
+        word_list: impl IntoIterator<Item = impl Into<String>>,
         intercept_type: impl Into<InterceptType>,
         applicable_range: impl Into<InterceptApplicableRange>,
     ) -> Self {
         Self {
             rule_name: rule_name.into(),
-            word_list: word_list.into(),
+            word_list: word_list.into_iter().map(|v| v.into()).collect(),
             semantics_list: None,
             intercept_type: intercept_type.into(),
             applicable_range: applicable_range.into(),
@@ -42,8 +44,11 @@ impl AddInterceptRuleRequest {
 
     /// Sets `semantics_list`: 额外的拦截语义规则
     #[must_use]
-    pub fn semantics_list(mut self, value: impl Into<Vec<InterceptSemantics>>) -> Self {
-        self.semantics_list = Some(value.into());
+    pub fn semantics_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<InterceptSemantics>>,
+    ) -> Self {
+        self.semantics_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -51,6 +56,8 @@ impl AddInterceptRuleRequest {
 /// Response of 新建敏感词规则 (`POST /cgi-bin/externalcontact/add_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:46` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -73,6 +80,8 @@ impl AddInterceptRuleResponse {
 /// Request of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:221` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -93,6 +102,8 @@ impl DelInterceptRuleRequest {
 /// Response of 删除敏感词规则 (`POST /cgi-bin/externalcontact/del_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:215` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -108,6 +119,8 @@ impl DelInterceptRuleResponse {
 /// Request of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:75` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -124,6 +137,8 @@ impl GetInterceptRuleListRequest {
 /// Response of 获取敏感词规则列表 (`GET /cgi-bin/externalcontact/get_intercept_rule_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:82` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -142,8 +157,11 @@ impl GetInterceptRuleListResponse {
 
     /// Sets `rule_list`: 规则列表
     #[must_use]
-    pub fn rule_list(mut self, value: impl Into<Vec<InterceptRuleSummary>>) -> Self {
-        self.rule_list = value.into();
+    pub fn rule_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<InterceptRuleSummary>>,
+    ) -> Self {
+        self.rule_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -151,6 +169,8 @@ impl GetInterceptRuleListResponse {
 /// Request of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:121` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -171,6 +191,8 @@ impl GetInterceptRuleRequest {
 /// Response of 获取敏感词规则详情 (`POST /cgi-bin/externalcontact/get_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:123` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -189,6 +211,8 @@ impl GetInterceptRuleResponse {
 }
 
 /// 敏感词规则的适用范围 (成员与部门).
+///
+/// Generated from `spec/intercept_rule.yaml:5` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -213,20 +237,25 @@ impl InterceptApplicableRange {
 
     /// Sets `user_list`: 可使用的userid列表，须在应用可见范围内；每次最多1000个
     #[must_use]
-    pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user_list = Some(value.into());
+    pub fn user_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.user_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `department_list`: 可使用的部门id列表，须在应用可见范围内；每次最多1000个
     #[must_use]
-    pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
-        self.department_list = Some(value.into());
+    pub fn department_list(mut self, value: impl IntoIterator<Item = i64>) -> Self {
+        self.department_list = Some(value.into_iter().collect());
         self
     }
 }
 
 /// 额外的规则.
+///
+/// Generated from `spec/intercept_rule.yaml:10` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -245,13 +274,18 @@ impl InterceptExtraRule {
 
     /// Sets `semantics_list`: 额外的拦截语义规则
     #[must_use]
-    pub fn semantics_list(mut self, value: impl Into<Vec<InterceptSemantics>>) -> Self {
-        self.semantics_list = Some(value.into());
+    pub fn semantics_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<InterceptSemantics>>,
+    ) -> Self {
+        self.semantics_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 规则详情
+///
+/// Generated from `spec/intercept_rule.yaml:124` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -305,8 +339,11 @@ impl InterceptRuleDetail {
 
     /// Sets `word_list`: 敏感词列表
     #[must_use]
-    pub fn word_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.word_list = value.into();
+    pub fn word_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.word_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -336,13 +373,15 @@ impl InterceptRuleDetail {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 }
 
 /// 规则列表
+///
+/// Generated from `spec/intercept_rule.yaml:83` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -380,8 +419,8 @@ impl InterceptRuleSummary {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 }
@@ -389,6 +428,8 @@ impl InterceptRuleSummary {
 /// Request of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:179` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -440,8 +481,11 @@ impl UpdateInterceptRuleRequest {
 
     /// Sets `word_list`: 敏感词列表，每个词1~32个utf8字符，最多300个；为空则忽略
     #[must_use]
-    pub fn word_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.word_list = Some(value.into());
+    pub fn word_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.word_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -483,6 +527,8 @@ impl UpdateInterceptRuleRequest {
 /// Response of 修改敏感词规则 (`POST /cgi-bin/externalcontact/update_intercept_rule`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95097>
+///
+/// Generated from `spec/intercept_rule.yaml:169` into `generated/intercept_rule.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/intercept_rule.rs>
 #[cfg(feature = "intercept_rule")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -656,6 +702,7 @@ pub(crate) const EP_ADD_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"semantics_list\":[1,2,3],\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
     ),
@@ -683,6 +730,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE_LIST: crate::catalog::Endpoint = crate::c
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule_list\":[{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"create_time\":1600000000}]}",
@@ -710,6 +758,7 @@ pub(crate) const EP_GET_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"rule\":{\"rule_id\":\"1\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}}",
@@ -737,6 +786,7 @@ pub(crate) const EP_UPDATE_INTERCEPT_RULE: crate::catalog::Endpoint = crate::cat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"rule_id\":\"xxxx\",\"rule_name\":\"rulename\",\"word_list\":[\"敏感词1\",\"敏感词2\"],\"extra_rule\":{\"semantics_list\":[1,2,3]},\"intercept_type\":1,\"add_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]},\"remove_applicable_range\":{\"user_list\":[\"zhangshan\"],\"department_list\":[2,3]}}",
     ),
@@ -764,6 +814,7 @@ pub(crate) const EP_DEL_INTERCEPT_RULE: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"rule_id\":\"xxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// One 「加入群聊」 configuration as returned by get_join_way.
+///
+/// Generated from `spec/join_way.yaml:5` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -72,8 +74,8 @@ impl GroupChatJoinWay {
 
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是
     #[must_use]
-    pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
-        self.auto_create_room = Some(value.into());
+    pub fn auto_create_room(mut self, value: u32) -> Self {
+        self.auto_create_room = Some(value);
         self
     }
 
@@ -86,15 +88,18 @@ impl GroupChatJoinWay {
 
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
-    pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
-        self.room_base_id = Some(value.into());
+    pub fn room_base_id(mut self, value: u32) -> Self {
+        self.room_base_id = Some(value);
         self
     }
 
     /// Sets `chat_id_list`: 使用该配置的客户群ID列表
     #[must_use]
-    pub fn chat_id_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.chat_id_list = value.into();
+    pub fn chat_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.chat_id_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -114,8 +119,8 @@ impl GroupChatJoinWay {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
@@ -123,6 +128,8 @@ impl GroupChatJoinWay {
 /// Request of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:39` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -157,7 +164,7 @@ impl GroupchatAddJoinWayRequest {
     /// Creates a `GroupchatAddJoinWayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         scene: impl Into<GroupChatJoinWayScene>,
-        chat_id_list: impl Into<Vec<String>>,
+        chat_id_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             scene: scene.into(),
@@ -165,7 +172,7 @@ impl GroupchatAddJoinWayRequest {
             auto_create_room: None,
             room_base_name: None,
             room_base_id: None,
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
             state: None,
             mark_source: None,
         }
@@ -180,8 +187,8 @@ impl GroupchatAddJoinWayRequest {
 
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是, 默认为1
     #[must_use]
-    pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
-        self.auto_create_room = Some(value.into());
+    pub fn auto_create_room(mut self, value: u32) -> Self {
+        self.auto_create_room = Some(value);
         self
     }
 
@@ -194,8 +201,8 @@ impl GroupchatAddJoinWayRequest {
 
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
-    pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
-        self.room_base_id = Some(value.into());
+    pub fn room_base_id(mut self, value: u32) -> Self {
+        self.room_base_id = Some(value);
         self
     }
 
@@ -208,8 +215,8 @@ impl GroupchatAddJoinWayRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」, 默认值为true; 仅对「营销获客」应用生效
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
@@ -217,6 +224,8 @@ impl GroupchatAddJoinWayRequest {
 /// Response of 配置客户群进群方式 (`POST /cgi-bin/externalcontact/groupchat/add_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:48` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -239,6 +248,8 @@ impl GroupchatAddJoinWayResponse {
 /// Request of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:143` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -261,6 +272,8 @@ impl GroupchatDelJoinWayRequest {
 /// Response of 删除客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/del_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:138` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -276,6 +289,8 @@ impl GroupchatDelJoinWayResponse {
 /// Request of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:79` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -298,6 +313,8 @@ impl GroupchatGetJoinWayRequest {
 /// Response of 获取客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/get_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:81` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -318,6 +335,8 @@ impl GroupchatGetJoinWayResponse {
 /// Request of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:112` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -355,7 +374,7 @@ impl GroupchatUpdateJoinWayRequest {
     pub fn new(
         config_id: impl Into<String>,
         scene: impl Into<GroupChatJoinWayScene>,
-        chat_id_list: impl Into<Vec<String>>,
+        chat_id_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             config_id: config_id.into(),
@@ -364,7 +383,7 @@ impl GroupchatUpdateJoinWayRequest {
             auto_create_room: None,
             room_base_name: None,
             room_base_id: None,
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
             state: None,
             mark_source: None,
         }
@@ -379,8 +398,8 @@ impl GroupchatUpdateJoinWayRequest {
 
     /// Sets `auto_create_room`: 当群满了后, 是否自动新建群; 0-否, 1-是, 默认为1
     #[must_use]
-    pub fn auto_create_room(mut self, value: impl Into<u32>) -> Self {
-        self.auto_create_room = Some(value.into());
+    pub fn auto_create_room(mut self, value: u32) -> Self {
+        self.auto_create_room = Some(value);
         self
     }
 
@@ -393,8 +412,8 @@ impl GroupchatUpdateJoinWayRequest {
 
     /// Sets `room_base_id`: 自动建群的群起始序号, 当auto_create_room为1时有效
     #[must_use]
-    pub fn room_base_id(mut self, value: impl Into<u32>) -> Self {
-        self.room_base_id = Some(value.into());
+    pub fn room_base_id(mut self, value: u32) -> Self {
+        self.room_base_id = Some(value);
         self
     }
 
@@ -407,8 +426,8 @@ impl GroupchatUpdateJoinWayRequest {
 
     /// Sets `mark_source`: 是否标记客户添加来源为该应用创建的「加入群聊」, 默认值为true; 仅对「营销获客」应用生效, 且只能由创建此二维码的应用更新
     #[must_use]
-    pub fn mark_source(mut self, value: impl Into<bool>) -> Self {
-        self.mark_source = Some(value.into());
+    pub fn mark_source(mut self, value: bool) -> Self {
+        self.mark_source = Some(value);
         self
     }
 }
@@ -416,6 +435,8 @@ impl GroupchatUpdateJoinWayRequest {
 /// Response of 更新客户群进群方式配置 (`POST /cgi-bin/externalcontact/groupchat/update_join_way`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92229>
+///
+/// Generated from `spec/join_way.yaml:104` into `generated/join_way.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/join_way.rs>
 #[cfg(feature = "join_way")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -517,6 +538,7 @@ pub(crate) const EP_GROUPCHAT_ADD_JOIN_WAY: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRwAAA\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
     ),
@@ -546,6 +568,7 @@ pub(crate) const EP_GROUPCHAT_GET_JOIN_WAY: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"join_way\":{\"config_id\":\"9ad7fa5cdaa6511298498f979c472aaa\",\"scene\":2,\"remark\":\"aa_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"qr_code\":\"http://p.qpic.cn/wwhead/nMl9ssowtibVGyrmvBiaibzDtp703nXuzpibnKtbSDBRJTLwS3ic4ECrf3ibLVtIFb0N6wWwy5LVuyvMQ22/0\",\"state\":\"klsdup3kj3s1\",\"mark_source\":true}}",
@@ -573,6 +596,7 @@ pub(crate) const EP_GROUPCHAT_UPDATE_JOIN_WAY: crate::catalog::Endpoint = crate:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"config_id\":\"9ad7fa5cdaa6511298498f979c4722de\",\"scene\":2,\"remark\":\"bb_remark\",\"auto_create_room\":1,\"room_base_name\":\"销售客服群\",\"room_base_id\":10,\"chat_id_list\":[\"wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa\",\"wrOgQhDgAALPUthpRAKvl7mgiQRw_aaa\"],\"state\":\"klsdup3kj3s1\",\"mark_source\":true}",
     ),
@@ -600,6 +624,7 @@ pub(crate) const EP_GROUPCHAT_DEL_JOIN_WAY: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"config_id\":\"42b34949e138eb6e027c123cba77faaa\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };

@@ -4,6 +4,8 @@
 /// Request of 上传附件资源 (`POST /cgi-bin/media/upload_attachment`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
+///
+/// Generated from `spec/media.yaml:35` into `generated/media.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/media.rs>
 #[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -32,6 +34,8 @@ impl MediaUploadAttachmentRequest {
 /// Response of 上传附件资源 (`POST /cgi-bin/media/upload_attachment`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95098>
+///
+/// Generated from `spec/media.yaml:38` into `generated/media.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/media.rs>
 #[cfg(feature = "media")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -73,8 +77,8 @@ impl MediaUploadAttachmentResponse {
 
     /// Sets `created_at`: 媒体文件上传时间戳
     #[must_use]
-    pub fn created_at(mut self, value: impl Into<i64>) -> Self {
-        self.created_at = Some(value.into());
+    pub fn created_at(mut self, value: i64) -> Self {
+        self.created_at = Some(value);
         self
     }
 }
@@ -244,6 +248,7 @@ pub(crate) const EP_MEDIA_UPLOAD_ATTACHMENT: crate::catalog::Endpoint = crate::c
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"media_type\":\"image\",\"attachment_type\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"\",\"type\":\"image\",\"media_id\":\"1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0\",\"created_at\":1380000000}",

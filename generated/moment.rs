@@ -4,6 +4,8 @@
 /// Request of 创建发表任务 (`POST /cgi-bin/externalcontact/add_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+///
+/// Generated from `spec/moment.yaml:96` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -40,8 +42,11 @@ impl AddMomentTaskRequest {
 
     /// Sets `attachments`: 附件，不能与 text.content 同时为空
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<MomentAttachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentAttachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -56,6 +61,8 @@ impl AddMomentTaskRequest {
 /// Response of 创建发表任务 (`POST /cgi-bin/externalcontact/add_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+///
+/// Generated from `spec/moment.yaml:106` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -76,6 +83,8 @@ impl AddMomentTaskResponse {
 /// Request of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
+///
+/// Generated from `spec/moment.yaml:207` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -98,6 +107,8 @@ impl CancelMomentTaskRequest {
 /// Response of 停止发表企业朋友圈 (`POST /cgi-bin/externalcontact/cancel_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/97612>
+///
+/// Generated from `spec/moment.yaml:202` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -113,6 +124,8 @@ impl CancelMomentTaskResponse {
 /// Request of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:486` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -138,6 +151,8 @@ impl GetMomentCommentsRequest {
 /// Response of 获取客户朋友圈的互动数据 (`POST /cgi-bin/externalcontact/get_moment_comments`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:489` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -162,15 +177,21 @@ impl GetMomentCommentsResponse {
 
     /// Sets `comment_list`: 评论列表
     #[must_use]
-    pub fn comment_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.comment_list = value.into();
+    pub fn comment_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentInteraction>>,
+    ) -> Self {
+        self.comment_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `like_list`: 点赞列表
     #[must_use]
-    pub fn like_list(mut self, value: impl Into<Vec<MomentInteraction>>) -> Self {
-        self.like_list = value.into();
+    pub fn like_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentInteraction>>,
+    ) -> Self {
+        self.like_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -178,6 +199,8 @@ impl GetMomentCommentsResponse {
 /// Request of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:394` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -216,8 +239,8 @@ impl GetMomentCustomerListRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -225,6 +248,8 @@ impl GetMomentCustomerListRequest {
 /// Response of 获取客户朋友圈发表时选择的可见范围 (`POST /cgi-bin/externalcontact/get_moment_customer_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:399` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -256,8 +281,11 @@ impl GetMomentCustomerListResponse {
 
     /// Sets `customer_list`: 成员可见客户列表
     #[must_use]
-    pub fn customer_list(mut self, value: impl Into<Vec<MomentCustomer>>) -> Self {
-        self.customer_list = value.into();
+    pub fn customer_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentCustomer>>,
+    ) -> Self {
+        self.customer_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -265,6 +293,8 @@ impl GetMomentCustomerListResponse {
 /// Request of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:230` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,10 +321,10 @@ pub struct GetMomentListRequest {
 #[cfg(feature = "moment")]
 impl GetMomentListRequest {
     /// Creates a `GetMomentListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: impl Into<i64>, end_time: impl Into<i64>) -> Self {
+    pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time.into(),
-            end_time: end_time.into(),
+            start_time: start_time,
+            end_time: end_time,
             creator: None,
             filter_type: None,
             cursor: None,
@@ -325,8 +355,8 @@ impl GetMomentListRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 20，默认 20，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -334,6 +364,8 @@ impl GetMomentListRequest {
 /// Response of 获取企业全部的发表列表 (`POST /cgi-bin/externalcontact/get_moment_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:237` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -365,8 +397,11 @@ impl GetMomentListResponse {
 
     /// Sets `moment_list`: 朋友圈列表
     #[must_use]
-    pub fn moment_list(mut self, value: impl Into<Vec<MomentRecord>>) -> Self {
-        self.moment_list = value.into();
+    pub fn moment_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentRecord>>,
+    ) -> Self {
+        self.moment_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -374,6 +409,8 @@ impl GetMomentListResponse {
 /// Request of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:441` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -412,8 +449,8 @@ impl GetMomentSendResultRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 5000，默认 3000，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -421,6 +458,8 @@ impl GetMomentSendResultRequest {
 /// Response of 获取客户朋友圈发表后的可见客户列表 (`POST /cgi-bin/externalcontact/get_moment_send_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:446` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -452,8 +491,11 @@ impl GetMomentSendResultResponse {
 
     /// Sets `customer_list`: 成员发送成功客户列表
     #[must_use]
-    pub fn customer_list(mut self, value: impl Into<Vec<MomentSendCustomer>>) -> Self {
-        self.customer_list = value.into();
+    pub fn customer_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentSendCustomer>>,
+    ) -> Self {
+        self.customer_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -461,6 +503,8 @@ impl GetMomentSendResultResponse {
 /// Request of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:349` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -496,8 +540,8 @@ impl GetMomentTaskRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大 1000，默认 500，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -505,6 +549,8 @@ impl GetMomentTaskRequest {
 /// Response of 获取客户朋友圈企业发表的列表 (`POST /cgi-bin/externalcontact/get_moment_task`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
+///
+/// Generated from `spec/moment.yaml:353` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -536,8 +582,11 @@ impl GetMomentTaskResponse {
 
     /// Sets `task_list`: 发表任务列表
     #[must_use]
-    pub fn task_list(mut self, value: impl Into<Vec<MomentTask>>) -> Self {
-        self.task_list = value.into();
+    pub fn task_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentTask>>,
+    ) -> Self {
+        self.task_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -545,6 +594,8 @@ impl GetMomentTaskResponse {
 /// Request of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+///
+/// Generated from `spec/moment.yaml:162` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -566,6 +617,8 @@ impl GetMomentTaskResultRequest {
 /// Response of 获取任务创建结果 (`GET /cgi-bin/externalcontact/get_moment_task_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
+///
+/// Generated from `spec/moment.yaml:164` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -615,6 +668,8 @@ impl GetMomentTaskResultResponse {
 }
 
 /// 朋友圈附件 — `msgtype` says which of the bodies is set.
+///
+/// Generated from `spec/moment.yaml:19` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -667,6 +722,8 @@ impl MomentAttachment {
 }
 
 /// 成员可见客户列表
+///
+/// Generated from `spec/moment.yaml:401` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -705,6 +762,8 @@ impl MomentCustomer {
 }
 
 /// 可见该朋友圈的客户 (按客户标签).
+///
+/// Generated from `spec/moment.yaml:31` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -723,13 +782,18 @@ impl MomentExternalContactList {
 
     /// Sets `tag_list`: 客户标签id列表
     #[must_use]
-    pub fn tag_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_list = Some(value.into());
+    pub fn tag_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.tag_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
 
 /// 朋友圈图片附件.
+///
+/// Generated from `spec/moment.yaml:5` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -748,6 +812,8 @@ impl MomentImage {
 }
 
 /// 朋友圈的一条评论或点赞；userid 与 external_userid 不会同时出现.
+///
+/// Generated from `spec/moment.yaml:35` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -790,13 +856,15 @@ impl MomentInteraction {
 
     /// Sets `create_time`: 互动时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 }
 
 /// 朋友圈图文(链接)附件 — unlike common Link, the cover is a media_id and there is no desc/picurl.
+///
+/// Generated from `spec/moment.yaml:9` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -832,6 +900,8 @@ impl MomentLink {
 }
 
 /// 朋友圈列表
+///
+/// Generated from `spec/moment.yaml:239` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -901,8 +971,8 @@ impl MomentRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
@@ -929,8 +999,11 @@ impl MomentRecord {
 
     /// Sets `image`: 图片列表
     #[must_use]
-    pub fn image(mut self, value: impl Into<Vec<MomentRecordImage>>) -> Self {
-        self.image = value.into();
+    pub fn image(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentRecordImage>>,
+    ) -> Self {
+        self.image = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -957,6 +1030,8 @@ impl MomentRecord {
 }
 
 /// 图片列表
+///
+/// Generated from `spec/moment.yaml:256` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -982,6 +1057,8 @@ impl MomentRecordImage {
 }
 
 /// 网页链接
+///
+/// Generated from `spec/moment.yaml:269` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1017,6 +1094,8 @@ impl MomentRecordLink {
 }
 
 /// 地理位置
+///
+/// Generated from `spec/moment.yaml:276` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1078,6 +1157,8 @@ impl MomentRecordLocation {
 }
 
 /// 视频
+///
+/// Generated from `spec/moment.yaml:262` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1116,6 +1197,8 @@ impl MomentRecordVideo {
 }
 
 /// 成员发送成功客户列表
+///
+/// Generated from `spec/moment.yaml:448` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1141,6 +1224,8 @@ impl MomentSendCustomer {
 }
 
 /// 发表任务的执行者 (成员和部门).
+///
+/// Generated from `spec/moment.yaml:26` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1165,20 +1250,25 @@ impl MomentSenderList {
 
     /// Sets `user_list`: 执行者成员userid列表，最多 10 万个
     #[must_use]
-    pub fn user_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.user_list = Some(value.into());
+    pub fn user_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.user_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `department_list`: 执行者部门id列表
     #[must_use]
-    pub fn department_list(mut self, value: impl Into<Vec<i64>>) -> Self {
-        self.department_list = Some(value.into());
+    pub fn department_list(mut self, value: impl IntoIterator<Item = i64>) -> Self {
+        self.department_list = Some(value.into_iter().collect());
         self
     }
 }
 
 /// 发表任务列表
+///
+/// Generated from `spec/moment.yaml:355` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1217,6 +1307,8 @@ impl MomentTask {
 }
 
 /// 详细的处理结果，任务完成后有效
+///
+/// Generated from `spec/moment.yaml:167` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1253,8 +1345,8 @@ impl MomentTaskResult {
 
     /// Sets `errcode`: 任务的返回码
     #[must_use]
-    pub fn errcode(mut self, value: impl Into<i32>) -> Self {
-        self.errcode = Some(value.into());
+    pub fn errcode(mut self, value: i32) -> Self {
+        self.errcode = Some(value);
         self
     }
 
@@ -1291,6 +1383,8 @@ impl MomentTaskResult {
 }
 
 /// 朋友圈视频附件.
+///
+/// Generated from `spec/moment.yaml:15` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1309,6 +1403,8 @@ impl MomentVideo {
 }
 
 /// 指定的发表范围；不指定则执行者为应用可见范围内所有成员
+///
+/// Generated from `spec/moment.yaml:99` into `generated/moment.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment.rs>
 #[cfg(feature = "moment")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1791,6 +1887,7 @@ pub(crate) const EP_ADD_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"url\":\"https://example.link.com/path\",\"media_id\":\"MEDIA_ID\"}}],\"visible_range\":{\"sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"external_contact_list\":{\"tag_list\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"]}}}",
     ),
@@ -1818,6 +1915,7 @@ pub(crate) const EP_GET_MOMENT_TASK_RESULT: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"jobid\":\"xxxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"status\":1,\"type\":\"add_moment_task\",\"result\":{\"errcode\":0,\"errmsg\":\"ok\",\"moment_id\":\"xxxx\",\"invalid_sender_list\":{\"user_list\":[\"zhangshan\",\"lisi\"],\"department_list\":[2,3]},\"invalid_external_contact_list\":{\"tag_list\":[\"xxx\"]}}}",
@@ -1845,6 +1943,7 @@ pub(crate) const EP_CANCEL_MOMENT_TASK: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"moment_id\":\"momXXXXXXXXXX\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -1875,7 +1974,9 @@ pub(crate) const EP_GET_MOMENT_LIST: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "moment_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"start_time\":1605000000,\"end_time\":1605172726,\"creator\":\"zhangsan\",\"filter_type\":1,\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -1910,7 +2011,9 @@ pub(crate) const EP_GET_MOMENT_TASK: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "task_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -1945,7 +2048,9 @@ pub(crate) const EP_GET_MOMENT_CUSTOMER_LIST: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"userid\":\"xxx\",\"cursor\":\"CURSOR\",\"limit\":10}",
     ),
@@ -1980,7 +2085,9 @@ pub(crate) const EP_GET_MOMENT_SEND_RESULT: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "customer_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"moment_id\":\"momxxx\",\"userid\":\"xxx\",\"cursor\":\"CURSOR\",\"limit\":100}",
     ),
@@ -2010,6 +2117,7 @@ pub(crate) const EP_GET_MOMENT_COMMENTS: crate::catalog::Endpoint = crate::catal
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"moment_id\":\"momxxx\",\"userid\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"comment_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172729}],\"like_list\":[{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB \",\"create_time\":1605172726},{\"userid\":\"zhangshan \",\"create_time\":1605172720}]}",
@@ -2044,7 +2152,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95094>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -2080,7 +2188,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -2094,11 +2202,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_list`](crate::Client::get_moment_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_list_pages`](crate::Client::get_moment_list_pages) keeps them and resumes.
     pub fn get_moment_list_stream(
         &self,
         request: GetMomentListRequest,
     ) -> crate::paging::Pages<MomentRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_list`](crate::Client::get_moment_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_list_pages(
+        &self,
+        request: GetMomentListRequest,
+    ) -> crate::paging::PageStream<GetMomentListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈企业发表的列表 — List the members asked to post one corp Moments post and whether each has posted, cursor-paged.
@@ -2107,7 +2225,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_task")]
@@ -2119,11 +2237,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_task`](crate::Client::get_moment_task), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_task_pages`](crate::Client::get_moment_task_pages) keeps them and resumes.
     pub fn get_moment_task_stream(
         &self,
         request: GetMomentTaskRequest,
     ) -> crate::paging::Pages<MomentTask> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_task`](crate::Client::get_moment_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_task_pages(
+        &self,
+        request: GetMomentTaskRequest,
+    ) -> crate::paging::PageStream<GetMomentTaskRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈发表时选择的可见范围 — List the customers a member chose as the audience when posting a Moments post, cursor-paged.
@@ -2132,7 +2260,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_customer_list")]
@@ -2144,11 +2272,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_customer_list_pages`](crate::Client::get_moment_customer_list_pages) keeps them and resumes.
     pub fn get_moment_customer_list_stream(
         &self,
         request: GetMomentCustomerListRequest,
     ) -> crate::paging::Pages<MomentCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_customer_list_pages(
+        &self,
+        request: GetMomentCustomerListRequest,
+    ) -> crate::paging::PageStream<GetMomentCustomerListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈发表后的可见客户列表 — List the customers who can see a member's Moments post after it was posted, cursor-paged.
@@ -2157,7 +2295,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_send_result")]
@@ -2169,11 +2307,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_moment_send_result_pages`](crate::Client::get_moment_send_result_pages) keeps them and resumes.
     pub fn get_moment_send_result_stream(
         &self,
         request: GetMomentSendResultRequest,
     ) -> crate::paging::Pages<MomentSendCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_moment_send_result_pages(
+        &self,
+        request: GetMomentSendResultRequest,
+    ) -> crate::paging::PageStream<GetMomentSendResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取客户朋友圈的互动数据 — Get the comments and likes on one member's Moments post.
@@ -2182,7 +2330,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/93333>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/get_moment_comments")]

@@ -4,6 +4,8 @@
 /// Request of 创建新的规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:174` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -29,12 +31,12 @@ impl MomentStrategyCreateRequest {
     /// Creates a `MomentStrategyCreateRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         strategy_name: impl Into<String>,
-        admin_list: impl Into<Vec<String>>,
+        admin_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             parent_id: None,
             strategy_name: strategy_name.into(),
-            admin_list: admin_list.into(),
+            admin_list: admin_list.into_iter().map(|v| v.into()).collect(),
             privilege: None,
             range: None,
         }
@@ -42,8 +44,8 @@ impl MomentStrategyCreateRequest {
 
     /// Sets `parent_id`: 父规则组id
     #[must_use]
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
+    pub fn parent_id(mut self, value: i64) -> Self {
+        self.parent_id = Some(value);
         self
     }
 
@@ -56,8 +58,11 @@ impl MomentStrategyCreateRequest {
 
     /// Sets `range`: 管理范围节点 (type 必填)
     #[must_use]
-    pub fn range(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
-        self.range = Some(value.into());
+    pub fn range(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentStrategyRange>>,
+    ) -> Self {
+        self.range = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -65,6 +70,8 @@ impl MomentStrategyCreateRequest {
 /// Response of 创建新的规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/create`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:180` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -77,16 +84,16 @@ pub struct MomentStrategyCreateResponse {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyCreateResponse {
     /// Creates a `MomentStrategyCreateResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Request of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:276` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -99,16 +106,16 @@ pub struct MomentStrategyDelRequest {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyDelRequest {
     /// Creates a `MomentStrategyDelRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Response of 删除规则组(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:271` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -122,6 +129,8 @@ impl MomentStrategyDelResponse {
 }
 
 /// 规则组详情
+///
+/// Generated from `spec/moment_strategy.yaml:84` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -149,9 +158,9 @@ pub struct MomentStrategyDetail {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyDetail {
     /// Creates a `MomentStrategyDetail` from its required fields; every optional field starts as `None` (a list: empty).
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             parent_id: None,
             strategy_name: None,
             create_time: None,
@@ -162,8 +171,8 @@ impl MomentStrategyDetail {
 
     /// Sets `parent_id`: 父规则组id，没有父规则组时为 0
     #[must_use]
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
+    pub fn parent_id(mut self, value: i64) -> Self {
+        self.parent_id = Some(value);
         self
     }
 
@@ -176,15 +185,18 @@ impl MomentStrategyDetail {
 
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `admin_list`: 规则组管理员userid列表
     #[must_use]
-    pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = value.into();
+    pub fn admin_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.admin_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -199,6 +211,8 @@ impl MomentStrategyDetail {
 /// Request of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:223` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -226,9 +240,9 @@ pub struct MomentStrategyEditRequest {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyEditRequest {
     /// Creates a `MomentStrategyEditRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             strategy_name: None,
             admin_list: None,
             privilege: None,
@@ -246,8 +260,11 @@ impl MomentStrategyEditRequest {
 
     /// Sets `admin_list`: 管理员列表，给出则覆盖旧的负责人列表
     #[must_use]
-    pub fn admin_list(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.admin_list = Some(value.into());
+    pub fn admin_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.admin_list = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
@@ -260,15 +277,21 @@ impl MomentStrategyEditRequest {
 
     /// Sets `range_add`: 向管理范围添加的节点
     #[must_use]
-    pub fn range_add(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
-        self.range_add = Some(value.into());
+    pub fn range_add(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentStrategyRange>>,
+    ) -> Self {
+        self.range_add = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `range_del`: 从管理范围删除的节点
     #[must_use]
-    pub fn range_del(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
-        self.range_del = Some(value.into());
+    pub fn range_del(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentStrategyRange>>,
+    ) -> Self {
+        self.range_del = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -276,6 +299,8 @@ impl MomentStrategyEditRequest {
 /// Response of 编辑规则组及其管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:214` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -291,6 +316,8 @@ impl MomentStrategyEditResponse {
 /// Request of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:128` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -309,9 +336,9 @@ pub struct MomentStrategyGetRangeRequest {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRangeRequest {
     /// Creates a `MomentStrategyGetRangeRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             cursor: None,
             limit: None,
         }
@@ -326,8 +353,8 @@ impl MomentStrategyGetRangeRequest {
 
     /// Sets `limit`: 每页的成员/部门节点数，默认 1000，最大 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -335,6 +362,8 @@ impl MomentStrategyGetRangeRequest {
 /// Response of 获取规则组管理范围(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get_range`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:132` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -359,8 +388,11 @@ impl MomentStrategyGetRangeResponse {
 
     /// Sets `range`: 管理范围节点列表
     #[must_use]
-    pub fn range(mut self, value: impl Into<Vec<MomentStrategyRange>>) -> Self {
-        self.range = value.into();
+    pub fn range(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentStrategyRange>>,
+    ) -> Self {
+        self.range = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -375,6 +407,8 @@ impl MomentStrategyGetRangeResponse {
 /// Request of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:81` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -387,16 +421,16 @@ pub struct MomentStrategyGetRequest {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyGetRequest {
     /// Creates a `MomentStrategyGetRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Response of 获取规则组详情(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:83` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -415,6 +449,8 @@ impl MomentStrategyGetResponse {
 }
 
 /// 规则组列表
+///
+/// Generated from `spec/moment_strategy.yaml:44` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -427,16 +463,16 @@ pub struct MomentStrategyListItem {
 #[cfg(feature = "moment_strategy")]
 impl MomentStrategyListItem {
     /// Creates a `MomentStrategyListItem` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
-        Self {
-            strategy_id: strategy_id.into(),
-        }
+    pub fn new(strategy_id: i64) -> Self {
+        Self { strategy_id: strategy_id }
     }
 }
 
 /// Request of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:40` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -466,8 +502,8 @@ impl MomentStrategyListRequest {
 
     /// Sets `limit`: 分页大小，默认 1000，最大 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -475,6 +511,8 @@ impl MomentStrategyListRequest {
 /// Response of 获取规则组列表(朋友圈) (`POST /cgi-bin/externalcontact/moment_strategy/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
+///
+/// Generated from `spec/moment_strategy.yaml:43` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -499,8 +537,11 @@ impl MomentStrategyListResponse {
 
     /// Sets `strategy`: 规则组列表
     #[must_use]
-    pub fn strategy(mut self, value: impl Into<Vec<MomentStrategyListItem>>) -> Self {
-        self.strategy = value.into();
+    pub fn strategy(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<MomentStrategyListItem>>,
+    ) -> Self {
+        self.strategy = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -513,6 +554,8 @@ impl MomentStrategyListResponse {
 }
 
 /// 朋友圈规则组权限配置.
+///
+/// Generated from `spec/moment_strategy.yaml:5` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -541,27 +584,29 @@ impl MomentStrategyPrivilege {
 
     /// Sets `view_moment_list`: 允许查看成员的全部客户朋友圈发表，默认 true
     #[must_use]
-    pub fn view_moment_list(mut self, value: impl Into<bool>) -> Self {
-        self.view_moment_list = Some(value.into());
+    pub fn view_moment_list(mut self, value: bool) -> Self {
+        self.view_moment_list = Some(value);
         self
     }
 
     /// Sets `send_moment`: 允许成员发表客户朋友圈，默认 true
     #[must_use]
-    pub fn send_moment(mut self, value: impl Into<bool>) -> Self {
-        self.send_moment = Some(value.into());
+    pub fn send_moment(mut self, value: bool) -> Self {
+        self.send_moment = Some(value);
         self
     }
 
     /// Sets `manage_moment_cover_and_sign`: 允许配置封面和签名，默认 true
     #[must_use]
-    pub fn manage_moment_cover_and_sign(mut self, value: impl Into<bool>) -> Self {
-        self.manage_moment_cover_and_sign = Some(value.into());
+    pub fn manage_moment_cover_and_sign(mut self, value: bool) -> Self {
+        self.manage_moment_cover_and_sign = Some(value);
         self
     }
 }
 
 /// 朋友圈规则组管理范围的一个节点 — a member (type 1, userid) or a department (type 2, partyid).
+///
+/// Generated from `spec/moment_strategy.yaml:11` into `generated/moment_strategy.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/moment_strategy.rs>
 #[cfg(feature = "moment_strategy")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -598,8 +643,8 @@ impl MomentStrategyRange {
 
     /// Sets `partyid`: 部门id，仅 type 为 2 时有效/返回
     #[must_use]
-    pub fn partyid(mut self, value: impl Into<i64>) -> Self {
-        self.partyid = Some(value.into());
+    pub fn partyid(mut self, value: i64) -> Self {
+        self.partyid = Some(value);
         self
     }
 }
@@ -698,7 +743,9 @@ pub(crate) const EP_MOMENT_STRATEGY_LIST: crate::catalog::Endpoint = crate::cata
         next: Some("next_cursor"),
         items: "strategy",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":[{\"strategy_id\":1},{\"strategy_id\":2}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -726,6 +773,7 @@ pub(crate) const EP_MOMENT_STRATEGY_GET: crate::catalog::Endpoint = crate::catal
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"strategy\":{\"strategy_id\":1,\"parent_id\":0,\"strategy_name\":\"NAME\",\"create_time\":1557838797,\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true}}}",
@@ -758,7 +806,9 @@ pub(crate) const EP_MOMENT_STRATEGY_GET_RANGE: crate::catalog::Endpoint = crate:
         next: Some("next_cursor"),
         items: "range",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"strategy_id\":1,\"cursor\":\"CURSOR\",\"limit\":1000}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"next_cursor\":\"NEXT_CURSOR\"}",
@@ -786,6 +836,7 @@ pub(crate) const EP_MOMENT_STRATEGY_CREATE: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"parent_id\":0,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"send_moment\":true,\"view_moment_list\":true,\"manage_moment_cover_and_sign\":true},\"range\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}]}",
     ),
@@ -813,6 +864,7 @@ pub(crate) const EP_MOMENT_STRATEGY_EDIT: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"strategy_name\":\"NAME\",\"admin_list\":[\"zhangsan\",\"lisi\"],\"privilege\":{\"view_moment_list\":true,\"send_moment\":true,\"manage_moment_cover_and_sign\":true},\"range_add\":[{\"type\":1,\"userid\":\"zhangsan\"},{\"type\":2,\"partyid\":1}],\"range_del\":[{\"type\":1,\"userid\":\"lisi\"},{\"type\":2,\"partyid\":2}]}",
     ),
@@ -840,6 +892,7 @@ pub(crate) const EP_MOMENT_STRATEGY_DEL: crate::catalog::Endpoint = crate::catal
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"strategy_id\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -853,7 +906,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -867,11 +920,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::moment_strategy_list`](crate::Client::moment_strategy_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::moment_strategy_list_pages`](crate::Client::moment_strategy_list_pages) keeps them and resumes.
     pub fn moment_strategy_list_stream(
         &self,
         request: MomentStrategyListRequest,
     ) -> crate::paging::Pages<MomentStrategyListItem> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::moment_strategy_list`](crate::Client::moment_strategy_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn moment_strategy_list_pages(
+        &self,
+        request: MomentStrategyListRequest,
+    ) -> crate::paging::PageStream<MomentStrategyListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 获取规则组详情(朋友圈) — Get one Moments rule group's name, parent, admins and privileges.
@@ -880,7 +943,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -899,7 +962,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94890>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "externalcontact/moment_strategy/get_range")]
@@ -911,11 +974,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::moment_strategy_get_range`](crate::Client::moment_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::moment_strategy_get_range_pages`](crate::Client::moment_strategy_get_range_pages) keeps them and resumes.
     pub fn moment_strategy_get_range_stream(
         &self,
         request: MomentStrategyGetRangeRequest,
     ) -> crate::paging::Pages<MomentStrategyRange> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::moment_strategy_get_range`](crate::Client::moment_strategy_get_range) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn moment_strategy_get_range_pages(
+        &self,
+        request: MomentStrategyGetRangeRequest,
+    ) -> crate::paging::PageStream<MomentStrategyGetRangeRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 创建新的规则组(朋友圈) — Create a Moments rule group with its admins, privileges and managed range.

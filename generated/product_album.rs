@@ -4,6 +4,8 @@
 /// Request of 创建商品图册 (`POST /cgi-bin/externalcontact/add_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:40` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -25,14 +27,14 @@ impl AddProductAlbumRequest {
     /// Creates a `AddProductAlbumRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         description: impl Into<String>,
-        price: impl Into<i64>,
-        attachments: impl Into<Vec<ProductAttachment>>,
+        price: i64,
+        attachments: impl IntoIterator<Item = impl Into<ProductAttachment>>,
     ) -> Self {
         Self {
             description: description.into(),
-            price: price.into(),
+            price: price,
             product_sn: None,
-            attachments: attachments.into(),
+            attachments: attachments.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -47,6 +49,8 @@ impl AddProductAlbumRequest {
 /// Response of 创建商品图册 (`POST /cgi-bin/externalcontact/add_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:45` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -69,6 +73,8 @@ impl AddProductAlbumResponse {
 /// Request of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:197` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -91,6 +97,8 @@ impl DeleteProductAlbumRequest {
 /// Response of 删除商品图册 (`POST /cgi-bin/externalcontact/delete_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:191` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -106,6 +114,8 @@ impl DeleteProductAlbumResponse {
 /// Request of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:113` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -128,8 +138,8 @@ impl GetProductAlbumListRequest {
 
     /// Sets `limit`: 返回的最大记录数，最大100，默认50，超过最大值时取默认值
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 
@@ -144,6 +154,8 @@ impl GetProductAlbumListRequest {
 /// Response of 获取商品图册列表 (`POST /cgi-bin/externalcontact/get_product_album_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:116` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -175,8 +187,11 @@ impl GetProductAlbumListResponse {
 
     /// Sets `product_list`: 商品列表
     #[must_use]
-    pub fn product_list(mut self, value: impl Into<Vec<ProductAlbumProduct>>) -> Self {
-        self.product_list = value.into();
+    pub fn product_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ProductAlbumProduct>>,
+    ) -> Self {
+        self.product_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -184,6 +199,8 @@ impl GetProductAlbumListResponse {
 /// Request of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:76` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -206,6 +223,8 @@ impl GetProductAlbumRequest {
 /// Response of 获取商品图册 (`POST /cgi-bin/externalcontact/get_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:78` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -224,6 +243,8 @@ impl GetProductAlbumResponse {
 }
 
 /// 商品图册中的一个商品.
+///
+/// Generated from `spec/product_album.yaml:14` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -271,8 +292,8 @@ impl ProductAlbumProduct {
 
     /// Sets `price`: 商品的价格，单位为分
     #[must_use]
-    pub fn price(mut self, value: impl Into<i64>) -> Self {
-        self.price = Some(value.into());
+    pub fn price(mut self, value: i64) -> Self {
+        self.price = Some(value);
         self
     }
 
@@ -285,20 +306,25 @@ impl ProductAlbumProduct {
 
     /// Sets `create_time`: 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `attachments`: 附件
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<ProductAttachment>>) -> Self {
-        self.attachments = value.into();
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ProductAttachment>>,
+    ) -> Self {
+        self.attachments = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 商品图册附件 — one attachment of a product; only `image` is supported. Not the same shape as Attachment.
+///
+/// Generated from `spec/product_album.yaml:5` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -329,6 +355,8 @@ impl ProductAttachment {
 }
 
 /// type 为 image 时的图片
+///
+/// Generated from `spec/product_album.yaml:9` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -356,6 +384,8 @@ impl ProductAttachmentImage {
 /// Request of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:163` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -399,8 +429,8 @@ impl UpdateProductAlbumRequest {
 
     /// Sets `price`: 商品的价格，单位为分；最大不超过5万元
     #[must_use]
-    pub fn price(mut self, value: impl Into<i64>) -> Self {
-        self.price = Some(value.into());
+    pub fn price(mut self, value: i64) -> Self {
+        self.price = Some(value);
         self
     }
 
@@ -413,8 +443,11 @@ impl UpdateProductAlbumRequest {
 
     /// Sets `attachments`: 附件，仅支持 image
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<ProductAttachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ProductAttachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -422,6 +455,8 @@ impl UpdateProductAlbumRequest {
 /// Response of 编辑商品图册 (`POST /cgi-bin/externalcontact/update_product_album`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95096>
+///
+/// Generated from `spec/product_album.yaml:154` into `generated/product_album.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/product_album.rs>
 #[cfg(feature = "product_album")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -519,6 +554,7 @@ pub(crate) const EP_ADD_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -548,6 +584,7 @@ pub(crate) const EP_GET_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"product\":{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"create_time\":1600000000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}}",
@@ -580,7 +617,9 @@ pub(crate) const EP_GET_PRODUCT_ALBUM_LIST: crate::catalog::Endpoint = crate::ca
         next: Some("next_cursor"),
         items: "product_list",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"limit\":50,\"cursor\":\"CURSOR\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"next_cursor\":\"CURSOR\",\"product_list\":[{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}]}",
@@ -608,6 +647,7 @@ pub(crate) const EP_UPDATE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"product_id\":\"xxxxxxxxxx\",\"description\":\"世界上最好的商品\",\"price\":30000,\"product_sn\":\"xxxxxx\",\"attachments\":[{\"type\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -635,6 +675,7 @@ pub(crate) const EP_DELETE_PRODUCT_ALBUM: crate::catalog::Endpoint = crate::cata
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"product_id\":\"xxxxxxxxxx\"}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -700,11 +741,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_product_album_list`](crate::Client::get_product_album_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_product_album_list_pages`](crate::Client::get_product_album_list_pages) keeps them and resumes.
     pub fn get_product_album_list_stream(
         &self,
         request: GetProductAlbumListRequest,
     ) -> crate::paging::Pages<ProductAlbumProduct> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_product_album_list`](crate::Client::get_product_album_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_product_album_list_pages(
+        &self,
+        request: GetProductAlbumListRequest,
+    ) -> crate::paging::PageStream<GetProductAlbumListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 编辑商品图册 — Update a product of the product album; only the fields given are changed.

@@ -2,6 +2,8 @@
 // Regenerate: `cargo build` writes OUT_DIR; `cargo test` refreshes generated/.
 
 /// 应用的管理员 (agent/get_admin_list) — one admin of the app; this page returns no open_userid.
+///
+/// Generated from `spec/service.yaml:102` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -17,10 +19,10 @@ pub struct AgentAdmin {
 #[cfg(feature = "service")]
 impl AgentAdmin {
     /// Creates a `AgentAdmin` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_type: impl Into<u32>) -> Self {
+    pub fn new(auth_type: u32) -> Self {
         Self {
             userid: None,
-            auth_type: auth_type.into(),
+            auth_type: auth_type,
         }
     }
 
@@ -35,6 +37,8 @@ impl AgentAdmin {
 /// Request of 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100073>
+///
+/// Generated from `spec/service.yaml:518` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -51,6 +55,8 @@ impl AgentGetAdminListRequest {
 /// Response of 获取应用管理员列表 (`POST /cgi-bin/agent/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100073>
+///
+/// Generated from `spec/service.yaml:528` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -69,8 +75,11 @@ impl AgentGetAdminListResponse {
 
     /// Sets `admin`: 应用的管理员列表 (不包括外部管理员). 成员授权模式下, 不返回管理员列表
     #[must_use]
-    pub fn admin(mut self, value: impl Into<Vec<AgentAdmin>>) -> Self {
-        self.admin = value.into();
+    pub fn admin(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AgentAdmin>>,
+    ) -> Self {
+        self.admin = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -78,6 +87,8 @@ impl AgentGetAdminListResponse {
 /// Request of 获取应用权限详情 (`POST /cgi-bin/agent/get_permissions`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99052>
+///
+/// Generated from `spec/service.yaml:541` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -94,6 +105,8 @@ impl AgentGetPermissionsRequest {
 /// Response of 获取应用权限详情 (`POST /cgi-bin/agent/get_permissions`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/99052>
+///
+/// Generated from `spec/service.yaml:554` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -118,8 +131,11 @@ impl AgentGetPermissionsResponse {
 
     /// Sets `app_permissions`: 应用拥有的权限列表 (如 contact:base:base)
     #[must_use]
-    pub fn app_permissions(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.app_permissions = value.into();
+    pub fn app_permissions(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.app_permissions = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -127,14 +143,16 @@ impl AgentGetPermissionsResponse {
     #[must_use]
     pub fn app_permissions_ext(
         mut self,
-        value: impl Into<Vec<AgentPermissionExt>>,
+        value: impl IntoIterator<Item = impl Into<AgentPermissionExt>>,
     ) -> Self {
-        self.app_permissions_ext = value.into();
+        self.app_permissions_ext = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 一项有期限的应用权限 — a permission with its expiry (data permissions of 外部服务应用 expire after 90 days, docs 101439/101458).
+///
+/// Generated from `spec/service.yaml:107` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -166,13 +184,15 @@ impl AgentPermissionExt {
 
     /// Sets `expire_time`: 权限过期时间 (unix 秒); 0 表示不过期
     #[must_use]
-    pub fn expire_time(mut self, value: impl Into<i64>) -> Self {
-        self.expire_time = Some(value.into());
+    pub fn expire_time(mut self, value: i64) -> Self {
+        self.expire_time = Some(value);
         self
     }
 }
 
 /// 应用的管理员 — one admin of the app in the corp.
+///
+/// Generated from `spec/service.yaml:72` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -191,11 +211,11 @@ pub struct ServiceAdmin {
 #[cfg(feature = "service")]
 impl ServiceAdmin {
     /// Creates a `ServiceAdmin` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_type: impl Into<u32>) -> Self {
+    pub fn new(auth_type: u32) -> Self {
         Self {
             userid: None,
             open_userid: None,
-            auth_type: auth_type.into(),
+            auth_type: auth_type,
         }
     }
 
@@ -215,6 +235,8 @@ impl ServiceAdmin {
 }
 
 /// 授权的应用信息 — one installed app.
+///
+/// Generated from `spec/service.yaml:42` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -254,9 +276,9 @@ pub struct ServiceAgent {
 #[cfg(feature = "service")]
 impl ServiceAgent {
     /// Creates a `ServiceAgent` from its required fields; every optional field starts as `None`.
-    pub fn new(agentid: impl Into<i64>) -> Self {
+    pub fn new(agentid: i64) -> Self {
         Self {
-            agentid: agentid.into(),
+            agentid: agentid,
             name: None,
             round_logo_url: None,
             square_logo_url: None,
@@ -292,29 +314,29 @@ impl ServiceAgent {
 
     /// Sets `appid`: 旧的多应用套件中的对应应用id, 新开发者请忽略
     #[must_use]
-    pub fn appid(mut self, value: impl Into<i64>) -> Self {
-        self.appid = Some(value.into());
+    pub fn appid(mut self, value: i64) -> Self {
+        self.appid = Some(value);
         self
     }
 
     /// Sets `auth_mode`: 授权模式: 0 成员授权, 1 管理员授权
     #[must_use]
-    pub fn auth_mode(mut self, value: impl Into<u32>) -> Self {
-        self.auth_mode = Some(value.into());
+    pub fn auth_mode(mut self, value: u32) -> Self {
+        self.auth_mode = Some(value);
         self
     }
 
     /// Sets `is_customized_app`: 是否为代开发自建应用
     #[must_use]
-    pub fn is_customized_app(mut self, value: impl Into<bool>) -> Self {
-        self.is_customized_app = Some(value.into());
+    pub fn is_customized_app(mut self, value: bool) -> Self {
+        self.is_customized_app = Some(value);
         self
     }
 
     /// Sets `auth_from_thirdapp`: 来自第三方应用接口的授权
     #[must_use]
-    pub fn auth_from_thirdapp(mut self, value: impl Into<bool>) -> Self {
-        self.auth_from_thirdapp = Some(value.into());
+    pub fn auth_from_thirdapp(mut self, value: bool) -> Self {
+        self.auth_from_thirdapp = Some(value);
         self
     }
 
@@ -334,6 +356,8 @@ impl ServiceAgent {
 }
 
 /// 应用对应的权限 — the app's visibility and grants in the corp (old-style apps).
+///
+/// Generated from `spec/service.yaml:27` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -378,55 +402,63 @@ impl ServiceAgentPrivilege {
 
     /// Sets `level`: 权限等级: 1 通讯录基本信息只读, 2 通讯录全部信息只读, 3 通讯录全部信息读写, 4 单个基本信息只读, 5 通讯录全部信息只写
     #[must_use]
-    pub fn level(mut self, value: impl Into<u32>) -> Self {
-        self.level = Some(value.into());
+    pub fn level(mut self, value: u32) -> Self {
+        self.level = Some(value);
         self
     }
 
     /// Sets `allow_party`: 应用可见范围 (部门)
     #[must_use]
-    pub fn allow_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_party = value.into();
+    pub fn allow_party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.allow_party = value.into_iter().collect();
         self
     }
 
     /// Sets `allow_user`: 应用可见范围 (成员)
     #[must_use]
-    pub fn allow_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.allow_user = value.into();
+    pub fn allow_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.allow_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `allow_tag`: 应用可见范围 (标签)
     #[must_use]
-    pub fn allow_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.allow_tag = value.into();
+    pub fn allow_tag(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.allow_tag = value.into_iter().collect();
         self
     }
 
     /// Sets `extra_party`: 额外通讯录 (部门)
     #[must_use]
-    pub fn extra_party(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_party = value.into();
+    pub fn extra_party(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.extra_party = value.into_iter().collect();
         self
     }
 
     /// Sets `extra_user`: 额外通讯录 (成员)
     #[must_use]
-    pub fn extra_user(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.extra_user = value.into();
+    pub fn extra_user(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.extra_user = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `extra_tag`: 额外通讯录 (标签)
     #[must_use]
-    pub fn extra_tag(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.extra_tag = value.into();
+    pub fn extra_tag(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.extra_tag = value.into_iter().collect();
         self
     }
 }
 
 /// 授权方企业信息 — the corp that installed the app.
+///
+/// Generated from `spec/service.yaml:10` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -520,15 +552,15 @@ impl ServiceAuthCorpInfo {
 
     /// Sets `corp_user_max`: 授权方企业用户规模
     #[must_use]
-    pub fn corp_user_max(mut self, value: impl Into<u32>) -> Self {
-        self.corp_user_max = Some(value.into());
+    pub fn corp_user_max(mut self, value: u32) -> Self {
+        self.corp_user_max = Some(value);
         self
     }
 
     /// Sets `corp_agent_max`: 授权方企业应用数上限 (旧字段)
     #[must_use]
-    pub fn corp_agent_max(mut self, value: impl Into<u32>) -> Self {
-        self.corp_agent_max = Some(value.into());
+    pub fn corp_agent_max(mut self, value: u32) -> Self {
+        self.corp_agent_max = Some(value);
         self
     }
 
@@ -541,15 +573,15 @@ impl ServiceAuthCorpInfo {
 
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
-    pub fn verified_end_time(mut self, value: impl Into<i64>) -> Self {
-        self.verified_end_time = Some(value.into());
+    pub fn verified_end_time(mut self, value: i64) -> Self {
+        self.verified_end_time = Some(value);
         self
     }
 
     /// Sets `subject_type`: 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[must_use]
-    pub fn subject_type(mut self, value: impl Into<u32>) -> Self {
-        self.subject_type = Some(value.into());
+    pub fn subject_type(mut self, value: u32) -> Self {
+        self.subject_type = Some(value);
         self
     }
 
@@ -590,6 +622,8 @@ impl ServiceAuthCorpInfo {
 }
 
 /// 授权方企业信息 (v2) — as service/v2/get_auth_info returns it: without corp_wxqrcode, with corp_ex_name.
+///
+/// Generated from `spec/service.yaml:87` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -675,8 +709,8 @@ impl ServiceAuthCorpInfoV2 {
 
     /// Sets `corp_user_max`: 授权方企业用户规模
     #[must_use]
-    pub fn corp_user_max(mut self, value: impl Into<u32>) -> Self {
-        self.corp_user_max = Some(value.into());
+    pub fn corp_user_max(mut self, value: u32) -> Self {
+        self.corp_user_max = Some(value);
         self
     }
 
@@ -689,15 +723,15 @@ impl ServiceAuthCorpInfoV2 {
 
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
-    pub fn verified_end_time(mut self, value: impl Into<i64>) -> Self {
-        self.verified_end_time = Some(value.into());
+    pub fn verified_end_time(mut self, value: i64) -> Self {
+        self.verified_end_time = Some(value);
         self
     }
 
     /// Sets `subject_type`: 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[must_use]
-    pub fn subject_type(mut self, value: impl Into<u32>) -> Self {
-        self.subject_type = Some(value.into());
+    pub fn subject_type(mut self, value: u32) -> Self {
+        self.subject_type = Some(value);
         self
     }
 
@@ -731,6 +765,8 @@ impl ServiceAuthCorpInfoV2 {
 }
 
 /// 授权信息 — the apps a corp installed.
+///
+/// Generated from `spec/service.yaml:55` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -749,13 +785,18 @@ impl ServiceAuthInfo {
 
     /// Sets `agent`: 授权的应用信息 (数组, 目前仅一个应用)
     #[must_use]
-    pub fn agent(mut self, value: impl Into<Vec<ServiceAgent>>) -> Self {
-        self.agent = value.into();
+    pub fn agent(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServiceAgent>>,
+    ) -> Self {
+        self.agent = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 授权管理员的信息 — the admin who installed the app (may be absent).
+///
+/// Generated from `spec/service.yaml:59` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -816,6 +857,8 @@ impl ServiceAuthUserInfo {
 }
 
 /// 企业的其他名称 — the corp's other names (v2 get_auth_info).
+///
+/// Generated from `spec/service.yaml:83` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -841,6 +884,8 @@ impl ServiceCorpExName {
 }
 
 /// 代理服务商企业信息 — the reseller that sold the app, when there is one.
+///
+/// Generated from `spec/service.yaml:5` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -881,6 +926,8 @@ impl ServiceDealerCorpInfo {
 /// Request of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
+///
+/// Generated from `spec/service.yaml:378` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -895,10 +942,10 @@ pub struct ServiceGetAdminListRequest {
 #[cfg(feature = "service")]
 impl ServiceGetAdminListRequest {
     /// Creates a `ServiceGetAdminListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_corpid: impl Into<String>, agentid: impl Into<i64>) -> Self {
+    pub fn new(auth_corpid: impl Into<String>, agentid: i64) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
-            agentid: agentid.into(),
+            agentid: agentid,
         }
     }
 }
@@ -906,6 +953,8 @@ impl ServiceGetAdminListRequest {
 /// Response of 获取应用的管理员列表 (`POST /cgi-bin/service/get_admin_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90606>
+///
+/// Generated from `spec/service.yaml:381` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -924,8 +973,11 @@ impl ServiceGetAdminListResponse {
 
     /// Sets `admin`: 应用的管理员列表 (不包括外部管理员)
     #[must_use]
-    pub fn admin(mut self, value: impl Into<Vec<ServiceAdmin>>) -> Self {
-        self.admin = value.into();
+    pub fn admin(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ServiceAdmin>>,
+    ) -> Self {
+        self.admin = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -933,6 +985,8 @@ impl ServiceGetAdminListResponse {
 /// Request of 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95430>
+///
+/// Generated from `spec/service.yaml:579` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -969,8 +1023,8 @@ impl ServiceGetAppQrcodeRequest {
 
     /// Sets `appid`: 第三方应用id, 单应用不需要该参数, 多应用旧套件才需要传. 若不传默认为1
     #[must_use]
-    pub fn appid(mut self, value: impl Into<u32>) -> Self {
-        self.appid = Some(value.into());
+    pub fn appid(mut self, value: u32) -> Self {
+        self.appid = Some(value);
         self
     }
 
@@ -983,15 +1037,15 @@ impl ServiceGetAppQrcodeRequest {
 
     /// Sets `style`: 二维码样式: 0 带说明外框 (实体物料), 1 带说明外框 (屏幕类), 2 不带说明外框 小尺寸 (默认), 3 中尺寸, 4 大尺寸
     #[must_use]
-    pub fn style(mut self, value: impl Into<u32>) -> Self {
-        self.style = Some(value.into());
+    pub fn style(mut self, value: u32) -> Self {
+        self.style = Some(value);
         self
     }
 
     /// Sets `result_type`: 结果返回方式: 1 二维码图片buffer (默认), 2 二维码图片url (JSON)
     #[must_use]
-    pub fn result_type(mut self, value: impl Into<u32>) -> Self {
-        self.result_type = Some(value.into());
+    pub fn result_type(mut self, value: u32) -> Self {
+        self.result_type = Some(value);
         self
     }
 }
@@ -999,6 +1053,8 @@ impl ServiceGetAppQrcodeRequest {
 /// Response of 获取应用二维码 (`POST /cgi-bin/service/get_app_qrcode`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95430>
+///
+/// Generated from `spec/service.yaml:585` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1019,6 +1075,8 @@ impl ServiceGetAppQrcodeResponse {
 /// Request of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
+///
+/// Generated from `spec/service.yaml:285` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1047,6 +1105,8 @@ impl ServiceGetAuthInfoRequest {
 /// Response of 获取企业授权信息 (`POST /cgi-bin/service/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90604>
+///
+/// Generated from `spec/service.yaml:288` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1091,6 +1151,8 @@ impl ServiceGetAuthInfoResponse {
 /// Request of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
+///
+/// Generated from `spec/service.yaml:358` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1119,6 +1181,8 @@ impl ServiceGetCorpTokenRequest {
 /// Response of 获取企业凭证 (`POST /cgi-bin/service/get_corp_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90605>
+///
+/// Generated from `spec/service.yaml:361` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1134,13 +1198,10 @@ pub struct ServiceGetCorpTokenResponse {
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenResponse {
     /// Creates a `ServiceGetCorpTokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
-    ) -> Self {
+    pub fn new(access_token: impl Into<crate::token::Secret>, expires_in: u64) -> Self {
         Self {
             access_token: access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -1148,6 +1209,8 @@ impl ServiceGetCorpTokenResponse {
 /// Request of 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95436>
+///
+/// Generated from `spec/service.yaml:603` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1163,10 +1226,10 @@ pub struct ServiceGetCustomizedAuthUrlRequest {
 #[cfg(feature = "service")]
 impl ServiceGetCustomizedAuthUrlRequest {
     /// Creates a `ServiceGetCustomizedAuthUrlRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(templateid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(templateid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             state: None,
-            templateid_list: templateid_list.into(),
+            templateid_list: templateid_list.into_iter().map(|v| v.into()).collect(),
         }
     }
 
@@ -1181,6 +1244,8 @@ impl ServiceGetCustomizedAuthUrlRequest {
 /// Response of 获取带参授权链接 (`POST /cgi-bin/service/get_customized_auth_url`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95436>
+///
+/// Generated from `spec/service.yaml:606` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1196,10 +1261,10 @@ pub struct ServiceGetCustomizedAuthUrlResponse {
 #[cfg(feature = "service")]
 impl ServiceGetCustomizedAuthUrlResponse {
     /// Creates a `ServiceGetCustomizedAuthUrlResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(qrcode_url: impl Into<String>, expires_in: impl Into<u64>) -> Self {
+    pub fn new(qrcode_url: impl Into<String>, expires_in: u64) -> Self {
         Self {
             qrcode_url: qrcode_url.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -1207,6 +1272,8 @@ impl ServiceGetCustomizedAuthUrlResponse {
 /// Request of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
+///
+/// Generated from `spec/service.yaml:203` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1229,6 +1296,8 @@ impl ServiceGetPermanentCodeRequest {
 /// Response of 获取企业永久授权码 (`POST /cgi-bin/service/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90603>
+///
+/// Generated from `spec/service.yaml:205` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1295,8 +1364,8 @@ impl ServiceGetPermanentCodeResponse {
 
     /// Sets `expires_in`: 授权方 (企业) access_token超时时间 (秒)
     #[must_use]
-    pub fn expires_in(mut self, value: impl Into<u64>) -> Self {
-        self.expires_in = Some(value.into());
+    pub fn expires_in(mut self, value: u64) -> Self {
+        self.expires_in = Some(value);
         self
     }
 
@@ -1342,6 +1411,8 @@ impl ServiceGetPermanentCodeResponse {
 /// Request of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
+///
+/// Generated from `spec/service.yaml:147` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1358,6 +1429,8 @@ impl ServiceGetPreAuthCodeRequest {
 /// Response of 获取预授权码 (`GET /cgi-bin/service/get_pre_auth_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90601>
+///
+/// Generated from `spec/service.yaml:155` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1373,10 +1446,10 @@ pub struct ServiceGetPreAuthCodeResponse {
 #[cfg(feature = "service")]
 impl ServiceGetPreAuthCodeResponse {
     /// Creates a `ServiceGetPreAuthCodeResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(pre_auth_code: impl Into<String>, expires_in: impl Into<u64>) -> Self {
+    pub fn new(pre_auth_code: impl Into<String>, expires_in: u64) -> Self {
         Self {
             pre_auth_code: pre_auth_code.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -1384,6 +1457,8 @@ impl ServiceGetPreAuthCodeResponse {
 /// Request of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
+///
+/// Generated from `spec/service.yaml:403` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1412,6 +1487,8 @@ impl ServiceGetProviderTokenRequest {
 /// Response of 获取服务商凭证 (`POST /cgi-bin/service/get_provider_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91200>
+///
+/// Generated from `spec/service.yaml:406` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1429,11 +1506,11 @@ impl ServiceGetProviderTokenResponse {
     /// Creates a `ServiceGetProviderTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
         provider_access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
+        expires_in: u64,
     ) -> Self {
         Self {
             provider_access_token: provider_access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -1441,6 +1518,8 @@ impl ServiceGetProviderTokenResponse {
 /// Request of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
+///
+/// Generated from `spec/service.yaml:125` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1473,6 +1552,8 @@ impl ServiceGetSuiteTokenRequest {
 /// Response of 获取第三方应用凭证 (`POST /cgi-bin/service/get_suite_token`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90600>
+///
+/// Generated from `spec/service.yaml:129` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1490,16 +1571,18 @@ impl ServiceGetSuiteTokenResponse {
     /// Creates a `ServiceGetSuiteTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
         suite_access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
+        expires_in: u64,
     ) -> Self {
         Self {
             suite_access_token: suite_access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
 
 /// 授权方企业信息 (v2) — the corp that installed the app, as service/v2/get_permanent_code returns it (id and short name only).
+///
+/// Generated from `spec/service.yaml:78` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1531,6 +1614,8 @@ impl ServicePermanentCodeCorpInfo {
 }
 
 /// 推广二维码安装相关信息 — present when the corp installed the app through a registration code.
+///
+/// Generated from `spec/service.yaml:66` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1582,6 +1667,8 @@ impl ServiceRegisterCodeInfo {
 /// Request of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
+///
+/// Generated from `spec/service.yaml:174` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1610,6 +1697,8 @@ impl ServiceSetSessionInfoRequest {
 /// Response of 设置授权配置 (`POST /cgi-bin/service/set_session_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/90602>
+///
+/// Generated from `spec/service.yaml:167` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1623,6 +1712,8 @@ impl ServiceSetSessionInfoResponse {
 }
 
 /// 本次授权过程中需要用到的会话信息
+///
+/// Generated from `spec/service.yaml:176` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1648,20 +1739,22 @@ impl ServiceSetSessionInfoSessionInfo {
 
     /// Sets `appid`: 允许进行授权的应用id (仅旧的多应用套件可传此参数, 新开发者可忽略); 不填或空数组表示允许授权套件内所有应用
     #[must_use]
-    pub fn appid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.appid = Some(value.into());
+    pub fn appid(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.appid = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `auth_type`: 授权类型: 0 正式授权, 1 测试授权. 默认值为0
     #[must_use]
-    pub fn auth_type(mut self, value: impl Into<u32>) -> Self {
-        self.auth_type = Some(value.into());
+    pub fn auth_type(mut self, value: u32) -> Self {
+        self.auth_type = Some(value);
         self
     }
 }
 
 /// 共享了应用的互联企业信息 — where a shared app comes from.
+///
+/// Generated from `spec/service.yaml:37` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1693,8 +1786,8 @@ impl ServiceSharedFrom {
 
     /// Sets `share_type`: 共享类型: 0 通过企业互联共享, 1 通过上下游共享
     #[must_use]
-    pub fn share_type(mut self, value: impl Into<u32>) -> Self {
-        self.share_type = Some(value.into());
+    pub fn share_type(mut self, value: u32) -> Self {
+        self.share_type = Some(value);
         self
     }
 }
@@ -1702,6 +1795,8 @@ impl ServiceSharedFrom {
 /// Request of 获取企业授权信息 (`POST /cgi-bin/service/v2/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100795>
+///
+/// Generated from `spec/service.yaml:463` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1730,6 +1825,8 @@ impl ServiceV2GetAuthInfoRequest {
 /// Response of 获取企业授权信息 (`POST /cgi-bin/service/v2/get_auth_info`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100795>
+///
+/// Generated from `spec/service.yaml:466` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1774,6 +1871,8 @@ impl ServiceV2GetAuthInfoResponse {
 /// Request of 获取企业永久授权码 (`POST /cgi-bin/service/v2/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100776>
+///
+/// Generated from `spec/service.yaml:429` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1796,6 +1895,8 @@ impl ServiceV2GetPermanentCodeRequest {
 /// Response of 获取企业永久授权码 (`POST /cgi-bin/service/v2/get_permanent_code`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/100776>
+///
+/// Generated from `spec/service.yaml:431` into `generated/service.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/service.rs>
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1879,6 +1980,7 @@ pub(crate) const EP_SERVICE_GET_SUITE_TOKEN: crate::catalog::Endpoint = crate::c
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"suite_id\":\"wwddddccc7775555aaa\",\"suite_secret\":\"ldAE_H9anCRN21GKXVfdAAAAAAAAAAAAAAAAAA\",\"suite_ticket\":\"Cfp0_givEagXcYJIztF6sfbdmIZCmpaR8ZBsvJEFFNBrWmnD5-CGYJ3_NhYexMyw\"}",
     ),
@@ -1908,6 +2010,7 @@ pub(crate) const EP_SERVICE_GET_PRE_AUTH_CODE: crate::catalog::Endpoint = crate:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"pre_auth_code\":\"Cx_Dk6qiBE0Dmx4EmlT3oRfArPvwSQ-oa3NL_fwHM7VI08r52wazoZX2Rhpz1dEw\",\"expires_in\":1200}",
@@ -1935,6 +2038,7 @@ pub(crate) const EP_SERVICE_SET_SESSION_INFO: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"pre_auth_code\":\"xxxxx\",\"session_info\":{\"appid\":[1,2,3],\"auth_type\":1}}",
     ),
@@ -1964,6 +2068,7 @@ pub(crate) const EP_SERVICE_GET_PERMANENT_CODE: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"xxxxxx\",\"expires_in\":7200,\"permanent_code\":\"xxxx\",\"dealer_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\"},\"auth_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\",\"corp_type\":\"verified\",\"corp_square_logo_url\":\"yyyyy\",\"corp_user_max\":50,\"corp_full_name\":\"full_name\",\"verified_end_time\":1431775834,\"subject_type\":1,\"corp_wxqrcode\":\"zzzzz\",\"corp_scale\":\"1-50人\",\"corp_industry\":\"IT服务\",\"corp_sub_industry\":\"计算机软件/硬件/信息服务\"},\"auth_info\":{\"agent\":[{\"agentid\":1,\"name\":\"NAME\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":1,\"auth_mode\":1,\"is_customized_app\":false,\"auth_from_thirdapp\":false,\"privilege\":{\"level\":1,\"allow_party\":[1,2,3],\"allow_user\":[\"zhansan\",\"lisi\"],\"allow_tag\":[1,2,3],\"extra_party\":[4,5,6],\"extra_user\":[\"wangwu\"],\"extra_tag\":[4,5,6]},\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":1}},{\"agentid\":2,\"name\":\"NAME2\",\"round_logo_url\":\"xxxxxx\",\"square_logo_url\":\"yyyyyy\",\"appid\":5,\"shared_from\":{\"corpid\":\"wwyyyyy\",\"share_type\":0}}]},\"auth_user_info\":{\"userid\":\"aa\",\"open_userid\":\"xxxxxx\",\"name\":\"xxx\",\"avatar\":\"http://xxx\"},\"register_code_info\":{\"register_code\":\"1111\",\"template_id\":\"tpl111\",\"state\":\"state001\"},\"state\":\"state001\"}",
@@ -1993,6 +2098,7 @@ pub(crate) const EP_SERVICE_GET_AUTH_INFO: crate::catalog::Endpoint = crate::cat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
     ),
@@ -2022,6 +2128,7 @@ pub(crate) const EP_SERVICE_GET_CORP_TOKEN: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
     ),
@@ -2053,6 +2160,7 @@ pub(crate) const EP_SERVICE_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"auth_corpid\":\"auth_corpid_value\",\"agentid\":1000046}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"admin\":[{\"userid\":\"zhangsan\",\"open_userid\":\"xxxxx\",\"auth_type\":1},{\"userid\":\"lisi\",\"open_userid\":\"yyyyy\",\"auth_type\":0}]}",
@@ -2080,6 +2188,7 @@ pub(crate) const EP_SERVICE_GET_PROVIDER_TOKEN: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"xxxxx\",\"provider_secret\":\"xxx\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"provider_access_token\":\"enLSZ5xxxxxxJRL\",\"expires_in\":7200}",
@@ -2102,7 +2211,12 @@ pub(crate) const EP_SERVICE_V2_GET_PERMANENT_CODE: crate::catalog::Endpoint = cr
     idempotent: false,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"auth_code\":\"auth_code_value\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"permanent_code\":\"xxxx\",\"auth_corp_info\":{\"corpid\":\"xxxx\",\"corp_name\":\"name\"},\"auth_user_info\":{\"userid\":\"aa\",\"open_userid\":\"xxxxxx\",\"name\":\"xxx\",\"avatar\":\"http://xxx\"},\"register_code_info\":{\"register_code\":\"1111\",\"template_id\":\"tpl111\",\"state\":\"state001\"},\"state\":\"state001\"}",
@@ -2125,7 +2239,12 @@ pub(crate) const EP_SERVICE_V2_GET_AUTH_INFO: crate::catalog::Endpoint = crate::
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"auth_corpid\":\"auth_corpid_value\",\"permanent_code\":\"code_value\"}",
     ),
@@ -2150,7 +2269,12 @@ pub(crate) const EP_AGENT_GET_ADMIN_LIST: crate::catalog::Endpoint = crate::cata
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"admin\":[{\"userid\":\"woxxxx\",\"auth_type\":1},{\"userid\":\"woxxxx\",\"auth_type\":0}]}",
@@ -2173,7 +2297,12 @@ pub(crate) const EP_AGENT_GET_PERMISSIONS: crate::catalog::Endpoint = crate::cat
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"app_permissions\":[\"contact:base:base\",\"externalcontact:base:base\"],\"app_permissions_ext\":[{\"permission_name\":\"contact:base:base\",\"expire_time\":1735660800}]}",
@@ -2196,7 +2325,12 @@ pub(crate) const EP_SERVICE_GET_APP_QRCODE: crate::catalog::Endpoint = crate::ca
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"suite_id\":\"xxx\",\"appid\":1,\"state\":\"test\",\"style\":0,\"result_type\":2}",
     ),
@@ -2219,7 +2353,12 @@ pub(crate) const EP_SERVICE_GET_CUSTOMIZED_AUTH_URL: crate::catalog::Endpoint = 
     idempotent: true,
     max_concurrency: None,
     one_at_a_time_per: None,
+    rate_limit: Some(crate::catalog::RateBudget {
+        per_minute: 10000,
+        per_hour: 150000,
+    }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"state\":\"test\",\"templateid_list\":[\"dk1\",\"dk2\"]}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"qrcode_url\":\"xxxxx\",\"expires_in\":864000}",
@@ -2412,6 +2551,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
+    ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
     /// WeCom recommends this call over service/get_permanent_code (doc 90603), which is slow when called
@@ -2434,7 +2575,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/100795>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2456,7 +2599,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/100073>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Replaces service/get_admin_list (suite token), which WeCom no longer maintains (已不再维护). No request
     /// body: the corp and the app are those of the access_token. In 成员授权 mode no admins are returned. The
@@ -2475,7 +2620,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/99052>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// No request body; corp access_token of the app. `app_permissions_ext` carries permissions with an expiry:
     /// the data permissions of 外部服务应用 expire after 90 days (docs 101439/101458). Unclear: the official page
@@ -2497,7 +2644,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95430>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `suite` token (see `TokenKind`).
     ///
@@ -2518,7 +2667,9 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/95436>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Needs a client holding a `provider` token (see `TokenKind`).
     ///

@@ -4,6 +4,8 @@
 /// Request of 获取「联系客户统计」数据 (`POST /cgi-bin/externalcontact/get_user_behavior_data`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
+///
+/// Generated from `spec/statistic.yaml:45` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -24,26 +26,26 @@ pub struct GetUserBehaviorDataRequest {
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataRequest {
     /// Creates a `GetUserBehaviorDataRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: impl Into<i64>, end_time: impl Into<i64>) -> Self {
+    pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
             userid: None,
             partyid: None,
-            start_time: start_time.into(),
-            end_time: end_time.into(),
+            start_time: start_time,
+            end_time: end_time,
         }
     }
 
     /// Sets `userid`: 成员ID列表, 最多100个
     #[must_use]
-    pub fn userid(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userid = Some(value.into());
+    pub fn userid(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.userid = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `partyid`: 部门ID列表, 最多100个
     #[must_use]
-    pub fn partyid(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.partyid = Some(value.into());
+    pub fn partyid(mut self, value: impl IntoIterator<Item = u32>) -> Self {
+        self.partyid = Some(value.into_iter().collect());
         self
     }
 }
@@ -51,6 +53,8 @@ impl GetUserBehaviorDataRequest {
 /// Response of 获取「联系客户统计」数据 (`POST /cgi-bin/externalcontact/get_user_behavior_data`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
+///
+/// Generated from `spec/statistic.yaml:50` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -69,13 +73,18 @@ impl GetUserBehaviorDataResponse {
 
     /// Sets `behavior_data`: 每日统计数据
     #[must_use]
-    pub fn behavior_data(mut self, value: impl Into<Vec<UserBehaviorData>>) -> Self {
-        self.behavior_data = value.into();
+    pub fn behavior_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UserBehaviorData>>,
+    ) -> Self {
+        self.behavior_data = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 客户群统计数据 of one owner (statistic) or one day (statistic_group_by_day).
+///
+/// Generated from `spec/statistic.yaml:9` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -124,62 +133,64 @@ impl GroupChatStatisticData {
 
     /// Sets `new_chat_cnt`: 新增客户群数量
     #[must_use]
-    pub fn new_chat_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.new_chat_cnt = Some(value.into());
+    pub fn new_chat_cnt(mut self, value: u32) -> Self {
+        self.new_chat_cnt = Some(value);
         self
     }
 
     /// Sets `chat_total`: 截至当天客户群总数量
     #[must_use]
-    pub fn chat_total(mut self, value: impl Into<u32>) -> Self {
-        self.chat_total = Some(value.into());
+    pub fn chat_total(mut self, value: u32) -> Self {
+        self.chat_total = Some(value);
         self
     }
 
     /// Sets `chat_has_msg`: 截至当天有发过消息的客户群数量
     #[must_use]
-    pub fn chat_has_msg(mut self, value: impl Into<u32>) -> Self {
-        self.chat_has_msg = Some(value.into());
+    pub fn chat_has_msg(mut self, value: u32) -> Self {
+        self.chat_has_msg = Some(value);
         self
     }
 
     /// Sets `new_member_cnt`: 客户群新增群人数
     #[must_use]
-    pub fn new_member_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.new_member_cnt = Some(value.into());
+    pub fn new_member_cnt(mut self, value: u32) -> Self {
+        self.new_member_cnt = Some(value);
         self
     }
 
     /// Sets `member_total`: 截至当天客户群总人数
     #[must_use]
-    pub fn member_total(mut self, value: impl Into<u32>) -> Self {
-        self.member_total = Some(value.into());
+    pub fn member_total(mut self, value: u32) -> Self {
+        self.member_total = Some(value);
         self
     }
 
     /// Sets `member_has_msg`: 截至当天有发过消息的群成员数
     #[must_use]
-    pub fn member_has_msg(mut self, value: impl Into<u32>) -> Self {
-        self.member_has_msg = Some(value.into());
+    pub fn member_has_msg(mut self, value: u32) -> Self {
+        self.member_has_msg = Some(value);
         self
     }
 
     /// Sets `msg_total`: 截至当天客户群消息总数
     #[must_use]
-    pub fn msg_total(mut self, value: impl Into<u64>) -> Self {
-        self.msg_total = Some(value.into());
+    pub fn msg_total(mut self, value: u64) -> Self {
+        self.msg_total = Some(value);
         self
     }
 
     /// Sets `migrate_trainee_chat_cnt`: 截至当天新增迁移群数 (仅教培行业返回)
     #[must_use]
-    pub fn migrate_trainee_chat_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.migrate_trainee_chat_cnt = Some(value.into());
+    pub fn migrate_trainee_chat_cnt(mut self, value: u32) -> Self {
+        self.migrate_trainee_chat_cnt = Some(value);
         self
     }
 }
 
 /// 记录列表, 每条为某个自然日客户群的统计数据
+///
+/// Generated from `spec/statistic.yaml:197` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -204,8 +215,8 @@ impl GroupChatStatisticDayItem {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: impl Into<i64>) -> Self {
-        self.stat_time = Some(value.into());
+    pub fn stat_time(mut self, value: i64) -> Self {
+        self.stat_time = Some(value);
         self
     }
 
@@ -218,6 +229,8 @@ impl GroupChatStatisticDayItem {
 }
 
 /// 群主过滤 for the group chat statistics endpoints.
+///
+/// Generated from `spec/statistic.yaml:5` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -230,14 +243,16 @@ pub struct GroupChatStatisticOwnerFilter {
 #[cfg(feature = "statistic")]
 impl GroupChatStatisticOwnerFilter {
     /// Creates a `GroupChatStatisticOwnerFilter` from its required fields; every optional field starts as `None`.
-    pub fn new(userid_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            userid_list: userid_list.into(),
+            userid_list: userid_list.into_iter().map(|v| v.into()).collect(),
         }
     }
 }
 
 /// 记录列表, 每条为某个群主所拥有的客户群的统计数据
+///
+/// Generated from `spec/statistic.yaml:125` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -275,6 +290,8 @@ impl GroupChatStatisticOwnerItem {
 /// Request of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+///
+/// Generated from `spec/statistic.yaml:192` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -293,11 +310,11 @@ pub struct GroupchatStatisticGroupByDayRequest {
 impl GroupchatStatisticGroupByDayRequest {
     /// Creates a `GroupchatStatisticGroupByDayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: impl Into<i64>,
+        day_begin_time: i64,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time.into(),
+            day_begin_time: day_begin_time,
             day_end_time: None,
             owner_filter: owner_filter.into(),
         }
@@ -305,8 +322,8 @@ impl GroupchatStatisticGroupByDayRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: impl Into<i64>) -> Self {
-        self.day_end_time = Some(value.into());
+    pub fn day_end_time(mut self, value: i64) -> Self {
+        self.day_end_time = Some(value);
         self
     }
 }
@@ -314,6 +331,8 @@ impl GroupchatStatisticGroupByDayRequest {
 /// Response of 获取「群聊数据统计」数据(按自然日聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+///
+/// Generated from `spec/statistic.yaml:196` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -332,8 +351,11 @@ impl GroupchatStatisticGroupByDayResponse {
 
     /// Sets `items`: 记录列表, 每条为某个自然日客户群的统计数据
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticDayItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupChatStatisticDayItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -341,6 +363,8 @@ impl GroupchatStatisticGroupByDayResponse {
 /// Request of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+///
+/// Generated from `spec/statistic.yaml:114` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -371,11 +395,11 @@ pub struct GroupchatStatisticRequest {
 impl GroupchatStatisticRequest {
     /// Creates a `GroupchatStatisticRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: impl Into<i64>,
+        day_begin_time: i64,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time.into(),
+            day_begin_time: day_begin_time,
             day_end_time: None,
             owner_filter: owner_filter.into(),
             order_by: None,
@@ -387,8 +411,8 @@ impl GroupchatStatisticRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: impl Into<i64>) -> Self {
-        self.day_end_time = Some(value.into());
+    pub fn day_end_time(mut self, value: i64) -> Self {
+        self.day_end_time = Some(value);
         self
     }
 
@@ -401,22 +425,22 @@ impl GroupchatStatisticRequest {
 
     /// Sets `order_asc`: 是否升序; 0-否, 1-是; 默认降序
     #[must_use]
-    pub fn order_asc(mut self, value: impl Into<u32>) -> Self {
-        self.order_asc = Some(value.into());
+    pub fn order_asc(mut self, value: u32) -> Self {
+        self.order_asc = Some(value);
         self
     }
 
     /// Sets `offset`: 分页偏移量, 默认为0
     #[must_use]
-    pub fn offset(mut self, value: impl Into<u32>) -> Self {
-        self.offset = Some(value.into());
+    pub fn offset(mut self, value: u32) -> Self {
+        self.offset = Some(value);
         self
     }
 
     /// Sets `limit`: 分页, 预期请求的数据量, 默认为500, 取值范围 1 ~ 1000
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -424,6 +448,8 @@ impl GroupchatStatisticRequest {
 /// Response of 获取「群聊数据统计」数据(按群主聚合) (`POST /cgi-bin/externalcontact/groupchat/statistic`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92133>
+///
+/// Generated from `spec/statistic.yaml:122` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -452,27 +478,32 @@ impl GroupchatStatisticResponse {
 
     /// Sets `total`: 命中过滤条件的记录总个数
     #[must_use]
-    pub fn total(mut self, value: impl Into<u32>) -> Self {
-        self.total = Some(value.into());
+    pub fn total(mut self, value: u32) -> Self {
+        self.total = Some(value);
         self
     }
 
     /// Sets `next_offset`: 当前分页的下一个offset; 当next_offset和total相等时说明已经取完所有
     #[must_use]
-    pub fn next_offset(mut self, value: impl Into<u32>) -> Self {
-        self.next_offset = Some(value.into());
+    pub fn next_offset(mut self, value: u32) -> Self {
+        self.next_offset = Some(value);
         self
     }
 
     /// Sets `items`: 记录列表, 每条为某个群主所拥有的客户群的统计数据
     #[must_use]
-    pub fn items(mut self, value: impl Into<Vec<GroupChatStatisticOwnerItem>>) -> Self {
-        self.items = value.into();
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GroupChatStatisticOwnerItem>>,
+    ) -> Self {
+        self.items = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 每日统计数据
+///
+/// Generated from `spec/statistic.yaml:51` into `generated/statistic.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/statistic.rs>
 #[cfg(feature = "statistic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -523,57 +554,57 @@ impl UserBehaviorData {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: impl Into<i64>) -> Self {
-        self.stat_time = Some(value.into());
+    pub fn stat_time(mut self, value: i64) -> Self {
+        self.stat_time = Some(value);
         self
     }
 
     /// Sets `new_apply_cnt`: 发起申请数, 成员主动向客户发起的好友申请数量
     #[must_use]
-    pub fn new_apply_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.new_apply_cnt = Some(value.into());
+    pub fn new_apply_cnt(mut self, value: u32) -> Self {
+        self.new_apply_cnt = Some(value);
         self
     }
 
     /// Sets `new_contact_cnt`: 新增客户数, 成员新添加的客户数量
     #[must_use]
-    pub fn new_contact_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.new_contact_cnt = Some(value.into());
+    pub fn new_contact_cnt(mut self, value: u32) -> Self {
+        self.new_contact_cnt = Some(value);
         self
     }
 
     /// Sets `chat_cnt`: 聊天总数, 成员有主动发送过消息的单聊总数
     #[must_use]
-    pub fn chat_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.chat_cnt = Some(value.into());
+    pub fn chat_cnt(mut self, value: u32) -> Self {
+        self.chat_cnt = Some(value);
         self
     }
 
     /// Sets `message_cnt`: 发送消息数, 成员在单聊中发送的消息总数
     #[must_use]
-    pub fn message_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.message_cnt = Some(value.into());
+    pub fn message_cnt(mut self, value: u32) -> Self {
+        self.message_cnt = Some(value);
         self
     }
 
     /// Sets `reply_percentage`: 已回复聊天占比 (浮点型, 百分数); 不包括群聊, 仅在确有聊天时返回
     #[must_use]
-    pub fn reply_percentage(mut self, value: impl Into<f64>) -> Self {
-        self.reply_percentage = Some(value.into());
+    pub fn reply_percentage(mut self, value: f64) -> Self {
+        self.reply_percentage = Some(value);
         self
     }
 
     /// Sets `avg_reply_time`: 平均首次回复时长, 单位为分钟; 不包括群聊, 仅在确有聊天时返回
     #[must_use]
-    pub fn avg_reply_time(mut self, value: impl Into<u32>) -> Self {
-        self.avg_reply_time = Some(value.into());
+    pub fn avg_reply_time(mut self, value: u32) -> Self {
+        self.avg_reply_time = Some(value);
         self
     }
 
     /// Sets `negative_feedback_cnt`: 删除/拉黑成员的客户数
     #[must_use]
-    pub fn negative_feedback_cnt(mut self, value: impl Into<u32>) -> Self {
-        self.negative_feedback_cnt = Some(value.into());
+    pub fn negative_feedback_cnt(mut self, value: u32) -> Self {
+        self.negative_feedback_cnt = Some(value);
         self
     }
 }
@@ -675,6 +706,7 @@ pub(crate) const EP_GET_USER_BEHAVIOR_DATA: crate::catalog::Endpoint = crate::ca
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["userid", "partyid"])],
     example_request: Some(
         "{\"userid\":[\"zhangsan\",\"lisi\"],\"partyid\":[1001,1002],\"start_time\":1536508800,\"end_time\":1536595200}",
     ),
@@ -709,7 +741,9 @@ pub(crate) const EP_GROUPCHAT_STATISTIC: crate::catalog::Endpoint = crate::catal
         next: None,
         items: "items",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600444800,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]},\"order_by\":2,\"order_asc\":0,\"offset\":0,\"limit\":1000}",
     ),
@@ -739,6 +773,7 @@ pub(crate) const EP_GROUPCHAT_STATISTIC_GROUP_BY_DAY: crate::catalog::Endpoint =
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"day_begin_time\":1600272000,\"day_end_time\":1600358400,\"owner_filter\":{\"userid_list\":[\"zhangsan\"]}}",
     ),
@@ -757,6 +792,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92132>
     ///
     /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
+    ///
+    /// Set at least one of `userid`, `partyid` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///

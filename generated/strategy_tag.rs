@@ -4,6 +4,8 @@
 /// Request of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:86` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -28,9 +30,9 @@ pub struct AddStrategyTagRequest {
 #[cfg(feature = "strategy_tag")]
 impl AddStrategyTagRequest {
     /// Creates a `AddStrategyTagRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(strategy_id: impl Into<i64>) -> Self {
+    pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id.into(),
+            strategy_id: strategy_id,
             group_id: None,
             group_name: None,
             order: None,
@@ -54,15 +56,18 @@ impl AddStrategyTagRequest {
 
     /// Sets `order`: 标签组次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `tag`: 要添加的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<NewStrategyTag>>) -> Self {
-        self.tag = Some(value.into());
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<NewStrategyTag>>,
+    ) -> Self {
+        self.tag = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -70,6 +75,8 @@ impl AddStrategyTagRequest {
 /// Response of 为指定规则组创建企业客户标签 (`POST /cgi-bin/externalcontact/add_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:98` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -95,6 +102,8 @@ impl AddStrategyTagResponse {
 }
 
 /// 新建(或追加标签后)的规则组标签组, as add_strategy_tag returns it (no strategy_id: the request names it).
+///
+/// Generated from `spec/strategy_tag.yaml:14` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -131,22 +140,25 @@ impl AddedStrategyTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `tag`: 本次新建的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
-        self.tag = value.into();
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTag>>,
+    ) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -154,6 +166,8 @@ impl AddedStrategyTagGroup {
 /// Request of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:167` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -179,15 +193,18 @@ impl DelStrategyTagRequest {
 
     /// Sets `tag_id`: 要删除的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要删除的标签组id列表
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -195,6 +212,8 @@ impl DelStrategyTagRequest {
 /// Response of 删除指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/del_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:155` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -210,6 +229,8 @@ impl DelStrategyTagResponse {
 /// Request of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:138` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -245,8 +266,8 @@ impl EditStrategyTagRequest {
 
     /// Sets `order`: 标签/标签组的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
@@ -254,6 +275,8 @@ impl EditStrategyTagRequest {
 /// Response of 编辑指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/edit_strategy_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:128` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -269,6 +292,8 @@ impl EditStrategyTagResponse {
 /// Request of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:41` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -298,22 +323,25 @@ impl GetStrategyTagListRequest {
 
     /// Sets `strategy_id`: 规则组id
     #[must_use]
-    pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
-        self.strategy_id = Some(value.into());
+    pub fn strategy_id(mut self, value: i64) -> Self {
+        self.strategy_id = Some(value);
         self
     }
 
     /// Sets `tag_id`: 要查询的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要查询的标签组id列表; 返回该标签组以及其下的所有标签
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -321,6 +349,8 @@ impl GetStrategyTagListRequest {
 /// Response of 获取指定规则组下的企业客户标签 (`POST /cgi-bin/externalcontact/get_strategy_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
+///
+/// Generated from `spec/strategy_tag.yaml:45` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -339,13 +369,18 @@ impl GetStrategyTagListResponse {
 
     /// Sets `tag_group`: 标签组列表
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<Vec<StrategyTagGroup>>) -> Self {
-        self.tag_group = value.into();
+    pub fn tag_group(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTagGroup>>,
+    ) -> Self {
+        self.tag_group = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 要添加的标签列表
+///
+/// Generated from `spec/strategy_tag.yaml:91` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -370,13 +405,15 @@ impl NewStrategyTag {
 
     /// Sets `order`: 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
 
 /// 规则组下的企业标签 — one tag of a strategy tag group.
+///
+/// Generated from `spec/strategy_tag.yaml:22` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -409,20 +446,22 @@ impl StrategyTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
 
 /// 规则组下的企业标签组 — one tag group of a strategy, with its tags.
+///
+/// Generated from `spec/strategy_tag.yaml:5` into `generated/strategy_tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/strategy_tag.rs>
 #[cfg(feature = "strategy_tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -463,29 +502,32 @@ impl StrategyTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `strategy_id`: 标签组所属的规则组id
     #[must_use]
-    pub fn strategy_id(mut self, value: impl Into<i64>) -> Self {
-        self.strategy_id = Some(value.into());
+    pub fn strategy_id(mut self, value: i64) -> Self {
+        self.strategy_id = Some(value);
         self
     }
 
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<StrategyTag>>) -> Self {
-        self.tag = value.into();
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<StrategyTag>>,
+    ) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -511,6 +553,7 @@ pub(crate) const EP_GET_STRATEGY_TAG_LIST: crate::catalog::Endpoint = crate::cat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"strategy_id\":1,\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
     ),
@@ -540,6 +583,10 @@ pub(crate) const EP_ADD_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[
+        crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
+        crate::catalog::RequestRule::AtLeastOneOf(&["tag"]),
+    ],
     example_request: Some(
         "{\"strategy_id\":1,\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}]}",
     ),
@@ -569,6 +616,7 @@ pub(crate) const EP_EDIT_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some("{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -594,6 +642,7 @@ pub(crate) const EP_DEL_STRATEGY_TAG: crate::catalog::Endpoint = crate::catalog:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"]}",
     ),
@@ -632,6 +681,10 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `group_id`, `group_name` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// Corp tags and strategy tags together are limited to 3000 per corp. Tags can only be added under a
@@ -654,6 +707,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
@@ -673,6 +728,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/94882>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///

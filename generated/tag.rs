@@ -4,6 +4,8 @@
 /// Request of 添加企业客户标签 (`POST /cgi-bin/externalcontact/add_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:78` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -55,22 +57,25 @@ impl AddCorpTagRequest {
 
     /// Sets `order`: 标签组次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `tag`: 要添加的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<NewCorpTag>>) -> Self {
-        self.tag = Some(value.into());
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<NewCorpTag>>,
+    ) -> Self {
+        self.tag = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -78,6 +83,8 @@ impl AddCorpTagRequest {
 /// Response of 添加企业客户标签 (`POST /cgi-bin/externalcontact/add_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:90` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -105,6 +112,8 @@ impl AddCorpTagResponse {
 }
 
 /// 本次新建的标签列表
+///
+/// Generated from `spec/tag.yaml:101` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -137,15 +146,15 @@ impl AddedCorpTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签次序值, order值大的排序靠前
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
@@ -153,6 +162,8 @@ impl AddedCorpTag {
 /// 新建(或追加标签后)的标签组, tag 为本次新建的标签
 ///
 /// The fields add_corp_tag documents: those of `CorpTagGroup`/`CorpTag` without `deleted`, which only get_corp_tag_list returns (when filtering by id).
+///
+/// Generated from `spec/tag.yaml:91` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -189,27 +200,32 @@ impl AddedCorpTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签组次序值, order值大的排序靠前
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `tag`: 本次新建的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<AddedCorpTag>>) -> Self {
-        self.tag = value.into();
+    pub fn tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddedCorpTag>>,
+    ) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 企业标签 — one tag of a corp tag group.
+///
+/// Generated from `spec/tag.yaml:14` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -246,27 +262,29 @@ impl CorpTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `deleted`: 标签是否已经被删除; 只在指定tag_id/group_id进行查询时返回
     #[must_use]
-    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
-        self.deleted = Some(value.into());
+    pub fn deleted(mut self, value: bool) -> Self {
+        self.deleted = Some(value);
         self
     }
 }
 
 /// 企业标签组 — one corp tag group with its tags, as get_corp_tag_list returns it (add_corp_tag returns `AddedCorpTagGroup`).
+///
+/// Generated from `spec/tag.yaml:5` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -307,29 +325,29 @@ impl CorpTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: impl Into<i64>) -> Self {
-        self.create_time = Some(value.into());
+    pub fn create_time(mut self, value: i64) -> Self {
+        self.create_time = Some(value);
         self
     }
 
     /// Sets `order`: 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `deleted`: 标签组是否已经被删除; 只在指定tag_id进行查询时返回
     #[must_use]
-    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
-        self.deleted = Some(value.into());
+    pub fn deleted(mut self, value: bool) -> Self {
+        self.deleted = Some(value);
         self
     }
 
     /// Sets `tag`: 标签组内的标签列表
     #[must_use]
-    pub fn tag(mut self, value: impl Into<Vec<CorpTag>>) -> Self {
-        self.tag = value.into();
+    pub fn tag(mut self, value: impl IntoIterator<Item = impl Into<CorpTag>>) -> Self {
+        self.tag = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -337,6 +355,8 @@ impl CorpTagGroup {
 /// Request of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:177` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -366,22 +386,25 @@ impl DelCorpTagRequest {
 
     /// Sets `tag_id`: 要删除的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要删除的标签组id列表
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -389,6 +412,8 @@ impl DelCorpTagRequest {
 /// Response of 删除企业客户标签 (`POST /cgi-bin/externalcontact/del_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:167` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -404,6 +429,8 @@ impl DelCorpTagResponse {
 /// Request of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:148` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -443,15 +470,15 @@ impl EditCorpTagRequest {
 
     /// Sets `order`: 标签/标签组的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -459,6 +486,8 @@ impl EditCorpTagRequest {
 /// Response of 编辑企业客户标签 (`POST /cgi-bin/externalcontact/edit_corp_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:138` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -474,6 +503,8 @@ impl EditCorpTagResponse {
 /// Request of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:34` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -499,15 +530,18 @@ impl GetCorpTagListRequest {
 
     /// Sets `tag_id`: 要查询的标签id列表
     #[must_use]
-    pub fn tag_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.tag_id = Some(value.into());
+    pub fn tag_id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tag_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `group_id`: 要查询的标签组id列表; 返回该标签组以及其下的所有标签
     #[must_use]
-    pub fn group_id(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.group_id = Some(value.into());
+    pub fn group_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.group_id = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -515,6 +549,8 @@ impl GetCorpTagListRequest {
 /// Response of 获取企业标签库 (`POST /cgi-bin/externalcontact/get_corp_tag_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
+///
+/// Generated from `spec/tag.yaml:37` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -533,8 +569,11 @@ impl GetCorpTagListResponse {
 
     /// Sets `tag_group`: 标签组列表
     #[must_use]
-    pub fn tag_group(mut self, value: impl Into<Vec<CorpTagGroup>>) -> Self {
-        self.tag_group = value.into();
+    pub fn tag_group(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<CorpTagGroup>>,
+    ) -> Self {
+        self.tag_group = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -542,6 +581,8 @@ impl GetCorpTagListResponse {
 /// Request of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
+///
+/// Generated from `spec/tag.yaml:211` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -573,15 +614,21 @@ impl MarkTagRequest {
 
     /// Sets `add_tag`: 要标记的标签id列表
     #[must_use]
-    pub fn add_tag(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.add_tag = Some(value.into());
+    pub fn add_tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.add_tag = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 
     /// Sets `remove_tag`: 要移除的标签id列表
     #[must_use]
-    pub fn remove_tag(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.remove_tag = Some(value.into());
+    pub fn remove_tag(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.remove_tag = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -589,6 +636,8 @@ impl MarkTagRequest {
 /// Response of 编辑客户企业标签 (`POST /cgi-bin/externalcontact/mark_tag`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92118>
+///
+/// Generated from `spec/tag.yaml:194` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -602,6 +651,8 @@ impl MarkTagResponse {
 }
 
 /// 要添加的标签列表
+///
+/// Generated from `spec/tag.yaml:82` into `generated/tag.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/tag.rs>
 #[cfg(feature = "tag")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -626,8 +677,8 @@ impl NewCorpTag {
 
     /// Sets `order`: 标签次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[must_use]
-    pub fn order(mut self, value: impl Into<u32>) -> Self {
-        self.order = Some(value.into());
+    pub fn order(mut self, value: u32) -> Self {
+        self.order = Some(value);
         self
     }
 }
@@ -653,6 +704,7 @@ pub(crate) const EP_GET_CORP_TAG_LIST: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"tag_id\":[\"etXXXXXXXXXX\",\"etYYYYYYYYYY\"],\"group_id\":[\"etZZZZZZZZZZZZZ\",\"etYYYYYYYYYYYYY\"]}",
     ),
@@ -682,6 +734,10 @@ pub(crate) const EP_ADD_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[
+        crate::catalog::RequestRule::AtLeastOneOf(&["group_id", "group_name"]),
+        crate::catalog::RequestRule::AtLeastOneOf(&["tag"]),
+    ],
     example_request: Some(
         "{\"group_id\":\"GROUP_ID\",\"group_name\":\"GROUP_NAME\",\"order\":1,\"tag\":[{\"name\":\"TAG_NAME_1\",\"order\":1},{\"name\":\"TAG_NAME_2\",\"order\":2}],\"agentid\":1000014}",
     ),
@@ -711,6 +767,7 @@ pub(crate) const EP_EDIT_CORP_TAG: crate::catalog::Endpoint = crate::catalog::En
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["name", "order"])],
     example_request: Some(
         "{\"id\":\"TAG_ID\",\"name\":\"NEW_TAG_NAME\",\"order\":1,\"agentid\":1000014}",
     ),
@@ -738,6 +795,7 @@ pub(crate) const EP_DEL_CORP_TAG: crate::catalog::Endpoint = crate::catalog::End
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["tag_id", "group_id"])],
     example_request: Some(
         "{\"tag_id\":[\"TAG_ID_1\",\"TAG_ID_2\"],\"group_id\":[\"GROUP_ID_1\",\"GROUP_ID_2\"],\"agentid\":1000014}",
     ),
@@ -765,6 +823,7 @@ pub(crate) const EP_MARK_TAG: crate::catalog::Endpoint = crate::catalog::Endpoin
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["add_tag", "remove_tag"])],
     example_request: Some(
         "{\"userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd1NPGHKSD4wKmE8Aabj9AAA\",\"add_tag\":[\"TAGID1\",\"TAGID2\"],\"remove_tag\":[\"TAGID3\",\"TAGID4\"]}",
     ),
@@ -803,6 +862,10 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `group_id`, `group_name` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
+    /// Set at least one of `tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A corp may configure at most 3000 corp tags. To add tags to an existing group give group_id; to create a
@@ -826,6 +889,8 @@ impl crate::Client {
     ///
     /// Not idempotent: never retried.
     ///
+    /// Set at least one of `name`, `order` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
+    ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
     /// A renamed group must not clash with an existing group name, and a renamed tag must not clash with
@@ -845,6 +910,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92117>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `tag_id`, `group_id` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///
@@ -869,6 +936,8 @@ impl crate::Client {
     /// WeCom allows at most 5 concurrent calls of it per corp; the client queues callers beyond that.
     ///
     /// Calls with the same `external_userid` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
+    ///
+    /// Set at least one of `add_tag`, `remove_tag` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///

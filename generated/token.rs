@@ -4,6 +4,8 @@
 /// Request of 获取access_token (`GET /cgi-bin/gettoken`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
+///
+/// Generated from `spec/token.yaml:16` into `generated/token.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/token.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,8 @@ impl GettokenRequest {
 /// Response of 获取access_token (`GET /cgi-bin/gettoken`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/91039>
+///
+/// Generated from `spec/token.yaml:19` into `generated/token.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/token.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct GettokenResponse {
@@ -44,13 +48,10 @@ pub struct GettokenResponse {
 
 impl GettokenResponse {
     /// Creates a `GettokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(
-        access_token: impl Into<crate::token::Secret>,
-        expires_in: impl Into<u64>,
-    ) -> Self {
+    pub fn new(access_token: impl Into<crate::token::Secret>, expires_in: u64) -> Self {
         Self {
             access_token: access_token.into(),
-            expires_in: expires_in.into(),
+            expires_in: expires_in,
         }
     }
 }
@@ -75,6 +76,7 @@ pub(crate) const EP_GETTOKEN: crate::catalog::Endpoint = crate::catalog::Endpoin
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"corpid\":\"ID\",\"corpsecret\":\"SECRET\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"accesstoken000001\",\"expires_in\":7200}",

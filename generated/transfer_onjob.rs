@@ -4,6 +4,8 @@
 /// Request of 分配在职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/onjob_transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
+///
+/// Generated from `spec/transfer_onjob.yaml:121` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -19,11 +21,11 @@ pub struct GroupchatOnjobTransferRequest {
 impl GroupchatOnjobTransferRequest {
     /// Creates a `GroupchatOnjobTransferRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        chat_id_list: impl Into<Vec<String>>,
+        chat_id_list: impl IntoIterator<Item = impl Into<String>>,
         new_owner: impl Into<String>,
     ) -> Self {
         Self {
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
             new_owner: new_owner.into(),
         }
     }
@@ -32,6 +34,8 @@ impl GroupchatOnjobTransferRequest {
 /// Response of 分配在职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/onjob_transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/95703>
+///
+/// Generated from `spec/transfer_onjob.yaml:124` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -54,14 +58,16 @@ impl GroupchatOnjobTransferResponse {
     #[must_use]
     pub fn failed_chat_list(
         mut self,
-        value: impl Into<Vec<OnjobGroupChatTransferFailure>>,
+        value: impl IntoIterator<Item = impl Into<OnjobGroupChatTransferFailure>>,
     ) -> Self {
-        self.failed_chat_list = value.into();
+        self.failed_chat_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 没能成功继承的群
+///
+/// Generated from `spec/transfer_onjob.yaml:125` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -90,8 +96,8 @@ impl OnjobGroupChatTransferFailure {
 
     /// Sets `errcode`: 没能成功继承的群, 错误码
     #[must_use]
-    pub fn errcode(mut self, value: impl Into<i32>) -> Self {
-        self.errcode = Some(value.into());
+    pub fn errcode(mut self, value: i32) -> Self {
+        self.errcode = Some(value);
         self
     }
 
@@ -104,6 +110,8 @@ impl OnjobGroupChatTransferFailure {
 }
 
 /// 客户接替记录列表
+///
+/// Generated from `spec/transfer_onjob.yaml:77` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -139,13 +147,15 @@ impl OnjobTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
-        self.takeover_time = Some(value.into());
+    pub fn takeover_time(mut self, value: i64) -> Self {
+        self.takeover_time = Some(value);
         self
     }
 }
 
 /// 每个客户的分配结果
+///
+/// Generated from `spec/transfer_onjob.yaml:35` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -161,10 +171,10 @@ pub struct OnjobTransferCustomerResult {
 #[cfg(feature = "transfer_onjob")]
 impl OnjobTransferCustomerResult {
     /// Creates a `OnjobTransferCustomerResult` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<String>, errcode: impl Into<i32>) -> Self {
+    pub fn new(external_userid: impl Into<String>, errcode: i32) -> Self {
         Self {
             external_userid: external_userid.into(),
-            errcode: errcode.into(),
+            errcode: errcode,
         }
     }
 }
@@ -172,6 +182,8 @@ impl OnjobTransferCustomerResult {
 /// Request of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
+///
+/// Generated from `spec/transfer_onjob.yaml:29` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -194,12 +206,12 @@ impl TransferCustomerRequest {
     pub fn new(
         handover_userid: impl Into<String>,
         takeover_userid: impl Into<String>,
-        external_userid: impl Into<Vec<String>>,
+        external_userid: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             handover_userid: handover_userid.into(),
             takeover_userid: takeover_userid.into(),
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
             transfer_success_msg: None,
         }
     }
@@ -215,6 +227,8 @@ impl TransferCustomerRequest {
 /// Response of 分配在职成员的客户 (`POST /cgi-bin/externalcontact/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92125>
+///
+/// Generated from `spec/transfer_onjob.yaml:34` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -235,9 +249,9 @@ impl TransferCustomerResponse {
     #[must_use]
     pub fn customer(
         mut self,
-        value: impl Into<Vec<OnjobTransferCustomerResult>>,
+        value: impl IntoIterator<Item = impl Into<OnjobTransferCustomerResult>>,
     ) -> Self {
-        self.customer = value.into();
+        self.customer = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
@@ -245,6 +259,8 @@ impl TransferCustomerResponse {
 /// Request of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
+///
+/// Generated from `spec/transfer_onjob.yaml:72` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -284,6 +300,8 @@ impl TransferResultRequest {
 /// Response of 查询客户接替状态(在职) (`POST /cgi-bin/externalcontact/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94088>
+///
+/// Generated from `spec/transfer_onjob.yaml:76` into `generated/transfer_onjob.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_onjob.rs>
 #[cfg(feature = "transfer_onjob")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -308,8 +326,11 @@ impl TransferResultResponse {
 
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
-    pub fn customer(mut self, value: impl Into<Vec<OnjobTakeoverRecord>>) -> Self {
-        self.customer = value.into();
+    pub fn customer(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<OnjobTakeoverRecord>>,
+    ) -> Self {
+        self.customer = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -422,6 +443,7 @@ pub(crate) const EP_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate::catalog
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\"],\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
     ),
@@ -456,7 +478,9 @@ pub(crate) const EP_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catalog::
         next: Some("next_cursor"),
         items: "customer",
         limit: None,
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"cursor\":\"CURSOR\"}",
     ),
@@ -486,6 +510,7 @@ pub(crate) const EP_GROUPCHAT_ONJOB_TRANSFER: crate::catalog::Endpoint = crate::
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
     ),
@@ -543,11 +568,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::transfer_result`](crate::Client::transfer_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::transfer_result_pages`](crate::Client::transfer_result_pages) keeps them and resumes.
     pub fn transfer_result_stream(
         &self,
         request: TransferResultRequest,
     ) -> crate::paging::Pages<OnjobTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::transfer_result`](crate::Client::transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn transfer_result_pages(
+        &self,
+        request: TransferResultRequest,
+    ) -> crate::paging::PageStream<TransferResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配在职成员的客户群 — Hand customer group chats owned by an employed member over to a new owner.

@@ -4,6 +4,8 @@
 /// Request of 查询客户接替结果(旧接口) (`POST /cgi-bin/externalcontact/get_transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
+///
+/// Generated from `spec/transfer_resigned.yaml:244` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -36,6 +38,8 @@ impl GetTransferResultRequest {
 /// Response of 查询客户接替结果(旧接口) (`POST /cgi-bin/externalcontact/get_transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92973>
+///
+/// Generated from `spec/transfer_resigned.yaml:248` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -67,8 +71,8 @@ impl GetTransferResultResponse {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
-        self.takeover_time = Some(value.into());
+    pub fn takeover_time(mut self, value: i64) -> Self {
+        self.takeover_time = Some(value);
         self
     }
 }
@@ -76,6 +80,8 @@ impl GetTransferResultResponse {
 /// Request of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
+///
+/// Generated from `spec/transfer_resigned.yaml:28` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -105,15 +111,15 @@ impl GetUnassignedListRequest {
 
     /// Sets `page_id`: 旧的分页参数: 要查询的页号, 从0开始 (现行文档已不列出, 使用cursor时无需填写)
     #[must_use]
-    pub fn page_id(mut self, value: impl Into<u32>) -> Self {
-        self.page_id = Some(value.into());
+    pub fn page_id(mut self, value: u32) -> Self {
+        self.page_id = Some(value);
         self
     }
 
     /// Sets `page_size`: 每次返回的最大记录数, 默认1000, 最大1000
     #[must_use]
-    pub fn page_size(mut self, value: impl Into<u32>) -> Self {
-        self.page_size = Some(value.into());
+    pub fn page_size(mut self, value: u32) -> Self {
+        self.page_size = Some(value);
         self
     }
 
@@ -128,6 +134,8 @@ impl GetUnassignedListRequest {
 /// Response of 获取待分配的离职成员列表 (`POST /cgi-bin/externalcontact/get_unassigned_list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92124>
+///
+/// Generated from `spec/transfer_resigned.yaml:32` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -156,15 +164,18 @@ impl GetUnassignedListResponse {
 
     /// Sets `info`: 待分配的离职成员客户列表
     #[must_use]
-    pub fn info(mut self, value: impl Into<Vec<UnassignedCustomer>>) -> Self {
-        self.info = value.into();
+    pub fn info(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UnassignedCustomer>>,
+    ) -> Self {
+        self.info = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
     /// Sets `is_last`: 是否是最后一条记录
     #[must_use]
-    pub fn is_last(mut self, value: impl Into<bool>) -> Self {
-        self.is_last = Some(value.into());
+    pub fn is_last(mut self, value: bool) -> Self {
+        self.is_last = Some(value);
         self
     }
 
@@ -179,6 +190,8 @@ impl GetUnassignedListResponse {
 /// Request of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
+///
+/// Generated from `spec/transfer_resigned.yaml:174` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -194,11 +207,11 @@ pub struct GroupchatTransferRequest {
 impl GroupchatTransferRequest {
     /// Creates a `GroupchatTransferRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        chat_id_list: impl Into<Vec<String>>,
+        chat_id_list: impl IntoIterator<Item = impl Into<String>>,
         new_owner: impl Into<String>,
     ) -> Self {
         Self {
-            chat_id_list: chat_id_list.into(),
+            chat_id_list: chat_id_list.into_iter().map(|v| v.into()).collect(),
             new_owner: new_owner.into(),
         }
     }
@@ -207,6 +220,8 @@ impl GroupchatTransferRequest {
 /// Response of 分配离职成员的客户群 (`POST /cgi-bin/externalcontact/groupchat/transfer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92127>
+///
+/// Generated from `spec/transfer_resigned.yaml:177` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -229,14 +244,16 @@ impl GroupchatTransferResponse {
     #[must_use]
     pub fn failed_chat_list(
         mut self,
-        value: impl Into<Vec<ResignedGroupChatTransferFailure>>,
+        value: impl IntoIterator<Item = impl Into<ResignedGroupChatTransferFailure>>,
     ) -> Self {
-        self.failed_chat_list = value.into();
+        self.failed_chat_list = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 没能成功继承的群
+///
+/// Generated from `spec/transfer_resigned.yaml:178` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -265,8 +282,8 @@ impl ResignedGroupChatTransferFailure {
 
     /// Sets `errcode`: 没能成功继承的群, 错误码
     #[must_use]
-    pub fn errcode(mut self, value: impl Into<i32>) -> Self {
-        self.errcode = Some(value.into());
+    pub fn errcode(mut self, value: i32) -> Self {
+        self.errcode = Some(value);
         self
     }
 
@@ -279,6 +296,8 @@ impl ResignedGroupChatTransferFailure {
 }
 
 /// 客户接替记录列表
+///
+/// Generated from `spec/transfer_resigned.yaml:132` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -314,8 +333,8 @@ impl ResignedTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: impl Into<i64>) -> Self {
-        self.takeover_time = Some(value.into());
+    pub fn takeover_time(mut self, value: i64) -> Self {
+        self.takeover_time = Some(value);
         self
     }
 }
@@ -323,6 +342,8 @@ impl ResignedTakeoverRecord {
 /// Request of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
+///
+/// Generated from `spec/transfer_resigned.yaml:86` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -342,12 +363,12 @@ impl ResignedTransferCustomerRequest {
     pub fn new(
         handover_userid: impl Into<String>,
         takeover_userid: impl Into<String>,
-        external_userid: impl Into<Vec<String>>,
+        external_userid: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             handover_userid: handover_userid.into(),
             takeover_userid: takeover_userid.into(),
-            external_userid: external_userid.into(),
+            external_userid: external_userid.into_iter().map(|v| v.into()).collect(),
         }
     }
 }
@@ -355,6 +376,8 @@ impl ResignedTransferCustomerRequest {
 /// Response of 分配离职成员的客户 (`POST /cgi-bin/externalcontact/resigned/transfer_customer`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94081>
+///
+/// Generated from `spec/transfer_resigned.yaml:90` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -375,14 +398,16 @@ impl ResignedTransferCustomerResponse {
     #[must_use]
     pub fn customer(
         mut self,
-        value: impl Into<Vec<ResignedTransferCustomerResult>>,
+        value: impl IntoIterator<Item = impl Into<ResignedTransferCustomerResult>>,
     ) -> Self {
-        self.customer = value.into();
+        self.customer = value.into_iter().map(|v| v.into()).collect();
         self
     }
 }
 
 /// 每个客户的分配结果
+///
+/// Generated from `spec/transfer_resigned.yaml:91` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -398,10 +423,10 @@ pub struct ResignedTransferCustomerResult {
 #[cfg(feature = "transfer_resigned")]
 impl ResignedTransferCustomerResult {
     /// Creates a `ResignedTransferCustomerResult` from its required fields; every optional field starts as `None`.
-    pub fn new(external_userid: impl Into<String>, errcode: impl Into<i32>) -> Self {
+    pub fn new(external_userid: impl Into<String>, errcode: i32) -> Self {
         Self {
             external_userid: external_userid.into(),
-            errcode: errcode.into(),
+            errcode: errcode,
         }
     }
 }
@@ -409,6 +434,8 @@ impl ResignedTransferCustomerResult {
 /// Request of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
+///
+/// Generated from `spec/transfer_resigned.yaml:127` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -448,6 +475,8 @@ impl ResignedTransferResultRequest {
 /// Response of 查询客户接替状态(离职) (`POST /cgi-bin/externalcontact/resigned/transfer_result`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/94082>
+///
+/// Generated from `spec/transfer_resigned.yaml:131` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -472,8 +501,11 @@ impl ResignedTransferResultResponse {
 
     /// Sets `customer`: 客户接替记录列表
     #[must_use]
-    pub fn customer(mut self, value: impl Into<Vec<ResignedTakeoverRecord>>) -> Self {
-        self.customer = value.into();
+    pub fn customer(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ResignedTakeoverRecord>>,
+    ) -> Self {
+        self.customer = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -486,6 +518,8 @@ impl ResignedTransferResultResponse {
 }
 
 /// Request of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
+///
+/// Generated from `spec/transfer_resigned.yaml:215` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -527,6 +561,8 @@ impl TransferRequest {
 }
 
 /// Response of 离职成员的外部联系人再分配(旧接口) (`POST /cgi-bin/externalcontact/transfer`).
+///
+/// Generated from `spec/transfer_resigned.yaml:205` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -540,6 +576,8 @@ impl TransferResponse {
 }
 
 /// 待分配的离职成员客户列表
+///
+/// Generated from `spec/transfer_resigned.yaml:33` into `generated/transfer_resigned.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/transfer_resigned.rs>
 #[cfg(feature = "transfer_resigned")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -571,8 +609,8 @@ impl UnassignedCustomer {
 
     /// Sets `dimission_time`: 成员离职时间 (unix seconds)
     #[must_use]
-    pub fn dimission_time(mut self, value: impl Into<i64>) -> Self {
-        self.dimission_time = Some(value.into());
+    pub fn dimission_time(mut self, value: i64) -> Self {
+        self.dimission_time = Some(value);
         self
     }
 }
@@ -683,7 +721,9 @@ pub(crate) const EP_GET_UNASSIGNED_LIST: crate::catalog::Endpoint = crate::catal
         next: Some("next_cursor"),
         items: "info",
         limit: Some("page_size"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"cursor\":\"\",\"page_size\":100}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"info\":[{\"handover_userid\":\"zhangsan\",\"external_userid\":\"woAJ2GCAAAd4uL12hdfsdasassdDmAAAAA\",\"dimission_time\":1550838571},{\"handover_userid\":\"lisi\",\"external_userid\":\"wmAJ2GCAAAzLTI123ghsdfoGZNqqAAAA\",\"dimission_time\":1550661468}],\"is_last\":false,\"next_cursor\":\"aSfwejksvhToiMMfFeIGZZ\"}",
@@ -711,6 +751,7 @@ pub(crate) const EP_RESIGNED_TRANSFER_CUSTOMER: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"external_userid\":[\"woAJ2GCAAAXtWyujaWJHDDGi0mACBBBB\",\"woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA\"]}",
     ),
@@ -745,7 +786,9 @@ pub(crate) const EP_RESIGNED_TRANSFER_RESULT: crate::catalog::Endpoint = crate::
         next: Some("next_cursor"),
         items: "customer",
         limit: None,
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some(
         "{\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"cursor\":\"CURSOR\"}",
     ),
@@ -775,6 +818,7 @@ pub(crate) const EP_GROUPCHAT_TRANSFER: crate::catalog::Endpoint = crate::catalo
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"chat_id_list\":[\"wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAA\",\"wrOgQhDgAAMYQiS5ol9G7gK9JVQUAAAA\"],\"new_owner\":\"zhangsan\"}",
     ),
@@ -806,6 +850,7 @@ pub(crate) const EP_TRANSFER: crate::catalog::Endpoint = crate::catalog::Endpoin
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\",\"transfer_success_msg\":\"您好，您的服务已升级，后续将由我的同事李四@腾讯接替我的工作，继续为您服务。\"}",
     ),
@@ -835,6 +880,7 @@ pub(crate) const EP_GET_TRANSFER_RESULT: crate::catalog::Endpoint = crate::catal
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"external_userid\":\"woAJ2GCAAAXtWyujaWJHDDGi0mACH71w\",\"handover_userid\":\"zhangsan\",\"takeover_userid\":\"lisi\"}",
     ),
@@ -870,11 +916,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::get_unassigned_list_pages`](crate::Client::get_unassigned_list_pages) keeps them and resumes.
     pub fn get_unassigned_list_stream(
         &self,
         request: GetUnassignedListRequest,
     ) -> crate::paging::Pages<UnassignedCustomer> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn get_unassigned_list_pages(
+        &self,
+        request: GetUnassignedListRequest,
+    ) -> crate::paging::PageStream<GetUnassignedListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配离职成员的客户 — Assign up to 100 customers of a resigned member to another member.
@@ -921,11 +977,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result), page after page, as a stream: follows the cursor until the last page.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::resigned_transfer_result_pages`](crate::Client::resigned_transfer_result_pages) keeps them and resumes.
     pub fn resigned_transfer_result_stream(
         &self,
         request: ResignedTransferResultRequest,
     ) -> crate::paging::Pages<ResignedTakeoverRecord> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn resigned_transfer_result_pages(
+        &self,
+        request: ResignedTransferResultRequest,
+    ) -> crate::paging::PageStream<ResignedTransferResultRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 分配离职成员的客户群 — Hand customer group chats owned by a resigned member over to a new owner.

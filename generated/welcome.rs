@@ -4,6 +4,8 @@
 /// Request of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:83` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -95,15 +97,15 @@ impl GroupWelcomeTemplateAddRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 
     /// Sets `notify`: 是否通知成员将这条入群欢迎语应用到客户群中; 0-不通知, 1-通知; 不填则通知
     #[must_use]
-    pub fn notify(mut self, value: impl Into<u32>) -> Self {
-        self.notify = Some(value.into());
+    pub fn notify(mut self, value: u32) -> Self {
+        self.notify = Some(value);
         self
     }
 }
@@ -111,6 +113,8 @@ impl GroupWelcomeTemplateAddRequest {
 /// Response of 添加入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/add`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:92` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -133,6 +137,8 @@ impl GroupWelcomeTemplateAddResponse {
 /// Request of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:236` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -157,8 +163,8 @@ impl GroupWelcomeTemplateDelRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -166,6 +172,8 @@ impl GroupWelcomeTemplateDelRequest {
 /// Response of 删除入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/del`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:230` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -181,6 +189,8 @@ impl GroupWelcomeTemplateDelResponse {
 /// Request of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:138` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -271,8 +281,8 @@ impl GroupWelcomeTemplateEditRequest {
 
     /// Sets `agentid`: 授权方安装的应用agentid; 仅旧的第三方多应用套件需要填此参数
     #[must_use]
-    pub fn agentid(mut self, value: impl Into<i64>) -> Self {
-        self.agentid = Some(value.into());
+    pub fn agentid(mut self, value: i64) -> Self {
+        self.agentid = Some(value);
         self
     }
 }
@@ -280,6 +290,8 @@ impl GroupWelcomeTemplateEditRequest {
 /// Response of 编辑入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/edit`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:132` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -295,6 +307,8 @@ impl GroupWelcomeTemplateEditResponse {
 /// Request of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:188` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -317,6 +331,8 @@ impl GroupWelcomeTemplateGetRequest {
 /// Response of 获取入群欢迎语素材 (`POST /cgi-bin/externalcontact/group_welcome_template/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92366>
+///
+/// Generated from `spec/welcome.yaml:190` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -401,6 +417,8 @@ impl GroupWelcomeTemplateGetResponse {
 /// Request of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+///
+/// Generated from `spec/welcome.yaml:19` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -436,8 +454,11 @@ impl SendWelcomeMsgRequest {
 
     /// Sets `attachments`: 附件, 最多可添加9个附件
     #[must_use]
-    pub fn attachments(mut self, value: impl Into<Vec<Attachment>>) -> Self {
-        self.attachments = Some(value.into());
+    pub fn attachments(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Attachment>>,
+    ) -> Self {
+        self.attachments = Some(value.into_iter().map(|v| v.into()).collect());
         self
     }
 }
@@ -445,6 +466,8 @@ impl SendWelcomeMsgRequest {
 /// Response of 发送新客户欢迎语 (`POST /cgi-bin/externalcontact/send_welcome_msg`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
+///
+/// Generated from `spec/welcome.yaml:5` into `generated/welcome.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/welcome.rs>
 #[cfg(feature = "welcome")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -478,6 +501,7 @@ pub(crate) const EP_SEND_WELCOME_MSG: crate::catalog::Endpoint = crate::catalog:
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[crate::catalog::RequestRule::AtLeastOneOf(&["text", "attachments"])],
     example_request: Some(
         "{\"welcome_code\":\"CALLBACK_CODE\",\"text\":{\"content\":\"文本消息内容\"},\"attachments\":[{\"msgtype\":\"image\",\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"}},{\"msgtype\":\"link\",\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"}},{\"msgtype\":\"miniprogram\",\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index.html\"}},{\"msgtype\":\"video\",\"video\":{\"media_id\":\"MEDIA_ID\"}},{\"msgtype\":\"file\",\"file\":{\"media_id\":\"MEDIA_ID\"}}]}",
     ),
@@ -505,6 +529,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_ADD: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"text\":{\"content\":\"亲爱的%NICKNAME%用户，你好\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147dfAAA\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014,\"notify\":1}",
     ),
@@ -534,6 +559,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_EDIT: crate::catalog::Endpoint = crat
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some(
         "{\"template_id\":\"msgXXXXXXX\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"media_id\":\"MEDIA_ID\",\"pic_url\":\"http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"},\"agentid\":1000014}",
     ),
@@ -561,6 +587,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_GET: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"text\":{\"content\":\"文本消息内容\"},\"image\":{\"pic_url\":\"http://p.qpic.cn/pic_wework/XXXXX\"},\"link\":{\"title\":\"消息标题\",\"picurl\":\"https://example.pic.com/path\",\"desc\":\"消息描述\",\"url\":\"https://example.link.com/path\"},\"miniprogram\":{\"title\":\"消息标题\",\"pic_media_id\":\"MEDIA_ID\",\"appid\":\"wx8bd80126147df384\",\"page\":\"/path/index\"},\"file\":{\"media_id\":\"1Yv-zXfHjSjU-7LH-GwtYqDGS-zz6w22KmWAT5COgP7o\"},\"video\":{\"media_id\":\"MEDIA_ID\"}}",
@@ -588,6 +615,7 @@ pub(crate) const EP_GROUP_WELCOME_TEMPLATE_DEL: crate::catalog::Endpoint = crate
         per_hour: 150000,
     }),
     paging: None,
+    rules: &[],
     example_request: Some("{\"template_id\":\"msgXXXXXXX\",\"agentid\":1000014}"),
     example_response: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
 };
@@ -602,6 +630,8 @@ impl crate::Client {
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/92137>
     ///
     /// Not idempotent: never retried.
+    ///
+    /// Set at least one of `text`, `attachments` (a rule of the official docs): otherwise the client refuses the request with `Error::InvalidRequest` before sending it.
     ///
     /// Rate budget: WeCom's default, 10000 calls a minute and 150000 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     ///

@@ -79,6 +79,62 @@ pub struct Paging {
     pub items: &'static str,
     /// Request field with the page size.
     pub limit: Option<&'static str>,
+    /// Response fields that report a partial failure of a page (`batch/get_by_user`'s `fail_info`): item
+    /// streams drop them, page streams ([`Page::partial`](crate::paging::Page::partial)) keep them.
+    pub partial: &'static [&'static str],
+}
+
+/// A rule the official docs state in words about an endpoint's request fields (the spec's `rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestRule {
+    /// At least one of these top-level fields is set: present, not null, not `""` and not `[]`. With two
+    /// fields this is the docs' "not both empty" (不可同时为空), e.g. `mark_tag`'s `add_tag`/`remove_tag`.
+    AtLeastOneOf(&'static [&'static str]),
+}
+
+impl RequestRule {
+    /// The spec's name of the rule (`at_least_one_of`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RequestRule::AtLeastOneOf(_) => "at_least_one_of",
+        }
+    }
+
+    /// The wire names of the fields the rule is about.
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self {
+            RequestRule::AtLeastOneOf(f) => f,
+        }
+    }
+
+    /// Whether `request` (the request as JSON: the body, or the query as an object) keeps the rule.
+    pub fn holds(&self, request: &serde_json::Value) -> bool {
+        let set = |name: &str| match request.get(name) {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::String(s)) => !s.is_empty(),
+            Some(serde_json::Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        };
+        match self {
+            RequestRule::AtLeastOneOf(names) => names.iter().any(|n| set(n)),
+        }
+    }
+
+    /// The first rule of `ep` that `request` breaks, if any.
+    pub fn broken(ep: &Endpoint, request: &serde_json::Value) -> Option<&'static RequestRule> {
+        ep.rules.iter().find(|r| !r.holds(request))
+    }
+}
+
+impl fmt::Display for RequestRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestRule::AtLeastOneOf(names) => {
+                write!(f, "at_least_one_of [{}]: set at least one of them", names.join(", "))
+            }
+        }
+    }
 }
 
 /// One catalogued endpoint.
@@ -122,6 +178,9 @@ pub struct Endpoint {
     pub rate_limit: Option<RateBudget>,
     /// Paging, if the endpoint pages.
     pub paging: Option<Paging>,
+    /// Rules the official docs state about the request's fields (from the spec's `rules`): the client refuses
+    /// a request that breaks one before sending it, and the stand-in answers it with errcode 40058.
+    pub rules: &'static [RequestRule],
     /// The official example request (compact JSON).
     pub example_request: Option<&'static str>,
     /// The official example response (compact JSON).

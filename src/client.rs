@@ -660,8 +660,28 @@ impl Client {
         }
     }
 
+    /// Refuses a request that breaks one of the endpoint's [`RequestRule`](crate::catalog::RequestRule)s,
+    /// naming the rule and its fields, before anything is sent.
+    fn check_rules<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<()> {
+        if ep.rules.is_empty() {
+            return Ok(());
+        }
+        let value = serde_json::to_value(request).map_err(|e| Error::InvalidRequest {
+            endpoint: ep.path.to_string(),
+            message: e.to_string(),
+        })?;
+        match crate::catalog::RequestRule::broken(ep, &value) {
+            None => Ok(()),
+            Some(rule) => Err(Error::InvalidRequest {
+                endpoint: ep.path.to_string(),
+                message: format!("the request breaks the rule {rule} (nothing was sent)"),
+            }),
+        }
+    }
+
     /// The request of a JSON endpoint as a query (GET) or a body (POST).
     fn encode<Req: Serialize>(ep: &Endpoint, request: &Req) -> Result<(Vec<(String, String)>, Body)> {
+        Self::check_rules(ep, request)?;
         if ep.upload.is_some() {
             return Err(Error::InvalidRequest {
                 endpoint: ep.path.to_string(),
@@ -698,6 +718,7 @@ impl Client {
         request: &Req,
         file: Upload,
     ) -> Result<Resp> {
+        Self::check_rules(ep, request)?;
         let query = to_query(ep.path, request)?;
         let body = Body::Multipart {
             part: ep.upload.unwrap_or("media").to_string(),

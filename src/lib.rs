@@ -230,8 +230,7 @@ mod fixture_compiles {
             serde_json::to_value(&r).unwrap(),
             serde_json::json!({"owner_list":["a"],"cursor":"c"})
         );
-        let parts =
-            crate::paging::CursorPaged::split(FixtureWidgetListRequest::new(vec!["a".into(), "b".into(), "c".into()]));
+        let parts = crate::paging::CursorPaged::split(FixtureWidgetListRequest::new(["a", "b", "c"]));
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[1].owner_list, vec!["c".to_string()]);
     }

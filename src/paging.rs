@@ -12,12 +12,74 @@ use std::pin::Pin;
 /// A stream of items from a paged endpoint.
 pub type Pages<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>;
 
+/// A stream of whole pages of a cursor-paged endpoint (`<method>_pages`).
+pub type PageStream<R> = Pin<Box<dyn Stream<Item = Result<Page<R>>> + Send + 'static>>;
+
+/// One page of a cursor-paged endpoint: its items, the request (with the cursor) that produced it, the next
+/// cursor, and the endpoint's partial-failure fields.
+///
+/// To resume a walk that stopped (a crash, an error), keep the last page's [`request`](Page::request) and
+/// [`next_cursor`](Page::next_cursor): [`Page::resume`] is the request that fetches the page after it, and a
+/// stream started from it continues there (a cursor set in a request resumes from it). For a request whose list
+/// the stream splits into chunks (`batch/get_by_user`'s `userid_list`), the page's request holds only its
+/// chunk: resume the chunk, then start the members not yet done.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Page<R: CursorPaged> {
+    /// The request that fetched this page (its cursor: `None` or empty for a first page).
+    pub request: R,
+    /// The page's items.
+    pub items: Vec<R::Item>,
+    /// The cursor of the page after this one; `None` when this was the last page of its request.
+    pub next_cursor: Option<String>,
+    /// The endpoint's partial-failure fields that this page set (the spec's `paging.partial`, e.g.
+    /// `batch/get_by_user`'s `fail_info` with `unlicensed_userid_list`), by wire name; empty when none is set.
+    pub partial: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<R: CursorPaged> Page<R> {
+    /// The cursor that produced this page (`None` for a first page).
+    pub fn cursor(&self) -> Option<&str> {
+        self.request.cursor().filter(|c| !c.is_empty())
+    }
+
+    /// The request that fetches the page after this one, or `None` after the last page of its request.
+    pub fn resume(&self) -> Option<R> {
+        let next = self.next_cursor.clone()?;
+        let mut r = self.request.clone();
+        r.set_cursor(next);
+        Some(r)
+    }
+}
+
+/// The fields of `response` named by the endpoint's `paging.partial` that are set (not null, `""`, `[]` or `{}`).
+fn partial_fields<T: Serialize>(ep: &Endpoint, response: &T) -> serde_json::Map<String, serde_json::Value> {
+    let names = ep.paging.map(|p| p.partial).unwrap_or_default();
+    if names.is_empty() {
+        return serde_json::Map::new();
+    }
+    let Ok(serde_json::Value::Object(mut all)) = serde_json::to_value(response) else {
+        return serde_json::Map::new();
+    };
+    names
+        .iter()
+        .filter_map(|n| all.remove(*n).map(|v| (n.to_string(), v)))
+        .filter(|(_, v)| match v {
+            serde_json::Value::Null => false,
+            serde_json::Value::String(s) => !s.is_empty(),
+            serde_json::Value::Array(a) => !a.is_empty(),
+            serde_json::Value::Object(o) => !o.is_empty(),
+            _ => true,
+        })
+        .collect()
+}
+
 /// A request of a cursor-paged endpoint.
-pub trait CursorPaged: Serialize + Clone + Send + Sync + 'static {
+pub trait CursorPaged: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The response type.
-    type Response: DeserializeOwned + Send;
+    type Response: DeserializeOwned + Serialize + Send;
     /// What the stream yields.
-    type Item: Send + 'static;
+    type Item: Clone + std::fmt::Debug + Send + 'static;
     /// The endpoint.
     const ENDPOINT: &'static Endpoint;
     /// The cursor set in this request (`None` or empty: the first page).
@@ -75,46 +137,58 @@ pub fn split_list<R: Clone, T: Clone>(
 struct CursorState<R: CursorPaged> {
     client: Client,
     pending: VecDeque<R>,
-    buffer: VecDeque<R::Item>,
     failed: bool,
 }
 
-/// Walks every page of a cursor-paged endpoint (every chunk, when the request was split), yielding items.
+/// Walks every page of a cursor-paged endpoint (every chunk, when the request was split), yielding pages.
 /// A cursor already set in the request resumes from there. The stream ends after an error.
-pub fn cursor_stream<R: CursorPaged>(client: Client, request: R) -> Pages<R::Item> {
+pub fn cursor_pages<R: CursorPaged>(client: Client, request: R) -> PageStream<R> {
     let state = CursorState {
         client,
         pending: request.split().into(),
-        buffer: VecDeque::new(),
         failed: false,
     };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(item) = st.buffer.pop_front() {
-                return Some((Ok(item), st));
-            }
-            if st.failed {
-                return None;
-            }
-            let mut req = st.pending.pop_front()?;
-            match st.client.execute::<R, R::Response>(R::ENDPOINT, &req).await {
-                Ok(resp) => {
-                    let (items, next) = R::into_page(resp);
-                    st.buffer.extend(items);
-                    if let Some(next) = next.filter(|c| !c.is_empty()) {
-                        // A server that repeats the cursor would loop forever: stop instead.
-                        if req.cursor() != Some(next.as_str()) {
-                            req.set_cursor(next);
-                            st.pending.push_front(req);
-                        }
-                    }
+        if st.failed {
+            return None;
+        }
+        let req = st.pending.pop_front()?;
+        match st.client.execute::<R, R::Response>(R::ENDPOINT, &req).await {
+            Ok(resp) => {
+                let partial = partial_fields(R::ENDPOINT, &resp);
+                let (items, next) = R::into_page(resp);
+                // A server that repeats the cursor would loop forever: stop instead.
+                let next = next.filter(|c| !c.is_empty() && req.cursor() != Some(c.as_str()));
+                let page = Page {
+                    request: req,
+                    items,
+                    next_cursor: next,
+                    partial,
+                };
+                if let Some(r) = page.resume() {
+                    st.pending.push_front(r);
                 }
-                Err(e) => {
-                    st.failed = true;
-                    return Some((Err(e), st));
-                }
+                Some((Ok(page), st))
+            }
+            Err(e) => {
+                st.failed = true;
+                Some((Err(e), st))
             }
         }
+    }))
+}
+
+/// Walks every page of a cursor-paged endpoint like [`cursor_pages`], yielding the items one by one. Items
+/// only: the pages' partial-failure fields (see [`Page::partial`]) and cursors are dropped; use the page
+/// stream to keep them or to resume.
+pub fn cursor_stream<R: CursorPaged>(client: Client, request: R) -> Pages<R::Item> {
+    use futures_util::StreamExt;
+    Box::pin(cursor_pages(client, request).flat_map(|page| {
+        let items: Vec<Result<R::Item>> = match page {
+            Ok(p) => p.items.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures_util::stream::iter(items)
     }))
 }
 

@@ -84,6 +84,38 @@ fn rust_ty(ty: &Ty) -> TokenStream {
     }
 }
 
+/// The parameter type of a constructor argument or setter for `ty`: integers, `bool` and `f64` plainly (so a
+/// literal such as `100` infers), lists as any iterable of anything that converts into the item
+/// (`["TAG_ID1"]`, `vec!["a"]`, a `Vec<String>`), everything else as `impl Into<T>`.
+fn arg_ty(ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::Scalar(s) if *s != Scalar::String => rust_ty(ty),
+        Ty::List(t) => {
+            let t = arg_ty(t);
+            quote! { impl IntoIterator<Item = #t> }
+        }
+        _ => {
+            let t = rust_ty(ty);
+            quote! { impl Into<#t> }
+        }
+    }
+}
+
+/// Converts `value`, an argument of type [`arg_ty`]`(ty)`, into the field's type `ty`.
+fn arg_into(ty: &Ty, value: TokenStream) -> TokenStream {
+    match ty {
+        Ty::Scalar(s) if *s != Scalar::String => value,
+        Ty::List(t) => match &**t {
+            Ty::Scalar(s) if *s != Scalar::String => quote! { #value.into_iter().collect() },
+            inner => {
+                let each = arg_into(inner, quote! { v });
+                quote! { #value.into_iter().map(|v| #each).collect() }
+            }
+        },
+        _ => quote! { #value.into() },
+    }
+}
+
 fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
     let base = match ty {
         Ty::Scalar(Scalar::String) => "string",
@@ -131,8 +163,19 @@ fn field_tokens(f: &Field) -> TokenStream {
     quote! { #doc #serde pub #name: #full_ty, }
 }
 
-fn struct_tokens(st: &Struct) -> TokenStream {
-    let doc = docs(&st.doc);
+/// The repository the generated sources are committed in (`generated/`), for links from rustdoc.
+const REPOSITORY: &str = "https://github.com/wecom-externalcontact/wecom-externalcontact";
+
+fn struct_tokens(st: &Struct, group: &str) -> TokenStream {
+    let mut lines = st.doc.clone();
+    lines.extend([
+        String::new(),
+        format!(
+            "Generated from `{}` into `generated/{group}.rs` in the repository: {REPOSITORY}/blob/main/generated/{group}.rs",
+            st.source
+        ),
+    ]);
+    let doc = docs(&lines);
     let cfg = cfg(&st.cfg);
     let name = ident(&st.name);
     let default = if st.default {
@@ -150,13 +193,14 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     let required: Vec<&Field> = st.fields.iter().filter(|f| f.required).collect();
     let params = required.iter().map(|f| {
         let n = f.rust.ident();
-        let t = rust_ty(&f.ty);
-        quote! { #n: impl Into<#t> }
+        let t = arg_ty(&f.ty);
+        quote! { #n: #t }
     });
     let inits = st.fields.iter().map(|f| {
         let n = f.rust.ident();
         if f.required {
-            quote! { #n: #n.into() }
+            let v = arg_into(&f.ty, quote! { #n });
+            quote! { #n: #v }
         } else if f.empty_when_absent {
             quote! { #n: Vec::new() }
         } else {
@@ -165,11 +209,12 @@ fn struct_tokens(st: &Struct) -> TokenStream {
     });
     let setters = st.fields.iter().filter(|f| !f.required).map(|f| {
         let n = f.rust.ident();
-        let t = rust_ty(&f.ty);
+        let t = arg_ty(&f.ty);
+        let v = arg_into(&f.ty, quote! { value });
         let set = if f.empty_when_absent {
-            quote! { self.#n = value.into(); }
+            quote! { self.#n = #v; }
         } else {
-            quote! { self.#n = Some(value.into()); }
+            quote! { self.#n = Some(#v); }
         };
         let d = format!(
             " Sets `{}`: {}",
@@ -179,7 +224,7 @@ fn struct_tokens(st: &Struct) -> TokenStream {
         quote! {
             #[doc = #d]
             #[must_use]
-            pub fn #n(mut self, value: impl Into<#t>) -> Self {
+            pub fn #n(mut self, value: #t) -> Self {
                 #set
                 self
             }
@@ -402,9 +447,13 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             };
             let items = &p.items.wire;
             let limit = opt_str(&p.style.limit().map(|f| f.wire.clone()));
-            quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit }) }
+            let partial = &p.partial;
+            quote! { Some(crate::catalog::Paging { style: crate::catalog::PagingStyle::#style, cursor: #cursor, next: #next, items: #items, limit: #limit, partial: &[#(#partial),*] }) }
         }
     };
+    let rules = ep.at_least_one_of.iter().map(|names| {
+        quote! { crate::catalog::RequestRule::AtLeastOneOf(&[#(#names),*]) }
+    });
     let doc = format!(" Catalog entry of `{path}`.");
     quote! {
         #[doc = #doc]
@@ -425,6 +474,7 @@ fn endpoint_const(ep: &Endpoint) -> TokenStream {
             one_at_a_time_per: #one_at_a_time_per,
             rate_limit: #rate_limit,
             paging: #paging,
+            rules: &[#(#rules),*],
             example_request: #ex_req,
             example_response: #ex_resp,
         };
@@ -455,6 +505,15 @@ fn method_docs(ep: &Endpoint) -> TokenStream {
         lines.push(String::new());
         lines.push(format!(
             "Calls with the same `{field}` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them."
+        ));
+    }
+    for names in &ep.at_least_one_of {
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        lines.push(String::new());
+        lines.push(format!(
+            "Set at least one of {} (a rule of the official docs): otherwise the client refuses the request with \
+             `Error::InvalidRequest` before sending it.",
+            names.join(", ")
         ));
     }
     if let Some(line) = crate::limits::doc_line(ep.rate_limit, ep.rate_limit_own) {
@@ -607,11 +666,37 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             #split
         }
     };
+    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let drops = format!(
+        " Items only: the pages' cursors{} are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes.",
+        if p.partial.is_empty() {
+            String::new()
+        } else {
+            format!(" and partial-failure fields (`{}`)", p.partial.join("`, `"))
+        }
+    );
+    let pdoc = format!(
+        " Every page of [`Client::{}`](crate::Client::{}) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and {}.",
+        ep.fn_name,
+        ep.fn_name,
+        if p.partial.is_empty() {
+            "the endpoint's partial-failure fields (none for this endpoint)".to_string()
+        } else {
+            format!("its partial-failure fields (`{}`)", p.partial.join("`, `"))
+        }
+    );
     let stream = quote! {
         #[doc = #sdoc]
+        #[doc = ""]
+        #[doc = #drops]
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::cursor_stream(self.clone(), request)
+        }
+        #[doc = #pdoc]
+        #dep
+        pub fn #pages(&self, request: #req) -> crate::paging::PageStream<#req> {
+            crate::paging::cursor_pages(self.clone(), request)
         }
     };
     (stream, paged)
@@ -673,7 +758,7 @@ fn offset_paging(
 /// One group's file: its structs, enums and catalog constants, one `impl Client` block with every method of
 /// the group, and the paging impls of its paged requests.
 pub fn group_file(g: &Group) -> TokenStream {
-    let structs = g.structs.iter().map(struct_tokens);
+    let structs = g.structs.iter().map(|st| struct_tokens(st, &g.name));
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
     let methods: Vec<Method> = g.endpoints.iter().map(method_tokens).collect();

@@ -5,7 +5,7 @@ use crate::error::{Errors, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
     At, BudgetDef, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef,
-    FieldDef, LimitsDef, PagingDef, SpecFile, TypeDef,
+    FieldDef, LimitsDef, PagingDef, RuleDef, SpecFile, TypeDef,
 };
 use crate::types::{self, TyExpr};
 use serde::de::DeserializeOwned;
@@ -442,6 +442,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         let next = r.opt("next");
         let items = r.req("items");
         let limit = r.opt("limit");
+        let partial = r.or_default("partial");
         let chunk = r.get("chunk").map(|(v, span, scope)| {
             let mut r = Reader::new(loc, span, v, scope, "`paging.chunk`");
             let field = r.req("field");
@@ -459,8 +460,17 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
             items,
             limit,
             chunk,
+            partial,
             at: r.finish(),
         }
+    });
+    let rules = r.list("rules", |v, span| {
+        let mut r = Reader::new(loc, span, v, scope.clone(), "a rule");
+        let at_least_one_of = r.req("at_least_one_of");
+        Some(RuleDef {
+            at_least_one_of,
+            at: r.finish(),
+        })
     });
     let example = r.get("example").map(|(v, span, scope)| {
         let mut r = Reader::new(loc, span, v, scope, "`example`");
@@ -491,6 +501,7 @@ fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> E
         one_at_a_time_per,
         rate_limit,
         paging,
+        rules,
         example,
     }
 }

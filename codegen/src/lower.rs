@@ -197,6 +197,7 @@ impl Lowerer<'_> {
                 cfg: None,
                 default: false,
                 deny_unknown: false,
+                source: format!("{file}:{}", def.at.line),
             };
             self.structs.insert(name.clone(), (group.to_string(), st));
         }
@@ -230,6 +231,7 @@ impl Lowerer<'_> {
                     cfg: None,
                     default: false,
                     deny_unknown: matches!(scope.kind, FieldKind::Request { .. }),
+                    source: format!("{}:{}", scope.file, f.at.line),
                 };
                 self.structs
                     .entry(inline_name.clone())
@@ -304,6 +306,7 @@ impl Lowerer<'_> {
                 items,
                 item_ty,
                 chunk,
+                partial: p.partial.clone(),
             })
         });
         let doc = |which: &str| {
@@ -318,9 +321,9 @@ impl Lowerer<'_> {
             }
             lines
         };
-        for (name, doc, fields, deny_unknown) in [
-            (&req, doc("Request"), req_fields, true),
-            (&resp, doc("Response"), resp_fields, false),
+        for (name, doc, fields, deny_unknown, key) in [
+            (&req, doc("Request"), req_fields, true, "request"),
+            (&resp, doc("Response"), resp_fields, false, "response"),
         ] {
             let st = Struct {
                 name: name.clone(),
@@ -329,6 +332,7 @@ impl Lowerer<'_> {
                 cfg: None,
                 default: false,
                 deny_unknown,
+                source: format!("{file}:{}", ep.at.key(key)),
             };
             self.structs.insert(name.clone(), (group.to_string(), st));
         }
@@ -358,6 +362,7 @@ impl Lowerer<'_> {
             rate_limit: budget.map(|b| b.0),
             rate_limit_own: budget.is_some_and(|b| b.1),
             paging,
+            at_least_one_of: ep.rules.iter().map(|r| r.at_least_one_of.clone()).collect(),
             example_request: compact(example.and_then(|e| e.request.as_ref())),
             example_response: compact(example.and_then(|e| e.response.as_ref())),
             feature: l.spec.gated.then(|| group.to_string()),

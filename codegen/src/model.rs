@@ -144,6 +144,8 @@ pub struct Struct {
     pub default: bool,
     /// A request or an inline object of one: reject unknown keys and missing required fields when decoding.
     pub deny_unknown: bool,
+    /// Where the spec defines it: `spec/<file>.yaml:<line>`, shown in its rustdoc.
+    pub source: String,
 }
 
 /// A struct field.
@@ -244,6 +246,8 @@ pub struct Endpoint {
     pub rate_limit_own: bool,
     /// Paging.
     pub paging: Option<Paging>,
+    /// Request rules: each the wire names of which at least one must be set.
+    pub at_least_one_of: Vec<Vec<String>>,
     /// Example request JSON (compact).
     pub example_request: Option<String>,
     /// Example response JSON (compact).
@@ -267,6 +271,8 @@ pub struct Paging {
     pub item_ty: Ty,
     /// A request list the docs cap, which the stream splits.
     pub chunk: Option<Chunk>,
+    /// Wire names of the response fields that report a partial failure of a page.
+    pub partial: Vec<String>,
 }
 
 /// How an endpoint pages.

@@ -107,6 +107,11 @@ pub fn stream_method(method: &str) -> String {
     format!("{method}_stream")
 }
 
+/// The page-stream method of a paged endpoint's method.
+pub fn pages_method(method: &str) -> String {
+    format!("{method}_pages")
+}
+
 /// The name of an enum's catch-all variant.
 pub const CATCH_ALL: &str = "Unrecognized";
 

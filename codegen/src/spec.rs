@@ -336,8 +336,20 @@ pub struct EndpointDef {
     pub rate_limit: Option<BudgetDef>,
     /// Paging annotation.
     pub paging: Option<PagingDef>,
+    /// Rules the official docs state in words about the request's fields.
+    pub rules: Vec<RuleDef>,
     /// Official examples.
     pub example: Option<ExampleDef>,
+}
+
+/// A rule about an endpoint's request fields (`rules: [{at_least_one_of: [a, b]}]`).
+#[derive(Debug, Clone, Default)]
+pub struct RuleDef {
+    /// Where it is.
+    pub at: At,
+    /// At least one of these top-level request fields is set: present, not null, not `""` and not `[]`.
+    /// With two fields this is the docs' "not both empty" (不可同时为空).
+    pub at_least_one_of: Vec<String>,
 }
 
 /// Paging annotation.
@@ -357,6 +369,8 @@ pub struct PagingDef {
     pub limit: Option<String>,
     /// A capped request list the stream splits.
     pub chunk: Option<ChunkDef>,
+    /// Response fields that report a partial failure of the page (`fail_info`), surfaced by page streams.
+    pub partial: Vec<String>,
 }
 
 /// A request list the docs cap.

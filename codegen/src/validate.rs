@@ -272,6 +272,7 @@ fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
     );
     check_fields_in(index, s, "response.", &ep.response, Query::No);
     check_retry_facts(s, ep);
+    check_rules(s, ep);
 
     if let Some(p) = &ep.paging {
         let ps = |key: &str, field: String| s.field(field, p.at.key(key));
@@ -308,6 +309,15 @@ fn check_endpoint(index: &Index<'_>, s: &Scope<'_>, ep: &EndpointDef) {
         if let Some(l) = &p.limit {
             if find_field(&ep.request, l).is_none() {
                 ps("limit", format!("request.{l}")).err("paging.limit names no request field");
+            }
+        }
+        for name in &p.partial {
+            if find_field(&ep.response, name).is_none() {
+                let known: Vec<&str> = ep.response.iter().map(|f| f.name.as_str()).collect();
+                s.line(p.at.key("partial")).err(format!(
+                    "paging.partial names `{name}`, which is not a response field; use one of: {}",
+                    known.join(", ")
+                ));
             }
         }
         if let Some(c) = &p.chunk {
@@ -392,6 +402,35 @@ fn check_retry_facts(s: &Scope<'_>, ep: &EndpointDef) {
             s.line(at.key("one_at_a_time_per")).err(format!(
                 "`one_at_a_time_per: {name}` must name a scalar field of the request"
             ));
+        }
+    }
+}
+
+/// Each request rule names distinct, optional, top-level request fields (one field alone: it must not be empty).
+fn check_rules(s: &Scope<'_>, ep: &EndpointDef) {
+    for rule in &ep.rules {
+        let s = s.line(rule.at.key("at_least_one_of"));
+        let names = &rule.at_least_one_of;
+        if names.is_empty() {
+            s.err("`at_least_one_of` names no field; list the request fields of which one must be set");
+        }
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                s.err(format!("`at_least_one_of` names `{name}` twice; remove one"));
+            }
+            match ep.request.iter().find(|f| &f.name == name) {
+                None => {
+                    let known: Vec<&str> = ep.request.iter().map(|f| f.name.as_str()).collect();
+                    s.err(format!(
+                        "`at_least_one_of` names `{name}`, which is not a request field; use one of: {}",
+                        known.join(", ")
+                    ));
+                }
+                Some(f) if f.required => s.err(format!(
+                    "`at_least_one_of` names `{name}`, which is required and always set; drop it from the rule"
+                )),
+                Some(_) => {}
+            }
         }
     }
 }

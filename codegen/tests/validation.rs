@@ -563,6 +563,56 @@ fn an_errcode_has_one_class_key_and_names_a_token_kind() {
 }
 
 #[test]
+fn request_rules_name_optional_request_fields_at_their_line() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing/add\n    method: POST\n    name_zh: 加\n    summary: A write.\n    rules:\n      - { at_least_one_of: [a, b] }\n      - { at_least_one_of: [a, nope, id] }\n      - { at_least_one_of: [] }\n      - { at_least_one: [a] }\n    request:\n      - { name: id, type: string, required: true }\n      - { name: a, type: string }\n      - { name: b, type: \"[string]\" }\n";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:9: endpoint externalcontact/thing/add: `at_least_one_of` names `nope`, which is not a request field; use one of: id, a, b"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "spec/g.yaml:9: endpoint externalcontact/thing/add: `at_least_one_of` names `id`, which is required"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:10: endpoint externalcontact/thing/add: `at_least_one_of` names no field"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/g.yaml:11:") && e.contains("at_least_one"),
+        "an unknown rule key: {e}"
+    );
+    assert!(!e.contains("spec/g.yaml:8:"), "the first rule is fine: {e}");
+    let good = text.replace(
+        "      - { at_least_one_of: [a, nope, id] }\n      - { at_least_one_of: [] }\n      - { at_least_one: [a] }\n",
+        "",
+    );
+    let api = model_from_sources(vec![src("g", &good)]).unwrap();
+    assert_eq!(
+        api.groups[0].endpoints[0].at_least_one_of,
+        vec![vec!["a".to_string(), "b".to_string()]]
+    );
+}
+
+#[test]
+fn paging_partial_names_response_fields_at_its_line() {
+    let text = "group: g\nendpoints:\n  - path: externalcontact/thing_list\n    method: POST\n    name_zh: 列\n    summary: A list.\n    idempotent: true\n    request:\n      - { name: cursor, type: string }\n    response:\n      - { name: next_cursor, type: string }\n      - { name: items, type: \"[string]\" }\n      - { name: fail_info, type: json }\n    paging:\n      style: cursor\n      cursor: cursor\n      next: next_cursor\n      items: items\n      partial: [fail_info, nope]\n";
+    let e = errors(&[("g", text)]);
+    assert!(
+        e.contains("spec/g.yaml:19: endpoint externalcontact/thing_list: paging.partial names `nope`, which is not a response field; use one of: next_cursor, items, fail_info"),
+        "{e}"
+    );
+    assert!(e.starts_with("1 error(s)"), "{e}");
+    let api = model_from_sources(vec![src("g", &text.replace(", nope]", "]"))]).unwrap();
+    assert_eq!(
+        api.groups[0].endpoints[0].paging.as_ref().unwrap().partial,
+        ["fail_info"]
+    );
+}
+
+#[test]
 fn limits_are_stated_once_whole_and_overrides_only_stricter() {
     let limits = "group: limits\ngated: false\nlimits:\n  per_corp: { per_minute: 10, per_hour: 100 }\n  per_ip: { per_minute: 20, per_hour: 200 }\n  per_provider_ip: { per_minute: 40, per_hour: 400 }\n";
     let stricter = endpoint("    rate_limit: { per_minute: 5, per_hour: 50 }\n");

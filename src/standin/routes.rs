@@ -140,7 +140,7 @@ async fn catalogued(inner: &Arc<Inner>, ep: &'static Endpoint, mut req: Incoming
 
 /// The request as the endpoint's typed model sees it (the query of a GET or an upload, else the JSON body),
 /// or WeCom's refusal (errcode, errmsg): 47001 for a body that is not JSON, 40005 for an upload without its
-/// part, 40058 for a request that does not fit the model.
+/// part, 40058 for a request that does not fit the model or breaks one of the endpoint's request rules.
 fn typed_request(ep: &Endpoint, req: &mut Incoming) -> Result<Value, (i64, String)> {
     let is_credential = |k: &str| is_token(k) || catalog::SECRET_QUERY_PARAMS.contains(&k);
     let request: Value = if ep.method == HttpMethod::Get || ep.upload.is_some() {
@@ -171,6 +171,10 @@ fn typed_request(ep: &Endpoint, req: &mut Incoming) -> Result<Value, (i64, Strin
         if let Err(m) = validate(&request) {
             return Err((40058, format!("invalid parameter: {m}")));
         }
+    }
+    // The rules the docs state in words (the spec's `rules`), as WeCom answers them: 40058 不合法的参数.
+    if let Some(rule) = catalog::RequestRule::broken(ep, &request) {
+        return Err((40058, format!("invalid parameter: the request breaks the rule {rule}")));
     }
     Ok(request)
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use wecom_externalcontact::errcode::{self, ErrorClass, Throttle};
-use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest};
+use wecom_externalcontact::models::GetCorpTagListRequest;
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{Client, RetryPolicy, TokenKind};
 
@@ -114,7 +114,10 @@ async fn retryable_codes_are_retried_on_reads_up_to_the_policy_and_never_on_writ
 
         let calls = calls_to(&s, WRITE);
         s.fail_next(WRITE, code, "passing failure");
-        let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+        let e = c
+            .add_corp_tag(&crate::support::a_valid_add_corp_tag())
+            .await
+            .unwrap_err();
         assert_eq!(e.errcode(), Some(code));
         assert_eq!(calls_to(&s, WRITE) - calls, 1, "{code}: a write is never retried");
     }
@@ -129,7 +132,7 @@ async fn a_refused_token_is_replayed_once_on_writes_too_and_never_twice() {
         // The request was refused for its token, not executed: replaying a write is safe.
         let (calls, fetches) = (calls_to(&s, WRITE), s.gettoken_count());
         s.fail_next(WRITE, code, "token refused");
-        c.add_corp_tag(&AddCorpTagRequest::new())
+        c.add_corp_tag(&crate::support::a_valid_add_corp_tag())
             .await
             .unwrap_or_else(|e| panic!("{code}: replayed: {e}"));
         assert_eq!(

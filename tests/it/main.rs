@@ -28,6 +28,8 @@ mod limits_fleet;
 #[cfg(feature = "redis")]
 mod limits_procs;
 mod openapi;
+mod paging;
+mod requests;
 mod retries;
 mod runtime;
 mod standin_customers;

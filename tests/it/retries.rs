@@ -7,7 +7,7 @@
 
 use crate::support;
 use std::time::Duration;
-use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, MarkTagRequest, RemarkRequest};
+use wecom_externalcontact::models::{GetCorpTagListRequest, MarkTagRequest, RemarkRequest};
 use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::{catalog, errcode, Client, Error, RetryPolicy};
 
@@ -67,12 +67,18 @@ async fn a_write_is_never_retried() {
     let s = StandIn::start().await.unwrap();
     s.fail_next(WRITE, -1, "system busy");
     let c = client(&s, fast());
-    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    let e = c
+        .add_corp_tag(&crate::support::a_valid_add_corp_tag())
+        .await
+        .unwrap_err();
     assert_eq!(e.errcode(), Some(-1));
     assert_eq!(calls_to(&s, WRITE), 1);
 
     s.fail_next_http(WRITE, 503);
-    let e = c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    let e = c
+        .add_corp_tag(&crate::support::a_valid_add_corp_tag())
+        .await
+        .unwrap_err();
     assert_eq!(e.http_status(), Some(503), "{e:?}");
     assert_eq!(calls_to(&s, WRITE), 2);
 }
@@ -185,7 +191,7 @@ async fn tag_edits_of_one_customer_run_one_at_a_time_and_of_others_side_by_side(
         catalog::endpoint(path).unwrap().one_at_a_time_per,
         Some("external_userid")
     );
-    let edit = |member: String, customer: String| MarkTagRequest::new(member, customer).add_tag(vec!["et1".into()]);
+    let edit = |member: String, customer: String| MarkTagRequest::new(member, customer).add_tag(["et1"]);
 
     // Eight members tag the same customer at once: WeCom would answer 45033, so they go one at a time.
     let s = StandIn::start().await.unwrap();
@@ -280,6 +286,8 @@ async fn a_connection_closed_before_any_answer_is_retried_on_reads_only() {
     assert!(matches!(e, Error::Transport { status: None, .. }), "{e:?}");
     assert!(e.is_retryable());
     assert_eq!(accepted.load(Ordering::SeqCst), 3, "a read: three attempts");
-    c.add_corp_tag(&AddCorpTagRequest::new()).await.unwrap_err();
+    c.add_corp_tag(&crate::support::a_valid_add_corp_tag())
+        .await
+        .unwrap_err();
     assert_eq!(accepted.load(Ordering::SeqCst), 4, "a write: one attempt");
 }

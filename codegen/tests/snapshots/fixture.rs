@@ -4,6 +4,8 @@
 /// Request of 上传 (`POST /cgi-bin/fixture/upload`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+///
+/// Generated from `spec/fixture.yaml:94` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,8 @@ impl FixtureUploadRequest {
 /// Response of 上传 (`POST /cgi-bin/fixture/upload`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/4>
+///
+/// Generated from `spec/fixture.yaml:96` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureUploadResponse {
@@ -40,6 +44,8 @@ impl FixtureUploadResponse {
 /// Request of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
+///
+/// Generated from `spec/fixture.yaml:82` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -67,8 +73,8 @@ impl FixtureWidgetGetRequest {
 
     /// Sets `verbose`: More
     #[must_use]
-    pub fn verbose(mut self, value: impl Into<bool>) -> Self {
-        self.verbose = Some(value.into());
+    pub fn verbose(mut self, value: bool) -> Self {
+        self.verbose = Some(value);
         self
     }
 }
@@ -76,6 +82,8 @@ impl FixtureWidgetGetRequest {
 /// Response of 获取部件 (`GET /cgi-bin/fixture/widget/get`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
+///
+/// Generated from `spec/fixture.yaml:85` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetGetResponse {
@@ -106,6 +114,8 @@ impl FixtureWidgetGetResponse {
 /// Request of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+///
+/// Generated from `spec/fixture.yaml:49` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -119,9 +129,9 @@ pub struct FixtureWidgetListRequest {
 
 impl FixtureWidgetListRequest {
     /// Creates a `FixtureWidgetListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(owner_list: impl Into<Vec<String>>) -> Self {
+    pub fn new(owner_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            owner_list: owner_list.into(),
+            owner_list: owner_list.into_iter().map(|v| v.into()).collect(),
             cursor: None,
         }
     }
@@ -137,6 +147,8 @@ impl FixtureWidgetListRequest {
 /// Response of 列出部件 (`POST /cgi-bin/fixture/widget/list`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
+///
+/// Generated from `spec/fixture.yaml:52` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetListResponse {
@@ -159,8 +171,11 @@ impl FixtureWidgetListResponse {
 
     /// Sets `widgets`: The page
     #[must_use]
-    pub fn widgets(mut self, value: impl Into<Vec<Widget>>) -> Self {
-        self.widgets = value.into();
+    pub fn widgets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Widget>>,
+    ) -> Self {
+        self.widgets = value.into_iter().map(|v| v.into()).collect();
         self
     }
 
@@ -175,6 +190,8 @@ impl FixtureWidgetListResponse {
 /// Request of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+///
+/// Generated from `spec/fixture.yaml:66` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 #[serde(deny_unknown_fields)]
@@ -195,15 +212,15 @@ impl FixtureWidgetStatRequest {
 
     /// Sets `offset`: Offset
     #[must_use]
-    pub fn offset(mut self, value: impl Into<u32>) -> Self {
-        self.offset = Some(value.into());
+    pub fn offset(mut self, value: u32) -> Self {
+        self.offset = Some(value);
         self
     }
 
     /// Sets `limit`: Page size
     #[must_use]
-    pub fn limit(mut self, value: impl Into<u32>) -> Self {
-        self.limit = Some(value.into());
+    pub fn limit(mut self, value: u32) -> Self {
+        self.limit = Some(value);
         self
     }
 }
@@ -211,6 +228,8 @@ impl FixtureWidgetStatRequest {
 /// Response of 部件统计 (`POST /cgi-bin/fixture/widget/stat`).
 ///
 /// Official docs: <https://developer.work.weixin.qq.com/document/path/2>
+///
+/// Generated from `spec/fixture.yaml:69` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct FixtureWidgetStatResponse {
@@ -221,12 +240,16 @@ pub struct FixtureWidgetStatResponse {
 
 impl FixtureWidgetStatResponse {
     /// Creates a `FixtureWidgetStatResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(items: impl Into<Vec<u64>>) -> Self {
-        Self { items: items.into() }
+    pub fn new(items: impl IntoIterator<Item = u64>) -> Self {
+        Self {
+            items: items.into_iter().collect(),
+        }
     }
 }
 
 /// A widget, with a keyword field, a camelCase wire name, flex fields and nesting.
+///
+/// Generated from `spec/fixture.yaml:10` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct Widget {
@@ -287,22 +310,25 @@ impl Widget {
 
     /// Sets `createtime`: Sometimes sent as a string
     #[must_use]
-    pub fn createtime(mut self, value: impl Into<i64>) -> Self {
-        self.createtime = Some(value.into());
+    pub fn createtime(mut self, value: i64) -> Self {
+        self.createtime = Some(value);
         self
     }
 
     /// Sets `ratio`: A float
     #[must_use]
-    pub fn ratio(mut self, value: impl Into<f64>) -> Self {
-        self.ratio = Some(value.into());
+    pub fn ratio(mut self, value: f64) -> Self {
+        self.ratio = Some(value);
         self
     }
 
     /// Sets `grid`: A list of lists
     #[must_use]
-    pub fn grid(mut self, value: impl Into<Vec<Vec<u32>>>) -> Self {
-        self.grid = value.into();
+    pub fn grid(
+        mut self,
+        value: impl IntoIterator<Item = impl IntoIterator<Item = u32>>,
+    ) -> Self {
+        self.grid = value.into_iter().map(|v| v.into_iter().collect()).collect();
         self
     }
 
@@ -329,6 +355,8 @@ impl Widget {
 }
 
 /// An inline object
+///
+/// Generated from `spec/fixture.yaml:21` into `generated/fixture.rs` in the repository: <https://github.com/wecom-externalcontact/wecom-externalcontact/blob/main/generated/fixture.rs>
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct WidgetSize {
@@ -342,8 +370,8 @@ pub struct WidgetSize {
 
 impl WidgetSize {
     /// Creates a `WidgetSize` from its required fields; every optional field starts as `None`.
-    pub fn new(w: impl Into<u32>, h: impl Into<u32>) -> Self {
-        Self { w: w.into(), h: h.into() }
+    pub fn new(w: u32, h: u32) -> Self {
+        Self { w: w, h: h }
     }
 }
 
@@ -496,7 +524,9 @@ pub(crate) const EP_FIXTURE_WIDGET_LIST: crate::catalog::Endpoint = crate::catal
         next: Some("next_cursor"),
         items: "widgets",
         limit: None,
+        partial: &[],
     }),
+    rules: &[],
     example_request: Some("{\"owner_list\":[\"a\"],\"cursor\":\"\"}"),
     example_response: Some(
         "{\"errcode\":0,\"errmsg\":\"ok\",\"widgets\":[{\"widget_id\":\"w1\",\"type\":1,\"createtime\":\"1600000000\",\"size\":{\"w\":1,\"h\":2}}],\"next_cursor\":\"\"}",
@@ -528,7 +558,9 @@ pub(crate) const EP_FIXTURE_WIDGET_STAT: crate::catalog::Endpoint = crate::catal
         next: None,
         items: "items",
         limit: Some("limit"),
+        partial: &[],
     }),
+    rules: &[],
     example_request: None,
     example_response: None,
 };
@@ -553,6 +585,7 @@ pub(crate) const EP_FIXTURE_WIDGET_GET: crate::catalog::Endpoint = crate::catalo
         per_hour: 60,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: None,
 };
@@ -577,6 +610,7 @@ pub(crate) const EP_FIXTURE_UPLOAD: crate::catalog::Endpoint = crate::catalog::E
         per_hour: 1500,
     }),
     paging: None,
+    rules: &[],
     example_request: None,
     example_response: None,
 };
@@ -589,7 +623,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/1>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Rate budget: WeCom's default, 100 calls a minute and 1500 an hour per corp (and per IP; see `catalog::frequency_limits`); the client's budget keeps under it (see `Budgets`).
     #[doc(alias = "fixture/widget/list")]
@@ -601,11 +635,21 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
+    ///
+    /// Items only: the pages' cursors are dropped; [`Client::fixture_widget_list_pages`](crate::Client::fixture_widget_list_pages) keeps them and resumes.
     pub fn fixture_widget_list_stream(
         &self,
         request: FixtureWidgetListRequest,
     ) -> crate::paging::Pages<Widget> {
         crate::paging::cursor_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    pub fn fixture_widget_list_pages(
+        &self,
+        request: FixtureWidgetListRequest,
+    ) -> crate::paging::PageStream<FixtureWidgetListRequest> {
+        crate::paging::cursor_pages(self.clone(), request)
     }
 
     /// 部件统计 — An offset-paged list.
@@ -639,7 +683,7 @@ impl crate::Client {
     ///
     /// Official docs: <https://developer.work.weixin.qq.com/document/path/3>
     ///
-    /// Idempotent (a read): retried on errcode -1 and on failures before any answer, per the client's retry policy.
+    /// Idempotent (a read): retried on a retryable errcode (-1, 6000, 41063) and on failures before any answer, per the client's retry policy.
     ///
     /// Calls with the same `widget_id` run one at a time (WeCom answers 45033 to concurrent ones); the client queues them.
     ///

@@ -469,3 +469,11 @@ pub fn logs_reach_scoped_subscribers() {
     ANCHORS.get_or_init(|| [tracing::Dispatch::new(Anchor), tracing::Dispatch::new(Anchor)]);
     tracing::callsite::rebuild_interest_cache();
 }
+
+/// A write that keeps `add_corp_tag`'s request rules (a group name and a tag), for tests of the write path.
+pub fn a_valid_add_corp_tag() -> wecom_externalcontact::models::AddCorpTagRequest {
+    use wecom_externalcontact::models::{AddCorpTagRequest, NewCorpTag};
+    AddCorpTagRequest::new()
+        .group_name("VIP")
+        .tag([NewCorpTag::new("gold")])
+}

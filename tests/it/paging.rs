@@ -1,0 +1,103 @@
+//! Page streams: each page with its request, cursors and the endpoint's partial-failure fields (spec data),
+//! and resuming a walk from a page.
+use futures_util::{StreamExt, TryStreamExt};
+use wecom_externalcontact::models::*;
+use wecom_externalcontact::standin::StandIn;
+
+const PATH: &str = "externalcontact/batch/get_by_user";
+
+/// The example answer of batch/get_by_user with a `fail_info` naming `lisi`.
+fn pages_answer(ep: &wecom_externalcontact::catalog::Endpoint) -> serde_json::Value {
+    let mut answer: serde_json::Value = serde_json::from_str(ep.example_response.unwrap()).unwrap();
+    answer["fail_info"] = serde_json::json!({ "unlicensed_userid_list": ["lisi"] });
+    answer
+}
+
+#[tokio::test]
+async fn page_streams_keep_fail_info_and_resume_without_refetching() {
+    let s = StandIn::start().await.unwrap();
+    let ep = wecom_externalcontact::catalog::endpoint(PATH).unwrap();
+    assert_eq!(ep.paging.unwrap().partial, &["fail_info"], "spec data");
+    s.set_response(PATH, pages_answer(ep));
+    let client = s.client();
+    let request = BatchGetByUserRequest::new(["rocky", "lisi"]).limit(100);
+
+    // The stand-in pages the answer in three pages.
+    let pages: Vec<_> = client
+        .batch_get_by_user_pages(request.clone())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 3);
+    let cursors: Vec<Option<&str>> = pages.iter().map(|p| p.cursor()).collect();
+    assert_eq!(cursors, [None, Some("standin-cursor-1"), Some("standin-cursor-2")]);
+    assert_eq!(pages[0].next_cursor.as_deref(), Some("standin-cursor-1"));
+    assert_eq!(pages[2].next_cursor, None, "the last page");
+    assert!(pages[2].resume().is_none());
+    for p in &pages {
+        assert!(!p.items.is_empty());
+        assert_eq!(
+            p.partial["fail_info"]["unlicensed_userid_list"],
+            serde_json::json!(["lisi"])
+        );
+    }
+    let per_page = pages[0].items.len();
+
+    // The item stream yields the same items (and drops fail_info).
+    let items: Vec<CustomerWithFollowInfo> = client
+        .batch_get_by_user_stream(request.clone())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 3 * per_page);
+
+    // A sync that stopped after the first page resumes from it: the two pages after it, none fetched twice.
+    // (A fresh stand-in, so its request log holds only this walk.)
+    let s = StandIn::start().await.unwrap();
+    s.set_response(PATH, pages_answer(ep));
+    let client = s.client();
+    let mut first = client.batch_get_by_user_pages(request.clone());
+    let page1 = first.next().await.unwrap().unwrap();
+    drop(first);
+    let resume = page1.resume().expect("a next page");
+    let rest: Vec<CustomerWithFollowInfo> = client.batch_get_by_user_stream(resume).try_collect().await.unwrap();
+    assert_eq!(page1.items.len() + rest.len(), items.len());
+    let cursors: Vec<Option<String>> = s
+        .requests()
+        .iter()
+        .filter(|r| r.path == PATH)
+        .map(|r| {
+            r.json
+                .as_ref()
+                .unwrap()
+                .get("cursor")
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        cursors,
+        [
+            None,
+            Some("standin-cursor-1".to_string()),
+            Some("standin-cursor-2".to_string())
+        ],
+        "each page once"
+    );
+}
+
+#[tokio::test]
+async fn pages_without_partial_failures_carry_none() {
+    let s = StandIn::start().await.unwrap();
+    let client = s.client();
+    let pages: Vec<_> = client
+        .batch_get_by_user_pages(BatchGetByUserRequest::new(["rocky"]))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(!pages.is_empty());
+    assert!(
+        pages.iter().all(|p| p.partial.is_empty()),
+        "the example has no fail_info"
+    );
+}
