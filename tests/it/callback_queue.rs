@@ -444,6 +444,7 @@ impl std::io::Write for Captured {
 #[tokio::test(flavor = "current_thread")]
 async fn each_delivery_runs_in_a_span_with_its_shard_attempt_and_lag_and_no_content() {
     let Some(redis) = RedisServer::start() else { return };
+    crate::support::logs_reach_scoped_subscribers();
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer({
