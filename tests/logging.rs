@@ -65,6 +65,9 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .base_url(s.base_url())
         .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
         .token_store(Arc::new(RedisTokenStore::new(&store_url).unwrap()))
+        // Fail-fast budgets: the 45009 below comes back at once (with its hold's warn! line) instead of being
+        // waited out for a minute.
+        .budgets(wecom_externalcontact::Budgets::default().fail_fast())
         .build()
         .unwrap();
 
