@@ -23,7 +23,10 @@ trap 'rm -rf "$scratch"' EXIT
 fail() { echo "check-spec-only: FAIL: $*" >&2; exit 1; }
 
 echo "== spec-only addition: copying the tracked files to $scratch"
-(cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$scratch"
+# -m: the copies get new mtimes. With the originals' mtimes, cargo (whose fingerprints of workspace members are
+# relative to the workspace root, so the copy shares the main build's artifacts) would take the main build's
+# test binaries as fresh, and the freshness test compiled for the original checkout would check its generated/.
+(cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xmf - -C "$scratch"
 cd "$scratch"
 git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm base
 
