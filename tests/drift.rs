@@ -7,8 +7,6 @@
 //! nothing is checked. A callback event with an element events.yaml lacks is reported the same way.
 use axum::routing::get;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use wecom_externalcontact::drift::{self, Drift, DriftKind, JsonKind};
 use wecom_externalcontact::models::GetRequest;
 use wecom_externalcontact::{catalog, Client};
@@ -18,34 +16,9 @@ const NESTED_VALUE: &str = "DRIFT-nested-value-7f3a";
 const RETYPED_VALUE: i64 = 918_273_645;
 const ENUM_VALUE: i64 = 77;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture() -> Buffer {
-    static BUF: OnceLock<Buffer> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Buffer::default();
-        let writer = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("the only subscriber of this test binary");
-        buf
-    })
-    .clone()
-}
+#[path = "capture/mod.rs"]
+mod capture;
+use capture::capture;
 
 /// The official example of externalcontact/get with the three changes.
 fn drifted_answer() -> Value {

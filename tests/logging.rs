@@ -5,8 +5,7 @@
 #[path = "it/support/mod.rs"]
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use support::redis_server::{free_port, RedisServer};
 use wecom_externalcontact::models::{GetCorpTagListRequest, GetFollowUserListRequest, RemarkRequest};
@@ -17,34 +16,9 @@ use wecom_externalcontact::{Client, RetryPolicy};
 const SECRET: &str = "LOGGING-corpsecret-5d2f90aa";
 const REMARK: &str = "a-private-remark-in-a-body";
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture() -> Buffer {
-    static BUF: OnceLock<Buffer> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Buffer::default();
-        let writer = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("the only subscriber of this test binary");
-        buf
-    })
-    .clone()
-}
+#[path = "capture/mod.rs"]
+mod capture;
+use capture::capture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
