@@ -1,6 +1,7 @@
 //! `generated/` (at the repository root) holds the generator's output for people to read and review. This
-//! test regenerates it from `spec/`; when the committed copy differs it rewrites it and fails, so running
-//! `cargo test` twice repairs it (and a stale copy never passes CI).
+//! test regenerates it from `spec/`; when the committed copy differs it rewrites it; on a maintainer's machine
+//! the test then passes (review and commit the diff), under CI (`CI` set) it fails, so a stale copy never
+//! passes CI.
 //!
 //! It lives here rather than in the SDK's tests so that the SDK does not need the generator as a
 //! dev-dependency: the generator turns on serde_json's `preserve_order`, which would then be on in every

@@ -1,5 +1,5 @@
-//! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot and
-//! fails (run the tests twice after an intended change, then review the diff). The main crate compiles the
+//! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot (and
+//! fails under CI: see `fresh::ensure_dir_contents`); review the diff after an intended change. The main crate compiles the
 //! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
 use std::path::Path;
 use wecom_externalcontact_codegen::fresh::ensure_dir_contents;
