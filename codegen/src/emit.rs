@@ -72,7 +72,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
         Ty::Json => quote! { ::serde_json::Value },
-        Ty::Secret => quote! { crate::token::Secret },
+        Ty::Secret => quote! { crate::secret::Secret },
         Ty::List(t) => {
             let t = rust_ty(t);
             quote! { Vec<#t> }
@@ -912,7 +912,7 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
 fn event_ty(f: &EventField) -> TokenStream {
     let base = match &f.ty {
         EventTy::String => quote! { String },
-        EventTy::Secret => quote! { crate::token::Secret },
+        EventTy::Secret => quote! { crate::secret::Secret },
         EventTy::U64 => quote! { u64 },
         EventTy::I64 => quote! { i64 },
         EventTy::Items => return quote! { Vec<String> },

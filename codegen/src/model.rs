@@ -76,7 +76,7 @@ pub struct EventField {
 pub enum EventTy {
     /// `String`
     String,
-    /// `crate::token::Secret`: a string that `Debug` never shows (tickets, auth codes).
+    /// `crate::secret::Secret`: a string that `Debug` never shows (tickets, auth codes).
     Secret,
     /// `u64`
     U64,
@@ -119,7 +119,7 @@ pub enum Ty {
     Scalar(Scalar),
     /// `serde_json::Value`.
     Json,
-    /// `crate::token::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
+    /// `crate::secret::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
     Secret,
     /// `Vec<T>`.
     List(Box<Ty>),

@@ -213,7 +213,7 @@ pub struct EventFieldDef {
     pub at: At,
     /// The XML element name (`UserID`).
     pub name: String,
-    /// `string`, `secret` (a string kept in `token::Secret`), `u64`, `i64`, `[string]` (every `<Item>` of a list
+    /// `string`, `secret` (a string kept in `Secret` (`token::Secret` to users)), `u64`, `i64`, `[string]` (every `<Item>` of a list
     /// element) or an `event_values` name.
     pub ty: String,
     /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).
@@ -246,7 +246,7 @@ pub struct FieldDef {
     pub required: bool,
     /// Accept both numbers and strings.
     pub flex: bool,
-    /// A credential (secret, ticket, permanent code, token): a `string` kept in `token::Secret`, which `Debug`
+    /// A credential (secret, ticket, permanent code, token): a `string` kept in `Secret` (`token::Secret` to users), which `Debug`
     /// never shows.
     pub secret: bool,
     /// Short doc.

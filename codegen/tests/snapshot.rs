@@ -41,7 +41,7 @@ fn fixture_uses_every_construct() {
         "impl ::std::str::FromStr for FixtureKind",
         "impl ::std::fmt::Display for FixtureColor",
         "pub widgets: Vec<Widget>,",
-        "pub share_ticket: Option<crate::token::Secret>",
+        "pub share_ticket: Option<crate::secret::Secret>",
         "one_at_a_time_per: Some(\"widget_id\")",
         "Calls with the same `widget_id` run one at a time",
         "rate_limit: Some(crate::catalog::RateBudget {\n        per_minute: 5,\n        per_hour: 60,",
