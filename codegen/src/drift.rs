@@ -5,9 +5,8 @@
 //! over the endpoints and an `event_shape(event, change_type)` lookup over the callback events. The tables are
 //! not feature-gated: they are data, and a report names endpoints the build may not have methods for.
 
-use crate::model::{Api, Code, Enum, Event, EventTy, Ty};
+use crate::model::{Api, Code, Enum, Event, EventTy, Scalar, Ty};
 use crate::naming;
-use crate::types::Scalar;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 

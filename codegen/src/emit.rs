@@ -2,7 +2,6 @@
 
 use crate::model::*;
 use crate::naming;
-use crate::types::Scalar;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::BTreeSet;
@@ -618,7 +617,7 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
     let item = rust_ty(&p.item_ty);
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    let stream = format_ident!("{}", p.stream_fn);
     let next_required = next.required;
     let next = next.rust.ident();
     let next_val = if next_required {
@@ -666,7 +665,7 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             #split
         }
     };
-    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let pages = format_ident!("{}", p.pages_fn);
     let drops = format!(
         " Items only: the pages' cursors{} are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes.",
         if p.partial.is_empty() {
@@ -714,7 +713,7 @@ fn offset_paging(
     let item = rust_ty(&p.item_ty);
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    let stream = format_ident!("{}", p.stream_fn);
     let li = limit.rust.ident();
     let get_limit = if limit.required {
         quote! { u64::try_from(self.#li).ok() }

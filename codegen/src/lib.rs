@@ -40,12 +40,10 @@ pub fn model_from_sources(sources: Vec<load::Source>) -> Result<model::Api, Spec
     let errors = error::Errors::default();
     let loaded = load::parse_all(sources, &errors);
     let index = validate::validate(&loaded, &errors);
-    if !errors.is_empty() {
-        let mut errors = errors.into_vec();
-        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        return Err(SpecErrors(errors));
-    }
-    lower::lower(&loaded, &index)
+    errors.check()?;
+    let api = lower::lower(&loaded, &index, &errors);
+    errors.check()?;
+    Ok(api)
 }
 
 /// The whole pipeline on sources that were already read. Pure.

@@ -9,8 +9,7 @@
 //! [`paging_style`]) so that a change of the IR touches only them.
 
 use crate::model::{Api, Code, Endpoint, Enum, Event, EventTy, Field, Paging, PagingKind, Struct, Ty};
-use crate::spec::{EnumRepr, TokenKind};
-use crate::types::Scalar;
+use crate::model::{EnumRepr, Scalar, TokenKind};
 use serde_json::{json, Map, Value};
 
 /// The security schemes: (scheme name = query key, description).
@@ -568,7 +567,7 @@ fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
             "It comes in the third-party suite's envelope (`SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`)."
         };
         let mut op = json!({
-            "operationId": format!("on_{}", crate::naming::snake(&ev.name).name),
+            "operationId": format!("on_{}", ev.snake_name),
             "summary": ev.summary,
             "description": format!(
                 "{which}. {envelopes_text} WeCom POSTs the XML encrypted (`<xml><ToUserName/><Encrypt/><AgentID/></xml>` \

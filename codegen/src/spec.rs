@@ -2,7 +2,7 @@
 //! mistake), each item with [`At`], the lines of the item and its keys. Closed sets of values are serde
 //! enums: an unknown value is reported with the values allowed.
 
-use crate::types::TyExpr;
+use crate::types::{EventTy, TyExpr};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -213,9 +213,8 @@ pub struct EventFieldDef {
     pub at: At,
     /// The XML element name (`UserID`).
     pub name: String,
-    /// `string`, `secret` (a string kept in `Secret` (`token::Secret` to users)), `u64`, `i64`, `[string]` (every `<Item>` of a list
-    /// element) or an `event_values` name.
-    pub ty: String,
+    /// The type, parsed.
+    pub ty: EventTy,
     /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).
     pub required: bool,
     /// Doc.
