@@ -85,7 +85,7 @@ fn reach(ty: &Ty, out: &mut Vec<String>) {
 }
 
 /// The file: the tables of the structs answers use, and the two lookups.
-pub fn shapes_file(api: &Api) -> TokenStream {
+pub(crate) fn shapes_file(api: &Api) -> TokenStream {
     let enums: Vec<&Enum> = api.groups.iter().flat_map(|g| g.enums.iter()).collect();
     let structs: Vec<&crate::model::Struct> = api.groups.iter().flat_map(|g| g.structs.iter()).collect();
     let mut used = std::collections::BTreeSet::new();

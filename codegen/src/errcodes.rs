@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 /// `errcodes.rs`: the table `crate::errcode` searches (sorted by code), each code with its class.
-pub fn emit(api: &Api) -> TokenStream {
+pub(crate) fn emit(api: &Api) -> TokenStream {
     let rows = api.errcodes.iter().map(|e| {
         let (code, zh, en, retryable) = (e.code, &e.zh, &e.en, e.class.can_succeed_later());
         let class = match e.class {

@@ -124,11 +124,11 @@ impl std::error::Error for SpecErrors {}
 
 /// Where errors go while a stage walks the spec: every [`Scope`] of one run pushes into one `Errors`.
 #[derive(Debug, Default)]
-pub struct Errors(std::cell::RefCell<Vec<SpecError>>);
+pub(crate) struct Errors(std::cell::RefCell<Vec<SpecError>>);
 
 impl Errors {
     /// A scope for errors about `file`.
-    pub fn file<'s>(&'s self, file: &'s str) -> Scope<'s> {
+    pub(crate) fn file<'s>(&'s self, file: &'s str) -> Scope<'s> {
         Scope {
             sink: self,
             file,
@@ -139,17 +139,12 @@ impl Errors {
     }
 
     /// Records an error made elsewhere.
-    pub fn push(&self, e: SpecError) {
+    pub(crate) fn push(&self, e: SpecError) {
         self.0.borrow_mut().push(e);
     }
 
-    /// Whether nothing was reported.
-    pub fn is_empty(&self) -> bool {
-        self.0.borrow().is_empty()
-    }
-
     /// `Ok` when nothing was reported so far, else every error, sorted by file and line.
-    pub fn check(&self) -> Result<(), SpecErrors> {
+    pub(crate) fn check(&self) -> Result<(), SpecErrors> {
         let mut errors = self.0.borrow().clone();
         if errors.is_empty() {
             return Ok(());
@@ -162,7 +157,7 @@ impl Errors {
 /// The place an error is about — file, item, field path, line — narrowed step by step as a stage walks into
 /// an item; [`Scope::err`] reports a message there. One short call per check.
 #[derive(Debug, Clone)]
-pub struct Scope<'s> {
+pub(crate) struct Scope<'s> {
     sink: &'s Errors,
     file: &'s str,
     item: Option<Item>,
@@ -172,7 +167,7 @@ pub struct Scope<'s> {
 
 impl<'s> Scope<'s> {
     /// The scope of an item (an endpoint, a type, ...) that starts at `line`.
-    pub fn item(&self, item: Item, line: usize) -> Self {
+    pub(crate) fn item(&self, item: Item, line: usize) -> Self {
         Scope {
             item: Some(item),
             field: None,
@@ -182,7 +177,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The scope of a field (a path inside the item, e.g. `request.owner_filter.userid_list`) at `line`.
-    pub fn field(&self, field: impl Into<String>, line: usize) -> Self {
+    pub(crate) fn field(&self, field: impl Into<String>, line: usize) -> Self {
         Scope {
             field: Some(field.into()),
             line: Some(line),
@@ -191,7 +186,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The same place, at another line (a key of the item).
-    pub fn line(&self, line: usize) -> Self {
+    pub(crate) fn line(&self, line: usize) -> Self {
         Scope {
             line: Some(line),
             ..self.clone()
@@ -200,7 +195,7 @@ impl<'s> Scope<'s> {
 
     /// Where this scope is, as messages write it (`spec/g.yaml:12: endpoint x: field request.y`), to name
     /// the first owner of something claimed twice.
-    pub fn place(&self) -> String {
+    pub(crate) fn place(&self) -> String {
         Place {
             file: self.file,
             line: self.line,
@@ -211,7 +206,7 @@ impl<'s> Scope<'s> {
     }
 
     /// Reports `message` here.
-    pub fn err(&self, message: impl Into<String>) {
+    pub(crate) fn err(&self, message: impl Into<String>) {
         self.sink.push(SpecError {
             file: self.file.to_string(),
             line: self.line,

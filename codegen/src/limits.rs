@@ -16,7 +16,7 @@ fn emit_struct(b: Budget) -> TokenStream {
 }
 
 /// `Some(crate::catalog::RateBudget { .. })` or `None`.
-pub fn emit_budget(b: Option<Budget>) -> TokenStream {
+pub(crate) fn emit_budget(b: Option<Budget>) -> TokenStream {
     match b {
         Some(b) => {
             let b = emit_struct(b);
@@ -27,7 +27,7 @@ pub fn emit_budget(b: Option<Budget>) -> TokenStream {
 }
 
 /// The catalog's `LIMITS` constant.
-pub fn emit(limits: Option<&Limits>) -> TokenStream {
+pub(crate) fn emit(limits: Option<&Limits>) -> TokenStream {
     let body = match limits {
         Some(l) => {
             let (c, i, p) = (
@@ -46,7 +46,7 @@ pub fn emit(limits: Option<&Limits>) -> TokenStream {
 }
 
 /// The rustdoc line of an endpoint's budget.
-pub fn doc_line(budget: Option<Budget>, own: bool) -> Option<String> {
+pub(crate) fn doc_line(budget: Option<Budget>, own: bool) -> Option<String> {
     let b = budget?;
     Some(if own {
         format!(

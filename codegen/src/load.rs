@@ -26,7 +26,7 @@ pub struct Source {
 
 /// A parsed spec file together with its source.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Where it came from.
     pub source: Source,
     /// What it says.
@@ -75,7 +75,7 @@ pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErr
 /// be, so later checks run on the rest. A key that fails to decode is reported and left at its default;
 /// [`crate::model_from_sources`] never lowers a spec that has errors. (A YAML syntax error is the one error
 /// of its file: the text cannot be read past it.)
-pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
+pub(crate) fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
     let scope = errors.file(&source.file);
     let value = match serde_yaml::from_str::<Value>(&source.text) {
         Ok(v) => v,
@@ -134,11 +134,11 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             let per_corp = budget_def(&loc, &mut r, "per_corp");
             let per_ip = budget_def(&loc, &mut r, "per_ip");
             let per_provider_ip = budget_def(&loc, &mut r, "per_provider_ip");
+            r.finish(); // reports unknown keys; the block's line is the file's `limits` key
             LimitsDef {
                 per_corp,
                 per_ip,
                 per_provider_ip,
-                at: r.finish(),
             }
         });
         SpecFile {
@@ -159,7 +159,7 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
 }
 
 /// Parses all sources, collecting every error (the sources that parse at all are returned).
-pub fn parse_all(sources: Vec<Source>, errors: &Errors) -> Vec<Loaded> {
+pub(crate) fn parse_all(sources: Vec<Source>, errors: &Errors) -> Vec<Loaded> {
     sources.into_iter().filter_map(|s| parse(s, errors)).collect()
 }
 

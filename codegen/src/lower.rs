@@ -15,7 +15,7 @@ use crate::validate::Index;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Lowers the validated spec; clashes between generated names go to `errors` (the model is then not used).
-pub fn lower(files: &[Loaded], index: &Index<'_>, errors: &Errors) -> Api {
+pub(crate) fn lower(files: &[Loaded], index: &Index<'_>, errors: &Errors) -> Api {
     let mut lw = Lowerer {
         index,
         errors,
@@ -120,12 +120,12 @@ fn doc_lines(doc: &str, notes: Option<&str>) -> Vec<String> {
 }
 
 /// The official doc page of a doc id.
-pub fn doc_url(doc_id: Option<u64>) -> Option<String> {
+pub(crate) fn doc_url(doc_id: Option<u64>) -> Option<String> {
     doc_id.map(|id| format!("https://developer.work.weixin.qq.com/document/path/{id}"))
 }
 
 /// An enum of the API models or an `event_values` enum: one shape for both.
-pub fn lower_enum(name: &str, def: &EnumDef) -> Enum {
+pub(crate) fn lower_enum(name: &str, def: &EnumDef) -> Enum {
     let values = def
         .values
         .iter()

@@ -2,7 +2,7 @@
 
 /// A parsed type expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TyExpr {
+pub(crate) enum TyExpr {
     /// A built-in scalar.
     Scalar(Scalar),
     /// Any JSON value.
@@ -65,7 +65,7 @@ impl Scalar {
 }
 
 /// Parses a type expression.
-pub fn parse(s: &str) -> Result<TyExpr, String> {
+pub(crate) fn parse(s: &str) -> Result<TyExpr, String> {
     let t = s.trim();
     if let Some(inner) = t.strip_prefix('[') {
         let inner = inner
@@ -93,7 +93,7 @@ pub fn parse(s: &str) -> Result<TyExpr, String> {
 
 impl TyExpr {
     /// The innermost element type of nested lists.
-    pub fn innermost(&self) -> &TyExpr {
+    pub(crate) fn innermost(&self) -> &TyExpr {
         match self {
             TyExpr::List(t) => t.innermost(),
             t => t,
@@ -120,10 +120,10 @@ pub enum EventTy {
 }
 
 /// What an event field's `type` may be, for messages.
-pub const EVENT_TYPES: &str = "string, secret, u64, i64, [string], or an event_values name";
+pub(crate) const EVENT_TYPES: &str = "string, secret, u64, i64, [string], or an event_values name";
 
 /// Parses an event field type (`string`, `secret`, `u64`, `i64`, `[string]` or an `event_values` name).
-pub fn parse_event(s: &str) -> Result<EventTy, String> {
+pub(crate) fn parse_event(s: &str) -> Result<EventTy, String> {
     Ok(match s.trim() {
         "string" => EventTy::String,
         "secret" => EventTy::Secret,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Named types and enums of the whole spec, by name.
-pub struct Index<'a> {
+pub(crate) struct Index<'a> {
     /// Named object types: name → (file, def).
     pub types: BTreeMap<&'a str, (&'a str, &'a TypeDef)>,
     /// Enums: name → (file, def).
@@ -23,7 +23,7 @@ pub struct Index<'a> {
 }
 
 /// Checks everything, reporting into `errors`; returns the index of named items.
-pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
+pub(crate) fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
     let mut index = Index {
         types: BTreeMap::new(),
         enums: BTreeMap::new(),

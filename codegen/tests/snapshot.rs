@@ -2,8 +2,7 @@
 //! fails (run the tests twice after an intended change, then review the diff). The main crate compiles the
 //! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
 use std::path::Path;
-use wecom_externalcontact_codegen::fresh::ensure_dir_contents;
-use wecom_externalcontact_codegen::generate_dir;
+use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
 
 #[test]
 fn fixture_output_matches_the_snapshot() {

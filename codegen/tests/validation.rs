@@ -1,10 +1,7 @@
 //! Every kind of spec mistake is an error that names the file, the endpoint (or type, enum, event), the field
 //! and, where it can be found, the line — never a panic.
-use wecom_externalcontact_codegen::load::Source;
-use wecom_externalcontact_codegen::model::Class;
-use wecom_externalcontact_codegen::model::{HttpMethod, TokenKind};
-use wecom_externalcontact_codegen::model_from_sources;
-use wecom_externalcontact_codegen::spec::ThrottleDef;
+use wecom_externalcontact_codegen::model::{Class, HttpMethod, ThrottleDef, TokenKind};
+use wecom_externalcontact_codegen::{model_from_sources, Source};
 
 fn src(stem: &str, text: &str) -> Source {
     Source {
