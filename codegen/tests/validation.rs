@@ -16,7 +16,13 @@ fn errors(files: &[(&str, &str)]) -> String {
     let sources = files.iter().map(|(s, t)| src(s, t)).collect();
     match model_from_sources(sources) {
         Ok(_) => panic!("the spec was accepted"),
-        Err(e) => e.to_string(),
+        Err(e) => {
+            // Every spec mistake, whichever stage finds it, names its file and line.
+            for one in &e.0 {
+                assert!(one.line.is_some(), "an error without a line: {one}");
+            }
+            e.to_string()
+        }
     }
 }
 
