@@ -6,7 +6,7 @@ use crate::Output;
 use std::path::Path;
 
 /// Text with every `\r\n` turned into `\n`.
-pub fn normalize_newlines(text: &str) -> String {
+pub(crate) fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
@@ -14,7 +14,7 @@ pub fn normalize_newlines(text: &str) -> String {
 /// needed, and leaves the others untouched so cargo does not rebuild needlessly. With `prune`, also removes
 /// `*.rs` files in `dir` that `output` does not have. Returns the names written, then the names removed with
 /// ` (removed)` appended.
-pub fn update_dir(dir: &Path, output: &Output, prune: bool) -> std::io::Result<Vec<String>> {
+pub(crate) fn update_dir(dir: &Path, output: &Output, prune: bool) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut changed = Vec::new();
     for (name, text) in &output.files {
@@ -42,7 +42,8 @@ pub fn update_dir(dir: &Path, output: &Output, prune: bool) -> std::io::Result<V
     Ok(changed)
 }
 
-/// For tests: makes `dir` hold exactly `output` (see [`update_dir`]). Under CI (the `CI` environment variable
+/// For tests: makes `dir` hold exactly `output` (as [`write_if_changed`](crate::write_if_changed) does; with
+/// `prune`, also removes the `*.rs` files `output` lacks). Under CI (the `CI` environment variable
 /// is set) a stale copy fails the test, naming the files and saying to run `cargo test` locally and commit the
 /// result, so a stale committed copy never passes. On a maintainer's machine the copy is refreshed and the test
 /// passes: one `cargo test` after a spec edit is green and leaves the diff of `generated/` to review and commit,
@@ -52,7 +53,7 @@ pub fn ensure_dir_contents(dir: &Path, output: &Output, prune: bool) {
 }
 
 /// [`ensure_dir_contents`] with the CI decision made by the caller: `strict` panics when anything had to change.
-pub fn ensure_dir_contents_in(dir: &Path, output: &Output, prune: bool, strict: bool) {
+pub(crate) fn ensure_dir_contents_in(dir: &Path, output: &Output, prune: bool, strict: bool) {
     let changed = update_dir(dir, output, prune).unwrap_or_else(|e| panic!("cannot update {}: {e}", dir.display()));
     if changed.is_empty() || !strict {
         return;

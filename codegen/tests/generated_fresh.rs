@@ -8,7 +8,7 @@
 //! build of the SDK's tests and examples, unlike a user's build (the decoding benchmark compares against the
 //! user's `Value`). The workspace's default members include this package, so `cargo test` runs it.
 use std::path::{Path, PathBuf};
-use wecom_externalcontact_codegen::{fresh, generate_dir};
+use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
 
 /// The repository root: this package is its `codegen/` folder.
 fn repo_root() -> PathBuf {
@@ -28,7 +28,7 @@ fn repo_root() -> PathBuf {
 fn generated_folder_is_fresh() {
     let root = repo_root();
     let out = generate_dir(&root.join("spec")).unwrap_or_else(|e| panic!("{e}"));
-    fresh::ensure_dir_contents(&root.join("generated"), &out, true);
+    ensure_dir_contents(&root.join("generated"), &out, true);
 }
 
 #[test]
