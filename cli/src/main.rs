@@ -142,10 +142,17 @@ const STANDIN_HELP: &str = "\
 Config file (JSON; every key optional):
   {\"corp_id\": \"standin-corp\", \"secret\": \"standin-secret\",
    \"token_ttl_secs\": 7200, \"pages\": 3,
-   \"customers\": {\"members\": 8, \"customers\": 400}}
-  customers: made-up members (member001…) and customers spread over them,
-  every fourth customer followed by two members; get_follow_user_list, list,
-  get and batch/get_by_user answer from them.
+   \"world\": {\"seed\": 1, \"members\": 8, \"customers\": 400, \"tag_groups\": 3,
+             \"tags_per_group\": 4, \"strategy_tag_groups\": 1,
+             \"group_chats\": 10, \"unlicensed\": 0}}
+  world: one seeded corp (every key optional): members (member001…), customers
+  spread over them (every fourth followed by two members) with remarks and
+  tags from the tag library, strategy tags, group chats, and `unlicensed`
+  members without a 互通 licence (batch/get_by_user's fail_info). The customer,
+  tag and group chat endpoints answer from it; add/edit/del_corp_tag, mark_tag
+  and remark change it. The same seed gives the same world.
+  {\"customers\": {\"members\": 8, \"customers\": 400}} is short for a world of
+  those sizes.
 
 Examples:
   wecom standin --port 8080
