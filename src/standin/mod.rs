@@ -35,10 +35,11 @@
 //! With a [`WorldConfig`], the endpoints that read customers, tags and group chats answer from one seeded corp
 //! instead of the examples, and the simple documented writes change it (see [`World`]):
 //!
-//! ```no_run
+//! ```
 //! use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, NewCorpTag};
 //! use wecom_externalcontact::standin::{StandIn, StandInConfig, WorldConfig};
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let world = WorldConfig { seed: 7, members: 20, customers: 500, unlicensed: 2, ..WorldConfig::default() };
 //! let standin = StandIn::start_with(StandInConfig { world: Some(world), ..Default::default() }).await?;
 //! let client = standin.client();

@@ -25,8 +25,15 @@ impl Rng {
     }
 }
 
-const GROUP_NAMES: [&str; 6] = ["客户等级", "来源渠道", "兴趣", "地区", "行业", "跟进阶段"];
-const TAG_NAMES: [&str; 8] = ["普通", "银卡", "金卡", "钻石", "线上", "线下", "老客户", "新客户"];
+/// Tag group names and their tags' names (a group beyond these, or a tag beyond four, gets a number).
+const LIBRARY: [(&str, [&str; 4]); 6] = [
+    ("客户等级", ["普通", "银卡", "金卡", "钻石"]),
+    ("来源渠道", ["线上", "线下", "转介绍", "展会"]),
+    ("兴趣", ["理财", "保险", "基金", "贷款"]),
+    ("地区", ["华北", "华东", "华南", "西部"]),
+    ("行业", ["制造", "零售", "教育", "医疗"]),
+    ("跟进阶段", ["初次接触", "有意向", "已成交", "已流失"]),
+];
 const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"];
 const TITLES: [&str; 6] = ["总", "经理", "老师", "先生", "女士", "主任"];
 /// Codes of the `AddWay` enum a generated follow uses.
@@ -51,14 +58,8 @@ impl World {
             members[i].licensed = false;
         }
 
-        let tag_groups = library(&mut rng, config.tag_groups, config.tags_per_group, "et", None);
-        let strategy_tag_groups = library(
-            &mut rng,
-            config.strategy_tag_groups,
-            config.tags_per_group,
-            "st",
-            Some(1),
-        );
+        let tag_groups = library(config.tag_groups, config.tags_per_group, "et", None);
+        let strategy_tag_groups = library(config.strategy_tag_groups, config.tags_per_group, "st", Some(1));
         let corp_tags: Vec<&str> = tag_groups.iter().flat_map(|g| &g.tags).map(|t| t.id.as_str()).collect();
 
         let mut customers = Vec::with_capacity(config.customers);
@@ -148,36 +149,30 @@ impl World {
 }
 
 /// `groups` tag groups of `tags` tags each, ids starting with `prefix`, for strategies from `strategy` on.
-fn library(rng: &mut Rng, groups: usize, tags: usize, prefix: &str, strategy: Option<i64>) -> Vec<TagGroup> {
+fn library(groups: usize, tags: usize, prefix: &str, strategy: Option<i64>) -> Vec<TagGroup> {
     (0..groups)
         .map(|g| {
-            let base = GROUP_NAMES[g % GROUP_NAMES.len()];
-            let group_name = if g < GROUP_NAMES.len() {
-                base.to_string()
-            } else {
-                format!("{base}{g}")
+            let (base, names) = LIBRARY[g % LIBRARY.len()];
+            let numbered = |name: &str, n: usize, first: usize| {
+                if n < first {
+                    name.to_string()
+                } else {
+                    format!("{name}{n}")
+                }
             };
-            let offset = rng.below(TAG_NAMES.len());
             let create_time = 1_600_000_000 + g as i64 * 3600;
             TagGroup {
                 group_id: format!("{prefix}StandInGroup{g:03}"),
-                group_name,
+                group_name: numbered(base, g, LIBRARY.len()),
                 create_time,
                 order: g as u32 + 1,
                 strategy_id: strategy.map(|s| s + g as i64),
                 tags: (0..tags)
-                    .map(|t| {
-                        let name = TAG_NAMES[(offset + t) % TAG_NAMES.len()];
-                        Tag {
-                            id: format!("{prefix}StandInTag{g:03}{t:03}"),
-                            name: if t < TAG_NAMES.len() {
-                                name.to_string()
-                            } else {
-                                format!("{name}{t}")
-                            },
-                            create_time: create_time + t as i64,
-                            order: t as u32 + 1,
-                        }
+                    .map(|t| Tag {
+                        id: format!("{prefix}StandInTag{g:03}{t:03}"),
+                        name: numbered(names[t % names.len()], t, names.len()),
+                        create_time: create_time + t as i64,
+                        order: t as u32 + 1,
                     })
                     .collect(),
             }
