@@ -251,7 +251,7 @@ async fn writes_change_what_the_reads_after_them_answer() {
         .iter()
         .find(|i| i.external_contact.external_userid == c)
         .unwrap();
-    assert_eq!(item.follow_info.tag_id, [new_id.clone()]);
+    assert_eq!(item.follow_info.tag_id, [new_id.as_str()]);
     assert_eq!(item.follow_info.remark.as_deref(), Some("大客户"));
     let detail = client.get(&GetRequest::new(c)).await.unwrap();
     let f = detail.follow_user.iter().find(|f| f.userid == m).unwrap();
