@@ -268,6 +268,23 @@ async fn writes_change_what_the_reads_after_them_answer() {
         .unwrap_err();
     assert!(matches!(err, Error::Api { errcode: 84061, .. }), "{err}");
 
+    // Strategy tags come from the world too; one marked on a customer is named in get with type 3.
+    let strategy = client
+        .get_strategy_tag_list(&GetStrategyTagListRequest::new())
+        .await
+        .unwrap();
+    let group = &world.strategy_tag_groups()[0];
+    assert_eq!(strategy.tag_group.len(), 1);
+    assert_eq!(strategy.tag_group[0].strategy_id, group.strategy_id);
+    let st = strategy.tag_group[0].tag[0].id.as_str();
+    assert_eq!(st, group.tags[0].id);
+    client.mark_tag(&MarkTagRequest::new(m, c).add_tag([st])).await.unwrap();
+    let detail = client.get(&GetRequest::new(c)).await.unwrap();
+    let f = detail.follow_user.iter().find(|f| f.userid == m).unwrap();
+    let t = f.tags.iter().find(|t| t.tag_id.as_deref() == Some(st)).unwrap();
+    assert_eq!(t.r#type, Some(FollowUserTagType::Strategy));
+    assert_eq!(t.group_name.as_deref(), Some(group.group_name.as_str()));
+
     // del_corp_tag deletes the tag, takes it off every customer, and a group left empty goes too.
     client
         .del_corp_tag(&DelCorpTagRequest::new().tag_id([new_id.as_str()]))
