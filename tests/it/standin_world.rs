@@ -169,6 +169,13 @@ async fn every_read_answers_from_the_one_world_and_pages_never_repeat() {
     assert_eq!(got.owner.as_deref(), Some(chat.owner.as_str()));
     let got_members: Vec<&str> = got.member_list.iter().map(|m| m.userid.as_str()).collect();
     assert_eq!(got_members, chat.members);
+    // A cursor the stand-in did not give is refused; one past the end is an empty last page.
+    for (cursor, want) in [("bogus", Err(40058)), ("standin-offset-18446744073709551615", Ok(0))] {
+        let request = GroupchatListRequest::new(1000).cursor(cursor);
+        let got = client.groupchat_list(&request).await;
+        let got = got.map(|r| r.group_chat_list.len()).map_err(|e| e.errcode().unwrap());
+        assert_eq!(got, want, "{cursor}");
+    }
     let err = client
         .groupchat_get(&GroupchatGetRequest::new("wrNobody"))
         .await

@@ -304,8 +304,9 @@ fn page<T: Clone>(all: &[T], request: &Value, limit: usize) -> Result<(Vec<T>, S
         }
     };
     let items = all.iter().skip(offset).take(limit).cloned().collect();
-    let next = if offset + limit < all.len() {
-        format!("standin-offset-{}", offset + limit)
+    let end = offset.saturating_add(limit);
+    let next = if end < all.len() {
+        format!("standin-offset-{end}")
     } else {
         String::new()
     };

@@ -128,11 +128,7 @@ impl World {
             created.push(id);
         }
         let g = &self.tag_groups[gi];
-        let mut v = group_json(g, |id| created.iter().any(|c| c == id));
-        if let Some(m) = v.as_object_mut() {
-            m.remove("strategy_id");
-        }
-        Ok(json!({ "tag_group": v }))
+        Ok(json!({ "tag_group": group_json(g, |id| created.iter().any(|c| c == id)) }))
     }
 
     /// `edit_corp_tag`: renames or reorders a tag or a group (a name must not clash in its scope).
