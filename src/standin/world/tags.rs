@@ -57,6 +57,27 @@ fn filtered(groups: &[TagGroup], request: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// Sets the name and order of the item `id` of `items` (id, name, order), refusing a name another of them
+/// has; `None` when `id` is not one of them.
+fn edit(
+    mut items: Vec<(&str, &mut String, &mut u32)>,
+    id: &str,
+    name: Option<&str>,
+    order: Option<u32>,
+) -> Option<Reply> {
+    let i = items.iter().position(|(item, _, _)| *item == id)?;
+    if let Some(name) = name {
+        if items.iter().any(|(item, n, _)| *item != id && n.as_str() == name) {
+            return Some(name_taken(name));
+        }
+        *items[i].1 = name.to_string();
+    }
+    if let Some(o) = order {
+        *items[i].2 = o;
+    }
+    Some(Ok(json!({})))
+}
+
 impl World {
     pub(super) fn get_corp_tag_list(&self, request: &Value) -> Reply {
         Ok(json!({ "tag_group": filtered(&self.tag_groups, request) }))
@@ -136,32 +157,18 @@ impl World {
         let id = string(request, "id");
         let name = request["name"].as_str();
         let order = request["order"].as_u64().map(|o| o as u32);
-        if let Some(gi) = self.tag_groups.iter().position(|g| g.group_id == id) {
-            if let Some(name) = name {
-                if self.tag_groups.iter().any(|g| g.group_name == name && g.group_id != id) {
-                    return name_taken(name);
-                }
-                self.tag_groups[gi].group_name = name.to_string();
-            }
-            if let Some(o) = order {
-                self.tag_groups[gi].order = o;
-            }
-            return Ok(json!({}));
+        let groups = self
+            .tag_groups
+            .iter_mut()
+            .map(|g| (g.group_id.as_str(), &mut g.group_name, &mut g.order));
+        if let Some(reply) = edit(groups.collect(), id, name, order) {
+            return reply;
         }
         for g in &mut self.tag_groups {
-            let Some(ti) = g.tags.iter().position(|t| t.id == id) else {
-                continue;
-            };
-            if let Some(name) = name {
-                if g.tags.iter().any(|t| t.name == name && t.id != id) {
-                    return name_taken(name);
-                }
-                g.tags[ti].name = name.to_string();
+            let tags = g.tags.iter_mut().map(|t| (t.id.as_str(), &mut t.name, &mut t.order));
+            if let Some(reply) = edit(tags.collect(), id, name, order) {
+                return reply;
             }
-            if let Some(o) = order {
-                g.tags[ti].order = o;
-            }
-            return Ok(json!({}));
         }
         invalid_id(id)
     }
