@@ -3,16 +3,11 @@
 use futures_util::TryStreamExt;
 use std::collections::BTreeSet;
 use wecom_externalcontact::models::*;
-use wecom_externalcontact::standin::{StandIn, StandInConfig, World, WorldConfig};
+use wecom_externalcontact::standin::{StandIn, World, WorldConfig};
 use wecom_externalcontact::Error;
 
 async fn standin(members: usize, customers: usize) -> StandIn {
-    StandIn::start_with(StandInConfig {
-        world: Some(WorldConfig::sized(members, customers)),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    crate::support::world_standin(WorldConfig::sized(members, customers)).await
 }
 
 #[tokio::test]

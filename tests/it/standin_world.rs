@@ -1,20 +1,12 @@
 //! The stand-in's world, checked directly: one seeded corp that every modelled endpoint reads (pages never
 //! repeat, tag ids resolve, group chats hold the owner's customers), writes seen by the reads after them,
 //! licence gaps in `fail_info`, and the same seed giving the same world.
+use crate::support::world_standin as standin;
 use futures_util::TryStreamExt;
 use std::collections::BTreeSet;
 use wecom_externalcontact::models::*;
-use wecom_externalcontact::standin::{StandIn, StandInConfig, World, WorldConfig};
+use wecom_externalcontact::standin::{StandIn, World, WorldConfig};
 use wecom_externalcontact::Error;
-
-async fn standin(world: WorldConfig) -> StandIn {
-    StandIn::start_with(StandInConfig {
-        world: Some(world),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
 
 #[test]
 fn the_same_seed_gives_the_same_world_and_another_seed_another() {

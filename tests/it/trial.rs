@@ -5,7 +5,7 @@
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use wecom_externalcontact::models::*;
-use wecom_externalcontact::standin::{StandIn, StandInConfig, World, WorldConfig};
+use wecom_externalcontact::standin::{StandIn, World, WorldConfig};
 use wecom_externalcontact::{Client, Error};
 
 const BATCH: &str = "externalcontact/batch/get_by_user";
@@ -22,12 +22,7 @@ fn world() -> WorldConfig {
 }
 
 async fn standin() -> StandIn {
-    StandIn::start_with(StandInConfig {
-        world: Some(world()),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    crate::support::world_standin(world()).await
 }
 
 /// One CSV line: external_userid, follow userid, remark, tag names (`;`-separated, in the follow's order).
