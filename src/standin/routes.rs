@@ -1,6 +1,6 @@
 //! The server's routing: one handler records the request, hands the token endpoints to `tokens`, and
 //! answers a catalogued endpoint after its checks (token, 45033 turn, injected faults, per-corp scope, the
-//! typed model) from the customer data set, a response set by the test, or the spec's example, paged.
+//! typed model) from a response set by the test, the world (`world/`), or the spec's example, paged.
 
 use super::faults::{self, Busy, InFlight};
 use super::{suite, tokens, Inner, RecordedRequest, StandIn, World};
