@@ -22,7 +22,7 @@ fn main() {
         eprintln!("{msg}");
         std::process::exit(1)
     };
-    let sources = codegen::load::read_dir(&spec, "spec/").unwrap_or_else(|e| fail(e.to_string()));
+    let sources = codegen::read_dir(&spec, "spec/").unwrap_or_else(|e| fail(e.to_string()));
     let api = codegen::model_from_sources(sources).unwrap_or_else(|e| fail(e.to_string()));
     let cargo_toml =
         std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_else(|e| fail(format!("Cargo.toml: {e}")));

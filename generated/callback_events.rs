@@ -3,7 +3,7 @@
 
 /// The `event_values` enums of `spec/events.yaml`: string codes of event fields. `callback`
 /// re-exports everything in here, so a new enum needs no Rust edit.
-pub mod values {
+pub(crate) mod values {
     use super::*;
     /// Whether a tag event concerns a tag or a tag group (`TagType`).
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -622,7 +622,7 @@ pub enum EventKind {
         /// The ticket (at most 512 bytes); `Debug` never shows it.
         ///
         /// Wire name: `SuiteTicket`.
-        suite_ticket: crate::token::Secret,
+        suite_ticket: crate::secret::Secret,
     },
     /// 授权成功通知: a corp authorized the app; exchange `AuthCode` for the permanent code with `service/v2/get_permanent_code`.
     ///
@@ -633,7 +633,7 @@ pub enum EventKind {
         /// The temporary auth code (临时授权码, one use); `Debug` never shows it.
         ///
         /// Wire name: `AuthCode`.
-        auth_code: crate::token::Secret,
+        auth_code: crate::secret::Secret,
         /// The `state` of the install link, when there was one.
         ///
         /// Wire name: `State`.
@@ -665,7 +665,7 @@ pub enum EventKind {
         /// The temporary auth code (临时授权码, one use); `Debug` never shows it.
         ///
         /// Wire name: `AuthCode`.
-        auth_code: crate::token::Secret,
+        auth_code: crate::secret::Secret,
     },
     /// An event this crate has no variant for (or a message without `Event`), with every field
     /// other than the envelope, `Event`/`InfoType` and `ChangeType`, in document order.
@@ -953,7 +953,7 @@ static KINDS: &[KindEntry] = &[
         change_type: "",
         decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
             Ok(EventKind::SuiteTicket {
-                suite_ticket: <crate::token::Secret as WireField>::take(
+                suite_ticket: <crate::secret::Secret as WireField>::take(
                     reader,
                     "SuiteTicket",
                 )?,
@@ -965,7 +965,7 @@ static KINDS: &[KindEntry] = &[
         change_type: "",
         decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
             Ok(EventKind::CreateAuth {
-                auth_code: <crate::token::Secret as WireField>::take(
+                auth_code: <crate::secret::Secret as WireField>::take(
                     reader,
                     "AuthCode",
                 )?,
@@ -994,7 +994,10 @@ static KINDS: &[KindEntry] = &[
         change_type: "",
         decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
             Ok(EventKind::ResetPermanentCode {
-                auth_code: <crate::token::Secret as WireField>::take(reader, "AuthCode")?,
+                auth_code: <crate::secret::Secret as WireField>::take(
+                    reader,
+                    "AuthCode",
+                )?,
             })
         },
     },

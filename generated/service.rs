@@ -1085,7 +1085,7 @@ pub struct ServiceGetAuthInfoRequest {
     /// 授权方corpid
     pub auth_corpid: String,
     /// 永久授权码, 通过get_permanent_code获取
-    pub permanent_code: crate::token::Secret,
+    pub permanent_code: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -1093,7 +1093,7 @@ impl ServiceGetAuthInfoRequest {
     /// Creates a `ServiceGetAuthInfoRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         auth_corpid: impl Into<String>,
-        permanent_code: impl Into<crate::token::Secret>,
+        permanent_code: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
@@ -1161,7 +1161,7 @@ pub struct ServiceGetCorpTokenRequest {
     /// 授权方corpid
     pub auth_corpid: String,
     /// 永久授权码, 通过get_permanent_code获取
-    pub permanent_code: crate::token::Secret,
+    pub permanent_code: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -1169,7 +1169,7 @@ impl ServiceGetCorpTokenRequest {
     /// Creates a `ServiceGetCorpTokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         auth_corpid: impl Into<String>,
-        permanent_code: impl Into<crate::token::Secret>,
+        permanent_code: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
@@ -1189,7 +1189,7 @@ impl ServiceGetCorpTokenRequest {
 pub struct ServiceGetCorpTokenResponse {
     /// 授权方 (企业) access_token, 最长为512字节
     #[serde(default)]
-    pub access_token: crate::token::Secret,
+    pub access_token: crate::secret::Secret,
     /// 授权方 (企业) access_token超时时间 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -1198,7 +1198,7 @@ pub struct ServiceGetCorpTokenResponse {
 #[cfg(feature = "service")]
 impl ServiceGetCorpTokenResponse {
     /// Creates a `ServiceGetCorpTokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(access_token: impl Into<crate::token::Secret>, expires_in: u64) -> Self {
+    pub fn new(access_token: impl Into<crate::secret::Secret>, expires_in: u64) -> Self {
         Self {
             access_token: access_token.into(),
             expires_in: expires_in,
@@ -1280,13 +1280,13 @@ impl ServiceGetCustomizedAuthUrlResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceGetPermanentCodeRequest {
     /// 临时授权码, 长度为64至512个字节
-    pub auth_code: crate::token::Secret,
+    pub auth_code: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
 impl ServiceGetPermanentCodeRequest {
     /// Creates a `ServiceGetPermanentCodeRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_code: impl Into<crate::token::Secret>) -> Self {
+    pub fn new(auth_code: impl Into<crate::secret::Secret>) -> Self {
         Self {
             auth_code: auth_code.into(),
         }
@@ -1304,7 +1304,7 @@ impl ServiceGetPermanentCodeRequest {
 pub struct ServiceGetPermanentCodeResponse {
     /// 授权方 (企业) access_token, 最长为512字节 (代开发应用不返回)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<crate::token::Secret>,
+    pub access_token: Option<crate::secret::Secret>,
     /// 授权方 (企业) access_token超时时间 (秒)
     #[serde(
         default,
@@ -1314,7 +1314,7 @@ pub struct ServiceGetPermanentCodeResponse {
     pub expires_in: Option<u64>,
     /// 企业微信永久授权码, 最长为512字节
     #[serde(default)]
-    pub permanent_code: crate::token::Secret,
+    pub permanent_code: crate::secret::Secret,
     /// 代理服务商企业信息, 应用被代理后才有该信息
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dealer_corp_info: Option<ServiceDealerCorpInfo>,
@@ -1339,7 +1339,7 @@ pub struct ServiceGetPermanentCodeResponse {
 impl ServiceGetPermanentCodeResponse {
     /// Creates a `ServiceGetPermanentCodeResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        permanent_code: impl Into<crate::token::Secret>,
+        permanent_code: impl Into<crate::secret::Secret>,
         auth_corp_info: impl Into<ServiceAuthCorpInfo>,
     ) -> Self {
         Self {
@@ -1357,7 +1357,7 @@ impl ServiceGetPermanentCodeResponse {
 
     /// Sets `access_token`: 授权方 (企业) access_token, 最长为512字节 (代开发应用不返回)
     #[must_use]
-    pub fn access_token(mut self, value: impl Into<crate::token::Secret>) -> Self {
+    pub fn access_token(mut self, value: impl Into<crate::secret::Secret>) -> Self {
         self.access_token = Some(value.into());
         self
     }
@@ -1467,7 +1467,7 @@ pub struct ServiceGetProviderTokenRequest {
     /// 服务商的corpid
     pub corpid: String,
     /// 服务商的secret, 在服务商管理后台可见
-    pub provider_secret: crate::token::Secret,
+    pub provider_secret: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -1475,7 +1475,7 @@ impl ServiceGetProviderTokenRequest {
     /// Creates a `ServiceGetProviderTokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         corpid: impl Into<String>,
-        provider_secret: impl Into<crate::token::Secret>,
+        provider_secret: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             corpid: corpid.into(),
@@ -1495,7 +1495,7 @@ impl ServiceGetProviderTokenRequest {
 pub struct ServiceGetProviderTokenResponse {
     /// 服务商的access_token, 最长为512字节
     #[serde(default)]
-    pub provider_access_token: crate::token::Secret,
+    pub provider_access_token: crate::secret::Secret,
     /// provider_access_token有效期 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -1505,7 +1505,7 @@ pub struct ServiceGetProviderTokenResponse {
 impl ServiceGetProviderTokenResponse {
     /// Creates a `ServiceGetProviderTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        provider_access_token: impl Into<crate::token::Secret>,
+        provider_access_token: impl Into<crate::secret::Secret>,
         expires_in: u64,
     ) -> Self {
         Self {
@@ -1528,9 +1528,9 @@ pub struct ServiceGetSuiteTokenRequest {
     /// 第三方应用id或者代开发应用模板id (ww/wx 开头, 代开发以 dk 开头)
     pub suite_id: String,
     /// 第三方应用secret或者代开发应用模板secret
-    pub suite_secret: crate::token::Secret,
+    pub suite_secret: crate::secret::Secret,
     /// 企业微信后台推送的ticket
-    pub suite_ticket: crate::token::Secret,
+    pub suite_ticket: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -1538,8 +1538,8 @@ impl ServiceGetSuiteTokenRequest {
     /// Creates a `ServiceGetSuiteTokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         suite_id: impl Into<String>,
-        suite_secret: impl Into<crate::token::Secret>,
-        suite_ticket: impl Into<crate::token::Secret>,
+        suite_secret: impl Into<crate::secret::Secret>,
+        suite_ticket: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             suite_id: suite_id.into(),
@@ -1560,7 +1560,7 @@ impl ServiceGetSuiteTokenRequest {
 pub struct ServiceGetSuiteTokenResponse {
     /// 第三方或者代开发应用模板access_token, 最长为512字节
     #[serde(default)]
-    pub suite_access_token: crate::token::Secret,
+    pub suite_access_token: crate::secret::Secret,
     /// 有效期 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -1570,7 +1570,7 @@ pub struct ServiceGetSuiteTokenResponse {
 impl ServiceGetSuiteTokenResponse {
     /// Creates a `ServiceGetSuiteTokenResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        suite_access_token: impl Into<crate::token::Secret>,
+        suite_access_token: impl Into<crate::secret::Secret>,
         expires_in: u64,
     ) -> Self {
         Self {
@@ -1805,7 +1805,7 @@ pub struct ServiceV2GetAuthInfoRequest {
     /// 授权方corpid
     pub auth_corpid: String,
     /// 永久授权码, 通过get_permanent_code获取
-    pub permanent_code: crate::token::Secret,
+    pub permanent_code: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
@@ -1813,7 +1813,7 @@ impl ServiceV2GetAuthInfoRequest {
     /// Creates a `ServiceV2GetAuthInfoRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         auth_corpid: impl Into<String>,
-        permanent_code: impl Into<crate::token::Secret>,
+        permanent_code: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
@@ -1879,13 +1879,13 @@ impl ServiceV2GetAuthInfoResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceV2GetPermanentCodeRequest {
     /// 临时授权码, 长度为64至512个字节, 一次有效
-    pub auth_code: crate::token::Secret,
+    pub auth_code: crate::secret::Secret,
 }
 
 #[cfg(feature = "service")]
 impl ServiceV2GetPermanentCodeRequest {
     /// Creates a `ServiceV2GetPermanentCodeRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(auth_code: impl Into<crate::token::Secret>) -> Self {
+    pub fn new(auth_code: impl Into<crate::secret::Secret>) -> Self {
         Self {
             auth_code: auth_code.into(),
         }
@@ -1903,7 +1903,7 @@ impl ServiceV2GetPermanentCodeRequest {
 pub struct ServiceV2GetPermanentCodeResponse {
     /// 企业微信永久授权码, 最长为512字节
     #[serde(default)]
-    pub permanent_code: crate::token::Secret,
+    pub permanent_code: crate::secret::Secret,
     /// 授权方企业信息
     #[serde(default)]
     pub auth_corp_info: ServicePermanentCodeCorpInfo,
@@ -1922,7 +1922,7 @@ pub struct ServiceV2GetPermanentCodeResponse {
 impl ServiceV2GetPermanentCodeResponse {
     /// Creates a `ServiceV2GetPermanentCodeResponse` from its required fields; every optional field starts as `None`.
     pub fn new(
-        permanent_code: impl Into<crate::token::Secret>,
+        permanent_code: impl Into<crate::secret::Secret>,
         auth_corp_info: impl Into<ServicePermanentCodeCorpInfo>,
     ) -> Self {
         Self {

@@ -14,14 +14,14 @@ pub struct GettokenRequest {
     #[serde(deserialize_with = "crate::flex::string")]
     pub corpid: String,
     /// 应用的凭证密钥 (客户联系 secret 或配置为可调用应用的自建应用 secret)
-    pub corpsecret: crate::token::Secret,
+    pub corpsecret: crate::secret::Secret,
 }
 
 impl GettokenRequest {
     /// Creates a `GettokenRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
         corpid: impl Into<String>,
-        corpsecret: impl Into<crate::token::Secret>,
+        corpsecret: impl Into<crate::secret::Secret>,
     ) -> Self {
         Self {
             corpid: corpid.into(),
@@ -40,7 +40,7 @@ impl GettokenRequest {
 pub struct GettokenResponse {
     /// 获取到的凭证, 最长为512字节
     #[serde(default)]
-    pub access_token: crate::token::Secret,
+    pub access_token: crate::secret::Secret,
     /// 凭证的有效时间 (秒)
     #[serde(default, deserialize_with = "crate::flex::int")]
     pub expires_in: u64,
@@ -48,7 +48,7 @@ pub struct GettokenResponse {
 
 impl GettokenResponse {
     /// Creates a `GettokenResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(access_token: impl Into<crate::token::Secret>, expires_in: u64) -> Self {
+    pub fn new(access_token: impl Into<crate::secret::Secret>, expires_in: u64) -> Self {
         Self {
             access_token: access_token.into(),
             expires_in: expires_in,

@@ -155,12 +155,12 @@ impl<'de> Deserialize<'de> for FlexFloat {
 }
 
 /// Decodes an integer from a number or a numeric string.
-pub fn int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
+pub(crate) fn int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
     FlexInt::<T>::deserialize(d).map(|v| v.0)
 }
 
 /// Decodes an optional integer; `null` and `""` are `None`.
-pub fn opt_int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn opt_int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
     match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
         Some(Raw::Str(s)) if s.trim().is_empty() => Ok(None),
@@ -169,32 +169,32 @@ pub fn opt_int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Opti
 }
 
 /// Decodes a string from a string, a number or a bool.
-pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     FlexString::deserialize(d).map(|v| v.0)
 }
 
 /// Decodes an optional string; `null` is `None`.
-pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Option::<FlexString>::deserialize(d).map(|o| o.map(|v| v.0))
 }
 
 /// Decodes a bool from a bool, `0`/`1` or their strings.
-pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     FlexBool::deserialize(d).map(|v| v.0)
 }
 
 /// Decodes an optional bool; `null` is `None`.
-pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(crate) fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Option::<FlexBool>::deserialize(d).map(|o| o.map(|v| v.0))
 }
 
 /// Decodes a float from a number or a numeric string.
-pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     FlexFloat::deserialize(d).map(|v| v.0)
 }
 
 /// Decodes an optional float; `null` is `None`.
-pub fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+pub(crate) fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Option::<FlexFloat>::deserialize(d).map(|o| o.map(|v| v.0))
 }
 

@@ -8,7 +8,7 @@ use wecom_externalcontact::callback::{CallbackCrypto, CallbackQuery, Event, Repl
 use wecom_externalcontact::clock;
 
 #[derive(Subcommand, Debug)]
-pub enum CallbackCommand {
+pub(crate) enum CallbackCommand {
     /// Answer a URL-verification GET: check the signature over echostr and print the decrypted echostr.
     #[command(after_help = VERIFY_HELP)]
     Verify {
@@ -60,7 +60,7 @@ without the parameters; 3 token, key or receive id missing.";
 
 /// The receiver's Token, EncodingAESKey and receive id. Values from the environment are not shown in help.
 #[derive(Args, Debug)]
-pub struct Keys {
+pub(crate) struct Keys {
     /// The callback Token from the admin console.
     #[arg(long, env = "WECOM_CALLBACK_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -141,7 +141,7 @@ fn read_body(path: Option<&std::path::Path>) -> Result<String, Fail> {
 }
 
 /// Runs a callback command.
-pub async fn run(cmd: CallbackCommand) -> Result<(), Fail> {
+pub(crate) async fn run(cmd: CallbackCommand) -> Result<(), Fail> {
     match cmd {
         CallbackCommand::Queue(cmd) => crate::queue::run(cmd).await,
         CallbackCommand::Verify { query, keys } => {

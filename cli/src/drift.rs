@@ -17,7 +17,7 @@ use wecom_externalcontact_codegen as codegen;
 
 /// `wecom drift` arguments.
 #[derive(Args, Debug)]
-pub struct DriftArgs {
+pub(crate) struct DriftArgs {
     /// A file of JSON lines `{"path": "<endpoint path>", "body": {<the answer>}}` (`-`: stdin).
     pub file: PathBuf,
     /// Compare against this copy of `spec/` instead of the spec this build was made from (checked first,
@@ -35,8 +35,7 @@ fn leak<T>(v: Vec<T>) -> &'static [T] {
 
 /// The field trees of a spec directory, built from the generator's model (leaked: the command runs once).
 fn trees_from(dir: &Path) -> Result<Trees, Fail> {
-    let sources =
-        codegen::load::read_dir(dir, &format!("{}/", dir.display())).map_err(|e| Fail::config(e.to_string()))?;
+    let sources = codegen::read_dir(dir, &format!("{}/", dir.display())).map_err(|e| Fail::config(e.to_string()))?;
     let api = codegen::model_from_sources(sources).map_err(|e| Fail::config(format!("the spec has mistakes:\n{e}")))?;
     let structs: BTreeMap<&str, &codegen::model::Struct> = api
         .groups
@@ -81,8 +80,8 @@ fn trees_from(dir: &Path) -> Result<Trees, Fail> {
         enums: &BTreeMap<&str, &codegen::model::Enum>,
         built: &mut BTreeMap<String, &'static [FieldShape]>,
     ) -> Shape {
+        use codegen::model::Scalar;
         use codegen::model::{Code, Ty};
-        use codegen::types::Scalar;
         match ty {
             Ty::Scalar(Scalar::String) | Ty::Secret => Shape::String,
             Ty::Scalar(Scalar::Bool) => Shape::Bool,
@@ -196,7 +195,7 @@ fn object_fields(o: &serde_json::Map<String, Value>) -> String {
 }
 
 /// The command.
-pub fn run(args: DriftArgs) -> Result<(), Fail> {
+pub(crate) fn run(args: DriftArgs) -> Result<(), Fail> {
     let custom = match &args.spec {
         Some(dir) => Some(trees_from(dir)?),
         None => None,

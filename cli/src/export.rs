@@ -29,7 +29,7 @@ const MEMBERS_PER_REQUEST: usize = 100;
 
 /// Options of `wecom export customers`.
 #[derive(Args, Debug)]
-pub struct CustomersArgs {
+pub(crate) struct CustomersArgs {
     /// Write to this file (atomically, resumable) instead of stdout.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -238,7 +238,7 @@ fn write_lines(w: &mut impl Write, lines: &[Value]) -> std::io::Result<()> {
 }
 
 /// Runs the export.
-pub async fn customers(args: CustomersArgs) -> Result<(), Fail> {
+pub(crate) async fn customers(args: CustomersArgs) -> Result<(), Fail> {
     let started = Instant::now();
     let client = args.conn.client()?;
     let members = client

@@ -4,17 +4,18 @@ use std::fmt;
 use wecom_externalcontact::Error;
 
 /// The exit codes, for `--help`.
-pub const EXIT_CODES: &str = "Exit codes: 0 success; 1 WeCom answered with an error (or a callback failed its check); \
+pub(crate) const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 WeCom answered with an error (or a callback failed its check); \
 2 bad usage or input; 3 configuration missing or wrong; 4 network, timeout or an answer that does not decode.";
 
 /// WeCom answered with an errcode, or a callback did not verify.
-pub const EXIT_API: i32 = 1;
+pub(crate) const EXIT_API: i32 = 1;
 /// Bad arguments or input (clap uses 2 too).
-pub const EXIT_USAGE: i32 = 2;
+pub(crate) const EXIT_USAGE: i32 = 2;
 /// Missing or wrong configuration, a file that cannot be read or written.
-pub const EXIT_CONFIG: i32 = 3;
+pub(crate) const EXIT_CONFIG: i32 = 3;
 /// The network, a timeout, or an answer that does not decode.
-pub const EXIT_TRANSPORT: i32 = 4;
+pub(crate) const EXIT_TRANSPORT: i32 = 4;
 
 /// Why a command failed. The message never holds a secret: the crate's errors never do, and the CLI's
 /// own messages name variables, not their values.
@@ -71,7 +72,7 @@ impl From<Error> for Fail {
 }
 
 /// Prints the failure on stderr and exits with its code. A closed stdout (`wecom … | head`) exits quietly.
-pub fn exit(f: Fail) -> ! {
+pub(crate) fn exit(f: Fail) -> ! {
     if !f.message.contains("Broken pipe") {
         eprintln!("wecom: error: {}", f.message);
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wecom_externalcontact::callback::RedisQueue;
 
 #[derive(Subcommand, Debug)]
-pub enum QueueCommand {
+pub(crate) enum QueueCommand {
     /// Per shard: entries, waiting, in flight, the oldest unhandled event's age, the worker holding it;
     /// and the number of dead letters.
     #[command(after_help = STATS_HELP)]
@@ -64,7 +64,7 @@ Exit codes: 0 replayed (the new entry id is printed); 2 no dead letter with this
 
 /// Where the queue is. The URL may hold a password: its value is never shown.
 #[derive(Args, Debug)]
-pub struct RedisArgs {
+pub(crate) struct RedisArgs {
     /// The Redis the receivers and workers use (`redis://[:password@]host:port/db`).
     #[arg(long = "redis-url", env = "WECOM_REDIS_URL", hide_env_values = true)]
     redis_url: Option<String>,
@@ -104,7 +104,7 @@ fn age(age: Option<Duration>) -> String {
 }
 
 /// Runs a queue command.
-pub async fn run(cmd: QueueCommand) -> Result<(), Fail> {
+pub(crate) async fn run(cmd: QueueCommand) -> Result<(), Fail> {
     match cmd {
         QueueCommand::Stats { json, redis } => {
             let stats = redis.queue().await?.stats().await.map_err(unreachable)?;

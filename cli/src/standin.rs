@@ -154,7 +154,7 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
 
 /// Runs the stand-in until Ctrl-C or SIGTERM. The first stdout line tells where it is and its credentials
 /// (made-up ones, for tests: printing them is the point).
-pub async fn run(port: u16, config: Option<&Path>) -> Result<(), Fail> {
+pub(crate) async fn run(port: u16, config: Option<&Path>) -> Result<(), Fail> {
     let config = config_from(config)?;
     let customers = config.world.as_ref().map(|w| (w.members, w.customers));
     let standin = StandIn::start_on(config, port)

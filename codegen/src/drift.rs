@@ -5,9 +5,8 @@
 //! over the endpoints and an `event_shape(event, change_type)` lookup over the callback events. The tables are
 //! not feature-gated: they are data, and a report names endpoints the build may not have methods for.
 
-use crate::model::{Api, Code, Enum, Event, EventTy, Ty};
+use crate::model::{Api, Code, Enum, Event, EventTy, Scalar, Ty};
 use crate::naming;
-use crate::types::Scalar;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -86,7 +85,7 @@ fn reach(ty: &Ty, out: &mut Vec<String>) {
 }
 
 /// The file: the tables of the structs answers use, and the two lookups.
-pub fn shapes_file(api: &Api) -> TokenStream {
+pub(crate) fn shapes_file(api: &Api) -> TokenStream {
     let enums: Vec<&Enum> = api.groups.iter().flat_map(|g| g.enums.iter()).collect();
     let structs: Vec<&crate::model::Struct> = api.groups.iter().flat_map(|g| g.structs.iter()).collect();
     let mut used = std::collections::BTreeSet::new();

@@ -2,7 +2,6 @@
 
 use crate::model::*;
 use crate::naming;
-use crate::types::Scalar;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::BTreeSet;
@@ -72,7 +71,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
         Ty::Json => quote! { ::serde_json::Value },
-        Ty::Secret => quote! { crate::token::Secret },
+        Ty::Secret => quote! { crate::secret::Secret },
         Ty::List(t) => {
             let t = rust_ty(t);
             quote! { Vec<#t> }
@@ -618,7 +617,7 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
     let item = rust_ty(&p.item_ty);
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    let stream = format_ident!("{}", p.stream_fn);
     let next_required = next.required;
     let next = next.rust.ident();
     let next_val = if next_required {
@@ -666,7 +665,7 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             #split
         }
     };
-    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let pages = format_ident!("{}", p.pages_fn);
     let drops = format!(
         " Items only: the pages' cursors{} are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes.",
         if p.partial.is_empty() {
@@ -714,7 +713,7 @@ fn offset_paging(
     let item = rust_ty(&p.item_ty);
     let take_items = take_items(p);
     let cursor = p.cursor.rust.ident();
-    let stream = format_ident!("{}", naming::stream_method(&ep.fn_name));
+    let stream = format_ident!("{}", p.stream_fn);
     let li = limit.rust.ident();
     let get_limit = if limit.required {
         quote! { u64::try_from(self.#li).ok() }
@@ -757,7 +756,7 @@ fn offset_paging(
 
 /// One group's file: its structs, enums and catalog constants, one `impl Client` block with every method of
 /// the group, and the paging impls of its paged requests.
-pub fn group_file(g: &Group) -> TokenStream {
+pub(crate) fn group_file(g: &Group) -> TokenStream {
     let structs = g.structs.iter().map(|st| struct_tokens(st, &g.name));
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
@@ -790,7 +789,7 @@ pub fn group_file(g: &Group) -> TokenStream {
 }
 
 /// The index that includes every group file (from `OUT_DIR`).
-pub fn models_index(api: &Api) -> TokenStream {
+pub(crate) fn models_index(api: &Api) -> TokenStream {
     let incs = api.groups.iter().filter(|g| !g.is_empty()).map(|g| {
         let f = format!("/{}.rs", g.name);
         quote! { include!(concat!(env!("OUT_DIR"), #f)); }
@@ -799,7 +798,7 @@ pub fn models_index(api: &Api) -> TokenStream {
 }
 
 /// The catalog: the endpoint list and the by-path dispatch tables.
-pub fn catalog_file(api: &Api) -> TokenStream {
+pub(crate) fn catalog_file(api: &Api) -> TokenStream {
     let eps: Vec<&Endpoint> = api.groups.iter().flat_map(|g| g.endpoints.iter()).collect();
     let entries = eps.iter().map(|ep| {
         let cfg = feature_cfg(&ep.feature);
@@ -847,7 +846,7 @@ fn is_secret(ty: &Ty) -> bool {
 
 /// `event_tests.rs`: one test per official event sample of the spec, and a constant holding its XML (included by the SDK's
 /// `tests/it/callback_events.rs`; `support::check_event_sample` in `tests/it/support/mod.rs` checks each).
-pub fn event_tests(api: &Api) -> TokenStream {
+pub(crate) fn event_tests(api: &Api) -> TokenStream {
     let tests = api.events.iter().flat_map(|ev| {
         ev.samples.iter().map(move |x| {
             let (name, konst) = (ident(&x.test_name), ident(&x.const_name));
@@ -876,7 +875,7 @@ pub fn event_tests(api: &Api) -> TokenStream {
 /// One test per endpoint, for `tests/it/endpoints.rs`: the official examples survive JSON → typed → JSON, and
 /// the typed method, run against the stand-in, sends the documented method, path, query and body and decodes
 /// the example response. The helpers live in `tests/it/support/mod.rs`.
-pub fn endpoint_tests(api: &Api) -> TokenStream {
+pub(crate) fn endpoint_tests(api: &Api) -> TokenStream {
     let tests = api.groups.iter().flat_map(|g| g.endpoints.iter()).map(|ep| {
         let cfg = feature_cfg(&ep.feature);
         let path = &ep.path;
@@ -912,7 +911,7 @@ pub fn endpoint_tests(api: &Api) -> TokenStream {
 fn event_ty(f: &EventField) -> TokenStream {
     let base = match &f.ty {
         EventTy::String => quote! { String },
-        EventTy::Secret => quote! { crate::token::Secret },
+        EventTy::Secret => quote! { crate::secret::Secret },
         EventTy::U64 => quote! { u64 },
         EventTy::I64 => quote! { i64 },
         EventTy::Items => return quote! { Vec<String> },
@@ -932,7 +931,7 @@ fn event_ty(f: &EventField) -> TokenStream {
 /// `values` that `callback` re-exports whole, with their field decoders), `EventKind`
 /// with one variant per spec event, the (event, change type) → decoder table `KINDS`, and the glue that
 /// writes a kind back under its wire names. The readers and writers it calls live in `event.rs`.
-pub fn callback_events(api: &Api) -> TokenStream {
+pub(crate) fn callback_events(api: &Api) -> TokenStream {
     let values = api.event_values.iter().map(enum_tokens);
     let value_names: Vec<Ident> = api.event_values.iter().map(|e| ident(&e.name)).collect();
     let variants = api.events.iter().map(|ev| {
@@ -991,7 +990,7 @@ pub fn callback_events(api: &Api) -> TokenStream {
     quote! {
         /// The `event_values` enums of `spec/events.yaml`: string codes of event fields. `callback`
         /// re-exports everything in here, so a new enum needs no Rust edit.
-        pub mod values {
+        pub(crate) mod values {
             use super::*;
 
             #(#values)*

@@ -1,4 +1,5 @@
-//! Generator errors: every one names the spec file and, where it applies, the endpoint (or type) and field.
+//! Generator errors: every one names the spec file and, where it applies, the line, the [`Item`] it is about
+//! and the field. Every stage reports into one [`Errors`] collector through [`Scope`]s.
 
 use std::fmt;
 
@@ -9,8 +10,8 @@ pub struct SpecError {
     pub file: String,
     /// 1-based line, when known.
     pub line: Option<usize>,
-    /// `endpoint <path>`, `type <Name>` or `enum <Name>`, when it applies.
-    pub item: Option<String>,
+    /// The endpoint, type, enum, event, ... it is about, when it applies.
+    pub item: Option<Item>,
     /// The field path inside the item (`request.owner_filter.userid_list`), when it applies.
     pub field: Option<String>,
     /// What is wrong.
@@ -28,35 +29,78 @@ impl SpecError {
             message: message.into(),
         }
     }
-    /// An error about an item (endpoint, type or enum) of a file.
-    pub fn item(file: &str, item: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError {
-            item: Some(item.into()),
-            ..Self::file(file, message)
-        }
-    }
-    /// An error about one field of an item.
-    pub fn field(file: &str, item: impl Into<String>, field: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError {
-            field: Some(field.into()),
-            ..Self::item(file, item, message)
+}
+
+/// What a spec error is about: an item of a spec file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Item {
+    /// An endpoint, by path (`endpoint externalcontact/get`).
+    Endpoint(String),
+    /// A named object type (`type CorpTag`).
+    Type(String),
+    /// A named enum of the API models (`enum Gender`).
+    Enum(String),
+    /// A string-code enum of callback event fields (`event value FailReason`).
+    EventValue(String),
+    /// A callback event, by variant name (`event AddExternalContact`).
+    Event(String),
+    /// One of WeCom's error codes (`errcode 40001`).
+    Errcode(i64),
+    /// The `errcodes` list, where an entry cannot be read (`errcodes`).
+    Errcodes,
+    /// The `limits` block (`limits`).
+    Limits,
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Endpoint(path) => write!(f, "endpoint {path}"),
+            Item::Type(name) => write!(f, "type {name}"),
+            Item::Enum(name) => write!(f, "enum {name}"),
+            Item::EventValue(name) => write!(f, "event value {name}"),
+            Item::Event(name) => write!(f, "event {name}"),
+            Item::Errcode(code) => write!(f, "errcode {code}"),
+            Item::Errcodes => f.write_str("errcodes"),
+            Item::Limits => f.write_str("limits"),
         }
     }
 }
 
-impl fmt::Display for SpecError {
+/// Where an error is: `file:line: item: field path`, each part when known.
+struct Place<'a> {
+    file: &'a str,
+    line: Option<usize>,
+    item: Option<&'a Item>,
+    field: Option<&'a str>,
+}
+
+impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        if let Some(item) = &self.item {
+        if let Some(item) = self.item {
             write!(f, ": {item}")?;
         }
-        if let Some(field) = &self.field {
+        if let Some(field) = self.field {
             write!(f, ": field {field}")?;
         }
-        write!(f, ": {}", self.message)
+        Ok(())
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = Place {
+            file: &self.file,
+            line: self.line,
+            item: self.item.as_ref(),
+            field: self.field.as_deref(),
+        };
+        write!(f, "{place}: {}", self.message)
     }
 }
 
@@ -80,11 +124,11 @@ impl std::error::Error for SpecErrors {}
 
 /// Where errors go while a stage walks the spec: every [`Scope`] of one run pushes into one `Errors`.
 #[derive(Debug, Default)]
-pub struct Errors(std::cell::RefCell<Vec<SpecError>>);
+pub(crate) struct Errors(std::cell::RefCell<Vec<SpecError>>);
 
 impl Errors {
     /// A scope for errors about `file`.
-    pub fn file<'s>(&'s self, file: &'s str) -> Scope<'s> {
+    pub(crate) fn file<'s>(&'s self, file: &'s str) -> Scope<'s> {
         Scope {
             sink: self,
             file,
@@ -95,37 +139,37 @@ impl Errors {
     }
 
     /// Records an error made elsewhere.
-    pub fn push(&self, e: SpecError) {
+    pub(crate) fn push(&self, e: SpecError) {
         self.0.borrow_mut().push(e);
     }
 
-    /// Whether nothing was reported.
-    pub fn is_empty(&self) -> bool {
-        self.0.borrow().is_empty()
-    }
-
-    /// Everything reported, in order.
-    pub fn into_vec(self) -> Vec<SpecError> {
-        self.0.into_inner()
+    /// `Ok` when nothing was reported so far, else every error, sorted by file and line.
+    pub(crate) fn check(&self) -> Result<(), SpecErrors> {
+        let mut errors = self.0.borrow().clone();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        Err(SpecErrors(errors))
     }
 }
 
 /// The place an error is about — file, item, field path, line — narrowed step by step as a stage walks into
 /// an item; [`Scope::err`] reports a message there. One short call per check.
 #[derive(Debug, Clone)]
-pub struct Scope<'s> {
+pub(crate) struct Scope<'s> {
     sink: &'s Errors,
     file: &'s str,
-    item: Option<String>,
+    item: Option<Item>,
     field: Option<String>,
     line: Option<usize>,
 }
 
 impl<'s> Scope<'s> {
-    /// The scope of an item (`endpoint <path>`, `type <Name>`, ...) that starts at `line`.
-    pub fn item(&self, item: impl Into<String>, line: usize) -> Self {
+    /// The scope of an item (an endpoint, a type, ...) that starts at `line`.
+    pub(crate) fn item(&self, item: Item, line: usize) -> Self {
         Scope {
-            item: Some(item.into()),
+            item: Some(item),
             field: None,
             line: Some(line),
             ..self.clone()
@@ -133,7 +177,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The scope of a field (a path inside the item, e.g. `request.owner_filter.userid_list`) at `line`.
-    pub fn field(&self, field: impl Into<String>, line: usize) -> Self {
+    pub(crate) fn field(&self, field: impl Into<String>, line: usize) -> Self {
         Scope {
             field: Some(field.into()),
             line: Some(line),
@@ -142,20 +186,27 @@ impl<'s> Scope<'s> {
     }
 
     /// The same place, at another line (a key of the item).
-    pub fn line(&self, line: usize) -> Self {
+    pub(crate) fn line(&self, line: usize) -> Self {
         Scope {
             line: Some(line),
             ..self.clone()
         }
     }
 
-    /// The file this scope is in.
-    pub fn file_name(&self) -> &'s str {
-        self.file
+    /// Where this scope is, as messages write it (`spec/g.yaml:12: endpoint x: field request.y`), to name
+    /// the first owner of something claimed twice.
+    pub(crate) fn place(&self) -> String {
+        Place {
+            file: self.file,
+            line: self.line,
+            item: self.item.as_ref(),
+            field: self.field.as_deref(),
+        }
+        .to_string()
     }
 
     /// Reports `message` here.
-    pub fn err(&self, message: impl Into<String>) {
+    pub(crate) fn err(&self, message: impl Into<String>) {
         self.sink.push(SpecError {
             file: self.file.to_string(),
             line: self.line,

@@ -1,30 +1,40 @@
 //! The generator behind `wecom-externalcontact`: YAML spec → Rust models, client methods, paging streams and
 //! the endpoint catalog.
 //!
-//! A pipeline of pure stages: [`load`] (YAML into spec structs, errors with file and line) → [`validate`] (the
-//! spec as a whole) → [`lower`] (every Rust name decided in [`naming`]) → [`emit`] (`quote!` only) →
-//! [`render`] (prettyplease and the `@generated` header); [`openapi`] turns the same lowered model into
-//! `openapi.json`. Only [`load::read_dir`] and [`fresh`] (behind [`write_if_changed`]) touch the file system.
-//! Output is deterministic: files, types and enums are sorted; endpoints keep spec order.
+//! One entry: [`read_dir`] reads a spec folder, [`model_from_sources`] loads, validates and lowers it (every
+//! spec mistake of the run at once, each at its file and line: [`SpecErrors`]), and [`generate`] emits and
+//! renders the files of the resulting [`model::Api`]; [`write_if_changed`] writes them. [`generate_dir`] does
+//! it all in one call, and [`missing_features`] checks a `Cargo.toml` against the spec's groups.
+//!
+//! Inside, a pipeline of pure stages whose imports run one way: `load` (YAML into spec structs, errors with
+//! file and line) → `validate` (the spec as a whole, error codes and limits included) → `lower` (every Rust
+//! name decided once, with the rules of `naming`) → `emit` (`quote!` only; `errcodes`, `limits` and `drift`
+//! emit their parts) → `render` (prettyplease and the `@generated` header); `openapi` turns the same lowered
+//! model into `openapi.json`. All stages report into one error collector. Only [`read_dir`] and
+//! [`write_if_changed`] touch the file system. Output is deterministic: files, types and enums are sorted;
+//! endpoints keep spec order.
 
-pub mod drift;
-pub mod emit;
-pub mod errcodes;
-pub mod error;
-pub mod fresh;
-pub mod limits;
-pub mod load;
-pub mod locate;
-pub mod lower;
+mod drift;
+mod emit;
+mod errcodes;
+mod error;
+mod fresh;
+mod limits;
+mod load;
+mod locate;
+mod lower;
 pub mod model;
-pub mod naming;
-pub mod openapi;
-pub mod render;
-pub mod spec;
-pub mod types;
-pub mod validate;
+mod naming;
+mod openapi;
+mod render;
+mod spec;
+mod types;
+mod validate;
 
-pub use error::{SpecError, SpecErrors};
+pub use error::{Item, SpecError, SpecErrors};
+pub use fresh::ensure_dir_contents;
+pub use load::{read_dir, Source};
+pub use openapi::{document as openapi_document, sample_elements as event_sample_elements};
 use std::path::Path;
 
 /// The generated files: (file name, contents), sorted by name.
@@ -36,21 +46,14 @@ pub struct Output {
 
 /// Runs load → validate → lower on sources that were already read. `validate` runs on whatever `load`
 /// could read, so one run reports every mistake; nothing is lowered unless there are none.
-pub fn model_from_sources(sources: Vec<load::Source>) -> Result<model::Api, SpecErrors> {
+pub fn model_from_sources(sources: Vec<Source>) -> Result<model::Api, SpecErrors> {
     let errors = error::Errors::default();
     let loaded = load::parse_all(sources, &errors);
     let index = validate::validate(&loaded, &errors);
-    if !errors.is_empty() {
-        let mut errors = errors.into_vec();
-        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        return Err(SpecErrors(errors));
-    }
-    lower::lower(&loaded, &index)
-}
-
-/// The whole pipeline on sources that were already read. Pure.
-pub fn generate_from_sources(sources: Vec<load::Source>) -> Result<Output, SpecErrors> {
-    generate(&model_from_sources(sources)?)
+    errors.check()?;
+    let api = lower::lower(&loaded, &index, &errors);
+    errors.check()?;
+    Ok(api)
 }
 
 /// Emits and renders the files of a lowered model. Pure.
@@ -82,13 +85,13 @@ pub fn generate(api: &model::Api) -> Result<Output, SpecErrors> {
     Ok(Output { files })
 }
 
-/// Reads `dir/*.yaml` and runs the pipeline. Messages name files as `spec/<name>.yaml`.
+/// Reads `dir/*.yaml` and runs the whole pipeline. Messages name files as `spec/<name>.yaml`.
 pub fn generate_dir(dir: &Path) -> Result<Output, SpecErrors> {
-    generate_from_sources(load::read_dir(dir, "spec/")?)
+    generate(&model_from_sources(read_dir(dir, "spec/")?)?)
 }
 
 /// Writes each file into `out_dir` only when its contents changed (so cargo does not rebuild needlessly).
-/// Returns the names of the files written. See [`fresh::update_dir`].
+/// Returns the names of the files written.
 pub fn write_if_changed(out_dir: &Path, output: &Output) -> std::io::Result<Vec<String>> {
     fresh::update_dir(out_dir, output, false)
 }

@@ -1,13 +1,13 @@
 //! Stage 1: YAML text into spec structs, key by key, with the line of every item and key ([`crate::locate`]).
 //! `parse` is pure; `read_dir` is the only I/O of the generator.
 
-use crate::error::{Errors, Scope, SpecError, SpecErrors};
+use crate::error::{Errors, Item, Scope, SpecError, SpecErrors};
 use crate::locate::{Locator, Span};
 use crate::spec::{
     At, BudgetDef, ChunkDef, EndpointDef, EnumDef, EnumValue, EventDef, EventFieldDef, EventSampleDef, ExampleDef,
     FieldDef, LimitsDef, PagingDef, RuleDef, SpecFile, TypeDef,
 };
-use crate::types::{self, TyExpr};
+use crate::types::{self, EventTy, TyExpr};
 use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ pub struct Source {
 
 /// A parsed spec file together with its source.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Where it came from.
     pub source: Source,
     /// What it says.
@@ -75,7 +75,7 @@ pub fn read_dir(dir: &Path, display_prefix: &str) -> Result<Vec<Source>, SpecErr
 /// be, so later checks run on the rest. A key that fails to decode is reported and left at its default;
 /// [`crate::model_from_sources`] never lowers a spec that has errors. (A YAML syntax error is the one error
 /// of its file: the text cannot be read past it.)
-pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
+pub(crate) fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
     let scope = errors.file(&source.file);
     let value = match serde_yaml::from_str::<Value>(&source.text) {
         Ok(v) => v,
@@ -100,7 +100,7 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
         let doc = r.or_default("doc");
         let gated = r.opt("gated").unwrap_or(true);
         let types = r.map("types", |name, v, span| {
-            let s = scope.item(format!("type {name}"), span.line());
+            let s = scope.item(Item::Type(name.to_string()), span.line());
             let mut r = Reader::new(&loc, span, v, s.clone(), "a type");
             let doc = r.or_default("doc");
             let fields = r.list("fields", |v, span| field_def(&loc, v, span, &s, ""));
@@ -111,15 +111,20 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             }
         });
         let enums = r.map("enums", |name, v, span| {
-            enum_def(&loc, v, span, &scope.item(format!("enum {name}"), span.line()))
+            enum_def(&loc, v, span, &scope.item(Item::Enum(name.to_string()), span.line()))
         });
         let endpoints = r.list("endpoints", |v, span| Some(endpoint_def(&loc, v, span, &scope)));
         let event_values = r.map("event_values", |name, v, span| {
-            enum_def(&loc, v, span, &scope.item(format!("event value {name}"), span.line()))
+            enum_def(
+                &loc,
+                v,
+                span,
+                &scope.item(Item::EventValue(name.to_string()), span.line()),
+            )
         });
         let events = r.list("events", |v, span| Some(event_def(&loc, v, span, &scope)));
         let errcodes = r.list("errcodes", |v, span| {
-            let s = scope.item("errcodes", span.line());
+            let s = scope.item(Item::Errcodes, span.line());
             let mut e: crate::spec::ErrcodeDef = Reader::decode("errcodes", v, &s)?;
             e.line = span.line();
             Some(e)
@@ -129,11 +134,11 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
             let per_corp = budget_def(&loc, &mut r, "per_corp");
             let per_ip = budget_def(&loc, &mut r, "per_ip");
             let per_provider_ip = budget_def(&loc, &mut r, "per_provider_ip");
+            r.finish(); // reports unknown keys; the block's line is the file's `limits` key
             LimitsDef {
                 per_corp,
                 per_ip,
                 per_provider_ip,
-                at: r.finish(),
             }
         });
         SpecFile {
@@ -154,7 +159,7 @@ pub fn parse(source: Source, errors: &Errors) -> Option<Loaded> {
 }
 
 /// Parses all sources, collecting every error (the sources that parse at all are returned).
-pub fn parse_all(sources: Vec<Source>, errors: &Errors) -> Vec<Loaded> {
+pub(crate) fn parse_all(sources: Vec<Source>, errors: &Errors) -> Vec<Loaded> {
     sources.into_iter().filter_map(|s| parse(s, errors)).collect()
 }
 
@@ -417,7 +422,7 @@ fn doc_id(r: &mut Reader<'_>) -> Option<u64> {
 
 fn endpoint_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> EndpointDef {
     let path = v.get("path").and_then(Value::as_str).unwrap_or("<no path>");
-    let scope = file.item(format!("endpoint {path}"), span.line());
+    let scope = file.item(Item::Endpoint(path.to_string()), span.line());
     let mut r = Reader::new(loc, span, v, scope.clone(), "an endpoint");
     let path = r.req("path");
     let method = r.req("method");
@@ -521,7 +526,7 @@ fn budget_def(loc: &Locator<'_>, r: &mut Reader<'_>, key: &'static str) -> Optio
 
 fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> EventDef {
     let name = v.get("name").and_then(Value::as_str).unwrap_or("<no name>");
-    let scope = file.item(format!("event {name}"), span.line());
+    let scope = file.item(Item::Event(name.to_string()), span.line());
     let mut r = Reader::new(loc, span, v, scope.clone(), "an event");
     let name = r.req("name");
     let event = r.req("event");
@@ -532,7 +537,15 @@ fn event_def(loc: &Locator<'_>, v: &Value, span: Span, file: &Scope<'_>) -> Even
         let name = v.get("name").and_then(Value::as_str).unwrap_or("<no name>");
         let mut r = Reader::new(loc, span, v, scope.field(name, span.line()), "a field");
         let name = r.req("name");
-        let ty = r.req("type");
+        let ty_text: String = r.req("type");
+        let ty = if r.at.keys.contains_key("type") {
+            types::parse_event(&ty_text).unwrap_or_else(|m| {
+                scope.field(&name, r.at.key("type")).err(m);
+                EventTy::default()
+            })
+        } else {
+            EventTy::default() // reported as missing
+        };
         let required = r.or_default("required");
         let doc = r.or_default("doc");
         Some(EventFieldDef {

@@ -14,13 +14,13 @@ struct Line<'t> {
 
 /// The lines of one YAML text.
 #[derive(Debug, Clone)]
-pub struct Locator<'t> {
+pub(crate) struct Locator<'t> {
     lines: Vec<Line<'t>>,
 }
 
 /// A node of the document: where it starts and which lines it spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     /// 0-based index of the node's first line (its key, or the `-` of a list item).
     start: usize,
     /// One past its last line.
@@ -35,7 +35,7 @@ pub struct Span {
 
 impl Span {
     /// The 1-based line of the node.
-    pub fn line(self) -> usize {
+    pub(crate) fn line(self) -> usize {
         self.start + 1
     }
 
@@ -46,7 +46,7 @@ impl Span {
 
 impl<'t> Locator<'t> {
     /// Splits `text` into lines.
-    pub fn new(text: &'t str) -> Self {
+    pub(crate) fn new(text: &'t str) -> Self {
         let lines = text
             .lines()
             .map(|l| {
@@ -61,7 +61,7 @@ impl<'t> Locator<'t> {
     }
 
     /// The whole document: a mapping whose keys are not indented.
-    pub fn root(&self) -> Span {
+    pub(crate) fn root(&self) -> Span {
         Span {
             start: 0,
             end: self.lines.len(),
@@ -84,7 +84,7 @@ impl<'t> Locator<'t> {
     }
 
     /// The value of `key` in the mapping `span`.
-    pub fn key(&self, span: Span, key: &str) -> Span {
+    pub(crate) fn key(&self, span: Span, key: &str) -> Span {
         if span.opaque {
             return span;
         }
@@ -137,7 +137,7 @@ impl<'t> Locator<'t> {
     }
 
     /// The `n`th (0-based) item of the list `span` (the value of a key).
-    pub fn item(&self, span: Span, n: usize) -> Span {
+    pub(crate) fn item(&self, span: Span, n: usize) -> Span {
         if span.opaque {
             return span;
         }

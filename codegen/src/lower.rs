@@ -1,27 +1,30 @@
 //! Stage 3: from the validated spec to the model, in named passes: [`lower_enum`] (API enums and event
 //! values alike), named types, endpoints (with their request, response and inline types), feature sets,
-//! `Default`-ability, groups, events. Every Rust name is taken from `naming`; collisions between generated
-//! type names are reported here. Field types were parsed once, by `load`.
+//! `Default`-ability, groups, events, error codes and limits. Every Rust name is decided here, once (with the
+//! rules of `naming`): emit and openapi read the names from the model. Clashes between generated names (type
+//! names, method names) are reported here, into the run's one [`Errors`]. Field types were parsed once, by
+//! `load`.
 
-use crate::error::{SpecError, SpecErrors};
+use crate::error::{Errors, Item, Scope};
 use crate::load::Loaded;
 use crate::model::*;
 use crate::naming;
-use crate::spec::{EndpointDef, EnumDef, FieldDef, HttpMethod};
+use crate::spec::{BudgetDef, EndpointDef, EnumDef, FieldDef};
 use crate::types::TyExpr;
 use crate::validate::Index;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Lowers the validated spec.
-pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
+/// Lowers the validated spec; clashes between generated names go to `errors` (the model is then not used).
+pub(crate) fn lower(files: &[Loaded], index: &Index<'_>, errors: &Errors) -> Api {
     let mut lw = Lowerer {
         index,
+        errors,
         claimed: BTreeMap::new(),
-        errors: Vec::new(),
+        methods: BTreeMap::new(),
         structs: BTreeMap::new(),
         enums: BTreeMap::new(),
         endpoints: Vec::new(),
-        limits: crate::limits::lower(files),
+        limits: lower_limits(files),
     };
     for l in files {
         lw.enums_and_types(l);
@@ -31,10 +34,7 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
             lw.endpoint(l, ep);
         }
     }
-    let events = lower_events(files, index, &mut lw.errors);
-    if !lw.errors.is_empty() {
-        return Err(SpecErrors(lw.errors));
-    }
+    let events = lower_events(files);
     let ungated: BTreeSet<&str> = files
         .iter()
         .filter(|l| !l.spec.gated)
@@ -50,13 +50,58 @@ pub fn lower(files: &[Loaded], index: &Index<'_>) -> Result<Api, SpecErrors> {
         .map(|(name, def)| lower_enum(name, def))
         .collect();
     event_values.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Api {
+    Api {
         groups,
         event_values,
         events,
-        errcodes: crate::errcodes::lower(files),
+        errcodes: lower_errcodes(files),
         limits: lw.limits,
+    }
+}
+
+/// The errcodes of all files, sorted by code, each with its class.
+fn lower_errcodes(files: &[Loaded]) -> Vec<Errcode> {
+    let mut out: Vec<Errcode> = files
+        .iter()
+        .flat_map(|l| &l.spec.errcodes)
+        .map(|e| Errcode {
+            code: e.code,
+            zh: e.zh.trim().to_string(),
+            en: e.en.trim().to_string(),
+            class: match (e.token, e.throttled, e.retryable) {
+                (Some(kind), _, _) => Class::TokenInvalid(kind),
+                (None, Some(t), _) => Class::Throttled(t),
+                (None, None, true) => Class::Retryable,
+                (None, None, false) => Class::Fatal,
+            },
+        })
+        .collect();
+    out.sort_by_key(|e| e.code);
+    out.dedup_by_key(|e| e.code);
+    out
+}
+
+fn lower_budget(b: &BudgetDef) -> Budget {
+    Budget {
+        per_minute: b.per_minute,
+        per_hour: b.per_hour,
+    }
+}
+
+/// The spec's limits, if a file states them (all three budgets).
+fn lower_limits(files: &[Loaded]) -> Option<Limits> {
+    let l = files.iter().find_map(|l| l.spec.limits.as_ref())?;
+    Some(Limits {
+        per_corp: lower_budget(l.per_corp.as_ref()?),
+        per_ip: lower_budget(l.per_ip.as_ref()?),
+        per_provider_ip: lower_budget(l.per_provider_ip.as_ref()?),
     })
+}
+
+/// The `Client` method of an endpoint: its `name`, else one made from its path. Decided here only; the model
+/// carries it to emit and openapi.
+fn method_name(ep: &EndpointDef) -> String {
+    ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path))
 }
 
 /// The lines of a doc comment: the doc, then the notes after a blank line.
@@ -75,12 +120,12 @@ fn doc_lines(doc: &str, notes: Option<&str>) -> Vec<String> {
 }
 
 /// The official doc page of a doc id.
-pub fn doc_url(doc_id: Option<u64>) -> Option<String> {
+pub(crate) fn doc_url(doc_id: Option<u64>) -> Option<String> {
     doc_id.map(|id| format!("https://developer.work.weixin.qq.com/document/path/{id}"))
 }
 
 /// An enum of the API models or an `event_values` enum: one shape for both.
-pub fn lower_enum(name: &str, def: &EnumDef) -> Enum {
+pub(crate) fn lower_enum(name: &str, def: &EnumDef) -> Enum {
     let values = def
         .values
         .iter()
@@ -115,12 +160,12 @@ enum FieldKind {
     Type,
 }
 
-/// Where a list of fields is lowered: the group that emits its inline types, the item it belongs to (for
-/// messages), the path of its parent field and the Rust name of its owner.
+/// Where a list of fields is lowered: the group that emits its inline types, the file and the item it belongs
+/// to (for messages), the path of its parent field and the Rust name of its owner.
 struct FieldScope<'a> {
     group: &'a str,
     file: &'a str,
-    item: &'a str,
+    item: &'a Scope<'a>,
     prefix: String,
     owner: String,
     kind: FieldKind,
@@ -128,34 +173,29 @@ struct FieldScope<'a> {
 
 struct Lowerer<'a> {
     index: &'a Index<'a>,
-    /// Generated type name → who claimed it first, for collision messages.
+    errors: &'a Errors,
+    /// Generated type name → where it was claimed first, for clash messages.
     claimed: BTreeMap<String, String>,
-    errors: Vec<SpecError>,
+    /// Method name → the path of the endpoint that has it.
+    methods: BTreeMap<String, String>,
     /// Struct name → (group that emits it, struct).
     structs: BTreeMap<String, (String, Struct)>,
     /// Enum name → (group that emits it, enum).
     enums: BTreeMap<String, (String, Enum)>,
     endpoints: Vec<Endpoint>,
     /// The spec's frequency limits (the default budget of every endpoint).
-    limits: Option<crate::limits::Limits>,
+    limits: Option<Limits>,
 }
 
 impl Lowerer<'_> {
-    fn claim(&mut self, name: &str, file: &str, item: &str, field: Option<&str>) {
+    /// Claims a generated type name for the item or field at `s`; a second claim is reported there.
+    fn claim(&mut self, name: &str, s: &Scope<'_>) {
         if let Some(prev) = self.claimed.get(name) {
-            let msg = format!(
+            s.err(format!(
                 "the generated type name `{name}` is already used by {prev}; set `type_name` (inline objects) or rename"
-            );
-            self.errors.push(match field {
-                Some(f) => SpecError::field(file, item, f, msg),
-                None => SpecError::item(file, item, msg),
-            });
+            ));
         } else {
-            let who = match field {
-                Some(f) => format!("{file}: {item}: field {f}"),
-                None => format!("{file}: {item}"),
-            };
-            self.claimed.insert(name.to_string(), who);
+            self.claimed.insert(name.to_string(), s.place());
         }
     }
 
@@ -173,14 +213,15 @@ impl Lowerer<'_> {
     /// Pass 1: a file's enums and named types.
     fn enums_and_types(&mut self, l: &Loaded) {
         let (file, group) = (l.source.file.as_str(), l.spec.group.as_str());
+        let errors = self.errors.file(file);
         for (name, def) in &l.spec.enums {
-            self.claim(name, file, &format!("enum {name}"), None);
+            self.claim(name, &errors.item(Item::Enum(name.clone()), def.at.line));
             self.enums
                 .insert(name.clone(), (group.to_string(), lower_enum(name, def)));
         }
         for (name, def) in &l.spec.types {
-            let item = format!("type {name}");
-            self.claim(name, file, &item, None);
+            let item = errors.item(Item::Type(name.clone()), def.at.line);
+            self.claim(name, &item);
             let scope = FieldScope {
                 group,
                 file,
@@ -213,7 +254,7 @@ impl Lowerer<'_> {
                 .unwrap_or_else(|| naming::inline_type(&scope.owner, &f.name));
             if *f.ty.innermost() == TyExpr::Object {
                 let path = format!("{}{}", scope.prefix, f.name);
-                self.claim(&inline_name, scope.file, scope.item, Some(&path));
+                self.claim(&inline_name, &scope.item.field(&path, f.at.line));
                 let inner = FieldScope {
                     prefix: format!("{path}."),
                     owner: inline_name.clone(),
@@ -260,12 +301,17 @@ impl Lowerer<'_> {
     /// Pass 2: an endpoint, with its request and response types.
     fn endpoint(&mut self, l: &Loaded, ep: &EndpointDef) {
         let (file, group) = (l.source.file.as_str(), l.spec.group.as_str());
-        let item = format!("endpoint {}", ep.path);
-        let fn_name = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
+        let item = self.errors.file(file).item(Item::Endpoint(ep.path.clone()), ep.at.line);
+        let fn_name = method_name(ep);
+        if let Some(other) = self.methods.insert(fn_name.clone(), ep.path.clone()) {
+            item.line(ep.at.key("path")).err(format!(
+                "method name `{fn_name}` is also the name of {other}; set `name:` on one of them"
+            ));
+        }
         let base = naming::camel(&fn_name);
         let (req, resp) = (naming::request_type(&fn_name), naming::response_type(&fn_name));
-        self.claim(&req, file, &item, None);
-        self.claim(&resp, file, &item, None);
+        self.claim(&req, &item);
+        self.claim(&resp, &item);
         let query = ep.method == HttpMethod::Get || ep.upload.is_some();
         let scope = |prefix: &str, kind| FieldScope {
             group,
@@ -288,8 +334,8 @@ impl Lowerer<'_> {
             };
             let items = find(&resp_fields, Some(&p.items));
             let (Some(style), Some(items), Some(cursor)) = (style, items, find(&req_fields, Some(&p.cursor))) else {
-                let msg = "generator bug: paging names a field the endpoint lacks, yet passed validation";
-                self.errors.push(SpecError::item(file, item.clone(), msg));
+                item.line(p.at.line)
+                    .err("generator bug: paging names a field the endpoint lacks, yet passed validation");
                 return None;
             };
             let item_ty = match &items.ty {
@@ -301,6 +347,8 @@ impl Lowerer<'_> {
                 .as_ref()
                 .and_then(|c| find(&req_fields, Some(&c.field)).map(|field| Chunk { field, max: c.max }));
             Some(Paging {
+                stream_fn: naming::stream_method(&fn_name),
+                pages_fn: naming::pages_method(&fn_name),
                 style,
                 cursor,
                 items,
@@ -341,7 +389,11 @@ impl Lowerer<'_> {
                 .map(|v| v.to_string())
         };
         let example = ep.example.as_ref();
-        let budget = crate::limits::endpoint_budget(self.limits.as_ref(), ep.rate_limit.as_ref());
+        // Its per-corp budget: its own `rate_limit`, else the spec's default.
+        let budget = match &ep.rate_limit {
+            Some(b) => Some((lower_budget(b), true)),
+            None => self.limits.map(|l| (l.per_corp, false)),
+        };
         self.endpoints.push(Endpoint {
             path: ep.path.clone(),
             http_method: ep.method,
@@ -539,7 +591,7 @@ fn assemble_groups(
 }
 
 /// Pass 7: the callback events, in spec order.
-fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>) -> Vec<Event> {
+fn lower_events(files: &[Loaded]) -> Vec<Event> {
     let mut out = Vec::new();
     for l in files {
         for ev in &l.spec.events {
@@ -547,26 +599,17 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
             if let Some(url) = doc_url(ev.doc_id) {
                 doc.extend([String::new(), format!("Official docs: {url}")]);
             }
-            let mut fields = Vec::new();
-            for f in &ev.fields {
-                let Some(ty) = crate::types::event_type(&f.ty, &index.event_values) else {
-                    let msg = format!("generator bug: event field type `{}` passed validation", f.ty);
-                    errors.push(SpecError::field(
-                        &l.source.file,
-                        format!("event {}", ev.name),
-                        &f.name,
-                        msg,
-                    ));
-                    continue;
-                };
-                fields.push(EventField {
+            let fields = ev
+                .fields
+                .iter()
+                .map(|f| EventField {
                     wire: f.name.clone(),
                     rust: naming::snake(&f.name),
-                    ty,
+                    ty: f.ty.clone(),
                     required: f.required,
                     doc: f.doc.clone(),
-                });
-            }
+                })
+                .collect();
             let samples = ev
                 .samples
                 .iter()
@@ -583,6 +626,7 @@ fn lower_events(files: &[Loaded], index: &Index<'_>, errors: &mut Vec<SpecError>
                 .collect();
             out.push(Event {
                 name: ev.name.clone(),
+                snake_name: naming::snake(&ev.name).name,
                 event: ev.event.clone(),
                 change_type: ev.change_type.clone(),
                 doc,

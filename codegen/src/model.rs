@@ -1,8 +1,8 @@
 //! The lowered model: every Rust name decided, every type resolved. `emit` reads only this.
 
-use crate::naming::RustIdent;
-pub use crate::spec::{EnumRepr, HttpMethod, PagingStyle, TokenKind};
-use crate::types::Scalar;
+pub use crate::naming::RustIdent;
+pub use crate::spec::{EnumRepr, HttpMethod, PagingStyle, ThrottleDef, TokenKind};
+pub use crate::types::{EventTy, Scalar};
 use std::collections::BTreeSet;
 
 /// The whole API.
@@ -15,9 +15,9 @@ pub struct Api {
     /// Callback events, in spec order.
     pub events: Vec<Event>,
     /// WeCom's global error codes, sorted by code.
-    pub errcodes: Vec<crate::errcodes::Errcode>,
+    pub errcodes: Vec<Errcode>,
     /// WeCom's frequency limits, when the spec states them.
-    pub limits: Option<crate::limits::Limits>,
+    pub limits: Option<Limits>,
 }
 
 /// A callback event (a variant of `callback::EventKind`).
@@ -25,6 +25,8 @@ pub struct Api {
 pub struct Event {
     /// Variant name.
     pub name: String,
+    /// The name in snake_case (`add_external_contact`), for the OpenAPI webhook's operation (`on_…`).
+    pub snake_name: String,
     /// `Event` / `InfoType` value.
     pub event: String,
     /// `ChangeType` value; empty when the event has none.
@@ -71,23 +73,6 @@ pub struct EventField {
     pub doc: String,
 }
 
-/// Types of event fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventTy {
-    /// `String`
-    String,
-    /// `crate::token::Secret`: a string that `Debug` never shows (tickets, auth codes).
-    Secret,
-    /// `u64`
-    U64,
-    /// `i64`
-    I64,
-    /// `Vec<String>`: every `<Item>`.
-    Items,
-    /// An `event_values` enum.
-    Values(String),
-}
-
 /// One spec file's worth of output.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -119,7 +104,7 @@ pub enum Ty {
     Scalar(Scalar),
     /// `serde_json::Value`.
     Json,
-    /// `crate::token::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
+    /// `crate::secret::Secret`: a `string` field marked `secret` (a credential `Debug` never shows).
     Secret,
     /// `Vec<T>`.
     List(Box<Ty>),
@@ -241,7 +226,7 @@ pub struct Endpoint {
     /// The request field whose value serializes calls (one at a time per value).
     pub one_at_a_time_per: Option<String>,
     /// Its per-corp rate budget (its own `rate_limit`, else the spec's default).
-    pub rate_limit: Option<crate::limits::Budget>,
+    pub rate_limit: Option<Budget>,
     /// Whether `rate_limit` is the endpoint's own (stricter) one.
     pub rate_limit_own: bool,
     /// Paging.
@@ -261,6 +246,10 @@ pub struct Endpoint {
 /// Lowered paging annotation.
 #[derive(Debug, Clone)]
 pub struct Paging {
+    /// The `Client` method streaming the items (`<method>_stream`).
+    pub stream_fn: String,
+    /// The `Client` method streaming whole pages (`<method>_pages`; cursor paging only).
+    pub pages_fn: String,
     /// Cursor or offset paging, with the field each needs.
     pub style: PagingKind,
     /// Request cursor/offset field.
@@ -324,4 +313,58 @@ impl Field {
     pub fn is_option(&self) -> bool {
         !self.required && !self.empty_when_absent
     }
+}
+
+/// One of WeCom's global error codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Errcode {
+    /// The code.
+    pub code: i64,
+    /// Official meaning (Chinese).
+    pub zh: String,
+    /// English gloss.
+    pub en: String,
+    /// What the code calls for.
+    pub class: Class,
+}
+
+/// The class of an error code (the runtime's `errcode::ErrorClass`): from its `retryable`, `throttled` or
+/// `token` key, `Fatal` without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// A token of this kind was refused: replay once with a new one.
+    TokenInvalid(TokenKind),
+    /// The same request can succeed later: retried on reads.
+    Retryable,
+    /// A rate limit: never retried blindly.
+    Throttled(ThrottleDef),
+    /// Anything else.
+    Fatal,
+}
+
+impl Class {
+    /// Whether the same request can succeed later (the runtime's `ErrcodeInfo::retryable`).
+    pub fn can_succeed_later(self) -> bool {
+        matches!(self, Class::Retryable | Class::Throttled(_))
+    }
+}
+
+/// A rate budget: calls allowed per minute and per hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Calls a minute.
+    pub per_minute: u32,
+    /// Calls an hour.
+    pub per_hour: u32,
+}
+
+/// WeCom's frequency limits (`spec/limits.yaml`, 访问频率限制, doc 90454).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Per corp and API.
+    pub per_corp: Budget,
+    /// Per IP and API (a corp's own app).
+    pub per_ip: Budget,
+    /// Per IP and API (a third-party service provider).
+    pub per_provider_ip: Budget,
 }

@@ -40,7 +40,7 @@ fn fix_start(s: String, prefix: &str) -> String {
 }
 
 /// A snake_case value identifier (fields, methods) from any wire name.
-pub fn snake(wire: &str) -> RustIdent {
+pub(crate) fn snake(wire: &str) -> RustIdent {
     let cleaned: String = wire
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -58,7 +58,7 @@ pub fn snake(wire: &str) -> RustIdent {
 }
 
 /// An UpperCamelCase type or variant identifier.
-pub fn camel(s: &str) -> String {
+pub(crate) fn camel(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -72,48 +72,48 @@ pub fn camel(s: &str) -> String {
 }
 
 /// The client method name of an endpoint path: a leading `externalcontact/` is dropped, `/` becomes `_`.
-pub fn method_name(path: &str) -> String {
+pub(crate) fn method_name(path: &str) -> String {
     let p = path.strip_prefix("externalcontact/").unwrap_or(path);
     p.replace('/', "_").to_snake_case()
 }
 
 /// Request and response type names of a method.
-pub fn request_type(method: &str) -> String {
+pub(crate) fn request_type(method: &str) -> String {
     format!("{}Request", camel(method))
 }
 
 /// See [`request_type`].
-pub fn response_type(method: &str) -> String {
+pub(crate) fn response_type(method: &str) -> String {
     format!("{}Response", camel(method))
 }
 
 /// The name of an inline object type: its owner and the field.
-pub fn inline_type(owner: &str, field: &str) -> String {
+pub(crate) fn inline_type(owner: &str, field: &str) -> String {
     format!("{}{}", owner, camel(field))
 }
 
 /// The constant that holds an endpoint's catalog entry.
-pub fn endpoint_const(method: &str) -> String {
+pub(crate) fn endpoint_const(method: &str) -> String {
     format!("EP_{}", method.to_shouty_snake_case())
 }
 
 /// The static that holds a struct's field tree for drift reports (`drift_shapes.rs`).
-pub fn shape_static(struct_name: &str) -> String {
+pub(crate) fn shape_static(struct_name: &str) -> String {
     format!("T_{}", struct_name.to_shouty_snake_case())
 }
 
 /// The name of the stream method of a paged endpoint.
-pub fn stream_method(method: &str) -> String {
+pub(crate) fn stream_method(method: &str) -> String {
     format!("{method}_stream")
 }
 
 /// The page-stream method of a paged endpoint's method.
-pub fn pages_method(method: &str) -> String {
+pub(crate) fn pages_method(method: &str) -> String {
     format!("{method}_pages")
 }
 
 /// The name of an enum's catch-all variant.
-pub const CATCH_ALL: &str = "Unrecognized";
+pub(crate) const CATCH_ALL: &str = "Unrecognized";
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,7 @@
 //! [`paging_style`]) so that a change of the IR touches only them.
 
 use crate::model::{Api, Code, Endpoint, Enum, Event, EventTy, Field, Paging, PagingKind, Struct, Ty};
-use crate::spec::{EnumRepr, TokenKind};
-use crate::types::Scalar;
+use crate::model::{EnumRepr, Scalar, TokenKind};
 use serde_json::{json, Map, Value};
 
 /// The security schemes: (scheme name = query key, description).
@@ -31,23 +30,23 @@ const SCHEMES: [(&str, &str); 3] = [
 ];
 
 /// The official API host, as the server of every operation.
-pub const SERVER: &str = "https://qyapi.weixin.qq.com/cgi-bin";
+pub(crate) const SERVER: &str = "https://qyapi.weixin.qq.com/cgi-bin";
 
 /// The schema holding `errcode` and `errmsg`, part of every response.
-pub const STATUS_SCHEMA: &str = "WeComStatus";
+pub(crate) const STATUS_SCHEMA: &str = "WeComStatus";
 
 /// The operation id of an endpoint: the client method's name.
-pub fn operation_id(ep: &Endpoint) -> String {
+pub(crate) fn operation_id(ep: &Endpoint) -> String {
     ep.fn_name.to_string()
 }
 
 /// The lower-case HTTP method (`get` / `post`), the key of the operation under its path.
-pub fn http_method(ep: &Endpoint) -> String {
+pub(crate) fn http_method(ep: &Endpoint) -> String {
     ep.http_method.as_str().to_ascii_lowercase()
 }
 
 /// The security scheme (= query key) of the endpoint's token; `None` for endpoints that take none.
-pub fn token_scheme(ep: &Endpoint) -> Option<&'static str> {
+pub(crate) fn token_scheme(ep: &Endpoint) -> Option<&'static str> {
     match ep.token {
         TokenKind::None => None,
         TokenKind::Suite => Some("suite_access_token"),
@@ -57,7 +56,7 @@ pub fn token_scheme(ep: &Endpoint) -> Option<&'static str> {
 }
 
 /// `cursor` or `offset`.
-pub fn paging_style(p: &Paging) -> &'static str {
+pub(crate) fn paging_style(p: &Paging) -> &'static str {
     match p.style {
         PagingKind::Cursor { .. } => "cursor",
         PagingKind::Offset { .. } => "offset",
@@ -398,7 +397,7 @@ pub fn document(api: &Api, version: &str) -> Value {
 
 /// The component schema name of a callback event's fields, of an `event_values` enum and of the envelopes (a
 /// prefix of their own: event values share names with API enums, e.g. `TagType`).
-pub fn callback_schema(name: &str) -> String {
+pub(crate) fn callback_schema(name: &str) -> String {
     format!("Callback{name}")
 }
 
@@ -568,7 +567,7 @@ fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
             "It comes in the third-party suite's envelope (`SuiteId`, `AuthCorpId`, `InfoType`, `TimeStamp`)."
         };
         let mut op = json!({
-            "operationId": format!("on_{}", crate::naming::snake(&ev.name).name),
+            "operationId": format!("on_{}", ev.snake_name),
             "summary": ev.summary,
             "description": format!(
                 "{which}. {envelopes_text} WeCom POSTs the XML encrypted (`<xml><ToUserName/><Encrypt/><AgentID/></xml>` \
@@ -596,7 +595,7 @@ fn webhooks(api: &Api) -> (Map<String, Value>, Vec<(String, Value)>) {
 
 /// The document as pretty-printed JSON with a trailing newline (deterministic: object keys keep the order
 /// they were inserted in, which follows the spec and sorted type names).
-pub fn render(api: &Api, version: &str) -> String {
+pub(crate) fn render(api: &Api, version: &str) -> String {
     let mut s = serde_json::to_string_pretty(&document(api, version)).unwrap_or_default();
     s.push('\n');
     s

@@ -2,13 +2,13 @@
 //! mistake), each item with [`At`], the lines of the item and its keys. Closed sets of values are serde
 //! enums: an unknown value is reported with the values allowed.
 
-use crate::types::TyExpr;
+use crate::types::{EventTy, TyExpr};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Where an item and its keys are in their file (1-based lines).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct At {
+pub(crate) struct At {
     /// The item's first line.
     pub line: usize,
     /// The line of each key the item has.
@@ -17,7 +17,7 @@ pub struct At {
 
 impl At {
     /// The line of `key`, or the item's line when the key is absent.
-    pub fn key(&self, key: &str) -> usize {
+    pub(crate) fn key(&self, key: &str) -> usize {
         self.keys.get(key).copied().unwrap_or(self.line)
     }
 }
@@ -83,7 +83,7 @@ pub enum PagingStyle {
 
 /// One spec file (one API group).
 #[derive(Debug, Clone, Default)]
-pub struct SpecFile {
+pub(crate) struct SpecFile {
     /// The group name; equals the file stem and names the cargo feature.
     pub group: String,
     /// One line about the group.
@@ -111,7 +111,7 @@ pub struct SpecFile {
 
 /// A rate budget: calls allowed per minute and per hour.
 #[derive(Debug, Clone, Default)]
-pub struct BudgetDef {
+pub(crate) struct BudgetDef {
     /// Where it is.
     pub at: At,
     /// Calls a minute.
@@ -122,9 +122,7 @@ pub struct BudgetDef {
 
 /// WeCom's documented frequency limits (访问频率限制, doc 90454), per API.
 #[derive(Debug, Clone, Default)]
-pub struct LimitsDef {
-    /// Where it is.
-    pub at: At,
+pub(crate) struct LimitsDef {
     /// Per corp (or authorized corp) and API.
     pub per_corp: Option<BudgetDef>,
     /// Per IP and API, for a corp's own (self-built) app.
@@ -136,7 +134,7 @@ pub struct LimitsDef {
 /// One of WeCom's global error codes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ErrcodeDef {
+pub(crate) struct ErrcodeDef {
     /// The code.
     pub code: i64,
     /// The official meaning, in Chinese.
@@ -170,7 +168,7 @@ pub enum ThrottleDef {
 
 /// One callback event: a variant of `callback::EventKind`.
 #[derive(Debug, Clone, Default)]
-pub struct EventDef {
+pub(crate) struct EventDef {
     /// Where it is.
     pub at: At,
     /// The variant name (UpperCamelCase).
@@ -192,7 +190,7 @@ pub struct EventDef {
 
 /// One official sample of a callback event (decrypted), like an endpoint's `example`.
 #[derive(Debug, Clone, Default)]
-pub struct EventSampleDef {
+pub(crate) struct EventSampleDef {
     /// Where it is.
     pub at: At,
     /// `app` (self-built and 代开发 apps: `ToUserName`, `Event`, ...) or `suite` (third-party 指令回调:
@@ -208,14 +206,13 @@ pub struct EventSampleDef {
 
 /// A field of a callback event.
 #[derive(Debug, Clone, Default)]
-pub struct EventFieldDef {
+pub(crate) struct EventFieldDef {
     /// Where it is.
     pub at: At,
     /// The XML element name (`UserID`).
     pub name: String,
-    /// `string`, `secret` (a string kept in `token::Secret`), `u64`, `i64`, `[string]` (every `<Item>` of a list
-    /// element) or an `event_values` name.
-    pub ty: String,
+    /// The type, parsed.
+    pub ty: EventTy,
     /// Always present (plain) or not (`Option`). Lists are never optional (absent means empty).
     pub required: bool,
     /// Doc.
@@ -224,7 +221,7 @@ pub struct EventFieldDef {
 
 /// A named object type.
 #[derive(Debug, Clone, Default)]
-pub struct TypeDef {
+pub(crate) struct TypeDef {
     /// Where it is.
     pub at: At,
     /// Doc comment.
@@ -235,7 +232,7 @@ pub struct TypeDef {
 
 /// A field of an object.
 #[derive(Debug, Clone)]
-pub struct FieldDef {
+pub(crate) struct FieldDef {
     /// Where it is.
     pub at: At,
     /// Wire name.
@@ -246,7 +243,7 @@ pub struct FieldDef {
     pub required: bool,
     /// Accept both numbers and strings.
     pub flex: bool,
-    /// A credential (secret, ticket, permanent code, token): a `string` kept in `token::Secret`, which `Debug`
+    /// A credential (secret, ticket, permanent code, token): a `string` kept in `Secret` (`token::Secret` to users), which `Debug`
     /// never shows.
     pub secret: bool,
     /// Short doc.
@@ -261,7 +258,7 @@ pub struct FieldDef {
 
 /// An enumeration.
 #[derive(Debug, Clone, Default)]
-pub struct EnumDef {
+pub(crate) struct EnumDef {
     /// Where it is.
     pub at: At,
     /// Doc comment.
@@ -285,7 +282,7 @@ pub enum EnumRepr {
 
 /// One documented enum value.
 #[derive(Debug, Clone, Default)]
-pub struct EnumValue {
+pub(crate) struct EnumValue {
     /// Where it is.
     pub at: At,
     /// The wire value (integer or string).
@@ -298,7 +295,7 @@ pub struct EnumValue {
 
 /// One endpoint.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointDef {
+pub(crate) struct EndpointDef {
     /// Where it is.
     pub at: At,
     /// Path under `/cgi-bin/`.
@@ -344,7 +341,7 @@ pub struct EndpointDef {
 
 /// A rule about an endpoint's request fields (`rules: [{at_least_one_of: [a, b]}]`).
 #[derive(Debug, Clone, Default)]
-pub struct RuleDef {
+pub(crate) struct RuleDef {
     /// Where it is.
     pub at: At,
     /// At least one of these top-level request fields is set: present, not null, not `""` and not `[]`.
@@ -354,7 +351,7 @@ pub struct RuleDef {
 
 /// Paging annotation.
 #[derive(Debug, Clone, Default)]
-pub struct PagingDef {
+pub(crate) struct PagingDef {
     /// Where it is.
     pub at: At,
     /// Cursor or offset.
@@ -375,7 +372,7 @@ pub struct PagingDef {
 
 /// A request list the docs cap.
 #[derive(Debug, Clone, Default)]
-pub struct ChunkDef {
+pub(crate) struct ChunkDef {
     /// Where it is.
     pub at: At,
     /// The list field.
@@ -386,7 +383,7 @@ pub struct ChunkDef {
 
 /// Official example payloads.
 #[derive(Debug, Clone, Default)]
-pub struct ExampleDef {
+pub(crate) struct ExampleDef {
     /// Where it is.
     pub at: At,
     /// Request JSON.

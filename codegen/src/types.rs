@@ -2,7 +2,7 @@
 
 /// A parsed type expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TyExpr {
+pub(crate) enum TyExpr {
     /// A built-in scalar.
     Scalar(Scalar),
     /// Any JSON value.
@@ -65,7 +65,7 @@ impl Scalar {
 }
 
 /// Parses a type expression.
-pub fn parse(s: &str) -> Result<TyExpr, String> {
+pub(crate) fn parse(s: &str) -> Result<TyExpr, String> {
     let t = s.trim();
     if let Some(inner) = t.strip_prefix('[') {
         let inner = inner
@@ -93,7 +93,7 @@ pub fn parse(s: &str) -> Result<TyExpr, String> {
 
 impl TyExpr {
     /// The innermost element type of nested lists.
-    pub fn innermost(&self) -> &TyExpr {
+    pub(crate) fn innermost(&self) -> &TyExpr {
         match self {
             TyExpr::List(t) => t.innermost(),
             t => t,
@@ -101,17 +101,39 @@ impl TyExpr {
     }
 }
 
-/// The event field type a spec string names (`string`, `u64`, `i64`, `[string]` or an `event_values` name).
-pub fn event_type(ty: &str, values: &std::collections::BTreeSet<&str>) -> Option<crate::model::EventTy> {
-    use crate::model::EventTy;
-    Some(match ty.trim() {
+/// The type of a callback event field, parsed once by `load`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EventTy {
+    /// `string`: `String`.
+    #[default]
+    String,
+    /// `secret`: `Secret`, a string that `Debug` never shows (tickets, auth codes).
+    Secret,
+    /// `u64`
+    U64,
+    /// `i64`
+    I64,
+    /// `[string]`: `Vec<String>`, every `<Item>` of a list element.
+    Items,
+    /// An `event_values` enum, by name (`validate` checks that the spec defines it).
+    Values(String),
+}
+
+/// What an event field's `type` may be, for messages.
+pub(crate) const EVENT_TYPES: &str = "string, secret, u64, i64, [string], or an event_values name";
+
+/// Parses an event field type (`string`, `secret`, `u64`, `i64`, `[string]` or an `event_values` name).
+pub(crate) fn parse_event(s: &str) -> Result<EventTy, String> {
+    Ok(match s.trim() {
         "string" => EventTy::String,
         "secret" => EventTy::Secret,
         "u64" => EventTy::U64,
         "i64" => EventTy::I64,
         "[string]" => EventTy::Items,
-        n if values.contains(n) => EventTy::Values(n.to_string()),
-        _ => return None,
+        n if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            EventTy::Values(n.to_string())
+        }
+        other => return Err(format!("unknown event field type `{other}` ({EVENT_TYPES})")),
     })
 }
 
@@ -131,5 +153,17 @@ mod tests {
         assert_eq!(parse("CorpTag"), Ok(TyExpr::Named("CorpTag".into())));
         assert!(parse("[string").unwrap_err().contains("[T]"));
         assert!(parse("int").unwrap_err().contains("unknown type `int`"));
+    }
+
+    #[test]
+    fn parses_event_types() {
+        assert_eq!(parse_event(" u64 "), Ok(EventTy::U64));
+        assert_eq!(parse_event("[string]"), Ok(EventTy::Items));
+        assert_eq!(parse_event("secret"), Ok(EventTy::Secret));
+        assert_eq!(parse_event("FailReason"), Ok(EventTy::Values("FailReason".into())));
+        assert!(parse_event("[u64]")
+            .unwrap_err()
+            .contains("unknown event field type `[u64]`"));
+        assert!(parse_event("").is_err());
     }
 }

@@ -2,16 +2,18 @@
 //! and the field, at the line of the item, key or field it is about ([`crate::spec::At`]). All mistakes are
 //! collected, not just the first, and the checks run on whatever `load` could read.
 
-use crate::error::{Errors, Scope};
+use crate::error::{Errors, Item, Scope};
 use crate::load::Loaded;
 use crate::naming;
-use crate::spec::{EndpointDef, EnumDef, EnumRepr, EventDef, FieldDef, HttpMethod, PagingStyle, TypeDef};
-use crate::types::{Scalar, TyExpr};
+use crate::spec::{
+    BudgetDef, EndpointDef, EnumDef, EnumRepr, EventDef, FieldDef, HttpMethod, PagingStyle, TokenKind, TypeDef,
+};
+use crate::types::{self, EventTy, Scalar, TyExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Named types and enums of the whole spec, by name.
-pub struct Index<'a> {
+pub(crate) struct Index<'a> {
     /// Named object types: name → (file, def).
     pub types: BTreeMap<&'a str, (&'a str, &'a TypeDef)>,
     /// Enums: name → (file, def).
@@ -21,7 +23,7 @@ pub struct Index<'a> {
 }
 
 /// Checks everything, reporting into `errors`; returns the index of named items.
-pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
+pub(crate) fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
     let mut index = Index {
         types: BTreeMap::new(),
         enums: BTreeMap::new(),
@@ -31,8 +33,8 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
             .collect(),
     };
 
-    crate::errcodes::validate(files, errors);
-    crate::limits::validate(files, errors);
+    check_errcodes(files, errors);
+    check_limits(files, errors);
 
     // Names, files and groups.
     for l in files {
@@ -45,18 +47,28 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
         }
         for (name, def) in &l.spec.types {
             let previous = index.types.insert(name, (&l.source.file, def)).map(|(f, _)| f);
-            declare(&file.item(format!("type {name}"), def.at.line), "type", name, previous);
+            declare(
+                &file.item(Item::Type(name.clone()), def.at.line),
+                "type",
+                name,
+                previous,
+            );
         }
         for (name, def) in &l.spec.enums {
             let previous = index.enums.insert(name, (&l.source.file, def)).map(|(f, _)| f);
-            declare(&file.item(format!("enum {name}"), def.at.line), "enum", name, previous);
+            declare(
+                &file.item(Item::Enum(name.clone()), def.at.line),
+                "enum",
+                name,
+                previous,
+            );
         }
     }
     for (name, (file, def)) in &index.enums {
         if let Some((tfile, _)) = index.types.get(name) {
             errors
                 .file(file)
-                .item(format!("enum {name}"), def.at.line)
+                .item(Item::Enum(name.to_string()), def.at.line)
                 .err(format!("`{name}` is both a type and an enum (the type is in {tfile})"));
         }
     }
@@ -64,12 +76,12 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
     for l in files {
         let file = errors.file(&l.source.file);
         for (name, def) in &l.spec.enums {
-            check_enum(&file.item(format!("enum {name}"), def.at.line), name, def);
+            check_enum(&file.item(Item::Enum(name.clone()), def.at.line), name, def);
         }
         for (name, def) in &l.spec.types {
             check_fields_in(
                 &index,
-                &file.item(format!("type {name}"), def.at.line),
+                &file.item(Item::Type(name.clone()), def.at.line),
                 "",
                 &def.fields,
                 Query::No,
@@ -77,23 +89,16 @@ pub fn validate<'a>(files: &'a [Loaded], errors: &Errors) -> Index<'a> {
         }
     }
 
-    // Endpoints.
+    // Endpoints. (Their method names are decided, and checked for clashes, in `lower`.)
     let mut paths: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut methods: BTreeMap<String, &str> = BTreeMap::new();
     for l in files {
         let file = errors.file(&l.source.file);
         for ep in &l.spec.endpoints {
-            let s = file.item(format!("endpoint {}", ep.path), ep.at.line);
+            let s = file.item(Item::Endpoint(ep.path.clone()), ep.at.line);
             if !ep.path.is_empty() {
                 if let Some(other) = paths.insert(&ep.path, &l.source.file) {
                     s.line(ep.at.key("path"))
                         .err(format!("path is also defined in {other}"));
-                }
-                let fn_name = ep.name.clone().unwrap_or_else(|| naming::method_name(&ep.path));
-                if let Some(other) = methods.insert(fn_name.clone(), &ep.path) {
-                    s.line(ep.at.key("path")).err(format!(
-                        "method name `{fn_name}` is also the name of {other}; set `name:` on one of them"
-                    ));
                 }
             }
             check_endpoint(&index, &s, ep);
@@ -548,7 +553,7 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
     for l in files {
         let file = errors.file(&l.source.file);
         for (name, def) in &l.spec.event_values {
-            let s = file.item(format!("event value {name}"), def.at.line);
+            let s = file.item(Item::EventValue(name.clone()), def.at.line);
             if index.types.contains_key(name.as_str()) || index.enums.contains_key(name.as_str()) {
                 s.err(format!("`{name}` is also a type or enum of the API models"));
             } else {
@@ -560,7 +565,7 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
             }
         }
         for ev in &l.spec.events {
-            let s = file.item(format!("event {}", ev.name), ev.at.line);
+            let s = file.item(Item::Event(ev.name.clone()), ev.at.line);
             if naming::camel(&ev.name) != ev.name || ev.name == "Unrecognized" {
                 s.err("event names are UpperCamelCase and not `Unrecognized` (the catch-all)");
             }
@@ -583,12 +588,11 @@ fn check_events(index: &Index<'_>, errors: &Errors, files: &[Loaded]) {
                 if !rust.insert(naming::snake(&f.name).name) {
                     fs.err("two fields get the same Rust name");
                 }
-                match crate::types::event_type(&f.ty, &index.event_values) {
-                    None => fs.line(f.at.key("type")).err(format!(
-                        "unknown event field type `{}` (string, secret, u64, i64, [string], or an event_values name)",
-                        f.ty
-                    )),
-                    Some(crate::model::EventTy::Items) if f.required => fs
+                match &f.ty {
+                    EventTy::Values(n) if !index.event_values.contains(n.as_str()) => fs
+                        .line(f.at.key("type"))
+                        .err(format!("unknown event field type `{n}` ({})", types::EVENT_TYPES)),
+                    EventTy::Items if f.required => fs
                         .line(f.at.key("required"))
                         .err("a list is never `required` (absent means empty)"),
                     _ => {}
@@ -726,4 +730,110 @@ fn top_level_elements(xml: &str) -> Result<Vec<(String, String)>, String> {
         return Err("no <xml> root element".into());
     }
     Ok(out)
+}
+
+/// The errcodes: unique, with both meanings, at most one class key, a real token kind.
+fn check_errcodes(files: &[Loaded], errors: &Errors) {
+    let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    for l in files {
+        let file = errors.file(&l.source.file);
+        for e in &l.spec.errcodes {
+            let s = file.item(Item::Errcode(e.code), e.line);
+            if let Some(other) = seen.insert(e.code, &l.source.file) {
+                s.err(format!("listed twice (also in {other})"));
+            }
+            if e.zh.trim().is_empty() || e.en.trim().is_empty() {
+                s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");
+            }
+            let keys: Vec<&str> = [
+                (e.retryable, "`retryable: true`"),
+                (e.throttled.is_some(), "`throttled`"),
+                (e.token.is_some(), "`token`"),
+            ]
+            .iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, key)| *key)
+            .collect();
+            if keys.len() > 1 {
+                s.err(format!(
+                    "{} each give the code a class: keep one (`token` for a refused token, `throttled` for a \
+                     rate limit, `retryable: true` for a passing failure; none for fatal)",
+                    keys.join(" and ")
+                ));
+            }
+            if e.token == Some(TokenKind::None) {
+                s.err("`token: none` names no token: write the kind the code refuses (access, suite or provider)");
+            }
+        }
+    }
+}
+
+/// Checks one budget: both counts at least 1, and an hour holds at least a minute's calls.
+fn check_budget(b: &BudgetDef, what: &str, s: &Scope<'_>) {
+    for (key, n) in [("per_minute", b.per_minute), ("per_hour", b.per_hour)] {
+        if n == 0 && b.at.keys.contains_key(key) {
+            s.line(b.at.key(key)).err(format!(
+                "{what}: `{key}` must be at least 1 (leave the budget out if WeCom sets none)"
+            ));
+        }
+    }
+    if b.per_minute > 0 && b.per_hour > 0 && b.per_hour < b.per_minute {
+        s.line(b.at.key("per_hour")).err(format!(
+            "{what}: `per_hour: {}` is less than `per_minute: {}`; an hour holds at least a minute's calls",
+            b.per_hour, b.per_minute
+        ));
+    }
+}
+
+/// The `limits` block (at most one in the whole spec, with all three budgets) and every endpoint's
+/// `rate_limit` (only stricter than the per-corp default, and only with a complete `limits` block to be
+/// stricter than).
+fn check_limits(files: &[Loaded], errors: &Errors) {
+    let mut first: Option<&str> = None;
+    for l in files {
+        let file = errors.file(&l.source.file);
+        let Some(limits) = &l.spec.limits else { continue };
+        let s = file.item(Item::Limits, l.spec.at.key("limits"));
+        if let Some(other) = first {
+            s.err(format!(
+                "`limits` is set in {other} already; WeCom's limits are stated once"
+            ));
+        }
+        first.get_or_insert(&l.source.file);
+        for (key, b) in [
+            ("per_corp", &limits.per_corp),
+            ("per_ip", &limits.per_ip),
+            ("per_provider_ip", &limits.per_provider_ip),
+        ] {
+            match b {
+                Some(b) => check_budget(b, &format!("`{key}`"), &s),
+                None => s.err(format!(
+                    "missing `{key}: {{ per_minute: N, per_hour: M }}` (WeCom's documented limit, doc 90454)"
+                )),
+            }
+        }
+    }
+    // The per-corp default: the first `limits` block's, when it states all three budgets.
+    let default = files.iter().find_map(|l| l.spec.limits.as_ref()).and_then(|l| {
+        l.per_ip.as_ref()?;
+        l.per_provider_ip.as_ref()?;
+        l.per_corp.as_ref()
+    });
+    for l in files {
+        let file = errors.file(&l.source.file);
+        for ep in &l.spec.endpoints {
+            let Some(b) = &ep.rate_limit else { continue };
+            let s = file.item(Item::Endpoint(ep.path.clone()), ep.at.key("rate_limit"));
+            check_budget(b, "`rate_limit`", &s);
+            match default {
+                None => s.err("`rate_limit` needs the spec's `limits` block (spec/limits.yaml) to be stricter than"),
+                Some(d) if b.per_minute > d.per_minute || b.per_hour > d.per_hour => s.err(format!(
+                    "`rate_limit` ({}/min, {}/h) must be stricter than the per-corp default ({}/min, {}/h): \
+                     set it only where WeCom documents a lower limit for this endpoint",
+                    b.per_minute, b.per_hour, d.per_minute, d.per_hour
+                )),
+                Some(_) => {}
+            }
+        }
+    }
 }

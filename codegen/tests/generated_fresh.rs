@@ -1,13 +1,14 @@
 //! `generated/` (at the repository root) holds the generator's output for people to read and review. This
-//! test regenerates it from `spec/`; when the committed copy differs it rewrites it and fails, so running
-//! `cargo test` twice repairs it (and a stale copy never passes CI).
+//! test regenerates it from `spec/`; when the committed copy differs it rewrites it; on a maintainer's machine
+//! the test then passes (review and commit the diff), under CI (`CI` set) it fails, so a stale copy never
+//! passes CI.
 //!
 //! It lives here rather than in the SDK's tests so that the SDK does not need the generator as a
 //! dev-dependency: the generator turns on serde_json's `preserve_order`, which would then be on in every
 //! build of the SDK's tests and examples, unlike a user's build (the decoding benchmark compares against the
 //! user's `Value`). The workspace's default members include this package, so `cargo test` runs it.
 use std::path::{Path, PathBuf};
-use wecom_externalcontact_codegen::{fresh, generate_dir};
+use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
 
 /// The repository root: this package is its `codegen/` folder.
 fn repo_root() -> PathBuf {
@@ -27,7 +28,7 @@ fn repo_root() -> PathBuf {
 fn generated_folder_is_fresh() {
     let root = repo_root();
     let out = generate_dir(&root.join("spec")).unwrap_or_else(|e| panic!("{e}"));
-    fresh::ensure_dir_contents(&root.join("generated"), &out, true);
+    ensure_dir_contents(&root.join("generated"), &out, true);
 }
 
 #[test]

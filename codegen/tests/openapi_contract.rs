@@ -1,8 +1,7 @@
 //! What `openapi.json` promises other languages, checked against the spec it is made from: the spec's
 //! `required` (not the Rust decoder's leniency) and a webhook per callback event with its official samples.
 use std::path::Path;
-use wecom_externalcontact_codegen::load::read_dir;
-use wecom_externalcontact_codegen::{model_from_sources, openapi};
+use wecom_externalcontact_codegen::{event_sample_elements, model_from_sources, openapi_document, read_dir};
 
 fn api() -> wecom_externalcontact_codegen::model::Api {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
@@ -12,7 +11,7 @@ fn api() -> wecom_externalcontact_codegen::model::Api {
 #[test]
 fn every_field_the_spec_marks_required_is_required_in_the_document() {
     let api = api();
-    let doc = openapi::document(&api, "0");
+    let doc = openapi_document(&api, "0");
     let mut checked = 0;
     for s in api.groups.iter().flat_map(|g| g.structs.iter()) {
         let schema = &doc["components"]["schemas"][&s.name];
@@ -37,7 +36,7 @@ fn every_field_the_spec_marks_required_is_required_in_the_document() {
 #[test]
 fn every_event_is_a_webhook_with_its_envelopes_and_official_samples() {
     let api = api();
-    let doc = openapi::document(&api, "0");
+    let doc = openapi_document(&api, "0");
     let hooks = doc["webhooks"].as_object().unwrap();
     assert_eq!(hooks.len(), api.events.len());
     for ev in &api.events {
@@ -67,7 +66,7 @@ fn every_event_is_a_webhook_with_its_envelopes_and_official_samples() {
             assert!(fields["properties"].get(&f.wire).is_some(), "{}.{}", ev.name, f.wire);
         }
         let examples = media["examples"].as_object().unwrap();
-        let samples = openapi::sample_elements(ev);
+        let samples = event_sample_elements(ev);
         assert!(!examples.is_empty(), "{} has no sample", ev.name);
         assert_eq!(examples.len(), samples.len(), "{}: every pinned sample", ev.name);
         for (env, sample) in &samples {

@@ -1,9 +1,8 @@
-//! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot and
-//! fails (run the tests twice after an intended change, then review the diff). The main crate compiles the
+//! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot (and
+//! fails under CI: see `fresh::ensure_dir_contents`); review the diff after an intended change. The main crate compiles the
 //! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
 use std::path::Path;
-use wecom_externalcontact_codegen::fresh::ensure_dir_contents;
-use wecom_externalcontact_codegen::generate_dir;
+use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
 
 #[test]
 fn fixture_output_matches_the_snapshot() {
@@ -41,7 +40,7 @@ fn fixture_uses_every_construct() {
         "impl ::std::str::FromStr for FixtureKind",
         "impl ::std::fmt::Display for FixtureColor",
         "pub widgets: Vec<Widget>,",
-        "pub share_ticket: Option<crate::token::Secret>",
+        "pub share_ticket: Option<crate::secret::Secret>",
         "one_at_a_time_per: Some(\"widget_id\")",
         "Calls with the same `widget_id` run one at a time",
         "rate_limit: Some(crate::catalog::RateBudget {\n        per_minute: 5,\n        per_hour: 60,",

@@ -1,10 +1,7 @@
 //! Every kind of spec mistake is an error that names the file, the endpoint (or type, enum, event), the field
 //! and, where it can be found, the line — never a panic.
-use wecom_externalcontact_codegen::errcodes::Class;
-use wecom_externalcontact_codegen::load::Source;
-use wecom_externalcontact_codegen::model::{HttpMethod, TokenKind};
-use wecom_externalcontact_codegen::model_from_sources;
-use wecom_externalcontact_codegen::spec::ThrottleDef;
+use wecom_externalcontact_codegen::model::{Class, HttpMethod, ThrottleDef, TokenKind};
+use wecom_externalcontact_codegen::{model_from_sources, Source};
 
 fn src(stem: &str, text: &str) -> Source {
     Source {
@@ -19,7 +16,13 @@ fn errors(files: &[(&str, &str)]) -> String {
     let sources = files.iter().map(|(s, t)| src(s, t)).collect();
     match model_from_sources(sources) {
         Ok(_) => panic!("the spec was accepted"),
-        Err(e) => e.to_string(),
+        Err(e) => {
+            // Every spec mistake, whichever stage finds it, names its file and line.
+            for one in &e.0 {
+                assert!(one.line.is_some(), "an error without a line: {one}");
+            }
+            e.to_string()
+        }
     }
 }
 
@@ -206,7 +209,7 @@ fn generated_name_collisions_are_reported() {
     let body = "    request:\n      - name: conclusions\n        type: object\n        fields: [ { name: a, type: string } ]\n    response:\n      - name: conclusions\n        type: object\n        fields: [ { name: b, type: string } ]\n";
     let e = errors(&[("g", &endpoint(body))]);
     assert!(
-        e.contains("field response.conclusions: the generated type name `ThingFetchConclusions` is already used"),
+        e.contains("spec/g.yaml:12: endpoint externalcontact/thing/fetch: field response.conclusions: the generated type name `ThingFetchConclusions` is already used by spec/g.yaml:8: endpoint externalcontact/thing/fetch: field request.conclusions"),
         "{e}"
     );
     assert!(e.contains("set `type_name`"), "{e}");
@@ -216,9 +219,18 @@ fn generated_name_collisions_are_reported() {
     );
     let e = errors(&[("g", &two)]);
     assert!(
-        e.contains("method name `thing_fetch` is also the name of externalcontact/thing/fetch"),
+        e.contains("spec/g.yaml:7: endpoint thing/fetch: method name `thing_fetch` is also the name of externalcontact/thing/fetch; set `name:`"),
         "{e}"
     );
+    assert!(
+        e.contains("spec/g.yaml:7: endpoint thing/fetch: the generated type name `ThingFetchRequest` is already used by spec/g.yaml:3: endpoint externalcontact/thing/fetch"),
+        "{e}"
+    );
+    // The method name is decided once, in lowering, and the model carries it (with its stream's name).
+    let renamed = two.replacen("    method: GET\n", "    method: GET\n    name: thing_fetch_get\n", 1);
+    let api = model_from_sources(vec![src("g", &renamed)]).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = api.groups[0].endpoints.iter().map(|e| e.fn_name.as_str()).collect();
+    assert_eq!(names, ["thing_fetch", "thing_fetch_get"]);
 }
 
 #[test]
@@ -226,14 +238,34 @@ fn events_are_checked() {
     let t = "group: events\ngated: false\nevents:\n  - name: Added\n    event: change_external_contact\n    change_type: add\n    fields:\n      - { name: UserID, type: strin }\n      - { name: Items, type: \"[string]\", required: true }\n  - name: Added2\n    event: change_external_contact\n    change_type: add\n";
     let e = errors(&[("events", t)]);
     assert!(
-        e.contains("event Added: field UserID: unknown event field type `strin`"),
+        e.contains("spec/events.yaml:8: event Added: field UserID: unknown event field type `strin`"),
         "{e}"
     );
-    assert!(e.contains("field Items: a list is never `required`"), "{e}");
+    assert!(
+        e.contains("spec/events.yaml:9: event Added: field Items: a list is never `required`"),
+        "{e}"
+    );
     assert!(
         e.contains("event Added2: (change_external_contact, add) is already the event Added"),
         "{e}"
     );
+}
+
+/// An event field's type is parsed once, when the spec is read: a type that is neither a built-in nor a name
+/// is reported there, at its line, and a name no `event_values` defines by the whole-spec check.
+#[test]
+fn event_field_types_are_parsed_at_load() {
+    let t = "group: events\ngated: false\nevent_values:\n  Reason:\n    repr: string\n    values: [ { value: a, name: a } ]\nevents:\n  - name: Added\n    event: change_external_contact\n    change_type: add\n    fields:\n      - name: Ids\n        type: \"[u64]\"\n      - { name: Why, type: Reason }\n      - { name: How, type: Reasons }\n";
+    let e = errors(&[("events", t)]);
+    assert!(
+        e.contains("spec/events.yaml:13: event Added: field Ids: unknown event field type `[u64]` (string, secret, u64, i64, [string], or an event_values name)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/events.yaml:15: event Added: field How: unknown event field type `Reasons`"),
+        "{e}"
+    );
+    assert!(!e.contains("field Why"), "a defined event_values name is a type: {e}");
 }
 
 /// An event's official samples sit beside it: one per envelope it comes in, each well-formed XML in its

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the subscriber wrote, shared with the test.
 #[derive(Clone, Default)]
-pub struct Buffer(pub Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Buffer(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Buffer {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -19,7 +19,7 @@ impl Write for Buffer {
 }
 
 /// Installs the subscriber once per process and returns its buffer.
-pub fn capture() -> Buffer {
+pub(crate) fn capture() -> Buffer {
     static BUF: OnceLock<Buffer> = OnceLock::new();
     BUF.get_or_init(|| {
         let buf = Buffer::default();

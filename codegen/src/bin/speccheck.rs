@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "spec".into());
-    match wecom_externalcontact_codegen::load::read_dir(std::path::Path::new(&dir), "spec/")
+    match wecom_externalcontact_codegen::read_dir(std::path::Path::new(&dir), "spec/")
         .and_then(wecom_externalcontact_codegen::model_from_sources)
     {
         Ok(api) => {

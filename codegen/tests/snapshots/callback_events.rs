@@ -3,7 +3,7 @@
 
 /// The `event_values` enums of `spec/events.yaml`: string codes of event fields. `callback`
 /// re-exports everything in here, so a new enum needs no Rust edit.
-pub mod values {
+pub(crate) mod values {
     use super::*;
     string_codes!();
 }

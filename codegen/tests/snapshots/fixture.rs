@@ -91,7 +91,7 @@ pub struct FixtureWidgetGetResponse {
     pub widget: Widget,
     /// A credential (Debug never shows it)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub share_ticket: Option<crate::token::Secret>,
+    pub share_ticket: Option<crate::secret::Secret>,
 }
 
 impl FixtureWidgetGetResponse {
@@ -105,7 +105,7 @@ impl FixtureWidgetGetResponse {
 
     /// Sets `share_ticket`: A credential (Debug never shows it)
     #[must_use]
-    pub fn share_ticket(mut self, value: impl Into<crate::token::Secret>) -> Self {
+    pub fn share_ticket(mut self, value: impl Into<crate::secret::Secret>) -> Self {
         self.share_ticket = Some(value.into());
         self
     }

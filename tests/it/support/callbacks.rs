@@ -7,17 +7,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use wecom_externalcontact::callback::CallbackCrypto;
 
-pub const TOKEN: &str = "QDG6eK";
-pub const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
-pub const CORP: &str = "ww-queue-test";
+pub(crate) const TOKEN: &str = "QDG6eK";
+pub(crate) const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+pub(crate) const CORP: &str = "ww-queue-test";
 
-pub fn crypto() -> CallbackCrypto {
+pub(crate) fn crypto() -> CallbackCrypto {
     CallbackCrypto::new(TOKEN, KEY, CORP).unwrap()
 }
 
 /// Event `seq` of customer `customer`: `add_external_contact` first, then edits, then `del_follow_user`;
 /// `FromUserName` `sys` and one fixed `CreateTime` (as WeCom sends them), `<Seq>` telling them apart.
-pub fn contact_event(customer: usize, seq: usize) -> String {
+pub(crate) fn contact_event(customer: usize, seq: usize) -> String {
     let change = match seq {
         0 => "add_external_contact",
         4 => "del_follow_user",
@@ -33,7 +33,7 @@ pub fn contact_event(customer: usize, seq: usize) -> String {
 }
 
 /// `(customer, seq)` of an event made by [`contact_event`].
-pub fn customer_and_seq(event: &wecom_externalcontact::callback::Event) -> (usize, usize) {
+pub(crate) fn customer_and_seq(event: &wecom_externalcontact::callback::Event) -> (usize, usize) {
     let json = serde_json::to_value(event).unwrap();
     let customer = json["ExternalUserID"].as_str().unwrap().trim_start_matches("wm-");
     let seq = json["Seq"]
@@ -43,7 +43,7 @@ pub fn customer_and_seq(event: &wecom_externalcontact::callback::Event) -> (usiz
     (customer.parse().unwrap(), seq.parse().unwrap())
 }
 
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -53,12 +53,12 @@ pub fn now() -> String {
 
 /// One encrypted, signed delivery: the query and the body WeCom would send.
 #[derive(Clone, Debug)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub query: Vec<(&'static str, String)>,
     pub body: String,
 }
 
-pub fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
+pub(crate) fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
     let timestamp = now();
     let encrypted = crypto.encrypt(plaintext).unwrap();
     let nonce = "1372623149".to_string();
@@ -73,7 +73,7 @@ pub fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
 }
 
 /// POSTs a delivery; a connection failure (a receiver that is gone) is `None`.
-pub async fn post(http: &reqwest::Client, url: &str, delivery: &Delivery) -> Option<StatusCode> {
+pub(crate) async fn post(http: &reqwest::Client, url: &str, delivery: &Delivery) -> Option<StatusCode> {
     let response = http
         .post(url)
         .query(&delivery.query)
@@ -85,7 +85,7 @@ pub async fn post(http: &reqwest::Client, url: &str, delivery: &Delivery) -> Opt
 }
 
 /// A router served on a free loopback port until dropped.
-pub struct Server {
+pub(crate) struct Server {
     pub url: String,
     task: tokio::task::JoinHandle<()>,
 }
@@ -96,7 +96,7 @@ impl Drop for Server {
     }
 }
 
-pub async fn serve(router: axum::Router) -> Server {
+pub(crate) async fn serve(router: axum::Router) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {

@@ -10,11 +10,11 @@ use wecom_externalcontact::token::StaticToken;
 use wecom_externalcontact::{Client, TokenKind, Upload};
 
 #[cfg(all(feature = "axum", feature = "redis"))]
-pub mod callbacks;
-pub mod redis_server;
+pub(crate) mod callbacks;
+pub(crate) mod redis_server;
 
 /// A client of the stand-in's corp with this retry policy.
-pub fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::RetryPolicy) -> Client {
+pub(crate) fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::RetryPolicy) -> Client {
     Client::builder()
         .corp_id(s.corp_id())
         .secret(s.secret())
@@ -34,12 +34,12 @@ pub async fn world_standin(world: WorldConfig) -> StandIn {
 }
 
 /// How many requests the stand-in received for `path` (under `/cgi-bin/`).
-pub fn calls_to(s: &StandIn, path: &str) -> usize {
+pub(crate) fn calls_to(s: &StandIn, path: &str) -> usize {
     s.requests().iter().filter(|r| r.path == path).count()
 }
 
 /// The variant's name of a decoded callback, e.g. `AddExternalContact`.
-pub fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String {
+pub(crate) fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String {
     format!("{kind:?}")
         .chars()
         .take_while(char::is_ascii_alphanumeric)
@@ -50,7 +50,7 @@ pub fn variant_name(kind: &wecom_externalcontact::callback::EventKind) -> String
 /// in the `envelope` (`app` or `suite`) it is written in; with a byte-order mark in front (some official
 /// samples have one) to the same event; its JSON form decodes back to the same event; and, when `expect` is
 /// given, its JSON form (`{"kind", "event", "extra"}`) equals it (numbers strictly, first differing key path).
-pub fn event_sample_failures(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) -> Vec<String> {
+pub(crate) fn event_sample_failures(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) -> Vec<String> {
     use wecom_externalcontact::callback::{Envelope, Event};
     let event = match Event::from_xml(xml) {
         Ok(event) => event,
@@ -87,7 +87,7 @@ pub fn event_sample_failures(kind: &str, envelope: &str, xml: &str, expect: Opti
 }
 
 /// The check of each generated sample test (`tests/it/callback_events.rs`): see [`event_sample_failures`].
-pub fn check_event_sample(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) {
+pub(crate) fn check_event_sample(kind: &str, envelope: &str, xml: &str, expect: Option<&str>) {
     let failures = event_sample_failures(kind, envelope, xml, expect);
     assert!(
         failures.is_empty(),
@@ -97,24 +97,24 @@ pub fn check_event_sample(kind: &str, envelope: &str, xml: &str, expect: Option<
 }
 
 /// The catalogued endpoint at `path`.
-pub fn endpoint(path: &str) -> &'static Endpoint {
+pub(crate) fn endpoint(path: &str) -> &'static Endpoint {
     catalog::endpoint(path).unwrap_or_else(|| panic!("{path} is not in the catalog"))
 }
 
 /// Numbers compare by value, a numeric string equals the number it spells (fields marked `flex`), and an
 /// absent key equals an empty list (a response list WeCom leaves out decodes as an empty `Vec`).
-pub fn same(a: &Value, b: &Value) -> bool {
+pub(crate) fn same(a: &Value, b: &Value) -> bool {
     first_difference(a, b).is_none()
 }
 
 /// Where `a` and `b` first differ under [`same`]'s rules, as a key path with both sides
 /// (`follow_user[0].tags[1].tag_id: "et1" ≠ "et2"`, `external_contact.unionid: only on the left`), or `None`.
-pub fn first_difference(a: &Value, b: &Value) -> Option<String> {
+pub(crate) fn first_difference(a: &Value, b: &Value) -> Option<String> {
     difference(a, b, true)
 }
 
 /// Like [`first_difference`], but a numeric string differs from its number.
-pub fn first_strict_difference(a: &Value, b: &Value) -> Option<String> {
+pub(crate) fn first_strict_difference(a: &Value, b: &Value) -> Option<String> {
     difference(a, b, false)
 }
 
@@ -186,13 +186,13 @@ fn difference(a: &Value, b: &Value, flex: bool) -> Option<String> {
 
 /// Panics with the first differing key path unless `a` and `b` are the [`same`].
 #[track_caller]
-pub fn assert_same(a: &Value, b: &Value, what: &str) {
+pub(crate) fn assert_same(a: &Value, b: &Value, what: &str) {
     if let Some(diff) = first_difference(a, b) {
         panic!("{what}: first difference at {diff}\nleft:  {a}\nright: {b}");
     }
 }
 
-pub fn without_errcode(mut v: Value) -> Value {
+pub(crate) fn without_errcode(mut v: Value) -> Value {
     if let Value::Object(m) = &mut v {
         m.remove("errcode");
         m.remove("errmsg");
@@ -201,7 +201,7 @@ pub fn without_errcode(mut v: Value) -> Value {
 }
 
 /// The official examples of `path` survive JSON → typed model → JSON with no value lost.
-pub fn examples_round_trip(path: &str) {
+pub(crate) fn examples_round_trip(path: &str) {
     let ep = endpoint(path);
     if let Some(req) = ep.example_request {
         let v: Value = serde_json::from_str(req).expect("example request is JSON");
@@ -226,11 +226,11 @@ pub fn examples_round_trip(path: &str) {
     }
 }
 
-pub const SUITE_TOKEN: &str = "standin-suite-token";
-pub const PROVIDER_TOKEN: &str = "standin-provider-token";
+pub(crate) const SUITE_TOKEN: &str = "standin-suite-token";
+pub(crate) const PROVIDER_TOKEN: &str = "standin-provider-token";
 
 /// A stand-in and a client holding the kind of token `path` takes.
-pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
+pub(crate) async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
     let ep = endpoint(path);
     let mut config = StandInConfig::default();
     let ex: Value = serde_json::from_str(ep.example_request.unwrap_or("{}")).unwrap();
@@ -280,19 +280,19 @@ pub async fn setup(path: &str) -> (StandIn, Client, &'static Endpoint) {
 }
 
 /// The example request of `ep` as its typed model (`{}` when the docs print none).
-pub fn example_request<T: DeserializeOwned>(ep: &Endpoint) -> T {
+pub(crate) fn example_request<T: DeserializeOwned>(ep: &Endpoint) -> T {
     let text = ep.example_request.unwrap_or("{}");
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{}: example request does not fit its model: {e}", ep.path))
 }
 
-pub fn sample_upload() -> Upload {
+pub(crate) fn sample_upload() -> Upload {
     Upload::from_bytes("hello.png", b"\x89PNG\r\n\x1a\nstand-in bytes".to_vec()).content_type("image/png")
 }
 
 /// What went over the wire matches the endpoint's method, path, query/body; the typed response equals the
 /// stand-in's answer (the official example, with paging fields set by the stand-in); a value the spec marks
 /// `secret` shows in neither `Debug` of the request nor of the stand-in's record of it.
-pub fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
+pub(crate) fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
     ep: &Endpoint,
     standin: &StandIn,
     request: &Req,
@@ -432,7 +432,7 @@ pub fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
 
 /// Runs `call(i, client)` for `i` in `0..n` at once, each in its own task, and returns the results in order
 /// (a task that panicked fails the test).
-pub async fn concurrently<T, Fut>(n: usize, client: &Client, call: impl Fn(usize, Client) -> Fut) -> Vec<T>
+pub(crate) async fn concurrently<T, Fut>(n: usize, client: &Client, call: impl Fn(usize, Client) -> Fut) -> Vec<T>
 where
     Fut: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
@@ -454,7 +454,7 @@ where
 /// load: a callback test's log lacked its second and third requests). This registers, once per process, two
 /// subscribers that want nothing but answer "sometimes" for every callsite, so no callsite is ever cached as
 /// "never" and each event asks its own thread's subscriber; then it rebuilds the cache.
-pub fn logs_reach_scoped_subscribers() {
+pub(crate) fn logs_reach_scoped_subscribers() {
     use tracing::subscriber::Interest;
     use tracing::{span, Event, Metadata};
     struct Anchor;
@@ -480,7 +480,7 @@ pub fn logs_reach_scoped_subscribers() {
 }
 
 /// A write that keeps `add_corp_tag`'s request rules (a group name and a tag), for tests of the write path.
-pub fn a_valid_add_corp_tag() -> wecom_externalcontact::models::AddCorpTagRequest {
+pub(crate) fn a_valid_add_corp_tag() -> wecom_externalcontact::models::AddCorpTagRequest {
     use wecom_externalcontact::models::{AddCorpTagRequest, NewCorpTag};
     AddCorpTagRequest::new()
         .group_name("VIP")

@@ -4,7 +4,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running `redis-server` owned by one test.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: Option<Child>,
     port: u16,
     bin: String,
@@ -15,13 +15,13 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one. Without the `redis-server` binary: `None` and a message (outside CI), a panic in CI
     /// (`.ci/run` installs it), so CI never skips the Redis tests silently.
-    pub fn start() -> Option<RedisServer> {
+    pub(crate) fn start() -> Option<RedisServer> {
         Self::start_with(Vec::new())
     }
 
     /// Starts one that keeps every acknowledged write across [`restart`](Self::restart) (an append-only
     /// file synced on every write, in a fresh directory under the target's tmp dir).
-    pub fn start_persistent() -> Option<RedisServer> {
+    pub(crate) fn start_persistent() -> Option<RedisServer> {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "redis-aof-{}-{}",
             std::process::id(),
@@ -95,23 +95,23 @@ impl RedisServer {
 
     /// Starts the server again on the same port (after [`stop`](Self::stop)); with
     /// [`start_persistent`](Self::start_persistent) it comes back with its data.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.stop();
         self.launch();
     }
 
     /// `redis://127.0.0.1:<port>/`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
     /// The port it listens on.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// Kills the server now (to test what happens when Redis goes away).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -126,7 +126,7 @@ impl Drop for RedisServer {
 }
 
 /// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -136,7 +136,7 @@ pub fn free_port() -> u16 {
 
 /// A connection to `redis` for a test's own reads and writes.
 #[allow(dead_code)]
-pub async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+pub(crate) async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
     redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
