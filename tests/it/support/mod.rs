@@ -25,7 +25,7 @@ pub(crate) fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::Re
 }
 
 /// A stand-in answering from the world `world` describes.
-pub async fn world_standin(world: WorldConfig) -> StandIn {
+pub(crate) async fn world_standin(world: WorldConfig) -> StandIn {
     let config = StandInConfig {
         world: Some(world),
         ..Default::default()
