@@ -1,13 +1,13 @@
 //! Quickstart: list the members with 客户联系, the corp's tags, one member's customers and a customer's details.
 //!
 //! With `WECOM_CORP_ID` and `WECOM_SECRET` (the 客户联系 secret) set, it calls WeCom. Without them it starts the
-//! embedded stand-in (a loopback server answering with the official examples) and says so.
+//! embedded stand-in (a loopback server playing one seeded corp: `standin::WorldConfig`) and says so.
 //!
 //! ```text
 //! cargo run --example quickstart
 //! ```
 use wecom_externalcontact::models::{GetCorpTagListRequest, GetFollowUserListRequest, GetRequest, ListRequest};
-use wecom_externalcontact::standin::StandIn;
+use wecom_externalcontact::standin::{StandIn, StandInConfig, WorldConfig};
 use wecom_externalcontact::Client;
 
 #[tokio::main]
@@ -18,8 +18,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (Client::builder().corp_id(corp_id).secret(secret).build()?, None)
         }
         _ => {
-            let standin = StandIn::start().await?;
-            println!("WECOM_CORP_ID / WECOM_SECRET not set: using the embedded stand-in at {} (answers are the official examples).", standin.base_url());
+            let world = Some(WorldConfig::sized(3, 12));
+            let standin = StandIn::start_with(StandInConfig {
+                world,
+                ..Default::default()
+            })
+            .await?;
+            println!(
+                "WECOM_CORP_ID / WECOM_SECRET not set: using the embedded stand-in at {} (a made-up corp).",
+                standin.base_url()
+            );
             (standin.client(), Some(standin))
         }
     };

@@ -75,7 +75,8 @@ enum Command {
     /// Its first stdout line is one JSON object {"base_url": …, "corp_id": …, "secret": …}, so a test suite
     /// in any language can start it and read where it is and which credentials it takes. It answers
     /// `gettoken` and every catalogued endpoint with the official examples, checks tokens and request
-    /// fields the way WeCom does, and with a `customers` data set answers the customer endpoints from it.
+    /// fields the way WeCom does, and with a `world` (one seeded corp) answers the customer, tag and group
+    /// chat endpoints from it and lets the tag writes, mark_tag and remark change it.
     #[command(after_help = STANDIN_HELP)]
     Standin {
         /// The loopback port to listen on (default: a free one).
@@ -142,10 +143,18 @@ const STANDIN_HELP: &str = "\
 Config file (JSON; every key optional):
   {\"corp_id\": \"standin-corp\", \"secret\": \"standin-secret\",
    \"token_ttl_secs\": 7200, \"pages\": 3,
-   \"customers\": {\"members\": 8, \"customers\": 400}}
-  customers: made-up members (member001…) and customers spread over them,
-  every fourth customer followed by two members; get_follow_user_list, list,
-  get and batch/get_by_user answer from them.
+   \"world\": {\"seed\": 1, \"members\": 8, \"customers\": 100, \"tag_groups\": 3,
+             \"tags_per_group\": 4, \"strategy_tag_groups\": 1,
+             \"group_chats\": 10, \"unlicensed\": 0}}
+  world: one seeded corp (every key optional; these are the defaults):
+  members (member001…), customers spread over them (every fourth followed by
+  two members) with remarks and tags from the tag library, strategy tags,
+  group chats, and `unlicensed` members without a 互通 licence (in
+  batch/get_by_user's fail_info). The customer, tag and group chat endpoints
+  answer from it; add/edit/del_corp_tag, mark_tag and remark change it. The
+  same seed gives the same world.
+  {\"customers\": {\"members\": 8, \"customers\": 400}} is short for a world of
+  those sizes.
 
 Examples:
   wecom standin --port 8080

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use std::io::Write;
 use std::path::Path;
 use wecom_externalcontact::catalog::RateBudget;
-use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig, StandInLimits};
+use wecom_externalcontact::standin::{StandIn, StandInConfig, StandInLimits, WorldConfig};
 
 /// The `--config` file.
 #[derive(Deserialize, Debug, Default)]
@@ -16,6 +16,7 @@ struct ConfigFile {
     token_ttl_secs: Option<u64>,
     pages: Option<usize>,
     customers: Option<Customers>,
+    world: Option<World>,
     limits: Option<Limits>,
 }
 
@@ -40,12 +41,70 @@ struct Budget {
     per_hour: u32,
 }
 
-/// A made-up data set: how many members, and how many customers spread over them.
+/// A world of these sizes (the short form of `world`, kept from before the world had more).
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct Customers {
     members: usize,
     customers: usize,
+}
+
+/// The stand-in's world: every key optional (the default world's value).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct World {
+    seed: Option<u64>,
+    members: Option<usize>,
+    customers: Option<usize>,
+    tag_groups: Option<usize>,
+    tags_per_group: Option<usize>,
+    strategy_tag_groups: Option<usize>,
+    group_chats: Option<usize>,
+    unlicensed: Option<usize>,
+}
+
+/// The world `file` describes (`world`, or the short form `customers`), checked against the sizes a
+/// stand-in can hold.
+fn world_from(file: &ConfigFile, path: &Path) -> Result<Option<WorldConfig>, Fail> {
+    let mut w = match (&file.world, &file.customers) {
+        (Some(_), Some(_)) => {
+            return Err(Fail::config(format!(
+                "{}: give `world` or its short form `customers`, not both",
+                path.display()
+            )))
+        }
+        (None, None) => return Ok(None),
+        (None, Some(c)) => WorldConfig::sized(c.members, c.customers),
+        (Some(_), None) => WorldConfig::default(),
+    };
+    if let Some(f) = &file.world {
+        let d = WorldConfig::default();
+        w = WorldConfig {
+            seed: f.seed.unwrap_or(d.seed),
+            members: f.members.unwrap_or(d.members),
+            customers: f.customers.unwrap_or(d.customers),
+            tag_groups: f.tag_groups.unwrap_or(d.tag_groups),
+            tags_per_group: f.tags_per_group.unwrap_or(d.tags_per_group),
+            strategy_tag_groups: f.strategy_tag_groups.unwrap_or(d.strategy_tag_groups),
+            group_chats: f.group_chats.unwrap_or(d.group_chats),
+            unlicensed: f.unlicensed.unwrap_or(d.unlicensed),
+        };
+    }
+    let bad = [
+        (w.members == 0 || w.members > 100_000, "members must be 1 to 100000"),
+        (w.customers > 10_000_000, "customers must be at most 10000000"),
+        (w.unlicensed > w.members, "unlicensed must be at most members"),
+        (
+            w.tag_groups > 1000 || w.strategy_tag_groups > 1000,
+            "tag groups must be at most 1000",
+        ),
+        (w.tags_per_group > 1000, "tags_per_group must be at most 1000"),
+        (w.group_chats > 1_000_000, "group_chats must be at most 1000000"),
+    ];
+    match bad.iter().find(|(b, _)| *b) {
+        Some((_, why)) => Err(Fail::config(format!("{}: world: {why}", path.display()))),
+        None => Ok(Some(w)),
+    }
 }
 
 /// Reads the stand-in's configuration from a `--config` file.
@@ -57,6 +116,7 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Fail::config(format!("cannot read {}: {e}", path.display())))?;
     let file: ConfigFile = serde_json::from_str(&text).map_err(|e| Fail::config(format!("{}: {e}", path.display())))?;
+    config.world = world_from(&file, path)?;
     if let Some(v) = file.corp_id {
         config.corp_id = v;
     }
@@ -68,15 +128,6 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
     }
     if let Some(v) = file.pages {
         config.pages = v;
-    }
-    if let Some(c) = file.customers {
-        if c.members == 0 || c.members > 100_000 || c.customers > 10_000_000 {
-            return Err(Fail::config(format!(
-                "{}: customers.members must be 1 to 100000 and customers.customers at most 10000000",
-                path.display()
-            )));
-        }
-        config.customers = Some(CustomerData::generated(c.members, c.customers));
     }
     if let Some(l) = file.limits {
         let mut limits = StandInLimits::default();
@@ -105,10 +156,7 @@ fn config_from(path: Option<&Path>) -> Result<StandInConfig, Fail> {
 /// (made-up ones, for tests: printing them is the point).
 pub(crate) async fn run(port: u16, config: Option<&Path>) -> Result<(), Fail> {
     let config = config_from(config)?;
-    let customers = config
-        .customers
-        .as_ref()
-        .map(|c| (c.members().len(), c.customer_count()));
+    let customers = config.world.as_ref().map(|w| (w.members, w.customers));
     let standin = StandIn::start_on(config, port)
         .await
         .map_err(|e| Fail::config(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;

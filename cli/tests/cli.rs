@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use wecom_externalcontact::callback::CallbackCrypto;
 use wecom_externalcontact::catalog;
-use wecom_externalcontact::standin::CustomerData;
+use wecom_externalcontact::standin::{World, WorldConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wecom");
 
@@ -265,14 +265,14 @@ fn read_export(text: &str) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
-/// What the export should hold for `CustomerData::generated(members, customers)`.
+/// What the export should hold for the world of `{"customers": {"members": …, "customers": …}}`.
 fn expected(members: usize, customers: usize) -> BTreeMap<String, BTreeSet<String>> {
-    let data = CustomerData::generated(members, customers);
+    let world = World::generate(&WorldConfig::sized(members, customers));
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for item in data.items() {
-        out.entry(item["external_contact"]["external_userid"].as_str().unwrap().into())
+    for (customer, follow) in world.follows() {
+        out.entry(customer.external_userid.clone())
             .or_default()
-            .insert(item["follow_info"]["userid"].as_str().unwrap().into());
+            .insert(follow.userid.clone());
     }
     assert_eq!(out.len(), customers);
     out
@@ -387,6 +387,55 @@ fn export_resumes_from_the_finished_chunks_of_an_interrupted_run() {
     let o = s.wecom(&["export", "customers", "--out", out.to_str().unwrap()], None);
     assert!(o.status.success());
     assert_eq!(read_export(&std::fs::read_to_string(&out).unwrap()), want);
+}
+
+#[test]
+fn standin_world_config_chooses_sizes_seed_and_licence_gaps() {
+    let dir = temp_dir("world");
+    let config = WorldConfig {
+        seed: 9,
+        members: 5,
+        customers: 40,
+        tag_groups: 2,
+        group_chats: 3,
+        unlicensed: 2,
+        ..WorldConfig::default()
+    };
+    let path = dir.join("world.json");
+    let json = serde_json::json!({ "world": {
+        "seed": 9, "members": 5, "customers": 40, "tag_groups": 2, "group_chats": 3, "unlicensed": 2
+    } });
+    std::fs::write(&path, json.to_string()).unwrap();
+    let s = StandinProcess::start(Some(&path));
+    // The standalone stand-in answers from the world the library generates from the same configuration.
+    let world = World::generate(&config);
+    let members: Vec<&str> = world.members().iter().map(|m| m.userid.as_str()).collect();
+    let request = serde_json::json!({ "userid_list": members, "limit": 100 }).to_string();
+    let v = stdout_json(&s.wecom(&["call", "externalcontact/batch/get_by_user", &request], None));
+    let gaps: Vec<&str> = world
+        .members()
+        .iter()
+        .filter(|m| !m.licensed)
+        .map(|m| m.userid.as_str())
+        .collect();
+    assert_eq!(v["fail_info"]["unlicensed_userid_list"], serde_json::json!(gaps));
+    let licensed = world.follows().filter(|(_, f)| world.is_licensed(&f.userid)).count();
+    assert_eq!(v["external_contact_list"].as_array().unwrap().len(), licensed);
+    let v = stdout_json(&s.wecom(&["call", "externalcontact/get_corp_tag_list", "{}"], None));
+    assert_eq!(v["tag_group"].as_array().unwrap().len(), 2);
+    let v = stdout_json(&s.wecom(&["call", "externalcontact/groupchat/list", r#"{"limit": 10}"#], None));
+    assert_eq!(v["group_chat_list"].as_array().unwrap().len(), 3);
+
+    // `world` and its short form together, or more unlicensed members than members, are refused.
+    for bad in [
+        r#"{"world": {}, "customers": {"members": 1, "customers": 1}}"#,
+        r#"{"world": {"members": 2, "unlicensed": 3}}"#,
+        r#"{"world": {"sead": 1}}"#,
+    ] {
+        std::fs::write(&path, bad).unwrap();
+        let o = wecom_alone(&["standin", "--config", path.to_str().unwrap()], &[]);
+        assert_eq!(o.status.code(), Some(3), "{bad}: {}", stderr(&o));
+    }
 }
 
 #[test]

@@ -29,27 +29,49 @@
 //! example, paged), `faults` (injected failures and delays, the in-flight count, the 45033 turn),
 //! `tokens` (`gettoken` and the suite, corp and provider token endpoints, and the token check of every
 //! call), `suite` (the third-party suite the stand-in plays WeCom for, its authorized corps and per-corp
-//! answers), `customers` (the [`CustomerData`] set), `limits` (the enforced limits) and `log` (the request log and its redaction).
+//! answers), `world` (the consistent, stateful [`World`] of [`WorldConfig`]), `limits` (the enforced limits)
+//! and `log` (the request log and its redaction).
+//!
+//! With a [`WorldConfig`], the endpoints that read customers, tags and group chats answer from one seeded corp
+//! instead of the examples, and the simple documented writes change it (see [`World`]):
+//!
+//! ```
+//! use wecom_externalcontact::models::{AddCorpTagRequest, GetCorpTagListRequest, NewCorpTag};
+//! use wecom_externalcontact::standin::{StandIn, StandInConfig, WorldConfig};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let world = WorldConfig { seed: 7, members: 20, customers: 500, unlicensed: 2, ..WorldConfig::default() };
+//! let standin = StandIn::start_with(StandInConfig { world: Some(world), ..Default::default() }).await?;
+//! let client = standin.client();
+//! let vip = AddCorpTagRequest::new().group_name("会员").tag([NewCorpTag::new("VIP")]);
+//! client.add_corp_tag(&vip).await?;
+//! let library = client.get_corp_tag_list(&GetCorpTagListRequest::new()).await?;
+//! assert!(library.tag_group.iter().any(|g| g.group_name == "会员"));
+//! // The truth to compare answers with: a snapshot of the world as it is now.
+//! let truth = standin.world().expect("configured");
+//! assert_eq!(truth.tag_groups().len(), library.tag_group.len());
+//! # Ok(()) }
+//! ```
 
-mod customers;
 mod faults;
 mod limits;
 mod log;
 mod routes;
 mod suite;
 mod tokens;
+mod world;
 
-pub use customers::CustomerData;
 pub use limits::StandInLimits;
 pub use log::{RecordedRequest, DEFAULT_REQUEST_LOG_LIMIT};
 pub use suite::{AuthorizedCorp, SuiteConfig};
+pub use world::{Customer, Follow, GroupChat, Member, Tag, TagGroup, World, WorldConfig};
 
 use crate::catalog::TokenKind;
 use crate::Client;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 /// How the stand-in behaves. `Debug` leaves out the secret.
@@ -63,14 +85,16 @@ pub struct StandInConfig {
     pub secret: String,
     /// `expires_in` it reports for tokens.
     pub token_ttl_secs: u64,
-    /// How many pages paged endpoints have.
+    /// How many pages the answers of paged endpoints built from the examples have (a response set with
+    /// [`StandIn::set_response`] whose next cursor is `""` has one).
     pub pages: usize,
     /// A delay before answering `gettoken` (to make concurrency visible in tests).
     pub gettoken_delay: Duration,
     /// Tokens of other kinds it accepts (`suite_access_token`, `provider_access_token`).
     pub extra_tokens: BTreeMap<String, TokenKind>,
-    /// A data set of members and customers to answer the customer endpoints from, instead of the examples.
-    pub customers: Option<CustomerData>,
+    /// The corp to answer the customer, tag and group chat endpoints from, instead of the examples (see
+    /// [`World`]); `None`: the official examples.
+    pub world: Option<WorldConfig>,
     /// WeCom's frequency and concurrency limits, enforced (45009 and a block, 45033); none by default.
     pub limits: Option<StandInLimits>,
 }
@@ -84,7 +108,7 @@ impl std::fmt::Debug for StandInConfig {
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("pages", &self.pages)
             .field("gettoken_delay", &self.gettoken_delay)
-            .field("customers", &self.customers.as_ref().map(CustomerData::customer_count))
+            .field("world", &self.world)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -100,7 +124,7 @@ impl Default for StandInConfig {
             pages: 3,
             gettoken_delay: Duration::ZERO,
             extra_tokens: BTreeMap::new(),
-            customers: None,
+            world: None,
             limits: None,
         }
     }
@@ -129,6 +153,8 @@ struct Shared {
 struct Inner {
     config: StandInConfig,
     shared: Mutex<Shared>,
+    /// The world, when configured (its own lock: its answers never wait for the request log).
+    world: Option<RwLock<World>>,
     /// How many requests [`StandIn::requests`] keeps (the newest).
     request_log_limit: AtomicUsize,
 }
@@ -178,7 +204,9 @@ impl StandIn {
     pub async fn start_on(config: StandInConfig, port: u16) -> std::io::Result<StandIn> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let world = config.world.as_ref().map(|w| RwLock::new(World::generate(w)));
         let inner = Arc::new(Inner {
+            world,
             config,
             shared: Mutex::new(Shared::default()),
             request_log_limit: AtomicUsize::new(DEFAULT_REQUEST_LOG_LIMIT),
@@ -226,5 +254,12 @@ impl StandIn {
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
         self.inner.lock()
+    }
+
+    /// A snapshot of the world as it is now (writes included), to compare answers with; `None` unless
+    /// [`StandInConfig::world`] is set.
+    pub fn world(&self) -> Option<World> {
+        let world = self.inner.world.as_ref()?;
+        Some(world.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
 }

@@ -1,9 +1,9 @@
 //! The server's routing: one handler records the request, hands the token endpoints to `tokens`, and
 //! answers a catalogued endpoint after its checks (token, 45033 turn, injected faults, per-corp scope, the
-//! typed model) from the customer data set, a response set by the test, or the spec's example, paged.
+//! typed model) from a response set by the test, the world (`world/`), or the spec's example, paged.
 
 use super::faults::{self, Busy, InFlight};
-use super::{suite, tokens, Inner, RecordedRequest, StandIn};
+use super::{suite, tokens, Inner, RecordedRequest, StandIn, World};
 use crate::catalog::{self, Endpoint, HttpMethod, PagingStyle};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 impl StandIn {
-    /// Answers `path` with `response` instead of the spec's example from now on.
+    /// Answers `path` with `response` instead of the spec's example (or the world) from now on. A cursor-paged
+    /// answer whose next cursor is `""` is one page; otherwise it is paged as the examples are
+    /// ([`StandInConfig::pages`](super::StandInConfig::pages)).
     pub fn set_response(&self, path: &str, response: Value) {
         self.lock()
             .overrides
@@ -127,13 +129,20 @@ async fn catalogued(inner: &Arc<Inner>, ep: &'static Endpoint, mut req: Incoming
         Ok(request) => request,
         Err((errcode, errmsg)) => return wecom_error(errcode, &errmsg),
     };
-    if let Some(answer) = inner
-        .config
-        .customers
+    let overridden = inner.lock().overrides.contains_key(&req.path);
+    let from_world = inner
+        .world
         .as_ref()
-        .and_then(|d| d.answer(&req.path, &request))
-    {
-        return answer;
+        .filter(|_| !overridden)
+        .and_then(|w| World::answer(w, &req.path, &request));
+    match from_world {
+        Some(Ok(mut answer)) => {
+            answer["errcode"] = json!(0);
+            answer["errmsg"] = json!("ok");
+            return (StatusCode::OK, axum::Json(answer)).into_response();
+        }
+        Some(Err((errcode, errmsg))) => return wecom_error(errcode, &errmsg),
+        None => {}
     }
     example_answer(inner, ep, &req.path, &request)
 }
@@ -198,6 +207,10 @@ fn example_answer(inner: &Inner, ep: &Endpoint, path: &str, request: &Value) -> 
     let base: &Value = over.as_deref().or_else(|| examples().get(ep.path)).unwrap_or(&ok);
     match (ep.paging, base) {
         (Some(p), Value::Object(map)) => match p.style {
+            // A response set with a next cursor of "" is the last page.
+            PagingStyle::Cursor if over.is_some() && p.next.and_then(|k| map.get(k)) == Some(&json!("")) => {
+                (StatusCode::OK, axum::Json(base)).into_response()
+            }
             // The cursor is the one field that changes: the answer is written from the shared copy.
             PagingStyle::Cursor => {
                 let next = p

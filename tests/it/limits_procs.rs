@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wecom_externalcontact::catalog::RateBudget;
 use wecom_externalcontact::models::BatchGetByUserRequest;
-use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig, StandInLimits};
+use wecom_externalcontact::standin::{StandIn, StandInConfig, StandInLimits, World, WorldConfig};
 use wecom_externalcontact::token::RedisTokenStore;
 use wecom_externalcontact::{Budgets, Client};
 
@@ -32,12 +32,12 @@ const MINUTE: Duration = Duration::from_secs(10);
 async fn export(redis_url: &str, budgets_on: bool) -> (usize, f64, usize) {
     let budget = RateBudget::new(PER_MINUTE, PER_MINUTE * 60);
     let config = StandInConfig {
-        customers: Some(CustomerData::generated(MEMBERS, CUSTOMERS)),
+        world: Some(WorldConfig::sized(MEMBERS, CUSTOMERS)),
         limits: Some(StandInLimits::budget(budget).minute(MINUTE)),
         ..Default::default()
     };
-    let items = config.customers.as_ref().map_or(0, |c| c.items().len());
     let s = StandIn::start_with(config).await.unwrap();
+    let items = s.world().map_or(0, |w| w.follows().count());
     let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
     let children: Vec<_> = (0..PROCESSES)
@@ -145,7 +145,11 @@ async fn limits_child() {
         .budgets(budgets)
         .build()
         .unwrap();
-    let members = CustomerData::generated(MEMBERS, 0).members().to_vec();
+    let members: Vec<String> = World::generate(&WorldConfig::sized(MEMBERS, 0))
+        .members()
+        .iter()
+        .map(|m| m.userid.clone())
+        .collect();
     let mine: Vec<String> = members.iter().skip(index).step_by(PROCESSES).cloned().collect();
     // The export's span (after the process started and got its token): from its first call to its last.
     client

@@ -33,7 +33,9 @@ mod requests;
 mod retries;
 mod runtime;
 mod standin_customers;
+mod standin_world;
 #[cfg(feature = "service")]
 mod suite;
 #[cfg(all(feature = "redis", feature = "service"))]
 mod suite_fleet;
+mod trial;

@@ -1,25 +1,25 @@
-//! The stand-in's customer data set: the customer endpoints answer from it, really paged, through the typed
-//! client and its streams.
+//! The stand-in's world seen through the customer endpoints: they answer from it, really paged, through the
+//! typed client and its streams.
 use futures_util::TryStreamExt;
 use std::collections::BTreeSet;
 use wecom_externalcontact::models::*;
-use wecom_externalcontact::standin::{CustomerData, StandIn, StandInConfig};
+use wecom_externalcontact::standin::{StandIn, World, WorldConfig};
 use wecom_externalcontact::Error;
 
 async fn standin(members: usize, customers: usize) -> StandIn {
-    StandIn::start_with(StandInConfig {
-        customers: Some(CustomerData::generated(members, customers)),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    crate::support::world_standin(WorldConfig::sized(members, customers)).await
 }
 
 #[tokio::test]
 async fn batch_get_by_user_pages_through_the_data_set() {
-    let data = CustomerData::generated(250, 700);
-    assert_eq!(data.customer_count(), 700);
-    assert_eq!(data.items().len(), 875, "every fourth customer has a second follower");
+    let data = World::generate(&WorldConfig::sized(250, 700));
+    assert_eq!(data.customers().len(), 700);
+    assert_eq!(
+        data.follows().count(),
+        875,
+        "every fourth customer has a second follower"
+    );
+    let data_members: Vec<String> = data.members().iter().map(|m| m.userid.clone()).collect();
     let s = standin(250, 700).await;
     let client = s.client();
     let members = client
@@ -27,7 +27,7 @@ async fn batch_get_by_user_pages_through_the_data_set() {
         .await
         .unwrap()
         .follow_user;
-    assert_eq!(members, data.members());
+    assert_eq!(members, data_members);
 
     // The stream splits the 250 members into requests of at most 100 and follows every cursor.
     let items: Vec<CustomerWithFollowInfo> = client
@@ -50,11 +50,7 @@ async fn batch_get_by_user_pages_through_the_data_set() {
     let expected: usize = members
         .chunks(100)
         .map(|chunk| {
-            let n = data
-                .items()
-                .iter()
-                .filter(|i| chunk.iter().any(|m| i["follow_info"]["userid"] == m.as_str()))
-                .count();
+            let n = data.follows().filter(|(_, f)| chunk.contains(&f.userid)).count();
             n.div_ceil(30).max(1)
         })
         .sum();
@@ -102,6 +98,9 @@ async fn list_and_get_answer_from_the_data_set() {
     assert_eq!(detail.external_contact.name, "客户8");
     let followers: Vec<String> = detail.follow_user.into_iter().map(|f| f.userid).collect();
     assert_eq!(followers, ["member003", "member001"]);
-    // An unknown customer falls back to the official example, like any other request.
-    assert!(client.get(&GetRequest::new("wmNobody")).await.is_ok());
+    // An unknown customer is refused as WeCom does (40096 invalid external_userid), an unknown member too.
+    let err = client.get(&GetRequest::new("wmNobody")).await.unwrap_err();
+    assert!(matches!(err, Error::Api { errcode: 40096, .. }), "{err}");
+    let err = client.list(&ListRequest::new("nobody")).await.unwrap_err();
+    assert!(matches!(err, Error::Api { errcode: 40003, .. }), "{err}");
 }

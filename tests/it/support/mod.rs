@@ -5,7 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 use wecom_externalcontact::catalog::{self, Endpoint, PagingStyle};
-use wecom_externalcontact::standin::{StandIn, StandInConfig};
+use wecom_externalcontact::standin::{StandIn, StandInConfig, WorldConfig};
 use wecom_externalcontact::token::StaticToken;
 use wecom_externalcontact::{Client, TokenKind, Upload};
 
@@ -22,6 +22,15 @@ pub(crate) fn client_with_retries(s: &StandIn, policy: wecom_externalcontact::Re
         .retry_policy(policy)
         .build()
         .unwrap()
+}
+
+/// A stand-in answering from the world `world` describes.
+pub(crate) async fn world_standin(world: WorldConfig) -> StandIn {
+    let config = StandInConfig {
+        world: Some(world),
+        ..Default::default()
+    };
+    StandIn::start_with(config).await.unwrap()
 }
 
 /// How many requests the stand-in received for `path` (under `/cgi-bin/`).
