@@ -25,7 +25,7 @@ const requiredInTheDocument: [
   IsRequired<Schemas["FollowInfo"], "userid">,
   IsRequired<Schemas["WeComStatus"], "errcode">,
 ] = [true, true, true, true, true, true];
-// ...and an optional field stays optional (the assertion can fail).
+// ...and an optional field stays optional (the assertion can fail). Unused otherwise, so the check below reads both.
 const optionalInTheDocument: IsRequired<Schemas["BatchGetByUserResponse"], "next_cursor"> = false;
 
 function env(name: string): string {
@@ -105,7 +105,10 @@ async function main(): Promise<void> {
         // Required in the spec, so no `!` or `?.` is needed (or allowed to be needed).
         const info: Schemas["FollowInfo"] = item.follow_info;
         const contact: Schemas["BatchExternalContact"] = item.external_contact;
+        // An open enum is a number (its "other" case has a type), not `unknown`.
+        const addWay: number | undefined = info.add_way;
         check(userid_list.includes(info.userid), `batch/get_by_user: follower ${info.userid} was asked for`);
+        check(addWay === 1, `batch/get_by_user: add_way 1 (扫描二维码) as the stand-in made it, got ${addWay}`);
         const followers = customers.get(contact.external_userid) ?? new Set<string>();
         check(!followers.has(info.userid), `batch/get_by_user: ${contact.external_userid} twice under ${info.userid}`);
         customers.set(contact.external_userid, followers.add(info.userid));
