@@ -8,7 +8,7 @@
 // EXPECT_MEMBERS, EXPECT_CUSTOMERS (its `customers` config).
 
 import createClient, { type Client } from "openapi-fetch";
-import type { components, paths } from "./schema.js";
+import type { components, paths } from "./schema.js"; // generated: npm run generate
 
 // Node's globals this file uses, declared here instead of depending on @types/node.
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
