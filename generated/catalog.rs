@@ -21,6 +21,7 @@ pub(crate) static SECRET_FIELDS: &[&str] = &[
     "access_token",
     "auth_code",
     "corpsecret",
+    "mass_call_ticket",
     "permanent_code",
     "provider_access_token",
     "provider_secret",

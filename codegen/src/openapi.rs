@@ -148,6 +148,8 @@ fn struct_schema(s: &Struct) -> Value {
 
 /// An enum: each documented code as a `const` with its name (`title`) and doc, plus an open case, because
 /// WeCom adds codes (the official examples already carry undocumented ones) and the Rust model keeps them.
+/// The open case repeats the enum's `type`: generators map each case on its own, and a case without a type
+/// becomes "any" (in TypeScript `number | 0 | 1 | unknown`, which is `unknown`).
 fn enum_schema(e: &Enum) -> Value {
     let code = |c: &Code| match c {
         Code::Int(n) => json!(n),
@@ -168,7 +170,7 @@ fn enum_schema(e: &Enum) -> Value {
         .iter()
         .map(|v| json!({ "const": code(&v.code), "title": v.name, "description": v.doc }))
         .collect();
-    cases.push(json!({ "title": "other", "description": "A code not documented today, kept as it is." }));
+    cases.push(json!({ "type": ty, "title": "other", "description": "A code not documented today, kept as it is." }));
     json!({ "type": ty, "description": doc, "anyOf": cases })
 }
 

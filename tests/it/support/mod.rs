@@ -291,7 +291,9 @@ pub(crate) fn sample_upload() -> Upload {
 
 /// What went over the wire matches the endpoint's method, path, query/body; the typed response equals the
 /// stand-in's answer (the official example, with paging fields set by the stand-in); a value the spec marks
-/// `secret` shows in neither `Debug` of the request nor of the stand-in's record of it.
+/// `secret` shows in neither `Debug` of the request nor of the stand-in's record of it (where a non-secret
+/// field holds the same placeholder, as in corpgroup/unionid_to_external_userid's example where every field
+/// is "xxxxx", the value shows no more often than those fields show it: once in each `Debug`).
 pub(crate) fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
     ep: &Endpoint,
     standin: &StandIn,
@@ -303,13 +305,15 @@ pub(crate) fn check_exchange<Req: Serialize + std::fmt::Debug, Resp: Serialize>(
     let call = &calls[0];
     if let Value::Object(fields) = serde_json::to_value(request).unwrap() {
         let shown = format!("{request:?} {call:?}");
-        for (name, value) in fields
-            .iter()
-            .filter(|(n, _)| catalog::secret_fields().contains(&n.as_str()))
-        {
+        let is_secret = |name: &String| catalog::secret_fields().contains(&name.as_str());
+        for (name, value) in fields.iter().filter(|(n, _)| is_secret(n)) {
             if let Some(secret) = value.as_str().filter(|v| v.len() >= 4) {
+                let same_value = fields
+                    .iter()
+                    .filter(|(n, v)| !is_secret(n) && v.as_str() == Some(secret))
+                    .count();
                 assert!(
-                    !shown.contains(secret),
+                    shown.matches(secret).count() <= 2 * same_value,
                     "{}: secret `{name}` shown in Debug: {shown}",
                     ep.path
                 );
