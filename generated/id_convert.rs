@@ -269,13 +269,13 @@ impl CorpApplyMassCallTicketRequest {
 pub struct CorpApplyMassCallTicketResponse {
     /// 大批量调用凭据
     #[serde(default)]
-    pub mass_call_ticket: crate::token::Secret,
+    pub mass_call_ticket: crate::secret::Secret,
 }
 
 #[cfg(feature = "id_convert")]
 impl CorpApplyMassCallTicketResponse {
     /// Creates a `CorpApplyMassCallTicketResponse` from its required fields; every optional field starts as `None`.
-    pub fn new(mass_call_ticket: impl Into<crate::token::Secret>) -> Self {
+    pub fn new(mass_call_ticket: impl Into<crate::secret::Secret>) -> Self {
         Self {
             mass_call_ticket: mass_call_ticket.into(),
         }
@@ -418,7 +418,7 @@ pub struct CorpgroupUnionidToExternalUseridRequest {
     pub corpid: Option<String>,
     /// 大批量调用凭据, 适用于数据初始化场景
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mass_call_ticket: Option<crate::token::Secret>,
+    pub mass_call_ticket: Option<crate::secret::Secret>,
 }
 
 #[cfg(feature = "id_convert")]
@@ -442,7 +442,7 @@ impl CorpgroupUnionidToExternalUseridRequest {
 
     /// Sets `mass_call_ticket`: 大批量调用凭据, 适用于数据初始化场景
     #[must_use]
-    pub fn mass_call_ticket(mut self, value: impl Into<crate::token::Secret>) -> Self {
+    pub fn mass_call_ticket(mut self, value: impl Into<crate::secret::Secret>) -> Self {
         self.mass_call_ticket = Some(value.into());
         self
     }
@@ -1195,7 +1195,7 @@ pub struct IdconvertUnionidToExternalUseridRequest {
     pub subject_type: Option<UnionIdSubjectType>,
     /// 大批量调用凭据 (doc 96250), 不受业务频率限制
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mass_call_ticket: Option<crate::token::Secret>,
+    pub mass_call_ticket: Option<crate::secret::Secret>,
 }
 
 #[cfg(feature = "id_convert")]
@@ -1219,7 +1219,7 @@ impl IdconvertUnionidToExternalUseridRequest {
 
     /// Sets `mass_call_ticket`: 大批量调用凭据 (doc 96250), 不受业务频率限制
     #[must_use]
-    pub fn mass_call_ticket(mut self, value: impl Into<crate::token::Secret>) -> Self {
+    pub fn mass_call_ticket(mut self, value: impl Into<crate::secret::Secret>) -> Self {
         self.mass_call_ticket = Some(value.into());
         self
     }
