@@ -27,7 +27,7 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 use super::crypto::json_error;
-use super::xml::{parse_document, serialize_grouped, Out};
+use super::xml::{parse_document, serialize_grouped, write_document, Out};
 use super::{CallbackError, Fields, Node};
 
 /// One decrypted callback: who sent it ([`Envelope`]), what happened ([`EventKind`]), and any fields the
@@ -325,6 +325,60 @@ impl Event {
     /// [`Fields::from_xml`]), with the same rules as [`from_xml`](Self::from_xml).
     pub fn from_fields(fields: Fields) -> Result<Event, crate::Error> {
         Ok(Event::decode(fields)?)
+    }
+
+    /// A self-built app's event as WeCom sends it to `corp_id`'s callback URL: `FromUserName` `sys`,
+    /// `MsgType` `event`, `CreateTime` now on the runtime's clock ([`crate::clock::unix_secs`], so a
+    /// paused test's callback is inside the receiver's replay window), no extra fields.
+    ///
+    /// With [`CallbackCrypto::sign_event`](super::CallbackCrypto::sign_event) it builds the request a test
+    /// posts to a callback router; see there for an example.
+    pub fn app(corp_id: impl Into<String>, kind: EventKind) -> Event {
+        Event {
+            envelope: Envelope::App {
+                to_user_name: corp_id.into(),
+                from_user_name: "sys".to_owned(),
+                create_time: crate::clock::unix_secs(),
+                msg_type: "event".to_owned(),
+            },
+            kind,
+            extra: Fields::new(),
+        }
+    }
+
+    /// A third-party suite's 指令回调 as WeCom sends it: `SuiteId`, `AuthCorpId` (when the event concerns
+    /// an authorized corp), `TimeStamp` now on the runtime's clock, no extra fields.
+    pub fn suite(suite_id: impl Into<String>, auth_corp_id: Option<String>, kind: EventKind) -> Event {
+        Event {
+            envelope: Envelope::Suite {
+                suite_id: suite_id.into(),
+                auth_corp_id,
+                timestamp: crate::clock::unix_secs(),
+            },
+            kind,
+            extra: Fields::new(),
+        }
+    }
+
+    /// Writes the event back as WeCom's XML (`<xml>...</xml>`): the envelope fields, the event name and
+    /// `ChangeType`, the variant's fields, then [`extra`](Self::extra), text in CDATA and numbers bare.
+    /// [`Event::from_xml`] reads it back to an equal event.
+    ///
+    /// ```
+    /// use wecom_externalcontact::callback::{Event, EventKind};
+    ///
+    /// let event = Event::app("ww1", EventKind::DelExternalContact {
+    ///     user_id: "zhangsan".into(),
+    ///     external_user_id: "wo1".into(),
+    ///     source: None,
+    /// });
+    /// let xml = event.to_xml();
+    /// assert!(xml.contains("<ChangeType><![CDATA[del_external_contact]]></ChangeType>"));
+    /// assert_eq!(Event::from_xml(&xml)?, event);
+    /// # Ok::<(), wecom_externalcontact::Error>(())
+    /// ```
+    pub fn to_xml(&self) -> String {
+        write_document(&self.wire_pairs())
     }
 
     fn decode(fields: Fields) -> Result<Event, CallbackError> {

@@ -342,6 +342,48 @@ impl Serialize for Out<'_> {
     }
 }
 
+/// Writes `(key, value)` pairs as WeCom's XML document `<xml>...</xml>`: text in CDATA, numbers bare,
+/// elements nested, `Items` as `<Item>` children.
+pub(crate) fn write_document(pairs: &[(&str, Out<'_>)]) -> String {
+    let mut xml = String::from("<xml>");
+    for (name, value) in pairs {
+        write_field(&mut xml, name, value);
+    }
+    xml.push_str("</xml>");
+    xml
+}
+
+fn write_field(xml: &mut String, name: &str, value: &Out<'_>) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    match value {
+        Out::Str(text) => push_cdata(xml, text),
+        Out::Num(n) => xml.push_str(&n.to_string()),
+        Out::Node(Node::Text(text)) => push_cdata(xml, text),
+        Out::Node(Node::Element(children)) => {
+            for (child, node) in children.iter() {
+                write_field(xml, child, &Out::Node(node));
+            }
+        }
+        Out::Items(items) => {
+            for item in items.iter() {
+                write_field(xml, "Item", &Out::Str(item));
+            }
+        }
+    }
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// Appends text in CDATA, splitting any `]]>` so the section cannot be closed early.
+pub(crate) fn push_cdata(xml: &mut String, text: &str) {
+    xml.push_str("<![CDATA[");
+    xml.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+    xml.push_str("]]>");
+}
+
 /// Serializes `(key, value)` pairs as one JSON object, turning repeated keys into arrays.
 pub(crate) fn serialize_grouped<S: Serializer>(pairs: &[(&str, Out<'_>)], serializer: S) -> Result<S::Ok, S::Error> {
     let mut keys: Vec<&str> = Vec::new();
