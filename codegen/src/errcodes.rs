@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub struct Errcode {
     /// The code.
     pub code: i64,
+    /// The `ErrCode` variant (UpperCamelCase).
+    pub variant: String,
     /// Official meaning (Chinese).
     pub zh: String,
     /// English gloss.
@@ -44,15 +46,40 @@ impl Class {
     }
 }
 
-/// Checks the errcodes: unique, with both meanings, at most one class key, a real token kind.
+/// Checks the errcodes: unique, uniquely named in snake_case, with both meanings, at most one class key, a
+/// real token kind.
 pub fn validate(files: &[Loaded], errors: &Errors) {
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut names: BTreeMap<&str, i64> = BTreeMap::new();
     for l in files {
         let file = errors.file(&l.source.file);
         for e in &l.spec.errcodes {
             let s = file.item(format!("errcode {}", e.code), e.line);
             if let Some(other) = seen.insert(e.code, &l.source.file) {
                 s.err(format!("listed twice (also in {other})"));
+            }
+            let snake = !e.name.is_empty()
+                && e.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && e.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !e.name.contains("__")
+                && !e.name.ends_with('_');
+            if !snake {
+                s.err(format!(
+                    "`name: {}` must be snake_case (a-z, 0-9, single `_`, starting with a letter): it names the \
+                     `errcode::ErrCode` variant",
+                    e.name
+                ));
+            }
+            if e.name == "unrecognized" {
+                s.err("`name: unrecognized` is the catch-all `ErrCode::Unrecognized`: choose another name");
+            }
+            if let Some(other) = names.insert(&e.name, e.code) {
+                s.err(format!(
+                    "`name: {}` is also errcode {other}'s: names must be unique",
+                    e.name
+                ));
             }
             if e.zh.trim().is_empty() || e.en.trim().is_empty() {
                 s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");
@@ -87,6 +114,7 @@ pub fn lower(files: &[Loaded]) -> Vec<Errcode> {
         .flat_map(|l| &l.spec.errcodes)
         .map(|e| Errcode {
             code: e.code,
+            variant: crate::naming::camel(&e.name),
             zh: e.zh.trim().to_string(),
             en: e.en.trim().to_string(),
             class: match (e.token, e.throttled, e.retryable) {
@@ -126,8 +154,61 @@ pub fn emit(api: &Api) -> TokenStream {
             },
         }
     });
+    let named = error_code_enum(api);
     quote! {
         /// WeCom's global error codes, sorted by code, each with its class (from `spec/errcodes.yaml`).
         pub(crate) const ERRCODES: &[crate::errcode::ErrcodeInfo] = &[ #(#rows)* ];
+
+        #named
+    }
+}
+
+/// The `ErrCode` enum: one variant per code (its `name`), documented with both meanings, and
+/// `Unrecognized(i64)` keeping any other code; `code`/`from_code` convert (the rest is hand-written in
+/// `src/errcode.rs`).
+fn error_code_enum(api: &Api) -> TokenStream {
+    let idents: Vec<proc_macro2::Ident> = api
+        .errcodes
+        .iter()
+        .map(|e| proc_macro2::Ident::new(&e.variant, proc_macro2::Span::call_site()))
+        .collect();
+    let codes: Vec<i64> = api.errcodes.iter().map(|e| e.code).collect();
+    let variants = api.errcodes.iter().zip(&idents).map(|(e, ident)| {
+        let doc = format!(" `{}`: {} — {}", e.code, e.zh, e.en);
+        quote! { #[doc = #doc] #ident, }
+    });
+    quote! {
+        /// A WeCom errcode by name: one variant per code of `spec/errcodes.yaml`, and
+        /// [`Unrecognized`](Self::Unrecognized) for any other code (kept as is). Built with
+        /// [`from_code`](Self::from_code) or `From<i64>`; [`Error::code`](crate::Error::code) gives an API
+        /// error's. Match it with a wildcard arm: codes can be added.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum ErrCode {
+            #(#variants)*
+            /// A code `spec/errcodes.yaml` does not list.
+            Unrecognized(i64),
+        }
+
+        impl ErrCode {
+            /// Every named code, in code order.
+            pub const ALL: &'static [ErrCode] = &[ #(ErrCode::#idents),* ];
+
+            /// The numeric code.
+            pub const fn code(self) -> i64 {
+                match self {
+                    #(ErrCode::#idents => #codes,)*
+                    ErrCode::Unrecognized(code) => code,
+                }
+            }
+
+            /// The named code of `code`, or [`Unrecognized`](Self::Unrecognized) keeping it.
+            pub const fn from_code(code: i64) -> ErrCode {
+                match code {
+                    #(#codes => ErrCode::#idents,)*
+                    other => ErrCode::Unrecognized(other),
+                }
+            }
+        }
     }
 }

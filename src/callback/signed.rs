@@ -130,7 +130,9 @@ impl CallbackCrypto {
     /// test needs to send: a receiver must refuse what is not an event).
     pub fn sign_xml(&self, xml: &str) -> Result<SignedCallback, Error> {
         let timestamp = crate::clock::unix_secs().to_string();
-        let nonce = rand::rngs::OsRng.gen_range(1_000_000_000u64..10_000_000_000).to_string();
+        let nonce = rand::rngs::OsRng
+            .gen_range(1_000_000_000u64..10_000_000_000)
+            .to_string();
         self.sign_xml_at(xml, &timestamp, &nonce)
     }
 

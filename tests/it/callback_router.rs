@@ -1044,7 +1044,12 @@ fn signed_callbacks_of_both_envelopes_decrypt_to_the_event() {
         assert_eq!(xml, event.to_xml());
         assert_eq!(Event::from_xml(&xml).unwrap(), event);
         let json = crypto
-            .decrypt_json_message(signed.msg_signature(), signed.timestamp(), signed.nonce(), &signed.json_body())
+            .decrypt_json_message(
+                signed.msg_signature(),
+                signed.timestamp(),
+                signed.nonce(),
+                &signed.json_body(),
+            )
             .unwrap();
         assert_eq!(json, xml);
         let other = CallbackCrypto::new(TOKEN, KEY, "someone-else").unwrap();

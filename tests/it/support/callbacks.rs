@@ -52,7 +52,10 @@ pub struct Delivery {
 impl From<SignedCallback> for Delivery {
     fn from(signed: SignedCallback) -> Delivery {
         Delivery {
-            query: signed.query_pairs().map(|(name, value)| (name, value.to_owned())).to_vec(),
+            query: signed
+                .query_pairs()
+                .map(|(name, value)| (name, value.to_owned()))
+                .to_vec(),
             body: signed.body(),
         }
     }
