@@ -10,7 +10,7 @@
 pub struct AcquisitionBill {
     /// 消耗时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<i64>,
+    pub timestamp: Option<crate::time::UnixTime>,
     /// 获客链接id，链接已删除时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
@@ -36,8 +36,8 @@ impl AcquisitionBill {
 
     /// Sets `timestamp`: 消耗时间
     #[must_use]
-    pub fn timestamp(mut self, value: i64) -> Self {
-        self.timestamp = Some(value);
+    pub fn timestamp(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.timestamp = Some(value.into());
         self
     }
 
@@ -207,7 +207,7 @@ pub struct AcquisitionLink {
     pub url: String,
     /// 创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 是否无需验证，默认为 true
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
@@ -239,8 +239,8 @@ impl AcquisitionLink {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -354,7 +354,7 @@ impl AcquisitionPriorityOption {
 pub struct AcquisitionQuota {
     /// 额度过期时间戳，为过期日的零点
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expire_date: Option<i64>,
+    pub expire_date: Option<crate::time::UnixTime>,
     /// 该批额度的数量
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
@@ -372,8 +372,8 @@ impl AcquisitionQuota {
 
     /// Sets `expire_date`: 额度过期时间戳，为过期日的零点
     #[must_use]
-    pub fn expire_date(mut self, value: i64) -> Self {
-        self.expire_date = Some(value);
+    pub fn expire_date(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.expire_date = Some(value.into());
         self
     }
 
@@ -405,7 +405,7 @@ pub struct CreatedAcquisitionLink {
     pub url: String,
     /// 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "acquisition")]
@@ -426,8 +426,8 @@ impl CreatedAcquisitionLink {
 
     /// Sets `create_time`: 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }
@@ -1127,19 +1127,23 @@ pub struct CustomerAcquisitionStatisticRequest {
     /// 获客链接的id
     pub link_id: String,
     /// 统计起始时间戳
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 统计结束时间戳
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
 }
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticRequest {
     /// Creates a `CustomerAcquisitionStatisticRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(link_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        link_id: impl Into<String>,
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
             link_id: link_id.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
         }
     }
 }
@@ -1296,9 +1300,9 @@ impl CustomerAcquisitionUpdateLinkResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceCustomerAcquisitionGetBillListRequest {
     /// 流水记录开始时间
-    pub begin_time: i64,
+    pub begin_time: crate::time::UnixTime,
     /// 流水记录结束时间
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 授权企业corpid
     pub auth_corpid: String,
     /// 分页游标，由上一次调用返回，首次调用可不填
@@ -1312,10 +1316,14 @@ pub struct ServiceCustomerAcquisitionGetBillListRequest {
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListRequest {
     /// Creates a `ServiceCustomerAcquisitionGetBillListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(begin_time: i64, end_time: i64, auth_corpid: impl Into<String>) -> Self {
+    pub fn new(
+        begin_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+        auth_corpid: impl Into<String>,
+    ) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time: begin_time.into(),
+            end_time: end_time.into(),
             auth_corpid: auth_corpid.into(),
             cursor: None,
             limit: None,

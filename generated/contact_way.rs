@@ -727,10 +727,10 @@ impl GetContactWayResponse {
 pub struct ListContactWayRequest {
     /// 「联系我」创建起始时间戳, 默认为90天前
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<i64>,
+    pub start_time: Option<crate::time::UnixTime>,
     /// 「联系我」创建结束时间戳, 默认为当前时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<i64>,
+    pub end_time: Option<crate::time::UnixTime>,
     /// 分页查询使用的游标, 为上次请求返回的next_cursor
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -753,15 +753,15 @@ impl ListContactWayRequest {
 
     /// Sets `start_time`: 「联系我」创建起始时间戳, 默认为90天前
     #[must_use]
-    pub fn start_time(mut self, value: i64) -> Self {
-        self.start_time = Some(value);
+    pub fn start_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.start_time = Some(value.into());
         self
     }
 
     /// Sets `end_time`: 「联系我」创建结束时间戳, 默认为当前时间
     #[must_use]
-    pub fn end_time(mut self, value: i64) -> Self {
-        self.end_time = Some(value);
+    pub fn end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.end_time = Some(value.into());
         self
     }
 

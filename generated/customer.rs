@@ -920,7 +920,7 @@ pub struct FollowInfo {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// 该成员对此客户所打的企业标签和规则组标签的id (不含个人标签)
     ///
     /// batch/get_by_user returns the follower's tags only as this id list (externalcontact/get returns `tags`).
@@ -981,8 +981,8 @@ impl FollowInfo {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
@@ -1106,7 +1106,7 @@ pub struct FollowUser {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// 该成员对此客户所打的标签
     #[serde(default)]
     pub tags: Vec<FollowUserTag>,
@@ -1165,8 +1165,8 @@ impl FollowUser {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
@@ -1614,7 +1614,7 @@ pub struct ServedExternalContact {
     pub chat_name: Option<String>,
     /// 外部联系人首次添加/进群的时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_time: Option<i64>,
+    pub add_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "customer")]
@@ -1684,8 +1684,8 @@ impl ServedExternalContact {
 
     /// Sets `add_time`: 外部联系人首次添加/进群的时间 (unix seconds)
     #[must_use]
-    pub fn add_time(mut self, value: i64) -> Self {
-        self.add_time = Some(value);
+    pub fn add_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.add_time = Some(value.into());
         self
     }
 }

@@ -146,7 +146,7 @@ pub struct CustomerStrategyDetail {
     pub strategy_name: Option<String>,
     /// 规则组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 规则组管理员userid列表
     #[serde(default)]
     pub admin_list: Vec<String>,
@@ -185,8 +185,8 @@ impl CustomerStrategyDetail {
 
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 

@@ -303,9 +303,9 @@ pub struct GetGroupmsgListV2Request {
     /// 群发任务的类型
     pub chat_type: GroupMsgChatType,
     /// 群发任务记录开始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 群发任务记录结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 群发任务创建人企业账号id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
@@ -325,13 +325,13 @@ impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_type: impl Into<GroupMsgChatType>,
-        start_time: i64,
-        end_time: i64,
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
     ) -> Self {
         Self {
             chat_type: chat_type.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
             creator: None,
             filter_type: None,
             limit: None,
@@ -619,7 +619,7 @@ pub struct GroupMsgRecord {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 群发消息创建来源
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_type: Option<GroupMsgCreateType>,
@@ -654,8 +654,8 @@ impl GroupMsgRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -905,7 +905,7 @@ pub struct GroupMsgSendResult {
     pub status: Option<GroupMsgSendStatus>,
     /// 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_time: Option<i64>,
+    pub send_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "group_msg")]
@@ -951,8 +951,8 @@ impl GroupMsgSendResult {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[must_use]
-    pub fn send_time(mut self, value: i64) -> Self {
-        self.send_time = Some(value);
+    pub fn send_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.send_time = Some(value.into());
         self
     }
 }
@@ -1034,7 +1034,7 @@ pub struct GroupMsgTask {
     pub status: Option<GroupMsgTaskStatus>,
     /// 发送时间 (unix seconds)，未发送时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_time: Option<i64>,
+    pub send_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "group_msg")]
@@ -1064,8 +1064,8 @@ impl GroupMsgTask {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，未发送时不返回
     #[must_use]
-    pub fn send_time(mut self, value: i64) -> Self {
-        self.send_time = Some(value);
+    pub fn send_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.send_time = Some(value.into());
         self
     }
 }

@@ -46,7 +46,7 @@ pub struct GroupChatDetail {
     pub owner: Option<String>,
     /// 群的创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 群公告
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -93,8 +93,8 @@ impl GroupChatDetail {
 
     /// Sets `create_time`: 群的创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -216,7 +216,7 @@ pub struct GroupChatMember {
     pub unionid: Option<String>,
     /// 入群时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub join_time: Option<i64>,
+    pub join_time: Option<crate::time::UnixTime>,
     /// 入群方式
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<GroupChatJoinScene>,
@@ -267,8 +267,8 @@ impl GroupChatMember {
 
     /// Sets `join_time`: 入群时间 (unix seconds)
     #[must_use]
-    pub fn join_time(mut self, value: i64) -> Self {
-        self.join_time = Some(value);
+    pub fn join_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.join_time = Some(value.into());
         self
     }
 

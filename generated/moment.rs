@@ -301,9 +301,9 @@ impl GetMomentCustomerListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentListRequest {
     /// 朋友圈记录开始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 朋友圈记录结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 朋友圈创建人的userid
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
@@ -321,10 +321,13 @@ pub struct GetMomentListRequest {
 #[cfg(feature = "moment")]
 impl GetMomentListRequest {
     /// Creates a `GetMomentListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
             creator: None,
             filter_type: None,
             cursor: None,
@@ -826,7 +829,7 @@ pub struct MomentInteraction {
     pub userid: Option<String>,
     /// 互动时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "moment")]
@@ -856,8 +859,8 @@ impl MomentInteraction {
 
     /// Sets `create_time`: 互动时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }
@@ -920,7 +923,7 @@ pub struct MomentRecord {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 朋友圈创建来源
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_type: Option<MomentCreateType>,
@@ -971,8 +974,8 @@ impl MomentRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 

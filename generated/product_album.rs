@@ -263,7 +263,7 @@ pub struct ProductAlbumProduct {
     pub product_sn: Option<String>,
     /// 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 附件
     #[serde(default)]
     pub attachments: Vec<ProductAttachment>,
@@ -306,8 +306,8 @@ impl ProductAlbumProduct {
 
     /// Sets `create_time`: 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 

@@ -18,20 +18,23 @@ pub struct GetUserBehaviorDataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
     /// 数据起始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 数据结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
 }
 
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataRequest {
     /// Creates a `GetUserBehaviorDataRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
             userid: None,
             partyid: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
         }
     }
 
@@ -197,7 +200,7 @@ impl GroupChatStatisticData {
 pub struct GroupChatStatisticDayItem {
     /// 数据日期, 为当日0点的时间戳
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_time: Option<i64>,
+    pub stat_time: Option<crate::time::UnixTime>,
     /// 详情
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
@@ -215,8 +218,8 @@ impl GroupChatStatisticDayItem {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: i64) -> Self {
-        self.stat_time = Some(value);
+    pub fn stat_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.stat_time = Some(value.into());
         self
     }
 
@@ -298,10 +301,10 @@ impl GroupChatStatisticOwnerItem {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticGroupByDayRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    pub day_begin_time: i64,
+    pub day_begin_time: crate::time::UnixTime,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub day_end_time: Option<i64>,
+    pub day_end_time: Option<crate::time::UnixTime>,
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
 }
@@ -310,11 +313,11 @@ pub struct GroupchatStatisticGroupByDayRequest {
 impl GroupchatStatisticGroupByDayRequest {
     /// Creates a `GroupchatStatisticGroupByDayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: i64,
+        day_begin_time: impl Into<crate::time::UnixTime>,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time: day_begin_time.into(),
             day_end_time: None,
             owner_filter: owner_filter.into(),
         }
@@ -322,8 +325,8 @@ impl GroupchatStatisticGroupByDayRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: i64) -> Self {
-        self.day_end_time = Some(value);
+    pub fn day_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.day_end_time = Some(value.into());
         self
     }
 }
@@ -371,10 +374,10 @@ impl GroupchatStatisticGroupByDayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    pub day_begin_time: i64,
+    pub day_begin_time: crate::time::UnixTime,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub day_end_time: Option<i64>,
+    pub day_end_time: Option<crate::time::UnixTime>,
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
     /// 排序方式, 默认为1
@@ -395,11 +398,11 @@ pub struct GroupchatStatisticRequest {
 impl GroupchatStatisticRequest {
     /// Creates a `GroupchatStatisticRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: i64,
+        day_begin_time: impl Into<crate::time::UnixTime>,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time: day_begin_time.into(),
             day_end_time: None,
             owner_filter: owner_filter.into(),
             order_by: None,
@@ -411,8 +414,8 @@ impl GroupchatStatisticRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: i64) -> Self {
-        self.day_end_time = Some(value);
+    pub fn day_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.day_end_time = Some(value.into());
         self
     }
 
@@ -510,7 +513,7 @@ impl GroupchatStatisticResponse {
 pub struct UserBehaviorData {
     /// 数据日期, 为当日0点的时间戳
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_time: Option<i64>,
+    pub stat_time: Option<crate::time::UnixTime>,
     /// 发起申请数, 成员主动向客户发起的好友申请数量
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_apply_cnt: Option<u32>,
@@ -554,8 +557,8 @@ impl UserBehaviorData {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: i64) -> Self {
-        self.stat_time = Some(value);
+    pub fn stat_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.stat_time = Some(value.into());
         self
     }
 

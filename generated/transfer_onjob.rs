@@ -124,7 +124,7 @@ pub struct OnjobTakeoverRecord {
     pub status: Option<OnjobTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_onjob")]
@@ -147,8 +147,8 @@ impl OnjobTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }

@@ -49,7 +49,7 @@ pub struct GetTransferResultResponse {
     pub status: Option<ResignedTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -71,8 +71,8 @@ impl GetTransferResultResponse {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }
@@ -310,7 +310,7 @@ pub struct ResignedTakeoverRecord {
     pub status: Option<ResignedTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -333,8 +333,8 @@ impl ResignedTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }
@@ -590,7 +590,7 @@ pub struct UnassignedCustomer {
     pub external_userid: String,
     /// 成员离职时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dimission_time: Option<i64>,
+    pub dimission_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -609,8 +609,8 @@ impl UnassignedCustomer {
 
     /// Sets `dimission_time`: 成员离职时间 (unix seconds)
     #[must_use]
-    pub fn dimission_time(mut self, value: i64) -> Self {
-        self.dimission_time = Some(value);
+    pub fn dimission_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.dimission_time = Some(value.into());
         self
     }
 }

@@ -71,6 +71,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U32) => quote! { u32 },
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
+        Ty::Scalar(Scalar::UnixTime) => quote! { crate::time::UnixTime },
         Ty::Json => quote! { ::serde_json::Value },
         Ty::Secret => quote! { crate::token::Secret },
         Ty::List(t) => {
@@ -89,7 +90,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
 /// (`["TAG_ID1"]`, `vec!["a"]`, a `Vec<String>`), everything else as `impl Into<T>`.
 fn arg_ty(ty: &Ty) -> TokenStream {
     match ty {
-        Ty::Scalar(s) if *s != Scalar::String => rust_ty(ty),
+        Ty::Scalar(s) if plain_arg(*s) => rust_ty(ty),
         Ty::List(t) => {
             let t = arg_ty(t);
             quote! { impl IntoIterator<Item = #t> }
@@ -104,9 +105,9 @@ fn arg_ty(ty: &Ty) -> TokenStream {
 /// Converts `value`, an argument of type [`arg_ty`]`(ty)`, into the field's type `ty`.
 fn arg_into(ty: &Ty, value: TokenStream) -> TokenStream {
     match ty {
-        Ty::Scalar(s) if *s != Scalar::String => value,
+        Ty::Scalar(s) if plain_arg(*s) => value,
         Ty::List(t) => match &**t {
-            Ty::Scalar(s) if *s != Scalar::String => quote! { #value.into_iter().collect() },
+            Ty::Scalar(s) if plain_arg(*s) => quote! { #value.into_iter().collect() },
             inner => {
                 let each = arg_into(inner, quote! { v });
                 quote! { #value.into_iter().map(|v| #each).collect() }
@@ -114,6 +115,12 @@ fn arg_into(ty: &Ty, value: TokenStream) -> TokenStream {
         },
         _ => quote! { #value.into() },
     }
+}
+
+/// Whether a setter takes the scalar itself (numbers and `bool`, so a literal infers) rather than
+/// `impl Into<T>` (strings; `UnixTime`, which a plain integer converts into).
+fn plain_arg(s: Scalar) -> bool {
+    !matches!(s, Scalar::String | Scalar::UnixTime)
 }
 
 fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
@@ -915,6 +922,7 @@ fn event_ty(f: &EventField) -> TokenStream {
         EventTy::Secret => quote! { crate::token::Secret },
         EventTy::U64 => quote! { u64 },
         EventTy::I64 => quote! { i64 },
+        EventTy::UnixTime => quote! { crate::time::UnixTime },
         EventTy::Items => return quote! { Vec<String> },
         EventTy::Values(n) => {
             let n = ident(n);

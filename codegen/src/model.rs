@@ -82,6 +82,8 @@ pub enum EventTy {
     U64,
     /// `i64`
     I64,
+    /// `crate::time::UnixTime`: unix seconds.
+    UnixTime,
     /// `Vec<String>`: every `<Item>`.
     Items,
     /// An `event_values` enum.

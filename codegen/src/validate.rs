@@ -175,6 +175,9 @@ fn check_fields_in(index: &Index<'_>, item: &Scope<'_>, prefix: &str, fields: &[
             s.err("a field named `new` would clash with the constructor");
         }
         let ty = s.line(f.at.key("type"));
+        if let Some(why) = crate::types::unix_time_required(&f.name, &f.ty, &f.doc) {
+            ty.err(why);
+        }
         let inner = f.ty.innermost();
         match inner {
             TyExpr::Named(n) if !index.types.contains_key(n.as_str()) && !index.enums.contains_key(n.as_str()) => {

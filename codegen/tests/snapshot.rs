@@ -23,6 +23,7 @@ fn fixture_uses_every_construct() {
         "pub external_user_id: Option<String>",
         "deserialize_with = \"crate::flex::opt_int\"",
         "pub grid: Vec<Vec<u32>>",
+        "pub createtime: Option<crate::time::UnixTime>",
         "pub extra: Option<::serde_json::Value>",
         "pub struct WidgetSize",
         "Unrecognized(i64)",

@@ -686,3 +686,24 @@ fn limits_are_stated_once_whole_and_overrides_only_stricter() {
         "{e}"
     );
 }
+
+#[test]
+fn unix_second_fields_must_be_typed_unix_time() {
+    let body = "    response:\n      - { name: create_time, type: i64, doc: 创建时间 }\n      - { name: expire_date, type: i64, doc: 过期时间戳 }\n      - { name: created_at, type: u64, doc: \"created (unix seconds)\" }\n      - { name: avg_reply_time, type: u32, doc: 平均回复时长 }\n      - { name: count, type: i64, doc: 数量 }\n";
+    let e = errors(&[("g", &endpoint(body))]);
+    for (line, name) in [(8, "create_time"), (9, "expire_date"), (10, "created_at")] {
+        assert!(
+            e.contains(&format!(
+                "spec/g.yaml:{line}: endpoint externalcontact/thing/fetch: field response.{name}: `{name}` holds unix seconds: write `type: unix_time`"
+            )),
+            "{e}"
+        );
+    }
+    assert!(!e.contains("avg_reply_time") && !e.contains("response.count"), "{e}");
+    let good = body
+        .replace("type: i64, doc: 创建", "type: unix_time, doc: 创建")
+        .replace("type: i64, doc: 过期", "type: unix_time, doc: 过期")
+        .replace("type: u64, doc: \"created", "type: unix_time, doc: \"created");
+    let example = "    example:\n      response: '{\"errcode\": 0, \"errmsg\": \"ok\", \"create_time\": 1525779812}'\n";
+    model_from_sources(vec![src("g", &endpoint(&format!("{good}{example}")))]).expect("unix_time fields are accepted");
+}

@@ -11,7 +11,7 @@
 use rand::Rng as _;
 
 use super::crypto::{cdata, check_xml_parameter};
-use super::{CallbackCrypto, CallbackError, Event};
+use super::{CallbackCrypto, Event};
 use crate::Error;
 
 /// One encrypted, signed callback request: what WeCom would send to a callback URL. Built by
@@ -107,14 +107,14 @@ impl SignedCallback {
 
     /// The `POST` request to `path` (the query appended, the XML body, `Content-Type: text/xml`), ready for
     /// `tower::ServiceExt::oneshot` on a callback router. Fails with
-    /// [`CallbackError::InvalidParameter`]`("path")` when `path` is not a valid URI path.
+    /// [`CallbackError::InvalidParameter`](super::CallbackError::InvalidParameter)`("path")` when `path` is not a valid URI path.
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn to_request(&self, path: &str) -> Result<axum::http::Request<axum::body::Body>, Error> {
         axum::http::Request::post(self.uri(path))
             .header(axum::http::header::CONTENT_TYPE, "text/xml")
             .body(axum::body::Body::from(self.body()))
-            .map_err(|_| CallbackError::InvalidParameter("path").into())
+            .map_err(|_| super::CallbackError::InvalidParameter("path").into())
     }
 }
 
@@ -137,7 +137,7 @@ impl CallbackCrypto {
     }
 
     /// [`sign_xml`](Self::sign_xml) with the timestamp and nonce given (an old timestamp tests a replay
-    /// window). Fails with [`CallbackError::InvalidParameter`] when either holds a control character.
+    /// window). Fails with [`CallbackError::InvalidParameter`](super::CallbackError::InvalidParameter) when either holds a control character.
     pub fn sign_xml_at(&self, xml: &str, timestamp: &str, nonce: &str) -> Result<SignedCallback, Error> {
         check_xml_parameter(timestamp, "timestamp")?;
         check_xml_parameter(nonce, "nonce")?;

@@ -321,6 +321,8 @@ pub(crate) enum Out<'a> {
     Str(&'a str),
     /// A JSON number.
     Num(u64),
+    /// A JSON number that may be negative (unix seconds).
+    Int(i64),
     /// A generic node (string or object).
     Node(&'a Node),
     /// A list of `<Item>` values: always `{"Item": [..]}`.
@@ -332,6 +334,7 @@ impl Serialize for Out<'_> {
         match self {
             Out::Str(text) => serializer.serialize_str(text),
             Out::Num(n) => serializer.serialize_u64(*n),
+            Out::Int(n) => serializer.serialize_i64(*n),
             Out::Node(node) => node.serialize(serializer),
             Out::Items(items) => {
                 let mut map = serializer.serialize_map(Some(1))?;
@@ -360,6 +363,7 @@ fn write_field(xml: &mut String, name: &str, value: &Out<'_>) {
     match value {
         Out::Str(text) => push_cdata(xml, text),
         Out::Num(n) => xml.push_str(&n.to_string()),
+        Out::Int(n) => xml.push_str(&n.to_string()),
         Out::Node(Node::Text(text)) => push_cdata(xml, text),
         Out::Node(Node::Element(children)) => {
             for (child, node) in children.iter() {

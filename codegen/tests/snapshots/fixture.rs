@@ -267,7 +267,7 @@ pub struct Widget {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// A float
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
@@ -310,8 +310,8 @@ impl Widget {
 
     /// Sets `createtime`: Sometimes sent as a string
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
