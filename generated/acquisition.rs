@@ -2052,6 +2052,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_list_link_pages`](crate::Client::customer_acquisition_list_link_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionListLinkRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionListLinkRequest::new();
+    /// let mut items = client.customer_acquisition_list_link_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_list_link_stream(
         &self,
         request: CustomerAcquisitionListLinkRequest,
@@ -2060,6 +2081,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionListLinkRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionListLinkRequest::new();
+    /// let mut pages = client.customer_acquisition_list_link_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_list_link_pages(
         &self,
         request: CustomerAcquisitionListLinkRequest,
@@ -2163,6 +2208,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_customer_pages`](crate::Client::customer_acquisition_customer_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionCustomerRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionCustomerRequest::new("LINK_ID");
+    /// let mut items = client.customer_acquisition_customer_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_customer_stream(
         &self,
         request: CustomerAcquisitionCustomerRequest,
@@ -2171,6 +2237,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionCustomerRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionCustomerRequest::new("LINK_ID");
+    /// let mut pages = client.customer_acquisition_customer_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_customer_pages(
         &self,
         request: CustomerAcquisitionCustomerRequest,
@@ -2297,6 +2387,22 @@ impl crate::Client {
     /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::service_customer_acquisition_get_bill_list_pages`](crate::Client::service_customer_acquisition_get_bill_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_externalcontact::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ServiceCustomerAcquisitionGetBillListRequest;
+    ///
+    /// // `client` holds the suite_access_token this endpoint takes (see `token::TokenProvider`).
+    /// let request = ServiceCustomerAcquisitionGetBillListRequest::new(1605171726_i64, 1605172726_i64, "xxxxxxxxx");
+    /// let mut items = client.service_customer_acquisition_get_bill_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn service_customer_acquisition_get_bill_list_stream(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,
@@ -2305,6 +2411,25 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_externalcontact::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ServiceCustomerAcquisitionGetBillListRequest;
+    ///
+    /// // `client` holds the suite_access_token this endpoint takes (see `token::TokenProvider`).
+    /// let request = ServiceCustomerAcquisitionGetBillListRequest::new(1605171726_i64, 1605172726_i64, "xxxxxxxxx");
+    /// let mut pages = client.service_customer_acquisition_get_bill_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn service_customer_acquisition_get_bill_list_pages(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,

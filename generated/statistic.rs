@@ -835,6 +835,27 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic), page after page, as a stream: follows the offset until the last page.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatStatisticRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GroupchatStatisticRequest = serde_json::from_str(r#"{"day_begin_time":1600272000,"day_end_time":1600444800,"owner_filter":{"userid_list":["zhangsan"]},"order_by":2,"order_asc":0,"offset":0,"limit":1000}"#)?;
+    /// let mut items = client.groupchat_statistic_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn groupchat_statistic_stream(
         &self,
         request: GroupchatStatisticRequest,

@@ -1,5 +1,7 @@
 //! Stage 4: token streams from the model (`quote!` only, no I/O).
 
+mod stream_docs;
+
 use crate::model::*;
 use crate::naming;
 use crate::types::Scalar;
@@ -551,7 +553,7 @@ struct Method {
     paged: TokenStream,
 }
 
-fn method_tokens(ep: &Endpoint) -> Method {
+fn method_tokens(ep: &Endpoint, request: Option<&Struct>) -> Method {
     let doc = method_docs(ep);
     // rustdoc refuses an alias equal to the name (`gettoken`).
     let alias = (ep.path != ep.fn_name).then(|| {
@@ -586,7 +588,7 @@ fn method_tokens(ep: &Endpoint) -> Method {
     let (stream, paged) = ep
         .paging
         .as_ref()
-        .map(|p| paging_tokens(ep, p, &dep))
+        .map(|p| paging_tokens(ep, p, &dep, request))
         .unwrap_or_default();
     Method { method, stream, paged }
 }
@@ -602,7 +604,7 @@ fn take_items(p: &Paging) -> TokenStream {
 }
 
 /// The stream method and the paging trait impl of a paged endpoint.
-fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, TokenStream) {
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream, request: Option<&Struct>) -> (TokenStream, TokenStream) {
     let sdoc = format!(
         " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
         ep.fn_name,
@@ -614,12 +616,19 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, 
         if p.chunk.is_some() { "; a list longer than the documented cap is split into several requests" } else { "" }
     );
     match &p.style {
-        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc),
-        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc),
+        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc, request),
+        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc, request),
     }
 }
 
-fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> (TokenStream, TokenStream) {
+fn cursor_paging(
+    ep: &Endpoint,
+    p: &Paging,
+    next: &Field,
+    dep: &TokenStream,
+    sdoc: &str,
+    request: Option<&Struct>,
+) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let item = rust_ty(&p.item_ty);
@@ -692,15 +701,19 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             format!("its partial-failure fields (`{}`)", p.partial.join("`, `"))
         }
     );
+    let sexample = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
+    let pexample = stream_docs::example(ep, request, &pages.to_string(), stream_docs::StreamKind::Pages);
     let stream = quote! {
         #[doc = #sdoc]
         #[doc = ""]
         #[doc = #drops]
+        #sexample
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::cursor_stream(self.clone(), request)
         }
         #[doc = #pdoc]
+        #pexample
         #dep
         pub fn #pages(&self, request: #req) -> crate::paging::PageStream<#req> {
             crate::paging::cursor_pages(self.clone(), request)
@@ -715,6 +728,7 @@ fn offset_paging(
     limit: &Field,
     dep: &TokenStream,
     sdoc: &str,
+    request: Option<&Struct>,
 ) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
@@ -752,8 +766,10 @@ fn offset_paging(
             fn into_items(response: #resp) -> Vec<#item> { #take_items }
         }
     };
+    let example = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
     let stream = quote! {
         #[doc = #sdoc]
+        #example
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::offset_stream(self.clone(), request)
@@ -768,7 +784,11 @@ pub fn group_file(g: &Group) -> TokenStream {
     let structs = g.structs.iter().map(|st| struct_tokens(st, &g.name));
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
-    let methods: Vec<Method> = g.endpoints.iter().map(method_tokens).collect();
+    let methods: Vec<Method> = g
+        .endpoints
+        .iter()
+        .map(|ep| method_tokens(ep, g.structs.iter().find(|st| st.name == ep.request)))
+        .collect();
     let client = if methods.is_empty() {
         quote! {}
     } else {

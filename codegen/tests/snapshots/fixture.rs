@@ -637,6 +637,27 @@ impl crate::Client {
     /// Every item of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::fixture_widget_list_pages`](crate::Client::fixture_widget_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetListRequest::new(["a"]);
+    /// let mut items = client.fixture_widget_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_list_stream(
         &self,
         request: FixtureWidgetListRequest,
@@ -645,6 +666,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetListRequest::new(["a"]);
+    /// let mut pages = client.fixture_widget_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_list_pages(
         &self,
         request: FixtureWidgetListRequest,
@@ -670,6 +715,27 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat), page after page, as a stream: follows the offset until the last page.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetStatRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetStatRequest::new();
+    /// let mut items = client.fixture_widget_stat_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_stat_stream(
         &self,
         request: FixtureWidgetStatRequest,
