@@ -836,6 +836,8 @@ impl crate::Client {
 
     /// Every item of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic), page after page, as a stream: follows the offset until the last page.
     ///
+    /// Items only: the pages' offsets are dropped; [`Client::groupchat_statistic_pages`](crate::Client::groupchat_statistic_pages) keeps them and resumes.
+    ///
     /// # Example
     ///
     /// ```
@@ -861,6 +863,38 @@ impl crate::Client {
         request: GroupchatStatisticRequest,
     ) -> crate::paging::Pages<GroupChatStatisticOwnerItem> {
         crate::paging::offset_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatStatisticRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GroupchatStatisticRequest = serde_json::from_str(r#"{"day_begin_time":1600272000,"day_end_time":1600444800,"owner_filter":{"userid_list":["zhangsan"]},"order_by":2,"order_asc":0,"offset":0,"limit":1000}"#)?;
+    /// let mut pages = client.groupchat_statistic_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
+    pub fn groupchat_statistic_pages(
+        &self,
+        request: GroupchatStatisticRequest,
+    ) -> crate::paging::OffsetPageStream<GroupchatStatisticRequest> {
+        crate::paging::offset_pages(self.clone(), request)
     }
 
     /// 获取「群聊数据统计」数据(按自然日聚合) — Customer group chat statistics of the given owners, one record per natural day.

@@ -766,13 +766,30 @@ fn offset_paging(
             fn into_items(response: #resp) -> Vec<#item> { #take_items }
         }
     };
-    let example = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
+    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let sexample = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
+    let pexample = stream_docs::example(ep, request, &pages.to_string(), stream_docs::StreamKind::Pages);
+    let drops = format!(
+        " Items only: the pages' offsets are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes."
+    );
+    let pdoc = format!(
+        " Every page of [`Client::{0}`](crate::Client::{0}) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).",
+        ep.fn_name
+    );
     let stream = quote! {
         #[doc = #sdoc]
-        #example
+        #[doc = ""]
+        #[doc = #drops]
+        #sexample
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::offset_stream(self.clone(), request)
+        }
+        #[doc = #pdoc]
+        #pexample
+        #dep
+        pub fn #pages(&self, request: #req) -> crate::paging::OffsetPageStream<#req> {
+            crate::paging::offset_pages(self.clone(), request)
         }
     };
     (stream, paged)

@@ -716,6 +716,8 @@ impl crate::Client {
 
     /// Every item of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat), page after page, as a stream: follows the offset until the last page.
     ///
+    /// Items only: the pages' offsets are dropped; [`Client::fixture_widget_stat_pages`](crate::Client::fixture_widget_stat_pages) keeps them and resumes.
+    ///
     /// # Example
     ///
     /// ```
@@ -741,6 +743,38 @@ impl crate::Client {
         request: FixtureWidgetStatRequest,
     ) -> crate::paging::Pages<u64> {
         crate::paging::offset_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetStatRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetStatRequest::new();
+    /// let mut pages = client.fixture_widget_stat_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
+    pub fn fixture_widget_stat_pages(
+        &self,
+        request: FixtureWidgetStatRequest,
+    ) -> crate::paging::OffsetPageStream<FixtureWidgetStatRequest> {
+        crate::paging::offset_pages(self.clone(), request)
     }
 
     /// 获取部件 — A GET with query parameters, deprecated, taking a suite token.
