@@ -377,7 +377,7 @@ pub(crate) fn cdata(text: &str) -> String {
 }
 
 /// Refuses characters that XML cannot carry or that parsers rewrite (control characters, U+FFFE, U+FFFF).
-pub(crate) fn check_xml_parameter(value: &str, name: &'static str) -> Result<(), CallbackError> {
+fn check_xml_parameter(value: &str, name: &'static str) -> Result<(), CallbackError> {
     if value
         .chars()
         .any(|c| c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')

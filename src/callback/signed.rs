@@ -10,8 +10,8 @@
 
 use rand::Rng as _;
 
-use super::crypto::{cdata, check_xml_parameter};
-use super::{CallbackCrypto, Event};
+use super::crypto::cdata;
+use super::{CallbackCrypto, EncryptedReply, Event};
 use crate::Error;
 
 /// One encrypted, signed callback request: what WeCom would send to a callback URL. Built by
@@ -40,40 +40,38 @@ use crate::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedCallback {
     to_user_name: String,
-    encrypt: String,
-    msg_signature: String,
-    timestamp: String,
-    nonce: String,
+    /// The ciphertext and its signature: sealed as a passive reply is, the same scheme both ways.
+    sealed: EncryptedReply,
 }
 
 impl SignedCallback {
     /// The signature (`msg_signature`).
     pub fn msg_signature(&self) -> &str {
-        &self.msg_signature
+        self.sealed.msg_signature()
     }
 
     /// The signed timestamp (`timestamp`, unix seconds).
     pub fn timestamp(&self) -> &str {
-        &self.timestamp
+        self.sealed.timestamp()
     }
 
     /// The nonce (`nonce`).
     pub fn nonce(&self) -> &str {
-        &self.nonce
+        self.sealed.nonce()
     }
 
     /// The base64 ciphertext (`Encrypt`).
     pub fn encrypt(&self) -> &str {
-        &self.encrypt
+        self.sealed.encrypt()
     }
 
     /// The query parameters, in WeCom's order: `msg_signature`, `timestamp`, `nonce` (for an HTTP client's
     /// `.query(..)`).
     pub fn query_pairs(&self) -> [(&'static str, &str); 3] {
         [
-            ("msg_signature", &self.msg_signature),
-            ("timestamp", &self.timestamp),
-            ("nonce", &self.nonce),
+            ("msg_signature", self.msg_signature()),
+            ("timestamp", self.timestamp()),
+            ("nonce", self.nonce()),
         ]
     }
 
@@ -95,14 +93,14 @@ impl SignedCallback {
         format!(
             "<xml><ToUserName>{}</ToUserName><Encrypt>{}</Encrypt><AgentID>{}</AgentID></xml>",
             cdata(&self.to_user_name),
-            cdata(&self.encrypt),
+            cdata(self.encrypt()),
             cdata("")
         )
     }
 
     /// The JSON body of JSON-mode receivers: `{"encrypt": "..."}`.
     pub fn json_body(&self) -> String {
-        serde_json::json!({ "encrypt": self.encrypt }).to_string()
+        serde_json::json!({ "encrypt": self.encrypt() }).to_string()
     }
 
     /// The `POST` request to `path` (the query appended, the XML body, `Content-Type: text/xml`), ready for
@@ -139,15 +137,9 @@ impl CallbackCrypto {
     /// [`sign_xml`](Self::sign_xml) with the timestamp and nonce given (an old timestamp tests a replay
     /// window). Fails with [`CallbackError::InvalidParameter`](super::CallbackError::InvalidParameter) when either holds a control character.
     pub fn sign_xml_at(&self, xml: &str, timestamp: &str, nonce: &str) -> Result<SignedCallback, Error> {
-        check_xml_parameter(timestamp, "timestamp")?;
-        check_xml_parameter(nonce, "nonce")?;
-        let encrypt = self.encrypt(xml)?;
         Ok(SignedCallback {
             to_user_name: self.receive_id().to_owned(),
-            msg_signature: self.signature(timestamp, nonce, &encrypt),
-            encrypt,
-            timestamp: timestamp.to_owned(),
-            nonce: nonce.to_owned(),
+            sealed: self.seal_reply(xml, timestamp, nonce)?,
         })
     }
 }
