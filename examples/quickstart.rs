@@ -40,7 +40,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nCorp tag groups:");
     for group in &tags.tag_group {
         let names: Vec<&str> = group.tag.iter().map(|t| t.name.as_str()).collect();
-        println!("  {} [{}]: {}", group.group_name, group.group_id, names.join(", "));
+        let created = group.create_time.map(|t| format!(" (created {t})")).unwrap_or_default();
+        println!(
+            "  {} [{}]{created}: {}",
+            group.group_name,
+            group.group_id,
+            names.join(", ")
+        );
     }
 
     let Some(member) = members.first() else {
@@ -64,10 +70,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         for f in &detail.follow_user {
             let tags: Vec<String> = f.tags.iter().filter_map(|t| t.tag_name.clone()).collect();
+            // `UnixTime` displays Beijing time (UTC+8), e.g. 2018-05-08 19:43:32 +08:00.
+            let since = f
+                .createtime
+                .map_or_else(|| "an unknown time".to_owned(), |t| t.to_string());
             println!(
-                "  followed by {} since {:?} via {:?}; remark {:?}; tags [{}]",
+                "  followed by {} since {} via {:?}; remark {:?}; tags [{}]",
                 f.userid,
-                f.createtime,
+                since,
                 f.add_way,
                 f.remark,
                 tags.join(", ")

@@ -10,7 +10,7 @@
 pub struct AcquisitionBill {
     /// 消耗时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<i64>,
+    pub timestamp: Option<crate::time::UnixTime>,
     /// 获客链接id，链接已删除时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
@@ -36,8 +36,8 @@ impl AcquisitionBill {
 
     /// Sets `timestamp`: 消耗时间
     #[must_use]
-    pub fn timestamp(mut self, value: i64) -> Self {
-        self.timestamp = Some(value);
+    pub fn timestamp(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.timestamp = Some(value.into());
         self
     }
 
@@ -207,7 +207,7 @@ pub struct AcquisitionLink {
     pub url: String,
     /// 创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 是否无需验证，默认为 true
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
@@ -239,8 +239,8 @@ impl AcquisitionLink {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -354,7 +354,7 @@ impl AcquisitionPriorityOption {
 pub struct AcquisitionQuota {
     /// 额度过期时间戳，为过期日的零点
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expire_date: Option<i64>,
+    pub expire_date: Option<crate::time::UnixTime>,
     /// 该批额度的数量
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
@@ -372,8 +372,8 @@ impl AcquisitionQuota {
 
     /// Sets `expire_date`: 额度过期时间戳，为过期日的零点
     #[must_use]
-    pub fn expire_date(mut self, value: i64) -> Self {
-        self.expire_date = Some(value);
+    pub fn expire_date(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.expire_date = Some(value.into());
         self
     }
 
@@ -405,7 +405,7 @@ pub struct CreatedAcquisitionLink {
     pub url: String,
     /// 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "acquisition")]
@@ -426,8 +426,8 @@ impl CreatedAcquisitionLink {
 
     /// Sets `create_time`: 获客链接创建时间 (unix seconds；文档的字段表把它列在顶层，示例在 link 内)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }
@@ -1127,19 +1127,23 @@ pub struct CustomerAcquisitionStatisticRequest {
     /// 获客链接的id
     pub link_id: String,
     /// 统计起始时间戳
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 统计结束时间戳
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
 }
 
 #[cfg(feature = "acquisition")]
 impl CustomerAcquisitionStatisticRequest {
     /// Creates a `CustomerAcquisitionStatisticRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(link_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        link_id: impl Into<String>,
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
             link_id: link_id.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
         }
     }
 }
@@ -1296,9 +1300,9 @@ impl CustomerAcquisitionUpdateLinkResponse {
 #[serde(deny_unknown_fields)]
 pub struct ServiceCustomerAcquisitionGetBillListRequest {
     /// 流水记录开始时间
-    pub begin_time: i64,
+    pub begin_time: crate::time::UnixTime,
     /// 流水记录结束时间
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 授权企业corpid
     pub auth_corpid: String,
     /// 分页游标，由上一次调用返回，首次调用可不填
@@ -1312,10 +1316,14 @@ pub struct ServiceCustomerAcquisitionGetBillListRequest {
 #[cfg(feature = "acquisition")]
 impl ServiceCustomerAcquisitionGetBillListRequest {
     /// Creates a `ServiceCustomerAcquisitionGetBillListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(begin_time: i64, end_time: i64, auth_corpid: impl Into<String>) -> Self {
+    pub fn new(
+        begin_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+        auth_corpid: impl Into<String>,
+    ) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time: begin_time.into(),
+            end_time: end_time.into(),
             auth_corpid: auth_corpid.into(),
             cursor: None,
             limit: None,
@@ -2044,6 +2052,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_list_link_pages`](crate::Client::customer_acquisition_list_link_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionListLinkRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionListLinkRequest::new();
+    /// let mut items = client.customer_acquisition_list_link_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_list_link_stream(
         &self,
         request: CustomerAcquisitionListLinkRequest,
@@ -2052,6 +2081,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_acquisition_list_link`](crate::Client::customer_acquisition_list_link) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionListLinkRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionListLinkRequest::new();
+    /// let mut pages = client.customer_acquisition_list_link_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_list_link_pages(
         &self,
         request: CustomerAcquisitionListLinkRequest,
@@ -2155,6 +2208,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_acquisition_customer_pages`](crate::Client::customer_acquisition_customer_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionCustomerRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionCustomerRequest::new("LINK_ID");
+    /// let mut items = client.customer_acquisition_customer_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_customer_stream(
         &self,
         request: CustomerAcquisitionCustomerRequest,
@@ -2163,6 +2237,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_acquisition_customer`](crate::Client::customer_acquisition_customer) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerAcquisitionCustomerRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerAcquisitionCustomerRequest::new("LINK_ID");
+    /// let mut pages = client.customer_acquisition_customer_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_acquisition_customer_pages(
         &self,
         request: CustomerAcquisitionCustomerRequest,
@@ -2289,6 +2387,22 @@ impl crate::Client {
     /// Every item of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::service_customer_acquisition_get_bill_list_pages`](crate::Client::service_customer_acquisition_get_bill_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_externalcontact::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ServiceCustomerAcquisitionGetBillListRequest;
+    ///
+    /// // `client` holds the suite_access_token this endpoint takes (see `token::TokenProvider`).
+    /// let request = ServiceCustomerAcquisitionGetBillListRequest::new(1605171726_i64, 1605172726_i64, "xxxxxxxxx");
+    /// let mut items = client.service_customer_acquisition_get_bill_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn service_customer_acquisition_get_bill_list_stream(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,
@@ -2297,6 +2411,25 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::service_customer_acquisition_get_bill_list`](crate::Client::service_customer_acquisition_get_bill_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_externalcontact::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ServiceCustomerAcquisitionGetBillListRequest;
+    ///
+    /// // `client` holds the suite_access_token this endpoint takes (see `token::TokenProvider`).
+    /// let request = ServiceCustomerAcquisitionGetBillListRequest::new(1605171726_i64, 1605172726_i64, "xxxxxxxxx");
+    /// let mut pages = client.service_customer_acquisition_get_bill_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn service_customer_acquisition_get_bill_list_pages(
         &self,
         request: ServiceCustomerAcquisitionGetBillListRequest,

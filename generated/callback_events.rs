@@ -527,7 +527,7 @@ pub enum EventKind {
         /// When the quota expires (unix seconds).
         ///
         /// Wire name: `ExpireTime`.
-        expire_time: Option<u64>,
+        expire_time: Option<crate::time::UnixTime>,
         /// How many uses expire then.
         ///
         /// Wire name: `ExpireQuotaNum`.
@@ -892,7 +892,9 @@ static KINDS: &[KindEntry] = &[
         change_type: "quota_expire_soon",
         decode: |reader: &mut FieldReader| -> Result<EventKind, CallbackError> {
             Ok(EventKind::AcquisitionQuotaExpireSoon {
-                expire_time: <Option<u64> as WireField>::take(reader, "ExpireTime")?,
+                expire_time: <Option<
+                    crate::time::UnixTime,
+                > as WireField>::take(reader, "ExpireTime")?,
                 expire_quota_num: <Option<
                     u64,
                 > as WireField>::take(reader, "ExpireQuotaNum")?,

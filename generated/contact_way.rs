@@ -727,10 +727,10 @@ impl GetContactWayResponse {
 pub struct ListContactWayRequest {
     /// 「联系我」创建起始时间戳, 默认为90天前
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<i64>,
+    pub start_time: Option<crate::time::UnixTime>,
     /// 「联系我」创建结束时间戳, 默认为当前时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<i64>,
+    pub end_time: Option<crate::time::UnixTime>,
     /// 分页查询使用的游标, 为上次请求返回的next_cursor
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -753,15 +753,15 @@ impl ListContactWayRequest {
 
     /// Sets `start_time`: 「联系我」创建起始时间戳, 默认为90天前
     #[must_use]
-    pub fn start_time(mut self, value: i64) -> Self {
-        self.start_time = Some(value);
+    pub fn start_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.start_time = Some(value.into());
         self
     }
 
     /// Sets `end_time`: 「联系我」创建结束时间戳, 默认为当前时间
     #[must_use]
-    pub fn end_time(mut self, value: i64) -> Self {
-        self.end_time = Some(value);
+    pub fn end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.end_time = Some(value.into());
         self
     }
 
@@ -1369,6 +1369,27 @@ impl crate::Client {
     /// Every item of [`Client::list_contact_way`](crate::Client::list_contact_way), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::list_contact_way_pages`](crate::Client::list_contact_way_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ListContactWayRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ListContactWayRequest::new();
+    /// let mut items = client.list_contact_way_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn list_contact_way_stream(
         &self,
         request: ListContactWayRequest,
@@ -1377,6 +1398,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::list_contact_way`](crate::Client::list_contact_way) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ListContactWayRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ListContactWayRequest::new();
+    /// let mut pages = client.list_contact_way_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn list_contact_way_pages(
         &self,
         request: ListContactWayRequest,

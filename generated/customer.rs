@@ -920,7 +920,7 @@ pub struct FollowInfo {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// 该成员对此客户所打的企业标签和规则组标签的id (不含个人标签)
     ///
     /// batch/get_by_user returns the follower's tags only as this id list (externalcontact/get returns `tags`).
@@ -981,8 +981,8 @@ impl FollowInfo {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
@@ -1106,7 +1106,7 @@ pub struct FollowUser {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// 该成员对此客户所打的标签
     #[serde(default)]
     pub tags: Vec<FollowUserTag>,
@@ -1165,8 +1165,8 @@ impl FollowUser {
 
     /// Sets `createtime`: 该成员添加此外部联系人的时间 (unix seconds)
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
@@ -1614,7 +1614,7 @@ pub struct ServedExternalContact {
     pub chat_name: Option<String>,
     /// 外部联系人首次添加/进群的时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_time: Option<i64>,
+    pub add_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "customer")]
@@ -1684,8 +1684,8 @@ impl ServedExternalContact {
 
     /// Sets `add_time`: 外部联系人首次添加/进群的时间 (unix seconds)
     #[must_use]
-    pub fn add_time(mut self, value: i64) -> Self {
-        self.add_time = Some(value);
+    pub fn add_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.add_time = Some(value.into());
         self
     }
 }
@@ -2508,11 +2508,56 @@ impl crate::Client {
     /// Every item of [`Client::get`](crate::Client::get), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_pages`](crate::Client::get_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetRequest::new("woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA");
+    /// let mut items = client.get_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_stream(&self, request: GetRequest) -> crate::paging::Pages<FollowUser> {
         crate::paging::cursor_stream(self.clone(), request)
     }
 
     /// Every page of [`Client::get`](crate::Client::get) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetRequest::new("woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA");
+    /// let mut pages = client.get_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_pages(
         &self,
         request: GetRequest,
@@ -2545,6 +2590,27 @@ impl crate::Client {
     /// Every item of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
     ///
     /// Items only: the pages' cursors and partial-failure fields (`fail_info`) are dropped; [`Client::batch_get_by_user_pages`](crate::Client::batch_get_by_user_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::BatchGetByUserRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = BatchGetByUserRequest::new(["zhangsan", "lisi"]);
+    /// let mut items = client.batch_get_by_user_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn batch_get_by_user_stream(
         &self,
         request: BatchGetByUserRequest,
@@ -2553,6 +2619,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::batch_get_by_user`](crate::Client::batch_get_by_user) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and its partial-failure fields (`fail_info`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::BatchGetByUserRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = BatchGetByUserRequest::new(["zhangsan", "lisi"]);
+    /// let mut pages = client.batch_get_by_user_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn batch_get_by_user_pages(
         &self,
         request: BatchGetByUserRequest,
@@ -2608,6 +2698,27 @@ impl crate::Client {
     /// Every item of [`Client::contact_list`](crate::Client::contact_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::contact_list_pages`](crate::Client::contact_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ContactListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ContactListRequest::new();
+    /// let mut items = client.contact_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn contact_list_stream(
         &self,
         request: ContactListRequest,
@@ -2616,6 +2727,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::contact_list`](crate::Client::contact_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ContactListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ContactListRequest::new();
+    /// let mut pages = client.contact_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn contact_list_pages(
         &self,
         request: ContactListRequest,

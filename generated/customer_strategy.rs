@@ -146,7 +146,7 @@ pub struct CustomerStrategyDetail {
     pub strategy_name: Option<String>,
     /// 规则组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 规则组管理员userid列表
     #[serde(default)]
     pub admin_list: Vec<String>,
@@ -185,8 +185,8 @@ impl CustomerStrategyDetail {
 
     /// Sets `create_time`: 规则组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -1118,6 +1118,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_list_pages`](crate::Client::customer_strategy_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerStrategyListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerStrategyListRequest::new();
+    /// let mut items = client.customer_strategy_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_strategy_list_stream(
         &self,
         request: CustomerStrategyListRequest,
@@ -1126,6 +1147,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_strategy_list`](crate::Client::customer_strategy_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerStrategyListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerStrategyListRequest::new();
+    /// let mut pages = client.customer_strategy_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_strategy_list_pages(
         &self,
         request: CustomerStrategyListRequest,
@@ -1172,6 +1217,27 @@ impl crate::Client {
     /// Every item of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::customer_strategy_get_range_pages`](crate::Client::customer_strategy_get_range_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerStrategyGetRangeRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerStrategyGetRangeRequest::new(1);
+    /// let mut items = client.customer_strategy_get_range_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_strategy_get_range_stream(
         &self,
         request: CustomerStrategyGetRangeRequest,
@@ -1180,6 +1246,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::customer_strategy_get_range`](crate::Client::customer_strategy_get_range) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::CustomerStrategyGetRangeRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = CustomerStrategyGetRangeRequest::new(1);
+    /// let mut pages = client.customer_strategy_get_range_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn customer_strategy_get_range_pages(
         &self,
         request: CustomerStrategyGetRangeRequest,

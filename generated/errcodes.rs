@@ -405,3 +405,317 @@ pub(crate) const ERRCODES: &[crate::errcode::ErrcodeInfo] = &[
         class: crate::errcode::ErrorClass::Fatal,
     },
 ];
+/// A WeCom errcode by name: one variant per code of `spec/errcodes.yaml`, and
+/// [`Unrecognized`](Self::Unrecognized) for any other code (kept as is). Built with
+/// [`from_code`](Self::from_code) or `From<i64>`; [`Error::code`](crate::Error::code) gives an API
+/// error's. Match it with a wildcard arm: codes can be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrCode {
+    /// `-1`: 系统繁忙 — system busy: retry later (WeCom advises at most 3 attempts)
+    SystemBusy,
+    /// `6000`: 数据版本冲突 — data version conflict: several callers changed the data at once; retry later
+    DataVersionConflict,
+    /// `40001`: 不合法的secret参数 — invalid secret: the corp id and secret do not match, or the app is disabled
+    InvalidSecret,
+    /// `40003`: 无效的UserID — invalid userid (not in the directory, or not visible to the app)
+    InvalidUserid,
+    /// `40004`: 不合法的媒体文件类型 — invalid media file type
+    InvalidMediaType,
+    /// `40005`: 不合法的type参数 — invalid type parameter
+    InvalidType,
+    /// `40006`: 不合法的文件大小 — invalid file size
+    InvalidFileSize,
+    /// `40007`: 不合法的media_id参数 — invalid media_id (expired after 3 days, or of the wrong kind)
+    InvalidMediaId,
+    /// `40009`: 上传图片大小不是有效值 — invalid image size
+    InvalidImageSize,
+    /// `40011`: 上传视频大小不是有效值 — invalid video size
+    InvalidVideoSize,
+    /// `40013`: 不合法的CorpID — invalid corp id
+    InvalidCorpId,
+    /// `40014`: 不合法的access_token — invalid access_token (expired early, malformed, or the wrong kind of token)
+    InvalidAccessToken,
+    /// `40031`: 不合法的UserID列表 — invalid userid list
+    InvalidUseridList,
+    /// `40033`: 不合法的请求字符 — invalid characters in the request (no \uxxxx escapes)
+    InvalidCharacters,
+    /// `40035`: 不合法的参数 — invalid parameter
+    InvalidParameter,
+    /// `40056`: 不合法的agentid — invalid agentid
+    InvalidAgentId,
+    /// `40058`: 不合法的参数 — invalid parameter (bad JSON, a value or list too long, a required value empty, or GET used for a POST)
+    InvalidRequest,
+    /// `40063`: 参数为空 — a required parameter is empty (check the HTTP method and body format)
+    EmptyParameter,
+    /// `40068`: 不合法的标签/标签组ID — invalid tag or tag group id
+    InvalidTagId,
+    /// `40071`: 不合法的标签名字 — the tag name already exists
+    TagNameExists,
+    /// `40072`: 不合法的标签名字长度 — invalid tag name length (1 to 32 characters)
+    InvalidTagNameLength,
+    /// `40080`: 不合法的suite_secret — invalid suite secret
+    InvalidSuiteSecret,
+    /// `40082`: 不合法的suite_token — invalid suite_access_token (expired, or malformed)
+    InvalidSuiteAccessToken,
+    /// `40083`: 不合法的suite_id — invalid suite id
+    InvalidSuiteId,
+    /// `40084`: 不合法的permanent_code参数 — invalid permanent code (mistyped, authorization cancelled, or another provider's)
+    InvalidPermanentCode,
+    /// `40085`: 不合法的的suite_ticket参数 — the suite ticket does not exist or has expired
+    InvalidSuiteTicket,
+    /// `40091`: secret不合法 — invalid secret (possibly another corp's)
+    InvalidCorpSecret,
+    /// `40096`: 不合法的外部联系人userid — invalid external_userid (of another subject, or its follower is outside the app's visible range)
+    InvalidExternalUserid,
+    /// `40097`: 该成员尚未离职 — the member has not left (resigned transfers need a resigned member)
+    MemberNotResigned,
+    /// `40098`: 成员尚未实名认证 — the member has not verified their identity
+    MemberNotVerified,
+    /// `40099`: 外部联系人的数量已达上限 — the member has reached the limit of external contacts
+    ExternalContactLimitReached,
+    /// `40100`: 此用户的外部联系人已经在转移流程中 — this member's customers are already being transferred
+    MemberTransferInProgress,
+    /// `40126`: 企业标签个数达到上限，最多为3000个 — the corp has reached the limit of 3000 tags
+    TagLimitReached,
+    /// `40128`: 客户转接过于频繁（90个自然日内，在职成员的每位客户仅可被转接2次） — customer transferred too often (at most twice in 90 days)
+    TransferTooOften,
+    /// `40129`: 当前客户正在转接中 — the customer is being transferred now
+    CustomerTransferInProgress,
+    /// `40130`: 原跟进人与接手人一样，不可继承 — the handover and takeover members are the same
+    SameHandoverAndTakeover,
+    /// `40131`: handover_userid 并不是外部联系人的跟进人 — handover_userid does not follow this customer
+    HandoverNotFollowing,
+    /// `41001`: 缺少access_token参数 — the access_token parameter is missing
+    MissingAccessToken,
+    /// `41002`: 缺少corpid参数 — the corpid parameter is missing
+    MissingCorpId,
+    /// `41004`: 缺少secret参数 — the secret parameter is missing
+    MissingSecret,
+    /// `41009`: 缺少userid参数 — the userid parameter is missing
+    MissingUserid,
+    /// `41022`: 缺少suite_access_token参数 — the suite_access_token parameter is missing
+    MissingSuiteAccessToken,
+    /// `41023`: 缺少suite_ticket参数 — the suite_ticket parameter is missing
+    MissingSuiteTicket,
+    /// `41050`: 无效的欢迎语code — invalid welcome code (it expires 20 s after the add event and is used once)
+    InvalidWelcomeCode,
+    /// `41051`: 客户和服务人员已经开始聊天了 — the customer and the member have already started chatting
+    AlreadyChatting,
+    /// `41063`: 群发消息正在被派发中，请稍后再试 — the mass message is still being dispatched; retry later
+    MassMessageDispatching,
+    /// `42001`: access_token已过期 — access_token expired: fetch a new one
+    AccessTokenExpired,
+    /// `42009`: suite_access_token已过期 — suite_access_token expired: fetch a new one
+    SuiteAccessTokenExpired,
+    /// `45009`: 接口调用超过限制 — frequency limit: calls of this API are blocked for about a minute (an hour for hourly limits); retry after the block
+    FrequencyLimit,
+    /// `45033`: 接口并发调用超过限制 — concurrency limit: too many concurrent calls of this API (or on one resource); lower the concurrency, then retry
+    ConcurrencyLimit,
+    /// `48002`: API接口无权限调用 — no permission for this API (客户联系 APIs take the 客户联系 secret or an app configured as 可调用应用)
+    ApiForbidden,
+    /// `49008`: 群已经解散 — the group chat has been dissolved
+    GroupChatDissolved,
+    /// `50100`: 分页查询的游标无效 — invalid paging cursor: restart paging
+    InvalidCursor,
+    /// `60011`: 指定的成员/部门/标签参数无权限 — no permission for the given member, department or tag (outside the app's visible range)
+    NoPrivilege,
+    /// `60020`: 访问ip不在白名单之中 — the calling IP is not in the trusted IP list (企业可信IP)
+    IpNotTrusted,
+    /// `81017`: 请求个数超过限制 — too many items requested: narrow the filter
+    TooManyItems,
+    /// `84061`: 不存在外部联系人的关系 — the member and the customer are not (or no longer) contacts
+    NotContacts,
+    /// A code `spec/errcodes.yaml` does not list.
+    Unrecognized(i64),
+}
+
+impl ErrCode {
+    /// Every named code, in code order.
+    pub const ALL: &'static [ErrCode] = &[
+        ErrCode::SystemBusy,
+        ErrCode::DataVersionConflict,
+        ErrCode::InvalidSecret,
+        ErrCode::InvalidUserid,
+        ErrCode::InvalidMediaType,
+        ErrCode::InvalidType,
+        ErrCode::InvalidFileSize,
+        ErrCode::InvalidMediaId,
+        ErrCode::InvalidImageSize,
+        ErrCode::InvalidVideoSize,
+        ErrCode::InvalidCorpId,
+        ErrCode::InvalidAccessToken,
+        ErrCode::InvalidUseridList,
+        ErrCode::InvalidCharacters,
+        ErrCode::InvalidParameter,
+        ErrCode::InvalidAgentId,
+        ErrCode::InvalidRequest,
+        ErrCode::EmptyParameter,
+        ErrCode::InvalidTagId,
+        ErrCode::TagNameExists,
+        ErrCode::InvalidTagNameLength,
+        ErrCode::InvalidSuiteSecret,
+        ErrCode::InvalidSuiteAccessToken,
+        ErrCode::InvalidSuiteId,
+        ErrCode::InvalidPermanentCode,
+        ErrCode::InvalidSuiteTicket,
+        ErrCode::InvalidCorpSecret,
+        ErrCode::InvalidExternalUserid,
+        ErrCode::MemberNotResigned,
+        ErrCode::MemberNotVerified,
+        ErrCode::ExternalContactLimitReached,
+        ErrCode::MemberTransferInProgress,
+        ErrCode::TagLimitReached,
+        ErrCode::TransferTooOften,
+        ErrCode::CustomerTransferInProgress,
+        ErrCode::SameHandoverAndTakeover,
+        ErrCode::HandoverNotFollowing,
+        ErrCode::MissingAccessToken,
+        ErrCode::MissingCorpId,
+        ErrCode::MissingSecret,
+        ErrCode::MissingUserid,
+        ErrCode::MissingSuiteAccessToken,
+        ErrCode::MissingSuiteTicket,
+        ErrCode::InvalidWelcomeCode,
+        ErrCode::AlreadyChatting,
+        ErrCode::MassMessageDispatching,
+        ErrCode::AccessTokenExpired,
+        ErrCode::SuiteAccessTokenExpired,
+        ErrCode::FrequencyLimit,
+        ErrCode::ConcurrencyLimit,
+        ErrCode::ApiForbidden,
+        ErrCode::GroupChatDissolved,
+        ErrCode::InvalidCursor,
+        ErrCode::NoPrivilege,
+        ErrCode::IpNotTrusted,
+        ErrCode::TooManyItems,
+        ErrCode::NotContacts,
+    ];
+    /// The numeric code.
+    pub const fn code(self) -> i64 {
+        match self {
+            ErrCode::SystemBusy => -1i64,
+            ErrCode::DataVersionConflict => 6000i64,
+            ErrCode::InvalidSecret => 40001i64,
+            ErrCode::InvalidUserid => 40003i64,
+            ErrCode::InvalidMediaType => 40004i64,
+            ErrCode::InvalidType => 40005i64,
+            ErrCode::InvalidFileSize => 40006i64,
+            ErrCode::InvalidMediaId => 40007i64,
+            ErrCode::InvalidImageSize => 40009i64,
+            ErrCode::InvalidVideoSize => 40011i64,
+            ErrCode::InvalidCorpId => 40013i64,
+            ErrCode::InvalidAccessToken => 40014i64,
+            ErrCode::InvalidUseridList => 40031i64,
+            ErrCode::InvalidCharacters => 40033i64,
+            ErrCode::InvalidParameter => 40035i64,
+            ErrCode::InvalidAgentId => 40056i64,
+            ErrCode::InvalidRequest => 40058i64,
+            ErrCode::EmptyParameter => 40063i64,
+            ErrCode::InvalidTagId => 40068i64,
+            ErrCode::TagNameExists => 40071i64,
+            ErrCode::InvalidTagNameLength => 40072i64,
+            ErrCode::InvalidSuiteSecret => 40080i64,
+            ErrCode::InvalidSuiteAccessToken => 40082i64,
+            ErrCode::InvalidSuiteId => 40083i64,
+            ErrCode::InvalidPermanentCode => 40084i64,
+            ErrCode::InvalidSuiteTicket => 40085i64,
+            ErrCode::InvalidCorpSecret => 40091i64,
+            ErrCode::InvalidExternalUserid => 40096i64,
+            ErrCode::MemberNotResigned => 40097i64,
+            ErrCode::MemberNotVerified => 40098i64,
+            ErrCode::ExternalContactLimitReached => 40099i64,
+            ErrCode::MemberTransferInProgress => 40100i64,
+            ErrCode::TagLimitReached => 40126i64,
+            ErrCode::TransferTooOften => 40128i64,
+            ErrCode::CustomerTransferInProgress => 40129i64,
+            ErrCode::SameHandoverAndTakeover => 40130i64,
+            ErrCode::HandoverNotFollowing => 40131i64,
+            ErrCode::MissingAccessToken => 41001i64,
+            ErrCode::MissingCorpId => 41002i64,
+            ErrCode::MissingSecret => 41004i64,
+            ErrCode::MissingUserid => 41009i64,
+            ErrCode::MissingSuiteAccessToken => 41022i64,
+            ErrCode::MissingSuiteTicket => 41023i64,
+            ErrCode::InvalidWelcomeCode => 41050i64,
+            ErrCode::AlreadyChatting => 41051i64,
+            ErrCode::MassMessageDispatching => 41063i64,
+            ErrCode::AccessTokenExpired => 42001i64,
+            ErrCode::SuiteAccessTokenExpired => 42009i64,
+            ErrCode::FrequencyLimit => 45009i64,
+            ErrCode::ConcurrencyLimit => 45033i64,
+            ErrCode::ApiForbidden => 48002i64,
+            ErrCode::GroupChatDissolved => 49008i64,
+            ErrCode::InvalidCursor => 50100i64,
+            ErrCode::NoPrivilege => 60011i64,
+            ErrCode::IpNotTrusted => 60020i64,
+            ErrCode::TooManyItems => 81017i64,
+            ErrCode::NotContacts => 84061i64,
+            ErrCode::Unrecognized(code) => code,
+        }
+    }
+
+    /// The named code of `code`, or [`Unrecognized`](Self::Unrecognized) keeping it.
+    pub const fn from_code(code: i64) -> ErrCode {
+        match code {
+            -1i64 => ErrCode::SystemBusy,
+            6000i64 => ErrCode::DataVersionConflict,
+            40001i64 => ErrCode::InvalidSecret,
+            40003i64 => ErrCode::InvalidUserid,
+            40004i64 => ErrCode::InvalidMediaType,
+            40005i64 => ErrCode::InvalidType,
+            40006i64 => ErrCode::InvalidFileSize,
+            40007i64 => ErrCode::InvalidMediaId,
+            40009i64 => ErrCode::InvalidImageSize,
+            40011i64 => ErrCode::InvalidVideoSize,
+            40013i64 => ErrCode::InvalidCorpId,
+            40014i64 => ErrCode::InvalidAccessToken,
+            40031i64 => ErrCode::InvalidUseridList,
+            40033i64 => ErrCode::InvalidCharacters,
+            40035i64 => ErrCode::InvalidParameter,
+            40056i64 => ErrCode::InvalidAgentId,
+            40058i64 => ErrCode::InvalidRequest,
+            40063i64 => ErrCode::EmptyParameter,
+            40068i64 => ErrCode::InvalidTagId,
+            40071i64 => ErrCode::TagNameExists,
+            40072i64 => ErrCode::InvalidTagNameLength,
+            40080i64 => ErrCode::InvalidSuiteSecret,
+            40082i64 => ErrCode::InvalidSuiteAccessToken,
+            40083i64 => ErrCode::InvalidSuiteId,
+            40084i64 => ErrCode::InvalidPermanentCode,
+            40085i64 => ErrCode::InvalidSuiteTicket,
+            40091i64 => ErrCode::InvalidCorpSecret,
+            40096i64 => ErrCode::InvalidExternalUserid,
+            40097i64 => ErrCode::MemberNotResigned,
+            40098i64 => ErrCode::MemberNotVerified,
+            40099i64 => ErrCode::ExternalContactLimitReached,
+            40100i64 => ErrCode::MemberTransferInProgress,
+            40126i64 => ErrCode::TagLimitReached,
+            40128i64 => ErrCode::TransferTooOften,
+            40129i64 => ErrCode::CustomerTransferInProgress,
+            40130i64 => ErrCode::SameHandoverAndTakeover,
+            40131i64 => ErrCode::HandoverNotFollowing,
+            41001i64 => ErrCode::MissingAccessToken,
+            41002i64 => ErrCode::MissingCorpId,
+            41004i64 => ErrCode::MissingSecret,
+            41009i64 => ErrCode::MissingUserid,
+            41022i64 => ErrCode::MissingSuiteAccessToken,
+            41023i64 => ErrCode::MissingSuiteTicket,
+            41050i64 => ErrCode::InvalidWelcomeCode,
+            41051i64 => ErrCode::AlreadyChatting,
+            41063i64 => ErrCode::MassMessageDispatching,
+            42001i64 => ErrCode::AccessTokenExpired,
+            42009i64 => ErrCode::SuiteAccessTokenExpired,
+            45009i64 => ErrCode::FrequencyLimit,
+            45033i64 => ErrCode::ConcurrencyLimit,
+            48002i64 => ErrCode::ApiForbidden,
+            49008i64 => ErrCode::GroupChatDissolved,
+            50100i64 => ErrCode::InvalidCursor,
+            60011i64 => ErrCode::NoPrivilege,
+            60020i64 => ErrCode::IpNotTrusted,
+            81017i64 => ErrCode::TooManyItems,
+            84061i64 => ErrCode::NotContacts,
+            other => ErrCode::Unrecognized(other),
+        }
+    }
+}

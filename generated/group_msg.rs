@@ -303,9 +303,9 @@ pub struct GetGroupmsgListV2Request {
     /// 群发任务的类型
     pub chat_type: GroupMsgChatType,
     /// 群发任务记录开始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 群发任务记录结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 群发任务创建人企业账号id
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
@@ -325,13 +325,13 @@ impl GetGroupmsgListV2Request {
     /// Creates a `GetGroupmsgListV2Request` from its required fields; every optional field starts as `None`.
     pub fn new(
         chat_type: impl Into<GroupMsgChatType>,
-        start_time: i64,
-        end_time: i64,
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
     ) -> Self {
         Self {
             chat_type: chat_type.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
             creator: None,
             filter_type: None,
             limit: None,
@@ -619,7 +619,7 @@ pub struct GroupMsgRecord {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 群发消息创建来源
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_type: Option<GroupMsgCreateType>,
@@ -654,8 +654,8 @@ impl GroupMsgRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -905,7 +905,7 @@ pub struct GroupMsgSendResult {
     pub status: Option<GroupMsgSendStatus>,
     /// 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_time: Option<i64>,
+    pub send_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "group_msg")]
@@ -951,8 +951,8 @@ impl GroupMsgSendResult {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，仅发送状态为 1 时返回
     #[must_use]
-    pub fn send_time(mut self, value: i64) -> Self {
-        self.send_time = Some(value);
+    pub fn send_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.send_time = Some(value.into());
         self
     }
 }
@@ -1034,7 +1034,7 @@ pub struct GroupMsgTask {
     pub status: Option<GroupMsgTaskStatus>,
     /// 发送时间 (unix seconds)，未发送时不返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_time: Option<i64>,
+    pub send_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "group_msg")]
@@ -1064,8 +1064,8 @@ impl GroupMsgTask {
 
     /// Sets `send_time`: 发送时间 (unix seconds)，未发送时不返回
     #[must_use]
-    pub fn send_time(mut self, value: i64) -> Self {
-        self.send_time = Some(value);
+    pub fn send_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.send_time = Some(value.into());
         self
     }
 }
@@ -1730,6 +1730,27 @@ impl crate::Client {
     /// Every item of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_list_v2_pages`](crate::Client::get_groupmsg_list_v2_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgListV2Request;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GetGroupmsgListV2Request = serde_json::from_str(r#"{"chat_type":"single","start_time":1605171726,"end_time":1605172726,"creator":"zhangshan","filter_type":1,"limit":50,"cursor":"CURSOR"}"#)?;
+    /// let mut items = client.get_groupmsg_list_v2_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_list_v2_stream(
         &self,
         request: GetGroupmsgListV2Request,
@@ -1738,6 +1759,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_groupmsg_list_v2`](crate::Client::get_groupmsg_list_v2) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgListV2Request;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GetGroupmsgListV2Request = serde_json::from_str(r#"{"chat_type":"single","start_time":1605171726,"end_time":1605172726,"creator":"zhangshan","filter_type":1,"limit":50,"cursor":"CURSOR"}"#)?;
+    /// let mut pages = client.get_groupmsg_list_v2_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_list_v2_pages(
         &self,
         request: GetGroupmsgListV2Request,
@@ -1767,6 +1812,27 @@ impl crate::Client {
     /// Every item of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_task_pages`](crate::Client::get_groupmsg_task_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgTaskRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetGroupmsgTaskRequest::new("msgGCAAAXtWyujaWJHDDGi0mACAAAA");
+    /// let mut items = client.get_groupmsg_task_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_task_stream(
         &self,
         request: GetGroupmsgTaskRequest,
@@ -1775,6 +1841,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_groupmsg_task`](crate::Client::get_groupmsg_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgTaskRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetGroupmsgTaskRequest::new("msgGCAAAXtWyujaWJHDDGi0mACAAAA");
+    /// let mut pages = client.get_groupmsg_task_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_task_pages(
         &self,
         request: GetGroupmsgTaskRequest,
@@ -1804,6 +1894,27 @@ impl crate::Client {
     /// Every item of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_groupmsg_send_result_pages`](crate::Client::get_groupmsg_send_result_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgSendResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetGroupmsgSendResultRequest::new("msgGCAAAXtWyujaWJHDDGi0mACAAAA", "zhangsan ");
+    /// let mut items = client.get_groupmsg_send_result_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_send_result_stream(
         &self,
         request: GetGroupmsgSendResultRequest,
@@ -1812,6 +1923,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_groupmsg_send_result`](crate::Client::get_groupmsg_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetGroupmsgSendResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetGroupmsgSendResultRequest::new("msgGCAAAXtWyujaWJHDDGi0mACAAAA", "zhangsan ");
+    /// let mut pages = client.get_groupmsg_send_result_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_groupmsg_send_result_pages(
         &self,
         request: GetGroupmsgSendResultRequest,

@@ -46,7 +46,7 @@ pub struct GroupChatDetail {
     pub owner: Option<String>,
     /// 群的创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 群公告
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -93,8 +93,8 @@ impl GroupChatDetail {
 
     /// Sets `create_time`: 群的创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -216,7 +216,7 @@ pub struct GroupChatMember {
     pub unionid: Option<String>,
     /// 入群时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub join_time: Option<i64>,
+    pub join_time: Option<crate::time::UnixTime>,
     /// 入群方式
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<GroupChatJoinScene>,
@@ -267,8 +267,8 @@ impl GroupChatMember {
 
     /// Sets `join_time`: 入群时间 (unix seconds)
     #[must_use]
-    pub fn join_time(mut self, value: i64) -> Self {
-        self.join_time = Some(value);
+    pub fn join_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.join_time = Some(value.into());
         self
     }
 
@@ -955,6 +955,27 @@ impl crate::Client {
     /// Every item of [`Client::groupchat_list`](crate::Client::groupchat_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::groupchat_list_pages`](crate::Client::groupchat_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GroupchatListRequest::new(10);
+    /// let mut items = client.groupchat_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn groupchat_list_stream(
         &self,
         request: GroupchatListRequest,
@@ -963,6 +984,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::groupchat_list`](crate::Client::groupchat_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GroupchatListRequest::new(10);
+    /// let mut pages = client.groupchat_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn groupchat_list_pages(
         &self,
         request: GroupchatListRequest,

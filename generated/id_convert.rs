@@ -844,14 +844,16 @@ impl IdConvertPendingId {
 #[serde(deny_unknown_fields)]
 pub struct IdconvertApplyToUpgradeChatidRequest {
     /// 完成升级的时间戳 (unix seconds), 不得早于当前时间或晚于 7 天后
-    pub upgrade_time: i64,
+    pub upgrade_time: crate::time::UnixTime,
 }
 
 #[cfg(feature = "id_convert")]
 impl IdconvertApplyToUpgradeChatidRequest {
     /// Creates a `IdconvertApplyToUpgradeChatidRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(upgrade_time: i64) -> Self {
-        Self { upgrade_time: upgrade_time }
+    pub fn new(upgrade_time: impl Into<crate::time::UnixTime>) -> Self {
+        Self {
+            upgrade_time: upgrade_time.into(),
+        }
     }
 }
 

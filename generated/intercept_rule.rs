@@ -312,7 +312,7 @@ pub struct InterceptRuleDetail {
     pub applicable_range: Option<InterceptApplicableRange>,
     /// 创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "intercept_rule")]
@@ -373,8 +373,8 @@ impl InterceptRuleDetail {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }
@@ -396,7 +396,7 @@ pub struct InterceptRuleSummary {
     pub rule_name: Option<String>,
     /// 创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "intercept_rule")]
@@ -419,8 +419,8 @@ impl InterceptRuleSummary {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }

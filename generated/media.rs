@@ -54,7 +54,7 @@ pub struct MediaUploadAttachmentResponse {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub created_at: Option<i64>,
+    pub created_at: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "media")]
@@ -77,8 +77,8 @@ impl MediaUploadAttachmentResponse {
 
     /// Sets `created_at`: 媒体文件上传时间戳
     #[must_use]
-    pub fn created_at(mut self, value: i64) -> Self {
-        self.created_at = Some(value);
+    pub fn created_at(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.created_at = Some(value.into());
         self
     }
 }

@@ -301,9 +301,9 @@ impl GetMomentCustomerListResponse {
 #[serde(deny_unknown_fields)]
 pub struct GetMomentListRequest {
     /// 朋友圈记录开始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 朋友圈记录结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
     /// 朋友圈创建人的userid
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
@@ -321,10 +321,13 @@ pub struct GetMomentListRequest {
 #[cfg(feature = "moment")]
 impl GetMomentListRequest {
     /// Creates a `GetMomentListRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
             creator: None,
             filter_type: None,
             cursor: None,
@@ -826,7 +829,7 @@ pub struct MomentInteraction {
     pub userid: Option<String>,
     /// 互动时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "moment")]
@@ -856,8 +859,8 @@ impl MomentInteraction {
 
     /// Sets `create_time`: 互动时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 }
@@ -920,7 +923,7 @@ pub struct MomentRecord {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 朋友圈创建来源
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_type: Option<MomentCreateType>,
@@ -971,8 +974,8 @@ impl MomentRecord {
 
     /// Sets `create_time`: 创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -2204,6 +2207,27 @@ impl crate::Client {
     /// Every item of [`Client::get_moment_list`](crate::Client::get_moment_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_moment_list_pages`](crate::Client::get_moment_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentListRequest::new(1605000000_i64, 1605172726_i64);
+    /// let mut items = client.get_moment_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_list_stream(
         &self,
         request: GetMomentListRequest,
@@ -2212,6 +2236,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_moment_list`](crate::Client::get_moment_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentListRequest::new(1605000000_i64, 1605172726_i64);
+    /// let mut pages = client.get_moment_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_list_pages(
         &self,
         request: GetMomentListRequest,
@@ -2239,6 +2287,27 @@ impl crate::Client {
     /// Every item of [`Client::get_moment_task`](crate::Client::get_moment_task), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_moment_task_pages`](crate::Client::get_moment_task_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentTaskRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentTaskRequest::new("momxxx");
+    /// let mut items = client.get_moment_task_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_task_stream(
         &self,
         request: GetMomentTaskRequest,
@@ -2247,6 +2316,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_moment_task`](crate::Client::get_moment_task) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentTaskRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentTaskRequest::new("momxxx");
+    /// let mut pages = client.get_moment_task_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_task_pages(
         &self,
         request: GetMomentTaskRequest,
@@ -2274,6 +2367,27 @@ impl crate::Client {
     /// Every item of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_moment_customer_list_pages`](crate::Client::get_moment_customer_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentCustomerListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentCustomerListRequest::new("momxxx", "xxx");
+    /// let mut items = client.get_moment_customer_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_customer_list_stream(
         &self,
         request: GetMomentCustomerListRequest,
@@ -2282,6 +2396,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_moment_customer_list`](crate::Client::get_moment_customer_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentCustomerListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentCustomerListRequest::new("momxxx", "xxx");
+    /// let mut pages = client.get_moment_customer_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_customer_list_pages(
         &self,
         request: GetMomentCustomerListRequest,
@@ -2309,6 +2447,27 @@ impl crate::Client {
     /// Every item of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_moment_send_result_pages`](crate::Client::get_moment_send_result_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentSendResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentSendResultRequest::new("momxxx", "xxx");
+    /// let mut items = client.get_moment_send_result_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_send_result_stream(
         &self,
         request: GetMomentSendResultRequest,
@@ -2317,6 +2476,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_moment_send_result`](crate::Client::get_moment_send_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetMomentSendResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetMomentSendResultRequest::new("momxxx", "xxx");
+    /// let mut pages = client.get_moment_send_result_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_moment_send_result_pages(
         &self,
         request: GetMomentSendResultRequest,

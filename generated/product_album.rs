@@ -263,7 +263,7 @@ pub struct ProductAlbumProduct {
     pub product_sn: Option<String>,
     /// 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 附件
     #[serde(default)]
     pub attachments: Vec<ProductAttachment>,
@@ -306,8 +306,8 @@ impl ProductAlbumProduct {
 
     /// Sets `create_time`: 商品图册创建时间 (unix seconds)，仅获取单个商品时返回
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -743,6 +743,27 @@ impl crate::Client {
     /// Every item of [`Client::get_product_album_list`](crate::Client::get_product_album_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_product_album_list_pages`](crate::Client::get_product_album_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetProductAlbumListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetProductAlbumListRequest::new();
+    /// let mut items = client.get_product_album_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_product_album_list_stream(
         &self,
         request: GetProductAlbumListRequest,
@@ -751,6 +772,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_product_album_list`](crate::Client::get_product_album_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetProductAlbumListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetProductAlbumListRequest::new();
+    /// let mut pages = client.get_product_album_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_product_album_list_pages(
         &self,
         request: GetProductAlbumListRequest,

@@ -162,7 +162,7 @@ pub struct AgentPermissionExt {
     pub permission_name: Option<String>,
     /// 权限过期时间 (unix 秒); 0 表示不过期
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expire_time: Option<i64>,
+    pub expire_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "service")]
@@ -184,8 +184,8 @@ impl AgentPermissionExt {
 
     /// Sets `expire_time`: 权限过期时间 (unix 秒); 0 表示不过期
     #[must_use]
-    pub fn expire_time(mut self, value: i64) -> Self {
-        self.expire_time = Some(value);
+    pub fn expire_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.expire_time = Some(value.into());
         self
     }
 }
@@ -486,7 +486,7 @@ pub struct ServiceAuthCorpInfo {
     pub corp_full_name: Option<String>,
     /// 认证到期时间 (unix 秒)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_end_time: Option<i64>,
+    pub verified_end_time: Option<crate::time::UnixTime>,
     /// 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<u32>,
@@ -573,8 +573,8 @@ impl ServiceAuthCorpInfo {
 
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
-    pub fn verified_end_time(mut self, value: i64) -> Self {
-        self.verified_end_time = Some(value);
+    pub fn verified_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.verified_end_time = Some(value.into());
         self
     }
 
@@ -648,7 +648,7 @@ pub struct ServiceAuthCorpInfoV2 {
     pub corp_full_name: Option<String>,
     /// 认证到期时间 (unix 秒)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_end_time: Option<i64>,
+    pub verified_end_time: Option<crate::time::UnixTime>,
     /// 企业类型: 1 企业, 2 政府以及事业单位, 3 其他组织, 4 团队号
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<u32>,
@@ -723,8 +723,8 @@ impl ServiceAuthCorpInfoV2 {
 
     /// Sets `verified_end_time`: 认证到期时间 (unix 秒)
     #[must_use]
-    pub fn verified_end_time(mut self, value: i64) -> Self {
-        self.verified_end_time = Some(value);
+    pub fn verified_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.verified_end_time = Some(value.into());
         self
     }
 

@@ -18,20 +18,23 @@ pub struct GetUserBehaviorDataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<u32>>,
     /// 数据起始时间 (unix seconds)
-    pub start_time: i64,
+    pub start_time: crate::time::UnixTime,
     /// 数据结束时间 (unix seconds)
-    pub end_time: i64,
+    pub end_time: crate::time::UnixTime,
 }
 
 #[cfg(feature = "statistic")]
 impl GetUserBehaviorDataRequest {
     /// Creates a `GetUserBehaviorDataRequest` from its required fields; every optional field starts as `None`.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
+    pub fn new(
+        start_time: impl Into<crate::time::UnixTime>,
+        end_time: impl Into<crate::time::UnixTime>,
+    ) -> Self {
         Self {
             userid: None,
             partyid: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time: start_time.into(),
+            end_time: end_time.into(),
         }
     }
 
@@ -197,7 +200,7 @@ impl GroupChatStatisticData {
 pub struct GroupChatStatisticDayItem {
     /// 数据日期, 为当日0点的时间戳
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_time: Option<i64>,
+    pub stat_time: Option<crate::time::UnixTime>,
     /// 详情
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatisticData>,
@@ -215,8 +218,8 @@ impl GroupChatStatisticDayItem {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: i64) -> Self {
-        self.stat_time = Some(value);
+    pub fn stat_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.stat_time = Some(value.into());
         self
     }
 
@@ -298,10 +301,10 @@ impl GroupChatStatisticOwnerItem {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticGroupByDayRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    pub day_begin_time: i64,
+    pub day_begin_time: crate::time::UnixTime,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub day_end_time: Option<i64>,
+    pub day_end_time: Option<crate::time::UnixTime>,
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
 }
@@ -310,11 +313,11 @@ pub struct GroupchatStatisticGroupByDayRequest {
 impl GroupchatStatisticGroupByDayRequest {
     /// Creates a `GroupchatStatisticGroupByDayRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: i64,
+        day_begin_time: impl Into<crate::time::UnixTime>,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time: day_begin_time.into(),
             day_end_time: None,
             owner_filter: owner_filter.into(),
         }
@@ -322,8 +325,8 @@ impl GroupchatStatisticGroupByDayRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: i64) -> Self {
-        self.day_end_time = Some(value);
+    pub fn day_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.day_end_time = Some(value.into());
         self
     }
 }
@@ -371,10 +374,10 @@ impl GroupchatStatisticGroupByDayResponse {
 #[serde(deny_unknown_fields)]
 pub struct GroupchatStatisticRequest {
     /// 起始日期的时间戳, 填当天的0时0分0秒; 取值范围昨天至前180天
-    pub day_begin_time: i64,
+    pub day_begin_time: crate::time::UnixTime,
     /// 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub day_end_time: Option<i64>,
+    pub day_end_time: Option<crate::time::UnixTime>,
     /// 群主过滤
     pub owner_filter: GroupChatStatisticOwnerFilter,
     /// 排序方式, 默认为1
@@ -395,11 +398,11 @@ pub struct GroupchatStatisticRequest {
 impl GroupchatStatisticRequest {
     /// Creates a `GroupchatStatisticRequest` from its required fields; every optional field starts as `None`.
     pub fn new(
-        day_begin_time: i64,
+        day_begin_time: impl Into<crate::time::UnixTime>,
         owner_filter: impl Into<GroupChatStatisticOwnerFilter>,
     ) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time: day_begin_time.into(),
             day_end_time: None,
             owner_filter: owner_filter.into(),
             order_by: None,
@@ -411,8 +414,8 @@ impl GroupchatStatisticRequest {
 
     /// Sets `day_end_time`: 结束日期的时间戳, 填当天的0时0分0秒; 不填默认同 day_begin_time
     #[must_use]
-    pub fn day_end_time(mut self, value: i64) -> Self {
-        self.day_end_time = Some(value);
+    pub fn day_end_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.day_end_time = Some(value.into());
         self
     }
 
@@ -510,7 +513,7 @@ impl GroupchatStatisticResponse {
 pub struct UserBehaviorData {
     /// 数据日期, 为当日0点的时间戳
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stat_time: Option<i64>,
+    pub stat_time: Option<crate::time::UnixTime>,
     /// 发起申请数, 成员主动向客户发起的好友申请数量
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_apply_cnt: Option<u32>,
@@ -554,8 +557,8 @@ impl UserBehaviorData {
 
     /// Sets `stat_time`: 数据日期, 为当日0点的时间戳
     #[must_use]
-    pub fn stat_time(mut self, value: i64) -> Self {
-        self.stat_time = Some(value);
+    pub fn stat_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.stat_time = Some(value.into());
         self
     }
 
@@ -832,11 +835,66 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic), page after page, as a stream: follows the offset until the last page.
+    ///
+    /// Items only: the pages' offsets are dropped; [`Client::groupchat_statistic_pages`](crate::Client::groupchat_statistic_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatStatisticRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GroupchatStatisticRequest = serde_json::from_str(r#"{"day_begin_time":1600272000,"day_end_time":1600444800,"owner_filter":{"userid_list":["zhangsan"]},"order_by":2,"order_asc":0,"offset":0,"limit":1000}"#)?;
+    /// let mut items = client.groupchat_statistic_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn groupchat_statistic_stream(
         &self,
         request: GroupchatStatisticRequest,
     ) -> crate::paging::Pages<GroupChatStatisticOwnerItem> {
         crate::paging::offset_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::groupchat_statistic`](crate::Client::groupchat_statistic) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GroupchatStatisticRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request: GroupchatStatisticRequest = serde_json::from_str(r#"{"day_begin_time":1600272000,"day_end_time":1600444800,"owner_filter":{"userid_list":["zhangsan"]},"order_by":2,"order_asc":0,"offset":0,"limit":1000}"#)?;
+    /// let mut pages = client.groupchat_statistic_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
+    pub fn groupchat_statistic_pages(
+        &self,
+        request: GroupchatStatisticRequest,
+    ) -> crate::paging::OffsetPageStream<GroupchatStatisticRequest> {
+        crate::paging::offset_pages(self.clone(), request)
     }
 
     /// 获取「群聊数据统计」数据(按自然日聚合) — Customer group chat statistics of the given owners, one record per natural day.

@@ -116,7 +116,7 @@ pub struct AddedStrategyTagGroup {
     pub group_name: String,
     /// 标签组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -140,8 +140,8 @@ impl AddedStrategyTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -426,7 +426,7 @@ pub struct StrategyTag {
     pub name: String,
     /// 标签创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -446,8 +446,8 @@ impl StrategyTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -474,7 +474,7 @@ pub struct StrategyTagGroup {
     pub group_name: String,
     /// 标签组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -502,8 +502,8 @@ impl StrategyTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 

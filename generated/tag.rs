@@ -126,7 +126,7 @@ pub struct AddedCorpTag {
     pub name: String,
     /// 标签创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签次序值, order值大的排序靠前
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -146,8 +146,8 @@ impl AddedCorpTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -176,7 +176,7 @@ pub struct AddedCorpTagGroup {
     pub group_name: String,
     /// 标签组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签组次序值, order值大的排序靠前
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -200,8 +200,8 @@ impl AddedCorpTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -238,7 +238,7 @@ pub struct CorpTag {
     pub name: String,
     /// 标签创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -262,8 +262,8 @@ impl CorpTag {
 
     /// Sets `create_time`: 标签创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 
@@ -297,7 +297,7 @@ pub struct CorpTagGroup {
     pub group_name: String,
     /// 标签组创建时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
+    pub create_time: Option<crate::time::UnixTime>,
     /// 标签组排序的次序值, order值大的排序靠前; 有效范围 0 ~ 2^32-1
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u32>,
@@ -325,8 +325,8 @@ impl CorpTagGroup {
 
     /// Sets `create_time`: 标签组创建时间 (unix seconds)
     #[must_use]
-    pub fn create_time(mut self, value: i64) -> Self {
-        self.create_time = Some(value);
+    pub fn create_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.create_time = Some(value.into());
         self
     }
 

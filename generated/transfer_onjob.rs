@@ -124,7 +124,7 @@ pub struct OnjobTakeoverRecord {
     pub status: Option<OnjobTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_onjob")]
@@ -147,8 +147,8 @@ impl OnjobTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }
@@ -570,6 +570,27 @@ impl crate::Client {
     /// Every item of [`Client::transfer_result`](crate::Client::transfer_result), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::transfer_result_pages`](crate::Client::transfer_result_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::TransferResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = TransferResultRequest::new("zhangsan", "lisi");
+    /// let mut items = client.transfer_result_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn transfer_result_stream(
         &self,
         request: TransferResultRequest,
@@ -578,6 +599,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::transfer_result`](crate::Client::transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::TransferResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = TransferResultRequest::new("zhangsan", "lisi");
+    /// let mut pages = client.transfer_result_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn transfer_result_pages(
         &self,
         request: TransferResultRequest,

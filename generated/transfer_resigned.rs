@@ -49,7 +49,7 @@ pub struct GetTransferResultResponse {
     pub status: Option<ResignedTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -71,8 +71,8 @@ impl GetTransferResultResponse {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }
@@ -310,7 +310,7 @@ pub struct ResignedTakeoverRecord {
     pub status: Option<ResignedTakeoverStatus>,
     /// 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_time: Option<i64>,
+    pub takeover_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -333,8 +333,8 @@ impl ResignedTakeoverRecord {
 
     /// Sets `takeover_time`: 接替客户的时间 (unix seconds); 等待接替状态时为未来的自动接替时间
     #[must_use]
-    pub fn takeover_time(mut self, value: i64) -> Self {
-        self.takeover_time = Some(value);
+    pub fn takeover_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.takeover_time = Some(value.into());
         self
     }
 }
@@ -590,7 +590,7 @@ pub struct UnassignedCustomer {
     pub external_userid: String,
     /// 成员离职时间 (unix seconds)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dimission_time: Option<i64>,
+    pub dimission_time: Option<crate::time::UnixTime>,
 }
 
 #[cfg(feature = "transfer_resigned")]
@@ -609,8 +609,8 @@ impl UnassignedCustomer {
 
     /// Sets `dimission_time`: 成员离职时间 (unix seconds)
     #[must_use]
-    pub fn dimission_time(mut self, value: i64) -> Self {
-        self.dimission_time = Some(value);
+    pub fn dimission_time(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.dimission_time = Some(value.into());
         self
     }
 }
@@ -918,6 +918,27 @@ impl crate::Client {
     /// Every item of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::get_unassigned_list_pages`](crate::Client::get_unassigned_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetUnassignedListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetUnassignedListRequest::new();
+    /// let mut items = client.get_unassigned_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_unassigned_list_stream(
         &self,
         request: GetUnassignedListRequest,
@@ -926,6 +947,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::get_unassigned_list`](crate::Client::get_unassigned_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::GetUnassignedListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = GetUnassignedListRequest::new();
+    /// let mut pages = client.get_unassigned_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn get_unassigned_list_pages(
         &self,
         request: GetUnassignedListRequest,
@@ -979,6 +1024,27 @@ impl crate::Client {
     /// Every item of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result), page after page, as a stream: follows the cursor until the last page.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::resigned_transfer_result_pages`](crate::Client::resigned_transfer_result_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ResignedTransferResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ResignedTransferResultRequest::new("zhangsan", "lisi");
+    /// let mut items = client.resigned_transfer_result_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn resigned_transfer_result_stream(
         &self,
         request: ResignedTransferResultRequest,
@@ -987,6 +1053,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::resigned_transfer_result`](crate::Client::resigned_transfer_result) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::ResignedTransferResultRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = ResignedTransferResultRequest::new("zhangsan", "lisi");
+    /// let mut pages = client.resigned_transfer_result_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn resigned_transfer_result_pages(
         &self,
         request: ResignedTransferResultRequest,

@@ -13,10 +13,28 @@
 //! | [`Fatal`](ErrorClass::Fatal) | every other code, catalogued or not | returns it at once |
 //!
 //! ```
-//! use wecom_externalcontact::errcode::{self, ErrorClass, Throttle};
+//! use wecom_externalcontact::errcode::{self, ErrCode, ErrorClass, Throttle};
 //! assert_eq!(errcode::classify(45009), ErrorClass::Throttled(Throttle::Frequency));
 //! assert_eq!(errcode::classify(-1), ErrorClass::Retryable);
 //! assert_eq!(errcode::classify(84061), ErrorClass::Fatal);
+//! // Every catalogued code has a name; any other code is kept in `Unrecognized`.
+//! assert_eq!(ErrCode::from(84061), ErrCode::NotContacts);
+//! assert_eq!(ErrCode::NotContacts.code(), 84061);
+//! assert_eq!(ErrCode::from(123_456), ErrCode::Unrecognized(123_456));
+//! ```
+//!
+//! [`ErrCode`] names every code (generated from the spec's `name`s, with both meanings as rustdoc);
+//! [`Error::code`](crate::Error::code) gives an API error's:
+//!
+//! ```
+//! # fn handle(err: wecom_externalcontact::Error) {
+//! use wecom_externalcontact::errcode::ErrCode;
+//! match err.code() {
+//!     Some(ErrCode::NotContacts) => { /* 84061: the member and the customer are no longer contacts */ }
+//!     Some(ErrCode::InvalidExternalUserid) => { /* 40096 */ }
+//!     _ => {}
+//! }
+//! # }
 //! ```
 
 use crate::token_kind::TokenKind;
@@ -24,6 +42,56 @@ use crate::token_kind::TokenKind;
 #[allow(clippy::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/errcodes.rs"));
+}
+
+pub use generated::ErrCode;
+
+impl ErrCode {
+    /// What the code means and calls for; `None` for [`Unrecognized`](Self::Unrecognized).
+    pub fn info(self) -> Option<&'static ErrcodeInfo> {
+        lookup(self.code())
+    }
+
+    /// The code's class ([`classify`]): [`ErrorClass::Fatal`] for [`Unrecognized`](Self::Unrecognized).
+    pub fn class(self) -> ErrorClass {
+        classify(self.code())
+    }
+
+    /// Whether this code is not in `spec/errcodes.yaml`.
+    pub fn is_unrecognized(self) -> bool {
+        matches!(self, ErrCode::Unrecognized(_))
+    }
+}
+
+impl From<i64> for ErrCode {
+    fn from(code: i64) -> ErrCode {
+        ErrCode::from_code(code)
+    }
+}
+
+impl From<ErrCode> for i64 {
+    fn from(code: ErrCode) -> i64 {
+        code.code()
+    }
+}
+
+impl PartialEq<i64> for ErrCode {
+    fn eq(&self, other: &i64) -> bool {
+        self.code() == *other
+    }
+}
+
+impl PartialEq<ErrCode> for i64 {
+    fn eq(&self, other: &ErrCode) -> bool {
+        *self == other.code()
+    }
+}
+
+/// The numeric code, e.g. `84061`.
+impl std::fmt::Display for ErrCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
 }
 
 /// One of WeCom's global error codes.
@@ -162,14 +230,14 @@ pub(crate) const fn token_codes<const N: usize>(kind: Option<TokenKind>) -> [i64
     out
 }
 
-/// errcode -1: 系统繁忙 (retried on idempotent endpoints).
-pub const SYSTEM_BUSY: i64 = -1;
+/// errcode -1: 系统繁忙 (retried on idempotent endpoints). [`ErrCode::SystemBusy`] as a number.
+pub const SYSTEM_BUSY: i64 = ErrCode::SystemBusy.code();
 /// errcode 45009: 接口调用超过限制 (a frequency block of a minute, or an hour): the client holds the endpoint
 /// for the corp until the block ends (see [`Budgets`](crate::Budgets)).
-pub const FREQUENCY_LIMIT: i64 = 45009;
+pub const FREQUENCY_LIMIT: i64 = ErrCode::FrequencyLimit.code();
 /// errcode 45033: 接口并发调用超过限制: the client halves the endpoint's concurrency for the corp and retries an
 /// idempotent call (a write comes back).
-pub const CONCURRENCY_LIMIT: i64 = 45033;
+pub const CONCURRENCY_LIMIT: i64 = ErrCode::ConcurrencyLimit.code();
 
 #[cfg(test)]
 mod tests {

@@ -125,6 +125,7 @@
 //! | `axum` | the ready callback endpoint (`callback::router`, `callback::Endpoint`; axum 0.8) |
 //! | `redis` | the Redis token store and callback dedupe, for fleets |
 //! | `standin` | the embedded stand-in server ([`standin`]) |
+//! | `jiff` | typed times: [`UnixTime::to_timestamp`], `to_zoned`, `to_beijing` ([jiff](https://docs.rs/jiff)) |
 //!
 //! The runtime, callbacks and `gettoken` are always there. A service that calls only tags and customers builds
 //! with `default-features = false, features = ["tag", "customer"]`.
@@ -147,6 +148,7 @@ pub mod standin;
 
 #[cfg(feature = "service")]
 pub mod suite;
+pub mod time;
 pub mod token;
 mod token_kind;
 mod transport;
@@ -159,6 +161,7 @@ pub use error::{Error, Result};
 pub use limits::Budgets;
 #[cfg(feature = "service")]
 pub use suite::Suite;
+pub use time::UnixTime;
 
 /// Decodes a WeCom JSON answer in one pass: the typed payload `T` and `errcode`/`errmsg` from the same parse,
 /// with no copy of the body. A non-zero `errcode` is an [`Error::Api`] (for `endpoint`) even when the payload
@@ -192,7 +195,7 @@ mod fixture_compiles {
         )
         .unwrap();
         assert_eq!(w.r#type, FixtureKind::Unrecognized(7));
-        assert_eq!(w.createtime, Some(1_600_000_000));
+        assert_eq!(w.createtime, Some(crate::UnixTime::from_unix(1_600_000_000)));
         assert_eq!(w.color, Some(FixtureColor::Unrecognized("green".into())));
         let back = serde_json::to_value(&w).unwrap();
         assert_eq!(back["type"], 7);

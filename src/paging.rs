@@ -1,5 +1,6 @@
 //! Streams over paged endpoints. Generated code implements [`CursorPaged`] or [`OffsetPaged`] for each paged
-//! request type and adds a `<method>_stream` method; the walking logic lives here once.
+//! request type and adds `<method>_stream` (items) and `<method>_pages` ([`Page`] or [`OffsetPage`]) methods;
+//! the walking logic lives here once.
 
 use crate::catalog::Endpoint;
 use crate::{Client, Result};
@@ -14,6 +15,36 @@ pub type Pages<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>;
 
 /// A stream of whole pages of a cursor-paged endpoint (`<method>_pages`).
 pub type PageStream<R> = Pin<Box<dyn Stream<Item = Result<Page<R>>> + Send + 'static>>;
+
+/// A stream of whole pages of an offset-paged endpoint (`<method>_pages`).
+pub type OffsetPageStream<R> = Pin<Box<dyn Stream<Item = Result<OffsetPage<R>>> + Send + 'static>>;
+
+/// One page of an offset-paged endpoint: its items, the request (with the offset) that fetched it, the offset
+/// of the next page, and the endpoint's partial-failure fields. [`OffsetPage::resume`] is the request of the
+/// next page: a stream started from it continues there.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OffsetPage<R: OffsetPaged> {
+    /// The request that fetched this page (its offset: [`OffsetPaged::offset`]).
+    pub request: R,
+    /// The page's items.
+    pub items: Vec<R::Item>,
+    /// The offset of the page after this one; `None` when this was the last page (empty, or shorter than the
+    /// limit).
+    pub next_offset: Option<u64>,
+    /// The endpoint's partial-failure fields that this page set, by wire name; empty when none is set.
+    pub partial: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<R: OffsetPaged> OffsetPage<R> {
+    /// The request that fetches the page after this one, or `None` after the last page.
+    pub fn resume(&self) -> Option<R> {
+        let next = self.next_offset?;
+        let mut r = self.request.clone();
+        r.set_offset(next);
+        Some(r)
+    }
+}
 
 /// One page of a cursor-paged endpoint: its items, the request (with the cursor) that produced it, the next
 /// cursor, and the endpoint's partial-failure fields.
@@ -95,11 +126,11 @@ pub trait CursorPaged: Serialize + Clone + std::fmt::Debug + Send + Sync + 'stat
 }
 
 /// A request of an offset-paged endpoint.
-pub trait OffsetPaged: Serialize + Clone + Send + Sync + 'static {
+pub trait OffsetPaged: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The response type.
-    type Response: DeserializeOwned + Send;
+    type Response: DeserializeOwned + Serialize + Send;
     /// What the stream yields.
-    type Item: Send + 'static;
+    type Item: Clone + std::fmt::Debug + Send + 'static;
     /// The endpoint.
     const ENDPOINT: &'static Endpoint;
     /// The offset of this request.
@@ -183,51 +214,52 @@ pub fn cursor_pages<R: CursorPaged>(client: Client, request: R) -> PageStream<R>
 /// stream to keep them or to resume.
 pub fn cursor_stream<R: CursorPaged>(client: Client, request: R) -> Pages<R::Item> {
     use futures_util::StreamExt;
-    Box::pin(cursor_pages(client, request).flat_map(|page| {
-        let items: Vec<Result<R::Item>> = match page {
-            Ok(p) => p.items.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        futures_util::stream::iter(items)
-    }))
+    Box::pin(cursor_pages(client, request).flat_map(|page| page_items(page.map(|p| p.items))))
 }
 
-struct OffsetState<R: OffsetPaged> {
-    client: Client,
-    next: Option<R>,
-    buffer: VecDeque<R::Item>,
-}
-
-/// Walks every page of an offset-paged endpoint: the offset advances by the page's length, and the walk stops
-/// after an empty page or one shorter than the limit. The stream ends after an error.
-pub fn offset_stream<R: OffsetPaged>(client: Client, request: R) -> Pages<R::Item> {
-    let state = OffsetState {
-        client,
-        next: Some(request),
-        buffer: VecDeque::new(),
+/// A page's items as a stream of results, or its error.
+fn page_items<T>(items: Result<Vec<T>>) -> futures_util::stream::Iter<std::vec::IntoIter<Result<T>>> {
+    let items: Vec<Result<T>> = match items {
+        Ok(items) => items.into_iter().map(Ok).collect(),
+        Err(e) => vec![Err(e)],
     };
-    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(item) = st.buffer.pop_front() {
-                return Some((Ok(item), st));
+    futures_util::stream::iter(items)
+}
+
+/// Walks every page of an offset-paged endpoint, yielding pages: the offset advances by the page's length, and
+/// the walk stops after an empty page or one shorter than the limit. An offset already set in the request
+/// resumes from there. The stream ends after an error.
+pub fn offset_pages<R: OffsetPaged>(client: Client, request: R) -> OffsetPageStream<R> {
+    let state = (client, Some(request));
+    Box::pin(futures_util::stream::unfold(state, |(client, next)| async move {
+        let req = next?;
+        match client.execute::<R, R::Response>(R::ENDPOINT, &req).await {
+            Ok(resp) => {
+                let partial = partial_fields(R::ENDPOINT, &resp);
+                let items = R::into_items(resp);
+                let n = items.len() as u64;
+                let full = req.limit().map_or(n > 0, |l| n >= l && n > 0);
+                let next_offset = full.then(|| req.offset().saturating_add(n));
+                let page = OffsetPage {
+                    request: req,
+                    items,
+                    next_offset,
+                    partial,
+                };
+                let next = page.resume();
+                Some((Ok(page), (client, next)))
             }
-            let mut req = st.next.take()?;
-            match st.client.execute::<R, R::Response>(R::ENDPOINT, &req).await {
-                Ok(resp) => {
-                    let items = R::into_items(resp);
-                    let n = items.len() as u64;
-                    let full = req.limit().map_or(n > 0, |l| n >= l && n > 0);
-                    st.buffer.extend(items);
-                    if full {
-                        let off = req.offset().saturating_add(n);
-                        req.set_offset(off);
-                        st.next = Some(req);
-                    }
-                }
-                Err(e) => return Some((Err(e), st)),
-            }
+            Err(e) => Some((Err(e), (client, None))),
         }
     }))
+}
+
+/// Walks every page of an offset-paged endpoint like [`offset_pages`], yielding the items one by one. Items
+/// only: the pages' offsets and partial-failure fields are dropped; use the page stream to keep them or to
+/// resume.
+pub fn offset_stream<R: OffsetPaged>(client: Client, request: R) -> Pages<R::Item> {
+    use futures_util::StreamExt;
+    Box::pin(offset_pages(client, request).flat_map(|page| page_items(page.map(|p| p.items))))
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn event_shape(ev: &Event, values: &[Enum]) -> TokenStream {
         let required = f.required;
         let s = match &f.ty {
             EventTy::String | EventTy::Secret => quote! { S::String },
-            EventTy::U64 | EventTy::I64 => quote! { S::Integer },
+            EventTy::U64 | EventTy::I64 | EventTy::UnixTime => quote! { S::Integer },
             EventTy::Items => {
                 quote! { S::Object("", &[F { name: "Item", shape: S::List(&S::String), required: false, flex: false }]) }
             }

@@ -1,5 +1,7 @@
 //! Stage 4: token streams from the model (`quote!` only, no I/O).
 
+mod stream_docs;
+
 use crate::model::*;
 use crate::naming;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -70,6 +72,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
         Ty::Scalar(Scalar::U32) => quote! { u32 },
         Ty::Scalar(Scalar::U64) => quote! { u64 },
         Ty::Scalar(Scalar::F64) => quote! { f64 },
+        Ty::Scalar(Scalar::UnixTime) => quote! { crate::time::UnixTime },
         Ty::Json => quote! { ::serde_json::Value },
         Ty::Secret => quote! { crate::secret::Secret },
         Ty::List(t) => {
@@ -88,7 +91,7 @@ fn rust_ty(ty: &Ty) -> TokenStream {
 /// (`["TAG_ID1"]`, `vec!["a"]`, a `Vec<String>`), everything else as `impl Into<T>`.
 fn arg_ty(ty: &Ty) -> TokenStream {
     match ty {
-        Ty::Scalar(s) if *s != Scalar::String => rust_ty(ty),
+        Ty::Scalar(s) if plain_arg(*s) => rust_ty(ty),
         Ty::List(t) => {
             let t = arg_ty(t);
             quote! { impl IntoIterator<Item = #t> }
@@ -103,9 +106,9 @@ fn arg_ty(ty: &Ty) -> TokenStream {
 /// Converts `value`, an argument of type [`arg_ty`]`(ty)`, into the field's type `ty`.
 fn arg_into(ty: &Ty, value: TokenStream) -> TokenStream {
     match ty {
-        Ty::Scalar(s) if *s != Scalar::String => value,
+        Ty::Scalar(s) if plain_arg(*s) => value,
         Ty::List(t) => match &**t {
-            Ty::Scalar(s) if *s != Scalar::String => quote! { #value.into_iter().collect() },
+            Ty::Scalar(s) if plain_arg(*s) => quote! { #value.into_iter().collect() },
             inner => {
                 let each = arg_into(inner, quote! { v });
                 quote! { #value.into_iter().map(|v| #each).collect() }
@@ -113,6 +116,12 @@ fn arg_into(ty: &Ty, value: TokenStream) -> TokenStream {
         },
         _ => quote! { #value.into() },
     }
+}
+
+/// Whether a setter takes the scalar itself (numbers and `bool`, so a literal infers) rather than
+/// `impl Into<T>` (strings; `UnixTime`, which a plain integer converts into).
+fn plain_arg(s: Scalar) -> bool {
+    !matches!(s, Scalar::String | Scalar::UnixTime)
 }
 
 fn flex_fn(ty: &Ty, optional: bool) -> Option<String> {
@@ -543,7 +552,7 @@ struct Method {
     paged: TokenStream,
 }
 
-fn method_tokens(ep: &Endpoint) -> Method {
+fn method_tokens(ep: &Endpoint, request: Option<&Struct>) -> Method {
     let doc = method_docs(ep);
     // rustdoc refuses an alias equal to the name (`gettoken`).
     let alias = (ep.path != ep.fn_name).then(|| {
@@ -578,7 +587,7 @@ fn method_tokens(ep: &Endpoint) -> Method {
     let (stream, paged) = ep
         .paging
         .as_ref()
-        .map(|p| paging_tokens(ep, p, &dep))
+        .map(|p| paging_tokens(ep, p, &dep, request))
         .unwrap_or_default();
     Method { method, stream, paged }
 }
@@ -594,7 +603,7 @@ fn take_items(p: &Paging) -> TokenStream {
 }
 
 /// The stream method and the paging trait impl of a paged endpoint.
-fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, TokenStream) {
+fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream, request: Option<&Struct>) -> (TokenStream, TokenStream) {
     let sdoc = format!(
         " Every item of [`Client::{}`](crate::Client::{}), page after page, as a stream: follows the {} until the last page{}.",
         ep.fn_name,
@@ -606,12 +615,19 @@ fn paging_tokens(ep: &Endpoint, p: &Paging, dep: &TokenStream) -> (TokenStream, 
         if p.chunk.is_some() { "; a list longer than the documented cap is split into several requests" } else { "" }
     );
     match &p.style {
-        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc),
-        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc),
+        PagingKind::Cursor { next, .. } => cursor_paging(ep, p, next, dep, &sdoc, request),
+        PagingKind::Offset { limit } => offset_paging(ep, p, limit, dep, &sdoc, request),
     }
 }
 
-fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdoc: &str) -> (TokenStream, TokenStream) {
+fn cursor_paging(
+    ep: &Endpoint,
+    p: &Paging,
+    next: &Field,
+    dep: &TokenStream,
+    sdoc: &str,
+    request: Option<&Struct>,
+) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
     let item = rust_ty(&p.item_ty);
@@ -684,15 +700,19 @@ fn cursor_paging(ep: &Endpoint, p: &Paging, next: &Field, dep: &TokenStream, sdo
             format!("its partial-failure fields (`{}`)", p.partial.join("`, `"))
         }
     );
+    let sexample = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
+    let pexample = stream_docs::example(ep, request, &pages.to_string(), stream_docs::StreamKind::Pages);
     let stream = quote! {
         #[doc = #sdoc]
         #[doc = ""]
         #[doc = #drops]
+        #sexample
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::cursor_stream(self.clone(), request)
         }
         #[doc = #pdoc]
+        #pexample
         #dep
         pub fn #pages(&self, request: #req) -> crate::paging::PageStream<#req> {
             crate::paging::cursor_pages(self.clone(), request)
@@ -707,6 +727,7 @@ fn offset_paging(
     limit: &Field,
     dep: &TokenStream,
     sdoc: &str,
+    request: Option<&Struct>,
 ) -> (TokenStream, TokenStream) {
     let cfg = feature_cfg(&ep.feature);
     let (req, resp, c) = (ident(&ep.request), ident(&ep.response), ident(&ep.const_name));
@@ -744,11 +765,30 @@ fn offset_paging(
             fn into_items(response: #resp) -> Vec<#item> { #take_items }
         }
     };
+    let pages = format_ident!("{}", naming::pages_method(&ep.fn_name));
+    let sexample = stream_docs::example(ep, request, &stream.to_string(), stream_docs::StreamKind::Items);
+    let pexample = stream_docs::example(ep, request, &pages.to_string(), stream_docs::StreamKind::Pages);
+    let drops = format!(
+        " Items only: the pages' offsets are dropped; [`Client::{pages}`](crate::Client::{pages}) keeps them and resumes."
+    );
+    let pdoc = format!(
+        " Every page of [`Client::{0}`](crate::Client::{0}) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).",
+        ep.fn_name
+    );
     let stream = quote! {
         #[doc = #sdoc]
+        #[doc = ""]
+        #[doc = #drops]
+        #sexample
         #dep
         pub fn #stream(&self, request: #req) -> crate::paging::Pages<#item> {
             crate::paging::offset_stream(self.clone(), request)
+        }
+        #[doc = #pdoc]
+        #pexample
+        #dep
+        pub fn #pages(&self, request: #req) -> crate::paging::OffsetPageStream<#req> {
+            crate::paging::offset_pages(self.clone(), request)
         }
     };
     (stream, paged)
@@ -760,7 +800,11 @@ pub(crate) fn group_file(g: &Group) -> TokenStream {
     let structs = g.structs.iter().map(|st| struct_tokens(st, &g.name));
     let enums = g.enums.iter().map(enum_tokens);
     let consts = g.endpoints.iter().map(endpoint_const);
-    let methods: Vec<Method> = g.endpoints.iter().map(method_tokens).collect();
+    let methods: Vec<Method> = g
+        .endpoints
+        .iter()
+        .map(|ep| method_tokens(ep, g.structs.iter().find(|st| st.name == ep.request)))
+        .collect();
     let client = if methods.is_empty() {
         quote! {}
     } else {
@@ -914,6 +958,7 @@ fn event_ty(f: &EventField) -> TokenStream {
         EventTy::Secret => quote! { crate::secret::Secret },
         EventTy::U64 => quote! { u64 },
         EventTy::I64 => quote! { i64 },
+        EventTy::UnixTime => quote! { crate::time::UnixTime },
         EventTy::Items => return quote! { Vec<String> },
         EventTy::Values(n) => {
             let n = ident(n);

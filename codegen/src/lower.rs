@@ -66,6 +66,7 @@ fn lower_errcodes(files: &[Loaded]) -> Vec<Errcode> {
         .flat_map(|l| &l.spec.errcodes)
         .map(|e| Errcode {
             code: e.code,
+            variant: crate::naming::camel(&e.name),
             zh: e.zh.trim().to_string(),
             en: e.en.trim().to_string(),
             class: match (e.token, e.throttled, e.retryable) {

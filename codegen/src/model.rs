@@ -320,6 +320,8 @@ impl Field {
 pub struct Errcode {
     /// The code.
     pub code: i64,
+    /// The `ErrCode` variant (UpperCamelCase, from the spec's `name`).
+    pub variant: String,
     /// Official meaning (Chinese).
     pub zh: String,
     /// English gloss.

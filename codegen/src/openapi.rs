@@ -81,7 +81,7 @@ fn ty_schema(ty: &Ty, flex: bool) -> Value {
                 Scalar::String => json!({ "type": "string" }),
                 Scalar::Bool => json!({ "type": "boolean" }),
                 Scalar::I32 => json!({ "type": "integer", "format": "int32" }),
-                Scalar::I64 => json!({ "type": "integer", "format": "int64" }),
+                Scalar::I64 | Scalar::UnixTime => json!({ "type": "integer", "format": "int64" }),
                 Scalar::U32 => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
                 Scalar::U64 => json!({ "type": "integer", "minimum": 0 }),
                 Scalar::F64 => json!({ "type": "number", "format": "double" }),
@@ -453,7 +453,7 @@ fn event_field_schema(ty: &EventTy) -> Value {
     match ty {
         EventTy::String => json!({ "type": "string" }),
         EventTy::Secret => json!({ "type": "string", "format": "password" }),
-        EventTy::U64 => json!({ "type": "integer", "minimum": 0 }),
+        EventTy::U64 | EventTy::UnixTime => json!({ "type": "integer", "minimum": 0 }),
         EventTy::I64 => json!({ "type": "integer", "format": "int64" }),
         EventTy::Items => json!({
             "type": "object",

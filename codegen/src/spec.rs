@@ -137,6 +137,8 @@ pub(crate) struct LimitsDef {
 pub(crate) struct ErrcodeDef {
     /// The code.
     pub code: i64,
+    /// Its name (snake_case): the `errcode::ErrCode` variant, in UpperCamelCase.
+    pub name: String,
     /// The official meaning, in Chinese.
     pub zh: String,
     /// A short English gloss.

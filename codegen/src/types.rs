@@ -32,12 +32,17 @@ pub enum Scalar {
     U64,
     /// `f64`
     F64,
+    /// `unix_time`: unix seconds, the runtime's `UnixTime` (an `i64` on the wire).
+    UnixTime,
 }
 
 impl Scalar {
     /// Is it an integer type?
     pub fn is_int(self) -> bool {
-        matches!(self, Scalar::I32 | Scalar::I64 | Scalar::U32 | Scalar::U64)
+        matches!(
+            self,
+            Scalar::I32 | Scalar::I64 | Scalar::U32 | Scalar::U64 | Scalar::UnixTime
+        )
     }
     /// The spec spelling.
     pub fn spec_name(self) -> &'static str {
@@ -49,13 +54,14 @@ impl Scalar {
             Scalar::U32 => "u32",
             Scalar::U64 => "u64",
             Scalar::F64 => "f64",
+            Scalar::UnixTime => "unix_time",
         }
     }
     /// Does a JSON integer fit?
     pub fn fits(self, n: &serde_json::Number) -> bool {
         match self {
             Scalar::I32 => n.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
-            Scalar::I64 => n.as_i64().is_some(),
+            Scalar::I64 | Scalar::UnixTime => n.as_i64().is_some(),
             Scalar::U32 => n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()),
             Scalar::U64 => n.as_u64().is_some(),
             Scalar::F64 => true,
@@ -78,6 +84,7 @@ pub(crate) fn parse(s: &str) -> Result<TyExpr, String> {
         "bool" => TyExpr::Scalar(Scalar::Bool),
         "i32" => TyExpr::Scalar(Scalar::I32),
         "i64" => TyExpr::Scalar(Scalar::I64),
+        "unix_time" => TyExpr::Scalar(Scalar::UnixTime),
         "u32" => TyExpr::Scalar(Scalar::U32),
         "u64" => TyExpr::Scalar(Scalar::U64),
         "f64" => TyExpr::Scalar(Scalar::F64),
@@ -87,7 +94,7 @@ pub(crate) fn parse(s: &str) -> Result<TyExpr, String> {
         name if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && name.starts_with(|c: char| c.is_ascii_uppercase()) => {
             TyExpr::Named(name.to_string())
         }
-        other => return Err(format!("unknown type `{other}` (built-ins: string, bool, i32, i64, u32, u64, f64, json, object, [T]; named types start with an upper-case letter)")),
+        other => return Err(format!("unknown type `{other}` (built-ins: string, bool, i32, i64, u32, u64, f64, unix_time, json, object, [T]; named types start with an upper-case letter)")),
     })
 }
 
@@ -99,6 +106,25 @@ impl TyExpr {
             t => t,
         }
     }
+}
+
+/// Why an integer field must be typed `unix_time`, if it must: its doc says it holds unix seconds (`unix`,
+/// 时间戳) or its name says it is a moment (`…time`, `timestamp`) and its doc does not call it a duration
+/// (时长). `None` when the field is fine as it is.
+pub(crate) fn unix_time_required(name: &str, ty: &TyExpr, doc: &str) -> Option<String> {
+    let TyExpr::Scalar(s) = ty else { return None };
+    if !s.is_int() || *s == Scalar::UnixTime {
+        return None;
+    }
+    let doc_lower = doc.to_lowercase();
+    let by_doc = doc_lower.contains("unix") || doc.contains("时间戳");
+    let by_name = (name.ends_with("time") || name == "timestamp") && !doc.contains("时长");
+    (by_doc || by_name).then(|| {
+        format!(
+            "`{name}` holds unix seconds: write `type: unix_time` (the runtime's `UnixTime`; a duration's doc \
+             says 时长)"
+        )
+    })
 }
 
 /// The type of a callback event field, parsed once by `load`.
@@ -113,6 +139,8 @@ pub enum EventTy {
     U64,
     /// `i64`
     I64,
+    /// `unix_time`: `crate::time::UnixTime`, unix seconds.
+    UnixTime,
     /// `[string]`: `Vec<String>`, every `<Item>` of a list element.
     Items,
     /// An `event_values` enum, by name (`validate` checks that the spec defines it).
@@ -120,15 +148,16 @@ pub enum EventTy {
 }
 
 /// What an event field's `type` may be, for messages.
-pub(crate) const EVENT_TYPES: &str = "string, secret, u64, i64, [string], or an event_values name";
+pub(crate) const EVENT_TYPES: &str = "string, secret, u64, i64, unix_time, [string], or an event_values name";
 
-/// Parses an event field type (`string`, `secret`, `u64`, `i64`, `[string]` or an `event_values` name).
+/// Parses an event field type (`string`, `secret`, `u64`, `i64`, `unix_time`, `[string]` or an `event_values` name).
 pub(crate) fn parse_event(s: &str) -> Result<EventTy, String> {
     Ok(match s.trim() {
         "string" => EventTy::String,
         "secret" => EventTy::Secret,
         "u64" => EventTy::U64,
         "i64" => EventTy::I64,
+        "unix_time" => EventTy::UnixTime,
         "[string]" => EventTy::Items,
         n if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
             EventTy::Values(n.to_string())

@@ -180,6 +180,9 @@ fn check_fields_in(index: &Index<'_>, item: &Scope<'_>, prefix: &str, fields: &[
             s.err("a field named `new` would clash with the constructor");
         }
         let ty = s.line(f.at.key("type"));
+        if let Some(why) = crate::types::unix_time_required(&f.name, &f.ty, &f.doc) {
+            ty.err(why);
+        }
         let inner = f.ty.innermost();
         match inner {
             TyExpr::Named(n) if !index.types.contains_key(n.as_str()) && !index.enums.contains_key(n.as_str()) => {
@@ -732,15 +735,36 @@ fn top_level_elements(xml: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// The errcodes: unique, with both meanings, at most one class key, a real token kind.
+/// The errcodes: unique, uniquely named in snake_case, with both meanings, at most one class key, a real token
+/// kind.
 fn check_errcodes(files: &[Loaded], errors: &Errors) {
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut names: BTreeMap<&str, i64> = BTreeMap::new();
     for l in files {
         let file = errors.file(&l.source.file);
         for e in &l.spec.errcodes {
             let s = file.item(Item::Errcode(e.code), e.line);
             if let Some(other) = seen.insert(e.code, &l.source.file) {
                 s.err(format!("listed twice (also in {other})"));
+            }
+            let snake = e.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && e.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !e.name.contains("__")
+                && !e.name.ends_with('_');
+            if !snake {
+                s.err(format!(
+                    "`name: {}` must be snake_case (a-z, 0-9, single `_`, starting with a letter): it names the \
+                     `errcode::ErrCode` variant",
+                    e.name
+                ));
+            }
+            if e.name == "unrecognized" {
+                s.err("`name: unrecognized` is the catch-all `ErrCode::Unrecognized`: choose another name");
+            }
+            if let Some(other) = names.insert(&e.name, e.code) {
+                s.err(format!("`name: {}` is also errcode {other}'s: names must be unique", e.name));
             }
             if e.zh.trim().is_empty() || e.en.trim().is_empty() {
                 s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");

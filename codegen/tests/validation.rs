@@ -258,7 +258,7 @@ fn event_field_types_are_parsed_at_load() {
     let t = "group: events\ngated: false\nevent_values:\n  Reason:\n    repr: string\n    values: [ { value: a, name: a } ]\nevents:\n  - name: Added\n    event: change_external_contact\n    change_type: add\n    fields:\n      - name: Ids\n        type: \"[u64]\"\n      - { name: Why, type: Reason }\n      - { name: How, type: Reasons }\n";
     let e = errors(&[("events", t)]);
     assert!(
-        e.contains("spec/events.yaml:13: event Added: field Ids: unknown event field type `[u64]` (string, secret, u64, i64, [string], or an event_values name)"),
+        e.contains("spec/events.yaml:13: event Added: field Ids: unknown event field type `[u64]` (string, secret, u64, i64, unix_time, [string], or an event_values name)"),
         "{e}"
     );
     assert!(
@@ -548,11 +548,11 @@ fn a_read_without_idempotent_is_an_error_at_its_line() {
 
 #[test]
 fn errcodes_are_unique_and_carry_both_meanings() {
-    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: -1, zh: 系统繁忙, en: busy, retryable: true }\n  - { code: 45009, zh: 接口调用超过限制, en: \"\" }\n  - { code: -1, zh: 又一个, en: again }\n";
+    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: -1, name: busy, zh: 系统繁忙, en: busy, retryable: true }\n  - { code: 45009, name: c45009, zh: 接口调用超过限制, en: \"\" }\n  - { code: -1, name: busy, zh: 又一个, en: again }\n";
     let e = errors(&[("errcodes", text)]);
     assert!(e.contains("errcode -1: listed twice"), "{e}");
     assert!(e.contains("spec/errcodes.yaml:5: errcode 45009: needs both"), "{e}");
-    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit }\n  - { code: -1, zh: 系统繁忙, en: busy, retryable: true }\n";
+    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, name: c45009, zh: 接口调用超过限制, en: limit }\n  - { code: -1, name: busy, zh: 系统繁忙, en: busy, retryable: true }\n";
     let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
     assert_eq!(api.errcodes.iter().map(|e| e.code).collect::<Vec<_>>(), vec![-1, 45009]);
     assert_eq!(api.errcodes[0].class, Class::Retryable);
@@ -560,8 +560,33 @@ fn errcodes_are_unique_and_carry_both_meanings() {
 }
 
 #[test]
+fn an_errcode_has_a_unique_snake_case_name_that_becomes_its_variant() {
+    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: -1, name: SystemBusy, zh: 系统繁忙, en: busy }\n  - { code: 6000, name: conflict, zh: 数据版本冲突, en: conflict }\n  - { code: 6001, name: conflict, zh: 又一个, en: again }\n  - { code: 6002, name: unrecognized, zh: 又一个, en: again }\n  - { code: 6003, zh: 无名, en: nameless }\n";
+    let e = errors(&[("errcodes", text)]);
+    assert!(
+        e.contains("spec/errcodes.yaml:4: errcode -1: `name: SystemBusy` must be snake_case"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:6: errcode 6001: `name: conflict` is also errcode 6000's"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:7: errcode 6002: `name: unrecognized` is the catch-all"),
+        "{e}"
+    );
+    assert!(
+        e.contains("spec/errcodes.yaml:8:") && e.contains("missing field `name`"),
+        "{e}"
+    );
+    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 84061, name: not_contacts, zh: 不是好友关系, en: not contacts }\n";
+    let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
+    assert_eq!(api.errcodes[0].variant, "NotContacts");
+}
+
+#[test]
 fn an_errcode_has_one_class_key_and_names_a_token_kind() {
-    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit, retryable: true, throttled: frequency }\n  - { code: 40014, zh: 不合法的access_token, en: invalid, token: none }\n  - { code: 45033, zh: 接口并发调用超过限制, en: busy, throttled: sometimes }\n  - { code: 42001, zh: access_token已过期, en: expired, token: acces }\n";
+    let text = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, name: c45009, zh: 接口调用超过限制, en: limit, retryable: true, throttled: frequency }\n  - { code: 40014, name: c40014, zh: 不合法的access_token, en: invalid, token: none }\n  - { code: 45033, name: c45033, zh: 接口并发调用超过限制, en: busy, throttled: sometimes }\n  - { code: 42001, name: c42001, zh: access_token已过期, en: expired, token: acces }\n";
     let e = errors(&[("errcodes", text)]);
     assert!(
         e.contains("spec/errcodes.yaml:4: errcode 45009: `retryable: true` and `throttled` each give the code a class: keep one"),
@@ -580,7 +605,7 @@ fn an_errcode_has_one_class_key_and_names_a_token_kind() {
         e.contains("spec/errcodes.yaml:7:") && e.contains("unknown variant `acces`"),
         "{e}"
     );
-    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, zh: 接口调用超过限制, en: limit, throttled: frequency }\n  - { code: 45033, zh: 接口并发调用超过限制, en: busy, throttled: concurrency }\n  - { code: 42009, zh: suite_access_token已过期, en: expired, token: suite }\n  - { code: 40001, zh: 不合法的secret参数, en: secret }\n";
+    let good = "group: errcodes\ngated: false\nerrcodes:\n  - { code: 45009, name: c45009, zh: 接口调用超过限制, en: limit, throttled: frequency }\n  - { code: 45033, name: c45033, zh: 接口并发调用超过限制, en: busy, throttled: concurrency }\n  - { code: 42009, name: c42009, zh: suite_access_token已过期, en: expired, token: suite }\n  - { code: 40001, name: c40001, zh: 不合法的secret参数, en: secret }\n";
     let api = model_from_sources(vec![src("errcodes", good)]).unwrap();
     let classes: Vec<_> = api.errcodes.iter().map(|e| (e.code, e.class)).collect();
     assert_eq!(
@@ -692,4 +717,25 @@ fn limits_are_stated_once_whole_and_overrides_only_stricter() {
         e.contains("spec/again.yaml:3: limits: `limits` is set in spec/limits.yaml already"),
         "{e}"
     );
+}
+
+#[test]
+fn unix_second_fields_must_be_typed_unix_time() {
+    let body = "    response:\n      - { name: create_time, type: i64, doc: 创建时间 }\n      - { name: expire_date, type: i64, doc: 过期时间戳 }\n      - { name: created_at, type: u64, doc: \"created (unix seconds)\" }\n      - { name: avg_reply_time, type: u32, doc: 平均回复时长 }\n      - { name: count, type: i64, doc: 数量 }\n";
+    let e = errors(&[("g", &endpoint(body))]);
+    for (line, name) in [(8, "create_time"), (9, "expire_date"), (10, "created_at")] {
+        assert!(
+            e.contains(&format!(
+                "spec/g.yaml:{line}: endpoint externalcontact/thing/fetch: field response.{name}: `{name}` holds unix seconds: write `type: unix_time`"
+            )),
+            "{e}"
+        );
+    }
+    assert!(!e.contains("avg_reply_time") && !e.contains("response.count"), "{e}");
+    let good = body
+        .replace("type: i64, doc: 创建", "type: unix_time, doc: 创建")
+        .replace("type: i64, doc: 过期", "type: unix_time, doc: 过期")
+        .replace("type: u64, doc: \"created", "type: unix_time, doc: \"created");
+    let example = "    example:\n      response: '{\"errcode\": 0, \"errmsg\": \"ok\", \"create_time\": 1525779812}'\n";
+    model_from_sources(vec![src("g", &endpoint(&format!("{good}{example}")))]).expect("unix_time fields are accepted");
 }

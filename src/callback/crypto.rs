@@ -17,7 +17,7 @@ use rand::{CryptoRng, RngCore};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use super::xml::parse_document;
+use super::xml::{parse_document, push_cdata};
 use super::{CallbackError, CallbackQuery};
 use crate::Error;
 
@@ -370,8 +370,10 @@ impl EncryptedReply {
 }
 
 /// Wraps text in CDATA, splitting any `]]>` so the section cannot be closed early.
-fn cdata(text: &str) -> String {
-    format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
+pub(crate) fn cdata(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 12);
+    push_cdata(&mut out, text);
+    out
 }
 
 /// Refuses characters that XML cannot carry or that parsers rewrite (control characters, U+FFFE, U+FFFF).

@@ -13,8 +13,8 @@
 //! keeps every field, nested and repeated ones included, so a new WeCom event is never an error. Fields a
 //! known variant does not name are kept in [`Event::extra`], so nothing in the XML is dropped.
 //!
-//! Numbers (`CreateTime`, `TimeStamp`, `JoinScene`, `MemChangeCnt`, `ExpireTime`, ...) are decoded as
-//! `u64`; one that does not parse fails with [`CallbackError::InvalidField`] (never a panic). An empty
+//! Times (`CreateTime`, `TimeStamp`, `ExpireTime`) are decoded as [`UnixTime`], other numbers (`JoinScene`,
+//! `MemChangeCnt`, ...) as `u64`; one that does not parse fails with [`CallbackError::InvalidField`] (never a panic). An empty
 //! element in an optional numeric field reads as absent, and an empty `MemChangeList` as the empty list
 //! (neither is written back to JSON).
 //!
@@ -27,8 +27,9 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 use super::crypto::json_error;
-use super::xml::{parse_document, serialize_grouped, Out};
+use super::xml::{parse_document, serialize_grouped, write_document, Out};
 use super::{CallbackError, Fields, Node};
+use crate::time::UnixTime;
 
 /// One decrypted callback: who sent it ([`Envelope`]), what happened ([`EventKind`]), and any fields the
 /// typed variant does not name.
@@ -73,8 +74,8 @@ pub enum Envelope {
         to_user_name: String,
         /// `FromUserName`: the sender, `sys` for system events.
         from_user_name: String,
-        /// `CreateTime`: when the message was created (unix seconds).
-        create_time: u64,
+        /// `CreateTime`: when the message was created.
+        create_time: UnixTime,
         /// `MsgType`: `event` for events.
         msg_type: String,
     },
@@ -84,8 +85,8 @@ pub enum Envelope {
         suite_id: String,
         /// `AuthCorpId`: the authorizing corp's id, when the event concerns one.
         auth_corp_id: Option<String>,
-        /// `TimeStamp`: when the event was sent (unix seconds).
-        timestamp: u64,
+        /// `TimeStamp`: when the event was sent.
+        timestamp: UnixTime,
     },
 }
 
@@ -155,6 +156,25 @@ impl Scalar for String {
     }
 }
 
+/// Unix seconds (`CreateTime`, `TimeStamp`, `ExpireTime`): an unsigned decimal integer up to `i64::MAX`.
+impl Scalar for UnixTime {
+    fn parse(field: &'static str, text: String) -> Result<Self, CallbackError> {
+        let secs = <u64 as Scalar>::parse(field, text)?;
+        i64::try_from(secs)
+            .map(UnixTime::from_unix)
+            .map_err(|_| CallbackError::InvalidField {
+                field,
+                expected: "an unsigned integer",
+            })
+    }
+    fn blank_is_absent() -> bool {
+        true
+    }
+    fn out(&self) -> Out<'_> {
+        Out::Int(self.as_unix())
+    }
+}
+
 impl Scalar for u64 {
     fn parse(field: &'static str, text: String) -> Result<Self, CallbackError> {
         text.trim().parse().map_err(|_| CallbackError::InvalidField {
@@ -216,7 +236,7 @@ macro_rules! wire_field_for_scalars {
     )*};
 }
 
-wire_field_for_scalars!(String, u64, crate::secret::Secret);
+wire_field_for_scalars!(String, u64, UnixTime, crate::secret::Secret);
 
 /// Event fields of the generated `event_values` enums (string codes with an `Unrecognized` catch-all); the
 /// generated `callback_events.rs` lists them.
@@ -327,13 +347,67 @@ impl Event {
         Ok(Event::decode(fields)?)
     }
 
+    /// A self-built app's event as WeCom sends it to `corp_id`'s callback URL: `FromUserName` `sys`,
+    /// `MsgType` `event`, `CreateTime` now on the runtime's clock ([`crate::clock::unix_secs`], so a
+    /// paused test's callback is inside the receiver's replay window), no extra fields.
+    ///
+    /// With [`CallbackCrypto::sign_event`](super::CallbackCrypto::sign_event) it builds the request a test
+    /// posts to a callback router; see there for an example.
+    pub fn app(corp_id: impl Into<String>, kind: EventKind) -> Event {
+        Event {
+            envelope: Envelope::App {
+                to_user_name: corp_id.into(),
+                from_user_name: "sys".to_owned(),
+                create_time: UnixTime::now(),
+                msg_type: "event".to_owned(),
+            },
+            kind,
+            extra: Fields::new(),
+        }
+    }
+
+    /// A third-party suite's 指令回调 as WeCom sends it: `SuiteId`, `AuthCorpId` (when the event concerns
+    /// an authorized corp), `TimeStamp` now on the runtime's clock, no extra fields.
+    pub fn suite(suite_id: impl Into<String>, auth_corp_id: Option<String>, kind: EventKind) -> Event {
+        Event {
+            envelope: Envelope::Suite {
+                suite_id: suite_id.into(),
+                auth_corp_id,
+                timestamp: UnixTime::now(),
+            },
+            kind,
+            extra: Fields::new(),
+        }
+    }
+
+    /// Writes the event back as WeCom's XML (`<xml>...</xml>`): the envelope fields, the event name and
+    /// `ChangeType`, the variant's fields, then [`extra`](Self::extra), text in CDATA and numbers bare.
+    /// [`Event::from_xml`] reads it back to an equal event.
+    ///
+    /// ```
+    /// use wecom_externalcontact::callback::{Event, EventKind};
+    ///
+    /// let event = Event::app("ww1", EventKind::DelExternalContact {
+    ///     user_id: "zhangsan".into(),
+    ///     external_user_id: "wo1".into(),
+    ///     source: None,
+    /// });
+    /// let xml = event.to_xml();
+    /// assert!(xml.contains("<ChangeType><![CDATA[del_external_contact]]></ChangeType>"));
+    /// assert_eq!(Event::from_xml(&xml)?, event);
+    /// # Ok::<(), wecom_externalcontact::Error>(())
+    /// ```
+    pub fn to_xml(&self) -> String {
+        write_document(&self.wire_pairs())
+    }
+
     fn decode(fields: Fields) -> Result<Event, CallbackError> {
         let mut reader = FieldReader::new(fields);
         let (envelope, event) = if reader.has("InfoType") {
             let suite_id = <String as WireField>::take(&mut reader, "SuiteId")?;
             let auth_corp_id = <Option<String> as WireField>::take(&mut reader, "AuthCorpId")?;
             let info_type = <Option<String> as WireField>::take(&mut reader, "InfoType")?;
-            let timestamp = <u64 as WireField>::take(&mut reader, "TimeStamp")?;
+            let timestamp = <UnixTime as WireField>::take(&mut reader, "TimeStamp")?;
             let envelope = Envelope::Suite {
                 suite_id,
                 auth_corp_id,
@@ -343,7 +417,7 @@ impl Event {
         } else {
             let to_user_name = <String as WireField>::take(&mut reader, "ToUserName")?;
             let from_user_name = <String as WireField>::take(&mut reader, "FromUserName")?;
-            let create_time = <u64 as WireField>::take(&mut reader, "CreateTime")?;
+            let create_time = <UnixTime as WireField>::take(&mut reader, "CreateTime")?;
             let msg_type = <String as WireField>::take(&mut reader, "MsgType")?;
             let event = <Option<String> as WireField>::take(&mut reader, "Event")?;
             let envelope = Envelope::App {
@@ -397,8 +471,9 @@ impl Event {
         self.kind.change_type()
     }
 
-    /// When the event was sent (unix seconds): `CreateTime` or `TimeStamp`.
-    pub fn time(&self) -> u64 {
+    /// When the event was sent: `CreateTime` or `TimeStamp` (`.as_unix()` for the number; its `Display`
+    /// is Beijing time).
+    pub fn time(&self) -> UnixTime {
         match &self.envelope {
             Envelope::App { create_time, .. } => *create_time,
             Envelope::Suite { timestamp, .. } => *timestamp,
@@ -426,7 +501,7 @@ impl Event {
             } => {
                 out.push(("ToUserName", Out::Str(to_user_name)));
                 out.push(("FromUserName", Out::Str(from_user_name)));
-                out.push(("CreateTime", Out::Num(*create_time)));
+                out.push(("CreateTime", Out::Int(create_time.as_unix())));
                 out.push(("MsgType", Out::Str(msg_type)));
                 if let Some(event) = event {
                     out.push(("Event", Out::Str(event)));
@@ -444,7 +519,7 @@ impl Event {
                 if let Some(event) = event {
                     out.push(("InfoType", Out::Str(event)));
                 }
-                out.push(("TimeStamp", Out::Num(*timestamp)));
+                out.push(("TimeStamp", Out::Int(timestamp.as_unix())));
             }
         }
         if let Some(change_type) = change_type {

@@ -40,6 +40,10 @@
 //! # Ok::<(), wecom_externalcontact::Error>(())
 //! ```
 //!
+//! To test a receiver, [`CallbackCrypto::sign_event`] (or [`CallbackCrypto::sign_xml`]) builds in one call
+//! the signed, encrypted request WeCom would send ([`SignedCallback`]), and [`Event::to_xml`] writes an event
+//! back to WeCom's XML.
+//!
 //! Nothing here panics on input: every malformed query, body, ciphertext or XML comes back as
 //! [`crate::Error::Callback`] with a [`CallbackError`] naming the problem, and no error message contains the
 //! token, the key or decrypted content.
@@ -53,6 +57,7 @@ mod query;
 #[cfg(feature = "redis")]
 mod queue;
 mod replay;
+mod signed;
 mod xml;
 
 pub use crate::error::CallbackError;
@@ -74,4 +79,5 @@ pub use query::CallbackQuery;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use queue::{entity_key, DeadLetter, Delivery, QueueStats, RedisQueue, ShardStats, Worker, WorkerHandle};
 pub use replay::{ReplayWindow, TimestampAge};
+pub use signed::SignedCallback;
 pub use xml::{Fields, Node};

@@ -321,6 +321,8 @@ pub(crate) enum Out<'a> {
     Str(&'a str),
     /// A JSON number.
     Num(u64),
+    /// A JSON number that may be negative (unix seconds).
+    Int(i64),
     /// A generic node (string or object).
     Node(&'a Node),
     /// A list of `<Item>` values: always `{"Item": [..]}`.
@@ -332,6 +334,7 @@ impl Serialize for Out<'_> {
         match self {
             Out::Str(text) => serializer.serialize_str(text),
             Out::Num(n) => serializer.serialize_u64(*n),
+            Out::Int(n) => serializer.serialize_i64(*n),
             Out::Node(node) => node.serialize(serializer),
             Out::Items(items) => {
                 let mut map = serializer.serialize_map(Some(1))?;
@@ -340,6 +343,49 @@ impl Serialize for Out<'_> {
             }
         }
     }
+}
+
+/// Writes `(key, value)` pairs as WeCom's XML document `<xml>...</xml>`: text in CDATA, numbers bare,
+/// elements nested, `Items` as `<Item>` children.
+pub(crate) fn write_document(pairs: &[(&str, Out<'_>)]) -> String {
+    let mut xml = String::from("<xml>");
+    for (name, value) in pairs {
+        write_field(&mut xml, name, value);
+    }
+    xml.push_str("</xml>");
+    xml
+}
+
+fn write_field(xml: &mut String, name: &str, value: &Out<'_>) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    match value {
+        Out::Str(text) => push_cdata(xml, text),
+        Out::Num(n) => xml.push_str(&n.to_string()),
+        Out::Int(n) => xml.push_str(&n.to_string()),
+        Out::Node(Node::Text(text)) => push_cdata(xml, text),
+        Out::Node(Node::Element(children)) => {
+            for (child, node) in children.iter() {
+                write_field(xml, child, &Out::Node(node));
+            }
+        }
+        Out::Items(items) => {
+            for item in items.iter() {
+                write_field(xml, "Item", &Out::Str(item));
+            }
+        }
+    }
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// Appends text in CDATA, splitting any `]]>` so the section cannot be closed early.
+pub(crate) fn push_cdata(xml: &mut String, text: &str) {
+    xml.push_str("<![CDATA[");
+    xml.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+    xml.push_str("]]>");
 }
 
 /// Serializes `(key, value)` pairs as one JSON object, turning repeated keys into arrays.

@@ -111,6 +111,19 @@ impl Error {
         }
     }
 
+    /// The WeCom `errcode` of an API error by name ([`ErrCode`](crate::errcode::ErrCode)): a named variant
+    /// for every catalogued code, `Unrecognized(code)` for any other.
+    ///
+    /// ```
+    /// use wecom_externalcontact::{errcode::ErrCode, Error};
+    /// let err = Error::Api { errcode: 84061, errmsg: "not external contact".into(), endpoint: "externalcontact/remark".into() };
+    /// assert_eq!(err.code(), Some(ErrCode::NotContacts));
+    /// assert_eq!(err.errcode(), Some(84061));
+    /// ```
+    pub fn code(&self) -> Option<crate::errcode::ErrCode> {
+        self.errcode().map(crate::errcode::ErrCode::from_code)
+    }
+
     /// The class of an API error's errcode ([`errcode::classify`](crate::errcode::classify)): what it calls
     /// for, and what the client already did about it (a token refused even after one replay, a retryable
     /// code retried on a read, a rate limit returned at once, a fatal code). `None` for every other error.

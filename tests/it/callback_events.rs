@@ -24,11 +24,11 @@ fn kind(result: Result<Event, Error>) -> CallbackError {
 }
 
 /// The official third-party header: SuiteId ww4asffe99e54c0f4c, AuthCorpId wxf8b4f85f3a794e77.
-fn suite(timestamp: u64) -> Envelope {
+fn suite(timestamp: i64) -> Envelope {
     Envelope::Suite {
         suite_id: "ww4asffe99e54c0f4c".to_owned(),
         auth_corp_id: Some("wxf8b4f85f3a794e77".to_owned()),
-        timestamp,
+        timestamp: timestamp.into(),
     }
 }
 
@@ -378,7 +378,7 @@ fn hand_written_json_with_numbers_as_strings_decodes() {
         Envelope::Suite {
             suite_id: "ww4asffe99e54c0f4c".into(),
             auth_corp_id: None,
-            timestamp: 1403610513,
+            timestamp: 1403610513.into(),
         }
     );
     match parsed.kind {
@@ -409,11 +409,21 @@ fn hand_written_json_with_numbers_as_strings_decodes() {
 fn numbers_survive_and_bad_numbers_are_typed_errors() {
     let with_time = |t: &str| ADD_EXTERNAL_CONTACT_APP_SAMPLE.replace("1403610513", t);
     assert_eq!(
-        Event::from_xml(&with_time("18446744073709551615")).unwrap().time(),
-        u64::MAX
+        Event::from_xml(&with_time("9223372036854775807")).unwrap().time(),
+        i64::MAX
     );
     assert_eq!(Event::from_xml(&with_time(" 42\n")).unwrap().time(), 42);
-    for bad in ["18446744073709551616", "-1", "abc", "", "1.5", "0x10"] {
+    let time = Event::from_xml(ADD_EXTERNAL_CONTACT_APP_SAMPLE).unwrap().time();
+    assert_eq!(time.to_string(), "2014-06-24 19:48:33 +08:00", "Beijing time");
+    for bad in [
+        "9223372036854775808",
+        "18446744073709551616",
+        "-1",
+        "abc",
+        "",
+        "1.5",
+        "0x10",
+    ] {
         assert_eq!(
             kind(Event::from_xml(&with_time(bad))),
             CallbackError::InvalidField {
@@ -540,7 +550,7 @@ fn cdata_plain_text_entities_and_markup_noise_are_handled() {
             envelope: Envelope::App {
                 to_user_name: "ww&1".into(),
                 from_user_name: "<sys>".into(),
-                create_time: 1,
+                create_time: 1.into(),
                 msg_type: "event".into(),
             },
             kind: EventKind::EditExternalContact {
@@ -693,7 +703,7 @@ proptest! {
             ("customer_acquisition", "message_from_customer"),
             ("brand_new", "thing"),
         ]),
-        time in any::<u64>(),
+        time in 0..=i64::MAX,
     ) {
         let inner = body.trim_start_matches("<xml>").trim_end_matches("</xml>");
         let xml = format!(

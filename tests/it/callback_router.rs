@@ -8,6 +8,7 @@
 //! test has run as far as it can. The Redis test keeps real time and waits for observable events (a drain).
 
 use crate::support;
+use crate::support::callbacks::{deliver, deliver_at, serve, Delivery};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,11 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use axum::Router;
 use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 use wecom_externalcontact::callback::{self, CallbackCrypto, CallbackError, Endpoint, Event, EventKind, ReplayWindow};
+use wecom_externalcontact::models::{SendWelcomeMsgRequest, Text};
+use wecom_externalcontact::standin::StandIn;
 
 const TOKEN: &str = "QDG6eK";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -27,27 +29,6 @@ const CORP: &str = "ww-router-test";
 
 fn crypto() -> CallbackCrypto {
     CallbackCrypto::new(TOKEN, KEY, CORP).unwrap()
-}
-
-/// A router served on a free loopback port until dropped.
-struct Server {
-    url: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(router: Router) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    Server { url, task }
 }
 
 /// An `add_external_contact` event as WeCom sends it: `FromUserName` `sys`, one fixed `CreateTime`, so
@@ -60,39 +41,6 @@ fn add_contact(external: &str) -> String {
          <UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[{external}]]></ExternalUserID>\
          <WelcomeCode><![CDATA[WELCOME-{external}]]></WelcomeCode></xml>"
     )
-}
-
-/// Now, as a callback timestamp: unix seconds on the runtime's clock (virtual in paused tests).
-fn now() -> String {
-    unix_now().to_string()
-}
-
-/// One encrypted, signed delivery: the query and the body WeCom would send.
-#[derive(Clone)]
-struct Delivery {
-    query: Vec<(&'static str, String)>,
-    body: String,
-}
-
-fn deliver_at(crypto: &CallbackCrypto, plaintext: &str, timestamp: &str) -> Delivery {
-    let encrypted = crypto.encrypt(plaintext).unwrap();
-    let nonce = "1372623149".to_string();
-    let signature = crypto.signature(timestamp, &nonce, &encrypted);
-    Delivery {
-        query: vec![
-            ("msg_signature", signature),
-            ("timestamp", timestamp.to_string()),
-            ("nonce", nonce),
-        ],
-        body: format!(
-            "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>\
-             <AgentID><![CDATA[]]></AgentID></xml>"
-        ),
-    }
-}
-
-fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
-    deliver_at(crypto, plaintext, &now())
 }
 
 async fn post(http: &reqwest::Client, url: &str, delivery: &Delivery) -> (StatusCode, String) {
@@ -154,7 +102,7 @@ async fn url_verification_answers_the_echostr_and_refuses_forgeries() {
     let server = serve(callback::router(crypto(), recorder(&seen))).await;
     let http = reqwest::Client::new();
     let wecom = crypto();
-    let timestamp = now();
+    let timestamp = unix_now().to_string();
     let echostr = wecom.encrypt("1616140317555161061").unwrap();
     let signature = wecom.signature(&timestamp, "263014780", &echostr);
     let get = |query: Vec<(&'static str, String)>| {
@@ -400,20 +348,12 @@ async fn the_json_body_form_is_accepted() {
     let server = serve(callback::router(crypto(), recorder(&seen))).await;
     let http = reqwest::Client::new();
     let wecom = crypto();
-    let timestamp = now();
-    let encrypted = wecom.encrypt(&add_contact("wm-json")).unwrap();
-    let signature = wecom.signature(&timestamp, "n1", &encrypted);
+    let signed = wecom.sign_xml(&add_contact("wm-json")).unwrap();
     let response = http
         .post(&server.url)
-        .query(&[
-            ("msg_signature", signature.as_str()),
-            ("timestamp", &timestamp),
-            ("nonce", "n1"),
-        ])
+        .query(&signed.query_pairs())
         .header("content-type", "application/json")
-        .body(format!(
-            r#"{{"encrypt": "{encrypted}", "tousername": "{CORP}", "agentid": ""}}"#
-        ))
+        .body(signed.json_body())
         .send()
         .await
         .unwrap();
@@ -747,13 +687,7 @@ async fn a_one_megabyte_body_is_refused_before_it_is_read_in_full() {
     use tower::ServiceExt as _;
     let seen = Seen::default();
     let router = callback::router(crypto(), recorder(&seen));
-    let delivery = deliver(&crypto(), &add_contact("wm-big"));
-    let query = delivery
-        .query
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")))
-        .collect::<Vec<_>>()
-        .join("&");
+    let uri = crypto().sign_xml(&add_contact("wm-big")).unwrap().uri("/");
     let pulled = Arc::new(AtomicUsize::new(0));
     const CHUNK: usize = 16 * 1024;
     let chunks = {
@@ -763,7 +697,7 @@ async fn a_one_megabyte_body_is_refused_before_it_is_read_in_full() {
             Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; CHUNK]))
         })
     };
-    let request = axum::http::Request::post(format!("/?{query}"))
+    let request = axum::http::Request::post(&uri)
         .body(axum::body::Body::from_stream(chunks))
         .unwrap();
     let response = router.oneshot(request).await.unwrap();
@@ -778,7 +712,7 @@ async fn a_one_megabyte_body_is_refused_before_it_is_read_in_full() {
         .handler(recorder(&seen))
         .router()
         .unwrap();
-    let request = axum::http::Request::post(format!("/?{query}"))
+    let request = axum::http::Request::post(&uri)
         .body(axum::body::Body::from(vec![b' '; 2048]))
         .unwrap();
     let response = router.oneshot(request).await.unwrap();
@@ -1026,4 +960,104 @@ async fn a_suite_ticket_reaches_the_handler_and_stays_out_of_debug_output() {
     assert_eq!((got_suite.as_str(), ticket.as_str()), (suite_id, "ticket-s3cr3t-value"));
     assert!(debug.contains("SuiteTicket") && debug.contains("redacted"), "{debug}");
     assert!(!debug.contains("s3cr3t"), "{debug}");
+}
+
+/// The welcome flow of a user's test: one helper call builds the signed, encrypted `add_external_contact`
+/// callback WeCom would send, the router (driven with `oneshot`, no socket) answers `success`, and the
+/// handler sends the welcome message with the event's `WelcomeCode` to the stand-in.
+#[tokio::test]
+async fn the_welcome_test_drives_the_router_with_one_helper_call() {
+    use tower::ServiceExt as _;
+    let standin = StandIn::start().await.unwrap();
+    let client = standin.client();
+    let (router, shutdown) = Endpoint::new(crypto())
+        .handler(move |event: Event| {
+            let client = client.clone();
+            async move {
+                if let EventKind::AddExternalContact {
+                    welcome_code: Some(code),
+                    ..
+                } = event.kind
+                {
+                    let text = Text::new().content("欢迎光临");
+                    client
+                        .send_welcome_msg(&SendWelcomeMsgRequest::new(code).text(text))
+                        .await
+                        .unwrap();
+                }
+            }
+        })
+        .into_parts()
+        .unwrap();
+    let event = Event::app(
+        CORP,
+        EventKind::AddExternalContact {
+            user_id: "zhangsan".into(),
+            external_user_id: "wm-welcome".into(),
+            state: None,
+            welcome_code: Some("WELCOME-wm-welcome".into()),
+        },
+    );
+
+    let request = crypto().sign_event(&event).unwrap().to_request("/").unwrap();
+    let response = router.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), axum::http::StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    assert_eq!(&body[..], b"success");
+    assert!(shutdown.drain(Duration::from_secs(10)).await.is_complete());
+    let sent: Vec<_> = standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "externalcontact/send_welcome_msg")
+        .collect();
+    assert_eq!(sent.len(), 1, "one welcome message: {sent:?}");
+    let json = sent[0].json.as_ref().unwrap();
+    assert_eq!(json["welcome_code"], "WELCOME-wm-welcome");
+    assert_eq!(json["text"]["content"], "欢迎光临");
+}
+
+/// Both envelopes survive the helper: an app event and a suite 指令回调 are written to XML, signed for
+/// their receiver (the corp id, the suite id), and decrypt and decode to the same event; a tampered
+/// signature or another receiver is refused.
+#[test]
+fn signed_callbacks_of_both_envelopes_decrypt_to_the_event() {
+    let app = Event::app(
+        CORP,
+        EventKind::DelFollowUser {
+            user_id: "zhangsan".into(),
+            external_user_id: "wm-1".into(),
+        },
+    );
+    let suite = Event::suite(
+        "ww-suite",
+        Some("ww-corp".into()),
+        EventKind::ExternalChatDismiss {
+            chat_id: "CHAT_ID".into(),
+        },
+    );
+    for (event, receiver) in [(app, CORP), (suite, "ww-suite")] {
+        let crypto = CallbackCrypto::new(TOKEN, KEY, receiver).unwrap();
+        let signed = crypto.sign_event(&event).unwrap();
+        let query = callback::CallbackQuery::parse(&signed.query()).unwrap();
+        let xml = crypto.decrypt_message_query(&query, &signed.body()).unwrap();
+        assert_eq!(xml, event.to_xml());
+        assert_eq!(Event::from_xml(&xml).unwrap(), event);
+        let json = crypto
+            .decrypt_json_message(
+                signed.msg_signature(),
+                signed.timestamp(),
+                signed.nonce(),
+                &signed.json_body(),
+            )
+            .unwrap();
+        assert_eq!(json, xml);
+        let other = CallbackCrypto::new(TOKEN, KEY, "someone-else").unwrap();
+        assert!(other.decrypt_message_query(&query, &signed.body()).is_err());
+        let forged = crypto.sign_xml_at(&xml, "1", "n").unwrap();
+        assert!(crypto
+            .decrypt_message(forged.msg_signature(), "2", "n", &forged.body())
+            .is_err());
+    }
+    assert!(crypto().sign_xml_at("<xml/>", "1\n", "n").is_err());
 }

@@ -237,3 +237,47 @@ async fn suite_and_provider_clients_replay_a_refused_token_of_their_kind_once() 
         .expect("replayed with a new provider token");
     assert_eq!((calls_to(&s, path) - calls, s.provider_token_count() - fetches), (2, 1));
 }
+
+/// Every code of `spec/errcodes.yaml` has its `ErrCode` variant, named after its `name`, and round-trips:
+/// code → `ErrCode` → code, with its catalogued meaning; `Error::code` names an API error's code; a code the
+/// spec does not list is kept in `Unrecognized`.
+#[test]
+fn every_spec_errcode_has_a_name_and_round_trips() {
+    use wecom_externalcontact::errcode::ErrCode;
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/errcodes.yaml")).unwrap();
+    let entries: Vec<(i64, String)> = yaml
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- { code: "))
+        .map(|rest| {
+            let (code, rest) = rest.split_once(", name: ").expect("every errcode has a name");
+            let name = rest.split_once(',').unwrap().0.trim();
+            (code.parse().unwrap(), name.to_owned())
+        })
+        .collect();
+    assert_eq!(entries.len(), 57, "the yaml's codes");
+    assert_eq!(ErrCode::ALL.len(), entries.len());
+    for (code, name) in &entries {
+        let named = ErrCode::from_code(*code);
+        assert!(!named.is_unrecognized(), "{code}");
+        assert_eq!(named.code(), *code);
+        assert_eq!(i64::from(named), *code);
+        assert_eq!(ErrCode::from(*code), named);
+        assert!(ErrCode::ALL.contains(&named), "{code}");
+        let camel: String = name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        assert_eq!(format!("{named:?}"), camel, "{code} is named after `{name}`");
+        assert_eq!(named.info().unwrap().code, *code);
+        assert_eq!(named.class(), errcode::classify(*code));
+        let err = wecom_externalcontact::Error::Api {
+            endpoint: READ.into(),
+            errcode: *code,
+            errmsg: "x".into(),
+        };
+        assert_eq!(err.code(), Some(named));
+    }
+    assert_eq!(ErrCode::from(84061), ErrCode::NotContacts);
+    assert_eq!(ErrCode::from(123_456), ErrCode::Unrecognized(123_456));
+    assert_eq!(ErrCode::Unrecognized(123_456).code(), 123_456);
+    assert!(ErrCode::Unrecognized(123_456).info().is_none());
+    assert_eq!(ErrCode::from_code(0), ErrCode::Unrecognized(0));
+    assert_eq!(errcode::FREQUENCY_LIMIT, ErrCode::FrequencyLimit);
+}

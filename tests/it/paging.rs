@@ -101,3 +101,45 @@ async fn pages_without_partial_failures_carry_none() {
         "the example has no fail_info"
     );
 }
+
+/// Offset-paged endpoints have page streams too: each page with the request (offset) that fetched it and the
+/// next offset, and a walk that stopped resumes from a page without fetching any page twice.
+#[tokio::test]
+async fn offset_page_streams_carry_offsets_and_resume_without_refetching() {
+    const STAT: &str = "externalcontact/groupchat/statistic";
+    let request = GroupchatStatisticRequest::new(1600272000, GroupChatStatisticOwnerFilter::new(["zhangsan"])).limit(4);
+    let s = StandIn::start().await.unwrap();
+    let client = s.client();
+    let pages: Vec<_> = client
+        .groupchat_statistic_pages(request.clone())
+        .try_collect()
+        .await
+        .unwrap();
+    let shape: Vec<(u64, usize, Option<u64>)> = pages
+        .iter()
+        .map(|p| (p.request.offset.map_or(0, u64::from), p.items.len(), p.next_offset))
+        .collect();
+    assert_eq!(shape, [(0, 4, Some(4)), (4, 4, Some(8)), (8, 2, None)]);
+    assert!(pages[2].resume().is_none());
+    assert!(pages.iter().all(|p| p.partial.is_empty()));
+
+    // A fresh stand-in: the first page, then a resumed stream from it; each offset requested once.
+    let s = StandIn::start().await.unwrap();
+    let client = s.client();
+    let mut first = client.groupchat_statistic_pages(request.clone());
+    let page1 = first.next().await.unwrap().unwrap();
+    drop(first);
+    let rest: Vec<_> = client
+        .groupchat_statistic_stream(page1.resume().expect("a next page"))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(page1.items.len() + rest.len(), 10);
+    let offsets: Vec<_> = s
+        .requests()
+        .iter()
+        .filter(|r| r.path == STAT)
+        .map(|r| r.json.as_ref().unwrap().get("offset").cloned())
+        .collect();
+    assert_eq!(offsets, [None, Some(serde_json::json!(4)), Some(serde_json::json!(8))]);
+}

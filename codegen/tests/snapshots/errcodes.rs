@@ -3,3 +3,31 @@
 
 /// WeCom's global error codes, sorted by code, each with its class (from `spec/errcodes.yaml`).
 pub(crate) const ERRCODES: &[crate::errcode::ErrcodeInfo] = &[];
+/// A WeCom errcode by name: one variant per code of `spec/errcodes.yaml`, and
+/// [`Unrecognized`](Self::Unrecognized) for any other code (kept as is). Built with
+/// [`from_code`](Self::from_code) or `From<i64>`; [`Error::code`](crate::Error::code) gives an API
+/// error's. Match it with a wildcard arm: codes can be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrCode {
+    /// A code `spec/errcodes.yaml` does not list.
+    Unrecognized(i64),
+}
+
+impl ErrCode {
+    /// Every named code, in code order.
+    pub const ALL: &'static [ErrCode] = &[];
+    /// The numeric code.
+    pub const fn code(self) -> i64 {
+        match self {
+            ErrCode::Unrecognized(code) => code,
+        }
+    }
+
+    /// The named code of `code`, or [`Unrecognized`](Self::Unrecognized) keeping it.
+    pub const fn from_code(code: i64) -> ErrCode {
+        match code {
+            other => ErrCode::Unrecognized(other),
+        }
+    }
+}

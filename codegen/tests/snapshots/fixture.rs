@@ -267,7 +267,7 @@ pub struct Widget {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::flex::opt_int"
     )]
-    pub createtime: Option<i64>,
+    pub createtime: Option<crate::time::UnixTime>,
     /// A float
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
@@ -310,8 +310,8 @@ impl Widget {
 
     /// Sets `createtime`: Sometimes sent as a string
     #[must_use]
-    pub fn createtime(mut self, value: i64) -> Self {
-        self.createtime = Some(value);
+    pub fn createtime(mut self, value: impl Into<crate::time::UnixTime>) -> Self {
+        self.createtime = Some(value.into());
         self
     }
 
@@ -637,6 +637,27 @@ impl crate::Client {
     /// Every item of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list), page after page, as a stream: follows the cursor until the last page; a list longer than the documented cap is split into several requests.
     ///
     /// Items only: the pages' cursors are dropped; [`Client::fixture_widget_list_pages`](crate::Client::fixture_widget_list_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetListRequest::new(["a"]);
+    /// let mut items = client.fixture_widget_list_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_list_stream(
         &self,
         request: FixtureWidgetListRequest,
@@ -645,6 +666,30 @@ impl crate::Client {
     }
 
     /// Every page of [`Client::fixture_widget_list`](crate::Client::fixture_widget_list) as a stream of [`Page`](crate::paging::Page)s: each with its items, the request and cursor that fetched it, the next cursor (to resume from) and the endpoint's partial-failure fields (none for this endpoint).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetListRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetListRequest::new(["a"]);
+    /// let mut pages = client.fixture_widget_list_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_list_pages(
         &self,
         request: FixtureWidgetListRequest,
@@ -670,11 +715,66 @@ impl crate::Client {
     }
 
     /// Every item of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat), page after page, as a stream: follows the offset until the last page.
+    ///
+    /// Items only: the pages' offsets are dropped; [`Client::fixture_widget_stat_pages`](crate::Client::fixture_widget_stat_pages) keeps them and resumes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetStatRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetStatRequest::new();
+    /// let mut items = client.fixture_widget_stat_stream(request);
+    /// while let Some(item) = items.next().await {
+    ///     println!("{:?}", item?);
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
     pub fn fixture_widget_stat_stream(
         &self,
         request: FixtureWidgetStatRequest,
     ) -> crate::paging::Pages<u64> {
         crate::paging::offset_stream(self.clone(), request)
+    }
+
+    /// Every page of [`Client::fixture_widget_stat`](crate::Client::fixture_widget_stat) as a stream of [`OffsetPage`](crate::paging::OffsetPage)s: each with its items, the request (and offset) that fetched it and the offset of the next page (to resume from).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "standin")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt as _;
+    /// use wecom_externalcontact::models::FixtureWidgetStatRequest;
+    ///
+    /// // A local WeCom for the example; in production, your `Client`.
+    /// let standin = wecom_externalcontact::standin::StandIn::start().await?;
+    /// let client = standin.client();
+    /// let request = FixtureWidgetStatRequest::new();
+    /// let mut pages = client.fixture_widget_stat_pages(request);
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} item(s), partial failures {:?}", page.items.len(), page.partial);
+    ///     // To resume after a crash, store `page.resume()` (the request of the next page) and
+    ///     // start the stream from it.
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "standin"))] fn main() {}
+    /// ```
+    pub fn fixture_widget_stat_pages(
+        &self,
+        request: FixtureWidgetStatRequest,
+    ) -> crate::paging::OffsetPageStream<FixtureWidgetStatRequest> {
+        crate::paging::offset_pages(self.clone(), request)
     }
 
     /// 获取部件 — A GET with query parameters, deprecated, taking a suite token.

@@ -2,10 +2,8 @@
 //! queue tests (in-process and multi-process).
 #![allow(dead_code)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use reqwest::StatusCode;
-use wecom_externalcontact::callback::CallbackCrypto;
+use wecom_externalcontact::callback::{CallbackCrypto, SignedCallback};
 
 pub(crate) const TOKEN: &str = "QDG6eK";
 pub(crate) const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -43,33 +41,34 @@ pub(crate) fn customer_and_seq(event: &wecom_externalcontact::callback::Event) -
     (customer.parse().unwrap(), seq.parse().unwrap())
 }
 
-pub(crate) fn now() -> String {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string()
-}
-
-/// One encrypted, signed delivery: the query and the body WeCom would send.
+/// One encrypted, signed delivery: the query and the body WeCom would send, built by the crate's
+/// [`CallbackCrypto::sign_xml`] and kept as plain fields so a test can tamper with them.
 #[derive(Clone, Debug)]
 pub(crate) struct Delivery {
     pub query: Vec<(&'static str, String)>,
     pub body: String,
 }
 
-pub(crate) fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
-    let timestamp = now();
-    let encrypted = crypto.encrypt(plaintext).unwrap();
-    let nonce = "1372623149".to_string();
-    let signature = crypto.signature(&timestamp, &nonce, &encrypted);
-    Delivery {
-        query: vec![("msg_signature", signature), ("timestamp", timestamp), ("nonce", nonce)],
-        body: format!(
-            "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>\
-             <AgentID><![CDATA[]]></AgentID></xml>"
-        ),
+impl From<SignedCallback> for Delivery {
+    fn from(signed: SignedCallback) -> Delivery {
+        Delivery {
+            query: signed
+                .query_pairs()
+                .map(|(name, value)| (name, value.to_owned()))
+                .to_vec(),
+            body: signed.body(),
+        }
     }
+}
+
+/// `plaintext` signed and encrypted with a timestamp of now on the runtime's clock.
+pub(crate) fn deliver(crypto: &CallbackCrypto, plaintext: &str) -> Delivery {
+    crypto.sign_xml(plaintext).unwrap().into()
+}
+
+/// `plaintext` signed and encrypted with this timestamp (a replay, a clock skew).
+pub(crate) fn deliver_at(crypto: &CallbackCrypto, plaintext: &str, timestamp: &str) -> Delivery {
+    crypto.sign_xml_at(plaintext, timestamp, "1372623149").unwrap().into()
 }
 
 /// POSTs a delivery; a connection failure (a receiver that is gone) is `None`.
