@@ -11,6 +11,7 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 
 #[cfg(all(feature = "axum", feature = "redis"))]
 pub mod callbacks;
+pub mod child;
 pub mod redis_server;
 
 /// A client of the stand-in's corp with this retry policy.
