@@ -10,7 +10,8 @@
 
 use crate::support::callbacks::{contact_event, crypto, customer_and_seq, deliver, post, Delivery as Signed};
 use crate::support::child::Proc;
-use crate::support::redis_server::{connection, RedisServer};
+use crate::support::redis_connection;
+use crate::support::redis_server::RedisServer;
 
 use std::time::{Duration, Instant};
 
@@ -66,7 +67,7 @@ async fn handled_count(conn: &mut redis::aio::MultiplexedConnection, prefix: &st
 async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, customers: usize, seqs: usize, reruns: usize) {
     let n = customers * seqs;
     let queue = RedisQueue::open(&redis.url()).unwrap().prefix(prefix).shards(SHARDS);
-    let mut conn = connection(redis).await;
+    let mut conn = redis_connection(redis).await;
     let start = Instant::now();
     loop {
         let handled = handled_count(&mut conn, prefix).await;

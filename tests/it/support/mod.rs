@@ -478,3 +478,12 @@ pub fn a_valid_add_corp_tag() -> wecom_externalcontact::models::AddCorpTagReques
         .group_name("VIP")
         .tag([NewCorpTag::new("gold")])
 }
+
+/// A connection to `redis` for a test's own reads and writes.
+pub async fn redis_connection(redis: &redis_server::RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
