@@ -15,8 +15,6 @@
 //! cargo run --example callback_queue
 //! cargo run --release --example callback_queue -- --bench 5000
 //! ```
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,50 +23,17 @@ use wecom_externalcontact::callback::{CallbackCrypto, Delivery, Endpoint, Event,
 
 const CORP: &str = "ww-example";
 
-/// A `redis-server` this example started; stopped on drop.
-struct OwnRedis(Child);
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "../tests/it/support/redis_server.rs"]
+mod redis_server;
+use redis_server::RedisServer;
 
 /// The Redis to use: `WECOM_REDIS_URL`, or a throwaway local one (`None` if redis-server is not installed).
-fn redis() -> Option<(String, Option<OwnRedis>)> {
+fn redis() -> Option<(String, Option<RedisServer>)> {
     if let Ok(url) = std::env::var("WECOM_REDIS_URL") {
         return Some((url, None));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let own = OwnRedis(child);
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if start.elapsed() > Duration::from_secs(10) {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((format!("redis://127.0.0.1:{port}/"), Some(own)))
+    let own = RedisServer::start()?;
+    Some((own.url(), Some(own)))
 }
 
 fn event(customer: usize, seq: usize) -> String {

@@ -17,6 +17,10 @@ use wecom_externalcontact::standin::StandIn;
 use wecom_externalcontact::token::RedisTokenStore;
 use wecom_externalcontact::{Budgets, Client};
 
+#[path = "../tests/it/support/redis_server.rs"]
+mod redis_server;
+use redis_server::RedisServer;
+
 const ROUNDS: usize = 10;
 
 #[tokio::main]
@@ -41,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("in-process budget", client(Budgets::default())?),
     ];
     if let Some(r) = &redis {
-        let store = Arc::new(RedisTokenStore::new(&format!("redis://127.0.0.1:{}/", r.port))?.key_prefix("bench:"));
+        let store = Arc::new(RedisTokenStore::new(&r.url())?.key_prefix("bench:"));
         configs.push((
             "Redis budget, 1 step per call",
             client(Budgets::default().fleet(store.clone(), 0.25))?,
@@ -86,49 +90,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// A throwaway `redis-server` on a free loopback port (nothing persisted), killed on drop.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = RedisServer { child, port };
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -10,6 +10,9 @@
 //! and the result is written to a temporary file beside FILE and renamed over it at the end, so FILE is
 //! never half-written. A rerun after a failure or Ctrl-C reuses the finished chunks of `FILE.partial` when
 //! the member list is unchanged.
+//!
+//! Calls keep to WeCom's frequency limits through the client's rate budgets ([`BudgetArgs`]: the share of
+//! the budget, how long a call may wait, off, and fleet budgets shared through Redis).
 
 use crate::fail::Fail;
 use crate::Conn;
@@ -20,9 +23,11 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wecom_externalcontact::models::{BatchGetByUserRequest, GetFollowUserListRequest};
-use wecom_externalcontact::Client;
+use wecom_externalcontact::token::RedisTokenStore;
+use wecom_externalcontact::{Budgets, Client};
 
 /// The documented cap of `userid_list` in `batch/get_by_user`.
 const MEMBERS_PER_REQUEST: usize = 100;
@@ -47,6 +52,77 @@ pub(crate) struct CustomersArgs {
     quiet: bool,
     #[command(flatten)]
     conn: Conn,
+    #[command(flatten)]
+    budgets: BudgetArgs,
+}
+
+/// The rate budgets of the export's calls (WeCom's frequency limits: per corp and API 10,000 calls a
+/// minute and 150,000 an hour; over them WeCom answers 45009 and blocks the API for the corp).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Rate budgets (WeCom's frequency limits)")]
+pub(crate) struct BudgetArgs {
+    /// The share (0 < SHARE ≤ 1) of WeCom's per-corp budget this export may use, leaving the rest to the
+    /// corp's other apps and jobs (e.g. 0.5).
+    #[arg(long, env = "WECOM_BUDGET_SHARE", value_name = "SHARE", default_value_t = 1.0, value_parser = share)]
+    budget_share: f64,
+    /// The longest a call waits for a permit of its budget, or for a 45009 block to end, in seconds; a call
+    /// that would wait longer fails the export (exit 4).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = seconds)]
+    budget_max_wait: f64,
+    /// Never wait: a call over its budget fails the export at once (as --budget-max-wait 0).
+    #[arg(long, conflicts_with = "budget_max_wait")]
+    budget_fail_fast: bool,
+    /// No rate budgets: calls go out as fast as --jobs and --max-concurrency let them, and WeCom may answer
+    /// 45009 (--budget-share and --budget-redis, from flags or the environment, are then ignored).
+    #[arg(long, conflicts_with_all = ["budget_max_wait", "budget_fail_fast"])]
+    no_budgets: bool,
+    /// Share the budgets and the 45009 blocks with every process using this Redis (redis://host:port/db),
+    /// e.g. several exports, or services calling WeCom for the same corp.
+    #[arg(long, env = "WECOM_BUDGET_REDIS_URL", value_name = "URL")]
+    budget_redis: Option<String>,
+    /// With --budget-redis: the share of each budget this process keeps to while Redis is unreachable
+    /// (e.g. 0.25 for one of four processes).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.25, value_parser = share, requires = "budget_redis")]
+    budget_fallback_share: f64,
+}
+
+/// A share of a budget: a number in (0, 1].
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err("a share is a number greater than 0 and at most 1".into()),
+    }
+}
+
+/// A wait in seconds: 0 to 3600.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err("seconds from 0 to 3600 (fractions allowed)".into()),
+    }
+}
+
+impl BudgetArgs {
+    /// The client's budgets these options ask for. A malformed Redis URL is a configuration error (its
+    /// text, which may hold a password, is not repeated).
+    fn budgets(&self) -> Result<Budgets, Fail> {
+        if self.no_budgets {
+            return Ok(Budgets::off());
+        }
+        let wait = if self.budget_fail_fast {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(self.budget_max_wait)
+        };
+        let budgets = Budgets::default().share(self.budget_share).max_wait(wait);
+        Ok(match &self.budget_redis {
+            Some(url) => {
+                let store = RedisTokenStore::new(url).map_err(|e| Fail::config(format!("--budget-redis: {e}")))?;
+                budgets.fleet(Arc::new(store), self.budget_fallback_share)
+            }
+            None => budgets,
+        })
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, otherwise a line per finished chunk.
@@ -240,7 +316,12 @@ fn write_lines(w: &mut impl Write, lines: &[Value]) -> std::io::Result<()> {
 /// Runs the export.
 pub(crate) async fn customers(args: CustomersArgs) -> Result<(), Fail> {
     let started = Instant::now();
-    let client = args.conn.client()?;
+    let client = args
+        .conn
+        .builder()?
+        .budgets(args.budgets.budgets()?)
+        .build()
+        .map_err(Fail::from)?;
     let members = client
         .get_follow_user_list(&GetFollowUserListRequest::new())
         .await?

@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use fail::{Fail, EXIT_CODES};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read, Write};
-use wecom_externalcontact::{catalog, Client, RetryPolicy, DEFAULT_BASE_URL};
+use wecom_externalcontact::{catalog, Client, ClientBuilder, RetryPolicy, DEFAULT_BASE_URL};
 
 /// The WeCom (企业微信) 客户联系 API from the shell: the endpoint catalog, calls with your credentials, a
 /// local stand-in server for tests in any language, a full customer export, and callback debugging.
@@ -123,7 +123,9 @@ enum ExportCommand {
     /// "follow_info": [{…}, …]} with one follow_info per member who added them — each customer once.
     /// With --out the file appears only when complete (written beside it, then renamed); an interrupted
     /// export keeps the finished chunks in FILE.partial and the next run with the same --out resumes from
-    /// them. Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+    /// them. Progress goes to stderr: a bar on a terminal, plain lines otherwise. Calls keep to WeCom's
+    /// frequency limits (rate budgets: over budget a call waits; after a 45009 nothing calls that API until
+    /// WeCom's block ends); the --budget-* options set the share, the wait, and a Redis shared by a fleet.
     #[command(after_help = EXPORT_HELP)]
     Customers(export::CustomersArgs),
 }
@@ -169,10 +171,13 @@ const EXPORT_HELP: &str = "\
 Examples:
   wecom export customers --out customers.jsonl
   wecom export customers | jq -c '[.external_contact.name, (.follow_info | length)]'
+  wecom export customers --out c.jsonl --budget-share 0.5 --budget-max-wait 300
+  wecom export customers --out c.jsonl --budget-redis redis://127.0.0.1:6379/
 
 Exit codes: 0 success; 1 WeCom answered with an error; 3 credentials missing or
-the output not writable; 4 network, timeout or decode error. Rerunning after a
-failure resumes from FILE.partial.";
+the output not writable; 4 network, timeout or decode error, or a call over its
+rate budget longer than --budget-max-wait. Rerunning after a failure resumes
+from FILE.partial.";
 
 /// Where to call and with which credentials.
 #[derive(Args, Debug, Clone)]
@@ -196,6 +201,11 @@ impl Conn {
     /// A client from the flags and WECOM_SECRET (the secret is read from the environment only, never a flag,
     /// so it does not show in the process list or shell history).
     pub fn client(&self) -> Result<Client, Fail> {
+        self.builder()?.build().map_err(Fail::from)
+    }
+
+    /// The client's builder from the flags and WECOM_SECRET, for commands that set more (e.g. budgets).
+    pub fn builder(&self) -> Result<ClientBuilder, Fail> {
         let corp_id = self
             .corp_id
             .clone()
@@ -213,7 +223,7 @@ impl Conn {
         if let Some(n) = self.max_concurrency.and_then(|n| usize::try_from(n).ok()) {
             builder = builder.max_concurrency(n);
         }
-        builder.build().map_err(Fail::from)
+        Ok(builder)
     }
 }
 

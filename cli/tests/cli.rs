@@ -10,6 +10,10 @@ use wecom_externalcontact::callback::CallbackCrypto;
 use wecom_externalcontact::catalog;
 use wecom_externalcontact::standin::{World, WorldConfig};
 
+#[path = "../../tests/it/support/redis_server.rs"]
+mod redis_server;
+use redis_server::RedisServer;
+
 const BIN: &str = env!("CARGO_BIN_EXE_wecom");
 
 /// A `wecom standin` child process, killed when dropped.
@@ -57,7 +61,9 @@ impl StandinProcess {
         cmd.args(args)
             .env("WECOM_BASE_URL", self.info["base_url"].as_str().unwrap())
             .env("WECOM_CORP_ID", self.info["corp_id"].as_str().unwrap())
-            .env("WECOM_SECRET", self.info["secret"].as_str().unwrap());
+            .env("WECOM_SECRET", self.info["secret"].as_str().unwrap())
+            .env_remove("WECOM_BUDGET_SHARE")
+            .env_remove("WECOM_BUDGET_REDIS_URL");
         run(cmd, stdin)
     }
 }
@@ -84,6 +90,8 @@ fn wecom_alone(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("WECOM_CALLBACK_RECEIVE_ID")
         .env_remove("WECOM_REDIS_URL")
         .env_remove("WECOM_CALLBACK_QUEUE_PREFIX")
+        .env_remove("WECOM_BUDGET_SHARE")
+        .env_remove("WECOM_BUDGET_REDIS_URL")
         .envs(env.iter().copied());
     run(cmd, Some(""))
 }
@@ -331,6 +339,131 @@ fn export_writes_each_customer_once_with_all_its_followers() {
     assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(250, 700));
     let o = s.wecom(&["export", "customers", "--attempts", "0"], None);
     assert_eq!(o.status.code(), Some(2), "0 attempts is a usage error: {}", stderr(&o));
+}
+
+/// `wecom export customers --quiet <flags>` against `s`, and how long it took.
+fn export_with(s: &StandinProcess, flags: &[&str]) -> (Output, std::time::Duration) {
+    let mut args = vec!["export", "customers", "--quiet"];
+    args.extend_from_slice(flags);
+    let started = std::time::Instant::now();
+    let o = s.wecom(&args, None);
+    (o, started.elapsed())
+}
+
+#[test]
+fn export_takes_the_budget_options_share_wait_and_fail_fast() {
+    // 8 members, 400 customers: one get_follow_user_list, then one batch/get_by_user stream of 5 pages.
+    let dir = temp_dir("budgets");
+    let s = StandinProcess::start(Some(&dataset_config(&dir, 8, 400)));
+
+    // 0.0002 of WeCom's 10,000 a minute: 2 calls a minute per endpoint, a burst of one. Fail-fast: the
+    // second page is not sent, and the export fails with the typed error (exit 4).
+    let (o, _) = export_with(&s, &["--budget-share", "0.0002", "--budget-fail-fast"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("externalcontact/batch/get_by_user is over its rate budget; not sent"),
+        "{}",
+        stderr(&o)
+    );
+    // The whole budget, fail-fast: nothing waits, the export completes.
+    let (o, _) = export_with(&s, &["--budget-fail-fast"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(8, 400));
+    // 0.006: 60 calls a minute, one about every 1.03 s after the first. Waiting (the default), the
+    // export completes, every page after the first having waited for its permit (4 × 1.03 s at least).
+    let (o, took) = export_with(&s, &["--budget-share", "0.006"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(8, 400));
+    assert!(
+        took.as_secs_f64() >= 3.5,
+        "the pages waited for their permits: {took:?}"
+    );
+    // ... but no longer than --budget-max-wait.
+    let (o, _) = export_with(&s, &["--budget-share", "0.006", "--budget-max-wait", "0.5"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("over its rate budget"), "{}", stderr(&o));
+
+    // Bad values and contradictions are usage errors; --help documents every option.
+    for bad in [
+        &["--budget-share", "0"][..],
+        &["--budget-share", "1.5"],
+        &["--budget-share", "NaN"],
+        &["--budget-max-wait", "-1"],
+        &["--budget-fail-fast", "--budget-max-wait", "3"],
+        &["--no-budgets", "--budget-fail-fast"],
+        &["--budget-fallback-share", "0.5"],
+    ] {
+        let (o, _) = export_with(&s, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    let (o, _) = export_with(&s, &["--budget-redis", "not a url"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("not a url"),
+        "the URL is not echoed: {}",
+        stderr(&o)
+    );
+    let help = wecom_alone(&["export", "customers", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--budget-share",
+        "--budget-max-wait",
+        "--budget-fail-fast",
+        "--no-budgets",
+        "--budget-redis",
+        "--budget-fallback-share",
+        "WECOM_BUDGET_REDIS_URL",
+    ] {
+        assert!(help.contains(flag), "{flag} in --help: {help}");
+    }
+}
+
+#[test]
+fn export_shares_a_45009_block_through_budget_redis_and_no_budgets_holds_nothing() {
+    let Some(redis) = RedisServer::start() else { return };
+    let dir = temp_dir("budget-redis");
+    // Stand-ins that allow 2 batch/get_by_user calls a minute: the third page gets 45009, and WeCom's
+    // block of the endpoint lasts the minute.
+    let standin = |corp: &str| {
+        let path = dir.join(format!("{corp}.json"));
+        let config = serde_json::json!({
+            "corp_id": corp,
+            "customers": { "members": 8, "customers": 400 },
+            "limits": { "endpoints": { "externalcontact/batch/get_by_user": { "per_minute": 2, "per_hour": 100 } } },
+        });
+        std::fs::write(&path, config.to_string()).unwrap();
+        StandinProcess::start(Some(&path))
+    };
+    let url = redis.url();
+    let fleet = ["--budget-redis", url.as_str(), "--budget-fail-fast"];
+
+    // The export that gets the 45009 (at once, fail-fast) holds the endpoint for the corp in Redis ...
+    let a = standin("corp-a");
+    let (o, _) = export_with(&a, &fleet);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("45009"), "{}", stderr(&o));
+    // ... so the next export sharing the Redis does not call it: the typed error, exit 4.
+    let (o, _) = export_with(&a, &fleet);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("batch/get_by_user is held after WeCom's 45009"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Budgets off: the 45009 comes back and nothing is held, so the next export sharing the Redis calls
+    // the endpoint again (and WeCom, still blocking it, answers 45009 again).
+    let b = standin("corp-b");
+    let (o, _) = export_with(&b, &["--no-budgets"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("45009"), "{}", stderr(&o));
+    let (o, _) = export_with(&b, &fleet);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("45009") && !stderr(&o).contains("held after"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -612,64 +745,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A throwaway `redis-server` on a free loopback port, killed on drop (`None` without the binary, outside CI).
-struct RedisProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl RedisProcess {
-    fn start() -> Option<RedisProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let spawned = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--dir", env!("CARGO_TARGET_TMPDIR")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(_) if std::env::var_os("CI").is_none() => {
-                eprintln!("SKIPPED: redis-server is not installed");
-                return None;
-            }
-            Err(e) => panic!("redis-server does not start: {e}"),
-        };
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(10),
-                "redis-server did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Some(RedisProcess {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-        })
-    }
-}
-
 #[test]
 fn drift_prints_yaml_that_makes_the_spec_cover_the_new_field() {
     let dir = temp_dir("drift");
@@ -754,15 +829,15 @@ fn callback_queue_stats_dead_and_replay() {
     use std::time::Duration;
     use wecom_externalcontact::callback::{message_key, Delivery, Event, RedisQueue, Worker};
 
-    let Some(redis) = RedisProcess::start() else { return };
-    let url = redis.url.clone();
+    let Some(redis) = RedisServer::start() else { return };
+    let url = redis.url();
     let env = [
         ("WECOM_REDIS_URL", url.as_str()),
         ("WECOM_CALLBACK_QUEUE_PREFIX", "cli:"),
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _inside = runtime.enter();
-    let queue = RedisQueue::open(&redis.url).unwrap().prefix("cli:").shards(4);
+    let queue = RedisQueue::open(&redis.url()).unwrap().prefix("cli:").shards(4);
     let xml = "<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>\
                <MsgType>event</MsgType><Event>change_external_contact</Event>\
                <ChangeType>del_follow_user</ChangeType><UserID>u</UserID><ExternalUserID>wm-cli</ExternalUserID></xml>";

@@ -764,7 +764,10 @@ fn check_errcodes(files: &[Loaded], errors: &Errors) {
                 s.err("`name: unrecognized` is the catch-all `ErrCode::Unrecognized`: choose another name");
             }
             if let Some(other) = names.insert(&e.name, e.code) {
-                s.err(format!("`name: {}` is also errcode {other}'s: names must be unique", e.name));
+                s.err(format!(
+                    "`name: {}` is also errcode {other}'s: names must be unique",
+                    e.name
+                ));
             }
             if e.zh.trim().is_empty() || e.en.trim().is_empty() {
                 s.err("needs both `zh` (the official meaning) and `en` (a short gloss)");

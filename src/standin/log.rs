@@ -26,6 +26,9 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The `content-type` header.
     pub content_type: Option<String>,
+    /// When it arrived, in unix milliseconds ([`crate::clock::unix_millis`]): tests of several processes
+    /// compare it with times those processes report (e.g. when a 45009 hold ends).
+    pub received_ms: u64,
 }
 
 /// `value` with the credentials in it replaced by `[redacted]`.
@@ -65,6 +68,7 @@ impl std::fmt::Debug for RecordedRequest {
             .field("json", &self.json.as_ref().map(redacted_json))
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .field("content_type", &self.content_type)
+            .field("received_ms", &self.received_ms)
             .finish()
     }
 }

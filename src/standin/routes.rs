@@ -81,6 +81,7 @@ async fn handle(
         json: req.json.clone(),
         body: req.body.to_vec(),
         content_type: req.content_type.clone(),
+        received_ms: crate::clock::unix_millis(),
     });
 
     if req.path == "gettoken" {

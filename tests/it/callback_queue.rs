@@ -6,7 +6,8 @@
 //! The multi-process tests (receivers and workers as OS processes, SIGKILL) are in `callback_queue_fleet`.
 
 use crate::support::callbacks::{contact_event, crypto, customer_and_seq, deliver, post, serve, CORP};
-use crate::support::redis_server::{connection, RedisServer};
+use crate::support::redis_connection;
+use crate::support::redis_server::RedisServer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,7 +91,7 @@ async fn the_durable_router_answers_success_only_once_the_event_is_stored() {
     );
 
     // The stored entry: the decrypted message, its dedupe key, when it was received, the customer.
-    let mut conn = connection(&redis).await;
+    let mut conn = redis_connection(&redis).await;
     let mut found = Vec::new();
     for shard in 0..4 {
         let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
@@ -298,7 +299,7 @@ async fn entries_of_a_dead_worker_are_claimed_after_the_visibility_timeout_and_d
     // before acknowledging it, and died in the second's handler (claimed, attempt 1 counted).
     let event = Event::from_xml(&contact_event(9, 0)).unwrap();
     let stream = format!("q5:shard:{}", queue.shard_of(&event, ""));
-    let mut conn = connection(&redis).await;
+    let mut conn = redis_connection(&redis).await;
     let _: () = redis::cmd("XGROUP")
         .arg("CREATE")
         .arg(&stream)
@@ -407,7 +408,7 @@ async fn trimming_removes_handled_entries_only() {
     assert!(stats.oldest_age().is_some());
     queue.trim().await.unwrap();
     let shard = queue.shard_of(&Event::from_xml(&contact_event(5, 0)).unwrap(), "");
-    let mut conn = connection(&redis).await;
+    let mut conn = redis_connection(&redis).await;
     let len: usize = redis::cmd("XLEN")
         .arg(format!("q6:shard:{shard}"))
         .query_async(&mut conn)

@@ -9,11 +9,10 @@
 //! handler and waits there: the test kills it at that moment, mid-handler, holding the event and its shard.
 
 use crate::support::callbacks::{contact_event, crypto, customer_and_seq, deliver, post, Delivery as Signed};
-use crate::support::redis_server::{connection, RedisServer};
+use crate::support::child::Proc;
+use crate::support::redis_connection;
+use crate::support::redis_server::RedisServer;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -30,94 +29,25 @@ if redis.call('SET', KEYS[1], 1, 'NX') then
 end
 return 0";
 
-/// A child process of this binary, its stdout lines on a channel; killed (SIGKILL) when dropped.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn spawn(role: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "callback_queue_fleet::queue_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("WECOM_QUEUE_CHILD", role)
-            .env("WECOM_QUEUE_REDIS_URL", redis_url)
-            .env("WECOM_QUEUE_PREFIX", prefix)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, lines }
-    }
-
-    /// The first line containing `prefix` (what follows it), within 60 s.
-    fn wait_for(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                // libtest prints `test … ... ` on the line the child's first output continues.
-                Ok(line) if line.contains(prefix) => return after(&line, prefix),
-                Ok(_) => {}
-                Err(_) => panic!("no `{prefix}` line from the child within 60 s"),
-            }
-        }
-    }
-
-    /// The next line containing `prefix`, if one arrived already.
-    fn poll(&self, prefix: &str) -> Option<String> {
-        while let Ok(line) = self.lines.try_recv() {
-            if line.contains(prefix) {
-                return Some(after(&line, prefix));
-            }
-        }
-        None
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-/// What follows `marker` in `line`.
-fn after(line: &str, marker: &str) -> String {
-    line.split_once(marker)
-        .map(|(_, rest)| rest.trim().to_owned())
-        .unwrap_or_default()
+/// A `receiver` or `worker` child (see `queue_child`).
+fn spawn(role: &str, redis_url: &str, prefix: &str, env: &[(&str, &str)]) -> Proc {
+    let mut all = vec![
+        ("WECOM_QUEUE_CHILD", role),
+        ("WECOM_QUEUE_REDIS_URL", redis_url),
+        ("WECOM_QUEUE_PREFIX", prefix),
+    ];
+    all.extend_from_slice(env);
+    Proc::spawn("callback_queue_fleet::queue_child", &all)
 }
 
 fn receiver(redis: &RedisServer, prefix: &str) -> (Proc, String) {
-    let proc = Proc::spawn("receiver", &redis.url(), prefix, &[]);
+    let proc = spawn("receiver", &redis.url(), prefix, &[]);
     let url = proc.wait_for("LISTENING ");
     (proc, url)
 }
 
 fn worker(redis: &RedisServer, prefix: &str, hold: &str) -> Proc {
-    let proc = Proc::spawn("worker", &redis.url(), prefix, &[("WECOM_QUEUE_HOLD", hold)]);
+    let proc = spawn("worker", &redis.url(), prefix, &[("WECOM_QUEUE_HOLD", hold)]);
     proc.wait_for("WORKER READY");
     proc
 }
@@ -137,7 +67,7 @@ async fn handled_count(conn: &mut redis::aio::MultiplexedConnection, prefix: &st
 async fn assert_handled_once_in_order(redis: &RedisServer, prefix: &str, customers: usize, seqs: usize, reruns: usize) {
     let n = customers * seqs;
     let queue = RedisQueue::open(&redis.url()).unwrap().prefix(prefix).shards(SHARDS);
-    let mut conn = connection(redis).await;
+    let mut conn = redis_connection(redis).await;
     let start = Instant::now();
     loop {
         let handled = handled_count(&mut conn, prefix).await;

@@ -11,9 +11,9 @@
 //! are far longer than any step takes, and Redis's own expiry (`PX`, on Redis's clock) is awaited by polling.
 use crate::support;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use support::child;
 use support::redis_server::{free_port, RedisServer};
 use wecom_externalcontact::models::GetFollowUserListRequest;
 use wecom_externalcontact::standin::{StandIn, StandInConfig};
@@ -289,36 +289,17 @@ async fn run_children(n: usize, base_url: &str, corp_id: &str, redis_url: &str) 
 
 /// [`run_children`] with extra environment for the children (see `fleet_child`).
 async fn run_children_with(n: usize, base_url: &str, corp_id: &str, redis_url: &str, env: &[(&str, &str)]) {
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..n)
-        .map(|_| {
-            Command::new(&exe)
-                .args([
-                    "--ignored",
-                    "--exact",
-                    "fleet::fleet_child",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("WECOM_FLEET_CHILD", "1")
-                .env("WECOM_FLEET_BASE_URL", base_url)
-                .env("WECOM_FLEET_CORP_ID", corp_id)
-                .env("WECOM_FLEET_REDIS_URL", redis_url)
-                .envs(env.iter().copied())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+    let mut all = vec![
+        ("WECOM_FLEET_CHILD", "1"),
+        ("WECOM_FLEET_BASE_URL", base_url),
+        ("WECOM_FLEET_CORP_ID", corp_id),
+        ("WECOM_FLEET_REDIS_URL", redis_url),
+    ];
+    all.extend_from_slice(env);
+    let children = (0..n)
+        .map(|_| child::command("fleet::fleet_child", &all).spawn().unwrap())
         .collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let outputs = child::outputs(children).await;
     for o in outputs {
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(

@@ -11,6 +11,7 @@ use wecom_externalcontact::{Client, TokenKind, Upload};
 
 #[cfg(all(feature = "axum", feature = "redis"))]
 pub(crate) mod callbacks;
+pub(crate) mod child;
 pub(crate) mod redis_server;
 
 /// A client of the stand-in's corp with this retry policy.
@@ -489,4 +490,13 @@ pub(crate) fn a_valid_add_corp_tag() -> wecom_externalcontact::models::AddCorpTa
     AddCorpTagRequest::new()
         .group_name("VIP")
         .tag([NewCorpTag::new("gold")])
+}
+
+/// A connection to `redis` for a test's own reads and writes.
+pub(crate) async fn redis_connection(redis: &redis_server::RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
 }

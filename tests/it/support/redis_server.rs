@@ -1,5 +1,14 @@
-//! A throwaway `redis-server` for tests: started on a free loopback port, nothing persisted, killed on drop.
+//! A throwaway `redis-server` for tests and examples: started on a free loopback port, nothing persisted,
+//! killed on drop.
+//!
+//! The one copy of it: the integration tests have it as `support::redis_server`, the CLI's tests
+//! (`cli/tests/cli.rs`) and the examples that need a Redis (`examples/callback_queue.rs`,
+//! `examples/limits_bench.rs`) include this file with `#[path]`. So it uses only `std` (no `redis` crate,
+//! which the CLI's tests do not have), and its scratch directory comes from `CARGO_TARGET_TMPDIR` where
+//! Cargo sets one (tests), else the system's temporary directory (examples).
+#![allow(dead_code)]
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,11 +31,7 @@ impl RedisServer {
     /// Starts one that keeps every acknowledged write across [`restart`](Self::restart) (an append-only
     /// file synced on every write, in a fresh directory under the target's tmp dir).
     pub(crate) fn start_persistent() -> Option<RedisServer> {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "redis-aof-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let dir = scratch_dir().join(format!("redis-aof-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
         Self::start_with(vec![
             "--appendonly".into(),
@@ -55,7 +60,7 @@ impl RedisServer {
             if std::env::var_os("CI").is_some() {
                 panic!("redis-server is not installed (CI must install it: apt-get install -y redis-server)");
             }
-            eprintln!("SKIPPED: redis-server is not installed; `apt-get install -y redis-server` runs this test");
+            eprintln!("SKIPPED: redis-server is not installed; `apt-get install -y redis-server` runs this");
             return None;
         };
         let mut server = RedisServer {
@@ -73,7 +78,7 @@ impl RedisServer {
         let mut command = Command::new(&self.bin);
         command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
         if self.persistence.is_empty() {
-            command.args(["--appendonly", "no", "--dir", env!("CARGO_TARGET_TMPDIR")]);
+            command.args(["--appendonly", "no", "--dir"]).arg(scratch_dir());
         } else {
             command.args(&self.persistence);
         }
@@ -134,12 +139,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// A connection to `redis` for a test's own reads and writes.
-#[allow(dead_code)]
-pub(crate) async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+/// Where a server may write: the target's tmp dir under `cargo test`, else the system's temporary directory.
+fn scratch_dir() -> PathBuf {
+    option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from)
 }
