@@ -160,13 +160,13 @@ impl MemoryDedupe {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.sweep(now, self.capacity);
-        if let Some(slot) = inner.slots.get(key) {
-            if slot.expires > now {
-                return match slot.state {
-                    SlotState::InFlight => Claim::InFlight,
-                    SlotState::Done => Claim::Done,
-                };
-            }
+        if let Some(slot) = inner.slots.get(key)
+            && slot.expires > now
+        {
+            return match slot.state {
+                SlotState::InFlight => Claim::InFlight,
+                SlotState::Done => Claim::Done,
+            };
         }
         inner.write(key, SlotState::InFlight, expiry(now, lease));
         inner.sweep(now, self.capacity);

@@ -90,11 +90,12 @@ impl Fleet {
     pub(crate) async fn step(&self, lease_key: &str, hold_key: &str, windows: &[Window]) -> crate::Result<Step> {
         if self.batch > 1 {
             let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((left, until)) = leases.get_mut(lease_key) {
-                if *left > 0 && crate::clock::now() < *until {
-                    *left -= 1;
-                    return Ok(Step::Granted);
-                }
+            if let Some((left, until)) = leases.get_mut(lease_key)
+                && *left > 0
+                && crate::clock::now() < *until
+            {
+                *left -= 1;
+                return Ok(Step::Granted);
             }
         }
         let mut keys = Vec::with_capacity(windows.len() + 1);

@@ -131,11 +131,11 @@ pub(super) fn admit(inner: &Arc<Inner>, path: &str) -> Result<Option<Admitted>, 
         }
         c.calls.push_back(now);
     }
-    if let Some(max) = limits.max_concurrency {
-        if c.in_flight >= max {
-            c.refused_45033 += 1;
-            return Err((45033, "api concurrent out of limit (stand-in)"));
-        }
+    if let Some(max) = limits.max_concurrency
+        && c.in_flight >= max
+    {
+        c.refused_45033 += 1;
+        return Err((45033, "api concurrent out of limit (stand-in)"));
     }
     c.in_flight += 1;
     Ok(Some(Admitted {

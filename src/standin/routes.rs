@@ -177,10 +177,10 @@ fn typed_request(ep: &Endpoint, req: &mut Incoming) -> Result<Value, (i64, Strin
             return Err((40005, format!("invalid multipart: expected a part named {part}")));
         }
     }
-    if let Some(validate) = catalog::request_validator(&req.path) {
-        if let Err(m) = validate(&request) {
-            return Err((40058, format!("invalid parameter: {m}")));
-        }
+    if let Some(validate) = catalog::request_validator(&req.path)
+        && let Err(m) = validate(&request)
+    {
+        return Err((40058, format!("invalid parameter: {m}")));
     }
     // The rules the docs state in words (the spec's `rules`), as WeCom answers them: 40058 不合法的参数.
     if let Some(rule) = catalog::RequestRule::broken(ep, &request) {

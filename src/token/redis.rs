@@ -98,10 +98,10 @@ impl RedisTokenStore {
     }
 
     async fn conn(&self) -> Result<ConnectionManager> {
-        if let Some(until) = *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) {
-            if Instant::now() < until {
-                return Err(Error::Store("redis: unreachable (retrying shortly)".into()));
-            }
+        if let Some(until) = *self.down_until.lock().unwrap_or_else(|p| p.into_inner())
+            && Instant::now() < until
+        {
+            return Err(Error::Store("redis: unreachable (retrying shortly)".into()));
         }
         let manager = self
             .manager

@@ -232,10 +232,10 @@ impl SharedFetch {
                 _ => {}
             }
         }
-        if let (Some(until), Some(Err(e))) = (flight.retry_after, &flight.outcome) {
-            if Instant::now() < until {
-                return Err(e.clone());
-            }
+        if let (Some(until), Some(Err(e))) = (flight.retry_after, &flight.outcome)
+            && Instant::now() < until
+        {
+            return Err(e.clone());
         }
         // Another client or process may have stored one since we looked.
         if let Some(t) = self.lookup(key, &state).await {
@@ -261,10 +261,11 @@ impl SharedFetch {
         };
         match &outcome {
             Ok(_) => {
-                if fetched_here && (flight.failures > 0 || fleet_failure.is_some()) {
-                    if let Err(e) = self.store.set_failure(key, None, Duration::ZERO).await {
-                        self.store_failed("set_failure", &e);
-                    }
+                if fetched_here
+                    && (flight.failures > 0 || fleet_failure.is_some())
+                    && let Err(e) = self.store.set_failure(key, None, Duration::ZERO).await
+                {
+                    self.store_failed("set_failure", &e);
                 }
                 flight.failures = 0;
                 flight.retry_after = None;
@@ -388,10 +389,8 @@ impl SharedFetch {
                 }
             }
         }
-        if leased {
-            if let Err(e) = self.store.release(key, &owner).await {
-                self.store_failed("release", &e);
-            }
+        if leased && let Err(e) = self.store.release(key, &owner).await {
+            self.store_failed("release", &e);
         }
         FleetOutcome::Done(outcome, true)
     }
@@ -406,10 +405,10 @@ impl SharedFetch {
                 *local = None;
             }
         }
-        if let Ok(mut flight) = state.flight.try_lock() {
-            if matches!(&flight.outcome, Some(Ok(t)) if t.token.expose() == failed) {
-                flight.outcome = None;
-            }
+        if let Ok(mut flight) = state.flight.try_lock()
+            && matches!(&flight.outcome, Some(Ok(t)) if t.token.expose() == failed)
+        {
+            flight.outcome = None;
         }
         match self.store.clear_if(key, failed).await {
             Ok(dropped) => {

@@ -79,7 +79,7 @@ impl Seen {
 }
 
 /// A handler that records each event.
-fn recorder(seen: &Seen) -> impl Fn(Event) -> std::future::Ready<()> + Clone {
+fn recorder(seen: &Seen) -> impl Fn(Event) -> std::future::Ready<()> + Clone + use<> {
     let seen = seen.clone();
     move |event| {
         seen.record(&event);

@@ -385,10 +385,10 @@ impl RedisQueue {
         };
         // The first entry not yet delivered has an id above the last delivered one.
         let mut safe = (delivered.0, delivered.1.saturating_add(1));
-        if let Some((first_pending, _)) = pending_summary(connection, &stream).await? {
-            if let Some(pending) = parse_id(&first_pending) {
-                safe = safe.min(pending);
-            }
+        if let Some((first_pending, _)) = pending_summary(connection, &stream).await?
+            && let Some(pending) = parse_id(&first_pending)
+        {
+            safe = safe.min(pending);
         }
         let now = server_millis(connection).await?;
         let age_limit = u64::try_from(self.keep_for.as_millis()).unwrap_or(u64::MAX);
