@@ -59,13 +59,32 @@ pub fn unix_secs() -> u64 {
 }
 
 /// The wall clock shifted by tokio's clock's lead over the real monotonic clock (zero unless time is paused).
+///
+/// Reads go through an anchor, a (wall clock, monotonic clock) pair read together and renewed once a real
+/// minute has passed: the time is the anchor's wall clock plus how far tokio's clock is past the anchor's
+/// monotonic reading. Reading the three clocks afresh on every call would let the real time that passes
+/// between the reads (a busy machine makes it a millisecond or more) leak into a paused test's unix time;
+/// through the anchor a paused time stands still exactly, while production follows the wall clock (a step of
+/// it is seen within a minute; both clocks are slewed alike meanwhile).
 fn unix_now() -> SystemTime {
+    use std::sync::Mutex;
+    static ANCHOR: Mutex<Option<(SystemTime, std::time::Instant)>> = Mutex::new(None);
     let real = std::time::Instant::now();
-    let wall = SystemTime::now();
+    let (wall0, real0) = {
+        let mut anchor = ANCHOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *anchor {
+            Some((wall0, real0)) if real.saturating_duration_since(real0) < Duration::from_secs(60) => (wall0, real0),
+            _ => {
+                let fresh = (SystemTime::now(), std::time::Instant::now());
+                *anchor = Some(fresh);
+                fresh
+            }
+        }
+    };
     let runtime = Instant::now().into_std();
-    match runtime.checked_duration_since(real) {
-        Some(ahead) => wall.checked_add(ahead).unwrap_or(wall),
-        None => wall.checked_sub(real.duration_since(runtime)).unwrap_or(wall),
+    match runtime.checked_duration_since(real0) {
+        Some(ahead) => wall0.checked_add(ahead).unwrap_or(wall0),
+        None => wall0.checked_sub(real0.duration_since(runtime)).unwrap_or(wall0),
     }
 }
 
