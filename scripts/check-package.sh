@@ -73,12 +73,30 @@ while IFS=$'\t' read -r name version; do
   echo "$name $version: $(tar -tzf "$crate" | wc -l) files, $(du -k "$crate" | cut -f1) KiB"
 done <<<"$members"
 
+# The workspace's build profiles (`[profile.*]`, e.g. no debug info for dependencies): a profile is part of
+# every artifact's identity, so with cargo's defaults here nothing the main build compiled would be reused.
+profiles=$(python3 - <<'PY'
+import json, tomllib
+def emit(prefix, table):
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    if scalars:
+        print(f"[{prefix}]")
+        for k, v in scalars.items():
+            print(f"{k} = {json.dumps(v)}")
+    for k, v in table.items():
+        if isinstance(v, dict):
+            emit(f"{prefix}.{json.dumps(k) if not k.replace('-', '').replace('_', '').isalnum() else k}", v)
+for name, table in tomllib.load(open("Cargo.toml", "rb")).get("profile", {}).items():
+    emit(f"profile.{name}", table)
+PY
+)
+
 # A copy of a crate that depends on the packaged crates: the lock pins the workspace's dependency versions.
 consumer() { # <dir> [<source dir>]
   mkdir -p "$1"
   if [ -n "${2:-}" ]; then cp -r "$2"/. "$1"/; fi
   cp Cargo.lock "$1/Cargo.lock"
-  printf '\n[patch.crates-io]\n%s' "$patch" >>"$1/Cargo.toml"
+  printf '\n[patch.crates-io]\n%s\n%s\n' "$patch" "$profiles" >>"$1/Cargo.toml"
 }
 
 sources_digest() { (cd "$work/unpacked" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum); }
