@@ -495,3 +495,21 @@ async fn fleet_child() {
     }
     println!("FLEET CHILD: {} calls ok", results.len());
 }
+
+/// The test Redis starter never mistakes another listener for its server: on a port someone else holds,
+/// the server it starts is refused (it exits, or the pid in `INFO` is not its own), and `start` then picks
+/// another port (no free-port race between tests).
+#[test]
+fn the_redis_starter_refuses_a_port_that_another_process_holds() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let Some(first) = RedisServer::start() else { return };
+    assert!(
+        RedisServer::start_on(port).is_none(),
+        "a server on a taken port was accepted"
+    );
+    // A foreign Redis on a port: a second one there is refused too, and the first keeps answering.
+    assert!(RedisServer::start_on(first.port()).is_none());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", first.port())).is_ok());
+    drop(taken);
+}

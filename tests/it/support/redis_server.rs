@@ -25,7 +25,12 @@ impl RedisServer {
     /// Starts one. Without the `redis-server` binary: `None` and a message (outside CI), a panic in CI
     /// (`.ci/run` installs it), so CI never skips the Redis tests silently.
     pub(crate) fn start() -> Option<RedisServer> {
-        Self::start_with(Vec::new())
+        Self::start_with(Vec::new(), None)
+    }
+
+    /// Starts one on `port` and nowhere else (a test of this starter): `None` when the port is taken.
+    pub(crate) fn start_on(port: u16) -> Option<RedisServer> {
+        Self::start_with(Vec::new(), Some(port))
     }
 
     /// Starts one that keeps every acknowledged write across [`restart`](Self::restart) (an append-only
@@ -33,17 +38,20 @@ impl RedisServer {
     pub(crate) fn start_persistent() -> Option<RedisServer> {
         let dir = scratch_dir().join(format!("redis-aof-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        Self::start_with(vec![
-            "--appendonly".into(),
-            "yes".into(),
-            "--appendfsync".into(),
-            "always".into(),
-            "--dir".into(),
-            dir.to_string_lossy().into_owned(),
-        ])
+        Self::start_with(
+            vec![
+                "--appendonly".into(),
+                "yes".into(),
+                "--appendfsync".into(),
+                "always".into(),
+                "--dir".into(),
+                dir.to_string_lossy().into_owned(),
+            ],
+            None,
+        )
     }
 
-    fn start_with(persistence: Vec<String>) -> Option<RedisServer> {
+    fn start_with(persistence: Vec<String>, only_port: Option<u16>) -> Option<RedisServer> {
         let bin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -69,11 +77,24 @@ impl RedisServer {
             bin,
             persistence,
         };
-        server.launch();
-        Some(server)
+        if let Some(port) = only_port {
+            server.port = port;
+            return server.launch().then_some(server);
+        }
+        // The port was free a moment ago; another process may take it before redis-server binds it (then our
+        // server exits, or a foreign listener answers). `launch` tells, and a new port is tried.
+        for _ in 0..5 {
+            if server.launch() {
+                return Some(server);
+            }
+            server.port = free_port();
+        }
+        panic!("redis-server could not listen on a free loopback port in 5 attempts");
     }
 
-    fn launch(&mut self) {
+    /// Starts the server on `self.port` and waits until it answers there as itself (its `INFO` names the
+    /// child's pid). `false` when it exited or another process answers on the port (it lost the port).
+    fn launch(&mut self) -> bool {
         let port = self.port;
         let mut command = Command::new(&self.bin);
         command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
@@ -82,27 +103,45 @@ impl RedisServer {
         } else {
             command.args(&self.persistence);
         }
-        let child = command
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        self.child = Some(child);
+        let pid = child.id();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                return false;
+            }
+            match server_pid(port) {
+                Some(p) if p == pid => break,
+                Some(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+                None => {}
+            }
             assert!(
                 Instant::now() < deadline,
                 "redis-server did not listen on {port} within 10 s"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.child = Some(child);
+        true
     }
 
     /// Starts the server again on the same port (after [`stop`](Self::stop)); with
     /// [`start_persistent`](Self::start_persistent) it comes back with its data.
     pub(crate) fn restart(&mut self) {
         self.stop();
-        self.launch();
+        assert!(
+            self.launch(),
+            "redis-server could not listen on its port {} again",
+            self.port
+        );
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -142,4 +181,24 @@ pub(crate) fn free_port() -> u16 {
 /// Where a server may write: the target's tmp dir under `cargo test`, else the system's temporary directory.
 fn scratch_dir() -> PathBuf {
     option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+/// The pid of the Redis server listening on `port` (its `INFO server`), or `None` when nothing answers yet.
+fn server_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !answer.windows(11).any(|w| w == b"process_id:") || !answer.ends_with(b"\r\n") {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let line = text.lines().find_map(|l| l.strip_prefix("process_id:"))?;
+    line.trim().parse().ok()
 }
