@@ -10,7 +10,7 @@
 //! ```
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use wecom_externalcontact::callback::{CallbackCrypto, Endpoint, Event};
 
 const SENDERS: usize = 16;
@@ -38,7 +38,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = format!("http://{}/", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs().to_string();
     let mut deliveries = Vec::with_capacity(events);
     for i in 0..events {
         let xml = format!(
@@ -47,14 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              <Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType>\
              <UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[wm-bench-{i}]]></ExternalUserID></xml>"
         );
-        let encrypted = crypto.encrypt(&xml)?;
-        let query = format!(
-            "{url}?msg_signature={}&timestamp={timestamp}&nonce=bench",
-            crypto.signature(&timestamp, "bench", &encrypted)
-        );
-        let body =
-            format!("<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>");
-        deliveries.push((query, body));
+        let signed = crypto.sign_xml(&xml)?;
+        deliveries.push((signed.uri(&url), signed.body()));
     }
     let deliveries = Arc::new(Mutex::new(deliveries));
     let http = reqwest::Client::builder().pool_max_idle_per_host(SENDERS).build()?;

@@ -17,7 +17,7 @@
 //! ```
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use wecom_externalcontact::callback::{CallbackCrypto, Delivery, Endpoint, Event, RedisQueue, Worker};
 
@@ -54,13 +54,8 @@ fn event(customer: usize, seq: usize) -> String {
 
 /// (URL with the signed query, body) of one encrypted delivery, as WeCom sends it.
 fn seal(crypto: &CallbackCrypto, url: &str, plaintext: &str) -> Result<(String, String), Box<dyn std::error::Error>> {
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs().to_string();
-    let encrypted = crypto.encrypt(plaintext)?;
-    let signature = crypto.signature(&timestamp, "nonce", &encrypted);
-    Ok((
-        format!("{url}?msg_signature={signature}&timestamp={timestamp}&nonce=nonce"),
-        format!("<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"),
-    ))
+    let signed = crypto.sign_xml(plaintext)?;
+    Ok((signed.uri(url), signed.body()))
 }
 
 async fn serve(router: axum::Router) -> Result<String, Box<dyn std::error::Error>> {

@@ -132,18 +132,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         corp = standin.corp_id()
     );
     // WeCom delivers again when an answer is late or lost: the second copy is acknowledged, not handled.
+    // `sign_xml`: the signed, encrypted request WeCom would send for this event, in one call.
+    let signed = wecom.sign_xml(&event)?;
     for delivery in ["Event POST", "WeCom's redelivery"] {
-        let encrypted = wecom.encrypt(&event)?;
-        let sig = wecom.signature(timestamp, nonce, &encrypted);
-        let body = format!("<xml><ToUserName><![CDATA[{}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>", standin.corp_id());
         let reply = http
-            .post(&url)
-            .query(&[
-                ("msg_signature", sig.as_str()),
-                ("timestamp", timestamp),
-                ("nonce", nonce),
-            ])
-            .body(body)
+            .post(signed.uri(&url))
+            .body(signed.body())
             .send()
             .await?
             .text()
