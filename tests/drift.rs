@@ -14,7 +14,8 @@ use wecom_externalcontact::{catalog, Client};
 // Values the answers carry that no report may show.
 const NESTED_VALUE: &str = "DRIFT-nested-value-7f3a";
 const RETYPED_VALUE: i64 = 918_273_645;
-const ENUM_VALUE: i64 = 77;
+// Long enough that no timestamp or port in a log line can contain it by chance (77 once did: "14:32:14.077137Z").
+const ENUM_VALUE: i64 = 736_451_928;
 
 #[path = "capture/mod.rs"]
 mod capture;
