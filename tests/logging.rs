@@ -7,7 +7,8 @@ mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
-use support::redis_server::{free_port, RedisServer};
+use support::redis_server::RedisServer;
+use support::ClosedPort;
 use wecom_externalcontact::models::{GetCorpTagListRequest, GetFollowUserListRequest, RemarkRequest};
 use wecom_externalcontact::standin::{StandIn, StandInConfig};
 use wecom_externalcontact::token::RedisTokenStore;
@@ -30,9 +31,10 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
     })
     .await
     .unwrap();
+    let closed = ClosedPort::new();
     let store_url = redis
         .as_ref()
-        .map_or_else(|| format!("redis://127.0.0.1:{}/", free_port()), |r| r.url());
+        .map_or_else(|| format!("redis://127.0.0.1:{}/", closed.port()), |r| r.url());
     let client = Client::builder()
         .corp_id(s.corp_id())
         .secret(SECRET)
@@ -99,10 +101,11 @@ async fn no_token_or_secret_in_any_log_line_and_every_call_is_logged() {
         .await
         .unwrap_err();
     // A transport failure.
+    let refusing = ClosedPort::new();
     let nowhere = Client::builder()
         .corp_id("ww-nowhere")
         .secret(SECRET)
-        .base_url(format!("http://127.0.0.1:{}", free_port()))
+        .base_url(format!("http://127.0.0.1:{}", refusing.port()))
         .build()
         .unwrap();
     nowhere

@@ -14,7 +14,8 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 use support::child;
-use support::redis_server::{free_port, RedisServer};
+use support::redis_server::RedisServer;
+use support::ClosedPort;
 use wecom_externalcontact::models::GetFollowUserListRequest;
 use wecom_externalcontact::standin::{StandIn, StandInConfig};
 use wecom_externalcontact::token::{
@@ -431,7 +432,8 @@ async fn a_refusal_is_shared_through_the_store_and_cleared_by_success() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_still_succeed_when_redis_is_unreachable() {
     let s = standin(50).await;
-    let nowhere = format!("redis://127.0.0.1:{}/", free_port());
+    let closed = ClosedPort::new();
+    let nowhere = format!("redis://127.0.0.1:{}/", closed.port());
     run_children(3, &s.base_url(), s.corp_id(), &nowhere).await;
     assert_eq!(s.gettoken_count(), 3, "each process fetched once, directly");
     assert_eq!(calls_to(&s, "externalcontact/get_follow_user_list"), 150);

@@ -271,12 +271,9 @@ async fn decode_errors_name_the_endpoint_and_show_an_excerpt() {
 
 #[tokio::test]
 async fn transport_and_timeout_errors() {
-    // Nothing listens on a port we just released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port that is held but refuses connections.
+    let closed = support::ClosedPort::new();
+    let port = closed.port();
     let client = Client::builder()
         .corp_id("c")
         .secret(SECRET)

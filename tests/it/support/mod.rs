@@ -500,3 +500,27 @@ pub(crate) async fn redis_connection(redis: &redis_server::RedisServer) -> redis
         .await
         .unwrap()
 }
+
+/// A loopback port that refuses connections for as long as this value lives: the port is bound (so no other
+/// server, e.g. a Redis another test starts, can take it) but never listened on, so a connection is refused
+/// at once. Tests that need "nowhere" use this instead of a port they released (which another process may
+/// bind in between).
+pub(crate) struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl ClosedPort {
+    /// Binds a fresh loopback port without listening on it.
+    pub(crate) fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        Self { _socket: socket, port }
+    }
+
+    /// The port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
