@@ -118,6 +118,19 @@ impl FieldReader {
             .map(|(_, node)| node)
     }
 
+    /// Removes the fields with this name up to and including the first that is not blank text, and returns
+    /// that one. For the types whose blank value is "absent" (optional numbers and times, lists), which
+    /// write nothing back: a leading blank occurrence left behind would stand, in the JSON form, where the
+    /// typed value is read from, and `from_json(to_json(e))` would not give `e` back.
+    fn take_skipping_blank(&mut self, name: &str) -> Option<Node> {
+        loop {
+            match self.take(name)? {
+                Node::Text(text) if text.trim().is_empty() => continue,
+                node => return Some(node),
+            }
+        }
+    }
+
     /// Removes the first field with this name, which must be text.
     fn take_text(&mut self, name: &'static str) -> Result<Option<String>, CallbackError> {
         match self.take(name) {
@@ -221,11 +234,17 @@ macro_rules! wire_field_for_scalars {
 
         impl WireField for Option<$ty> {
             fn take(reader: &mut FieldReader, name: &'static str) -> Result<Self, CallbackError> {
-                match reader.take_text(name)? {
-                    None => Ok(None),
-                    Some(text) if <$ty as Scalar>::blank_is_absent() && text.trim().is_empty() => Ok(None),
-                    Some(text) => <$ty as Scalar>::parse(name, text).map(Some),
+                if <$ty as Scalar>::blank_is_absent() {
+                    return match reader.take_skipping_blank(name) {
+                        None => Ok(None),
+                        Some(Node::Text(text)) => <$ty as Scalar>::parse(name, text).map(Some),
+                        Some(Node::Element(_)) => Err(CallbackError::InvalidField {
+                            field: name,
+                            expected: "text",
+                        }),
+                    };
                 }
+                reader.take_text(name)?.map(|text| <$ty as Scalar>::parse(name, text)).transpose()
             }
             fn put<'a>(&'a self, name: &'static str, out: &mut Vec<(&'a str, Out<'a>)>) {
                 if let Some(value) = self {
@@ -264,9 +283,8 @@ impl WireField for Vec<String> {
             field: name,
             expected: "a list of <Item> elements",
         };
-        match reader.take(name) {
+        match reader.take_skipping_blank(name) {
             None => Ok(Vec::new()),
-            Some(Node::Text(text)) if text.trim().is_empty() => Ok(Vec::new()),
             Some(Node::Text(_)) => Err(invalid),
             Some(Node::Element(children)) => children
                 .into_entries()

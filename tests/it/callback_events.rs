@@ -351,6 +351,60 @@ fn fields_a_known_event_does_not_name_are_kept_in_extra() {
     assert_eq!(Event::from_json(&json.to_string()).unwrap(), parsed);
 }
 
+/// A blank occurrence of a field whose blank value is "absent" (an optional number, a list) does not hide a
+/// later one: the first occurrence that is not blank is the value, so the JSON form gives the same event back
+/// (found by `generated_events_with_a_valid_envelope_decode`: a blank `<ChatSeq>` then an element one decoded,
+/// and its JSON did not).
+#[test]
+fn a_blank_occurrence_before_the_value_is_skipped_and_the_json_round_trip_holds() {
+    let xml = suite_acquisition(
+        1700000000,
+        "message_from_customer",
+        "<ChatSeq></ChatSeq><ChatSeq>5</ChatSeq>",
+    );
+    let parsed = Event::from_xml(&xml).unwrap();
+    match &parsed.kind {
+        EventKind::AcquisitionMessageFromCustomer { chat_seq, .. } => assert_eq!(*chat_seq, Some(5)),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(parsed.extra.is_empty(), "{:?}", parsed.extra);
+    assert_eq!(
+        Event::from_json(&serde_json::to_string(&parsed).unwrap()).unwrap(),
+        parsed
+    );
+
+    // The value after the blank one is an element: refused, as a lone element would be.
+    let xml = suite_acquisition(
+        1700000000,
+        "message_from_customer",
+        "<ChatSeq></ChatSeq><ChatSeq><ToUserName></ToUserName></ChatSeq>",
+    );
+    assert_eq!(
+        kind(Event::from_xml(&xml)),
+        CallbackError::InvalidField {
+            field: "ChatSeq",
+            expected: "text"
+        }
+    );
+
+    // Lists likewise: an empty <MemChangeList/> before the real one.
+    let xml = EXTERNAL_CHAT_UPDATE_APP_SAMPLE.replacen(
+        "<MemChangeList>",
+        "<MemChangeList></MemChangeList><MemChangeList>",
+        1,
+    );
+    let parsed = Event::from_xml(&xml).unwrap();
+    match &parsed.kind {
+        EventKind::ExternalChatUpdate { mem_change_list, .. } => assert!(!mem_change_list.is_empty()),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(parsed.extra.is_empty(), "{:?}", parsed.extra);
+    assert_eq!(
+        Event::from_json(&serde_json::to_string(&parsed).unwrap()).unwrap(),
+        parsed
+    );
+}
+
 #[test]
 fn messages_without_event_are_unknown() {
     let xml = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>\
