@@ -221,13 +221,22 @@ async fn with_redis_down_no_event_gets_a_200_and_resent_events_are_handled_once(
     redis.stop();
     let mut refused = Vec::new();
     let mut answers = std::collections::BTreeMap::new();
+    // The customers' events of one round at once (as WeCom sends them), the rounds one after another.
     for seq in 2..5 {
-        for customer in 0..40 {
-            let delivery = deliver(&wecom, &contact_event(customer, seq));
-            let status = post(&http, &urls[customer % 2], &delivery).await;
+        let round: Vec<_> = (0..40)
+            .map(|customer| deliver(&wecom, &contact_event(customer, seq)))
+            .collect();
+        let statuses = futures_util::future::join_all(
+            round
+                .iter()
+                .enumerate()
+                .map(|(customer, delivery)| post(&http, &urls[customer % 2], delivery)),
+        )
+        .await;
+        for status in statuses {
             *answers.entry(format!("{status:?}")).or_insert(0) += 1;
-            refused.push(delivery);
         }
+        refused.extend(round);
     }
     assert_eq!(
         answers,
