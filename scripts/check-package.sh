@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Packages every publishable workspace member, unpacks the tarballs and builds from them what a crates.io user
 # would: the consumer crate in tests/consumer (the SDK and, as its build-dependency, the generator) run against
-# the embedded stand-in, and the `wecom` binary of the packaged CLI. A file the build needs left out of a
+# the embedded stand-in, and a check of the packaged CLI. A file the build needs left out of a
 # package, a path dependency without a version or a build script that reaches outside its package fails here;
 # so does a build script that writes into its package's sources instead of OUT_DIR (the unpacked sources are
 # compared before and after the builds).
 #
 # This replaces `cargo package`'s own verification, which builds each crate alone with its default features: a
-# dependency graph per crate, three more than CI otherwise builds (minutes on 2 cores). The CLI is built here
+# dependency graph per crate, three more than CI otherwise builds (minutes on 2 cores). The CLI is checked here
 # beside a crate that asks for the features the workspace's test build has (`align`), so its dependencies are
-# the ones `cargo test --workspace --all-features` built; the consumer keeps its own graph on purpose (it checks
+# the ones clippy checked in .ci/run; the consumer keeps its own graph on purpose (it checks
 # what depending on the SDK does to a user's build).
 #
 #   scripts/check-package.sh             # what .ci/run runs
@@ -108,9 +108,9 @@ consumer "$work/consumer" tests/consumer
 
 cli=$(awk -F'\t' '$1 == "wecom-cli" { print $1 "-" $2 }' <<<"$members")
 if [ -n "$cli" ]; then
-  echo "== the packaged CLI: builds from the tarballs and lists the endpoints"
+  echo "== the packaged CLI: checks from the tarballs"
   # `align` asks for the features the workspace's dev-dependencies turn on, so the dependencies resolve to the
-  # ones the test build compiled; the crates from the tarballs are what compiles here.
+  # ones clippy checked; the crates from the tarballs are what compiles here.
   mkdir -p "$work/cli/align/src"
   dev_deps=$(python3 - <<'PY'
 import tomllib
@@ -136,10 +136,12 @@ PY
   cp -r "$work/unpacked/$cli" "$work/cli/wecom-cli"
   printf '[workspace]\nresolver = "2"\nmembers = ["align", "wecom-cli"]\n' >"$work/cli/Cargo.toml"
   consumer "$work/cli"
-  (cd "$work/cli" && cargo build --quiet --workspace --target-dir "$target")
-  n=$("$target/debug/wecom" endpoints --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
-  [ "$n" -ge 100 ] || { echo "the packaged wecom lists $n endpoints"; exit 1; }
-  echo "the packaged wecom: $n endpoints"
+  # `cargo check`, not a build: a package's defects (a file left out, a path dependency without a version, a
+  # build script reaching outside its package) all stop a check, which runs the build scripts too; the
+  # dependencies' checks are clippy's, so only our three crates compile (~15 s instead of ~30 s). The CLI
+  # itself runs in CI from the workspace build (.ci/run).
+  (cd "$work/cli" && cargo check --quiet --workspace --target-dir "$target")
+  echo "the packaged wecom-cli: checked"
 fi
 
 if [ "$measure" = "--measure" ]; then

@@ -369,17 +369,18 @@ fn export_takes_the_budget_options_share_wait_and_fail_fast() {
     let (o, _) = export_with(&s, &["--budget-fail-fast"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(8, 400));
-    // 0.006: 60 calls a minute, one about every 1.03 s after the first. Waiting (the default), the
-    // export completes, every page after the first having waited for its permit (4 × 1.03 s at least).
-    let (o, took) = export_with(&s, &["--budget-share", "0.006"]);
+    // 0.0098: 98 calls a minute (97 usable: a burst of one, the other 96 one every 0.625 s). Waiting (the
+    // default), the export completes, every page after the first having waited for its permit (4 × 0.625 s
+    // at least).
+    let (o, took) = export_with(&s, &["--budget-share", "0.0098"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read_export(&String::from_utf8(o.stdout).unwrap()), expected(8, 400));
     assert!(
-        took.as_secs_f64() >= 3.5,
+        took.as_secs_f64() >= 2.3,
         "the pages waited for their permits: {took:?}"
     );
-    // ... but no longer than --budget-max-wait.
-    let (o, _) = export_with(&s, &["--budget-share", "0.006", "--budget-max-wait", "0.5"]);
+    // ... but no longer than --budget-max-wait (the second page waits about 0.6 s).
+    let (o, _) = export_with(&s, &["--budget-share", "0.0098", "--budget-max-wait", "0.2"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("over its rate budget"), "{}", stderr(&o));
 
