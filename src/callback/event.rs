@@ -16,7 +16,9 @@
 //! Times (`CreateTime`, `TimeStamp`, `ExpireTime`) are decoded as [`UnixTime`], other numbers (`JoinScene`,
 //! `MemChangeCnt`, ...) as `u64`; one that does not parse fails with [`CallbackError::InvalidField`] (never a panic). An empty
 //! element in an optional numeric field reads as absent, and an empty `MemChangeList` as the empty list
-//! (neither is written back to JSON).
+//! (neither is written back to JSON); when such a field repeats, empty occurrences before the first non-empty
+//! one are skipped. Otherwise a repeated field's first occurrence is the variant's value and the others stay in
+//! [`Event::extra`].
 //!
 //! Serializing an [`Event`] (serde) gives a flat JSON object with the wire names and values: the envelope
 //! fields, the event name under `Event` or `InfoType`, `ChangeType`, the variant's fields, then the extra
