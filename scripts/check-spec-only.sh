@@ -27,6 +27,11 @@ echo "== spec-only addition: copying the tracked files to $scratch"
 # relative to the workspace root, so the copy shares the main build's artifacts) would take the main build's
 # test binaries as fresh, and the freshness test compiled for the original checkout would check its generated/.
 (cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xmf - -C "$scratch"
+# The generator's own sources keep their mtimes, so its library (the SDK's build-dependency) and `speccheck` stay
+# the main build's: nothing of them changes here and none embeds its directory (its tests, which read files by
+# `CARGO_MANIFEST_DIR`, are under codegen/tests and so recompile). That takes the generator off the path to the
+# SDK's build script.
+(cd "$root" && git ls-files -z -- codegen/src | tar --null -T - -cf -) | tar -xf - -C "$scratch"
 cd "$scratch"
 git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm base
 
