@@ -23,15 +23,16 @@ trap 'rm -rf "$scratch"' EXIT
 fail() { echo "check-spec-only: FAIL: $*" >&2; exit 1; }
 
 echo "== spec-only addition: copying the tracked files to $scratch"
-# -m: the copies get new mtimes. With the originals' mtimes, cargo (whose fingerprints of workspace members are
-# relative to the workspace root, so the copy shares the main build's artifacts) would take the main build's
-# test binaries as fresh, and the freshness test compiled for the original checkout would check its generated/.
+# -m: the copies get new mtimes, so cargo (whose fingerprints of workspace members are relative to the workspace
+# root, so the copy shares the main build's artifacts) rebuilds what the copy changes rather than trusting the
+# main build's outputs by their age.
 (cd "$root" && git ls-files -z | tar --null -T - -cf -) | tar -xmf - -C "$scratch"
-# The generator's own sources keep their mtimes, so its library (the SDK's build-dependency) and `speccheck` stay
-# the main build's: nothing of them changes here and none embeds its directory (its tests, which read files by
-# `CARGO_MANIFEST_DIR`, are under codegen/tests and so recompile). That takes the generator off the path to the
-# SDK's build script.
-(cd "$root" && git ls-files -z -- codegen/src | tar --null -T - -cf -) | tar -xf - -C "$scratch"
+# The generator (codegen/) keeps its mtimes, so all of it — its library (the SDK's build-dependency),
+# `speccheck` and its test binaries — stays the main build's: nothing of it changes here, and its tests read
+# their directory from `CARGO_MANIFEST_DIR` when they run (codegen/tests/support), so here they check this
+# copy. That takes the generator off the path to the SDK's build script, and leaves no binary in target/ that
+# points at this copy once it is deleted.
+(cd "$root" && git ls-files -z -- codegen | tar --null -T - -cf -) | tar -xf - -C "$scratch"
 cd "$scratch"
 git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm base
 

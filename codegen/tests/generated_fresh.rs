@@ -7,20 +7,16 @@
 //! dev-dependency: the generator turns on serde_json's `preserve_order`, which would then be on in every
 //! build of the SDK's tests and examples, unlike a user's build (the decoding benchmark compares against the
 //! user's `Value`). The workspace's default members include this package, so `cargo test` runs it.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
+
+mod support;
 
 /// The repository root: this package is its `codegen/` folder.
 fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("codegen/ has a parent")
-        .to_path_buf();
-    assert!(
-        root.join("spec").is_dir(),
-        "no spec/ beside {}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let here = support::package_dir();
+    let root = here.parent().expect("codegen/ has a parent").to_path_buf();
+    assert!(root.join("spec").is_dir(), "no spec/ beside {}", here.display());
     root
 }
 

@@ -2,7 +2,8 @@
 //! emits) only modules on the layers below its own. An upward or sideways import fails with the file, the line
 //! and the two modules; a new module fails until it is placed here.
 use std::collections::BTreeMap;
-use std::path::Path;
+
+mod support;
 
 /// Lowest first. Spec types and naming at the bottom, then the stages: load → validate → lower → emit →
 /// render (`limits`, `errcodes`, `drift` and `openapi` emit parts of the output from the lowered model).
@@ -98,7 +99,7 @@ fn uses(code: &str, modules: &BTreeMap<&str, usize>) -> Vec<(String, usize)> {
 
 #[test]
 fn generator_modules_import_one_way() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = support::package_dir().join("src");
     let layer: BTreeMap<&str, usize> = LAYERS
         .iter()
         .enumerate()

@@ -1,10 +1,11 @@
 //! What `openapi.json` promises other languages, checked against the spec it is made from: the spec's
 //! `required` (not the Rust decoder's leniency) and a webhook per callback event with its official samples.
-use std::path::Path;
 use wecom_externalcontact_codegen::{event_sample_elements, model_from_sources, openapi_document, read_dir};
 
+mod support;
+
 fn api() -> wecom_externalcontact_codegen::model::Api {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    let spec = support::package_dir().join("../spec");
     model_from_sources(read_dir(&spec, "spec").unwrap()).unwrap()
 }
 

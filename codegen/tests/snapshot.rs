@@ -1,19 +1,20 @@
 //! The fixture spec's output is snapshotted in `tests/snapshots/`; a difference rewrites the snapshot (and
 //! fails under CI: see `fresh::ensure_dir_contents`); review the diff after an intended change. The main crate compiles the
 //! fixture's group file in its own tests (`fixture_compiles` in `src/lib.rs`), so the snapshot must compile.
-use std::path::Path;
 use wecom_externalcontact_codegen::{ensure_dir_contents, generate_dir};
+
+mod support;
 
 #[test]
 fn fixture_output_matches_the_snapshot() {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let here = support::package_dir().join("tests");
     let out = generate_dir(&here.join("fixtures/spec")).unwrap_or_else(|e| panic!("{e}"));
     ensure_dir_contents(&here.join("snapshots"), &out, true);
 }
 
 #[test]
 fn fixture_uses_every_construct() {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let here = support::package_dir().join("tests");
     let out = generate_dir(&here.join("fixtures/spec")).unwrap();
     let fixture = &out.files.iter().find(|(n, _)| n == "fixture.rs").unwrap().1;
     for needle in [
