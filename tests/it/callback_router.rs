@@ -1006,11 +1006,7 @@ async fn the_welcome_test_drives_the_router_with_one_helper_call() {
     let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
     assert_eq!(&body[..], b"success");
     assert!(shutdown.drain(Duration::from_secs(10)).await.is_complete());
-    let sent: Vec<_> = standin
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "externalcontact/send_welcome_msg")
-        .collect();
+    let sent = support::requests_to(&standin, "externalcontact/send_welcome_msg");
     assert_eq!(sent.len(), 1, "one welcome message: {sent:?}");
     let json = sent[0].json.as_ref().unwrap();
     assert_eq!(json["welcome_code"], "WELCOME-wm-welcome");

@@ -22,9 +22,7 @@ fn client(s: &StandIn, budgets: Budgets, store: Arc<dyn TokenStore>) -> Client {
         .unwrap()
 }
 
-fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to;
 
 /// `n` calls one after another: (sent and answered, throttled).
 async fn calls(c: &Client, n: usize) -> (usize, Vec<Error>) {

@@ -14,7 +14,7 @@ use wecom_externalcontact::{Budgets, Client, Error};
 const PATH: &str = "externalcontact/get_follow_user_list";
 
 fn calls_to(s: &StandIn) -> usize {
-    s.requests().iter().filter(|r| r.path == PATH).count()
+    crate::support::calls_to(s, PATH)
 }
 
 /// A client with budgets of its own, shared through `store`.

@@ -91,7 +91,7 @@ async fn export(redis_url: &str, budgets_on: bool) -> (usize, f64, usize) {
         !budgets_on || exported == items,
         "every (customer, member) pair once: {exported} of {items}"
     );
-    let calls = s.requests().iter().filter(|r| r.path == PATH).count();
+    let calls = crate::support::calls_to(&s, PATH);
     (calls, took, s.limit_refusals(PATH).0)
 }
 

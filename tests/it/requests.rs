@@ -39,10 +39,7 @@ fn setters_take_literals_arrays_and_vecs_of_str() {
     assert_eq!(r.group_id, Some(ids));
 }
 
-/// The requests the stand-in saw on `path`.
-fn seen(s: &wecom_externalcontact::standin::StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
-}
+use crate::support::calls_to as seen;
 
 #[tokio::test]
 async fn requests_breaking_a_rule_of_the_docs_are_refused_before_sending() {

@@ -41,11 +41,7 @@ async fn batch_get_by_user_pages_through_the_data_set() {
         .map(|i| (i.external_contact.external_userid.clone(), i.follow_info.userid.clone()))
         .collect();
     assert_eq!(pairs.len(), 875, "no pair twice");
-    let pages = s
-        .requests()
-        .iter()
-        .filter(|r| r.path == "externalcontact/batch/get_by_user")
-        .count();
+    let pages = crate::support::calls_to(&s, "externalcontact/batch/get_by_user");
     // One request per page of 30 of each chunk of 100, 100 and 50 members.
     let expected: usize = members
         .chunks(100)
@@ -56,11 +52,7 @@ async fn batch_get_by_user_pages_through_the_data_set() {
         .sum();
     assert!(expected >= 30, "{expected} pages");
     assert_eq!(pages, expected);
-    for r in s
-        .requests()
-        .iter()
-        .filter(|r| r.path == "externalcontact/batch/get_by_user")
-    {
+    for r in &crate::support::requests_to(&s, "externalcontact/batch/get_by_user") {
         let n = r.json.as_ref().unwrap()["userid_list"].as_array().unwrap().len();
         assert!(n <= 100, "{n} userids in one request");
     }

@@ -353,7 +353,7 @@ async fn a_response_set_with_an_empty_next_cursor_is_one_page() {
         .await
         .unwrap();
     assert_eq!(items.len(), 2, "the example's two items, once");
-    assert_eq!(s.requests().iter().filter(|r| r.path == path).count(), 1);
+    assert_eq!(crate::support::calls_to(&s, path), 1);
 
     // With a world, a set response still wins over it.
     let s = standin(WorldConfig::default()).await;

@@ -156,11 +156,7 @@ async fn an_expired_suite_token_is_refreshed_once_and_calls_succeed() {
         .await
         .unwrap();
     assert_eq!(s.suite_token_count(), 2, "one refresh after 42009");
-    let calls: Vec<_> = s
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "service/get_pre_auth_code")
-        .collect();
+    let calls = crate::support::requests_to(&s, "service/get_pre_auth_code");
     assert_eq!(calls.len(), 3, "first call, rejected call, its one replay");
 
     // A corp token fetch that meets an expired suite token refreshes the suite token once too.
@@ -204,11 +200,7 @@ async fn a_rejected_suite_token_is_not_replayed_twice() {
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), Some(42009));
-    let calls = s
-        .requests()
-        .iter()
-        .filter(|r| r.path == "service/get_pre_auth_code")
-        .count();
+    let calls = crate::support::calls_to(&s, "service/get_pre_auth_code");
     assert_eq!(calls, 2, "the call and one replay");
 }
 

@@ -208,11 +208,7 @@ async fn find_or_create_vip_marks_the_customer_once_and_creates_one_tag() {
     let first = mark_vip(&client, &member, &customer).await.unwrap();
     let second = mark_vip(&client, &member, &customer).await.unwrap();
     assert_eq!(first, second, "the second run found the tag");
-    let adds = s
-        .requests()
-        .iter()
-        .filter(|r| r.path == "externalcontact/add_corp_tag")
-        .count();
+    let adds = crate::support::calls_to(&s, "externalcontact/add_corp_tag");
     assert_eq!(adds, 1, "one add_corp_tag over two runs");
 
     // get shows the tag on the customer's follow info of that member, once.

@@ -36,7 +36,12 @@ pub(crate) async fn world_standin(world: WorldConfig) -> StandIn {
 
 /// How many requests the stand-in received for `path` (under `/cgi-bin/`).
 pub(crate) fn calls_to(s: &StandIn, path: &str) -> usize {
-    s.requests().iter().filter(|r| r.path == path).count()
+    requests_to(s, path).len()
+}
+
+/// The requests the stand-in recorded on `path`, oldest first.
+pub(crate) fn requests_to(s: &StandIn, path: &str) -> Vec<wecom_externalcontact::standin::RecordedRequest> {
+    s.requests().into_iter().filter(|r| r.path == path).collect()
 }
 
 /// The variant's name of a decoded callback, e.g. `AddExternalContact`.
